@@ -1,0 +1,121 @@
+//! Layers: a training forward that keeps what the backward needs, a backward that
+//! accumulates parameter gradients, and named parameters for optimizers and checkpoints.
+
+use ndarray::{Array, ArrayRef, ArrayViewMutD, Dimension};
+
+use crate::Real;
+
+/// A trainable array and the gradient accumulated for it.
+///
+/// `grad` always has the shape of `value`. Backward passes add into it
+/// (gradients accumulate); optimizers read it and [`Param::zero_grad`] clears it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param<T, D: Dimension> {
+    /// The current value.
+    pub value: Array<T, D>,
+    /// The gradient accumulated since the last [`Param::zero_grad`].
+    pub grad: Array<T, D>,
+}
+
+impl<T: Real, D: Dimension> Param<T, D> {
+    /// A parameter with the given value and a zero gradient.
+    pub fn new(value: Array<T, D>) -> Self {
+        let grad = Array::zeros(value.raw_dim());
+        Param { value, grad }
+    }
+
+    /// Adds `g` to the accumulated gradient.
+    ///
+    /// # Panics
+    /// If `g` does not have the shape of the parameter.
+    pub fn accumulate(&mut self, g: &ArrayRef<T, D>) {
+        assert_eq!(
+            self.grad.shape(),
+            g.shape(),
+            "gradient shape {:?} does not match parameter shape {:?}",
+            g.shape(),
+            self.grad.shape()
+        );
+        self.grad.zip_mut_with(g, |a, &b| *a += b);
+    }
+
+    /// Sets the accumulated gradient to zero.
+    pub fn zero_grad(&mut self) {
+        self.grad.fill(T::zero());
+    }
+
+    /// A view of value and gradient with a name, as [`Parameters::visit_params`] hands out.
+    pub fn as_param_mut<'a>(&'a mut self, name: &'a str) -> ParamMut<'a, T> {
+        ParamMut {
+            name,
+            value: self.value.view_mut().into_dyn(),
+            grad: self.grad.view_mut().into_dyn(),
+        }
+    }
+}
+
+/// One trainable parameter as seen by an optimizer or a checkpoint: its full name,
+/// its value and its gradient, both of dynamic rank.
+#[derive(Debug)]
+pub struct ParamMut<'a, T> {
+    /// The name, unique within the model (`"w"`, `"0.w"`, `"fc1.b"`).
+    pub name: &'a str,
+    /// The value, to read or update in place.
+    pub value: ArrayViewMutD<'a, T>,
+    /// The accumulated gradient.
+    pub grad: ArrayViewMutD<'a, T>,
+}
+
+/// Something that owns named trainable parameters and, optionally, named state
+/// that is saved but not trained (running statistics, for example).
+pub trait Parameters<T: Real> {
+    /// Calls `f` once for each trainable parameter, in a stable order, with a name
+    /// unique within `self`.
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>));
+
+    /// Calls `f` once for each non-trainable state array (name, value), in a stable
+    /// order. Checkpoints save and restore these too. The default has none.
+    fn visit_buffers(&mut self, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, T>)) {
+        let _ = f;
+    }
+
+    /// Sets every accumulated gradient to zero.
+    fn zero_grad(&mut self) {
+        self.visit_params(&mut |mut p| p.grad.fill(T::zero()));
+    }
+
+    /// The number of trainable scalars.
+    fn num_params(&mut self) -> usize {
+        let mut n = 0;
+        self.visit_params(&mut |p| n += p.value.len());
+        n
+    }
+}
+
+/// A layer: a forward pass, a training forward that keeps what the backward needs,
+/// and a backward that accumulates parameter gradients and returns the input gradient.
+///
+/// Layers written with `#[differentiable(layer = Name)]` get this implementation
+/// generated; layers with state that changes in training (batch norm, dropout)
+/// implement it by hand around generated functions.
+pub trait Layer<T: Real>: Parameters<T> {
+    /// What the layer takes (an owned array type such as `Array2<T>`).
+    type Input;
+    /// What the layer produces.
+    type Output;
+    /// The gradient returned for the input: the input's array type, or `()` for
+    /// inputs that take no gradient (integer indices).
+    type InputGrad;
+    /// The values the backward pass needs, kept by [`Layer::forward_train`].
+    type Saved;
+
+    /// The forward pass in evaluation mode.
+    fn forward(&self, x: &Self::Input) -> Self::Output;
+
+    /// The forward pass in training mode: the output and what the backward needs.
+    fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved);
+
+    /// Accumulates parameter gradients for upstream gradient `d_out` and returns the
+    /// gradient of the input.
+    fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad;
+}

@@ -1,0 +1,18 @@
+//! Runtime of `backprop`. Most users depend on the facade crate `backprop`, which
+//! re-exports everything here.
+#![forbid(unsafe_code)]
+
+extern crate self as backprop;
+
+pub mod checkpoint;
+pub mod data;
+pub mod init;
+pub mod layer;
+pub mod optim;
+mod real;
+pub mod rng;
+
+pub use layer::{Layer, Param, ParamMut, Parameters};
+pub use ndarray;
+pub use real::Real;
+pub use rng::SeededRng;

@@ -1,0 +1,3 @@
+//! backprop (facade; documentation being written).
+#![forbid(unsafe_code)]
+pub use backprop_core::*;
