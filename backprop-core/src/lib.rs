@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod init;
 pub mod layer;
+pub mod ops;
 pub mod optim;
 mod real;
 pub mod rng;

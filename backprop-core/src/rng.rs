@@ -16,7 +16,9 @@ pub struct SeededRng {
 impl SeededRng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        SeededRng { inner: ChaCha8Rng::seed_from_u64(seed) }
+        SeededRng {
+            inner: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     /// The next raw 64 bits.

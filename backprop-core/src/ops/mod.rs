@@ -1,0 +1,22 @@
+//! The kernels generated code calls. Every op of the language has its forward
+//! kernel here and, beside it, the kernel of its derivative rule.
+//!
+//! Kernels take operands as `&ArrayRef` (so owned arrays and views both work),
+//! return owned arrays, and represent scalars as 0-d arrays. Kernels whose
+//! operands can disagree in shape take a [`Site`] and panic with a
+//! [`ShapeMismatch`] message that names the op, the source expression, its
+//! location and both shapes.
+
+mod broadcast;
+mod elementwise;
+mod index;
+mod linalg;
+mod reduce;
+mod site;
+
+pub use broadcast::*;
+pub use elementwise::*;
+pub use index::*;
+pub use linalg::*;
+pub use reduce::*;
+pub use site::{ShapeMismatch, Site};

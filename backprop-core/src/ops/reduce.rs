@@ -1,0 +1,248 @@
+//! Reductions and the softmax family, each with its fused derivative kernel.
+//! `logsumexp`, `softmax` and `log_softmax` subtract the maximum first, so they
+//! never overflow.
+
+use ndarray::{Array, Array0, ArrayRef, Axis, Dimension, IxDyn, RemoveAxis, Zip};
+
+use super::Site;
+use crate::Real;
+
+fn check_axis(ndim: usize, axis: Axis, op: &'static str) {
+    if axis.index() >= ndim {
+        Site::internal(op).shape_mismatch(
+            &[ndim],
+            &[axis.index()],
+            "the axis is out of range for the rank",
+        )
+    }
+}
+
+fn to_dim<T, D: Dimension>(a: Array<T, IxDyn>) -> Array<T, D> {
+    a.into_dimensionality::<D>()
+        .expect("rank fixed by the types")
+}
+
+/// `g` with `axis` put back and stretched to `shape` (a reduction over `axis`, undone).
+fn restore_axis<T: Real, E: Dimension, D: Dimension>(
+    g: &ArrayRef<T, E>,
+    axis: Axis,
+    shape: &D,
+) -> Array<T, D> {
+    let g = g.view().into_dyn().insert_axis(axis);
+    let v = g.broadcast(shape.clone().into_dyn()).unwrap_or_else(|| {
+        Site::internal("restore_axis").shape_mismatch(g.shape(), shape.slice(), "cannot broadcast")
+    });
+    to_dim(v.to_owned())
+}
+
+/// Sum of all elements, as a 0-d array. Backward: [`super::broadcast_to`].
+pub fn sum<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array0<T> {
+    ndarray::arr0(x.sum())
+}
+
+/// Mean of all elements, as a 0-d array (NaN for an empty array).
+pub fn mean<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array0<T> {
+    ndarray::arr0(x.sum() / T::from_usize(x.len()).unwrap_or_else(T::nan))
+}
+
+/// Derivative of [`mean`]: `g / n` everywhere.
+pub fn mean_backward<T: Real, D: Dimension>(g: &Array0<T>, shape: D) -> Array<T, D> {
+    let n = T::from_usize(shape.size()).unwrap_or_else(T::nan);
+    Array::from_elem(shape, g[()] / n)
+}
+
+/// Sum along `axis`.
+pub fn sum_axis<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D::Smaller> {
+    check_axis(x.ndim(), axis, "sum_axis");
+    x.sum_axis(axis)
+}
+
+/// Derivative of [`sum_axis`]: `g` copied along `axis`.
+pub fn sum_axis_backward<T: Real, E: Dimension, D: Dimension>(
+    g: &ArrayRef<T, E>,
+    axis: Axis,
+    shape: D,
+) -> Array<T, D> {
+    restore_axis(g, axis, &shape)
+}
+
+/// Mean along `axis`.
+pub fn mean_axis<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D::Smaller> {
+    check_axis(x.ndim(), axis, "mean_axis");
+    let n = T::from_usize(x.len_of(axis)).unwrap_or_else(T::nan);
+    x.sum_axis(axis).mapv(|s| s / n)
+}
+
+/// Derivative of [`mean_axis`]: `g / n` copied along `axis`.
+pub fn mean_axis_backward<T: Real, E: Dimension, D: Dimension>(
+    g: &ArrayRef<T, E>,
+    axis: Axis,
+    shape: D,
+) -> Array<T, D> {
+    let n = T::from_usize(shape.slice()[axis.index()]).unwrap_or_else(T::nan);
+    restore_axis(g, axis, &shape).mapv(|v| v / n)
+}
+
+/// Maximum along `axis` (NaN propagates).
+pub fn max_axis<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D::Smaller> {
+    check_axis(x.ndim(), axis, "max_axis");
+    x.fold_axis(axis, T::neg_infinity(), |&m, &v| {
+        if v > m || v.is_nan() { v } else { m }
+    })
+}
+
+/// Derivative of [`max_axis`]: `g` goes to the first position of the maximum in each lane.
+pub fn max_axis_backward<T: Real, D: RemoveAxis>(
+    x: &ArrayRef<T, D>,
+    y: &ArrayRef<T, D::Smaller>,
+    g: &ArrayRef<T, D::Smaller>,
+    axis: Axis,
+) -> Array<T, D> {
+    let mut dx = Array::zeros(x.raw_dim());
+    Zip::from(dx.lanes_mut(axis))
+        .and(x.lanes(axis))
+        .and(y)
+        .and(g)
+        .for_each(|mut d, lane, &m, &g| {
+            if let Some(i) = lane.iter().position(|&v| v == m) {
+                d[i] = g;
+            }
+        });
+    dx
+}
+
+/// `ln(sum(exp(x)))` along `axis`, computed as `m + ln(sum(exp(x - m)))` with `m` the maximum.
+pub fn logsumexp<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D::Smaller> {
+    let m = max_axis(x, axis);
+    let mut s = Array::zeros(m.raw_dim());
+    Zip::from(&mut s)
+        .and(x.lanes(axis))
+        .and(&m)
+        .for_each(|s, lane, &m| {
+            // An all -inf lane has sum 0 and logsumexp -inf; keep m finite for the shift.
+            let shift = if m.is_finite() { m } else { T::zero() };
+            *s = shift + lane.iter().map(|&v| (v - shift).exp()).sum::<T>().ln();
+        });
+    s
+}
+
+/// Derivative of [`logsumexp`]: `g * softmax(x)` along `axis`, that is `g * exp(x - y)`.
+pub fn logsumexp_backward<T: Real, D: RemoveAxis>(
+    x: &ArrayRef<T, D>,
+    y: &ArrayRef<T, D::Smaller>,
+    g: &ArrayRef<T, D::Smaller>,
+    axis: Axis,
+) -> Array<T, D> {
+    let mut dx = Array::zeros(x.raw_dim());
+    Zip::from(dx.lanes_mut(axis))
+        .and(x.lanes(axis))
+        .and(y)
+        .and(g)
+        .for_each(|mut d, lane, &y, &g| {
+            Zip::from(&mut d)
+                .and(&lane)
+                .for_each(|d, &v| *d = g * (v - y).exp());
+        });
+    dx
+}
+
+/// Softmax along `axis`: `exp(x - m) / sum(exp(x - m))`.
+pub fn softmax<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D> {
+    check_axis(x.ndim(), axis, "softmax");
+    let mut y = x.to_owned();
+    for mut lane in y.lanes_mut(axis) {
+        let m = lane.fold(T::neg_infinity(), |m, &v| m.max(v));
+        lane.mapv_inplace(|v| (v - m).exp());
+        let s = lane.sum();
+        lane.mapv_inplace(|v| v / s);
+    }
+    y
+}
+
+/// Derivative of [`softmax`]: `y * (g - sum(g * y))` along `axis`.
+pub fn softmax_backward<T: Real, D: RemoveAxis>(
+    y: &ArrayRef<T, D>,
+    g: &ArrayRef<T, D>,
+    axis: Axis,
+) -> Array<T, D> {
+    let mut dx = Array::zeros(y.raw_dim());
+    Zip::from(dx.lanes_mut(axis))
+        .and(y.lanes(axis))
+        .and(g.lanes(axis))
+        .for_each(|mut d, y, g| {
+            let dot: T = y.iter().zip(g.iter()).map(|(&y, &g)| y * g).sum();
+            Zip::from(&mut d)
+                .and(&y)
+                .and(&g)
+                .for_each(|d, &y, &g| *d = y * (g - dot));
+        });
+    dx
+}
+
+/// Log-softmax along `axis`: `x - logsumexp(x)`.
+pub fn log_softmax<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D> {
+    check_axis(x.ndim(), axis, "log_softmax");
+    let mut y = x.to_owned();
+    for mut lane in y.lanes_mut(axis) {
+        let m = lane.fold(T::neg_infinity(), |m, &v| m.max(v));
+        let lse = m + lane.iter().map(|&v| (v - m).exp()).sum::<T>().ln();
+        lane.mapv_inplace(|v| v - lse);
+    }
+    y
+}
+
+/// Derivative of [`log_softmax`]: `g - exp(y) * sum(g)` along `axis`.
+pub fn log_softmax_backward<T: Real, D: RemoveAxis>(
+    y: &ArrayRef<T, D>,
+    g: &ArrayRef<T, D>,
+    axis: Axis,
+) -> Array<T, D> {
+    let mut dx = Array::zeros(y.raw_dim());
+    Zip::from(dx.lanes_mut(axis))
+        .and(y.lanes(axis))
+        .and(g.lanes(axis))
+        .for_each(|mut d, y, g| {
+            let total = g.sum();
+            Zip::from(&mut d)
+                .and(&y)
+                .and(&g)
+                .for_each(|d, &y, &g| *d = g - y.exp() * total);
+        });
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn stable_forms_do_not_overflow() {
+        let x: ndarray::Array2<f64> = array![[1000.0, 1000.0], [-1000.0, 0.0]];
+        let s = softmax(&x, Axis(1));
+        assert!((s[[0, 0]] - 0.5).abs() < 1e-15 && s[[1, 1]] > 0.999);
+        let l = logsumexp(&x, Axis(1));
+        assert!((l[0] - (1000.0 + 2f64.ln())).abs() < 1e-12);
+        let ls = log_softmax(&x, Axis(1));
+        assert!((ls[[0, 0]] + 2f64.ln()).abs() < 1e-12 && ls[[1, 0]] < -999.0);
+    }
+
+    #[test]
+    fn reductions_match_plain_loops() {
+        let x = array![[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]];
+        assert_eq!(sum(&x)[()], 21.0);
+        assert_eq!(mean(&x)[()], 3.5);
+        assert_eq!(sum_axis(&x, Axis(0)), array![5.0, 7.0, 9.0]);
+        assert_eq!(mean_axis(&x, Axis(1)), array![3.0, 4.0]);
+        assert_eq!(max_axis(&x, Axis(1)), array![5.0, 6.0]);
+        let y = max_axis(&x, Axis(1));
+        assert_eq!(
+            max_axis_backward(&x, &y, &array![1.0, 2.0], Axis(1)),
+            array![[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]
+        );
+        assert_eq!(
+            sum_axis_backward(&array![1.0, 2.0], Axis(1), x.raw_dim()),
+            array![[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! Where an op comes from in the user's source, so a runtime shape error can name it.
+
+use std::fmt;
+
+/// The source of one op in a `#[differentiable]` function: the op, the expression
+/// as written, and its location. Generated code passes one to every kernel whose
+/// operands can disagree in shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// The op (`"add"`, `"dot"`, `"pick"`, ...).
+    pub op: &'static str,
+    /// The source expression the op comes from.
+    pub expr: &'static str,
+    /// The source file.
+    pub file: &'static str,
+    /// The 1-based line.
+    pub line: u32,
+    /// The 1-based column.
+    pub column: u32,
+}
+
+impl Site {
+    /// A site for code that is not generated from a source expression (tests, hand-written layers).
+    pub const fn internal(op: &'static str) -> Site {
+        Site {
+            op,
+            expr: op,
+            file: "<backprop>",
+            line: 0,
+            column: 0,
+        }
+    }
+
+    /// Panics with a message that names the op, the expression, the location and
+    /// both shapes.
+    #[track_caller]
+    pub fn shape_mismatch(&self, lhs: &[usize], rhs: &[usize], why: &str) -> ! {
+        panic!(
+            "{}",
+            ShapeMismatch {
+                site: *self,
+                lhs: lhs.to_vec(),
+                rhs: rhs.to_vec(),
+                why: why.to_string()
+            }
+        )
+    }
+}
+
+/// A runtime shape error in generated code: the op, the source expression and
+/// location, both shapes, and what was expected of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    /// Where the op comes from.
+    pub site: Site,
+    /// Shape of the first operand.
+    pub lhs: Vec<usize>,
+    /// Shape of the second operand.
+    pub rhs: Vec<usize>,
+    /// What the op needs of the shapes.
+    pub why: String,
+}
+
+impl fmt::Display for ShapeMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.site;
+        write!(
+            f,
+            "shape mismatch in `{}` at {}:{}:{}: `{}`: shapes {:?} and {:?}: {}",
+            s.op, s.file, s.line, s.column, s.expr, self.lhs, self.rhs, self.why
+        )
+    }
+}
+
+impl std::error::Error for ShapeMismatch {}
