@@ -129,6 +129,21 @@ pub fn mul_scalar<T: Real, D: Dimension>(a: &ArrayRef<T, D>, c: T) -> Array<T, D
     a.mapv(|a| a * c)
 }
 
+/// `a - c` for a constant `c`.
+pub fn sub_scalar<T: Real, D: Dimension>(a: &ArrayRef<T, D>, c: T) -> Array<T, D> {
+    a.mapv(|a| a - c)
+}
+
+/// `c - a` for a constant `c`.
+pub fn scalar_sub<T: Real, D: Dimension>(c: T, a: &ArrayRef<T, D>) -> Array<T, D> {
+    a.mapv(|a| c - a)
+}
+
+/// `a / c` for a constant `c`.
+pub fn div_scalar<T: Real, D: Dimension>(a: &ArrayRef<T, D>, c: T) -> Array<T, D> {
+    a.mapv(|a| a / c)
+}
+
 /// `c / a` for a constant `c`.
 pub fn scalar_div<T: Real, D: Dimension>(c: T, a: &ArrayRef<T, D>) -> Array<T, D> {
     a.mapv(|a| c / a)
