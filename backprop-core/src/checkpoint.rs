@@ -26,7 +26,8 @@
 //!
 //! # Safety against bad files and interrupted saves
 //! Saving writes a temporary file next to the target, syncs it and renames it over the
-//! target, so the target always holds either the old or the new checkpoint. Reading
+//! target, so the target always holds either the old or the new checkpoint (a crash
+//! can leave a hidden `.NAME.*.tmp` file beside it, never a partial `NAME`). Reading
 //! checks every size and offset before using it and returns an error, never panics.
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
@@ -40,7 +41,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{ArrayD, ArrayViewMutD, IxDyn};
+use ndarray::{ArrayD, ArrayRef, ArrayViewMutD, IxDyn};
 use safetensors::tensor::TensorInfo;
 use safetensors::{Dtype, SafeTensors, View};
 
@@ -239,26 +240,26 @@ pub fn save_checkpoint<T: Real>(
     extra: &[(String, ArrayD<T>)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), CheckpointError> {
-    let dtype = dtype_of::<T>()?;
+    // Encoded while visiting: the model's arrays are not copied more than once.
     let mut tensors = Vec::new();
     visit_all(model, &mut |name, value| {
-        tensors.push((name.to_owned(), value.to_owned()));
+        tensors.push((name.to_owned(), Tensor::new(&value)));
     });
-    check_names(&tensors, extra, metadata)?;
-
-    let views = tensors
+    let model_names = tensors.iter().map(|(name, _)| name);
+    check_names(model_names, extra.iter().map(|(name, _)| name), metadata)?;
+    let extra = extra
         .iter()
+        .map(|(name, array)| (name.clone(), Tensor::new(array)));
+    let tensors = tensors
+        .into_iter()
         .chain(extra)
-        .map(|(name, array)| {
-            let data = encode(array)?;
-            let shape = array.shape().to_vec();
-            Ok((name.as_str(), Tensor { dtype, shape, data }))
-        })
+        .map(|(name, tensor)| Ok((name, tensor?)))
         .collect::<Result<Vec<_>, CheckpointError>>()?;
+
     let mut header_metadata: HashMap<String, String> = metadata.clone().into_iter().collect();
     header_metadata.insert(VERSION_KEY.to_owned(), FORMAT_VERSION.to_owned());
-    header_metadata.insert(DTYPE_KEY.to_owned(), dtype.to_string());
-    let bytes = safetensors::serialize(views, Some(header_metadata))
+    header_metadata.insert(DTYPE_KEY.to_owned(), dtype_of::<T>()?.to_string());
+    let bytes = safetensors::serialize(tensors, Some(header_metadata))
         .map_err(|e| CheckpointError::Safetensors(e.to_string()))?;
 
     write_atomically(path, |file| file.write_all(&bytes))
@@ -446,14 +447,14 @@ fn check_tiling(tensors: &[(String, TensorInfo)], data_len: usize) -> Result<(),
 }
 
 /// Checks the naming rules of the module documentation before anything is written.
-fn check_names<T>(
-    model: &[(String, ArrayD<T>)],
-    extra: &[(String, ArrayD<T>)],
+fn check_names<'a>(
+    model: impl Iterator<Item = &'a String>,
+    extra: impl Iterator<Item = &'a String>,
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), CheckpointError> {
     let mut seen = HashSet::new();
-    let model = model.iter().map(|(name, _)| (name, false));
-    for (name, is_extra) in model.chain(extra.iter().map(|(name, _)| (name, true))) {
+    let model = model.map(|name| (name, false));
+    for (name, is_extra) in model.chain(extra.map(|name| (name, true))) {
         let reason = if !seen.insert(name) {
             "used by two tensors"
         } else if name == METADATA_NAME {
@@ -493,6 +494,27 @@ struct Tensor {
     data: Vec<u8>,
 }
 
+// `Real` is implemented for f32 and f64 but is not sealed. The conversions below go
+// from `T` to the concrete type through `Any`, which moves bits unchanged (NaN
+// payloads included), unlike a float conversion.
+
+impl Tensor {
+    /// The elements of `array` in C order as little-endian bytes.
+    fn new<T: Real>(array: &ArrayRef<T, IxDyn>) -> Result<Self, CheckpointError> {
+        let values: Vec<T> = array.iter().copied().collect();
+        let values: &dyn Any = &values;
+        let data = if let Some(values) = values.downcast_ref::<Vec<f32>>() {
+            values.iter().flat_map(|x| x.to_le_bytes()).collect()
+        } else if let Some(values) = values.downcast_ref::<Vec<f64>>() {
+            values.iter().flat_map(|x| x.to_le_bytes()).collect()
+        } else {
+            return Err(CheckpointError::UnsupportedType(T::NAME));
+        };
+        let (dtype, shape) = (dtype_of::<T>()?, array.shape().to_vec());
+        Ok(Tensor { dtype, shape, data })
+    }
+}
+
 impl View for Tensor {
     fn dtype(&self) -> Dtype {
         self.dtype
@@ -508,10 +530,6 @@ impl View for Tensor {
     }
 }
 
-// `Real` is implemented for f32 and f64 but is not sealed; these functions bridge
-// from `T` to the concrete type through `Any`, which copies bits unchanged (NaN
-// payloads included), unlike a float conversion.
-
 /// The dtype of `T`.
 fn dtype_of<T: Real>() -> Result<Dtype, CheckpointError> {
     match TypeId::of::<T>() {
@@ -521,37 +539,24 @@ fn dtype_of<T: Real>() -> Result<Dtype, CheckpointError> {
     }
 }
 
-/// The elements of `array` in C order as little-endian bytes.
-fn encode<T: Real>(array: &ArrayD<T>) -> Result<Vec<u8>, CheckpointError> {
-    let values: Vec<T> = array.iter().copied().collect();
-    let values: &dyn Any = &values;
-    if let Some(values) = values.downcast_ref::<Vec<f32>>() {
-        Ok(values.iter().flat_map(|x| x.to_le_bytes()).collect())
-    } else if let Some(values) = values.downcast_ref::<Vec<f64>>() {
-        Ok(values.iter().flat_map(|x| x.to_le_bytes()).collect())
-    } else {
-        Err(CheckpointError::UnsupportedType(T::NAME))
-    }
-}
-
-/// The inverse of [`encode`].
+/// The inverse of [`Tensor::new`]'s encoding.
 fn decode<T: Real>(bytes: &[u8]) -> Result<Vec<T>, CheckpointError> {
     let values: Box<dyn Any> = if dtype_of::<T>()? == Dtype::F32 {
-        let (chunks, _) = bytes.as_chunks();
-        Box::new(
-            chunks
-                .iter()
-                .map(|c| f32::from_le_bytes(*c))
-                .collect::<Vec<_>>(),
-        )
+        let values: Vec<f32> = bytes
+            .as_chunks()
+            .0
+            .iter()
+            .map(|c| f32::from_le_bytes(*c))
+            .collect();
+        Box::new(values)
     } else {
-        let (chunks, _) = bytes.as_chunks();
-        Box::new(
-            chunks
-                .iter()
-                .map(|c| f64::from_le_bytes(*c))
-                .collect::<Vec<_>>(),
-        )
+        let values: Vec<f64> = bytes
+            .as_chunks()
+            .0
+            .iter()
+            .map(|c| f64::from_le_bytes(*c))
+            .collect();
+        Box::new(values)
     };
     values
         .downcast()
@@ -628,4 +633,488 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Param;
+    use ndarray::{Array1, Ix1, Ix2};
+    use serde_json::json;
+
+    /// A directory under the system temp dir, unique to one test, removed on drop.
+    struct TestDir(PathBuf);
+
+    impl TestDir {
+        fn new(test: &str) -> Self {
+            let name = format!("backprop-ckpt-{}-{test}", std::process::id());
+            let dir = std::env::temp_dir().join(name);
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            TestDir(dir)
+        }
+
+        fn file(&self) -> PathBuf {
+            self.0.join("model.safetensors")
+        }
+
+        fn entries(&self) -> Vec<OsString> {
+            let entries = fs::read_dir(&self.0).unwrap();
+            entries.map(|e| e.unwrap().file_name()).collect()
+        }
+    }
+
+    impl Drop for TestDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Two parameters and a buffer, like a linear layer followed by a norm.
+    #[derive(Debug, PartialEq)]
+    struct Tiny<T: Real> {
+        w: Param<T, Ix2>,
+        b: Param<T, Ix1>,
+        mean: Array1<T>,
+    }
+
+    impl<T: Real> Tiny<T> {
+        /// The 11 values fill `w` (2x3), `b` (3) and `mean` (2) in order.
+        fn new(values: &[T]) -> Self {
+            Tiny {
+                w: Param::new(
+                    ndarray::Array::from_shape_vec((2, 3), values[..6].to_vec()).unwrap(),
+                ),
+                b: Param::new(Array1::from(values[6..9].to_vec())),
+                mean: Array1::from(values[9..].to_vec()),
+            }
+        }
+
+        fn counting() -> Self {
+            let values: Vec<T> = (0..11).map(|i| T::lit(f64::from(i) * 0.5 - 2.0)).collect();
+            Self::new(&values)
+        }
+
+        fn zeros() -> Self {
+            Self::new(&[T::zero(); 11])
+        }
+
+        fn values(&self) -> Vec<T> {
+            let (w, b) = (&self.w.value, &self.b.value);
+            w.iter().chain(b).chain(&self.mean).copied().collect()
+        }
+    }
+
+    impl<T: Real> Parameters<T> for Tiny<T> {
+        fn visit_params(&mut self, f: &mut dyn FnMut(crate::ParamMut<'_, T>)) {
+            f(self.w.as_param_mut("fc.w"));
+            f(self.b.as_param_mut("fc.b"));
+        }
+        fn visit_buffers(&mut self, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, T>)) {
+            f("bn.mean", self.mean.view_mut().into_dyn());
+        }
+    }
+
+    /// Any named parameters, to write checkpoints that do not fit `Tiny`.
+    struct Bag(Vec<(&'static str, Param<f32, IxDyn>)>);
+
+    impl Bag {
+        fn new(tensors: &[(&'static str, &[usize])]) -> Self {
+            let param = |shape: &[usize]| Param::new(ArrayD::ones(shape));
+            Bag(tensors
+                .iter()
+                .map(|&(name, shape)| (name, param(shape)))
+                .collect())
+        }
+    }
+
+    impl Parameters<f32> for Bag {
+        fn visit_params(&mut self, f: &mut dyn FnMut(crate::ParamMut<'_, f32>)) {
+            for (name, param) in &mut self.0 {
+                f(param.as_param_mut(name));
+            }
+        }
+    }
+
+    fn optim_m<T: Real>() -> Vec<(String, ArrayD<T>)> {
+        let m = ArrayD::from_elem(IxDyn(&[2, 3]), T::lit(0.25));
+        vec![("optim.adam.m.fc.w".to_owned(), m)]
+    }
+
+    fn epoch() -> BTreeMap<String, String> {
+        BTreeMap::from([("epoch".to_owned(), "3".to_owned())])
+    }
+
+    fn round_trip<T: Real>(test: &str, special: [T; 5], bits: fn(T) -> u64) {
+        let dir = TestDir::new(test);
+        let mut values = Tiny::<T>::counting().values();
+        values[..5].copy_from_slice(&special);
+        let mut saved = Tiny::new(&values);
+        save_checkpoint(&dir.file(), &mut saved, &optim_m(), &epoch()).unwrap();
+
+        let mut loaded = Tiny::zeros();
+        let rest = load_checkpoint(&dir.file(), &mut loaded).unwrap();
+        let saved_bits: Vec<u64> = saved.values().into_iter().map(bits).collect();
+        let loaded_bits: Vec<u64> = loaded.values().into_iter().map(bits).collect();
+        assert_eq!(saved_bits, loaded_bits);
+        assert_eq!(rest.extra, optim_m());
+        assert_eq!(rest.metadata, epoch());
+        assert_eq!(dir.entries(), ["model.safetensors"]);
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact_f32() {
+        let nan_payload = f32::from_bits(0x7fc0_1234);
+        let signaling_nan = f32::from_bits(0xff80_0001);
+        let special = [nan_payload, signaling_nan, -0.0, f32::INFINITY, 1e-45];
+        round_trip("f32", special, |x| u64::from(x.to_bits()));
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact_f64() {
+        let nan_payload = f64::from_bits(0x7ff8_0000_dead_beef);
+        let signaling_nan = f64::from_bits(0xfff0_0000_0000_0001);
+        let special = [nan_payload, signaling_nan, -0.0, f64::NEG_INFINITY, 5e-324];
+        round_trip("f64", special, f64::to_bits);
+    }
+
+    /// Parses a written file following the format specification alone.
+    fn check_file_by_hand<T: Real>(test: &str, dtype: &str, le_bytes: fn(T) -> Vec<u8>) {
+        let dir = TestDir::new(test);
+        let mut model = Tiny::<T>::counting();
+        save_checkpoint(&dir.file(), &mut model, &optim_m(), &epoch()).unwrap();
+        let bytes = fs::read(dir.file()).unwrap();
+
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        let data = &bytes[8 + n..];
+        let header = header.as_object().unwrap();
+        let keys: Vec<&str> = header.keys().map(String::as_str).collect();
+        let expected_keys = [
+            "__metadata__",
+            "bn.mean",
+            "fc.b",
+            "fc.w",
+            "optim.adam.m.fc.w",
+        ];
+        assert_eq!(keys, expected_keys);
+        let metadata =
+            json!({"backprop.dtype": dtype, "backprop.format_version": "1", "epoch": "3"});
+        assert_eq!(header["__metadata__"], metadata);
+
+        let values = model.values();
+        let m = vec![T::lit(0.25); 6];
+        let expected: [(&str, &[T], &[usize]); 4] = [
+            ("fc.w", &values[..6], &[2, 3]),
+            ("fc.b", &values[6..9], &[3]),
+            ("bn.mean", &values[9..], &[2]),
+            ("optim.adam.m.fc.w", &m, &[2, 3]),
+        ];
+        let mut spans = Vec::new();
+        for (name, values, shape) in expected {
+            let entry = &header[name];
+            assert_eq!(entry["dtype"], dtype, "{name}");
+            assert_eq!(entry["shape"], json!(shape), "{name}");
+            let offset = |i: usize| entry["data_offsets"][i].as_u64().unwrap() as usize;
+            let (begin, end) = (offset(0), offset(1));
+            let le: Vec<u8> = values.iter().flat_map(|&x| le_bytes(x)).collect();
+            assert_eq!(&data[begin..end], le, "{name}");
+            spans.push((begin, end));
+        }
+        spans.sort();
+        let mut covered = 0;
+        for (begin, end) in spans {
+            assert_eq!(begin, covered);
+            covered = end;
+        }
+        assert_eq!(covered, data.len());
+    }
+
+    #[test]
+    fn written_file_follows_the_format_spec() {
+        check_file_by_hand::<f32>("spec-f32", "F32", |x| x.to_le_bytes().to_vec());
+        check_file_by_hand::<f64>("spec-f64", "F64", |x| x.to_le_bytes().to_vec());
+    }
+
+    /// The 8-byte header length, the header and the data.
+    fn raw(header: &[u8], data: &[u8]) -> Vec<u8> {
+        let len = header.len() as u64;
+        [&len.to_le_bytes()[..], header, data].concat()
+    }
+
+    fn file(header: serde_json::Value, data: &[u8]) -> Vec<u8> {
+        raw(header.to_string().as_bytes(), data)
+    }
+
+    fn tensor(dtype: &str, shape: &[u64], begin: u64, end: u64) -> serde_json::Value {
+        json!({"dtype": dtype, "shape": shape, "data_offsets": [begin, end]})
+    }
+
+    fn read_error(bytes: &[u8]) -> CheckpointError {
+        read_tensors(bytes).unwrap_err()
+    }
+
+    #[test]
+    fn reads_a_file_written_by_hand() {
+        let data = [1.5f32.to_le_bytes(), (-2.0f32).to_le_bytes()].concat();
+        let header = json!({"w": tensor("F32", &[2], 0, 8), "__metadata__": {"format": "pt"}});
+        let bytes = file(header, &data);
+        let contents = read_tensors(&bytes).unwrap();
+        let w = &contents.tensors[0];
+        assert_eq!((w.name.as_str(), w.dtype.as_str()), ("w", "F32"));
+        assert_eq!((w.shape.as_slice(), w.data), (&[2][..], &data[..]));
+        assert_eq!(contents.metadata["format"], "pt");
+        assert_eq!(
+            w.to_array::<f32>().unwrap().as_slice(),
+            Some(&[1.5, -2.0][..])
+        );
+        let found = w.to_array::<f64>().unwrap_err();
+        assert!(matches!(found, CheckpointError::WrongDtype { expected, .. } if expected == "F64"));
+    }
+
+    #[test]
+    fn short_or_absurd_header_lengths_are_rejected() {
+        use CheckpointError::{HeaderLength, Truncated};
+        assert!(matches!(read_error(&[]), Truncated { len: 0 }));
+        assert!(matches!(read_error(&[1, 0, 0]), Truncated { len: 3 }));
+        // Must fail without trying to allocate 2^60 bytes.
+        let huge = [&(1u64 << 60).to_le_bytes()[..], b"{}"].concat();
+        let claimed = 1 << 60;
+        assert!(matches!(read_error(&huge), HeaderLength { claimed: c, limit: 2 } if c == claimed));
+        let past_end = [&100u64.to_le_bytes()[..], b"{}"].concat();
+        assert!(matches!(
+            read_error(&past_end),
+            HeaderLength {
+                claimed: 100,
+                limit: 2
+            }
+        ));
+        let over_limit = [&u64::MAX.to_le_bytes()[..], b"{}"].concat();
+        assert!(matches!(read_error(&over_limit), HeaderLength { .. }));
+    }
+
+    #[test]
+    fn malformed_headers_are_rejected_naming_the_tensor() {
+        let cases: [(Vec<u8>, &str); 8] = [
+            (raw(b"not json", b""), "JSON"),
+            (raw(b"[1, 2]", b""), "JSON"),
+            (raw(b"{\"w\": \xff}", b""), "JSON"),
+            (
+                file(json!({"w": {"dtype": "F32", "shape": [1]}}), &[0; 4]),
+                "`w`",
+            ),
+            (file(json!({"w": tensor("F7", &[1], 0, 4)}), &[0; 4]), "`w`"),
+            (
+                file(
+                    json!({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}),
+                    &[0; 4],
+                ),
+                "`w`",
+            ),
+            (
+                file(json!({"__metadata__": {"epoch": 3}}), b""),
+                "__metadata__",
+            ),
+            (
+                file(
+                    json!({"w": tensor("F32", &[1 << 40, 1 << 40, 1 << 40], 0, 4)}),
+                    &[0; 4],
+                ),
+                "too large",
+            ),
+        ];
+        for (bytes, needle) in cases {
+            let error = read_error(&bytes);
+            assert!(matches!(error, CheckpointError::Header(_)), "{error:?}");
+            assert!(error.to_string().contains(needle), "{error} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn bad_offsets_are_rejected_naming_the_tensor() {
+        use CheckpointError::{Gap, OffsetsOutOfRange, Overlap, SizeMismatch};
+        let past_end = file(json!({"w": tensor("F32", &[2], 0, 8)}), &[0; 4]);
+        assert!(matches!(read_error(&past_end),
+            OffsetsOutOfRange { name, begin: 0, end: 8, data_len: 4 } if name == "w"));
+        let reversed = file(json!({"w": tensor("F32", &[1], 4, 0)}), &[0; 4]);
+        assert!(matches!(read_error(&reversed), OffsetsOutOfRange { .. }));
+        let wrong_size = file(json!({"w": tensor("F32", &[3], 0, 8)}), &[0; 8]);
+        assert!(matches!(read_error(&wrong_size),
+            SizeMismatch { name, expected: 12, found: 8 } if name == "w"));
+        let f64_as_f32 = file(json!({"w": tensor("F64", &[2], 0, 8)}), &[0; 8]);
+        assert!(matches!(
+            read_error(&f64_as_f32),
+            SizeMismatch { expected: 16, .. }
+        ));
+        let overlap = json!({"a": tensor("F32", &[2], 0, 8), "b": tensor("F32", &[2], 4, 12)});
+        assert!(matches!(read_error(&file(overlap, &[0; 12])),
+            Overlap { first, second } if first == "a" && second == "b"));
+        let hole = json!({"a": tensor("F32", &[1], 0, 4), "b": tensor("F32", &[1], 8, 12)});
+        assert!(matches!(
+            read_error(&file(hole, &[0; 12])),
+            Gap { begin: 4, end: 8 }
+        ));
+        let trailing = file(json!({"a": tensor("F32", &[1], 0, 4)}), &[0; 8]);
+        assert!(matches!(read_error(&trailing), Gap { begin: 4, end: 8 }));
+    }
+
+    #[test]
+    fn no_prefix_or_corruption_of_a_file_panics() {
+        let dir = TestDir::new("fuzz");
+        save_checkpoint(&dir.file(), &mut Tiny::<f32>::counting(), &[], &epoch()).unwrap();
+        let bytes = fs::read(dir.file()).unwrap();
+        for len in 0..bytes.len() {
+            assert!(
+                read_tensors(&bytes[..len]).is_err(),
+                "prefix of {len} bytes"
+            );
+        }
+        for i in 0..bytes.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut corrupt = bytes.clone();
+                corrupt[i] ^= flip;
+                // Our checks, not the reference's, should catch every corruption.
+                let result = read_tensors(&corrupt);
+                assert!(
+                    !matches!(result, Err(CheckpointError::Safetensors(_))),
+                    "{result:?}"
+                );
+            }
+        }
+    }
+
+    /// Saves `model`, then loads it into a counting `Tiny` that must stay unchanged.
+    fn load_error(test: &str, model: &mut dyn Parameters<f32>) -> CheckpointError {
+        let dir = TestDir::new(test);
+        save_checkpoint(&dir.file(), model, &[], &BTreeMap::new()).unwrap();
+        let mut tiny = Tiny::<f32>::counting();
+        let error = load_checkpoint(&dir.file(), &mut tiny).unwrap_err();
+        assert_eq!(tiny, Tiny::counting(), "a failed load changed the model");
+        error
+    }
+
+    #[test]
+    fn model_mismatches_are_rejected_naming_the_tensor() {
+        use CheckpointError::{MissingTensor, UnexpectedTensor, WrongShape};
+        let mut no_buffer = Bag::new(&[("fc.w", &[2, 3]), ("fc.b", &[3])]);
+        let error = load_error("missing", &mut no_buffer);
+        assert!(matches!(error, MissingTensor(name) if name == "bn.mean"));
+
+        let mut transposed = Bag::new(&[("fc.w", &[3, 2]), ("fc.b", &[3]), ("bn.mean", &[2])]);
+        let error = load_error("shape", &mut transposed);
+        assert!(matches!(error, WrongShape { name, expected, found }
+            if name == "fc.w" && expected == [2, 3] && found == [3, 2]));
+
+        let tiny = [("fc.w", &[2, 3][..]), ("fc.b", &[3]), ("bn.mean", &[2])];
+        let mut bigger = Bag::new(&[&tiny[..], &[("fc2.w", &[1])]].concat());
+        let error = load_error("unexpected", &mut bigger);
+        assert!(matches!(error, UnexpectedTensor(name) if name == "fc2.w"));
+    }
+
+    #[test]
+    fn wrong_dtype_is_rejected() {
+        let dir = TestDir::new("dtype");
+        save_checkpoint(
+            &dir.file(),
+            &mut Tiny::<f64>::counting(),
+            &[],
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let error = load_checkpoint(&dir.file(), &mut Tiny::<f32>::zeros()).unwrap_err();
+        assert!(
+            matches!(error, CheckpointError::WrongDtype { name, expected, found }
+            if name == "fc.w" && expected == "F32" && found == "F64")
+        );
+    }
+
+    #[test]
+    fn loads_files_of_other_tools_but_not_newer_versions() {
+        let dir = TestDir::new("foreign");
+        let w = file(
+            json!({"w": tensor("F32", &[1], 0, 4)}),
+            &1.5f32.to_le_bytes(),
+        );
+        fs::write(dir.file(), w).unwrap();
+        let mut model = Bag::new(&[("w", &[1])]);
+        load_checkpoint(&dir.file(), &mut model).unwrap();
+        assert_eq!(model.0[0].1.value[[0]], 1.5);
+
+        let newer = json!({"__metadata__": {"backprop.format_version": "2"}});
+        fs::write(dir.file(), file(newer, b"")).unwrap();
+        let error = load_checkpoint(&dir.file(), &mut Bag::new(&[])).unwrap_err();
+        assert!(matches!(error, CheckpointError::UnsupportedVersion(v) if v == "2"));
+    }
+
+    #[test]
+    fn names_that_could_collide_are_refused_and_nothing_is_written() {
+        let dir = TestDir::new("names");
+        let zeros = || ArrayD::<f32>::zeros(IxDyn(&[1]));
+        let extra = |name: &str| vec![(name.to_owned(), zeros())];
+        let none = BTreeMap::new();
+        let reserved_key = BTreeMap::from([(DTYPE_KEY.to_owned(), "F32".to_owned())]);
+        let twice = [extra("optim.t"), extra("optim.t")].concat();
+        let cases: [(&mut dyn Parameters<f32>, _, _, &str); 5] = [
+            (&mut Tiny::counting(), extra("adam.m"), &none, "adam.m"),
+            (
+                &mut Bag::new(&[("optim.w", &[1])]),
+                vec![],
+                &none,
+                "optim.w",
+            ),
+            (
+                &mut Bag::new(&[("__metadata__", &[1])]),
+                vec![],
+                &none,
+                "__metadata__",
+            ),
+            (&mut Tiny::counting(), twice, &none, "optim.t"),
+            (&mut Tiny::counting(), vec![], &reserved_key, DTYPE_KEY),
+        ];
+        for (model, extra, metadata, bad) in cases {
+            let error = save_checkpoint(&dir.file(), model, &extra, metadata).unwrap_err();
+            assert!(matches!(&error, CheckpointError::InvalidName { name, .. } if name == bad));
+        }
+        assert!(dir.entries().is_empty());
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_checkpoint() {
+        let dir = TestDir::new("atomic");
+        save_checkpoint(&dir.file(), &mut Tiny::<f32>::counting(), &[], &epoch()).unwrap();
+        let old = fs::read(dir.file()).unwrap();
+
+        let error = write_atomically(&dir.file(), |file| {
+            file.write_all(&old[..old.len() / 2])?;
+            Err(io::Error::other("simulated crash"))
+        })
+        .unwrap_err();
+        assert!(matches!(&error, CheckpointError::Io { path, .. } if *path == dir.file()));
+        assert_eq!(fs::read(dir.file()).unwrap(), old);
+        assert_eq!(
+            dir.entries(),
+            ["model.safetensors"],
+            "temporary file left behind"
+        );
+        let mut model = Tiny::<f32>::zeros();
+        load_checkpoint(&dir.file(), &mut model).unwrap();
+        assert_eq!(model, Tiny::counting());
+    }
+
+    #[test]
+    fn saving_replaces_and_missing_directories_fail() {
+        let dir = TestDir::new("replace");
+        save_checkpoint(&dir.file(), &mut Tiny::<f32>::zeros(), &[], &epoch()).unwrap();
+        save_checkpoint(&dir.file(), &mut Tiny::<f32>::counting(), &[], &epoch()).unwrap();
+        let mut model = Tiny::<f32>::zeros();
+        load_checkpoint(&dir.file(), &mut model).unwrap();
+        assert_eq!(model, Tiny::counting());
+        assert_eq!(dir.entries(), ["model.safetensors"]);
+
+        let nowhere = dir.0.join("no such dir").join("model.safetensors");
+        let error = save_checkpoint(&nowhere, &mut Tiny::<f32>::zeros(), &[], &epoch());
+        assert!(matches!(error, Err(CheckpointError::Io { path, .. }) if path == nowhere));
+        let error = load_checkpoint(&nowhere, &mut Tiny::<f32>::zeros());
+        assert!(matches!(error, Err(CheckpointError::Io { path, .. }) if path == nowhere));
+    }
 }
