@@ -169,3 +169,243 @@ impl<T: Real> StateReader<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{ArrayD, Ix1, arr0, arr1, array};
+
+    use super::super::{Adam, AdamW, Momentum, OptimStateError, Optimizer, RmsProp, Sgd};
+    use crate::optim::testing::TwoParams;
+    use crate::{Param, ParamMut, Parameters};
+
+    type State = Vec<(String, ArrayD<f64>)>;
+
+    const G1: [f64; 3] = [0.5, -1.0, 2.0];
+    const G2: [f64; 3] = [1.0, 0.0, -1.0];
+    const G3: [f64; 3] = [-0.25, 3.0, 0.125];
+
+    /// Steps `optimizer` with `G1` then `G2` on a fresh model, which it returns.
+    fn two_steps(optimizer: &mut dyn Optimizer<f64>) -> TwoParams {
+        let mut model = TwoParams::new([1.0, -2.0, 0.5]);
+        for grads in [G1, G2] {
+            model.set_grads(grads);
+            optimizer.step(&mut model);
+        }
+        model
+    }
+
+    /// Two steps, then a third from the original optimizer and from a fresh one that
+    /// loaded its state: the two third steps must be bit-identical.
+    fn assert_round_trip<O: Optimizer<f64>>(make: impl Fn() -> O) {
+        let mut original = make();
+        let mut model = two_steps(&mut original);
+        let mut restored = make();
+        restored.load_state(original.state()).unwrap();
+        assert_eq!(restored.state(), original.state());
+        let mut twin = model.clone();
+        model.set_grads(G3);
+        twin.set_grads(G3);
+        original.step(&mut model);
+        restored.step(&mut twin);
+        assert_eq!(
+            model.values().map(f64::to_bits),
+            twin.values().map(f64::to_bits)
+        );
+    }
+
+    #[test]
+    fn state_round_trip_gives_identical_steps() {
+        assert_round_trip(|| Sgd::new(0.1).weight_decay(0.1));
+        assert_round_trip(|| Momentum::new(0.1));
+        assert_round_trip(|| Momentum::new(0.1).nesterov(true).weight_decay(0.1));
+        assert_round_trip(|| RmsProp::new(0.01));
+        assert_round_trip(|| Adam::new(0.01));
+        assert_round_trip(|| AdamW::new(0.01));
+    }
+
+    #[test]
+    fn without_the_state_the_next_step_differs() {
+        // So the round trip above really carries something.
+        let mut original = Adam::new(0.01);
+        let mut model = two_steps(&mut original);
+        let mut twin = model.clone();
+        model.set_grads(G3);
+        twin.set_grads(G3);
+        original.step(&mut model);
+        Adam::new(0.01).step(&mut twin);
+        assert_ne!(model.values(), twin.values());
+    }
+
+    /// Adam's state after [`two_steps`].
+    fn adam_state() -> State {
+        let mut adam = Adam::new(0.1);
+        two_steps(&mut adam);
+        adam.state()
+    }
+
+    #[test]
+    fn adam_state_names_and_shapes() {
+        let state = adam_state();
+        let names: Vec<&str> = state.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["adam.t", "adam.m.b", "adam.v.b", "adam.m.w", "adam.v.w"]
+        );
+        assert_eq!(state[0].1, arr0(2.0).into_dyn());
+        assert_eq!(state[3].1.shape(), &[1, 2]);
+        // AdamW keeps the same state under the same names.
+        AdamW::new(0.1).load_state(state).unwrap();
+        // A step count may also be a one-element vector.
+        let mut state = adam_state();
+        state[0].1 = arr1(&[2.0]).into_dyn();
+        Adam::new(0.1).load_state(state).unwrap();
+    }
+
+    /// Loads `adam_state()` changed by `edit` into a fresh Adam.
+    fn load_edited(edit: impl FnOnce(&mut State)) -> Result<(), OptimStateError> {
+        let mut state = adam_state();
+        edit(&mut state);
+        Adam::new(0.1).load_state(state)
+    }
+
+    fn remove(state: &mut State, name: &str) -> ArrayD<f64> {
+        let index = state.iter().position(|(n, _)| n == name).unwrap();
+        state.remove(index).1
+    }
+
+    fn replace(state: &mut State, name: &str, tensor: ArrayD<f64>) {
+        remove(state, name);
+        state.push((name.to_owned(), tensor));
+    }
+
+    #[test]
+    fn load_state_rejects_missing_extra_and_misshaped_tensors() {
+        use OptimStateError::*;
+        let missing = |name: &str| Missing(name.to_owned());
+        assert_eq!(
+            load_edited(|s| drop(remove(s, "adam.t"))),
+            Err(missing("adam.t"))
+        );
+        assert_eq!(
+            load_edited(|s| drop(remove(s, "adam.v.w"))),
+            Err(missing("adam.v.w"))
+        );
+        assert_eq!(
+            load_edited(|s| drop(remove(s, "adam.m.b"))),
+            Err(missing("adam.m.b"))
+        );
+
+        let extra = |name: &'static str| {
+            move |s: &mut State| s.push((name.to_owned(), arr0(1.0).into_dyn()))
+        };
+        let unexpected = |name: &str| Unexpected(name.to_owned());
+        assert_eq!(load_edited(extra("adam.x.w")), Err(unexpected("adam.x.w")));
+        assert_eq!(load_edited(extra("adam.m")), Err(unexpected("adam.m")));
+        assert_eq!(
+            load_edited(extra("momentum.velocity.w")),
+            Err(unexpected("momentum.velocity.w"))
+        );
+        assert_eq!(
+            load_edited(extra("adam.m.b")),
+            Err(Duplicate("adam.m.b".to_owned()))
+        );
+
+        let misshaped_moment = load_edited(|s| replace(s, "adam.v.w", ArrayD::zeros(vec![2])));
+        let expected = Shape {
+            name: "adam.v.w".to_owned(),
+            shape: vec![2],
+            expected: "[1, 2], the shape of `adam.m.w`".to_owned(),
+        };
+        assert_eq!(misshaped_moment, Err(expected));
+        let misshaped_count = load_edited(|s| replace(s, "adam.t", ArrayD::zeros(vec![2])));
+        assert!(matches!(misshaped_count, Err(Shape { shape, .. }) if shape == [2]));
+    }
+
+    #[test]
+    fn load_state_rejects_step_counts_that_are_not_whole_numbers() {
+        for bad in [1.5, -1.0, f64::NAN, f64::INFINITY] {
+            let result = load_edited(|s| replace(s, "adam.t", arr0(bad).into_dyn()));
+            assert!(
+                matches!(result, Err(OptimStateError::InvalidStepCount { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn failed_load_keeps_the_current_state() {
+        let mut adam = Adam::new(0.1);
+        two_steps(&mut adam);
+        let before = adam.state();
+        let mut bad = before.clone();
+        bad.push(("adam.m.extra".to_owned(), arr0(0.0).into_dyn()));
+        bad.iter_mut().for_each(|(_, t)| t.fill(7.0));
+        assert!(adam.load_state(bad).is_err());
+        assert_eq!(adam.state(), before);
+    }
+
+    #[test]
+    fn stateless_sgd_accepts_only_an_empty_state() {
+        let mut sgd = Sgd::new(0.1);
+        assert!(Optimizer::<f64>::state(&sgd).is_empty());
+        assert_eq!(sgd.load_state(Vec::<(String, ArrayD<f64>)>::new()), Ok(()));
+        let stray = vec![("adam.t".to_owned(), arr0(1.0f64).into_dyn())];
+        assert_eq!(
+            sgd.load_state(stray),
+            Err(OptimStateError::Unexpected("adam.t".to_owned()))
+        );
+    }
+
+    #[test]
+    fn error_messages_name_the_tensor() {
+        let error = load_edited(|s| replace(s, "adam.v.w", ArrayD::zeros(vec![2]))).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "optimizer state tensor `adam.v.w` has shape [2], expected [1, 2], the shape of `adam.m.w`"
+        );
+        let error = load_edited(|s| drop(remove(s, "adam.t"))).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "optimizer state tensor `adam.t` is missing"
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "parameter `w` has shape [1, 2], but its adam optimizer state has shape [2]"
+    )]
+    fn loaded_state_of_another_shape_panics_on_step_naming_the_parameter() {
+        let mut state = adam_state();
+        replace(&mut state, "adam.m.w", ArrayD::zeros(vec![2]));
+        replace(&mut state, "adam.v.w", ArrayD::zeros(vec![2]));
+        let mut adam = Adam::new(0.1);
+        adam.load_state(state).unwrap();
+        two_steps(&mut adam);
+    }
+
+    #[test]
+    fn state_in_f32() {
+        struct Vector(Param<f32, Ix1>);
+        impl Parameters<f32> for Vector {
+            fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, f32>)) {
+                f(self.0.as_param_mut("p"));
+            }
+        }
+        let mut model = Vector(Param::new(array![1.0, 2.0]));
+        model.0.grad = array![1.0, 1.0];
+        let mut momentum = Momentum::new(0.1);
+        momentum.step(&mut model);
+        assert_eq!(model.0.value, array![0.9, 1.9]);
+        let state = momentum.state();
+        assert_eq!(
+            state,
+            [(
+                "momentum.velocity.p".to_owned(),
+                array![1.0f32, 1.0].into_dyn()
+            )]
+        );
+        let mut restored = Momentum::new(0.1);
+        restored.load_state(state).unwrap();
+        assert_eq!(restored.state(), momentum.state());
+    }
+}
