@@ -142,11 +142,10 @@ pub fn orthogonal<T: Real, Sh: IntoDimension>(
     rng: &mut SeededRng,
 ) -> Array<T, Sh::Dim> {
     let dim = shape.into_dimension();
-    let rows = match dim.slice() {
-        [rows, _, ..] => *rows,
+    let (rows, cols) = match dim.slice() {
+        [rows, rest @ ..] if !rest.is_empty() => (*rows, rest.iter().product()),
         other => panic!("orthogonal initialization needs a shape of rank 2 or more, not {other:?}"),
     };
-    let cols = dim.size().checked_div(rows).unwrap_or(0);
     // Orthonormalize the columns of a tall Gaussian matrix; a wide shape is its transpose.
     let (long, short) = (rows.max(cols), rows.min(cols));
     let mut q: Array2<f64> = sample((long, short).into_dimension(), || rng.normal());

@@ -73,7 +73,8 @@ pub trait Optimizer<T: Real> {
     /// not included. Step counters are stored as `T`, exactly up to 2²⁴ steps in `f32`.
     fn state(&self) -> Vec<(String, ArrayD<T>)>;
 
-    /// Restores state written by `state`; a missing/extra/misshaped tensor is a clear error (thiserror 2 is a dependency), never a panic.
+    /// Restores state written by [`Optimizer::state`]. A missing, unexpected, duplicated
+    /// or misshaped tensor is an [`OptimStateError`], never a panic.
     ///
     /// The loaded state replaces all current state; on error the current state is
     /// kept unchanged. Shapes are checked against the parameters on the next

@@ -1,5 +1,7 @@
 //! Plain gradient descent, with and without momentum.
 
+use std::marker::PhantomData;
+
 use ndarray::{ArrayD, Zip};
 
 use super::state::{PerParam, StateReader};
@@ -10,17 +12,19 @@ use crate::{ParamMut, Parameters, Real};
 ///
 /// Stateless: [`Optimizer::state`] is empty.
 #[derive(Clone, Debug)]
-pub struct Sgd {
+pub struct Sgd<T> {
     lr: f64,
     weight_decay: f64,
+    real: PhantomData<T>,
 }
 
-impl Sgd {
+impl<T: Real> Sgd<T> {
     /// Gradient descent with learning rate `lr` and no weight decay.
     pub fn new(lr: f64) -> Self {
         Sgd {
             lr,
             weight_decay: 0.0,
+            real: PhantomData,
         }
     }
 
@@ -33,7 +37,7 @@ impl Sgd {
     }
 }
 
-impl<T: Real> Optimizer<T> for Sgd {
+impl<T: Real> Optimizer<T> for Sgd<T> {
     fn step(&mut self, params: &mut dyn Parameters<T>) {
         let (lr, weight_decay) = (T::lit(self.lr), T::lit(self.weight_decay));
         params.visit_params(&mut |ParamMut { value, grad, .. }| {
@@ -234,9 +238,9 @@ mod tests {
 
     #[test]
     fn learning_rate_is_read_and_set() {
-        let mut sgd = Sgd::new(0.1);
-        Optimizer::<f64>::set_learning_rate(&mut sgd, 0.01);
-        assert_eq!(Optimizer::<f64>::learning_rate(&sgd), 0.01);
+        let mut sgd = Sgd::<f64>::new(0.1);
+        sgd.set_learning_rate(0.01);
+        assert_eq!(sgd.learning_rate(), 0.01);
         let mut momentum = Momentum::<f32>::new(0.1);
         momentum.set_learning_rate(0.02);
         assert_eq!(momentum.learning_rate(), 0.02);

@@ -346,9 +346,9 @@ mod tests {
 
     #[test]
     fn stateless_sgd_accepts_only_an_empty_state() {
-        let mut sgd = Sgd::new(0.1);
-        assert!(Optimizer::<f64>::state(&sgd).is_empty());
-        assert_eq!(sgd.load_state(Vec::<(String, ArrayD<f64>)>::new()), Ok(()));
+        let mut sgd = Sgd::<f64>::new(0.1);
+        assert!(sgd.state().is_empty());
+        assert_eq!(sgd.load_state(Vec::new()), Ok(()));
         let stray = vec![("adam.t".to_owned(), arr0(1.0f64).into_dyn())];
         assert_eq!(
             sgd.load_state(stray),
