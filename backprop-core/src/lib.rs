@@ -6,6 +6,7 @@ extern crate self as backprop;
 
 pub mod checkpoint;
 pub mod data;
+pub mod function;
 pub mod init;
 pub mod layer;
 pub mod ops;
@@ -13,6 +14,7 @@ pub mod optim;
 mod real;
 pub mod rng;
 
+pub use function::{DynFunction, DynValue};
 pub use layer::{Layer, Param, ParamMut, Parameters};
 pub use ndarray;
 pub use real::Real;

@@ -1,1 +1,107 @@
-//! compiler
+//! The compiler behind `#[differentiable]`, as a plain library so that it can be
+//! unit-tested, property-tested and fuzzed without rustc.
+//!
+//! Stages, each in its own module:
+//!
+//! 1. [`parse`]: attribute options, signature, `let` statements (rejects anything else).
+//! 2. [`check`]: names, ops, ranks and kinds; lowers to the [`ir`]. Only stages 1 and 2
+//!    reject user input; every error has a span and a `help:` ([`diag`]).
+//! 3. [`diff`]: reverse-mode differentiation, one rule per op, appended to the same graph.
+//! 4. [`emit`]: Rust tokens calling the runtime kernels of `backprop_core::ops`.
+//!
+//! [`interp`] evaluates a graph directly, so derivative rules can be tested against
+//! finite differences without compiling generated code.
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod diag;
+pub mod diff;
+pub mod emit;
+pub mod interp;
+pub mod ir;
+pub mod ops;
+pub mod parse;
+pub mod pretty;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub use diag::Diagnostic;
+pub use ir::Graph;
+
+/// The result of compiling one `#[differentiable]` item.
+pub struct Compiled {
+    /// The parsed function.
+    pub def: parse::FnDef,
+    /// Its options.
+    pub options: parse::Options,
+    /// The differentiated graph.
+    pub graph: Graph,
+}
+
+/// Parses, checks and differentiates an item, or returns every error found.
+pub fn compile(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<Diagnostic>> {
+    let mut diags = diag::Diagnostics::new();
+    let options = parse::parse_options(attr, &mut diags);
+    let Some(def) = parse::parse_fn(item, &mut diags) else {
+        return Err(diags.into_vec());
+    };
+    if options.layer.is_some() {
+        check_layer_signature(&def, &mut diags);
+    }
+    let mut graph = check::check(&def, &mut diags);
+    if diags.has_errors() {
+        return Err(diags.into_vec());
+    }
+    diff::differentiate(&mut graph);
+    diags.finish(Compiled { def, options, graph })
+}
+
+fn check_layer_signature(def: &parse::FnDef, diags: &mut diag::Diagnostics) {
+    use parse::InputKind;
+    match def.inputs.first() {
+        Some(first) if matches!(first.kind, InputKind::Float(..) | InputKind::Int(..)) => {}
+        Some(first) => diags.error(
+            first.name.span(),
+            "the first input of a layer is its input array",
+            "put the layer's input first (`x: ArrayView2<T>`), then the inputs named like the struct's fields",
+        ),
+        None => diags.error(
+            def.item.sig.ident.span(),
+            "a layer needs an input",
+            "put the layer's input first (`x: ArrayView2<T>`), then the inputs named like the struct's fields",
+        ),
+    }
+}
+
+/// The whole expansion of `#[differentiable(attr)] item`: the generated items, or
+/// the errors plus a stub of the function so that only the real errors show.
+pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match compile(attr, item.clone()) {
+        Ok(c) => emit::emit(&c.def, &c.graph, &c.options).tokens,
+        Err(errors) => {
+            let mut out: TokenStream = errors.iter().map(Diagnostic::to_compile_error).collect();
+            out.extend(fallback(item));
+            out
+        }
+    }
+}
+
+/// The user's function with its body replaced, so callers still type-check while
+/// the errors above are fixed.
+fn fallback(item: TokenStream) -> TokenStream {
+    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else { return TokenStream::new() };
+    for arg in f.sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(p) = arg {
+            p.attrs.retain(|a| !a.path().is_ident("no_grad"));
+        }
+    }
+    let (attrs, vis, sig) = (&f.attrs, &f.vis, &f.sig);
+    quote! {
+        #(#attrs)*
+        #[allow(unused_variables)]
+        #vis #sig {
+            ::core::unreachable!("this #[differentiable] function did not compile")
+        }
+    }
+}

@@ -19,4 +19,5 @@ pub use elementwise::*;
 pub use index::*;
 pub use linalg::*;
 pub use reduce::*;
+pub use ndarray::Axis;
 pub use site::{ShapeMismatch, Site};

@@ -1,0 +1,682 @@
+//! Stage 2: checks every expression and lowers the body to the IR. Names are
+//! resolved, ops looked up, ranks and kinds checked; every problem becomes a
+//! diagnostic at the offending token and lowering goes on, so one run reports
+//! all of them.
+
+use backprop_core::ops::{Compare, ELEMENTWISE, Elementwise};
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Lit};
+
+use crate::diag::{Diagnostics, did_you_mean};
+use crate::ir::{AxisOp, BinOp, DotKind, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ops;
+use crate::parse::{FnDef, InputKind};
+
+/// Lowers a parsed function to a checked IR graph.
+pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
+    let mut lower = Lower { g: Graph::default(), env: Vec::new(), diags, stmt: 0 };
+    lower.inputs(def);
+    for (name, expr) in &def.lets {
+        lower.begin_stmt(format!("let {name} = {};", source_text(expr)), expr.span());
+        if let Some(v) = lower.expr(expr) {
+            if lower.g.nodes[v].name.is_none() && !matches!(lower.g.nodes[v].op, Op::Input(_)) {
+                lower.g.nodes[v].name = Some(name.to_string());
+            }
+            lower.env.push((name.to_string(), v));
+        }
+        lower.stmt += 1;
+    }
+    lower.begin_stmt(source_text(&def.tail), def.tail.span());
+    lower.outputs(def);
+    lower.check_gradient_path();
+    lower.g
+}
+
+/// The source text of an expression: as written when the compiler can see it, else re-printed from tokens.
+pub fn source_text(e: &Expr) -> String {
+    e.span().source_text().unwrap_or_else(|| e.to_token_stream().to_string())
+}
+
+struct Lower<'a> {
+    g: Graph,
+    /// Names in scope, latest last (a later `let` shadows an earlier one).
+    env: Vec<(String, ValueId)>,
+    diags: &'a mut Diagnostics,
+    stmt: usize,
+}
+
+impl Lower<'_> {
+    fn begin_stmt(&mut self, text: String, span: Span) {
+        self.g.stmt_text.push(text);
+        self.g.stmt_line.push(span.start().line);
+    }
+
+    fn node(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, span: Span) -> ValueId {
+        self.g.push(Node { op, args, ty, span, stmt: self.stmt, name: None, backward: false })
+    }
+
+    fn inputs(&mut self, def: &FnDef) {
+        for (i, decl) in def.inputs.iter().enumerate() {
+            let (ty, wants_grad) = match decl.kind {
+                InputKind::Float(rank, _) => (Ty::Float(rank), !decl.no_grad),
+                InputKind::Scalar if decl.no_grad => (Ty::Scalar, false),
+                InputKind::Scalar => (Ty::Float(0), true),
+                InputKind::Int(rank, _) => (Ty::Int(rank), false),
+                InputKind::Usize => (Ty::Usize, false),
+            };
+            let name = decl.name.to_string();
+            let node = self.g.push(Node {
+                op: Op::Input(i),
+                args: vec![],
+                ty,
+                span: decl.name.span(),
+                stmt: 0,
+                name: Some(name.clone()),
+                backward: false,
+            });
+            self.g.inputs.push(Input { name: name.clone(), ty, wants_grad, node });
+            self.env.push((name, node));
+        }
+    }
+
+    fn outputs(&mut self, def: &FnDef) {
+        let parts: Vec<&Expr> = match (&def.tail, def.tuple_output) {
+            (Expr::Tuple(t), true) => t.elems.iter().collect(),
+            (_, true) => {
+                self.diags.error(def.tail.span(), "the function returns a tuple but this is not a tuple expression", "end the body with `(a, b)`");
+                return;
+            }
+            (e, false) => vec![e],
+        };
+        if parts.len() != def.outputs.len() {
+            self.diags.error(
+                def.tail.span(),
+                format!("the function returns {} values but this tuple has {}", def.outputs.len(), parts.len()),
+                "make the final tuple match the declared return type",
+            );
+            return;
+        }
+        for (k, (part, &rank)) in parts.iter().zip(&def.outputs).enumerate() {
+            let Some(v) = self.expr(part) else { continue };
+            let ty = self.g.ty(v);
+            if ty != Ty::Float(rank) {
+                let declared = def.output_tys.get(k).map(|t| t.to_token_stream().to_string()).unwrap_or_default();
+                self.diags.error(
+                    part.span(),
+                    format!("this expression is a {ty}, but the function returns `{declared}`"),
+                    match ty {
+                        Ty::Float(0) => "a full reduction gives a scalar: return `T`".to_string(),
+                        Ty::Float(r) => format!("declare the return type as a {r}-D array (`Array{r}<T>`), or reduce the result"),
+                        Ty::Scalar => "the output must be computed from array inputs; a constant has no gradient".to_string(),
+                        _ => "return a float array or a float scalar".to_string(),
+                    },
+                );
+                continue;
+            }
+            self.g.outputs.push(v);
+        }
+    }
+
+    /// Reports ops without a derivative that a gradient would flow through.
+    fn check_gradient_path(&mut self) {
+        let n = self.g.nodes.len();
+        let mut from_input = vec![false; n];
+        for (id, node) in self.g.nodes.iter().enumerate() {
+            from_input[id] = match node.op {
+                Op::Input(i) => self.g.inputs[i].wants_grad,
+                Op::StopGradient => false,
+                _ => node.args.iter().any(|&a| from_input[a]),
+            };
+        }
+        let mut to_output = vec![false; n];
+        for &o in &self.g.outputs {
+            to_output[o] = true;
+        }
+        for id in (0..n).rev() {
+            if to_output[id] && !matches!(self.g.nodes[id].op, Op::StopGradient) {
+                for &a in &self.g.nodes[id].args.clone() {
+                    to_output[a] = true;
+                }
+            }
+        }
+        for id in 0..n {
+            if let Op::Elementwise(e) = self.g.nodes[id].op {
+                let x = self.g.nodes[id].args[0];
+                if e.uses.is_none() && from_input[x] && to_output[id] {
+                    self.diags.error(
+                        self.g.nodes[id].span,
+                        format!("`{}` has no derivative, but a gradient flows through it here", e.name),
+                        format!("wrap its input in `stop_gradient(...)` if no gradient should flow, or mark the inputs it depends on `#[no_grad]`; `{}` is {}", e.name, e.doc),
+                    );
+                }
+            }
+        }
+    }
+
+    fn lookup(&mut self, ident: &Ident) -> Option<ValueId> {
+        let name = ident.to_string();
+        if let Some(&(_, v)) = self.env.iter().rev().find(|(n, _)| *n == name) {
+            return Some(v);
+        }
+        let names: Vec<&str> = self.env.iter().map(|(n, _)| n.as_str()).collect();
+        let help = match did_you_mean(&name, names.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if ops::arity(&name).is_some() => format!("`{name}` is an op: call it, as in `{}`", ops::usage(&name).unwrap_or_default()),
+            None => format!("the names in scope are: {}", names.join(", ")),
+        };
+        self.diags.error(ident.span(), format!("cannot find value `{name}`"), help);
+        None
+    }
+
+    fn expr(&mut self, e: &Expr) -> Option<ValueId> {
+        match e {
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Reference(r) => {
+                if let Some(m) = &r.mutability {
+                    self.diags.error(m.span(), "`&mut` is not supported", "values are never changed in place; write `&x`");
+                }
+                self.expr(&r.expr)
+            }
+            Expr::Lit(l) => self.literal(&l.lit),
+            Expr::Path(p) => {
+                if let Some(ident) = p.path.get_ident() {
+                    return self.lookup(ident);
+                }
+                let text = p.path.to_token_stream().to_string().replace(' ', "");
+                let value = match text.as_str() {
+                    "std::f64::consts::PI" | "f64::consts::PI" | "std::f32::consts::PI" | "f32::consts::PI" => Some(std::f64::consts::PI),
+                    "std::f64::consts::E" | "f64::consts::E" | "std::f32::consts::E" | "f32::consts::E" => Some(std::f64::consts::E),
+                    _ => None,
+                };
+                match value {
+                    Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, e.span())),
+                    None => {
+                        self.diags.error(e.span(), format!("cannot find value `{text}`"), "use input names, `let` names, literals, or `std::f64::consts::PI`/`E`");
+                        None
+                    }
+                }
+            }
+            Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) => self.negate(&u.expr, e.span()),
+                _ => {
+                    self.diags.error(u.span(), format!("unary `{}` is not supported", u.op.to_token_stream()), "the only unary operator is `-`");
+                    None
+                }
+            },
+            Expr::Binary(b) => self.binary(b),
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else {
+                    self.diags.error(c.func.span(), "only calls of named ops are supported", "call an op of the language by name, as in `sigmoid(z)`");
+                    return None;
+                };
+                let Some(seg) = p.path.segments.last() else { return None };
+                if !seg.arguments.is_empty() {
+                    self.diags.error(seg.arguments.span(), "type arguments are not supported here", "remove the turbofish; the float type is inferred");
+                }
+                let args: Vec<&Expr> = c.args.iter().collect();
+                self.call(&seg.ident, &args, e.span())
+            }
+            Expr::MethodCall(m) => {
+                if let Some(t) = &m.turbofish {
+                    self.diags.error(t.span(), "type arguments are not supported here", "remove the turbofish; the float type is inferred");
+                }
+                let args: Vec<&Expr> = std::iter::once(&*m.receiver).chain(m.args.iter()).collect();
+                self.call(&m.method, &args, e.span())
+            }
+            Expr::Tuple(_) => {
+                self.diags.error(e.span(), "tuples are only supported as the final expression", "return several values as `(a, b)` at the end of the body, with a tuple return type");
+                None
+            }
+            Expr::Range(_) => {
+                self.diags.error(e.span(), "a range is only supported as the bounds of `slice_axis`", "write `x.slice_axis(Axis(1), 0..h)`");
+                None
+            }
+            other => {
+                let (message, help) = crate::parse::syntax_error(other);
+                self.diags.error(other.span(), message, help);
+                None
+            }
+        }
+    }
+
+    fn literal(&mut self, lit: &Lit) -> Option<ValueId> {
+        let value = match lit {
+            Lit::Float(f) => f.base10_parse::<f64>().ok(),
+            Lit::Int(i) => i.base10_parse::<f64>().ok(),
+            _ => None,
+        };
+        match value {
+            Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, lit.span())),
+            None => {
+                self.diags.error(lit.span(), "only number literals are supported", "write a float literal such as `0.5`");
+                None
+            }
+        }
+    }
+
+    fn negate(&mut self, inner: &Expr, span: Span) -> Option<ValueId> {
+        let v = self.expr(inner)?;
+        match self.g.ty(v) {
+            Ty::Float(r) => {
+                let neg = ELEMENTWISE.iter().find(|e| e.name == "neg").expect("neg is in the table");
+                Some(self.node(Op::Elementwise(neg), vec![v], Ty::Float(r), span))
+            }
+            Ty::Scalar => {
+                if let Op::Const(c) = self.g.nodes[v].op {
+                    return Some(self.node(Op::Const(-c), vec![], Ty::Scalar, span));
+                }
+                let m = self.node(Op::Const(-1.0), vec![], Ty::Scalar, span);
+                Some(self.node(Op::ScalarArith(BinOp::Mul), vec![v, m], Ty::Scalar, span))
+            }
+            other => {
+                self.not_float(v, other, "negation");
+                None
+            }
+        }
+    }
+
+    /// Reports a value of the wrong kind where a float was needed.
+    fn not_float(&mut self, v: ValueId, ty: Ty, what: &str) {
+        let span = self.g.nodes[v].span;
+        let (message, help) = match ty {
+            Ty::Int(_) => (
+                format!("an integer array cannot be used in {what}: a gradient would have to flow through integers"),
+                "integer arrays are labels, actions or ids: use them as the index of `pick(q, &a)` or `rows(table, &ids)`".to_string(),
+            ),
+            Ty::Mask(_) => (format!("a comparison mask cannot be used in {what}"), "use the mask as the condition of `where_(mask, a, b)`".to_string()),
+            Ty::Usize => (format!("a `usize` cannot be used in {what}"), "`usize` values are sizes and slice bounds; use `mean` for averages".to_string()),
+            _ => (format!("a {ty} cannot be used in {what}"), "use a float array".to_string()),
+        };
+        self.diags.error(span, message, help);
+    }
+
+    fn binary(&mut self, b: &syn::ExprBinary) -> Option<ValueId> {
+        use syn::BinOp as B;
+        let span = b.span();
+        let arith = match b.op {
+            B::Add(_) => Some(BinOp::Add),
+            B::Sub(_) => Some(BinOp::Sub),
+            B::Mul(_) => Some(BinOp::Mul),
+            B::Div(_) => Some(BinOp::Div),
+            _ => None,
+        };
+        let cmp = match b.op {
+            B::Gt(_) => Some(Compare::Gt),
+            B::Ge(_) => Some(Compare::Ge),
+            B::Lt(_) => Some(Compare::Lt),
+            B::Le(_) => Some(Compare::Le),
+            B::Eq(_) => Some(Compare::Eq),
+            B::Ne(_) => Some(Compare::Ne),
+            _ => None,
+        };
+        if arith.is_none() && cmp.is_none() {
+            let (message, help) = crate::parse::statement_error(&Expr::Binary(b.clone()));
+            let (message, help) = if message.starts_with("compound") {
+                (message, help)
+            } else {
+                (format!("operator `{}` is not supported", b.op.to_token_stream()), "the operators are `+ - * /`, unary `-`, and comparisons inside `where_`")
+            };
+            self.diags.error(b.op.span(), message, help);
+            return None;
+        }
+        let (l, r) = (self.expr(&b.left), self.expr(&b.right));
+        let (l, r) = (l?, r?);
+        let (lt, rt) = (self.g.ty(l), self.g.ty(r));
+        for (v, t) in [(l, lt), (r, rt)] {
+            if !matches!(t, Ty::Float(_) | Ty::Scalar) {
+                self.not_float(v, t, if cmp.is_some() { "a comparison" } else { "arithmetic" });
+                return None;
+            }
+        }
+        let rank = lt.rank().unwrap_or(0).max(rt.rank().unwrap_or(0));
+        if let Some(cmp) = cmp {
+            if lt == Ty::Scalar && rt == Ty::Scalar {
+                self.diags.error(span, "a comparison of two scalars is constant", "compare an array, as in `x > 0.0`");
+                return None;
+            }
+            return Some(self.node(Op::Compare(cmp), vec![l, r], Ty::Mask(rank), span));
+        }
+        let op = arith.expect("arithmetic or comparison");
+        Some(match (lt, rt) {
+            (Ty::Float(_), Ty::Float(_)) => self.node(Op::Binary(op), vec![l, r], Ty::Float(rank), span),
+            (Ty::Float(_), Ty::Scalar) => {
+                let sop = match op {
+                    BinOp::Add => ScalarOp::Add,
+                    BinOp::Sub => ScalarOp::Sub,
+                    BinOp::Mul => ScalarOp::Mul,
+                    _ => ScalarOp::Div,
+                };
+                self.node(Op::WithScalar(sop), vec![l, r], Ty::Float(rank), span)
+            }
+            (Ty::Scalar, Ty::Float(_)) => {
+                let sop = match op {
+                    BinOp::Add => ScalarOp::Add,
+                    BinOp::Sub => ScalarOp::RSub,
+                    BinOp::Mul => ScalarOp::Mul,
+                    _ => ScalarOp::RDiv,
+                };
+                self.node(Op::WithScalar(sop), vec![r, l], Ty::Float(rank), span)
+            }
+            _ => {
+                if let (Op::Const(a), Op::Const(c)) = (&self.g.nodes[l].op, &self.g.nodes[r].op) {
+                    let v = match op {
+                        BinOp::Add => a + c,
+                        BinOp::Sub => a - c,
+                        BinOp::Mul => a * c,
+                        _ => a / c,
+                    };
+                    self.node(Op::Const(v), vec![], Ty::Scalar, span)
+                } else {
+                    self.node(Op::ScalarArith(op), vec![l, r], Ty::Scalar, span)
+                }
+            }
+        })
+    }
+
+    /// A float array argument (a scalar literal is not allowed where an array is needed).
+    fn array_arg(&mut self, e: &Expr, op: &str) -> Option<(ValueId, usize)> {
+        let v = self.expr(e)?;
+        match self.g.ty(v) {
+            Ty::Float(r) => Some((v, r)),
+            Ty::Scalar => {
+                self.diags.error(e.span(), format!("`{op}` needs an array here, not a scalar"), "pass an array input or a value computed from one");
+                None
+            }
+            other => {
+                self.not_float(v, other, &format!("`{op}`"));
+                None
+            }
+        }
+    }
+
+    /// A float array or a scalar (for ops that broadcast).
+    fn operand(&mut self, e: &Expr, op: &str) -> Option<(ValueId, usize)> {
+        let v = self.expr(e)?;
+        match self.g.ty(v) {
+            Ty::Float(r) => Some((v, r)),
+            Ty::Scalar => Some((v, 0)),
+            other => {
+                self.not_float(v, other, &format!("`{op}`"));
+                None
+            }
+        }
+    }
+
+    /// A constant parameter: a literal or a `#[no_grad]` scalar input.
+    fn param(&mut self, e: &Expr, op: &str, param: &str) -> Option<ValueId> {
+        let v = self.expr(e)?;
+        if self.g.ty(v) == Ty::Scalar {
+            return Some(v);
+        }
+        self.diags.error(
+            e.span(),
+            format!("the `{param}` parameter of `{op}` must be a constant"),
+            format!("pass a literal such as `0.01` or a `#[no_grad]` scalar input of type `T`; `{param}` takes no gradient"),
+        );
+        None
+    }
+
+    /// An axis: `Axis(k)` or a plain integer literal, checked against a rank.
+    fn axis(&mut self, e: &Expr, rank: usize, op: &str) -> Option<usize> {
+        let inner = match e {
+            Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Axis")) && c.args.len() == 1 => &c.args[0],
+            other => other,
+        };
+        let k = match inner {
+            Expr::Lit(syn::ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<usize>().ok(),
+            _ => None,
+        };
+        let Some(k) = k else {
+            self.diags.error(e.span(), format!("the axis of `{op}` must be a constant like `Axis(1)`"), "axes are fixed at compile time: write `Axis(0)`, `Axis(1)`, ...");
+            return None;
+        };
+        if k >= rank {
+            self.diags.error(e.span(), format!("axis {k} is out of range for a {rank}-D array"), format!("the axes of a {rank}-D array are 0 to {}", rank.saturating_sub(1)));
+            return None;
+        }
+        Some(k)
+    }
+
+    /// An integer index array of rank 1.
+    fn index_arg(&mut self, e: &Expr, op: &str) -> Option<ValueId> {
+        let v = self.expr(e)?;
+        match self.g.ty(v) {
+            Ty::Int(1) => Some(v),
+            other => {
+                self.diags.error(e.span(), format!("the index of `{op}` must be a 1-D `usize` array, found a {other}"), "pass integer labels, actions or ids declared as `ArrayView1<usize>`");
+                None
+            }
+        }
+    }
+
+    /// A `usize` expression: literal, `usize` input or binding, `len_of`, and `+ - * /`.
+    fn usize_expr(&mut self, e: &Expr) -> Option<ValueId> {
+        match e {
+            Expr::Lit(syn::ExprLit { lit: Lit::Int(i), .. }) => match i.base10_parse::<usize>() {
+                Ok(n) => Some(self.node(Op::UsizeConst(n), vec![], Ty::Usize, e.span())),
+                Err(_) => {
+                    self.diags.error(e.span(), "not a valid `usize`", "write a non-negative integer");
+                    None
+                }
+            },
+            Expr::Paren(p) => self.usize_expr(&p.expr),
+            Expr::Binary(b) => {
+                use syn::BinOp as B;
+                let op = match b.op {
+                    B::Add(_) => UsizeOp::Add,
+                    B::Sub(_) => UsizeOp::Sub,
+                    B::Mul(_) => UsizeOp::Mul,
+                    B::Div(_) => UsizeOp::Div,
+                    _ => {
+                        self.diags.error(b.op.span(), "only `+ - * /` are supported in sizes", "write bounds like `2 * h..3 * h`");
+                        return None;
+                    }
+                };
+                let (l, r) = (self.usize_expr(&b.left), self.usize_expr(&b.right));
+                Some(self.node(Op::UsizeArith(op), vec![l?, r?], Ty::Usize, e.span()))
+            }
+            other => {
+                let v = self.expr(other)?;
+                if self.g.ty(v) == Ty::Usize {
+                    return Some(v);
+                }
+                self.diags.error(other.span(), format!("expected a `usize`, found a {}", self.g.ty(v)), "slice bounds are `usize` inputs, literals, or sizes like `x.len_of(Axis(1))`");
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, name: &Ident, args: &[&Expr], span: Span) -> Option<ValueId> {
+        let op = name.to_string();
+        let Some(arity) = ops::arity(&op) else {
+            let help = match did_you_mean(&op, ops::all_names()) {
+                Some(s) => format!("did you mean `{s}`? ({})", ops::usage(s).unwrap_or_default()),
+                None => "see the list of ops in the `backprop` crate docs; to use your own function, make it #[differentiable] and call it outside".to_string(),
+            };
+            self.diags.error(name.span(), format!("unknown op `{op}`"), help);
+            return None;
+        };
+        if args.len() != arity {
+            let s = |n: usize| if n == 1 { "" } else { "s" };
+            self.diags.error(
+                span,
+                format!("`{op}` takes {arity} argument{} but {} {} given", s(arity), args.len(), if args.len() == 1 { "was" } else { "were" }),
+                format!("usage: {}", ops::usage(&op).unwrap_or_default()),
+            );
+            return None;
+        }
+        if let Some(e) = Elementwise::find(&op) {
+            return self.elementwise(e, args, span);
+        }
+        self.structural(&op, args, span)
+    }
+
+    fn elementwise(&mut self, e: &'static Elementwise, args: &[&Expr], span: Span) -> Option<ValueId> {
+        let x = self.operand(args[0], e.name);
+        let mut params = Vec::new();
+        for (arg, pname) in args[1..].iter().zip(e.params) {
+            params.push(self.param(arg, e.name, pname));
+        }
+        let (x, rank) = x?;
+        let params: Vec<ValueId> = params.into_iter().collect::<Option<_>>()?;
+        if self.g.ty(x) == Ty::Scalar {
+            self.diags.error(args[0].span(), format!("`{}` of a scalar is constant", e.name), "apply the op to an array; compute constants by hand");
+            return None;
+        }
+        let mut all = vec![x];
+        all.extend(params);
+        Some(self.node(Op::Elementwise(e), all, Ty::Float(rank), span))
+    }
+
+    fn structural(&mut self, op: &str, args: &[&Expr], span: Span) -> Option<ValueId> {
+        match op {
+            "maximum" | "minimum" => {
+                let (a, b) = (self.operand(args[0], op), self.operand(args[1], op));
+                let ((a, ra), (b, rb)) = (a?, b?);
+                if self.g.ty(a) == Ty::Scalar && self.g.ty(b) == Ty::Scalar {
+                    self.diags.error(span, format!("`{op}` of two scalars is constant"), "pass at least one array");
+                    return None;
+                }
+                let bop = if op == "maximum" { BinOp::Maximum } else { BinOp::Minimum };
+                Some(self.node(Op::Binary(bop), vec![a, b], Ty::Float(ra.max(rb)), span))
+            }
+            "where_" => {
+                let m = self.expr(args[0]);
+                let (a, b) = (self.operand(args[1], op), self.operand(args[2], op));
+                let m = m?;
+                let Ty::Mask(rm) = self.g.ty(m) else {
+                    self.diags.error(args[0].span(), format!("the condition of `where_` must be a comparison, found a {}", self.g.ty(m)), "write a comparison such as `x > 0.0` or `a >= b`");
+                    return None;
+                };
+                let ((a, ra), (b, rb)) = (a?, b?);
+                Some(self.node(Op::Where, vec![m, a, b], Ty::Float(rm.max(ra).max(rb)), span))
+            }
+            "dot" => {
+                let (a, b) = (self.array_arg(args[0], op), self.array_arg(args[1], op));
+                let ((a, ra), (b, rb)) = (a?, b?);
+                let (kind, rank) = match (ra, rb) {
+                    (2, 2) => (DotKind::MM, 2),
+                    (2, 1) => (DotKind::MV, 1),
+                    (1, 2) => (DotKind::VM, 1),
+                    (1, 1) => (DotKind::VV, 0),
+                    _ => {
+                        let (bad, r) = if !(1..=2).contains(&ra) { (args[0], ra) } else { (args[1], rb) };
+                        self.diags.error(bad.span(), format!("`dot` of a {r}-D array"), "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector");
+                        return None;
+                    }
+                };
+                Some(self.node(Op::Dot(kind), vec![a, b], Ty::Float(rank), span))
+            }
+            "t" | "transpose" => {
+                let (x, r) = self.array_arg(args[0], op)?;
+                match r {
+                    1 => Some(x),
+                    2 => Some(self.node(Op::Transpose, vec![x], Ty::Float(2), span)),
+                    _ => {
+                        self.diags.error(args[0].span(), format!("`{op}` of a {r}-D array"), "transpose works on 2-D arrays");
+                        None
+                    }
+                }
+            }
+            "sum" | "mean" => {
+                let (x, _) = self.array_arg(args[0], op)?;
+                Some(self.node(if op == "sum" { Op::Sum } else { Op::Mean }, vec![x], Ty::Float(0), span))
+            }
+            "sum_axis" | "mean_axis" | "max_axis" | "logsumexp" | "softmax" | "log_softmax" => {
+                let (x, r) = self.array_arg(args[0], op)?;
+                let k = self.axis(args[1], r, op)?;
+                let aop = match op {
+                    "sum_axis" => AxisOp::Sum,
+                    "mean_axis" => AxisOp::Mean,
+                    "max_axis" => AxisOp::Max,
+                    "logsumexp" => AxisOp::LogSumExp,
+                    "softmax" => AxisOp::Softmax,
+                    _ => AxisOp::LogSoftmax,
+                };
+                let rank = if aop.reduces() { r - 1 } else { r };
+                Some(self.node(Op::Axis(aop, k), vec![x], Ty::Float(rank), span))
+            }
+            "pick" | "rows" => {
+                let q = self.array_arg(args[0], op);
+                let idx = self.index_arg(args[1], op);
+                let ((q, r), idx) = (q?, idx?);
+                if r != 2 {
+                    let what = if op == "pick" { "a 2-D array of values, one row per index" } else { "a 2-D table, one row per id" };
+                    self.diags.error(args[0].span(), format!("`{op}` needs a 2-D array, found a {r}-D array"), format!("the first argument is {what}"));
+                    return None;
+                }
+                let (o, rank) = if op == "pick" { (Op::Pick, 1) } else { (Op::Rows, 2) };
+                Some(self.node(o, vec![q, idx], Ty::Float(rank), span))
+            }
+            "slice_axis" => {
+                let (x, r) = self.array_arg(args[0], op)?;
+                let k = self.axis(args[1], r, op)?;
+                let Expr::Range(range) = args[2] else {
+                    self.diags.error(args[2].span(), "the bounds of `slice_axis` must be a range `start..end`", "write `x.slice_axis(Axis(1), 0..h)`");
+                    return None;
+                };
+                let (Some(start), Some(end)) = (&range.start, &range.end) else {
+                    self.diags.error(range.span(), "both bounds of the range are needed", "write `start..end`, for example `0..h` or `h..x.len_of(Axis(1))`");
+                    return None;
+                };
+                if matches!(range.limits, syn::RangeLimits::Closed(_)) {
+                    self.diags.error(range.span(), "inclusive ranges are not supported", "write `start..end` with an exclusive end");
+                    return None;
+                }
+                let (s, e) = (self.usize_expr(start), self.usize_expr(end));
+                Some(self.node(Op::Slice(k), vec![x, s?, e?], Ty::Float(r), span))
+            }
+            "concatenate" => {
+                let list = match args[1] {
+                    Expr::Reference(r) => &*r.expr,
+                    other => other,
+                };
+                let Expr::Array(arr) = list else {
+                    self.diags.error(args[1].span(), "the parts of `concatenate` must be a list `&[&a, &b]`", "write `concatenate(Axis(1), &[&a, &b])`");
+                    return None;
+                };
+                let mut parts = Vec::new();
+                for p in &arr.elems {
+                    parts.push(self.array_arg(p, op));
+                }
+                let parts: Vec<(ValueId, usize)> = parts.into_iter().collect::<Option<_>>()?;
+                let Some(&(_, r)) = parts.first() else {
+                    self.diags.error(arr.span(), "`concatenate` of no parts", "pass at least one array");
+                    return None;
+                };
+                if let Some((i, &(_, rr))) = parts.iter().enumerate().find(|(_, p)| p.1 != r) {
+                    self.diags.error(arr.elems[i].span(), format!("this part is a {rr}-D array but the first is {r}-D"), "all parts of `concatenate` have the same rank");
+                    return None;
+                }
+                let k = self.axis(args[0], r, op)?;
+                Some(self.node(Op::Concat(k), parts.iter().map(|p| p.0).collect(), Ty::Float(r), span))
+            }
+            "stop_gradient" => {
+                let (x, r) = self.array_arg(args[0], op)?;
+                Some(self.node(Op::StopGradient, vec![x], Ty::Float(r), span))
+            }
+            "len_of" | "nrows" | "ncols" => {
+                let v = self.expr(args[0])?;
+                let Some(r) = self.g.ty(v).rank().filter(|_| matches!(self.g.ty(v), Ty::Float(_) | Ty::Int(_))) else {
+                    self.diags.error(args[0].span(), format!("`{op}` needs an array"), "ask an array input or value for its size");
+                    return None;
+                };
+                let k = match op {
+                    "len_of" => self.axis(args[1], r, op)?,
+                    _ if r != 2 => {
+                        self.diags.error(args[0].span(), format!("`{op}` needs a 2-D array, found a {r}-D array"), "use `len_of(Axis(k))`");
+                        return None;
+                    }
+                    "nrows" => 0,
+                    _ => 1,
+                };
+                Some(self.node(Op::LenOf(k), vec![v], Ty::Usize, span))
+            }
+            "view" | "to_owned" => self.expr(args[0]),
+            _ => unreachable!("every structural op is handled: {op}"),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Compile errors: each with a span, a message and a `help:` line. Errors are
+//! collected, so one expansion reports every problem it finds.
+
+use proc_macro2::{Span, TokenStream};
+
+/// One error in the user's code.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    /// Where it is.
+    pub span: Span,
+    /// What is wrong, lowercase, quoting the bad syntax.
+    pub message: String,
+    /// What is supported or what was meant.
+    pub help: String,
+}
+
+impl Diagnostic {
+    /// The message and help as rustc shows them.
+    pub fn text(&self) -> String {
+        format!("{}\n\nhelp: {}", self.message, self.help)
+    }
+
+    /// As a `compile_error!` at the span.
+    pub fn to_compile_error(&self) -> TokenStream {
+        syn::Error::new(self.span, self.text()).to_compile_error()
+    }
+}
+
+/// Collects diagnostics while a stage runs on.
+#[derive(Debug, Default)]
+#[must_use = "diagnostics must be reported"]
+pub struct Diagnostics {
+    list: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an error.
+    pub fn error(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        self.list.push(Diagnostic { span, message: message.into(), help: help.into() });
+    }
+
+    /// Whether any error was recorded.
+    pub fn has_errors(&self) -> bool {
+        !self.list.is_empty()
+    }
+
+    /// The collected errors, or `value` when there are none.
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<Diagnostic>> {
+        if self.list.is_empty() { Ok(value) } else { Err(self.list) }
+    }
+
+    /// Takes the collected errors.
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.list
+    }
+}
+
+/// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.len() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, c)| (d, c.len()))
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let ops = ["sigmoid", "softmax", "softplus", "sum"];
+        assert_eq!(did_you_mean("sigmod", ops), Some("sigmoid"));
+        assert_eq!(did_you_mean("softmx", ops), Some("softmax"));
+        assert_eq!(did_you_mean("convolve", ops), None);
+    }
+}

@@ -1,0 +1,347 @@
+//! Stage 3: reverse-mode differentiation. A sweep from the outputs back to the
+//! inputs appends backward nodes to the graph: one rule per forward op, all in
+//! [`rule`]. Gradients always accumulate: a value used twice gets the sum of
+//! both contributions. Only values that depend on an input wanting a gradient,
+//! and that reach an output, are differentiated, so no code is generated for
+//! gradients nobody needs.
+
+use std::collections::HashMap;
+
+use backprop_core::ops::{Compare, ELEMENTWISE, Elementwise, Uses};
+
+use crate::ir::{AxisOp, BinOp, DotKind, Graph, Node, Op, ScalarOp, Ty, ValueId};
+
+/// Appends the backward pass to `g` and fills `g.grads`.
+pub fn differentiate(g: &mut Graph) {
+    let forward_len = g.nodes.len();
+    let needs = needs_grad(g);
+    let mut d = Diff { g, contributions: HashMap::new(), shapes: HashMap::new(), grad_of: HashMap::new() };
+    for (k, &out) in d.g.outputs.clone().iter().enumerate() {
+        if needs[out] {
+            let seed = d.push(Op::Seed(k), vec![], d.g.ty(out), out);
+            d.contribute(out, seed);
+        }
+    }
+    for v in (0..forward_len).rev() {
+        if !needs[v] {
+            continue;
+        }
+        let Some(grad) = d.accumulate(v) else { continue };
+        d.grad_of.insert(v, grad);
+        rule(&mut d, v, grad, &needs);
+    }
+    let grads = d
+        .g
+        .inputs
+        .clone()
+        .iter()
+        .map(|input| {
+            input.wants_grad.then(|| match d.grad_of.get(&input.node) {
+                Some(&gv) => gv,
+                // An input the outputs do not depend on gets a zero gradient of its shape.
+                None => {
+                    let shape = d.shape_of(input.node);
+                    d.push(Op::Zeros, vec![shape], input.ty, input.node)
+                }
+            })
+        })
+        .collect();
+    d.g.grads = grads;
+    let mut grad_of: Vec<(ValueId, ValueId)> = d.grad_of.into_iter().collect();
+    grad_of.sort_unstable();
+    g.grad_of = grad_of;
+}
+
+/// Which forward values a gradient must be computed for: those that depend on an
+/// input wanting a gradient and that some output depends on.
+pub fn needs_grad(g: &Graph) -> Vec<bool> {
+    let n = g.nodes.len();
+    let mut from_input = vec![false; n];
+    for (id, node) in g.nodes.iter().enumerate() {
+        from_input[id] = match node.op {
+            Op::Input(i) => g.inputs[i].wants_grad,
+            Op::StopGradient | Op::Compare(_) | Op::LenOf(_) => false,
+            _ => matches!(node.ty, Ty::Float(_)) && node.args.iter().any(|&a| from_input[a]),
+        };
+    }
+    let mut to_output = vec![false; n];
+    for &o in &g.outputs {
+        to_output[o] = true;
+    }
+    for id in (0..n).rev() {
+        if to_output[id] {
+            for &a in &g.nodes[id].args {
+                to_output[a] = true;
+            }
+        }
+    }
+    (0..n).map(|i| from_input[i] && to_output[i]).collect()
+}
+
+struct Diff<'g> {
+    g: &'g mut Graph,
+    /// Gradient contributions received so far, per forward value.
+    contributions: HashMap<ValueId, Vec<ValueId>>,
+    /// One `ShapeOf` node per forward value whose shape the backward needs.
+    shapes: HashMap<ValueId, ValueId>,
+    /// The accumulated gradient of each differentiated forward value.
+    grad_of: HashMap<ValueId, ValueId>,
+}
+
+impl Diff<'_> {
+    /// Appends a backward node attributed to the statement of forward value `from`.
+    fn push(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, from: ValueId) -> ValueId {
+        let (span, stmt) = (self.g.nodes[from].span, self.g.nodes[from].stmt);
+        self.g.push(Node { op, args, ty, span, stmt, name: None, backward: true })
+    }
+
+    /// The shape of forward value `v`. It is computed in the forward pass and saved,
+    /// so the backward keeps a shape instead of a whole array.
+    fn shape_of(&mut self, v: ValueId) -> ValueId {
+        if let Some(&s) = self.shapes.get(&v) {
+            return s;
+        }
+        let rank = self.g.ty(v).rank().unwrap_or(0);
+        let (span, stmt) = (self.g.nodes[v].span, self.g.nodes[v].stmt);
+        let s = self.g.push(Node { op: Op::ShapeOf, args: vec![v], ty: Ty::Shape(rank), span, stmt, name: None, backward: false });
+        self.shapes.insert(v, s);
+        s
+    }
+
+    fn contribute(&mut self, to: ValueId, grad: ValueId) {
+        self.contributions.entry(to).or_default().push(grad);
+    }
+
+    /// The sum of all contributions to `v`, or `None` if it received none.
+    fn accumulate(&mut self, v: ValueId) -> Option<ValueId> {
+        let parts = self.contributions.remove(&v)?;
+        let mut iter = parts.into_iter();
+        let first = iter.next()?;
+        let ty = self.g.ty(v);
+        Some(iter.fold(first, |acc, p| self.push(Op::Binary(BinOp::Add), vec![acc, p], ty, v)))
+    }
+
+    /// `sum_to(g, shape of x)`: undoes broadcasting from the op's output back to operand `x`.
+    fn unbroadcast(&mut self, grad: ValueId, x: ValueId, from: ValueId) -> ValueId {
+        let (gt, xt) = (self.g.ty(grad), self.g.ty(x));
+        let shape = self.shape_of(x);
+        let _ = gt;
+        self.push(Op::SumTo, vec![grad, shape], xt, from)
+    }
+
+    fn elementwise(&mut self, e: &'static Elementwise, args: Vec<ValueId>, ty: Ty, from: ValueId) -> ValueId {
+        self.push(Op::Elementwise(e), args, ty, from)
+    }
+
+    fn neg(&mut self, v: ValueId, from: ValueId) -> ValueId {
+        let neg = ELEMENTWISE.iter().find(|e| e.name == "neg").expect("neg is in the table");
+        let ty = self.g.ty(v);
+        self.elementwise(neg, vec![v], ty, from)
+    }
+
+    fn binary(&mut self, op: BinOp, a: ValueId, b: ValueId, ty: Ty, from: ValueId) -> ValueId {
+        self.push(Op::Binary(op), vec![a, b], ty, from)
+    }
+}
+
+/// The derivative rule of forward node `y`, given its accumulated gradient `g`:
+/// adds a contribution to each argument that needs one.
+fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
+    let node = d.g.nodes[y].clone();
+    let args = node.args.clone();
+    let wants = |i: usize| needs[args[i]];
+    let ty = node.ty;
+    match node.op {
+        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::LenOf(_) | Op::UsizeArith(_) | Op::ScalarArith(_) => {}
+        Op::StopGradient | Op::Compare(_) => {}
+        // d(-x) = -g; otherwise g * dy/dx from the op's derivative kernel.
+        Op::Elementwise(e) if e.name == "neg" => {
+            let c = d.neg(g, y);
+            d.contribute(args[0], c);
+        }
+        Op::Elementwise(e) => {
+            let x = args[0];
+            let mut grad_args = match e.uses.expect("ops without a derivative are rejected by check") {
+                Uses::X => vec![x, g],
+                Uses::Y => vec![y, g],
+                Uses::XY => vec![x, y, g],
+            };
+            grad_args.extend_from_slice(&args[1..]);
+            let c = d.push(Op::ElementwiseGrad(e), grad_args, d.g.ty(x), y);
+            d.contribute(x, c);
+        }
+        Op::Binary(op) => {
+            let (a, b) = (args[0], args[1]);
+            let (ta, tb) = (d.g.ty(a), d.g.ty(b));
+            // Each contribution is computed at the output's shape, then summed down to the operand's.
+            let local = |d: &mut Diff<'_>, for_a: bool| -> ValueId {
+                match op {
+                    // d(a + b) = g, g
+                    BinOp::Add => g,
+                    // d(a - b) = g, -g
+                    BinOp::Sub if for_a => g,
+                    BinOp::Sub => d.neg(g, y),
+                    // d(a * b) = g b, g a
+                    BinOp::Mul => d.binary(BinOp::Mul, g, if for_a { b } else { a }, ty, y),
+                    // d(a / b) = g / b, -g y / b
+                    BinOp::Div if for_a => d.binary(BinOp::Div, g, b, ty, y),
+                    BinOp::Div => {
+                        let yb = d.binary(BinOp::Div, y, b, ty, y);
+                        let gyb = d.binary(BinOp::Mul, g, yb, ty, y);
+                        d.neg(gyb, y)
+                    }
+                    // maximum: g goes to a where a >= b, to b where a < b (ties to a)
+                    // minimum: g goes to a where a <= b, to b where a > b
+                    BinOp::Maximum | BinOp::Minimum => {
+                        let cmp = match (op, for_a) {
+                            (BinOp::Maximum, true) => Compare::Ge,
+                            (BinOp::Maximum, false) => Compare::Lt,
+                            (_, true) => Compare::Le,
+                            (_, false) => Compare::Gt,
+                        };
+                        let mask = d.push(Op::MaskBy(cmp), vec![a, b], ty, y);
+                        d.binary(BinOp::Mul, g, mask, ty, y)
+                    }
+                }
+            };
+            if wants(0) && matches!(ta, Ty::Float(_)) {
+                let c = local(d, true);
+                let c = d.unbroadcast(c, a, y);
+                d.contribute(a, c);
+            }
+            if wants(1) && matches!(tb, Ty::Float(_)) {
+                let c = local(d, false);
+                let c = d.unbroadcast(c, b, y);
+                d.contribute(b, c);
+            }
+        }
+        Op::WithScalar(op) => {
+            let (a, c) = (args[0], args[1]);
+            let contribution = match op {
+                // d(a + c) = d(a - c) = g
+                ScalarOp::Add | ScalarOp::Sub => g,
+                // d(c - a) = -g
+                ScalarOp::RSub => d.neg(g, y),
+                // d(a * c) = g c, d(a / c) = g / c
+                ScalarOp::Mul | ScalarOp::Div => d.push(Op::WithScalar(op), vec![g, c], ty, y),
+                // d(c / a) = -g y / a
+                ScalarOp::RDiv => {
+                    let ya = d.binary(BinOp::Div, y, a, ty, y);
+                    let gya = d.binary(BinOp::Mul, g, ya, ty, y);
+                    d.neg(gya, y)
+                }
+            };
+            d.contribute(a, contribution);
+        }
+        Op::Where => {
+            let (m, a, b) = (args[0], args[1], args[2]);
+            for (i, v, keep) in [(1, a, true), (2, b, false)] {
+                if wants(i) && matches!(d.g.ty(v), Ty::Float(_)) {
+                    // d where_(m, a, b) = g where m (for a), g where !m (for b)
+                    let masked = d.push(Op::MaskGrad(keep), vec![m, g], ty, y);
+                    let c = d.unbroadcast(masked, v, y);
+                    d.contribute(v, c);
+                }
+            }
+        }
+        Op::Dot(kind) => {
+            let (a, b) = (args[0], args[1]);
+            let (ta, tb) = (d.g.ty(a), d.g.ty(b));
+            // C = A B: dA = G B^T, dB = A^T G, and the same for the vector forms.
+            let (ca, cb) = match kind {
+                DotKind::MM => ((DotKind::MT, vec![g, b]), (DotKind::TM, vec![a, g])),
+                DotKind::MV => ((DotKind::Outer, vec![g, b]), (DotKind::VM, vec![g, a])),
+                DotKind::VM => ((DotKind::MV, vec![b, g]), (DotKind::Outer, vec![a, g])),
+                DotKind::VV => {
+                    // s = u . v: du = g v, dv = g u (g is a 0-d array, broadcast)
+                    if wants(0) {
+                        let c = d.binary(BinOp::Mul, g, b, ta, y);
+                        d.contribute(a, c);
+                    }
+                    if wants(1) {
+                        let c = d.binary(BinOp::Mul, g, a, tb, y);
+                        d.contribute(b, c);
+                    }
+                    return;
+                }
+                DotKind::MT | DotKind::TM | DotKind::Outer => unreachable!("backward-only products are not differentiated"),
+            };
+            if wants(0) {
+                let c = d.push(Op::Dot(ca.0), ca.1, ta, y);
+                d.contribute(a, c);
+            }
+            if wants(1) {
+                let c = d.push(Op::Dot(cb.0), cb.1, tb, y);
+                d.contribute(b, c);
+            }
+        }
+        // d(x^T) = g^T
+        Op::Transpose => {
+            let c = d.push(Op::Transpose, vec![g], ty, y);
+            d.contribute(args[0], c);
+        }
+        // d sum(x) = g everywhere; d mean(x) = g / n everywhere
+        Op::Sum | Op::Mean => {
+            let x = args[0];
+            let shape = d.shape_of(x);
+            let op = if matches!(node.op, Op::Sum) { Op::BroadcastTo } else { Op::MeanGrad };
+            let c = d.push(op, vec![g, shape], d.g.ty(x), y);
+            d.contribute(x, c);
+        }
+        Op::Axis(aop, k) => {
+            let x = args[0];
+            let tx = d.g.ty(x);
+            let grad_args = match aop {
+                // copied back along the axis (divided by its length for the mean)
+                AxisOp::Sum | AxisOp::Mean => vec![g, d.shape_of(x)],
+                // to the first maximum; logsumexp: g * softmax(x) = g * exp(x - y)
+                AxisOp::Max | AxisOp::LogSumExp => vec![x, y, g],
+                // softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g)
+                AxisOp::Softmax | AxisOp::LogSoftmax => vec![y, g],
+            };
+            let c = d.push(Op::AxisGrad(aop, k), grad_args, tx, y);
+            d.contribute(x, c);
+        }
+        // scatter-add into zeros of the operand's shape
+        Op::Pick | Op::Rows => {
+            let (q, idx) = (args[0], args[1]);
+            let shape = d.shape_of(q);
+            let op = if matches!(node.op, Op::Pick) { Op::PickGrad } else { Op::RowsGrad };
+            let c = d.push(op, vec![g, idx, shape], d.g.ty(q), y);
+            d.contribute(q, c);
+        }
+        // g placed back at the sliced range
+        Op::Slice(k) => {
+            let (x, start) = (args[0], args[1]);
+            let shape = d.shape_of(x);
+            let c = d.push(Op::SliceGrad(k), vec![g, start, shape], ty, y);
+            d.contribute(x, c);
+        }
+        // each part gets its slice of g
+        Op::Concat(k) => {
+            let shapes: Vec<ValueId> = args.iter().map(|&p| d.shape_of(p)).collect();
+            for (i, &p) in args.iter().enumerate() {
+                if needs[p] {
+                    let mut grad_args = vec![g];
+                    grad_args.extend(&shapes);
+                    let c = d.push(Op::ConcatGrad(k, i), grad_args, d.g.ty(p), y);
+                    d.contribute(p, c);
+                }
+            }
+        }
+        Op::Seed(_)
+        | Op::ShapeOf
+        | Op::ElementwiseGrad(_)
+        | Op::SumTo
+        | Op::BroadcastTo
+        | Op::MeanGrad
+        | Op::MaskBy(_)
+        | Op::MaskGrad(_)
+        | Op::AxisGrad(..)
+        | Op::PickGrad
+        | Op::RowsGrad
+        | Op::SliceGrad(_)
+        | Op::ConcatGrad(..)
+        | Op::Zeros => unreachable!("backward ops are not differentiated"),
+    }
+}

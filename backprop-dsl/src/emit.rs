@@ -1,0 +1,1001 @@
+//! Stage 5: Rust code from the differentiated graph. All code generation is here.
+//! Every node becomes one `let` calling one runtime kernel, named after the user's
+//! bindings (`z`, `d_z`) where there are any. Emission cannot fail on a graph that
+//! passed checking.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+
+use crate::ir::{AxisOp, BinOp, DotKind, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::parse::{FnDef, InputKind, Options, Pass};
+
+/// Everything generated for one function.
+pub struct Emitted {
+    /// All items, ready to be returned by the macro.
+    pub tokens: TokenStream,
+    /// The backward pass as readable source with origin comments (also in its rustdoc).
+    pub backward_text: String,
+}
+
+/// Which function a value is read in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Forward,
+    Backward,
+}
+
+struct Emitter<'a> {
+    def: &'a FnDef,
+    g: &'a Graph,
+    names: Vec<Ident>,
+    saved: Vec<ValueId>,
+    /// `T`, or `f32`/`f64` for a concrete function.
+    float: TokenStream,
+    krate: TokenStream,
+}
+
+/// Generates the forward, training forward, backward, saved/gradient structs,
+/// the dynamic adapter and (with `layer = ...`) the layer implementation.
+pub fn emit(def: &FnDef, g: &Graph, opts: &Options) -> Emitted {
+    let mut e = Emitter {
+        def,
+        g,
+        names: Vec::new(),
+        saved: Vec::new(),
+        float: def.float.to_token_stream(),
+        krate: opts.krate.to_token_stream(),
+    };
+    e.assign_names();
+    e.saved = e.saved_values();
+    let (backward_fn, backward_text) = e.backward_fn();
+    let mut tokens = TokenStream::new();
+    tokens.extend(e.forward_fn());
+    tokens.extend(e.structs());
+    tokens.extend(e.train_fn());
+    tokens.extend(backward_fn);
+    tokens.extend(e.dyn_fn());
+    if let Some(layer) = &opts.layer {
+        tokens.extend(e.layer_impl(layer));
+    }
+    Emitted { tokens, backward_text }
+}
+
+fn camel(name: &str) -> String {
+    name.split('_').filter(|s| !s.is_empty()).map(|s| s[..1].to_uppercase() + &s[1..]).collect()
+}
+
+fn lit_f64(v: f64) -> Literal {
+    Literal::f64_unsuffixed(v)
+}
+
+impl Emitter<'_> {
+    fn fn_name(&self) -> &Ident {
+        &self.def.item.sig.ident
+    }
+
+    fn item_name(&self, suffix: &str) -> Ident {
+        format_ident!("{}{}", self.fn_name(), suffix)
+    }
+
+    fn struct_name(&self, suffix: &str) -> Ident {
+        format_ident!("{}{}", camel(&self.fn_name().to_string()), suffix)
+    }
+
+    fn nd(&self) -> TokenStream {
+        let k = &self.krate;
+        quote!(#k::ndarray)
+    }
+
+    // ------------------------------------------------------------------ names
+
+    fn assign_names(&mut self) {
+        let mut used: HashSet<String> = ["saved", "ops", "d_out", "grads"].iter().map(|s| s.to_string()).collect();
+        // Input names are the function's parameters: claimed first, as they are.
+        for input in &self.g.inputs {
+            used.insert(input.name.clone());
+        }
+        let mut fresh = |base: String| {
+            let mut name = base.clone();
+            let mut k = 2;
+            while used.contains(&name) {
+                name = format!("{base}_{k}");
+                k += 1;
+            }
+            used.insert(name.clone());
+            name
+        };
+        let grad_of: HashMap<ValueId, ValueId> = self.g.grad_of.iter().map(|&(f, b)| (b, f)).collect();
+        let mut names: Vec<String> = Vec::with_capacity(self.g.nodes.len());
+        for (id, n) in self.g.nodes.iter().enumerate() {
+            let output = self.g.outputs.iter().position(|&o| o == id);
+            let name = match (&n.op, &n.name) {
+                (op, None) if output.is_some() && !matches!(op, Op::Input(_) | Op::Const(_)) => {
+                    if self.g.outputs.len() == 1 { fresh("out".to_string()) } else { fresh(format!("out_{}", output.unwrap_or(0))) }
+                }
+                (Op::Input(_), Some(name)) => name.clone(),
+                (_, Some(name)) => fresh(name.clone()),
+                (Op::ShapeOf, None) => fresh(format!("{}_shape", names[n.args[0]])),
+                (Op::Seed(k), None) => {
+                    if self.g.outputs.len() == 1 {
+                        "d_out".to_string()
+                    } else {
+                        let out = self.g.outputs[*k];
+                        match &self.g.nodes[out].name {
+                            Some(_) => fresh(format!("d_{}", names[out])),
+                            None => fresh(format!("d_out_{k}")),
+                        }
+                    }
+                }
+                (_, None) if n.backward => match grad_of.get(&id) {
+                    Some(&f) => fresh(format!("d_{}", names[f])),
+                    None => fresh(format!("t{id}")),
+                },
+                (_, None) => fresh(format!("t{id}")),
+            };
+            names.push(name);
+        }
+        self.names = names.into_iter().map(|n| Ident::new(&n, Span::call_site())).collect();
+    }
+
+    /// Forward values the backward reads, in graph order (constants are inlined instead).
+    fn saved_values(&self) -> Vec<ValueId> {
+        let mut saved = HashSet::new();
+        for n in self.g.nodes.iter().filter(|n| n.backward) {
+            for &a in &n.args {
+                let arg = &self.g.nodes[a];
+                if !arg.backward && !matches!(arg.op, Op::Const(_)) {
+                    saved.insert(a);
+                }
+            }
+        }
+        let mut saved: Vec<ValueId> = saved.into_iter().collect();
+        saved.sort_unstable();
+        saved
+    }
+
+    /// The nodes that `roots` depend on, restricted by `keep`, in graph order.
+    fn closure(&self, roots: &[ValueId], keep: impl Fn(ValueId) -> bool) -> Vec<ValueId> {
+        let mut live = vec![false; self.g.nodes.len()];
+        let mut stack: Vec<ValueId> = roots.to_vec();
+        while let Some(v) = stack.pop() {
+            if live[v] || !keep(v) {
+                continue;
+            }
+            live[v] = true;
+            stack.extend(&self.g.nodes[v].args);
+        }
+        (0..live.len()).filter(|&v| live[v]).collect()
+    }
+
+    // ------------------------------------------------------------------ types
+
+    fn array_ty(&self, rank: usize, elem: TokenStream) -> TokenStream {
+        let nd = self.nd();
+        let a = format_ident!("Array{}", rank);
+        quote!(#nd::#a<#elem>)
+    }
+
+    fn value_ty(&self, ty: Ty) -> TokenStream {
+        let f = &self.float;
+        let nd = self.nd();
+        match ty {
+            Ty::Float(r) => self.array_ty(r, f.clone()),
+            Ty::Int(r) => self.array_ty(r, quote!(usize)),
+            Ty::Mask(r) => self.array_ty(r, quote!(bool)),
+            Ty::Scalar => f.clone(),
+            Ty::Usize => quote!(usize),
+            Ty::Shape(r) => {
+                let ix = format_ident!("Ix{}", r);
+                quote!(#nd::#ix)
+            }
+        }
+    }
+
+    fn output_ty(&self) -> TokenStream {
+        match &self.def.item.sig.output {
+            syn::ReturnType::Type(_, t) => t.to_token_stream(),
+            syn::ReturnType::Default => quote!(()),
+        }
+    }
+
+    fn generics(&self) -> (TokenStream, TokenStream, TokenStream) {
+        let g = &self.def.item.sig.generics;
+        let (imp, ty, wh) = g.split_for_impl();
+        (imp.to_token_stream(), ty.to_token_stream(), wh.to_token_stream())
+    }
+
+    /// Generics for the owned structs: the float type parameter only.
+    fn struct_generics(&self) -> (TokenStream, TokenStream, TokenStream) {
+        let g = &self.def.item.sig.generics;
+        let Some(tp) = g.type_params().next() else { return (quote!(), quote!(), quote!()) };
+        let ident = &tp.ident;
+        let bounds = &tp.bounds;
+        let colon = (!bounds.is_empty()).then(|| quote!(:));
+        let wh = g.where_clause.as_ref().map(|w| w.to_token_stream()).unwrap_or_default();
+        (quote!(<#ident #colon #bounds>), quote!(<#ident>), wh)
+    }
+
+    // ------------------------------------------------------------------ values
+
+    fn lit(&self, v: f64) -> TokenStream {
+        let l = lit_f64(v.abs());
+        let body = if self.def.generic {
+            let f = &self.float;
+            quote!(#f::lit(#l))
+        } else if self.float.to_string() == "f32" {
+            let l = Literal::f32_suffixed(v.abs() as f32);
+            quote!(#l)
+        } else {
+            let l = Literal::f64_suffixed(v.abs());
+            quote!(#l)
+        };
+        if v.is_sign_negative() { quote!(-#body) } else { body }
+    }
+
+    /// The expression that reads value `v` in `ctx`.
+    fn value(&self, v: ValueId, ctx: Ctx) -> TokenStream {
+        let n = &self.g.nodes[v];
+        if let Op::Const(c) = n.op {
+            return if n.ty == Ty::Usize { quote!(#c) } else { self.lit(c) };
+        }
+        let name = &self.names[v];
+        if ctx == Ctx::Backward && !n.backward {
+            quote!(saved.#name)
+        } else {
+            quote!(#name)
+        }
+    }
+
+    /// `v` as a kernel operand: a reference to an array, or a value for scalars and sizes.
+    fn operand(&self, v: ValueId, ctx: Ctx) -> TokenStream {
+        let val = self.value(v, ctx);
+        match self.g.ty(v) {
+            Ty::Float(_) | Ty::Int(_) | Ty::Mask(_) => quote!(&#val),
+            Ty::Scalar | Ty::Usize | Ty::Shape(_) => val,
+        }
+    }
+
+    /// `v` where an array is required: a scalar becomes a 0-d array.
+    fn array_operand(&self, v: ValueId, ctx: Ctx) -> TokenStream {
+        if self.g.ty(v) == Ty::Scalar {
+            let val = self.value(v, ctx);
+            quote!(&ops::scalar(#val))
+        } else {
+            self.operand(v, ctx)
+        }
+    }
+
+    fn site(&self, v: ValueId, op: &str) -> TokenStream {
+        let n = &self.g.nodes[v];
+        let start = n.span.start();
+        let text = n.span.source_text().unwrap_or_else(|| op.to_string());
+        let (line, col) = (Literal::u32_unsuffixed(start.line as u32), Literal::u32_unsuffixed(start.column as u32 + 1));
+        quote!(&ops::Site::new(#op, #text, file!(), #line, #col))
+    }
+
+    fn axis(k: usize) -> TokenStream {
+        quote!(ops::Axis(#k))
+    }
+
+    /// The right-hand side computing node `v`.
+    fn rhs(&self, v: ValueId, ctx: Ctx) -> TokenStream {
+        let n = &self.g.nodes[v];
+        let a = |i: usize| self.operand(n.args[i], ctx);
+        let arr = |i: usize| self.array_operand(n.args[i], ctx);
+        let rest = || n.args[1..].iter().map(|&p| self.value(p, ctx)).collect::<Vec<_>>();
+        match &n.op {
+            Op::Input(_) | Op::Const(_) | Op::Seed(_) => self.value(v, ctx),
+            Op::UsizeConst(c) => quote!(#c),
+            Op::LenOf(k) => {
+                let x = self.value(n.args[0], ctx);
+                quote!(#x.len_of(ops::Axis(#k)))
+            }
+            Op::UsizeArith(op) => {
+                let (l, r) = (self.value(n.args[0], ctx), self.value(n.args[1], ctx));
+                match op {
+                    UsizeOp::Add => quote!(#l + #r),
+                    UsizeOp::Sub => quote!(#l - #r),
+                    UsizeOp::Mul => quote!(#l * #r),
+                    UsizeOp::Div => quote!(#l / #r),
+                }
+            }
+            Op::ScalarArith(op) => {
+                let (l, r) = (self.value(n.args[0], ctx), self.value(n.args[1], ctx));
+                match op {
+                    BinOp::Add => quote!(#l + #r),
+                    BinOp::Sub => quote!(#l - #r),
+                    BinOp::Mul => quote!(#l * #r),
+                    BinOp::Div => quote!(#l / #r),
+                    BinOp::Maximum => quote!(#l.max(#r)),
+                    BinOp::Minimum => quote!(#l.min(#r)),
+                }
+            }
+            Op::Elementwise(e) => {
+                let f = format_ident!("{}", e.name);
+                let x = a(0);
+                let p = rest();
+                quote!(ops::#f(#x #(, #p)*))
+            }
+            Op::ElementwiseGrad(e) => {
+                let f = format_ident!("{}_backward", e.name);
+                let nreads = n.args.len() - e.params.len();
+                let reads: Vec<TokenStream> = (0..nreads).map(a).collect();
+                let p: Vec<TokenStream> = n.args[nreads..].iter().map(|&p| self.value(p, ctx)).collect();
+                quote!(ops::#f(#(#reads),* #(, #p)*))
+            }
+            Op::Binary(op) => {
+                let f = format_ident!("{}", op.name());
+                let site = self.site(v, op.name());
+                let (l, r) = (arr(0), arr(1));
+                quote!(ops::#f(#l, #r, #site))
+            }
+            Op::WithScalar(op) => {
+                let f = format_ident!("{}", op.kernel());
+                let (x, c) = (a(0), self.value(n.args[1], ctx));
+                match op {
+                    ScalarOp::RSub | ScalarOp::RDiv => quote!(ops::#f(#c, #x)),
+                    _ => quote!(ops::#f(#x, #c)),
+                }
+            }
+            Op::Compare(cmp) => {
+                let c = format_ident!("{}", format!("{cmp:?}"));
+                let site = self.site(v, "compare");
+                let (l, r) = (arr(0), arr(1));
+                quote!(ops::compare(#l, #r, ops::Compare::#c, #site))
+            }
+            Op::Where => {
+                let site = self.site(v, "where_");
+                let (m, x, y) = (a(0), arr(1), arr(2));
+                quote!(ops::where_(#m, #x, #y, #site))
+            }
+            Op::Dot(kind) => {
+                let (l, r) = (a(0), a(1));
+                let site = self.site(v, "dot");
+                match kind {
+                    DotKind::MM => quote!(ops::dot_mm(#l, #r, #site)),
+                    DotKind::MV => quote!(ops::dot_mv(#l, #r, #site)),
+                    DotKind::VM => quote!(ops::dot_vm(#l, #r, #site)),
+                    DotKind::VV => quote!(ops::dot_vv(#l, #r, #site)),
+                    DotKind::MT => quote!(ops::dot_mt(#l, #r)),
+                    DotKind::TM => quote!(ops::dot_tm(#l, #r)),
+                    DotKind::Outer => quote!(ops::outer(#l, #r)),
+                }
+            }
+            Op::Transpose => {
+                let x = a(0);
+                quote!(ops::transpose(#x))
+            }
+            Op::Sum => {
+                let x = a(0);
+                quote!(ops::sum(#x))
+            }
+            Op::Mean => {
+                let x = a(0);
+                quote!(ops::mean(#x))
+            }
+            Op::Axis(aop, k) => {
+                let f = format_ident!("{}", aop.kernel());
+                let (x, ax) = (a(0), Self::axis(*k));
+                quote!(ops::#f(#x, #ax))
+            }
+            Op::AxisGrad(aop, k) => {
+                let f = format_ident!("{}_backward", aop.kernel());
+                let ax = Self::axis(*k);
+                match aop {
+                    AxisOp::Sum | AxisOp::Mean => {
+                        let (gr, shape) = (a(0), a(1));
+                        quote!(ops::#f(#gr, #ax, #shape))
+                    }
+                    AxisOp::Max | AxisOp::LogSumExp => {
+                        let (x, y, gr) = (a(0), a(1), a(2));
+                        quote!(ops::#f(#x, #y, #gr, #ax))
+                    }
+                    AxisOp::Softmax | AxisOp::LogSoftmax => {
+                        let (y, gr) = (a(0), a(1));
+                        quote!(ops::#f(#y, #gr, #ax))
+                    }
+                }
+            }
+            Op::Pick | Op::Rows => {
+                let f = if matches!(n.op, Op::Pick) { quote!(pick) } else { quote!(rows) };
+                let site = self.site(v, if matches!(n.op, Op::Pick) { "pick" } else { "rows" });
+                let (q, idx) = (a(0), a(1));
+                quote!(ops::#f(#q, #idx, #site))
+            }
+            Op::PickGrad | Op::RowsGrad => {
+                let f = if matches!(n.op, Op::PickGrad) { quote!(pick_backward) } else { quote!(rows_backward) };
+                let (gr, idx, shape) = (a(0), a(1), a(2));
+                quote!(ops::#f(#gr, #idx, #shape))
+            }
+            Op::Slice(k) => {
+                let site = self.site(v, "slice_axis");
+                let (x, s, e) = (a(0), a(1), a(2));
+                let ax = Self::axis(*k);
+                quote!(ops::slice_axis(#x, #ax, #s, #e, #site))
+            }
+            Op::SliceGrad(k) => {
+                let (gr, s, shape) = (a(0), a(1), a(2));
+                let ax = Self::axis(*k);
+                quote!(ops::slice_axis_backward(#gr, #ax, #s, #shape))
+            }
+            Op::Concat(k) => {
+                let site = self.site(v, "concatenate");
+                let parts: Vec<TokenStream> = n.args.iter().map(|&p| {
+                    let val = self.value(p, ctx);
+                    quote!(&*#val)
+                }).collect();
+                let ax = Self::axis(*k);
+                quote!(ops::concatenate(#ax, &[#(#parts),*], #site))
+            }
+            Op::ConcatGrad(k, i) => {
+                let gr = a(0);
+                let ax = Self::axis(*k);
+                let lens: Vec<TokenStream> = n.args[1..].iter().map(|&s| {
+                    let val = self.value(s, ctx);
+                    quote!(#val[#k])
+                }).collect();
+                quote!(ops::concatenate_backward(#gr, #ax, &[#(#lens),*], #i))
+            }
+            Op::StopGradient => {
+                let x = self.value(n.args[0], ctx);
+                quote!(#x.to_owned())
+            }
+            Op::ShapeOf => {
+                let x = self.value(n.args[0], ctx);
+                quote!(#x.raw_dim())
+            }
+            Op::SumTo => {
+                let (gr, shape) = (a(0), a(1));
+                quote!(ops::sum_to(#gr, #shape))
+            }
+            Op::BroadcastTo => {
+                let (gr, shape) = (a(0), a(1));
+                quote!(ops::broadcast_to(#gr, #shape))
+            }
+            Op::MeanGrad => {
+                let (gr, shape) = (a(0), a(1));
+                quote!(ops::mean_backward(#gr, #shape))
+            }
+            Op::MaskBy(cmp) => {
+                let f = format_ident!("mask_{}", format!("{cmp:?}").to_lowercase());
+                let site = self.site(v, "mask");
+                let (l, r) = (arr(0), arr(1));
+                quote!(ops::#f(#l, #r, #site))
+            }
+            Op::MaskGrad(keep) => {
+                let (m, gr) = (a(0), a(1));
+                quote!(ops::mask_grad(#m, #gr, #keep))
+            }
+            Op::Zeros => {
+                let nd = self.nd();
+                let shape = a(0);
+                quote!(#nd::Array::zeros(#shape))
+            }
+        }
+    }
+
+    /// `let name = rhs;` for every node in `nodes` that needs a statement.
+    fn statements(&self, nodes: &[ValueId], ctx: Ctx) -> Vec<(ValueId, TokenStream)> {
+        nodes
+            .iter()
+            .filter(|&&v| !matches!(self.g.nodes[v].op, Op::Input(_) | Op::Const(_) | Op::Seed(_)))
+            .map(|&v| {
+                let name = &self.names[v];
+                let rhs = self.rhs(v, ctx);
+                let span = self.g.nodes[v].span;
+                (v, quote_spanned!(span=> let #name = #rhs;))
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------------ items
+
+    /// Inputs whose declared type is a float scalar that takes a gradient: turned
+    /// into 0-d arrays at the top of the body.
+    fn scalar_prologue(&self) -> Vec<TokenStream> {
+        self.def
+            .inputs
+            .iter()
+            .filter(|i| i.kind == InputKind::Scalar && !i.no_grad)
+            .map(|i| {
+                let name = &i.name;
+                quote!(let #name = ops::scalar(#name);)
+            })
+            .collect()
+    }
+
+    fn output_exprs(&self, moved: bool) -> TokenStream {
+        let outs: Vec<TokenStream> = self
+            .g
+            .outputs
+            .iter()
+            .zip(&self.def.outputs)
+            .map(|(&o, &rank)| {
+                let name = &self.names[o];
+                let is_input = matches!(self.g.nodes[o].op, Op::Input(_));
+                let value = if is_input || !moved { quote!(#name.to_owned()) } else { quote!(#name) };
+                if rank == 0 && self.declared_scalar_output() { quote!(#value.into_scalar()) } else { value }
+            })
+            .collect();
+        if self.def.tuple_output { quote!((#(#outs),*)) } else { quote!(#(#outs)*) }
+    }
+
+    /// Whether outputs of rank 0 are declared as `T` (not `Array0<T>`).
+    fn declared_scalar_output(&self) -> bool {
+        self.def.output_tys.iter().any(|t| t.to_token_stream().to_string() == self.float.to_string())
+    }
+
+    fn forward_fn(&self) -> TokenStream {
+        let krate = &self.krate;
+        let item = &self.def.item;
+        let (attrs, vis, sig) = (&item.attrs, &item.vis, &item.sig);
+        let nodes = self.closure(&self.g.outputs, |v| !self.g.nodes[v].backward && !matches!(self.g.nodes[v].op, Op::ShapeOf));
+        let stmts = self.statements(&nodes, Ctx::Forward).into_iter().map(|(_, s)| s);
+        let prologue = self.scalar_prologue();
+        let out = self.output_exprs(true);
+        let (train, backward) = (self.item_name("_train"), self.item_name("_backward"));
+        let doc = format!(
+            " Generated by `#[differentiable]`: [`{train}`] also returns what the backward pass needs, and [`{backward}`] \
+             (whose documentation shows its source) computes the gradients."
+        );
+        quote! {
+            #(#attrs)*
+            #[doc = ""]
+            #[doc = #doc]
+            #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
+            #vis #sig {
+                #[allow(unused_imports)]
+                use #krate::ops;
+                #(#prologue)*
+                #(#stmts)*
+                #out
+            }
+        }
+        .to_token_stream()
+    }
+
+    fn grad_inputs(&self) -> Vec<(usize, ValueId)> {
+        self.g.grads.iter().enumerate().filter_map(|(i, g)| g.map(|g| (i, g))).collect()
+    }
+
+    fn structs(&self) -> TokenStream {
+        let vis = &self.def.item.vis;
+        let (imp, _, wh) = self.struct_generics();
+        let (saved, grads) = (self.struct_name("Saved"), self.struct_name("Grads"));
+        let fname = self.fn_name().to_string();
+        let fields: Vec<TokenStream> = self
+            .saved
+            .iter()
+            .map(|&v| {
+                let name = &self.names[v];
+                let ty = self.value_ty(self.g.ty(v));
+                let doc = format!(" `{name}`: {} (from statement {}).", self.g.ty(v), self.g.nodes[v].stmt + 1);
+                quote!(#[doc = #doc] pub #name: #ty)
+            })
+            .collect();
+        let grad_fields: Vec<TokenStream> = self
+            .grad_inputs()
+            .iter()
+            .map(|&(i, _)| {
+                let input = &self.def.inputs[i];
+                let name = &input.name;
+                let ty = self.grad_field_ty(i);
+                let doc = format!(" Gradient of the loss with respect to `{name}`.");
+                quote!(#[doc = #doc] pub #name: #ty)
+            })
+            .collect();
+        let saved_doc = format!(" What the backward pass of [`{fname}`] needs, kept by [`{fname}_train`].");
+        let grads_doc = format!(
+            " Gradients computed by [`{fname}_backward`], one per input that takes one. An input the outputs do not depend on gets zeros."
+        );
+        quote! {
+            #[doc = #saved_doc]
+            #[derive(Clone, Debug)]
+            #vis struct #saved #imp #wh { #(#fields,)* }
+
+            #[doc = #grads_doc]
+            #[derive(Clone, Debug)]
+            #vis struct #grads #imp #wh { #(#grad_fields,)* }
+        }
+    }
+
+    fn grad_field_ty(&self, i: usize) -> TokenStream {
+        match self.def.inputs[i].kind {
+            InputKind::Float(r, _) => self.array_ty(r, self.float.clone()),
+            _ => self.float.clone(),
+        }
+    }
+
+    fn train_fn(&self) -> TokenStream {
+        let krate = &self.krate;
+        let item = &self.def.item;
+        let vis = &item.vis;
+        let train = self.item_name("_train");
+        let saved_ty = self.struct_name("Saved");
+        let (imp, _, wh) = self.generics();
+        let (_, sty, _) = self.struct_generics();
+        let inputs = &item.sig.inputs;
+        let out_ty = self.output_ty();
+        let mut roots = self.g.outputs.clone();
+        roots.extend(&self.saved);
+        let nodes = self.closure(&roots, |v| !self.g.nodes[v].backward);
+        let stmts = self.statements(&nodes, Ctx::Forward).into_iter().map(|(_, s)| s);
+        let prologue = self.scalar_prologue();
+        let fields: Vec<TokenStream> = self
+            .saved
+            .iter()
+            .map(|&v| {
+                let name = &self.names[v];
+                let n = &self.g.nodes[v];
+                let value = match (n.op.clone(), n.ty) {
+                    (Op::Input(_), Ty::Float(_) | Ty::Int(_)) => quote!(#name.to_owned()),
+                    _ if self.g.outputs.contains(&v) => quote!(#name.clone()),
+                    _ => return quote!(#name),
+                };
+                quote!(#name: #value)
+            })
+            .collect();
+        let out = self.output_exprs(true);
+        let fname = self.fn_name().to_string();
+        let doc = format!(" The forward pass of [`{fname}`] that also returns the values its backward pass needs.");
+        quote! {
+            #[doc = #doc]
+            #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
+            #vis fn #train #imp (#inputs) -> (#out_ty, #saved_ty #sty) #wh {
+                #[allow(unused_imports)]
+                use #krate::ops;
+                #(#prologue)*
+                #(#stmts)*
+                let saved = #saved_ty { #(#fields),* };
+                (#out, saved)
+            }
+        }
+    }
+
+    fn seed_param(&self) -> (TokenStream, TokenStream) {
+        let nd = self.nd();
+        let f = &self.float;
+        let ty_of = |rank: usize| -> TokenStream {
+            if rank == 0 && self.declared_scalar_output() {
+                f.clone()
+            } else {
+                let v = format_ident!("ArrayView{}", rank);
+                quote!(#nd::#v<'_, #f>)
+            }
+        };
+        let seeds: HashMap<usize, ValueId> =
+            self.g.nodes.iter().enumerate().filter_map(|(id, n)| if let Op::Seed(k) = n.op { Some((k, id)) } else { None }).collect();
+        let names: Vec<TokenStream> = (0..self.g.outputs.len())
+            .map(|k| match seeds.get(&k) {
+                Some(&s) => self.names[s].to_token_stream(),
+                None => {
+                    let unused = format_ident!("_d_out_{}", k);
+                    quote!(#unused)
+                }
+            })
+            .collect();
+        let lift = |k: usize, name: &TokenStream| -> TokenStream {
+            if self.def.outputs[k] == 0 && self.declared_scalar_output() { quote!(let #name = ops::scalar(#name);) } else { quote!() }
+        };
+        if self.def.tuple_output {
+            let tys: Vec<TokenStream> = self.def.outputs.iter().map(|&r| ty_of(r)).collect();
+            let lifts: Vec<TokenStream> = names.iter().enumerate().map(|(k, n)| lift(k, n)).collect();
+            (quote!(d_out: (#(#tys),*)), quote!(let (#(#names),*) = d_out; #(#lifts)*))
+        } else {
+            let ty = ty_of(self.def.outputs[0]);
+            let name = &names[0];
+            let l = lift(0, name);
+            (quote!(#name: #ty), l)
+        }
+    }
+
+    fn backward_fn(&self) -> (TokenStream, String) {
+        let krate = &self.krate;
+        let vis = &self.def.item.vis;
+        let name = self.item_name("_backward");
+        let (saved_ty, grads_ty) = (self.struct_name("Saved"), self.struct_name("Grads"));
+        let (imp, _, wh) = self.struct_generics();
+        let (_, sty, _) = self.struct_generics();
+        let roots: Vec<ValueId> = self.grad_inputs().iter().map(|&(_, g)| g).collect();
+        let nodes = self.closure(&roots, |v| self.g.nodes[v].backward);
+        let stmts = self.statements(&nodes, Ctx::Backward);
+        let (seed_param, seed_prologue) = self.seed_param();
+        let mut moved = HashSet::new();
+        let fields: Vec<TokenStream> = self
+            .grad_inputs()
+            .iter()
+            .map(|&(i, gv)| {
+                let field = &self.def.inputs[i].name;
+                let var = &self.names[gv];
+                let value = if matches!(self.g.nodes[gv].op, Op::Seed(_)) || !moved.insert(gv) {
+                    quote!(#var.to_owned())
+                } else {
+                    quote!(#var)
+                };
+                let value = if self.def.inputs[i].kind == InputKind::Scalar { quote!(#value.into_scalar()) } else { value };
+                if value.to_string() == field.to_string() { quote!(#field) } else { quote!(#field: #value) }
+            })
+            .collect();
+        let text = self.backward_text(&stmts, &seed_prologue, &fields, &grads_ty);
+        let fname = self.fn_name().to_string();
+        let mut doc = vec![
+            format!(" The backward pass of [`{fname}`], generated by `#[differentiable]`."),
+            String::new(),
+            format!(" Takes what [`{fname}_train`] saved and the gradient of the loss with respect to the output,"),
+            " and returns the gradient with respect to each input. Its source, each statement under the".to_string(),
+            " forward statement it comes from:".to_string(),
+            String::new(),
+            " ```text".to_string(),
+        ];
+        doc.extend(text.lines().map(|l| format!(" {l}")));
+        doc.push(" ```".to_string());
+        let stmts = stmts.into_iter().map(|(_, s)| s);
+        let tokens = quote! {
+            #(#[doc = #doc])*
+            #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
+            #vis fn #name #imp (saved: &#saved_ty #sty, #seed_param) -> #grads_ty #sty #wh {
+                #[allow(unused_imports)]
+                use #krate::ops;
+                #seed_prologue
+                #(#stmts)*
+                #grads_ty { #(#fields),* }
+            }
+        };
+        (tokens, text)
+    }
+
+    /// The backward statements as formatted source, with a comment naming the
+    /// forward line each group comes from.
+    fn backward_text(&self, stmts: &[(ValueId, TokenStream)], prologue: &TokenStream, fields: &[TokenStream], grads_ty: &Ident) -> String {
+        let mut out = String::new();
+        let pro = crate::pretty::statements(prologue);
+        if !pro.is_empty() {
+            out.push_str(&pro);
+        }
+        let mut last_stmt = usize::MAX;
+        for (v, s) in stmts {
+            let stmt = self.g.nodes[*v].stmt;
+            if stmt != last_stmt {
+                last_stmt = stmt;
+                let line = self.g.stmt_line.get(stmt).copied().unwrap_or(0);
+                let text = self.g.stmt_text.get(stmt).cloned().unwrap_or_default();
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                if line > 0 {
+                    out.push_str(&format!("// line {line}: {text}\n"));
+                } else {
+                    out.push_str(&format!("// {text}\n"));
+                }
+            }
+            out.push_str(&crate::pretty::statements(s));
+        }
+        out.push_str(&crate::pretty::expression(&quote!(#grads_ty { #(#fields),* })));
+        out
+    }
+
+    fn dyn_fn(&self) -> TokenStream {
+        let vis = &self.def.item.vis;
+        let k = &self.krate;
+        let nd = self.nd();
+        let f = &self.float;
+        let name = self.item_name("_dyn");
+        let (fname, train, backward) = (self.fn_name(), self.item_name("_train"), self.item_name("_backward"));
+        let (imp, ty, wh) = self.struct_generics();
+        let turbofish = if ty.is_empty() { quote!() } else { quote!(::#ty) };
+        let args: Vec<TokenStream> = self
+            .def
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let n = input.name.to_string();
+                match input.kind {
+                    InputKind::Float(r, pass) => {
+                        let ix = format_ident!("Ix{}", r);
+                        let view = quote!(inputs[#i].float::<#nd::#ix>(#n));
+                        match pass {
+                            Pass::View => view,
+                            Pass::Ref => quote!(&#view.to_owned()),
+                            Pass::Owned => quote!(#view.to_owned()),
+                        }
+                    }
+                    InputKind::Int(r, pass) => {
+                        let ix = format_ident!("Ix{}", r);
+                        let view = quote!(inputs[#i].int::<#nd::#ix>(#n));
+                        match pass {
+                            Pass::View => view,
+                            Pass::Ref => quote!(&#view.to_owned()),
+                            Pass::Owned => quote!(#view.to_owned()),
+                        }
+                    }
+                    InputKind::Scalar => quote!(inputs[#i].scalar(#n)),
+                    InputKind::Usize => quote!(inputs[#i].size(#n)),
+                }
+            })
+            .collect();
+        let specs: Vec<TokenStream> = self
+            .def
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let n = input.name.to_string();
+                let grad = self.g.grads.get(i).is_some_and(|g| g.is_some());
+                let kind = match input.kind {
+                    InputKind::Float(rank, _) => quote!(#k::function::InputKind::Float { rank: #rank, grad: #grad }),
+                    InputKind::Scalar => quote!(#k::function::InputKind::Float { rank: 0, grad: #grad }),
+                    InputKind::Int(rank, _) => quote!(#k::function::InputKind::Int { rank: #rank }),
+                    InputKind::Usize => quote!(#k::function::InputKind::Usize),
+                };
+                quote!(#k::function::InputSpec { name: #n, kind: #kind })
+            })
+            .collect();
+        let scalar_out = self.declared_scalar_output();
+        let outs_dyn: Vec<TokenStream> = (0..self.def.outputs.len())
+            .map(|i| {
+                let val = if self.def.tuple_output {
+                    let idx = syn::Index::from(i);
+                    quote!(out.#idx)
+                } else {
+                    quote!(out)
+                };
+                if self.def.outputs[i] == 0 && scalar_out { quote!(#nd::arr0(#val).into_dyn()) } else { quote!(#val.into_dyn()) }
+            })
+            .collect();
+        let d_outs: Vec<TokenStream> = self
+            .def
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                if r == 0 && scalar_out {
+                    quote!(#k::function::scalar_of(&d_out[#i]))
+                } else {
+                    let ix = format_ident!("Ix{}", r);
+                    let msg = format!("upstream gradient {i} must be a {r}-D array");
+                    quote!(d_out[#i].view().into_dimensionality::<#nd::#ix>().expect(#msg))
+                }
+            })
+            .collect();
+        let d_out_arg = if self.def.tuple_output { quote!((#(#d_outs),*)) } else { quote!(#(#d_outs)*) };
+        let grads: Vec<TokenStream> = self
+            .g
+            .grads
+            .iter()
+            .enumerate()
+            .map(|(i, g)| match g {
+                Some(_) => {
+                    let field = &self.def.inputs[i].name;
+                    if self.def.inputs[i].kind == InputKind::Scalar {
+                        quote!(Some(#nd::arr0(grads.#field).into_dyn()))
+                    } else {
+                        quote!(Some(grads.#field.into_dyn()))
+                    }
+                }
+                None => quote!(None),
+            })
+            .collect();
+        let ranks = &self.def.outputs;
+        let n = fname.to_string();
+        let doc = format!(" [`{n}`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`).");
+        quote! {
+            #[doc = #doc]
+            #[allow(clippy::needless_borrow, unused_variables)]
+            #vis fn #name #imp () -> #k::function::DynFunction<#f> #wh {
+                fn forward #imp (inputs: &[#k::function::DynValue<#f>]) -> ::std::vec::Vec<#nd::ArrayD<#f>> #wh {
+                    let out = #fname(#(#args),*);
+                    ::std::vec![#(#outs_dyn),*]
+                }
+                fn backward #imp (inputs: &[#k::function::DynValue<#f>], d_out: &[#nd::ArrayD<#f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> #wh {
+                    let (_, saved) = #train(#(#args),*);
+                    let grads = #backward(&saved, #d_out_arg);
+                    ::std::vec![#(#grads),*]
+                }
+                #k::function::DynFunction {
+                    name: #n,
+                    inputs: ::std::vec![#(#specs),*],
+                    output_ranks: ::std::vec![#(#ranks),*],
+                    forward: forward #turbofish,
+                    backward: backward #turbofish,
+                }
+            }
+        }
+    }
+
+    fn layer_impl(&self, layer: &Ident) -> TokenStream {
+        let k = &self.krate;
+        let f = &self.float;
+        let (imp, ty, wh) = self.struct_generics();
+        let (fname, train, backward) = (self.fn_name(), self.item_name("_train"), self.item_name("_backward"));
+        let saved_ty = self.struct_name("Saved");
+        let first = &self.def.inputs[0];
+        let input_wants = self.g.grads.first().is_some_and(|g| g.is_some());
+        let (input_ty, input_arg) = match first.kind {
+            InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
+                let elem = if matches!(first.kind, InputKind::Float(..)) { f.clone() } else { quote!(usize) };
+                let arg = match pass {
+                    Pass::View => quote!(x.view()),
+                    Pass::Ref => quote!(x),
+                    Pass::Owned => quote!(x.clone()),
+                };
+                (self.array_ty(r, elem), arg)
+            }
+            _ => (quote!(()), quote!(())),
+        };
+        let input_grad_ty = if input_wants { input_ty.clone() } else { quote!(()) };
+        let mut args = vec![input_arg];
+        let mut params = Vec::new();
+        let mut accumulate = Vec::new();
+        for (i, input) in self.def.inputs.iter().enumerate().skip(1) {
+            let name = &input.name;
+            let wants = self.g.grads.get(i).is_some_and(|g| g.is_some());
+            let span = name.span();
+            let field = if wants { quote_spanned!(span=> self.#name.value) } else { quote_spanned!(span=> self.#name) };
+            args.push(match input.kind {
+                InputKind::Float(_, Pass::View) | InputKind::Int(_, Pass::View) => quote!(#field.view()),
+                InputKind::Float(_, Pass::Ref) | InputKind::Int(_, Pass::Ref) => quote!(&#field),
+                InputKind::Float(_, Pass::Owned) | InputKind::Int(_, Pass::Owned) => quote!(#field.clone()),
+                InputKind::Scalar if wants => quote!(#field[()]),
+                InputKind::Scalar | InputKind::Usize => quote!(#field),
+            });
+            if wants {
+                let n = name.to_string();
+                params.push(quote!(f(self.#name.as_param_mut(#n));));
+                accumulate.push(if input.kind == InputKind::Scalar {
+                    quote!(self.#name.accumulate(&#k::ndarray::arr0(grads.#name));)
+                } else {
+                    quote!(self.#name.accumulate(&grads.#name);)
+                });
+            }
+        }
+        let d_out = match (self.def.tuple_output, self.declared_scalar_output()) {
+            (true, _) => {
+                let parts: Vec<TokenStream> = (0..self.def.outputs.len())
+                    .map(|i| {
+                        let idx = syn::Index::from(i);
+                        if self.def.outputs[i] == 0 && self.declared_scalar_output() { quote!(d_out.#idx) } else { quote!(d_out.#idx.view()) }
+                    })
+                    .collect();
+                quote!((#(#parts),*))
+            }
+            (false, true) => quote!(*d_out),
+            (false, false) => quote!(d_out.view()),
+        };
+        let out_ty = self.output_ty();
+        let ret = if input_wants {
+            let x = &first.name;
+            quote!(grads.#x)
+        } else {
+            quote!(())
+        };
+        quote! {
+            impl #imp #k::Parameters<#f> for #layer #ty #wh {
+                fn visit_params(&mut self, f: &mut dyn FnMut(#k::ParamMut<'_, #f>)) {
+                    #(#params)*
+                }
+            }
+
+            impl #imp #k::Layer<#f> for #layer #ty #wh {
+                type Input = #input_ty;
+                type Output = #out_ty;
+                type InputGrad = #input_grad_ty;
+                type Saved = #saved_ty #ty;
+
+                fn forward(&self, x: &Self::Input) -> Self::Output {
+                    #fname(#(#args),*)
+                }
+
+                fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved) {
+                    #train(#(#args),*)
+                }
+
+                fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {
+                    let grads = #backward(&saved, #d_out);
+                    #(#accumulate)*
+                    #ret
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The intermediate representation between checking and emission: one arena of
+//! typed nodes in evaluation order. Forward nodes come first; the derivative
+//! pass appends backward nodes that may read forward nodes. Every node keeps the
+//! span of the source expression it comes from.
+
+use std::fmt;
+
+use backprop_core::ops::{Compare, Elementwise};
+use proc_macro2::Span;
+
+/// Index of a node in [`Graph::nodes`].
+pub type ValueId = usize;
+
+/// What a value is at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// A float array of the given rank (rank 0: a 0-d array, the result of a full reduction).
+    Float(usize),
+    /// A `usize` array (labels, actions, token ids). Never differentiable.
+    Int(usize),
+    /// A boolean mask from a comparison, for `where_`.
+    Mask(usize),
+    /// A plain float scalar `T` that takes no gradient: a literal or a `#[no_grad]` scalar input.
+    Scalar,
+    /// A `usize` scalar (sizes and slice bounds).
+    Usize,
+    /// The shape of an array of the given rank (saved instead of the array when only its shape is needed).
+    Shape(usize),
+}
+
+impl Ty {
+    /// The rank of an array type, `None` for scalars.
+    pub fn rank(self) -> Option<usize> {
+        match self {
+            Ty::Float(r) | Ty::Int(r) | Ty::Mask(r) | Ty::Shape(r) => Some(r),
+            Ty::Scalar | Ty::Usize => None,
+        }
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Float(0) => write!(f, "0-d float array"),
+            Ty::Float(r) => write!(f, "{r}-D float array"),
+            Ty::Int(r) => write!(f, "{r}-D integer array"),
+            Ty::Mask(r) => write!(f, "{r}-D mask"),
+            Ty::Scalar => write!(f, "float scalar"),
+            Ty::Usize => write!(f, "usize"),
+            Ty::Shape(r) => write!(f, "{r}-D shape"),
+        }
+    }
+}
+
+/// Elementwise binary arithmetic between arrays, with broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
+    /// `maximum(a, b)`
+    Maximum,
+    /// `minimum(a, b)`
+    Minimum,
+}
+
+impl BinOp {
+    /// The kernel and op name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BinOp::Add => "add",
+            BinOp::Sub => "sub",
+            BinOp::Mul => "mul",
+            BinOp::Div => "div",
+            BinOp::Maximum => "maximum",
+            BinOp::Minimum => "minimum",
+        }
+    }
+}
+
+/// Arithmetic between an array and a float scalar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarOp {
+    /// `a + c`
+    Add,
+    /// `a - c`
+    Sub,
+    /// `c - a`
+    RSub,
+    /// `a * c`
+    Mul,
+    /// `a / c`
+    Div,
+    /// `c / a`
+    RDiv,
+}
+
+impl ScalarOp {
+    /// The kernel name.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            ScalarOp::Add => "add_scalar",
+            ScalarOp::Sub => "sub_scalar",
+            ScalarOp::RSub => "scalar_sub",
+            ScalarOp::Mul => "mul_scalar",
+            ScalarOp::Div => "div_scalar",
+            ScalarOp::RDiv => "scalar_div",
+        }
+    }
+}
+
+/// Which matrix product, by operand ranks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DotKind {
+    /// 2-D x 2-D
+    MM,
+    /// 2-D x 1-D
+    MV,
+    /// 1-D x 2-D
+    VM,
+    /// 1-D x 1-D
+    VV,
+    /// `a b^T` (backward only)
+    MT,
+    /// `a^T b` (backward only)
+    TM,
+    /// `u v^T` (backward only)
+    Outer,
+}
+
+/// Reductions and the softmax family over one axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AxisOp {
+    /// `sum_axis`
+    Sum,
+    /// `mean_axis`
+    Mean,
+    /// `max_axis`
+    Max,
+    /// `logsumexp`
+    LogSumExp,
+    /// `softmax`
+    Softmax,
+    /// `log_softmax`
+    LogSoftmax,
+}
+
+impl AxisOp {
+    /// The kernel name.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            AxisOp::Sum => "sum_axis",
+            AxisOp::Mean => "mean_axis",
+            AxisOp::Max => "max_axis",
+            AxisOp::LogSumExp => "logsumexp",
+            AxisOp::Softmax => "softmax",
+            AxisOp::LogSoftmax => "log_softmax",
+        }
+    }
+
+    /// Whether the op removes the axis (reductions) or keeps the shape (softmax family).
+    pub fn reduces(self) -> bool {
+        !matches!(self, AxisOp::Softmax | AxisOp::LogSoftmax)
+    }
+}
+
+/// Scalar `usize` arithmetic for sizes and bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsizeOp {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
+}
+
+/// An operation. Forward ops come from the language; backward ops are only
+/// created by the derivative pass.
+#[derive(Clone, Debug)]
+pub enum Op {
+    // ---- forward
+    /// Input number `i` of the function.
+    Input(usize),
+    /// A float literal.
+    Const(f64),
+    /// A `usize` literal.
+    UsizeConst(usize),
+    /// `len_of(axis)` of an array.
+    LenOf(usize),
+    /// `usize` arithmetic on args `[a, b]`.
+    UsizeArith(UsizeOp),
+    /// Scalar arithmetic on args `[a, b]` (both [`Ty::Scalar`]).
+    ScalarArith(BinOp),
+    /// An elementwise op; args `[x, params...]`, params are [`Ty::Scalar`].
+    Elementwise(&'static Elementwise),
+    /// Array-array arithmetic with broadcasting; args `[a, b]`.
+    Binary(BinOp),
+    /// Array-scalar arithmetic; args `[array, scalar]`.
+    WithScalar(ScalarOp),
+    /// A comparison; args `[a, b]`; gives a mask.
+    Compare(Compare),
+    /// `where_(mask, a, b)`.
+    Where,
+    /// A matrix product; args `[a, b]`.
+    Dot(DotKind),
+    /// `.t()` of a matrix.
+    Transpose,
+    /// Sum of all elements.
+    Sum,
+    /// Mean of all elements.
+    Mean,
+    /// An op over one axis; args `[x]`.
+    Axis(AxisOp, usize),
+    /// `pick(q, idx)`.
+    Pick,
+    /// `rows(table, idx)`.
+    Rows,
+    /// `slice_axis(x, Axis(a), start..end)`; args `[x, start, end]`.
+    Slice(usize),
+    /// Concatenation along an axis; args are the parts.
+    Concat(usize),
+    /// Identity forward, no gradient.
+    StopGradient,
+
+    // ---- backward
+    /// The upstream gradient of output `k`.
+    Seed(usize),
+    /// The shape of an array.
+    ShapeOf,
+    /// `g * dy/dx` of an elementwise op; args `[x?, y?, g, params...]` as the op's rule reads them.
+    ElementwiseGrad(&'static Elementwise),
+    /// `sum_to(g, shape)`.
+    SumTo,
+    /// `broadcast_to(g, shape)`.
+    BroadcastTo,
+    /// `mean_backward(g, shape)`.
+    MeanGrad,
+    /// 1 or 0 by comparison, for `maximum`/`minimum` gradients; args `[a, b]`.
+    MaskBy(Compare),
+    /// `mask_grad(mask, g, keep)`.
+    MaskGrad(bool),
+    /// The derivative kernel of an axis op: args `[g, shape]` (sum, mean), `[x, y, g]` (max, logsumexp) or `[y, g]` (softmax family).
+    AxisGrad(AxisOp, usize),
+    /// `pick_backward(g, idx, shape)`.
+    PickGrad,
+    /// `rows_backward(g, idx, shape)`.
+    RowsGrad,
+    /// `slice_axis_backward(g, axis, start, shape)`; args `[g, start, shape]`.
+    SliceGrad(usize),
+    /// `concatenate_backward(g, axis, lens, k)`; args `[g, shapes of all parts...]`.
+    ConcatGrad(usize, usize),
+    /// Zeros of a shape: the gradient of an input the outputs do not depend on; args `[shape]`.
+    Zeros,
+}
+
+/// One value: an op, its arguments, its type, and where it comes from.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The operation.
+    pub op: Op,
+    /// Argument values, all earlier in the arena.
+    pub args: Vec<ValueId>,
+    /// The type of the result.
+    pub ty: Ty,
+    /// The source span of the expression this node comes from.
+    pub span: Span,
+    /// Index of the source statement this node comes from (for the doc comments).
+    pub stmt: usize,
+    /// The user's name for this value, when it is bound by `let` or is an input.
+    pub name: Option<String>,
+    /// True for nodes appended by the derivative pass.
+    pub backward: bool,
+}
+
+/// One input of the function.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Ty,
+    /// Whether a gradient is generated for it.
+    pub wants_grad: bool,
+    /// Its node.
+    pub node: ValueId,
+}
+
+/// A checked function: inputs, nodes, outputs and (after differentiation) gradients.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    /// All nodes, forward first.
+    pub nodes: Vec<Node>,
+    /// The inputs in declaration order.
+    pub inputs: Vec<Input>,
+    /// The output values (one, or several for a tuple).
+    pub outputs: Vec<ValueId>,
+    /// For each input, the node holding its gradient, once differentiated.
+    pub grads: Vec<Option<ValueId>>,
+    /// (forward value, node holding its accumulated gradient), once differentiated.
+    pub grad_of: Vec<(ValueId, ValueId)>,
+    /// The source text of each statement, for comments and messages.
+    pub stmt_text: Vec<String>,
+    /// The source line of each statement (0 when unknown).
+    pub stmt_line: Vec<usize>,
+}
+
+impl Graph {
+    /// Appends a node and returns its id.
+    pub fn push(&mut self, node: Node) -> ValueId {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// The type of a value.
+    pub fn ty(&self, v: ValueId) -> Ty {
+        self.nodes[v].ty
+    }
+
+    /// Checks the invariants every stage relies on: arguments come before their
+    /// users, forward nodes never read backward nodes, and arities match.
+    pub fn verify(&self) -> Result<(), String> {
+        for (id, n) in self.nodes.iter().enumerate() {
+            for &a in &n.args {
+                if a >= id {
+                    return Err(format!("node {id} reads later node {a}"));
+                }
+                if !n.backward && self.nodes[a].backward {
+                    return Err(format!("forward node {id} reads backward node {a}"));
+                }
+            }
+            if let Some(arity) = fixed_arity(&n.op) {
+                if n.args.len() != arity {
+                    return Err(format!("node {id} ({:?}) has {} args, expected {arity}", n.op, n.args.len()));
+                }
+            }
+        }
+        for &o in &self.outputs {
+            if o >= self.nodes.len() || self.nodes[o].backward {
+                return Err(format!("output {o} is not a forward node"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fixed_arity(op: &Op) -> Option<usize> {
+    Some(match op {
+        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) => 0,
+        Op::LenOf(_) | Op::Transpose | Op::Sum | Op::Mean | Op::Axis(..) | Op::StopGradient | Op::ShapeOf | Op::Zeros => 1,
+        Op::UsizeArith(_) | Op::ScalarArith(_) | Op::Binary(_) | Op::WithScalar(_) | Op::Compare(_) | Op::Dot(_) => 2,
+        Op::Pick | Op::Rows | Op::SumTo | Op::BroadcastTo | Op::MeanGrad | Op::MaskBy(_) | Op::MaskGrad(_) => 2,
+        Op::Where | Op::Slice(_) | Op::PickGrad | Op::RowsGrad | Op::SliceGrad(_) => 3,
+        Op::Elementwise(e) => 1 + e.params.len(),
+        Op::Concat(_) | Op::ConcatGrad(..) | Op::ElementwiseGrad(_) | Op::AxisGrad(..) => return None,
+    })
+}
+
+impl fmt::Display for Graph {
+    /// A compact printout, one node per line: `%3 = add(%1, %2) : 2-D float array  // z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (id, n) in self.nodes.iter().enumerate() {
+            let args: Vec<String> = n.args.iter().map(|a| format!("%{a}")).collect();
+            let op = match &n.op {
+                Op::Elementwise(e) => e.name.to_string(),
+                Op::ElementwiseGrad(e) => format!("{}_backward", e.name),
+                other => format!("{other:?}"),
+            };
+            let mark = if n.backward { "  " } else { "" };
+            write!(f, "{mark}%{id} = {op}({}) : {}", args.join(", "), n.ty)?;
+            if let Some(name) = &n.name {
+                write!(f, "  // {name}")?;
+            }
+            writeln!(f)?;
+        }
+        let outs: Vec<String> = self.outputs.iter().map(|o| format!("%{o}")).collect();
+        writeln!(f, "return {}", outs.join(", "))?;
+        for (input, g) in self.inputs.iter().zip(&self.grads) {
+            if let Some(g) = g {
+                writeln!(f, "d_{} = %{g}", input.name)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,448 @@
+//! Stage 1: the attribute's options and the function's signature and statements.
+//! Rejects everything that is not a function of supported inputs and outputs
+//! made of `let` bindings and a final expression; expressions are checked later.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PathArguments, ReturnType, Stmt, Type};
+
+use crate::diag::Diagnostics;
+
+/// Options of `#[differentiable(...)]`.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `layer = Name`: also implement `Layer` for the struct `Name`.
+    pub layer: Option<Ident>,
+    /// `crate = path`: the path of the runtime crate (default `::backprop`).
+    pub krate: syn::Path,
+}
+
+/// How an array input is passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// `ArrayView2<T>`
+    View,
+    /// `&Array2<T>` or `&ArrayRef2<T>`
+    Ref,
+    /// `Array2<T>`, moved in
+    Owned,
+}
+
+/// What an input is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// A float array of a rank.
+    Float(usize, Pass),
+    /// A `usize` array of a rank.
+    Int(usize, Pass),
+    /// A float scalar `T`.
+    Scalar,
+    /// A `usize` scalar.
+    Usize,
+}
+
+/// One declared input.
+#[derive(Clone, Debug)]
+pub struct InputDecl {
+    /// Its name.
+    pub name: Ident,
+    /// What it is.
+    pub kind: InputKind,
+    /// Marked `#[no_grad]`.
+    pub no_grad: bool,
+    /// Its declared type.
+    pub ty: Type,
+}
+
+/// A parsed `#[differentiable]` function.
+#[derive(Clone, Debug)]
+pub struct FnDef {
+    /// The function as written, with `#[no_grad]` markers removed.
+    pub item: ItemFn,
+    /// The float type: the generic parameter (`T`) or `f32`/`f64`.
+    pub float: Ident,
+    /// Whether `float` is a generic parameter.
+    pub generic: bool,
+    /// The inputs.
+    pub inputs: Vec<InputDecl>,
+    /// Output ranks (0 for a scalar `T`), one per tuple element.
+    pub outputs: Vec<usize>,
+    /// Whether the output is a tuple.
+    pub tuple_output: bool,
+    /// The declared output types.
+    pub output_tys: Vec<Type>,
+    /// `let` bindings in order: name and value.
+    pub lets: Vec<(Ident, Expr)>,
+    /// The final expression.
+    pub tail: Expr,
+}
+
+/// Parses the attribute's arguments.
+pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
+    let mut options = Options { layer: None, krate: syn::parse_quote!(::backprop) };
+    if attr.is_empty() {
+        return options;
+    }
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("layer") {
+            options.layer = Some(meta.value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("crate") {
+            options.krate = meta.value()?.parse()?;
+            Ok(())
+        } else {
+            Err(meta.error("unknown option"))
+        }
+    });
+    if let Err(e) = syn::parse::Parser::parse2(parser, attr) {
+        diags.error(
+            e.span(),
+            format!("invalid `#[differentiable]` option: {e}"),
+            "the options are `layer = StructName` and `crate = path::to::backprop`",
+        );
+    }
+    options
+}
+
+/// Parses the item the attribute is on.
+pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
+    let mut item: ItemFn = match syn::parse2(item) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.error(
+                e.span(),
+                "`#[differentiable]` goes on a function",
+                "write the forward pass as `fn name<T: Real>(x: ArrayView2<T>, ...) -> Array2<T> { ... }`; \
+                 for a layer, add `layer = StructName` to the attribute",
+            );
+            return None;
+        }
+    };
+    check_signature_flags(&item, diags);
+    let float = find_float(&item, diags)?;
+    let generic = item.sig.generics.type_params().next().is_some();
+    let inputs = parse_inputs(&mut item, &float, diags);
+    let (outputs, output_tys, tuple_output) = parse_output(&item, &float, diags);
+    let (lets, tail) = parse_body(&item, diags)?;
+    Some(FnDef { item, float, generic, inputs, outputs, tuple_output, output_tys, lets, tail })
+}
+
+fn check_signature_flags(item: &ItemFn, diags: &mut Diagnostics) {
+    let sig = &item.sig;
+    let help = "a differentiable function is a plain `fn`";
+    if let Some(t) = &sig.asyncness {
+        diags.error(t.span(), "a differentiable function cannot be `async`", help);
+    }
+    if let Some(t) = &sig.constness {
+        diags.error(t.span(), "a differentiable function cannot be `const`", help);
+    }
+    if let syn::Safety::Unsafe(t) = &sig.safety {
+        diags.error(t.span(), "a differentiable function cannot be `unsafe`", help);
+    }
+    if let Some(abi) = &sig.abi {
+        diags.error(abi.span(), "a differentiable function cannot have an `extern` ABI", help);
+    }
+    if let Some(v) = &sig.variadic {
+        diags.error(v.span(), "a differentiable function cannot be variadic", help);
+    }
+}
+
+/// The float type: the one type parameter, or `f32`/`f64` if there is none.
+fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
+    let mut float = None;
+    for param in &item.sig.generics.params {
+        match param {
+            GenericParam::Type(t) if float.is_none() => float = Some(t.ident.clone()),
+            GenericParam::Type(t) => diags.error(
+                t.ident.span(),
+                format!("a second type parameter `{}`", t.ident),
+                "a differentiable function has at most one type parameter, the float type (`T: Real`)",
+            ),
+            GenericParam::Const(c) => diags.error(
+                c.ident.span(),
+                "const generic parameters are not supported",
+                "pass sizes as `usize` inputs instead",
+            ),
+            GenericParam::Lifetime(_) => {}
+        }
+    }
+    if float.is_some() {
+        return float;
+    }
+    // No type parameter: the float type is whichever of f32/f64 the signature names.
+    let text = item.sig.to_token_stream().to_string();
+    let has = |name: &str| text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == name);
+    match (has("f32"), has("f64")) {
+        (true, false) => Some(Ident::new("f32", Span::call_site())),
+        (false, true) => Some(Ident::new("f64", Span::call_site())),
+        (true, true) => {
+            diags.error(
+                item.sig.ident.span(),
+                "the signature mixes `f32` and `f64`",
+                "use one float type, or make the function generic: `fn f<T: Real>(...)`",
+            );
+            None
+        }
+        (false, false) => {
+            diags.error(
+                item.sig.ident.span(),
+                "no float type in the signature",
+                "make the function generic over the float type: `fn f<T: Real>(x: ArrayView2<T>) -> Array2<T>`",
+            );
+            None
+        }
+    }
+}
+
+const INPUT_HELP: &str = "inputs are float arrays (`ArrayView2<T>`, `&Array2<T>`, `Array2<T>`, ranks 0 to 6), \
+    integer arrays (`ArrayView1<usize>`), float scalars (`T`) and sizes (`usize`)";
+
+fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Vec<InputDecl> {
+    let mut inputs = Vec::new();
+    for arg in item.sig.inputs.iter_mut() {
+        let pat_type = match arg {
+            FnArg::Receiver(r) => {
+                diags.error(
+                    r.span(),
+                    "`self` is not supported in a differentiable function",
+                    "write the forward as a free function whose first input is the layer's input and whose other \
+                     inputs are named like the struct's fields, and add `layer = StructName` to the attribute",
+                );
+                continue;
+            }
+            FnArg::Typed(p) => p,
+        };
+        let before = pat_type.attrs.len();
+        pat_type.attrs.retain(|a| !a.path().is_ident("no_grad"));
+        let no_grad = pat_type.attrs.len() != before;
+        let name = match &*pat_type.pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                if let Some(m) = &p.mutability {
+                    diags.error(m.span(), "inputs cannot be `mut`", "a differentiable function does not mutate its inputs");
+                }
+                p.ident.clone()
+            }
+            other => {
+                diags.error(other.span(), "input patterns are not supported", "name each input with a plain identifier");
+                continue;
+            }
+        };
+        let Some(kind) = classify_type(&pat_type.ty, float) else {
+            diags.error(pat_type.ty.span(), format!("unsupported input type `{}`", pat_type.ty.to_token_stream()), INPUT_HELP);
+            continue;
+        };
+        if no_grad && matches!(kind, InputKind::Int(..) | InputKind::Usize) {
+            diags.error(name.span(), "`#[no_grad]` on an integer input", "integer inputs never take gradients; remove the attribute");
+        }
+        inputs.push(InputDecl { name, kind, no_grad, ty: (*pat_type.ty).clone() });
+    }
+    inputs
+}
+
+fn parse_output(item: &ItemFn, float: &Ident, diags: &mut Diagnostics) -> (Vec<usize>, Vec<Type>, bool) {
+    let ty = match &item.sig.output {
+        ReturnType::Default => {
+            diags.error(
+                item.sig.paren_token.span.close(),
+                "a differentiable function must return a value",
+                "add the return type, for example `-> Array2<T>` or `-> T` for a loss",
+            );
+            return (Vec::new(), Vec::new(), false);
+        }
+        ReturnType::Type(_, ty) => ty,
+    };
+    let (elems, tuple): (Vec<&Type>, bool) = match &**ty {
+        Type::Tuple(t) => (t.elems.iter().collect(), true),
+        other => (vec![other], false),
+    };
+    let mut ranks = Vec::new();
+    for elem in &elems {
+        match classify_type(elem, float) {
+            Some(InputKind::Float(rank, Pass::Owned)) => ranks.push(rank),
+            Some(InputKind::Scalar) => ranks.push(0),
+            _ => diags.error(
+                elem.span(),
+                format!("unsupported return type `{}`", elem.to_token_stream()),
+                "return an owned float array (`Array2<T>`), a scalar (`T`), or a tuple of them",
+            ),
+        }
+    }
+    (ranks, elems.into_iter().cloned().collect(), tuple)
+}
+
+/// Classifies a type as one of the supported input kinds.
+pub fn classify_type(ty: &Type, float: &Ident) -> Option<InputKind> {
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() => match classify_type(&r.elem, float)? {
+            InputKind::Float(rank, Pass::Owned) => Some(InputKind::Float(rank, Pass::Ref)),
+            InputKind::Int(rank, Pass::Owned) => Some(InputKind::Int(rank, Pass::Ref)),
+            _ => None,
+        },
+        Type::Paren(p) => classify_type(&p.elem, float),
+        Type::Group(g) => classify_type(&g.elem, float),
+        Type::Path(p) if p.qself.is_none() => {
+            let seg = p.path.segments.last()?;
+            let name = seg.ident.to_string();
+            if p.path.segments.len() == 1 && seg.arguments.is_empty() {
+                if seg.ident == *float {
+                    return Some(InputKind::Scalar);
+                }
+                if name == "usize" {
+                    return Some(InputKind::Usize);
+                }
+            }
+            let (base, rank_suffix) = split_rank(&name)?;
+            let args = match &seg.arguments {
+                PathArguments::AngleBracketed(a) => a,
+                _ => return None,
+            };
+            let types: Vec<&Type> = args
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            let (elem, rank) = match (rank_suffix, types.as_slice()) {
+                (Some(rank), [elem]) => (*elem, rank),
+                (None, [elem, dim]) => (*elem, ix_rank(dim)?),
+                _ => return None,
+            };
+            let pass = match base {
+                "ArrayView" => Pass::View,
+                "Array" => Pass::Owned,
+                _ => return None,
+            };
+            let elem_name = match elem {
+                Type::Path(e) if e.path.segments.len() == 1 => e.path.segments[0].ident.to_string(),
+                _ => return None,
+            };
+            if elem_name == float.to_string() {
+                Some(InputKind::Float(rank, pass))
+            } else if elem_name == "usize" {
+                Some(InputKind::Int(rank, pass))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `ArrayView2` -> ("ArrayView", Some(2)); `Array` -> ("Array", None). `ArrayRef` counts as a borrowed `Array`.
+fn split_rank(name: &str) -> Option<(&'static str, Option<usize>)> {
+    for base in ["ArrayView", "ArrayRef", "Array"] {
+        if let Some(rest) = name.strip_prefix(base) {
+            let base = if base == "ArrayRef" { "Array" } else { base };
+            return match rest {
+                "" => Some((base, None)),
+                d if d.len() == 1 && ('0'..='6').contains(&d.chars().next()?) => Some((base, d.parse().ok())),
+                _ => None,
+            };
+        }
+    }
+    None
+}
+
+fn ix_rank(ty: &Type) -> Option<usize> {
+    let Type::Path(p) = ty else { return None };
+    let name = p.path.segments.last()?.ident.to_string();
+    let d = name.strip_prefix("Ix")?;
+    let rank: usize = d.parse().ok()?;
+    (rank <= 6).then_some(rank)
+}
+
+fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Expr)>, Expr)> {
+    let stmts = &item.block.stmts;
+    let mut lets = Vec::new();
+    let mut tail = None;
+    for (i, stmt) in stmts.iter().enumerate() {
+        let last = i + 1 == stmts.len();
+        match stmt {
+            Stmt::Local(local) => {
+                let name = match &local.pat {
+                    Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() => Some(p.ident.clone()),
+                    Pat::Type(t) => match &*t.pat {
+                        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() => Some(p.ident.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(name) = name else {
+                    let mutable = matches!(&local.pat, Pat::Ident(p) if p.mutability.is_some());
+                    if mutable {
+                        diags.error(local.pat.span(), "mutable bindings are not supported", "bind each new value with its own `let`; values are never changed in place");
+                    } else {
+                        diags.error(local.pat.span(), "only `let name = ...;` bindings are supported", "bind one name per `let`; destructuring is not supported");
+                    }
+                    continue;
+                };
+                match &local.init {
+                    Some(init) if init.diverge.is_none() => lets.push((name, (*init.expr).clone())),
+                    Some(init) => diags.error(init.expr.span(), "`let ... else` is not supported", "bind the value with a plain `let`"),
+                    None => diags.error(local.span(), format!("`let {name};` has no value"), "write `let name = expression;`"),
+                }
+            }
+            Stmt::Expr(e, None) if last => tail = Some(e.clone()),
+            Stmt::Expr(e, _) => {
+                let (message, help) = statement_error(e);
+                diags.error(e.span(), message, help);
+            }
+            Stmt::Item(it) => diags.error(it.span(), "items inside a differentiable function are not supported", "define helper items outside the function"),
+            Stmt::Macro(m) => diags.error(
+                m.span(),
+                format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
+                "the body is `let` bindings and a final expression of supported ops",
+            ),
+        }
+    }
+    match tail {
+        Some(t) => Some((lets, t)),
+        None => {
+            let span = stmts.last().map_or(item.block.brace_token.span.join(), |s| s.span());
+            diags.error(span, "the function has no final expression", "end the body with the returned expression, without a semicolon");
+            None
+        }
+    }
+}
+
+/// The error for an expression used as a statement.
+pub fn statement_error(e: &Expr) -> (String, &'static str) {
+    match e {
+        Expr::Assign(_) => ("assignment is not supported".into(), "values are never changed in place: bind a new name with `let`"),
+        Expr::Binary(b) if is_compound_assign(&b.op) => ("compound assignment is not supported".into(), "values are never changed in place: write `let y = x + 1.0;`"),
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => syntax_error(e),
+        Expr::If(_) | Expr::Match(_) | Expr::Return(_) => syntax_error(e),
+        _ => ("an expression statement has no effect here".into(), "the body is `let` bindings and a final expression without a semicolon"),
+    }
+}
+
+fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(op, AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_))
+}
+
+/// The message and help for syntax the language does not have.
+pub fn syntax_error(e: &Expr) -> (String, &'static str) {
+    match e {
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => (
+            "loops are not supported".into(),
+            "write the computation with whole-array ops; for a recurrence over time steps, differentiate one step and loop in ordinary Rust",
+        ),
+        Expr::If(_) => ("`if` is not supported".into(), "choose elementwise with `where_(x > 0.0, a, b)`"),
+        Expr::Match(_) => ("`match` is not supported".into(), "choose elementwise with `where_(cond, a, b)`"),
+        Expr::Closure(_) => ("closures are not supported".into(), "use the elementwise ops of the language, or write a separate #[differentiable] function"),
+        Expr::Return(_) => ("early return is not supported".into(), "the function returns its final expression"),
+        Expr::Assign(_) => ("assignment is not supported".into(), "values are never changed in place: bind a new name with `let`"),
+        Expr::Macro(m) => (format!("macro `{}!` is not supported", m.mac.path.to_token_stream()), "the body is `let` bindings and a final expression of supported ops"),
+        Expr::Block(_) | Expr::Unsafe(_) => ("blocks are not supported".into(), "bind intermediate values with `let` at the top level of the body"),
+        Expr::Index(_) => ("indexing with `[]` is not supported".into(), "use `pick(q, &idx)` for one column per row, `rows(table, &idx)` for a lookup, or `slice_axis` for a range"),
+        Expr::Field(_) => ("field access is not supported".into(), "pass the value as an input; for a layer, name the input like the struct's field"),
+        Expr::Cast(_) => ("`as` casts are not supported".into(), "write float literals such as `2.0`; they take the function's float type"),
+        Expr::Await(_) | Expr::Async(_) | Expr::TryBlock(_) | Expr::Yield(_) | Expr::Try(_) => ("this syntax is not supported".into(), "a differentiable function is a plain computation on arrays"),
+        Expr::Struct(_) | Expr::Array(_) | Expr::Repeat(_) => ("this kind of literal is not supported here".into(), "inputs come in as arguments; only `concatenate` takes a list `&[&a, &b]`"),
+        _ => ("this expression is not supported".into(), "the language has arithmetic, calls of its ops, method calls like `x.dot(&w)`, literals and names"),
+    }
+}
