@@ -1,3 +1,4 @@
+//! Scratch check of the macro (to be replaced).
 use backprop::prelude::*;
 
 #[differentiable]

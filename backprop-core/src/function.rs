@@ -25,7 +25,11 @@ impl<T: Real> DynValue<T> {
     pub fn float<D: Dimension>(&self, name: &str) -> ArrayView<'_, T, D> {
         match self {
             DynValue::Float(a) => a.view().into_dimensionality::<D>().unwrap_or_else(|_| {
-                panic!("input `{name}` must be a {}-D float array, got shape {:?}", D::NDIM.unwrap_or(0), a.shape())
+                panic!(
+                    "input `{name}` must be a {}-D float array, got shape {:?}",
+                    D::NDIM.unwrap_or(0),
+                    a.shape()
+                )
             }),
             other => panic!("input `{name}` must be a float array, got {}", other.kind()),
         }
@@ -38,7 +42,10 @@ impl<T: Real> DynValue<T> {
     pub fn scalar(&self, name: &str) -> T {
         match self {
             DynValue::Float(a) if a.len() == 1 => a.iter().copied().next().unwrap_or_else(T::zero),
-            other => panic!("input `{name}` must be a float scalar, got {}", other.kind()),
+            other => panic!(
+                "input `{name}` must be a float scalar, got {}",
+                other.kind()
+            ),
         }
     }
 
@@ -49,7 +56,11 @@ impl<T: Real> DynValue<T> {
     pub fn int<D: Dimension>(&self, name: &str) -> ArrayView<'_, usize, D> {
         match self {
             DynValue::Int(a) => a.view().into_dimensionality::<D>().unwrap_or_else(|_| {
-                panic!("input `{name}` must be a {}-D usize array, got shape {:?}", D::NDIM.unwrap_or(0), a.shape())
+                panic!(
+                    "input `{name}` must be a {}-D usize array, got shape {:?}",
+                    D::NDIM.unwrap_or(0),
+                    a.shape()
+                )
             }),
             other => panic!("input `{name}` must be a usize array, got {}", other.kind()),
         }
@@ -129,6 +140,11 @@ pub struct DynFunction<T> {
 /// # Panics
 /// If the array does not have exactly one element.
 pub fn scalar_of<T: Real>(a: &ArrayD<T>) -> T {
-    assert_eq!(a.len(), 1, "expected a scalar (0-d array), got shape {:?}", a.shape());
+    assert_eq!(
+        a.len(),
+        1,
+        "expected a scalar (0-d array), got shape {:?}",
+        a.shape()
+    );
     a.iter().copied().next().unwrap_or_else(T::zero)
 }

@@ -119,3 +119,42 @@ pub trait Layer<T: Real>: Parameters<T> {
     /// gradient of the input.
     fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backprop_macros::differentiable;
+    use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Ix1, Ix2, array};
+
+    /// A layer whose parameters are fields named like the function's inputs.
+    struct Affine<T: Real> {
+        w: Param<T, Ix2>,
+        b: Param<T, Ix1>,
+    }
+
+    #[differentiable(layer = Affine)]
+    fn affine<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
+        x.dot(&w) + &b
+    }
+
+    #[test]
+    fn generated_layer_accumulates_parameter_gradients() {
+        let mut layer = Affine {
+            w: Param::new(array![[1.0, 2.0], [3.0, 4.0]]),
+            b: Param::new(Array1::zeros(2)),
+        };
+        let x = array![[1.0, 1.0]];
+        let (y, saved) = layer.forward_train(&x);
+        assert_eq!(y, array![[4.0, 6.0]]);
+        let dx = layer.backward(saved.clone(), &array![[1.0, 0.0]]);
+        assert_eq!(dx, array![[1.0, 3.0]]);
+        layer.backward(saved, &array![[1.0, 0.0]]);
+        // Gradients accumulate over two backward passes.
+        assert_eq!(layer.w.grad, array![[2.0, 0.0], [2.0, 0.0]]);
+        assert_eq!(layer.b.grad, array![2.0, 0.0]);
+        let mut names = Vec::new();
+        layer.visit_params(&mut |p| names.push(p.name.to_string()));
+        assert_eq!(names, ["w", "b"]);
+        let _: Array2<f64> = layer.forward(&x);
+    }
+}

@@ -7,15 +7,17 @@ extern crate self as backprop;
 pub mod checkpoint;
 pub mod data;
 pub mod function;
+pub mod gradcheck;
 pub mod init;
 pub mod layer;
-pub mod ops;
 pub mod optim;
-mod real;
 pub mod rng;
 
+/// The kernels generated code calls: every op's forward and derivative kernel.
+pub use backprop_kernels as ops;
+pub use backprop_kernels::Real;
 pub use function::{DynFunction, DynValue};
+pub use gradcheck::{GradCheck, check_function, check_layer};
 pub use layer::{Layer, Param, ParamMut, Parameters};
 pub use ndarray;
-pub use real::Real;
 pub use rng::SeededRng;

@@ -6,7 +6,10 @@ fn main() {
     for item in file.items {
         if let syn::Item::Fn(f) = &item {
             if let Some(attr) = f.attrs.iter().find(|a| a.path().is_ident("differentiable")) {
-                let args = match &attr.meta { syn::Meta::List(l) => l.tokens.clone(), _ => Default::default() };
+                let args = match &attr.meta {
+                    syn::Meta::List(l) => l.tokens.clone(),
+                    _ => Default::default(),
+                };
                 let mut f = f.clone();
                 f.attrs.retain(|a| !a.path().is_ident("differentiable"));
                 let out = backprop_dsl::expand(args, quote::quote!(#f));

@@ -3,7 +3,7 @@
 //! diagnostic at the offending token and lowering goes on, so one run reports
 //! all of them.
 
-use backprop_core::ops::{Compare, ELEMENTWISE, Elementwise};
+use backprop_kernels::{Compare, ELEMENTWISE, Elementwise};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -16,7 +16,12 @@ use crate::parse::{FnDef, InputKind};
 
 /// Lowers a parsed function to a checked IR graph.
 pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
-    let mut lower = Lower { g: Graph::default(), env: Vec::new(), diags, stmt: 0 };
+    let mut lower = Lower {
+        g: Graph::default(),
+        env: Vec::new(),
+        diags,
+        stmt: 0,
+    };
     lower.inputs(def);
     for (name, expr) in &def.lets {
         lower.begin_stmt(format!("let {name} = {};", source_text(expr)), expr.span());
@@ -36,7 +41,9 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
 
 /// The source text of an expression: as written when the compiler can see it, else re-printed from tokens.
 pub fn source_text(e: &Expr) -> String {
-    e.span().source_text().unwrap_or_else(|| e.to_token_stream().to_string())
+    e.span()
+        .source_text()
+        .unwrap_or_else(|| e.to_token_stream().to_string())
 }
 
 struct Lower<'a> {
@@ -54,7 +61,15 @@ impl Lower<'_> {
     }
 
     fn node(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, span: Span) -> ValueId {
-        self.g.push(Node { op, args, ty, span, stmt: self.stmt, name: None, backward: false })
+        self.g.push(Node {
+            op,
+            args,
+            ty,
+            span,
+            stmt: self.stmt,
+            name: None,
+            backward: false,
+        })
     }
 
     fn inputs(&mut self, def: &FnDef) {
@@ -76,7 +91,12 @@ impl Lower<'_> {
                 name: Some(name.clone()),
                 backward: false,
             });
-            self.g.inputs.push(Input { name: name.clone(), ty, wants_grad, node });
+            self.g.inputs.push(Input {
+                name: name.clone(),
+                ty,
+                wants_grad,
+                node,
+            });
             self.env.push((name, node));
         }
     }
@@ -85,7 +105,11 @@ impl Lower<'_> {
         let parts: Vec<&Expr> = match (&def.tail, def.tuple_output) {
             (Expr::Tuple(t), true) => t.elems.iter().collect(),
             (_, true) => {
-                self.diags.error(def.tail.span(), "the function returns a tuple but this is not a tuple expression", "end the body with `(a, b)`");
+                self.diags.error(
+                    def.tail.span(),
+                    "the function returns a tuple but this is not a tuple expression",
+                    "end the body with `(a, b)`",
+                );
                 return;
             }
             (e, false) => vec![e],
@@ -93,7 +117,11 @@ impl Lower<'_> {
         if parts.len() != def.outputs.len() {
             self.diags.error(
                 def.tail.span(),
-                format!("the function returns {} values but this tuple has {}", def.outputs.len(), parts.len()),
+                format!(
+                    "the function returns {} values but this tuple has {}",
+                    def.outputs.len(),
+                    parts.len()
+                ),
                 "make the final tuple match the declared return type",
             );
             return;
@@ -102,7 +130,11 @@ impl Lower<'_> {
             let Some(v) = self.expr(part) else { continue };
             let ty = self.g.ty(v);
             if ty != Ty::Float(rank) {
-                let declared = def.output_tys.get(k).map(|t| t.to_token_stream().to_string()).unwrap_or_default();
+                let declared = def
+                    .output_tys
+                    .get(k)
+                    .map(|t| t.to_token_stream().to_string())
+                    .unwrap_or_default();
                 self.diags.error(
                     part.span(),
                     format!("this expression is a {ty}, but the function returns `{declared}`"),
@@ -163,10 +195,14 @@ impl Lower<'_> {
         let names: Vec<&str> = self.env.iter().map(|(n, _)| n.as_str()).collect();
         let help = match did_you_mean(&name, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
-            None if ops::arity(&name).is_some() => format!("`{name}` is an op: call it, as in `{}`", ops::usage(&name).unwrap_or_default()),
+            None if ops::arity(&name).is_some() => format!(
+                "`{name}` is an op: call it, as in `{}`",
+                ops::usage(&name).unwrap_or_default()
+            ),
             None => format!("the names in scope are: {}", names.join(", ")),
         };
-        self.diags.error(ident.span(), format!("cannot find value `{name}`"), help);
+        self.diags
+            .error(ident.span(), format!("cannot find value `{name}`"), help);
         None
     }
 
@@ -176,7 +212,11 @@ impl Lower<'_> {
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => {
                 if let Some(m) = &r.mutability {
-                    self.diags.error(m.span(), "`&mut` is not supported", "values are never changed in place; write `&x`");
+                    self.diags.error(
+                        m.span(),
+                        "`&mut` is not supported",
+                        "values are never changed in place; write `&x`",
+                    );
                 }
                 self.expr(&r.expr)
             }
@@ -187,14 +227,24 @@ impl Lower<'_> {
                 }
                 let text = p.path.to_token_stream().to_string().replace(' ', "");
                 let value = match text.as_str() {
-                    "std::f64::consts::PI" | "f64::consts::PI" | "std::f32::consts::PI" | "f32::consts::PI" => Some(std::f64::consts::PI),
-                    "std::f64::consts::E" | "f64::consts::E" | "std::f32::consts::E" | "f32::consts::E" => Some(std::f64::consts::E),
+                    "std::f64::consts::PI"
+                    | "f64::consts::PI"
+                    | "std::f32::consts::PI"
+                    | "f32::consts::PI" => Some(std::f64::consts::PI),
+                    "std::f64::consts::E"
+                    | "f64::consts::E"
+                    | "std::f32::consts::E"
+                    | "f32::consts::E" => Some(std::f64::consts::E),
                     _ => None,
                 };
                 match value {
                     Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, e.span())),
                     None => {
-                        self.diags.error(e.span(), format!("cannot find value `{text}`"), "use input names, `let` names, literals, or `std::f64::consts::PI`/`E`");
+                        self.diags.error(
+                            e.span(),
+                            format!("cannot find value `{text}`"),
+                            "use input names, `let` names, literals, or `std::f64::consts::PI`/`E`",
+                        );
                         None
                     }
                 }
@@ -202,26 +252,44 @@ impl Lower<'_> {
             Expr::Unary(u) => match u.op {
                 syn::UnOp::Neg(_) => self.negate(&u.expr, e.span()),
                 _ => {
-                    self.diags.error(u.span(), format!("unary `{}` is not supported", u.op.to_token_stream()), "the only unary operator is `-`");
+                    self.diags.error(
+                        u.span(),
+                        format!("unary `{}` is not supported", u.op.to_token_stream()),
+                        "the only unary operator is `-`",
+                    );
                     None
                 }
             },
             Expr::Binary(b) => self.binary(b),
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else {
-                    self.diags.error(c.func.span(), "only calls of named ops are supported", "call an op of the language by name, as in `sigmoid(z)`");
+                    self.diags.error(
+                        c.func.span(),
+                        "only calls of named ops are supported",
+                        "call an op of the language by name, as in `sigmoid(z)`",
+                    );
                     return None;
                 };
-                let Some(seg) = p.path.segments.last() else { return None };
+                let Some(seg) = p.path.segments.last() else {
+                    return None;
+                };
                 if !seg.arguments.is_empty() {
-                    self.diags.error(seg.arguments.span(), "type arguments are not supported here", "remove the turbofish; the float type is inferred");
+                    self.diags.error(
+                        seg.arguments.span(),
+                        "type arguments are not supported here",
+                        "remove the turbofish; the float type is inferred",
+                    );
                 }
                 let args: Vec<&Expr> = c.args.iter().collect();
                 self.call(&seg.ident, &args, e.span())
             }
             Expr::MethodCall(m) => {
                 if let Some(t) = &m.turbofish {
-                    self.diags.error(t.span(), "type arguments are not supported here", "remove the turbofish; the float type is inferred");
+                    self.diags.error(
+                        t.span(),
+                        "type arguments are not supported here",
+                        "remove the turbofish; the float type is inferred",
+                    );
                 }
                 let args: Vec<&Expr> = std::iter::once(&*m.receiver).chain(m.args.iter()).collect();
                 self.call(&m.method, &args, e.span())
@@ -231,7 +299,11 @@ impl Lower<'_> {
                 None
             }
             Expr::Range(_) => {
-                self.diags.error(e.span(), "a range is only supported as the bounds of `slice_axis`", "write `x.slice_axis(Axis(1), 0..h)`");
+                self.diags.error(
+                    e.span(),
+                    "a range is only supported as the bounds of `slice_axis`",
+                    "write `x.slice_axis(Axis(1), 0..h)`",
+                );
                 None
             }
             other => {
@@ -251,7 +323,11 @@ impl Lower<'_> {
         match value {
             Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, lit.span())),
             None => {
-                self.diags.error(lit.span(), "only number literals are supported", "write a float literal such as `0.5`");
+                self.diags.error(
+                    lit.span(),
+                    "only number literals are supported",
+                    "write a float literal such as `0.5`",
+                );
                 None
             }
         }
@@ -261,7 +337,10 @@ impl Lower<'_> {
         let v = self.expr(inner)?;
         match self.g.ty(v) {
             Ty::Float(r) => {
-                let neg = ELEMENTWISE.iter().find(|e| e.name == "neg").expect("neg is in the table");
+                let neg = ELEMENTWISE
+                    .iter()
+                    .find(|e| e.name == "neg")
+                    .expect("neg is in the table");
                 Some(self.node(Op::Elementwise(neg), vec![v], Ty::Float(r), span))
             }
             Ty::Scalar => {
@@ -317,7 +396,10 @@ impl Lower<'_> {
             let (message, help) = if message.starts_with("compound") {
                 (message, help)
             } else {
-                (format!("operator `{}` is not supported", b.op.to_token_stream()), "the operators are `+ - * /`, unary `-`, and comparisons inside `where_`")
+                (
+                    format!("operator `{}` is not supported", b.op.to_token_stream()),
+                    "the operators are `+ - * /`, unary `-`, and comparisons inside `where_`",
+                )
             };
             self.diags.error(b.op.span(), message, help);
             return None;
@@ -327,21 +409,35 @@ impl Lower<'_> {
         let (lt, rt) = (self.g.ty(l), self.g.ty(r));
         for (v, t) in [(l, lt), (r, rt)] {
             if !matches!(t, Ty::Float(_) | Ty::Scalar) {
-                self.not_float(v, t, if cmp.is_some() { "a comparison" } else { "arithmetic" });
+                self.not_float(
+                    v,
+                    t,
+                    if cmp.is_some() {
+                        "a comparison"
+                    } else {
+                        "arithmetic"
+                    },
+                );
                 return None;
             }
         }
         let rank = lt.rank().unwrap_or(0).max(rt.rank().unwrap_or(0));
         if let Some(cmp) = cmp {
             if lt == Ty::Scalar && rt == Ty::Scalar {
-                self.diags.error(span, "a comparison of two scalars is constant", "compare an array, as in `x > 0.0`");
+                self.diags.error(
+                    span,
+                    "a comparison of two scalars is constant",
+                    "compare an array, as in `x > 0.0`",
+                );
                 return None;
             }
             return Some(self.node(Op::Compare(cmp), vec![l, r], Ty::Mask(rank), span));
         }
         let op = arith.expect("arithmetic or comparison");
         Some(match (lt, rt) {
-            (Ty::Float(_), Ty::Float(_)) => self.node(Op::Binary(op), vec![l, r], Ty::Float(rank), span),
+            (Ty::Float(_), Ty::Float(_)) => {
+                self.node(Op::Binary(op), vec![l, r], Ty::Float(rank), span)
+            }
             (Ty::Float(_), Ty::Scalar) => {
                 let sop = match op {
                     BinOp::Add => ScalarOp::Add,
@@ -382,7 +478,11 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Float(r) => Some((v, r)),
             Ty::Scalar => {
-                self.diags.error(e.span(), format!("`{op}` needs an array here, not a scalar"), "pass an array input or a value computed from one");
+                self.diags.error(
+                    e.span(),
+                    format!("`{op}` needs an array here, not a scalar"),
+                    "pass an array input or a value computed from one",
+                );
                 None
             }
             other => {
@@ -422,19 +522,37 @@ impl Lower<'_> {
     /// An axis: `Axis(k)` or a plain integer literal, checked against a rank.
     fn axis(&mut self, e: &Expr, rank: usize, op: &str) -> Option<usize> {
         let inner = match e {
-            Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Axis")) && c.args.len() == 1 => &c.args[0],
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Axis"))
+                    && c.args.len() == 1 =>
+            {
+                &c.args[0]
+            }
             other => other,
         };
         let k = match inner {
-            Expr::Lit(syn::ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<usize>().ok(),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(i), ..
+            }) => i.base10_parse::<usize>().ok(),
             _ => None,
         };
         let Some(k) = k else {
-            self.diags.error(e.span(), format!("the axis of `{op}` must be a constant like `Axis(1)`"), "axes are fixed at compile time: write `Axis(0)`, `Axis(1)`, ...");
+            self.diags.error(
+                e.span(),
+                format!("the axis of `{op}` must be a constant like `Axis(1)`"),
+                "axes are fixed at compile time: write `Axis(0)`, `Axis(1)`, ...",
+            );
             return None;
         };
         if k >= rank {
-            self.diags.error(e.span(), format!("axis {k} is out of range for a {rank}-D array"), format!("the axes of a {rank}-D array are 0 to {}", rank.saturating_sub(1)));
+            self.diags.error(
+                e.span(),
+                format!("axis {k} is out of range for a {rank}-D array"),
+                format!(
+                    "the axes of a {rank}-D array are 0 to {}",
+                    rank.saturating_sub(1)
+                ),
+            );
             return None;
         }
         Some(k)
@@ -446,7 +564,11 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Int(1) => Some(v),
             other => {
-                self.diags.error(e.span(), format!("the index of `{op}` must be a 1-D `usize` array, found a {other}"), "pass integer labels, actions or ids declared as `ArrayView1<usize>`");
+                self.diags.error(
+                    e.span(),
+                    format!("the index of `{op}` must be a 1-D `usize` array, found a {other}"),
+                    "pass integer labels, actions or ids declared as `ArrayView1<usize>`",
+                );
                 None
             }
         }
@@ -455,10 +577,16 @@ impl Lower<'_> {
     /// A `usize` expression: literal, `usize` input or binding, `len_of`, and `+ - * /`.
     fn usize_expr(&mut self, e: &Expr) -> Option<ValueId> {
         match e {
-            Expr::Lit(syn::ExprLit { lit: Lit::Int(i), .. }) => match i.base10_parse::<usize>() {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(i), ..
+            }) => match i.base10_parse::<usize>() {
                 Ok(n) => Some(self.node(Op::UsizeConst(n), vec![], Ty::Usize, e.span())),
                 Err(_) => {
-                    self.diags.error(e.span(), "not a valid `usize`", "write a non-negative integer");
+                    self.diags.error(
+                        e.span(),
+                        "not a valid `usize`",
+                        "write a non-negative integer",
+                    );
                     None
                 }
             },
@@ -471,7 +599,11 @@ impl Lower<'_> {
                     B::Mul(_) => UsizeOp::Mul,
                     B::Div(_) => UsizeOp::Div,
                     _ => {
-                        self.diags.error(b.op.span(), "only `+ - * /` are supported in sizes", "write bounds like `2 * h..3 * h`");
+                        self.diags.error(
+                            b.op.span(),
+                            "only `+ - * /` are supported in sizes",
+                            "write bounds like `2 * h..3 * h`",
+                        );
                         return None;
                     }
                 };
@@ -483,7 +615,11 @@ impl Lower<'_> {
                 if self.g.ty(v) == Ty::Usize {
                     return Some(v);
                 }
-                self.diags.error(other.span(), format!("expected a `usize`, found a {}", self.g.ty(v)), "slice bounds are `usize` inputs, literals, or sizes like `x.len_of(Axis(1))`");
+                self.diags.error(
+                    other.span(),
+                    format!("expected a `usize`, found a {}", self.g.ty(v)),
+                    "slice bounds are `usize` inputs, literals, or sizes like `x.len_of(Axis(1))`",
+                );
                 None
             }
         }
@@ -496,14 +632,20 @@ impl Lower<'_> {
                 Some(s) => format!("did you mean `{s}`? ({})", ops::usage(s).unwrap_or_default()),
                 None => "see the list of ops in the `backprop` crate docs; to use your own function, make it #[differentiable] and call it outside".to_string(),
             };
-            self.diags.error(name.span(), format!("unknown op `{op}`"), help);
+            self.diags
+                .error(name.span(), format!("unknown op `{op}`"), help);
             return None;
         };
         if args.len() != arity {
             let s = |n: usize| if n == 1 { "" } else { "s" };
             self.diags.error(
                 span,
-                format!("`{op}` takes {arity} argument{} but {} {} given", s(arity), args.len(), if args.len() == 1 { "was" } else { "were" }),
+                format!(
+                    "`{op}` takes {arity} argument{} but {} {} given",
+                    s(arity),
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
                 format!("usage: {}", ops::usage(&op).unwrap_or_default()),
             );
             return None;
@@ -514,7 +656,12 @@ impl Lower<'_> {
         self.structural(&op, args, span)
     }
 
-    fn elementwise(&mut self, e: &'static Elementwise, args: &[&Expr], span: Span) -> Option<ValueId> {
+    fn elementwise(
+        &mut self,
+        e: &'static Elementwise,
+        args: &[&Expr],
+        span: Span,
+    ) -> Option<ValueId> {
         let x = self.operand(args[0], e.name);
         let mut params = Vec::new();
         for (arg, pname) in args[1..].iter().zip(e.params) {
@@ -523,7 +670,11 @@ impl Lower<'_> {
         let (x, rank) = x?;
         let params: Vec<ValueId> = params.into_iter().collect::<Option<_>>()?;
         if self.g.ty(x) == Ty::Scalar {
-            self.diags.error(args[0].span(), format!("`{}` of a scalar is constant", e.name), "apply the op to an array; compute constants by hand");
+            self.diags.error(
+                args[0].span(),
+                format!("`{}` of a scalar is constant", e.name),
+                "apply the op to an array; compute constants by hand",
+            );
             return None;
         }
         let mut all = vec![x];
@@ -537,10 +688,18 @@ impl Lower<'_> {
                 let (a, b) = (self.operand(args[0], op), self.operand(args[1], op));
                 let ((a, ra), (b, rb)) = (a?, b?);
                 if self.g.ty(a) == Ty::Scalar && self.g.ty(b) == Ty::Scalar {
-                    self.diags.error(span, format!("`{op}` of two scalars is constant"), "pass at least one array");
+                    self.diags.error(
+                        span,
+                        format!("`{op}` of two scalars is constant"),
+                        "pass at least one array",
+                    );
                     return None;
                 }
-                let bop = if op == "maximum" { BinOp::Maximum } else { BinOp::Minimum };
+                let bop = if op == "maximum" {
+                    BinOp::Maximum
+                } else {
+                    BinOp::Minimum
+                };
                 Some(self.node(Op::Binary(bop), vec![a, b], Ty::Float(ra.max(rb)), span))
             }
             "where_" => {
@@ -548,11 +707,23 @@ impl Lower<'_> {
                 let (a, b) = (self.operand(args[1], op), self.operand(args[2], op));
                 let m = m?;
                 let Ty::Mask(rm) = self.g.ty(m) else {
-                    self.diags.error(args[0].span(), format!("the condition of `where_` must be a comparison, found a {}", self.g.ty(m)), "write a comparison such as `x > 0.0` or `a >= b`");
+                    self.diags.error(
+                        args[0].span(),
+                        format!(
+                            "the condition of `where_` must be a comparison, found a {}",
+                            self.g.ty(m)
+                        ),
+                        "write a comparison such as `x > 0.0` or `a >= b`",
+                    );
                     return None;
                 };
                 let ((a, ra), (b, rb)) = (a?, b?);
-                Some(self.node(Op::Where, vec![m, a, b], Ty::Float(rm.max(ra).max(rb)), span))
+                Some(self.node(
+                    Op::Where,
+                    vec![m, a, b],
+                    Ty::Float(rm.max(ra).max(rb)),
+                    span,
+                ))
             }
             "dot" => {
                 let (a, b) = (self.array_arg(args[0], op), self.array_arg(args[1], op));
@@ -563,7 +734,11 @@ impl Lower<'_> {
                     (1, 2) => (DotKind::VM, 1),
                     (1, 1) => (DotKind::VV, 0),
                     _ => {
-                        let (bad, r) = if !(1..=2).contains(&ra) { (args[0], ra) } else { (args[1], rb) };
+                        let (bad, r) = if !(1..=2).contains(&ra) {
+                            (args[0], ra)
+                        } else {
+                            (args[1], rb)
+                        };
                         self.diags.error(bad.span(), format!("`dot` of a {r}-D array"), "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector");
                         return None;
                     }
@@ -576,14 +751,23 @@ impl Lower<'_> {
                     1 => Some(x),
                     2 => Some(self.node(Op::Transpose, vec![x], Ty::Float(2), span)),
                     _ => {
-                        self.diags.error(args[0].span(), format!("`{op}` of a {r}-D array"), "transpose works on 2-D arrays");
+                        self.diags.error(
+                            args[0].span(),
+                            format!("`{op}` of a {r}-D array"),
+                            "transpose works on 2-D arrays",
+                        );
                         None
                     }
                 }
             }
             "sum" | "mean" => {
                 let (x, _) = self.array_arg(args[0], op)?;
-                Some(self.node(if op == "sum" { Op::Sum } else { Op::Mean }, vec![x], Ty::Float(0), span))
+                Some(self.node(
+                    if op == "sum" { Op::Sum } else { Op::Mean },
+                    vec![x],
+                    Ty::Float(0),
+                    span,
+                ))
             }
             "sum_axis" | "mean_axis" | "max_axis" | "logsumexp" | "softmax" | "log_softmax" => {
                 let (x, r) = self.array_arg(args[0], op)?;
@@ -604,26 +788,50 @@ impl Lower<'_> {
                 let idx = self.index_arg(args[1], op);
                 let ((q, r), idx) = (q?, idx?);
                 if r != 2 {
-                    let what = if op == "pick" { "a 2-D array of values, one row per index" } else { "a 2-D table, one row per id" };
-                    self.diags.error(args[0].span(), format!("`{op}` needs a 2-D array, found a {r}-D array"), format!("the first argument is {what}"));
+                    let what = if op == "pick" {
+                        "a 2-D array of values, one row per index"
+                    } else {
+                        "a 2-D table, one row per id"
+                    };
+                    self.diags.error(
+                        args[0].span(),
+                        format!("`{op}` needs a 2-D array, found a {r}-D array"),
+                        format!("the first argument is {what}"),
+                    );
                     return None;
                 }
-                let (o, rank) = if op == "pick" { (Op::Pick, 1) } else { (Op::Rows, 2) };
+                let (o, rank) = if op == "pick" {
+                    (Op::Pick, 1)
+                } else {
+                    (Op::Rows, 2)
+                };
                 Some(self.node(o, vec![q, idx], Ty::Float(rank), span))
             }
             "slice_axis" => {
                 let (x, r) = self.array_arg(args[0], op)?;
                 let k = self.axis(args[1], r, op)?;
                 let Expr::Range(range) = args[2] else {
-                    self.diags.error(args[2].span(), "the bounds of `slice_axis` must be a range `start..end`", "write `x.slice_axis(Axis(1), 0..h)`");
+                    self.diags.error(
+                        args[2].span(),
+                        "the bounds of `slice_axis` must be a range `start..end`",
+                        "write `x.slice_axis(Axis(1), 0..h)`",
+                    );
                     return None;
                 };
                 let (Some(start), Some(end)) = (&range.start, &range.end) else {
-                    self.diags.error(range.span(), "both bounds of the range are needed", "write `start..end`, for example `0..h` or `h..x.len_of(Axis(1))`");
+                    self.diags.error(
+                        range.span(),
+                        "both bounds of the range are needed",
+                        "write `start..end`, for example `0..h` or `h..x.len_of(Axis(1))`",
+                    );
                     return None;
                 };
                 if matches!(range.limits, syn::RangeLimits::Closed(_)) {
-                    self.diags.error(range.span(), "inclusive ranges are not supported", "write `start..end` with an exclusive end");
+                    self.diags.error(
+                        range.span(),
+                        "inclusive ranges are not supported",
+                        "write `start..end` with an exclusive end",
+                    );
                     return None;
                 }
                 let (s, e) = (self.usize_expr(start), self.usize_expr(end));
@@ -635,7 +843,11 @@ impl Lower<'_> {
                     other => other,
                 };
                 let Expr::Array(arr) = list else {
-                    self.diags.error(args[1].span(), "the parts of `concatenate` must be a list `&[&a, &b]`", "write `concatenate(Axis(1), &[&a, &b])`");
+                    self.diags.error(
+                        args[1].span(),
+                        "the parts of `concatenate` must be a list `&[&a, &b]`",
+                        "write `concatenate(Axis(1), &[&a, &b])`",
+                    );
                     return None;
                 };
                 let mut parts = Vec::new();
@@ -644,15 +856,28 @@ impl Lower<'_> {
                 }
                 let parts: Vec<(ValueId, usize)> = parts.into_iter().collect::<Option<_>>()?;
                 let Some(&(_, r)) = parts.first() else {
-                    self.diags.error(arr.span(), "`concatenate` of no parts", "pass at least one array");
+                    self.diags.error(
+                        arr.span(),
+                        "`concatenate` of no parts",
+                        "pass at least one array",
+                    );
                     return None;
                 };
                 if let Some((i, &(_, rr))) = parts.iter().enumerate().find(|(_, p)| p.1 != r) {
-                    self.diags.error(arr.elems[i].span(), format!("this part is a {rr}-D array but the first is {r}-D"), "all parts of `concatenate` have the same rank");
+                    self.diags.error(
+                        arr.elems[i].span(),
+                        format!("this part is a {rr}-D array but the first is {r}-D"),
+                        "all parts of `concatenate` have the same rank",
+                    );
                     return None;
                 }
                 let k = self.axis(args[0], r, op)?;
-                Some(self.node(Op::Concat(k), parts.iter().map(|p| p.0).collect(), Ty::Float(r), span))
+                Some(self.node(
+                    Op::Concat(k),
+                    parts.iter().map(|p| p.0).collect(),
+                    Ty::Float(r),
+                    span,
+                ))
             }
             "stop_gradient" => {
                 let (x, r) = self.array_arg(args[0], op)?;
@@ -660,14 +885,27 @@ impl Lower<'_> {
             }
             "len_of" | "nrows" | "ncols" => {
                 let v = self.expr(args[0])?;
-                let Some(r) = self.g.ty(v).rank().filter(|_| matches!(self.g.ty(v), Ty::Float(_) | Ty::Int(_))) else {
-                    self.diags.error(args[0].span(), format!("`{op}` needs an array"), "ask an array input or value for its size");
+                let Some(r) = self
+                    .g
+                    .ty(v)
+                    .rank()
+                    .filter(|_| matches!(self.g.ty(v), Ty::Float(_) | Ty::Int(_)))
+                else {
+                    self.diags.error(
+                        args[0].span(),
+                        format!("`{op}` needs an array"),
+                        "ask an array input or value for its size",
+                    );
                     return None;
                 };
                 let k = match op {
                     "len_of" => self.axis(args[1], r, op)?,
                     _ if r != 2 => {
-                        self.diags.error(args[0].span(), format!("`{op}` needs a 2-D array, found a {r}-D array"), "use `len_of(Axis(k))`");
+                        self.diags.error(
+                            args[0].span(),
+                            format!("`{op}` needs a 2-D array, found a {r}-D array"),
+                            "use `len_of(Axis(k))`",
+                        );
                         return None;
                     }
                     "nrows" => 0,

@@ -41,7 +41,11 @@ impl Diagnostics {
 
     /// Records an error.
     pub fn error(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
-        self.list.push(Diagnostic { span, message: message.into(), help: help.into() });
+        self.list.push(Diagnostic {
+            span,
+            message: message.into(),
+            help: help.into(),
+        });
     }
 
     /// Whether any error was recorded.
@@ -51,7 +55,11 @@ impl Diagnostics {
 
     /// The collected errors, or `value` when there are none.
     pub fn finish<T>(self, value: T) -> Result<T, Vec<Diagnostic>> {
-        if self.list.is_empty() { Ok(value) } else { Err(self.list) }
+        if self.list.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.list)
+        }
     }
 
     /// Takes the collected errors.
@@ -61,7 +69,10 @@ impl Diagnostics {
 }
 
 /// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.len() / 3).max(1);
     candidates
         .into_iter()

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use backprop_core::ops::{Compare, ELEMENTWISE, Elementwise, Uses};
+use backprop_kernels::{Compare, ELEMENTWISE, Elementwise, Uses};
 
 use crate::ir::{AxisOp, BinOp, DotKind, Graph, Node, Op, ScalarOp, Ty, ValueId};
 
@@ -15,7 +15,12 @@ use crate::ir::{AxisOp, BinOp, DotKind, Graph, Node, Op, ScalarOp, Ty, ValueId};
 pub fn differentiate(g: &mut Graph) {
     let forward_len = g.nodes.len();
     let needs = needs_grad(g);
-    let mut d = Diff { g, contributions: HashMap::new(), shapes: HashMap::new(), grad_of: HashMap::new() };
+    let mut d = Diff {
+        g,
+        contributions: HashMap::new(),
+        shapes: HashMap::new(),
+        grad_of: HashMap::new(),
+    };
     for (k, &out) in d.g.outputs.clone().iter().enumerate() {
         if needs[out] {
             let seed = d.push(Op::Seed(k), vec![], d.g.ty(out), out);
@@ -26,26 +31,27 @@ pub fn differentiate(g: &mut Graph) {
         if !needs[v] {
             continue;
         }
-        let Some(grad) = d.accumulate(v) else { continue };
+        let Some(grad) = d.accumulate(v) else {
+            continue;
+        };
         d.grad_of.insert(v, grad);
         rule(&mut d, v, grad, &needs);
     }
-    let grads = d
-        .g
-        .inputs
-        .clone()
-        .iter()
-        .map(|input| {
-            input.wants_grad.then(|| match d.grad_of.get(&input.node) {
-                Some(&gv) => gv,
-                // An input the outputs do not depend on gets a zero gradient of its shape.
-                None => {
-                    let shape = d.shape_of(input.node);
-                    d.push(Op::Zeros, vec![shape], input.ty, input.node)
-                }
+    let grads =
+        d.g.inputs
+            .clone()
+            .iter()
+            .map(|input| {
+                input.wants_grad.then(|| match d.grad_of.get(&input.node) {
+                    Some(&gv) => gv,
+                    // An input the outputs do not depend on gets a zero gradient of its shape.
+                    None => {
+                        let shape = d.shape_of(input.node);
+                        d.push(Op::Zeros, vec![shape], input.ty, input.node)
+                    }
+                })
             })
-        })
-        .collect();
+            .collect();
     d.g.grads = grads;
     let mut grad_of: Vec<(ValueId, ValueId)> = d.grad_of.into_iter().collect();
     grad_of.sort_unstable();
@@ -92,7 +98,15 @@ impl Diff<'_> {
     /// Appends a backward node attributed to the statement of forward value `from`.
     fn push(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, from: ValueId) -> ValueId {
         let (span, stmt) = (self.g.nodes[from].span, self.g.nodes[from].stmt);
-        self.g.push(Node { op, args, ty, span, stmt, name: None, backward: true })
+        self.g.push(Node {
+            op,
+            args,
+            ty,
+            span,
+            stmt,
+            name: None,
+            backward: true,
+        })
     }
 
     /// The shape of forward value `v`. It is computed in the forward pass and saved,
@@ -103,7 +117,15 @@ impl Diff<'_> {
         }
         let rank = self.g.ty(v).rank().unwrap_or(0);
         let (span, stmt) = (self.g.nodes[v].span, self.g.nodes[v].stmt);
-        let s = self.g.push(Node { op: Op::ShapeOf, args: vec![v], ty: Ty::Shape(rank), span, stmt, name: None, backward: false });
+        let s = self.g.push(Node {
+            op: Op::ShapeOf,
+            args: vec![v],
+            ty: Ty::Shape(rank),
+            span,
+            stmt,
+            name: None,
+            backward: false,
+        });
         self.shapes.insert(v, s);
         s
     }
@@ -118,7 +140,9 @@ impl Diff<'_> {
         let mut iter = parts.into_iter();
         let first = iter.next()?;
         let ty = self.g.ty(v);
-        Some(iter.fold(first, |acc, p| self.push(Op::Binary(BinOp::Add), vec![acc, p], ty, v)))
+        Some(iter.fold(first, |acc, p| {
+            self.push(Op::Binary(BinOp::Add), vec![acc, p], ty, v)
+        }))
     }
 
     /// `sum_to(g, shape of x)`: undoes broadcasting from the op's output back to operand `x`.
@@ -129,12 +153,21 @@ impl Diff<'_> {
         self.push(Op::SumTo, vec![grad, shape], xt, from)
     }
 
-    fn elementwise(&mut self, e: &'static Elementwise, args: Vec<ValueId>, ty: Ty, from: ValueId) -> ValueId {
+    fn elementwise(
+        &mut self,
+        e: &'static Elementwise,
+        args: Vec<ValueId>,
+        ty: Ty,
+        from: ValueId,
+    ) -> ValueId {
         self.push(Op::Elementwise(e), args, ty, from)
     }
 
     fn neg(&mut self, v: ValueId, from: ValueId) -> ValueId {
-        let neg = ELEMENTWISE.iter().find(|e| e.name == "neg").expect("neg is in the table");
+        let neg = ELEMENTWISE
+            .iter()
+            .find(|e| e.name == "neg")
+            .expect("neg is in the table");
         let ty = self.g.ty(v);
         self.elementwise(neg, vec![v], ty, from)
     }
@@ -152,7 +185,12 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
     let wants = |i: usize| needs[args[i]];
     let ty = node.ty;
     match node.op {
-        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::LenOf(_) | Op::UsizeArith(_) | Op::ScalarArith(_) => {}
+        Op::Input(_)
+        | Op::Const(_)
+        | Op::UsizeConst(_)
+        | Op::LenOf(_)
+        | Op::UsizeArith(_)
+        | Op::ScalarArith(_) => {}
         Op::StopGradient | Op::Compare(_) => {}
         // d(-x) = -g; otherwise g * dy/dx from the op's derivative kernel.
         Op::Elementwise(e) if e.name == "neg" => {
@@ -161,7 +199,10 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         }
         Op::Elementwise(e) => {
             let x = args[0];
-            let mut grad_args = match e.uses.expect("ops without a derivative are rejected by check") {
+            let mut grad_args = match e
+                .uses
+                .expect("ops without a derivative are rejected by check")
+            {
                 Uses::X => vec![x, g],
                 Uses::Y => vec![y, g],
                 Uses::XY => vec![x, y, g],
@@ -264,7 +305,9 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
                     }
                     return;
                 }
-                DotKind::MT | DotKind::TM | DotKind::Outer => unreachable!("backward-only products are not differentiated"),
+                DotKind::MT | DotKind::TM | DotKind::Outer => {
+                    unreachable!("backward-only products are not differentiated")
+                }
             };
             if wants(0) {
                 let c = d.push(Op::Dot(ca.0), ca.1, ta, y);
@@ -284,7 +327,11 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         Op::Sum | Op::Mean => {
             let x = args[0];
             let shape = d.shape_of(x);
-            let op = if matches!(node.op, Op::Sum) { Op::BroadcastTo } else { Op::MeanGrad };
+            let op = if matches!(node.op, Op::Sum) {
+                Op::BroadcastTo
+            } else {
+                Op::MeanGrad
+            };
             let c = d.push(op, vec![g, shape], d.g.ty(x), y);
             d.contribute(x, c);
         }
@@ -306,7 +353,11 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         Op::Pick | Op::Rows => {
             let (q, idx) = (args[0], args[1]);
             let shape = d.shape_of(q);
-            let op = if matches!(node.op, Op::Pick) { Op::PickGrad } else { Op::RowsGrad };
+            let op = if matches!(node.op, Op::Pick) {
+                Op::PickGrad
+            } else {
+                Op::RowsGrad
+            };
             let c = d.push(op, vec![g, idx, shape], d.g.ty(q), y);
             d.contribute(q, c);
         }

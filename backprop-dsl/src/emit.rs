@@ -59,11 +59,17 @@ pub fn emit(def: &FnDef, g: &Graph, opts: &Options) -> Emitted {
     if let Some(layer) = &opts.layer {
         tokens.extend(e.layer_impl(layer));
     }
-    Emitted { tokens, backward_text }
+    Emitted {
+        tokens,
+        backward_text,
+    }
 }
 
 fn camel(name: &str) -> String {
-    name.split('_').filter(|s| !s.is_empty()).map(|s| s[..1].to_uppercase() + &s[1..]).collect()
+    name.split('_')
+        .filter(|s| !s.is_empty())
+        .map(|s| s[..1].to_uppercase() + &s[1..])
+        .collect()
 }
 
 fn lit_f64(v: f64) -> Literal {
@@ -91,7 +97,10 @@ impl Emitter<'_> {
     // ------------------------------------------------------------------ names
 
     fn assign_names(&mut self) {
-        let mut used: HashSet<String> = ["saved", "ops", "d_out", "grads"].iter().map(|s| s.to_string()).collect();
+        let mut used: HashSet<String> = ["saved", "ops", "d_out", "grads"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         // Input names are the function's parameters: claimed first, as they are.
         for input in &self.g.inputs {
             used.insert(input.name.clone());
@@ -106,13 +115,18 @@ impl Emitter<'_> {
             used.insert(name.clone());
             name
         };
-        let grad_of: HashMap<ValueId, ValueId> = self.g.grad_of.iter().map(|&(f, b)| (b, f)).collect();
+        let grad_of: HashMap<ValueId, ValueId> =
+            self.g.grad_of.iter().map(|&(f, b)| (b, f)).collect();
         let mut names: Vec<String> = Vec::with_capacity(self.g.nodes.len());
         for (id, n) in self.g.nodes.iter().enumerate() {
             let output = self.g.outputs.iter().position(|&o| o == id);
             let name = match (&n.op, &n.name) {
                 (op, None) if output.is_some() && !matches!(op, Op::Input(_) | Op::Const(_)) => {
-                    if self.g.outputs.len() == 1 { fresh("out".to_string()) } else { fresh(format!("out_{}", output.unwrap_or(0))) }
+                    if self.g.outputs.len() == 1 {
+                        fresh("out".to_string())
+                    } else {
+                        fresh(format!("out_{}", output.unwrap_or(0)))
+                    }
                 }
                 (Op::Input(_), Some(name)) => name.clone(),
                 (_, Some(name)) => fresh(name.clone()),
@@ -136,7 +150,10 @@ impl Emitter<'_> {
             };
             names.push(name);
         }
-        self.names = names.into_iter().map(|n| Ident::new(&n, Span::call_site())).collect();
+        self.names = names
+            .into_iter()
+            .map(|n| Ident::new(&n, Span::call_site()))
+            .collect();
     }
 
     /// Forward values the backward reads, in graph order (constants are inlined instead).
@@ -203,17 +220,27 @@ impl Emitter<'_> {
     fn generics(&self) -> (TokenStream, TokenStream, TokenStream) {
         let g = &self.def.item.sig.generics;
         let (imp, ty, wh) = g.split_for_impl();
-        (imp.to_token_stream(), ty.to_token_stream(), wh.to_token_stream())
+        (
+            imp.to_token_stream(),
+            ty.to_token_stream(),
+            wh.to_token_stream(),
+        )
     }
 
     /// Generics for the owned structs: the float type parameter only.
     fn struct_generics(&self) -> (TokenStream, TokenStream, TokenStream) {
         let g = &self.def.item.sig.generics;
-        let Some(tp) = g.type_params().next() else { return (quote!(), quote!(), quote!()) };
+        let Some(tp) = g.type_params().next() else {
+            return (quote!(), quote!(), quote!());
+        };
         let ident = &tp.ident;
         let bounds = &tp.bounds;
         let colon = (!bounds.is_empty()).then(|| quote!(:));
-        let wh = g.where_clause.as_ref().map(|w| w.to_token_stream()).unwrap_or_default();
+        let wh = g
+            .where_clause
+            .as_ref()
+            .map(|w| w.to_token_stream())
+            .unwrap_or_default();
         (quote!(<#ident #colon #bounds>), quote!(<#ident>), wh)
     }
 
@@ -231,14 +258,22 @@ impl Emitter<'_> {
             let l = Literal::f64_suffixed(v.abs());
             quote!(#l)
         };
-        if v.is_sign_negative() { quote!(-#body) } else { body }
+        if v.is_sign_negative() {
+            quote!(-#body)
+        } else {
+            body
+        }
     }
 
     /// The expression that reads value `v` in `ctx`.
     fn value(&self, v: ValueId, ctx: Ctx) -> TokenStream {
         let n = &self.g.nodes[v];
         if let Op::Const(c) = n.op {
-            return if n.ty == Ty::Usize { quote!(#c) } else { self.lit(c) };
+            return if n.ty == Ty::Usize {
+                quote!(#c)
+            } else {
+                self.lit(c)
+            };
         }
         let name = &self.names[v];
         if ctx == Ctx::Backward && !n.backward {
@@ -271,7 +306,10 @@ impl Emitter<'_> {
         let n = &self.g.nodes[v];
         let start = n.span.start();
         let text = n.span.source_text().unwrap_or_else(|| op.to_string());
-        let (line, col) = (Literal::u32_unsuffixed(start.line as u32), Literal::u32_unsuffixed(start.column as u32 + 1));
+        let (line, col) = (
+            Literal::u32_unsuffixed(start.line as u32),
+            Literal::u32_unsuffixed(start.column as u32 + 1),
+        );
         quote!(&ops::Site::new(#op, #text, file!(), #line, #col))
     }
 
@@ -284,7 +322,12 @@ impl Emitter<'_> {
         let n = &self.g.nodes[v];
         let a = |i: usize| self.operand(n.args[i], ctx);
         let arr = |i: usize| self.array_operand(n.args[i], ctx);
-        let rest = || n.args[1..].iter().map(|&p| self.value(p, ctx)).collect::<Vec<_>>();
+        let rest = || {
+            n.args[1..]
+                .iter()
+                .map(|&p| self.value(p, ctx))
+                .collect::<Vec<_>>()
+        };
         match &n.op {
             Op::Input(_) | Op::Const(_) | Op::Seed(_) => self.value(v, ctx),
             Op::UsizeConst(c) => quote!(#c),
@@ -322,7 +365,10 @@ impl Emitter<'_> {
                 let f = format_ident!("{}_backward", e.name);
                 let nreads = n.args.len() - e.params.len();
                 let reads: Vec<TokenStream> = (0..nreads).map(a).collect();
-                let p: Vec<TokenStream> = n.args[nreads..].iter().map(|&p| self.value(p, ctx)).collect();
+                let p: Vec<TokenStream> = n.args[nreads..]
+                    .iter()
+                    .map(|&p| self.value(p, ctx))
+                    .collect();
                 quote!(ops::#f(#(#reads),* #(, #p)*))
             }
             Op::Binary(op) => {
@@ -399,13 +445,28 @@ impl Emitter<'_> {
                 }
             }
             Op::Pick | Op::Rows => {
-                let f = if matches!(n.op, Op::Pick) { quote!(pick) } else { quote!(rows) };
-                let site = self.site(v, if matches!(n.op, Op::Pick) { "pick" } else { "rows" });
+                let f = if matches!(n.op, Op::Pick) {
+                    quote!(pick)
+                } else {
+                    quote!(rows)
+                };
+                let site = self.site(
+                    v,
+                    if matches!(n.op, Op::Pick) {
+                        "pick"
+                    } else {
+                        "rows"
+                    },
+                );
                 let (q, idx) = (a(0), a(1));
                 quote!(ops::#f(#q, #idx, #site))
             }
             Op::PickGrad | Op::RowsGrad => {
-                let f = if matches!(n.op, Op::PickGrad) { quote!(pick_backward) } else { quote!(rows_backward) };
+                let f = if matches!(n.op, Op::PickGrad) {
+                    quote!(pick_backward)
+                } else {
+                    quote!(rows_backward)
+                };
                 let (gr, idx, shape) = (a(0), a(1), a(2));
                 quote!(ops::#f(#gr, #idx, #shape))
             }
@@ -422,20 +483,27 @@ impl Emitter<'_> {
             }
             Op::Concat(k) => {
                 let site = self.site(v, "concatenate");
-                let parts: Vec<TokenStream> = n.args.iter().map(|&p| {
-                    let val = self.value(p, ctx);
-                    quote!(&*#val)
-                }).collect();
+                let parts: Vec<TokenStream> = n
+                    .args
+                    .iter()
+                    .map(|&p| {
+                        let val = self.value(p, ctx);
+                        quote!(&*#val)
+                    })
+                    .collect();
                 let ax = Self::axis(*k);
                 quote!(ops::concatenate(#ax, &[#(#parts),*], #site))
             }
             Op::ConcatGrad(k, i) => {
                 let gr = a(0);
                 let ax = Self::axis(*k);
-                let lens: Vec<TokenStream> = n.args[1..].iter().map(|&s| {
-                    let val = self.value(s, ctx);
-                    quote!(#val[#k])
-                }).collect();
+                let lens: Vec<TokenStream> = n.args[1..]
+                    .iter()
+                    .map(|&s| {
+                        let val = self.value(s, ctx);
+                        quote!(#val[#k])
+                    })
+                    .collect();
                 quote!(ops::concatenate_backward(#gr, #ax, &[#(#lens),*], #i))
             }
             Op::StopGradient => {
@@ -480,7 +548,12 @@ impl Emitter<'_> {
     fn statements(&self, nodes: &[ValueId], ctx: Ctx) -> Vec<(ValueId, TokenStream)> {
         nodes
             .iter()
-            .filter(|&&v| !matches!(self.g.nodes[v].op, Op::Input(_) | Op::Const(_) | Op::Seed(_)))
+            .filter(|&&v| {
+                !matches!(
+                    self.g.nodes[v].op,
+                    Op::Input(_) | Op::Const(_) | Op::Seed(_)
+                )
+            })
             .map(|&v| {
                 let name = &self.names[v];
                 let rhs = self.rhs(v, ctx);
@@ -515,24 +588,44 @@ impl Emitter<'_> {
             .map(|(&o, &rank)| {
                 let name = &self.names[o];
                 let is_input = matches!(self.g.nodes[o].op, Op::Input(_));
-                let value = if is_input || !moved { quote!(#name.to_owned()) } else { quote!(#name) };
-                if rank == 0 && self.declared_scalar_output() { quote!(#value.into_scalar()) } else { value }
+                let value = if is_input || !moved {
+                    quote!(#name.to_owned())
+                } else {
+                    quote!(#name)
+                };
+                if rank == 0 && self.declared_scalar_output() {
+                    quote!(#value.into_scalar())
+                } else {
+                    value
+                }
             })
             .collect();
-        if self.def.tuple_output { quote!((#(#outs),*)) } else { quote!(#(#outs)*) }
+        if self.def.tuple_output {
+            quote!((#(#outs),*))
+        } else {
+            quote!(#(#outs)*)
+        }
     }
 
     /// Whether outputs of rank 0 are declared as `T` (not `Array0<T>`).
     fn declared_scalar_output(&self) -> bool {
-        self.def.output_tys.iter().any(|t| t.to_token_stream().to_string() == self.float.to_string())
+        self.def
+            .output_tys
+            .iter()
+            .any(|t| t.to_token_stream().to_string() == self.float.to_string())
     }
 
     fn forward_fn(&self) -> TokenStream {
         let krate = &self.krate;
         let item = &self.def.item;
         let (attrs, vis, sig) = (&item.attrs, &item.vis, &item.sig);
-        let nodes = self.closure(&self.g.outputs, |v| !self.g.nodes[v].backward && !matches!(self.g.nodes[v].op, Op::ShapeOf));
-        let stmts = self.statements(&nodes, Ctx::Forward).into_iter().map(|(_, s)| s);
+        let nodes = self.closure(&self.g.outputs, |v| {
+            !self.g.nodes[v].backward && !matches!(self.g.nodes[v].op, Op::ShapeOf)
+        });
+        let stmts = self
+            .statements(&nodes, Ctx::Forward)
+            .into_iter()
+            .map(|(_, s)| s);
         let prologue = self.scalar_prologue();
         let out = self.output_exprs(true);
         let (train, backward) = (self.item_name("_train"), self.item_name("_backward"));
@@ -557,7 +650,12 @@ impl Emitter<'_> {
     }
 
     fn grad_inputs(&self) -> Vec<(usize, ValueId)> {
-        self.g.grads.iter().enumerate().filter_map(|(i, g)| g.map(|g| (i, g))).collect()
+        self.g
+            .grads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| g.map(|g| (i, g)))
+            .collect()
     }
 
     fn structs(&self) -> TokenStream {
@@ -571,7 +669,11 @@ impl Emitter<'_> {
             .map(|&v| {
                 let name = &self.names[v];
                 let ty = self.value_ty(self.g.ty(v));
-                let doc = format!(" `{name}`: {} (from statement {}).", self.g.ty(v), self.g.nodes[v].stmt + 1);
+                let doc = format!(
+                    " `{name}`: {} (from statement {}).",
+                    self.g.ty(v),
+                    self.g.nodes[v].stmt + 1
+                );
                 quote!(#[doc = #doc] pub #name: #ty)
             })
             .collect();
@@ -586,7 +688,8 @@ impl Emitter<'_> {
                 quote!(#[doc = #doc] pub #name: #ty)
             })
             .collect();
-        let saved_doc = format!(" What the backward pass of [`{fname}`] needs, kept by [`{fname}_train`].");
+        let saved_doc =
+            format!(" What the backward pass of [`{fname}`] needs, kept by [`{fname}_train`].");
         let grads_doc = format!(
             " Gradients computed by [`{fname}_backward`], one per input that takes one. An input the outputs do not depend on gets zeros."
         );
@@ -621,7 +724,10 @@ impl Emitter<'_> {
         let mut roots = self.g.outputs.clone();
         roots.extend(&self.saved);
         let nodes = self.closure(&roots, |v| !self.g.nodes[v].backward);
-        let stmts = self.statements(&nodes, Ctx::Forward).into_iter().map(|(_, s)| s);
+        let stmts = self
+            .statements(&nodes, Ctx::Forward)
+            .into_iter()
+            .map(|(_, s)| s);
         let prologue = self.scalar_prologue();
         let fields: Vec<TokenStream> = self
             .saved
@@ -639,7 +745,9 @@ impl Emitter<'_> {
             .collect();
         let out = self.output_exprs(true);
         let fname = self.fn_name().to_string();
-        let doc = format!(" The forward pass of [`{fname}`] that also returns the values its backward pass needs.");
+        let doc = format!(
+            " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
+        );
         quote! {
             #[doc = #doc]
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
@@ -665,8 +773,19 @@ impl Emitter<'_> {
                 quote!(#nd::#v<'_, #f>)
             }
         };
-        let seeds: HashMap<usize, ValueId> =
-            self.g.nodes.iter().enumerate().filter_map(|(id, n)| if let Op::Seed(k) = n.op { Some((k, id)) } else { None }).collect();
+        let seeds: HashMap<usize, ValueId> = self
+            .g
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(id, n)| {
+                if let Op::Seed(k) = n.op {
+                    Some((k, id))
+                } else {
+                    None
+                }
+            })
+            .collect();
         let names: Vec<TokenStream> = (0..self.g.outputs.len())
             .map(|k| match seeds.get(&k) {
                 Some(&s) => self.names[s].to_token_stream(),
@@ -677,12 +796,20 @@ impl Emitter<'_> {
             })
             .collect();
         let lift = |k: usize, name: &TokenStream| -> TokenStream {
-            if self.def.outputs[k] == 0 && self.declared_scalar_output() { quote!(let #name = ops::scalar(#name);) } else { quote!() }
+            if self.def.outputs[k] == 0 && self.declared_scalar_output() {
+                quote!(let #name = ops::scalar(#name);)
+            } else {
+                quote!()
+            }
         };
         if self.def.tuple_output {
             let tys: Vec<TokenStream> = self.def.outputs.iter().map(|&r| ty_of(r)).collect();
-            let lifts: Vec<TokenStream> = names.iter().enumerate().map(|(k, n)| lift(k, n)).collect();
-            (quote!(d_out: (#(#tys),*)), quote!(let (#(#names),*) = d_out; #(#lifts)*))
+            let lifts: Vec<TokenStream> =
+                names.iter().enumerate().map(|(k, n)| lift(k, n)).collect();
+            (
+                quote!(d_out: (#(#tys),*)),
+                quote!(let (#(#names),*) = d_out; #(#lifts)*),
+            )
         } else {
             let ty = ty_of(self.def.outputs[0]);
             let name = &names[0];
@@ -714,8 +841,16 @@ impl Emitter<'_> {
                 } else {
                     quote!(#var)
                 };
-                let value = if self.def.inputs[i].kind == InputKind::Scalar { quote!(#value.into_scalar()) } else { value };
-                if value.to_string() == field.to_string() { quote!(#field) } else { quote!(#field: #value) }
+                let value = if self.def.inputs[i].kind == InputKind::Scalar {
+                    quote!(#value.into_scalar())
+                } else {
+                    value
+                };
+                if value.to_string() == field.to_string() {
+                    quote!(#field)
+                } else {
+                    quote!(#field: #value)
+                }
             })
             .collect();
         let text = self.backward_text(&stmts, &seed_prologue, &fields, &grads_ty);
@@ -748,7 +883,13 @@ impl Emitter<'_> {
 
     /// The backward statements as formatted source, with a comment naming the
     /// forward line each group comes from.
-    fn backward_text(&self, stmts: &[(ValueId, TokenStream)], prologue: &TokenStream, fields: &[TokenStream], grads_ty: &Ident) -> String {
+    fn backward_text(
+        &self,
+        stmts: &[(ValueId, TokenStream)],
+        prologue: &TokenStream,
+        fields: &[TokenStream],
+        grads_ty: &Ident,
+    ) -> String {
         let mut out = String::new();
         let pro = crate::pretty::statements(prologue);
         if !pro.is_empty() {
@@ -770,7 +911,9 @@ impl Emitter<'_> {
             }
             out.push_str(&crate::pretty::statements(s));
         }
-        out.push_str(&crate::pretty::expression(&quote!(#grads_ty { #(#fields),* })));
+        out.push_str(&crate::pretty::expression(
+            &quote!(#grads_ty { #(#fields),* }),
+        ));
         out
     }
 
@@ -780,9 +923,17 @@ impl Emitter<'_> {
         let nd = self.nd();
         let f = &self.float;
         let name = self.item_name("_dyn");
-        let (fname, train, backward) = (self.fn_name(), self.item_name("_train"), self.item_name("_backward"));
+        let (fname, train, backward) = (
+            self.fn_name(),
+            self.item_name("_train"),
+            self.item_name("_backward"),
+        );
         let (imp, ty, wh) = self.struct_generics();
-        let turbofish = if ty.is_empty() { quote!() } else { quote!(::#ty) };
+        let turbofish = if ty.is_empty() {
+            quote!()
+        } else {
+            quote!(::#ty)
+        };
         let args: Vec<TokenStream> = self
             .def
             .inputs
@@ -823,8 +974,12 @@ impl Emitter<'_> {
                 let n = input.name.to_string();
                 let grad = self.g.grads.get(i).is_some_and(|g| g.is_some());
                 let kind = match input.kind {
-                    InputKind::Float(rank, _) => quote!(#k::function::InputKind::Float { rank: #rank, grad: #grad }),
-                    InputKind::Scalar => quote!(#k::function::InputKind::Float { rank: 0, grad: #grad }),
+                    InputKind::Float(rank, _) => {
+                        quote!(#k::function::InputKind::Float { rank: #rank, grad: #grad })
+                    }
+                    InputKind::Scalar => {
+                        quote!(#k::function::InputKind::Float { rank: 0, grad: #grad })
+                    }
                     InputKind::Int(rank, _) => quote!(#k::function::InputKind::Int { rank: #rank }),
                     InputKind::Usize => quote!(#k::function::InputKind::Usize),
                 };
@@ -840,7 +995,11 @@ impl Emitter<'_> {
                 } else {
                     quote!(out)
                 };
-                if self.def.outputs[i] == 0 && scalar_out { quote!(#nd::arr0(#val).into_dyn()) } else { quote!(#val.into_dyn()) }
+                if self.def.outputs[i] == 0 && scalar_out {
+                    quote!(#nd::arr0(#val).into_dyn())
+                } else {
+                    quote!(#val.into_dyn())
+                }
             })
             .collect();
         let d_outs: Vec<TokenStream> = self
@@ -858,7 +1017,11 @@ impl Emitter<'_> {
                 }
             })
             .collect();
-        let d_out_arg = if self.def.tuple_output { quote!((#(#d_outs),*)) } else { quote!(#(#d_outs)*) };
+        let d_out_arg = if self.def.tuple_output {
+            quote!((#(#d_outs),*))
+        } else {
+            quote!(#(#d_outs)*)
+        };
         let grads: Vec<TokenStream> = self
             .g
             .grads
@@ -878,7 +1041,9 @@ impl Emitter<'_> {
             .collect();
         let ranks = &self.def.outputs;
         let n = fname.to_string();
-        let doc = format!(" [`{n}`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`).");
+        let doc = format!(
+            " [`{n}`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`)."
+        );
         quote! {
             #[doc = #doc]
             #[allow(clippy::needless_borrow, unused_variables)]
@@ -907,13 +1072,21 @@ impl Emitter<'_> {
         let k = &self.krate;
         let f = &self.float;
         let (imp, ty, wh) = self.struct_generics();
-        let (fname, train, backward) = (self.fn_name(), self.item_name("_train"), self.item_name("_backward"));
+        let (fname, train, backward) = (
+            self.fn_name(),
+            self.item_name("_train"),
+            self.item_name("_backward"),
+        );
         let saved_ty = self.struct_name("Saved");
         let first = &self.def.inputs[0];
         let input_wants = self.g.grads.first().is_some_and(|g| g.is_some());
         let (input_ty, input_arg) = match first.kind {
             InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
-                let elem = if matches!(first.kind, InputKind::Float(..)) { f.clone() } else { quote!(usize) };
+                let elem = if matches!(first.kind, InputKind::Float(..)) {
+                    f.clone()
+                } else {
+                    quote!(usize)
+                };
                 let arg = match pass {
                     Pass::View => quote!(x.view()),
                     Pass::Ref => quote!(x),
@@ -923,7 +1096,11 @@ impl Emitter<'_> {
             }
             _ => (quote!(()), quote!(())),
         };
-        let input_grad_ty = if input_wants { input_ty.clone() } else { quote!(()) };
+        let input_grad_ty = if input_wants {
+            input_ty.clone()
+        } else {
+            quote!(())
+        };
         let mut args = vec![input_arg];
         let mut params = Vec::new();
         let mut accumulate = Vec::new();
@@ -931,11 +1108,19 @@ impl Emitter<'_> {
             let name = &input.name;
             let wants = self.g.grads.get(i).is_some_and(|g| g.is_some());
             let span = name.span();
-            let field = if wants { quote_spanned!(span=> self.#name.value) } else { quote_spanned!(span=> self.#name) };
+            let field = if wants {
+                quote_spanned!(span=> self.#name.value)
+            } else {
+                quote_spanned!(span=> self.#name)
+            };
             args.push(match input.kind {
-                InputKind::Float(_, Pass::View) | InputKind::Int(_, Pass::View) => quote!(#field.view()),
+                InputKind::Float(_, Pass::View) | InputKind::Int(_, Pass::View) => {
+                    quote!(#field.view())
+                }
                 InputKind::Float(_, Pass::Ref) | InputKind::Int(_, Pass::Ref) => quote!(&#field),
-                InputKind::Float(_, Pass::Owned) | InputKind::Int(_, Pass::Owned) => quote!(#field.clone()),
+                InputKind::Float(_, Pass::Owned) | InputKind::Int(_, Pass::Owned) => {
+                    quote!(#field.clone())
+                }
                 InputKind::Scalar if wants => quote!(#field[()]),
                 InputKind::Scalar | InputKind::Usize => quote!(#field),
             });
@@ -954,7 +1139,11 @@ impl Emitter<'_> {
                 let parts: Vec<TokenStream> = (0..self.def.outputs.len())
                     .map(|i| {
                         let idx = syn::Index::from(i);
-                        if self.def.outputs[i] == 0 && self.declared_scalar_output() { quote!(d_out.#idx) } else { quote!(d_out.#idx.view()) }
+                        if self.def.outputs[i] == 0 && self.declared_scalar_output() {
+                            quote!(d_out.#idx)
+                        } else {
+                            quote!(d_out.#idx.view())
+                        }
                     })
                     .collect();
                 quote!((#(#parts),*))

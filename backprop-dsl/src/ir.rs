@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use backprop_core::ops::{Compare, Elementwise};
+use backprop_kernels::{Compare, Elementwise};
 use proc_macro2::Span;
 
 /// Index of a node in [`Graph::nodes`].
@@ -338,7 +338,11 @@ impl Graph {
             }
             if let Some(arity) = fixed_arity(&n.op) {
                 if n.args.len() != arity {
-                    return Err(format!("node {id} ({:?}) has {} args, expected {arity}", n.op, n.args.len()));
+                    return Err(format!(
+                        "node {id} ({:?}) has {} args, expected {arity}",
+                        n.op,
+                        n.args.len()
+                    ));
                 }
             }
         }
@@ -354,12 +358,32 @@ impl Graph {
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
         Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) => 0,
-        Op::LenOf(_) | Op::Transpose | Op::Sum | Op::Mean | Op::Axis(..) | Op::StopGradient | Op::ShapeOf | Op::Zeros => 1,
-        Op::UsizeArith(_) | Op::ScalarArith(_) | Op::Binary(_) | Op::WithScalar(_) | Op::Compare(_) | Op::Dot(_) => 2,
-        Op::Pick | Op::Rows | Op::SumTo | Op::BroadcastTo | Op::MeanGrad | Op::MaskBy(_) | Op::MaskGrad(_) => 2,
+        Op::LenOf(_)
+        | Op::Transpose
+        | Op::Sum
+        | Op::Mean
+        | Op::Axis(..)
+        | Op::StopGradient
+        | Op::ShapeOf
+        | Op::Zeros => 1,
+        Op::UsizeArith(_)
+        | Op::ScalarArith(_)
+        | Op::Binary(_)
+        | Op::WithScalar(_)
+        | Op::Compare(_)
+        | Op::Dot(_) => 2,
+        Op::Pick
+        | Op::Rows
+        | Op::SumTo
+        | Op::BroadcastTo
+        | Op::MeanGrad
+        | Op::MaskBy(_)
+        | Op::MaskGrad(_) => 2,
         Op::Where | Op::Slice(_) | Op::PickGrad | Op::RowsGrad | Op::SliceGrad(_) => 3,
         Op::Elementwise(e) => 1 + e.params.len(),
-        Op::Concat(_) | Op::ConcatGrad(..) | Op::ElementwiseGrad(_) | Op::AxisGrad(..) => return None,
+        Op::Concat(_) | Op::ConcatGrad(..) | Op::ElementwiseGrad(_) | Op::AxisGrad(..) => {
+            return None;
+        }
     })
 }
 

@@ -54,7 +54,11 @@ pub fn compile(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<Dia
         return Err(diags.into_vec());
     }
     diff::differentiate(&mut graph);
-    diags.finish(Compiled { def, options, graph })
+    diags.finish(Compiled {
+        def,
+        options,
+        graph,
+    })
 }
 
 fn check_layer_signature(def: &parse::FnDef, diags: &mut diag::Diagnostics) {
@@ -90,7 +94,9 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// The user's function with its body replaced, so callers still type-check while
 /// the errors above are fixed.
 fn fallback(item: TokenStream) -> TokenStream {
-    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else { return TokenStream::new() };
+    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else {
+        return TokenStream::new();
+    };
     for arg in f.sig.inputs.iter_mut() {
         if let syn::FnArg::Typed(p) = arg {
             p.attrs.retain(|a| !a.path().is_ident("no_grad"));

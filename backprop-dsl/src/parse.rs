@@ -5,7 +5,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PathArguments, ReturnType, Stmt, Type};
+use syn::{
+    Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PathArguments, ReturnType,
+    Stmt, Type,
+};
 
 use crate::diag::Diagnostics;
 
@@ -80,7 +83,10 @@ pub struct FnDef {
 
 /// Parses the attribute's arguments.
 pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
-    let mut options = Options { layer: None, krate: syn::parse_quote!(::backprop) };
+    let mut options = Options {
+        layer: None,
+        krate: syn::parse_quote!(::backprop),
+    };
     if attr.is_empty() {
         return options;
     }
@@ -125,26 +131,56 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
     let inputs = parse_inputs(&mut item, &float, diags);
     let (outputs, output_tys, tuple_output) = parse_output(&item, &float, diags);
     let (lets, tail) = parse_body(&item, diags)?;
-    Some(FnDef { item, float, generic, inputs, outputs, tuple_output, output_tys, lets, tail })
+    Some(FnDef {
+        item,
+        float,
+        generic,
+        inputs,
+        outputs,
+        tuple_output,
+        output_tys,
+        lets,
+        tail,
+    })
 }
 
 fn check_signature_flags(item: &ItemFn, diags: &mut Diagnostics) {
     let sig = &item.sig;
     let help = "a differentiable function is a plain `fn`";
     if let Some(t) = &sig.asyncness {
-        diags.error(t.span(), "a differentiable function cannot be `async`", help);
+        diags.error(
+            t.span(),
+            "a differentiable function cannot be `async`",
+            help,
+        );
     }
     if let Some(t) = &sig.constness {
-        diags.error(t.span(), "a differentiable function cannot be `const`", help);
+        diags.error(
+            t.span(),
+            "a differentiable function cannot be `const`",
+            help,
+        );
     }
     if let syn::Safety::Unsafe(t) = &sig.safety {
-        diags.error(t.span(), "a differentiable function cannot be `unsafe`", help);
+        diags.error(
+            t.span(),
+            "a differentiable function cannot be `unsafe`",
+            help,
+        );
     }
     if let Some(abi) = &sig.abi {
-        diags.error(abi.span(), "a differentiable function cannot have an `extern` ABI", help);
+        diags.error(
+            abi.span(),
+            "a differentiable function cannot have an `extern` ABI",
+            help,
+        );
     }
     if let Some(v) = &sig.variadic {
-        diags.error(v.span(), "a differentiable function cannot be variadic", help);
+        diags.error(
+            v.span(),
+            "a differentiable function cannot be variadic",
+            help,
+        );
     }
 }
 
@@ -172,7 +208,10 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
     }
     // No type parameter: the float type is whichever of f32/f64 the signature names.
     let text = item.sig.to_token_stream().to_string();
-    let has = |name: &str| text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == name);
+    let has = |name: &str| {
+        text.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|w| w == name)
+    };
     match (has("f32"), has("f64")) {
         (true, false) => Some(Ident::new("f32", Span::call_site())),
         (false, true) => Some(Ident::new("f64", Span::call_site())),
@@ -219,28 +258,53 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
         let name = match &*pat_type.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 if let Some(m) = &p.mutability {
-                    diags.error(m.span(), "inputs cannot be `mut`", "a differentiable function does not mutate its inputs");
+                    diags.error(
+                        m.span(),
+                        "inputs cannot be `mut`",
+                        "a differentiable function does not mutate its inputs",
+                    );
                 }
                 p.ident.clone()
             }
             other => {
-                diags.error(other.span(), "input patterns are not supported", "name each input with a plain identifier");
+                diags.error(
+                    other.span(),
+                    "input patterns are not supported",
+                    "name each input with a plain identifier",
+                );
                 continue;
             }
         };
         let Some(kind) = classify_type(&pat_type.ty, float) else {
-            diags.error(pat_type.ty.span(), format!("unsupported input type `{}`", pat_type.ty.to_token_stream()), INPUT_HELP);
+            diags.error(
+                pat_type.ty.span(),
+                format!("unsupported input type `{}`", pat_type.ty.to_token_stream()),
+                INPUT_HELP,
+            );
             continue;
         };
         if no_grad && matches!(kind, InputKind::Int(..) | InputKind::Usize) {
-            diags.error(name.span(), "`#[no_grad]` on an integer input", "integer inputs never take gradients; remove the attribute");
+            diags.error(
+                name.span(),
+                "`#[no_grad]` on an integer input",
+                "integer inputs never take gradients; remove the attribute",
+            );
         }
-        inputs.push(InputDecl { name, kind, no_grad, ty: (*pat_type.ty).clone() });
+        inputs.push(InputDecl {
+            name,
+            kind,
+            no_grad,
+            ty: (*pat_type.ty).clone(),
+        });
     }
     inputs
 }
 
-fn parse_output(item: &ItemFn, float: &Ident, diags: &mut Diagnostics) -> (Vec<usize>, Vec<Type>, bool) {
+fn parse_output(
+    item: &ItemFn,
+    float: &Ident,
+    diags: &mut Diagnostics,
+) -> (Vec<usize>, Vec<Type>, bool) {
     let ty = match &item.sig.output {
         ReturnType::Default => {
             diags.error(
@@ -338,7 +402,9 @@ fn split_rank(name: &str) -> Option<(&'static str, Option<usize>)> {
             let base = if base == "ArrayRef" { "Array" } else { base };
             return match rest {
                 "" => Some((base, None)),
-                d if d.len() == 1 && ('0'..='6').contains(&d.chars().next()?) => Some((base, d.parse().ok())),
+                d if d.len() == 1 && ('0'..='6').contains(&d.chars().next()?) => {
+                    Some((base, d.parse().ok()))
+                }
                 _ => None,
             };
         }
@@ -363,9 +429,19 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
         match stmt {
             Stmt::Local(local) => {
                 let name = match &local.pat {
-                    Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() => Some(p.ident.clone()),
+                    Pat::Ident(p)
+                        if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() =>
+                    {
+                        Some(p.ident.clone())
+                    }
                     Pat::Type(t) => match &*t.pat {
-                        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() => Some(p.ident.clone()),
+                        Pat::Ident(p)
+                            if p.by_ref.is_none()
+                                && p.subpat.is_none()
+                                && p.mutability.is_none() =>
+                        {
+                            Some(p.ident.clone())
+                        }
                         _ => None,
                     },
                     _ => None,
@@ -375,14 +451,26 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
                     if mutable {
                         diags.error(local.pat.span(), "mutable bindings are not supported", "bind each new value with its own `let`; values are never changed in place");
                     } else {
-                        diags.error(local.pat.span(), "only `let name = ...;` bindings are supported", "bind one name per `let`; destructuring is not supported");
+                        diags.error(
+                            local.pat.span(),
+                            "only `let name = ...;` bindings are supported",
+                            "bind one name per `let`; destructuring is not supported",
+                        );
                     }
                     continue;
                 };
                 match &local.init {
                     Some(init) if init.diverge.is_none() => lets.push((name, (*init.expr).clone())),
-                    Some(init) => diags.error(init.expr.span(), "`let ... else` is not supported", "bind the value with a plain `let`"),
-                    None => diags.error(local.span(), format!("`let {name};` has no value"), "write `let name = expression;`"),
+                    Some(init) => diags.error(
+                        init.expr.span(),
+                        "`let ... else` is not supported",
+                        "bind the value with a plain `let`",
+                    ),
+                    None => diags.error(
+                        local.span(),
+                        format!("`let {name};` has no value"),
+                        "write `let name = expression;`",
+                    ),
                 }
             }
             Stmt::Expr(e, None) if last => tail = Some(e.clone()),
@@ -390,7 +478,11 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
                 let (message, help) = statement_error(e);
                 diags.error(e.span(), message, help);
             }
-            Stmt::Item(it) => diags.error(it.span(), "items inside a differentiable function are not supported", "define helper items outside the function"),
+            Stmt::Item(it) => diags.error(
+                it.span(),
+                "items inside a differentiable function are not supported",
+                "define helper items outside the function",
+            ),
             Stmt::Macro(m) => diags.error(
                 m.span(),
                 format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
@@ -401,8 +493,14 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
     match tail {
         Some(t) => Some((lets, t)),
         None => {
-            let span = stmts.last().map_or(item.block.brace_token.span.join(), |s| s.span());
-            diags.error(span, "the function has no final expression", "end the body with the returned expression, without a semicolon");
+            let span = stmts
+                .last()
+                .map_or(item.block.brace_token.span.join(), |s| s.span());
+            diags.error(
+                span,
+                "the function has no final expression",
+                "end the body with the returned expression, without a semicolon",
+            );
             None
         }
     }
@@ -411,17 +509,38 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
 /// The error for an expression used as a statement.
 pub fn statement_error(e: &Expr) -> (String, &'static str) {
     match e {
-        Expr::Assign(_) => ("assignment is not supported".into(), "values are never changed in place: bind a new name with `let`"),
-        Expr::Binary(b) if is_compound_assign(&b.op) => ("compound assignment is not supported".into(), "values are never changed in place: write `let y = x + 1.0;`"),
+        Expr::Assign(_) => (
+            "assignment is not supported".into(),
+            "values are never changed in place: bind a new name with `let`",
+        ),
+        Expr::Binary(b) if is_compound_assign(&b.op) => (
+            "compound assignment is not supported".into(),
+            "values are never changed in place: write `let y = x + 1.0;`",
+        ),
         Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => syntax_error(e),
         Expr::If(_) | Expr::Match(_) | Expr::Return(_) => syntax_error(e),
-        _ => ("an expression statement has no effect here".into(), "the body is `let` bindings and a final expression without a semicolon"),
+        _ => (
+            "an expression statement has no effect here".into(),
+            "the body is `let` bindings and a final expression without a semicolon",
+        ),
     }
 }
 
 fn is_compound_assign(op: &syn::BinOp) -> bool {
     use syn::BinOp::*;
-    matches!(op, AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_))
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
 }
 
 /// The message and help for syntax the language does not have.
@@ -431,18 +550,57 @@ pub fn syntax_error(e: &Expr) -> (String, &'static str) {
             "loops are not supported".into(),
             "write the computation with whole-array ops; for a recurrence over time steps, differentiate one step and loop in ordinary Rust",
         ),
-        Expr::If(_) => ("`if` is not supported".into(), "choose elementwise with `where_(x > 0.0, a, b)`"),
-        Expr::Match(_) => ("`match` is not supported".into(), "choose elementwise with `where_(cond, a, b)`"),
-        Expr::Closure(_) => ("closures are not supported".into(), "use the elementwise ops of the language, or write a separate #[differentiable] function"),
-        Expr::Return(_) => ("early return is not supported".into(), "the function returns its final expression"),
-        Expr::Assign(_) => ("assignment is not supported".into(), "values are never changed in place: bind a new name with `let`"),
-        Expr::Macro(m) => (format!("macro `{}!` is not supported", m.mac.path.to_token_stream()), "the body is `let` bindings and a final expression of supported ops"),
-        Expr::Block(_) | Expr::Unsafe(_) => ("blocks are not supported".into(), "bind intermediate values with `let` at the top level of the body"),
-        Expr::Index(_) => ("indexing with `[]` is not supported".into(), "use `pick(q, &idx)` for one column per row, `rows(table, &idx)` for a lookup, or `slice_axis` for a range"),
-        Expr::Field(_) => ("field access is not supported".into(), "pass the value as an input; for a layer, name the input like the struct's field"),
-        Expr::Cast(_) => ("`as` casts are not supported".into(), "write float literals such as `2.0`; they take the function's float type"),
-        Expr::Await(_) | Expr::Async(_) | Expr::TryBlock(_) | Expr::Yield(_) | Expr::Try(_) => ("this syntax is not supported".into(), "a differentiable function is a plain computation on arrays"),
-        Expr::Struct(_) | Expr::Array(_) | Expr::Repeat(_) => ("this kind of literal is not supported here".into(), "inputs come in as arguments; only `concatenate` takes a list `&[&a, &b]`"),
-        _ => ("this expression is not supported".into(), "the language has arithmetic, calls of its ops, method calls like `x.dot(&w)`, literals and names"),
+        Expr::If(_) => (
+            "`if` is not supported".into(),
+            "choose elementwise with `where_(x > 0.0, a, b)`",
+        ),
+        Expr::Match(_) => (
+            "`match` is not supported".into(),
+            "choose elementwise with `where_(cond, a, b)`",
+        ),
+        Expr::Closure(_) => (
+            "closures are not supported".into(),
+            "use the elementwise ops of the language, or write a separate #[differentiable] function",
+        ),
+        Expr::Return(_) => (
+            "early return is not supported".into(),
+            "the function returns its final expression",
+        ),
+        Expr::Assign(_) => (
+            "assignment is not supported".into(),
+            "values are never changed in place: bind a new name with `let`",
+        ),
+        Expr::Macro(m) => (
+            format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
+            "the body is `let` bindings and a final expression of supported ops",
+        ),
+        Expr::Block(_) | Expr::Unsafe(_) => (
+            "blocks are not supported".into(),
+            "bind intermediate values with `let` at the top level of the body",
+        ),
+        Expr::Index(_) => (
+            "indexing with `[]` is not supported".into(),
+            "use `pick(q, &idx)` for one column per row, `rows(table, &idx)` for a lookup, or `slice_axis` for a range",
+        ),
+        Expr::Field(_) => (
+            "field access is not supported".into(),
+            "pass the value as an input; for a layer, name the input like the struct's field",
+        ),
+        Expr::Cast(_) => (
+            "`as` casts are not supported".into(),
+            "write float literals such as `2.0`; they take the function's float type",
+        ),
+        Expr::Await(_) | Expr::Async(_) | Expr::TryBlock(_) | Expr::Yield(_) | Expr::Try(_) => (
+            "this syntax is not supported".into(),
+            "a differentiable function is a plain computation on arrays",
+        ),
+        Expr::Struct(_) | Expr::Array(_) | Expr::Repeat(_) => (
+            "this kind of literal is not supported here".into(),
+            "inputs come in as arguments; only `concatenate` takes a list `&[&a, &b]`",
+        ),
+        _ => (
+            "this expression is not supported".into(),
+            "the language has arithmetic, calls of its ops, method calls like `x.dot(&w)`, literals and names",
+        ),
     }
 }

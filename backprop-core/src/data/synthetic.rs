@@ -121,7 +121,10 @@ mod tests {
 
     #[test]
     fn spiral_tiny_cases() {
-        assert_eq!(spiral::<f64>(1, 2, 0.0, 0).features, Array2::<f64>::zeros((2, 2)));
+        assert_eq!(
+            spiral::<f64>(1, 2, 0.0, 0).features,
+            Array2::<f64>::zeros((2, 2))
+        );
         assert!(spiral::<f64>(0, 3, 0.2, 0).is_empty());
     }
 

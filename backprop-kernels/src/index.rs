@@ -7,8 +7,8 @@ use ndarray::{
     Slice,
 };
 
-use super::Site;
 use crate::Real;
+use crate::Site;
 
 /// `q[i, idx[i]]` for every row `i`: `[n, m]` and `[n]` indices give `[n]`.
 pub fn pick<T: Real>(q: &ArrayRef2<T>, idx: &ArrayRef1<usize>, site: &Site) -> Array1<T> {

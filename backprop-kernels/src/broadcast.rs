@@ -3,8 +3,8 @@
 
 use ndarray::{Array, ArrayRef, ArrayView, Axis, DimMax, Dimension, IxDyn, Zip};
 
-use super::Site;
 use crate::Real;
+use crate::Site;
 
 /// The broadcast shape of two shapes (NumPy rules: align trailing axes; a length
 /// of 1 stretches), or `None` if they are incompatible.

@@ -4,8 +4,8 @@
 
 use ndarray::{Array, Array0, ArrayRef, Axis, Dimension, IxDyn, RemoveAxis, Zip};
 
-use super::Site;
 use crate::Real;
+use crate::Site;
 
 fn check_axis(ndim: usize, axis: Axis, op: &'static str) {
     if axis.index() >= ndim {
@@ -35,7 +35,7 @@ fn restore_axis<T: Real, E: Dimension, D: Dimension>(
     to_dim(v.to_owned())
 }
 
-/// Sum of all elements, as a 0-d array. Backward: [`super::broadcast_to`].
+/// Sum of all elements, as a 0-d array. Backward: [`crate::broadcast_to`].
 pub fn sum<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array0<T> {
     ndarray::arr0(x.sum())
 }

@@ -1,4 +1,4 @@
-//! The kernels generated code calls. Every op of the language has its forward
+//! The kernels generated code calls, and the [`Real`] float trait. Every op of the language has its forward
 //! kernel here and, beside it, the kernel of its derivative rule.
 //!
 //! Kernels take operands as `&ArrayRef` (so owned arrays and views both work),
@@ -7,10 +7,13 @@
 //! [`ShapeMismatch`] message that names the op, the source expression, its
 //! location and both shapes.
 
+#![forbid(unsafe_code)]
+
 mod broadcast;
 mod elementwise;
 mod index;
 mod linalg;
+mod real;
 mod reduce;
 mod site;
 
@@ -18,6 +21,7 @@ pub use broadcast::*;
 pub use elementwise::*;
 pub use index::*;
 pub use linalg::*;
-pub use reduce::*;
 pub use ndarray::Axis;
+pub use real::Real;
+pub use reduce::*;
 pub use site::{ShapeMismatch, Site};

@@ -3,8 +3,8 @@
 
 use ndarray::{Array0, Array1, Array2, ArrayRef1, ArrayRef2, Axis};
 
-use super::Site;
 use crate::Real;
+use crate::Site;
 
 fn check(ok: bool, site: &Site, a: &[usize], b: &[usize], why: &str) {
     if !ok {

@@ -21,8 +21,20 @@ pub struct Site {
 
 impl Site {
     /// A site at a source location (what generated code passes).
-    pub const fn new(op: &'static str, expr: &'static str, file: &'static str, line: u32, column: u32) -> Site {
-        Site { op, expr, file, line, column }
+    pub const fn new(
+        op: &'static str,
+        expr: &'static str,
+        file: &'static str,
+        line: u32,
+        column: u32,
+    ) -> Site {
+        Site {
+            op,
+            expr,
+            file,
+            line,
+            column,
+        }
     }
 
     /// A site for code that is not generated from a source expression (tests, hand-written layers).

@@ -1,0 +1,311 @@
+//! Numeric gradient checking: central differences in `f64` against the generated
+//! backward pass, with the relative error `|a - n| / max(1e-8, |a| + |n|)`.
+//!
+//! Outputs are reduced to a scalar with a fixed random projection, `L = sum(out * r)`,
+//! so every element of every output takes part; the analytic gradient is the backward
+//! pass run with upstream gradient `r`.
+
+use std::fmt;
+
+use ndarray::{Array, ArrayD, Dimension, IxDyn};
+
+use crate::function::{DynFunction, DynValue, InputKind};
+use crate::{Layer, Parameters, SeededRng};
+
+/// Settings of a gradient check.
+#[derive(Clone, Copy, Debug)]
+pub struct GradCheck {
+    /// Step of the central difference.
+    pub eps: f64,
+    /// Largest relative error that passes.
+    pub tolerance: f64,
+    /// Seed of the random projection of the outputs.
+    pub seed: u64,
+}
+
+impl Default for GradCheck {
+    fn default() -> Self {
+        GradCheck {
+            eps: 1e-6,
+            tolerance: 1e-7,
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// The result for one input or parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The input or parameter name.
+    pub name: String,
+    /// The largest relative error over its elements.
+    pub max_rel_error: f64,
+    /// Index of the element with that error.
+    pub worst_index: Vec<usize>,
+    /// The analytic gradient there.
+    pub analytic: f64,
+    /// The numeric gradient there.
+    pub numeric: f64,
+    /// Number of elements checked.
+    pub checked: usize,
+}
+
+/// The result of a gradient check: one entry per differentiable input or parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// What was checked.
+    pub subject: String,
+    /// One entry per input or parameter.
+    pub entries: Vec<Entry>,
+    /// The tolerance used.
+    pub tolerance: f64,
+}
+
+impl Report {
+    /// Whether every entry is within the tolerance.
+    pub fn passed(&self) -> bool {
+        self.entries
+            .iter()
+            .all(|e| e.max_rel_error <= self.tolerance)
+    }
+
+    /// The entry with the largest error.
+    pub fn worst(&self) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .max_by(|a, b| a.max_rel_error.total_cmp(&b.max_rel_error))
+    }
+
+    /// Panics with the report unless it passed.
+    #[track_caller]
+    pub fn assert_passed(&self) {
+        assert!(self.passed(), "{self}");
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.passed() { "passed" } else { "FAILED" };
+        writeln!(
+            f,
+            "gradient check of `{}` {verdict} (tolerance {:e})",
+            self.subject, self.tolerance
+        )?;
+        for e in &self.entries {
+            let mark = if e.max_rel_error <= self.tolerance {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            writeln!(
+                f,
+                "  {mark} {:<12} max rel error {:.3e} at {:?}: analytic {:.10e}, numeric {:.10e} ({} elements)",
+                e.name, e.max_rel_error, e.worst_index, e.analytic, e.numeric, e.checked
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The relative error used throughout: `|a - n| / max(1e-8, |a| + |n|)`.
+pub fn relative_error(analytic: f64, numeric: f64) -> f64 {
+    (analytic - numeric).abs() / (analytic.abs() + numeric.abs()).max(1e-8)
+}
+
+fn random_like<D: Dimension>(shape: D, rng: &mut SeededRng) -> Array<f64, D> {
+    Array::from_shape_simple_fn(shape, || rng.normal())
+}
+
+fn projection(outs: &[ArrayD<f64>], r: &[ArrayD<f64>]) -> f64 {
+    outs.iter().zip(r).map(|(o, r)| (o * r).sum()).sum()
+}
+
+/// Compares an analytic gradient with central differences of `loss` over every element of `value`.
+fn compare(
+    name: &str,
+    analytic: &ArrayD<f64>,
+    value: &mut ArrayD<f64>,
+    eps: f64,
+    mut loss: impl FnMut(&ArrayD<f64>) -> f64,
+) -> Entry {
+    let mut entry = Entry {
+        name: name.to_string(),
+        max_rel_error: 0.0,
+        worst_index: vec![],
+        analytic: 0.0,
+        numeric: 0.0,
+        checked: 0,
+    };
+    let shape = value.shape().to_vec();
+    for k in 0..value.len() {
+        let idx = IxDyn(&unravel(k, &shape));
+        let original = value[&idx];
+        value[&idx] = original + eps;
+        let plus = loss(value);
+        value[&idx] = original - eps;
+        let minus = loss(value);
+        value[&idx] = original;
+        let numeric = (plus - minus) / (2.0 * eps);
+        let a = analytic.get(idx.clone()).copied().unwrap_or(f64::NAN);
+        // A NaN anywhere is the worst possible error.
+        let err = match relative_error(a, numeric) {
+            e if e.is_nan() => f64::INFINITY,
+            e => e,
+        };
+        if entry.checked == 0 || err > entry.max_rel_error {
+            entry.max_rel_error = err;
+            entry.worst_index = idx.slice().to_vec();
+            entry.analytic = a;
+            entry.numeric = numeric;
+        }
+        entry.checked += 1;
+    }
+    entry
+}
+
+fn unravel(mut k: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for (slot, &len) in idx.iter_mut().zip(shape).rev() {
+        *slot = k % len.max(1);
+        k /= len.max(1);
+    }
+    idx
+}
+
+/// Checks every differentiable input of a generated function (use `name_dyn::<f64>()`).
+///
+/// # Panics
+/// If `inputs` do not match the function's inputs (the message names the input).
+pub fn check_function(f: &DynFunction<f64>, inputs: &[DynValue<f64>], opts: &GradCheck) -> Report {
+    assert_eq!(
+        inputs.len(),
+        f.inputs.len(),
+        "`{}` takes {} inputs, got {}",
+        f.name,
+        f.inputs.len(),
+        inputs.len()
+    );
+    let mut rng = SeededRng::new(opts.seed);
+    let outs = (f.forward)(inputs);
+    let r: Vec<ArrayD<f64>> = outs
+        .iter()
+        .map(|o| random_like(o.raw_dim(), &mut rng))
+        .collect();
+    let grads = (f.backward)(inputs, &r);
+    let mut entries = Vec::new();
+    for (i, spec) in f.inputs.iter().enumerate() {
+        let InputKind::Float { grad: true, .. } = spec.kind else {
+            continue;
+        };
+        let Some(analytic) = grads[i].as_ref() else {
+            continue;
+        };
+        let DynValue::Float(value) = &inputs[i] else {
+            continue;
+        };
+        let mut value = value.clone();
+        let mut work = inputs.to_vec();
+        let entry = compare(spec.name, analytic, &mut value, opts.eps, |v| {
+            work[i] = DynValue::Float(v.clone());
+            projection(&(f.forward)(&work), &r)
+        });
+        entries.push(entry);
+    }
+    Report {
+        subject: f.name.to_string(),
+        entries,
+        tolerance: opts.tolerance,
+    }
+}
+
+/// The input gradient of a layer, if its input takes one.
+pub trait InputGradient<D: Dimension> {
+    /// The gradient as an array, or `None`.
+    fn into_gradient(self) -> Option<Array<f64, D>>;
+}
+
+impl<D: Dimension> InputGradient<D> for Array<f64, D> {
+    fn into_gradient(self) -> Option<Array<f64, D>> {
+        Some(self)
+    }
+}
+
+impl<D: Dimension> InputGradient<D> for () {
+    fn into_gradient(self) -> Option<Array<f64, D>> {
+        None
+    }
+}
+
+/// Checks the input gradient and every parameter gradient of a layer in training
+/// mode. The layer's training forward must be deterministic (reseed stochastic
+/// layers, or check them in a mode without noise).
+pub fn check_layer<L, D1, D2>(layer: &mut L, x: &Array<f64, D1>, opts: &GradCheck) -> Report
+where
+    L: Layer<f64, Input = Array<f64, D1>, Output = Array<f64, D2>>,
+    L::InputGrad: InputGradient<D1>,
+    D1: Dimension,
+    D2: Dimension,
+{
+    let mut rng = SeededRng::new(opts.seed);
+    let (out, saved) = layer.forward_train(x);
+    let r = random_like(out.raw_dim(), &mut rng);
+    layer.zero_grad();
+    let d_x = layer.backward(saved, &r).into_gradient();
+    let loss = |layer: &mut L, x: &Array<f64, D1>| (&layer.forward_train(x).0 * &r).sum();
+    let mut entries = Vec::new();
+    if let Some(d_x) = d_x {
+        let mut xv = x.clone().into_dyn();
+        let to_input = |v: &ArrayD<f64>| v.clone().into_dimensionality::<D1>().expect("same rank");
+        entries.push(compare("input", &d_x.into_dyn(), &mut xv, opts.eps, |v| {
+            loss(layer, &to_input(v))
+        }));
+    }
+    // Parameters: copy out values and gradients, then perturb through visit_params.
+    let mut params: Vec<(String, ArrayD<f64>, ArrayD<f64>)> = Vec::new();
+    layer.visit_params(&mut |p| {
+        params.push((p.name.to_string(), p.value.to_owned(), p.grad.to_owned()))
+    });
+    for (k, (name, value, grad)) in params.iter().enumerate() {
+        let mut v = value.clone();
+        let entry = compare(name, grad, &mut v, opts.eps, |v| {
+            set_param(layer, k, v);
+            loss(layer, x)
+        });
+        set_param(layer, k, value);
+        entries.push(entry);
+    }
+    Report {
+        subject: std::any::type_name::<L>().to_string(),
+        entries,
+        tolerance: opts.tolerance,
+    }
+}
+
+fn set_param<T: Parameters<f64> + ?Sized>(layer: &mut T, k: usize, value: &ArrayD<f64>) {
+    let mut i = 0;
+    layer.visit_params(&mut |mut p| {
+        if i == k {
+            p.value.assign(value);
+        }
+        i += 1;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_error_matches_the_formula() {
+        assert_eq!(relative_error(1.0, 1.0), 0.0);
+        assert!((relative_error(1.0, 3.0) - 0.5).abs() < 1e-15);
+        assert_eq!(relative_error(0.0, 0.0), 0.0);
+        assert!((relative_error(1e-9, 0.0) - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn unravel_is_row_major() {
+        assert_eq!(unravel(5, &[2, 3]), vec![1, 2]);
+        assert_eq!(unravel(0, &[]), Vec::<usize>::new());
+    }
+}
