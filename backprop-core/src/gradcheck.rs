@@ -116,17 +116,17 @@ fn random_like<D: Dimension>(shape: D, rng: &mut SeededRng) -> Array<f64, D> {
     Array::from_shape_simple_fn(shape, || rng.normal())
 }
 
-fn projection(outs: &[ArrayD<f64>], r: &[ArrayD<f64>]) -> f64 {
-    outs.iter().zip(r).map(|(o, r)| (o * r).sum()).sum()
-}
-
-/// Compares an analytic gradient with central differences of `loss` over every element of `value`.
+/// Compares an analytic gradient with central differences over every element of
+/// `value`. `bump` returns the outputs for the perturbed value; the estimate is
+/// `sum((out+ - out-) * r) / 2 eps`, differences first, so outputs the bump did not
+/// change cancel exactly and the size of the loss does not limit its precision.
 fn compare(
     name: &str,
     analytic: &ArrayD<f64>,
     value: &mut ArrayD<f64>,
-    eps: f64,
-    mut loss: impl FnMut(&ArrayD<f64>) -> f64,
+    opts: &GradCheck,
+    r: &[ArrayD<f64>],
+    mut bump: impl FnMut(&ArrayD<f64>) -> Vec<ArrayD<f64>>,
 ) -> Entry {
     let mut entry = Entry {
         name: name.to_string(),
@@ -140,12 +140,18 @@ fn compare(
     for k in 0..value.len() {
         let idx = IxDyn(&unravel(k, &shape));
         let original = value[&idx];
-        value[&idx] = original + eps;
-        let plus = loss(value);
-        value[&idx] = original - eps;
-        let minus = loss(value);
+        value[&idx] = original + opts.eps;
+        let plus = bump(value);
+        value[&idx] = original - opts.eps;
+        let minus = bump(value);
         value[&idx] = original;
-        let numeric = (plus - minus) / (2.0 * eps);
+        let numeric = plus
+            .iter()
+            .zip(&minus)
+            .zip(r)
+            .map(|((p, m), r)| ((p - m) * r).sum())
+            .sum::<f64>()
+            / (2.0 * opts.eps);
         let a = analytic.get(idx.clone()).copied().unwrap_or(f64::NAN);
         // A NaN anywhere is the worst possible error.
         let err = match relative_error(a, numeric) {
@@ -205,9 +211,9 @@ pub fn check_function(f: &DynFunction<f64>, inputs: &[DynValue<f64>], opts: &Gra
         };
         let mut value = value.clone();
         let mut work = inputs.to_vec();
-        let entry = compare(spec.name, analytic, &mut value, opts.eps, |v| {
+        let entry = compare(spec.name, analytic, &mut value, opts, &r, |v| {
             work[i] = DynValue::Float(v.clone());
-            projection(&(f.forward)(&work), &r)
+            (f.forward)(&work)
         });
         entries.push(entry);
     }
@@ -251,7 +257,8 @@ where
     let r = random_like(out.raw_dim(), &mut rng);
     layer.zero_grad();
     let d_x = layer.backward(saved, &r).into_gradient();
-    let loss = |layer: &mut L, x: &Array<f64, D1>| (&layer.forward_train(x).0 * &r).sum();
+    let out = |layer: &mut L, x: &Array<f64, D1>| vec![layer.forward_train(x).0.into_dyn()];
+    let r = [r.into_dyn()];
     let mut entries = Vec::new();
     if let Some(d_x) = d_x {
         let mut xv = x.clone().into_dyn();
@@ -267,9 +274,9 @@ where
     });
     for (k, (name, value, grad)) in params.iter().enumerate() {
         let mut v = value.clone();
-        let entry = compare(name, grad, &mut v, opts.eps, |v| {
+        let entry = compare(name, grad, &mut v, opts, &r, |v| {
             set_param(layer, k, v);
-            loss(layer, x)
+            out(layer, x)
         });
         set_param(layer, k, value);
         entries.push(entry);

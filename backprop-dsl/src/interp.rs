@@ -1,1 +1,309 @@
-//! interp
+//! An interpreter for the IR over dynamic-rank `f64` arrays. It calls the same
+//! kernels generated code calls, so the derivative rules of [`crate::diff`] can be
+//! checked against finite differences without going through rustc.
+
+use backprop_kernels as k;
+use k::Axis;
+use ndarray::{Array0, ArrayD, Ix1, Ix2, IxDyn};
+
+use crate::ir::{AxisOp, BinOp, DotKind, Graph, Op, ScalarOp, UsizeOp};
+
+/// A run-time value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A float array (float scalars that take a gradient are 0-d arrays).
+    Float(ArrayD<f64>),
+    /// A `usize` array.
+    Int(ArrayD<usize>),
+    /// A comparison mask.
+    Mask(ArrayD<bool>),
+    /// A float scalar that takes no gradient.
+    Scalar(f64),
+    /// A `usize`.
+    Usize(usize),
+    /// A shape.
+    Shape(IxDyn),
+}
+
+/// Outputs and, when upstream gradients were given, input gradients.
+#[derive(Clone, Debug)]
+pub struct Evaluated {
+    /// One array per output.
+    pub outputs: Vec<ArrayD<f64>>,
+    /// One gradient per input (`None` for inputs that take none).
+    pub grads: Vec<Option<ArrayD<f64>>>,
+}
+
+const SITE: k::Site = k::Site::internal("interp");
+
+/// Runs the graph. With `seeds` (one upstream gradient per output) the backward
+/// nodes run too and `grads` is filled. Errors are kernel panics turned into text.
+pub fn run(
+    g: &Graph,
+    inputs: &[Value],
+    seeds: Option<&[ArrayD<f64>]>,
+) -> Result<Evaluated, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_inner(g, inputs, seeds))).map_err(
+        |e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        },
+    )
+}
+
+fn run_inner(g: &Graph, inputs: &[Value], seeds: Option<&[ArrayD<f64>]>) -> Evaluated {
+    let mut vals: Vec<Option<Value>> = vec![None; g.nodes.len()];
+    for (id, n) in g.nodes.iter().enumerate() {
+        if n.backward && seeds.is_none() {
+            continue;
+        }
+        let v = |i: usize| {
+            vals[n.args[i]]
+                .clone()
+                .expect("arguments are evaluated first")
+        };
+        let value = match &n.op {
+            Op::Input(i) => inputs[*i].clone(),
+            Op::Const(c) => Value::Scalar(*c),
+            Op::UsizeConst(c) => Value::Usize(*c),
+            Op::Seed(k) => Value::Float(seeds.expect("backward runs with seeds")[*k].clone()),
+            other => eval(other, &(0..n.args.len()).map(v).collect::<Vec<_>>()),
+        };
+        vals[id] = Some(value);
+    }
+    let float = |v: &Option<Value>| match v {
+        Some(Value::Float(a)) => a.clone(),
+        other => panic!("expected a float array, got {other:?}"),
+    };
+    Evaluated {
+        outputs: g.outputs.iter().map(|&o| float(&vals[o])).collect(),
+        grads: if seeds.is_some() {
+            g.grads
+                .iter()
+                .map(|gr| gr.map(|gr| float(&vals[gr])))
+                .collect()
+        } else {
+            vec![]
+        },
+    }
+}
+
+fn f(v: &Value) -> ArrayD<f64> {
+    match v {
+        Value::Float(a) => a.clone(),
+        Value::Scalar(s) => ndarray::arr0(*s).into_dyn(),
+        other => panic!("expected a float, got {other:?}"),
+    }
+}
+
+fn s(v: &Value) -> f64 {
+    match v {
+        Value::Scalar(s) => *s,
+        other => panic!("expected a scalar, got {other:?}"),
+    }
+}
+
+fn u(v: &Value) -> usize {
+    match v {
+        Value::Usize(n) => *n,
+        other => panic!("expected a usize, got {other:?}"),
+    }
+}
+
+fn shape(v: &Value) -> IxDyn {
+    match v {
+        Value::Shape(s) => s.clone(),
+        other => panic!("expected a shape, got {other:?}"),
+    }
+}
+
+fn int(v: &Value) -> ndarray::Array1<usize> {
+    match v {
+        Value::Int(a) => a.clone().into_dimensionality::<Ix1>().expect("1-D indices"),
+        other => panic!("expected indices, got {other:?}"),
+    }
+}
+
+fn m2(a: ArrayD<f64>) -> ndarray::Array2<f64> {
+    a.into_dimensionality::<Ix2>().expect("2-D")
+}
+
+fn v1(a: ArrayD<f64>) -> ndarray::Array1<f64> {
+    a.into_dimensionality::<Ix1>().expect("1-D")
+}
+
+fn eval(op: &Op, a: &[Value]) -> Value {
+    let fl = Value::Float;
+    match op {
+        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) => {
+            unreachable!("handled by the caller")
+        }
+        Op::LenOf(ax) => Value::Usize(match &a[0] {
+            Value::Float(x) => x.len_of(Axis(*ax)),
+            Value::Int(x) => x.len_of(Axis(*ax)),
+            other => panic!("len_of of {other:?}"),
+        }),
+        Op::UsizeArith(op) => {
+            let (l, r) = (u(&a[0]), u(&a[1]));
+            Value::Usize(match op {
+                UsizeOp::Add => l + r,
+                UsizeOp::Sub => l - r,
+                UsizeOp::Mul => l * r,
+                UsizeOp::Div => l / r,
+            })
+        }
+        Op::ScalarArith(op) => {
+            let (l, r) = (s(&a[0]), s(&a[1]));
+            Value::Scalar(match op {
+                BinOp::Add => l + r,
+                BinOp::Sub => l - r,
+                BinOp::Mul => l * r,
+                BinOp::Div => l / r,
+                BinOp::Maximum => l.max(r),
+                BinOp::Minimum => l.min(r),
+            })
+        }
+        Op::Elementwise(e) => {
+            let params: Vec<f64> = a[1..].iter().map(s).collect();
+            fl((e.forward)(&f(&a[0]), &params))
+        }
+        Op::ElementwiseGrad(e) => {
+            let reads = a.len() - e.params.len();
+            let params: Vec<f64> = a[reads..].iter().map(s).collect();
+            let (x, y, g) = match (e.uses.expect("has a derivative"), reads) {
+                (k::Uses::X, 2) => (f(&a[0]), ArrayD::zeros(IxDyn(&[])), f(&a[1])),
+                (k::Uses::Y, 2) => (ArrayD::zeros(IxDyn(&[])), f(&a[0]), f(&a[1])),
+                (k::Uses::XY, 3) => (f(&a[0]), f(&a[1]), f(&a[2])),
+                other => panic!("elementwise gradient with {other:?}"),
+            };
+            fl((e.backward.expect("has a derivative"))(&x, &y, &g, &params))
+        }
+        Op::Binary(op) => {
+            let (l, r) = (f(&a[0]), f(&a[1]));
+            fl(match op {
+                BinOp::Add => k::add(&l, &r, &SITE),
+                BinOp::Sub => k::sub(&l, &r, &SITE),
+                BinOp::Mul => k::mul(&l, &r, &SITE),
+                BinOp::Div => k::div(&l, &r, &SITE),
+                BinOp::Maximum => k::maximum(&l, &r, &SITE),
+                BinOp::Minimum => k::minimum(&l, &r, &SITE),
+            })
+        }
+        Op::WithScalar(op) => {
+            let (x, c) = (f(&a[0]), s(&a[1]));
+            fl(match op {
+                ScalarOp::Add => k::add_scalar(&x, c),
+                ScalarOp::Sub => k::sub_scalar(&x, c),
+                ScalarOp::RSub => k::scalar_sub(c, &x),
+                ScalarOp::Mul => k::mul_scalar(&x, c),
+                ScalarOp::Div => k::div_scalar(&x, c),
+                ScalarOp::RDiv => k::scalar_div(c, &x),
+            })
+        }
+        Op::Compare(cmp) => Value::Mask(k::compare(&f(&a[0]), &f(&a[1]), *cmp, &SITE)),
+        Op::Where => match &a[0] {
+            Value::Mask(m) => fl(k::where_(m, &f(&a[1]), &f(&a[2]), &SITE)),
+            other => panic!("where_ of {other:?}"),
+        },
+        Op::Dot(kind) => {
+            let (l, r) = (f(&a[0]), f(&a[1]));
+            fl(match kind {
+                DotKind::MM => k::dot_mm(&m2(l), &m2(r), &SITE).into_dyn(),
+                DotKind::MV => k::dot_mv(&m2(l), &v1(r), &SITE).into_dyn(),
+                DotKind::VM => k::dot_vm(&v1(l), &m2(r), &SITE).into_dyn(),
+                DotKind::VV => k::dot_vv(&v1(l), &v1(r), &SITE).into_dyn(),
+                DotKind::MT => k::dot_mt(&m2(l), &m2(r)).into_dyn(),
+                DotKind::TM => k::dot_tm(&m2(l), &m2(r)).into_dyn(),
+                DotKind::Outer => k::outer(&v1(l), &v1(r)).into_dyn(),
+            })
+        }
+        Op::Transpose => fl(k::transpose(&m2(f(&a[0]))).into_dyn()),
+        Op::Sum => fl(k::sum(&f(&a[0])).into_dyn()),
+        Op::Mean => fl(k::mean(&f(&a[0])).into_dyn()),
+        Op::Axis(aop, ax) => {
+            let (x, ax) = (f(&a[0]), Axis(*ax));
+            fl(match aop {
+                AxisOp::Sum => k::sum_axis(&x, ax),
+                AxisOp::Mean => k::mean_axis(&x, ax),
+                AxisOp::Max => k::max_axis(&x, ax),
+                AxisOp::LogSumExp => k::logsumexp(&x, ax),
+                AxisOp::Softmax => k::softmax(&x, ax),
+                AxisOp::LogSoftmax => k::log_softmax(&x, ax),
+            })
+        }
+        Op::AxisGrad(aop, ax) => {
+            let ax = Axis(*ax);
+            fl(match aop {
+                AxisOp::Sum => k::sum_axis_backward(&f(&a[0]), ax, shape(&a[1])),
+                AxisOp::Mean => k::mean_axis_backward(&f(&a[0]), ax, shape(&a[1])),
+                AxisOp::Max => k::max_axis_backward(&f(&a[0]), &f(&a[1]), &f(&a[2]), ax),
+                AxisOp::LogSumExp => k::logsumexp_backward(&f(&a[0]), &f(&a[1]), &f(&a[2]), ax),
+                AxisOp::Softmax => k::softmax_backward(&f(&a[0]), &f(&a[1]), ax),
+                AxisOp::LogSoftmax => k::log_softmax_backward(&f(&a[0]), &f(&a[1]), ax),
+            })
+        }
+        Op::Pick => fl(k::pick(&m2(f(&a[0])), &int(&a[1]), &SITE).into_dyn()),
+        Op::Rows => fl(k::rows(&m2(f(&a[0])), &int(&a[1]), &SITE).into_dyn()),
+        Op::PickGrad | Op::RowsGrad => {
+            let sh = shape(&a[2]);
+            let sh = Ix2(sh[0], sh[1]);
+            let gr = f(&a[0]);
+            fl(if matches!(op, Op::PickGrad) {
+                k::pick_backward(&v1(gr), &int(&a[1]), sh).into_dyn()
+            } else {
+                k::rows_backward(&m2(gr), &int(&a[1]), sh).into_dyn()
+            })
+        }
+        Op::Slice(ax) => fl(k::slice_axis(
+            &f(&a[0]),
+            Axis(*ax),
+            u(&a[1]),
+            u(&a[2]),
+            &SITE,
+        )),
+        Op::SliceGrad(ax) => fl(k::slice_axis_backward(
+            &f(&a[0]),
+            Axis(*ax),
+            u(&a[1]),
+            shape(&a[2]),
+        )),
+        Op::Concat(ax) => {
+            let parts: Vec<ArrayD<f64>> = a.iter().map(f).collect();
+            let refs: Vec<&ndarray::ArrayRef<f64, IxDyn>> = parts.iter().map(|p| &**p).collect();
+            fl(k::concatenate(Axis(*ax), &refs, &SITE))
+        }
+        Op::ConcatGrad(ax, i) => {
+            let lens: Vec<usize> = a[1..].iter().map(|v| shape(v)[*ax]).collect();
+            fl(k::concatenate_backward(&f(&a[0]), Axis(*ax), &lens, *i))
+        }
+        Op::StopGradient => fl(f(&a[0])),
+        Op::ShapeOf => Value::Shape(match &a[0] {
+            Value::Float(x) => x.raw_dim(),
+            Value::Int(x) => x.raw_dim(),
+            other => panic!("shape of {other:?}"),
+        }),
+        Op::SumTo => fl(k::sum_to(&f(&a[0]), shape(&a[1]))),
+        Op::BroadcastTo => fl(k::broadcast_to(&f(&a[0]), shape(&a[1]))),
+        Op::MeanGrad => {
+            let g0: Array0<f64> = f(&a[0]).into_dimensionality().expect("0-d");
+            fl(k::mean_backward(&g0, shape(&a[1])))
+        }
+        Op::MaskBy(cmp) => {
+            let (l, r) = (f(&a[0]), f(&a[1]));
+            fl(match cmp {
+                k::Compare::Ge => k::mask_ge(&l, &r, &SITE),
+                k::Compare::Lt => k::mask_lt(&l, &r, &SITE),
+                k::Compare::Le => k::mask_le(&l, &r, &SITE),
+                k::Compare::Gt => k::mask_gt(&l, &r, &SITE),
+                other => panic!("no mask kernel for {other:?}"),
+            })
+        }
+        Op::MaskGrad(keep) => match &a[0] {
+            Value::Mask(m) => fl(k::mask_grad(m, &f(&a[1]), *keep)),
+            other => panic!("mask_grad of {other:?}"),
+        },
+        Op::Zeros => fl(ArrayD::zeros(shape(&a[0]))),
+    }
+}
