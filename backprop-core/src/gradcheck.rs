@@ -263,8 +263,8 @@ where
     if let Some(d_x) = d_x {
         let mut xv = x.clone().into_dyn();
         let to_input = |v: &ArrayD<f64>| v.clone().into_dimensionality::<D1>().expect("same rank");
-        entries.push(compare("input", &d_x.into_dyn(), &mut xv, opts.eps, |v| {
-            loss(layer, &to_input(v))
+        entries.push(compare("input", &d_x.into_dyn(), &mut xv, opts, &r, |v| {
+            out(layer, &to_input(v))
         }));
     }
     // Parameters: copy out values and gradients, then perturb through visit_params.
