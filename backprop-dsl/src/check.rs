@@ -39,11 +39,18 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     lower.g
 }
 
-/// The source text of an expression: as written when the compiler can see it, else re-printed from tokens.
+/// The source text of an expression, formatted on one line.
 pub fn source_text(e: &Expr) -> String {
-    e.span()
-        .source_text()
-        .unwrap_or_else(|| e.to_token_stream().to_string())
+    // Spans of whole expressions cannot be joined on stable Rust, so the text is
+    // re-printed from the tokens and put on one line.
+    let text = crate::pretty::expression(&e.to_token_stream());
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = text.trim_end_matches(';').trim().to_string();
+    if text.is_empty() {
+        e.to_token_stream().to_string()
+    } else {
+        text
+    }
 }
 
 struct Lower<'a> {
@@ -66,6 +73,7 @@ impl Lower<'_> {
             args,
             ty,
             span,
+            text: String::new(),
             stmt: self.stmt,
             name: None,
             backward: false,
@@ -87,6 +95,7 @@ impl Lower<'_> {
                 args: vec![],
                 ty,
                 span: decl.name.span(),
+                text: name.clone(),
                 stmt: 0,
                 name: Some(name.clone()),
                 backward: false,
@@ -207,6 +216,14 @@ impl Lower<'_> {
     }
 
     fn expr(&mut self, e: &Expr) -> Option<ValueId> {
+        let v = self.expr_inner(e)?;
+        if self.g.nodes[v].text.is_empty() {
+            self.g.nodes[v].text = source_text(e);
+        }
+        Some(v)
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Option<ValueId> {
         match e {
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),

@@ -98,11 +98,13 @@ impl Diff<'_> {
     /// Appends a backward node attributed to the statement of forward value `from`.
     fn push(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, from: ValueId) -> ValueId {
         let (span, stmt) = (self.g.nodes[from].span, self.g.nodes[from].stmt);
+        let text = self.g.nodes[from].text.clone();
         self.g.push(Node {
             op,
             args,
             ty,
             span,
+            text,
             stmt,
             name: None,
             backward: true,
@@ -117,11 +119,13 @@ impl Diff<'_> {
         }
         let rank = self.g.ty(v).rank().unwrap_or(0);
         let (span, stmt) = (self.g.nodes[v].span, self.g.nodes[v].stmt);
+        let text = self.g.nodes[v].text.clone();
         let s = self.g.push(Node {
             op: Op::ShapeOf,
             args: vec![v],
             ty: Ty::Shape(rank),
             span,
+            text,
             stmt,
             name: None,
             backward: false,

@@ -305,7 +305,11 @@ impl Emitter<'_> {
     fn site(&self, v: ValueId, op: &str) -> TokenStream {
         let n = &self.g.nodes[v];
         let start = n.span.start();
-        let text = n.span.source_text().unwrap_or_else(|| op.to_string());
+        let text = if n.text.is_empty() {
+            op.to_string()
+        } else {
+            n.text.clone()
+        };
         let (line, col) = (
             Literal::u32_unsuffixed(start.line as u32),
             Literal::u32_unsuffixed(start.column as u32 + 1),
@@ -688,6 +692,18 @@ impl Emitter<'_> {
                 quote!(#[doc = #doc] pub #name: #ty)
             })
             .collect();
+        // A struct whose fields never mention the float type still needs it used.
+        let marker = |uses_float: bool| -> TokenStream {
+            match self.def.item.sig.generics.type_params().next() {
+                Some(tp) if !uses_float => {
+                    let t = &tp.ident;
+                    quote!(#[doc = " Marks the float type, which no field holds."] pub float: ::core::marker::PhantomData<#t>,)
+                }
+                _ => quote!(),
+            }
+        };
+        let saved_marker = marker(self.saved_uses_float());
+        let grads_marker = marker(!self.grad_inputs().is_empty());
         let saved_doc =
             format!(" What the backward pass of [`{fname}`] needs, kept by [`{fname}_train`].");
         let grads_doc = format!(
@@ -696,11 +712,26 @@ impl Emitter<'_> {
         quote! {
             #[doc = #saved_doc]
             #[derive(Clone, Debug)]
-            #vis struct #saved #imp #wh { #(#fields,)* }
+            #vis struct #saved #imp #wh { #(#fields,)* #saved_marker }
 
             #[doc = #grads_doc]
             #[derive(Clone, Debug)]
-            #vis struct #grads #imp #wh { #(#grad_fields,)* }
+            #vis struct #grads #imp #wh { #(#grad_fields,)* #grads_marker }
+        }
+    }
+
+    fn saved_uses_float(&self) -> bool {
+        self.saved
+            .iter()
+            .any(|&v| matches!(self.g.ty(v), Ty::Float(_) | Ty::Scalar))
+    }
+
+    /// The marker field's initializer, when the struct has one.
+    fn marker_init(&self, uses_float: bool) -> TokenStream {
+        if self.def.generic && !uses_float {
+            quote!(float: ::core::marker::PhantomData,)
+        } else {
+            quote!()
         }
     }
 
@@ -744,6 +775,7 @@ impl Emitter<'_> {
             })
             .collect();
         let out = self.output_exprs(true);
+        let saved_marker_init = self.marker_init(self.saved_uses_float());
         let fname = self.fn_name().to_string();
         let doc = format!(
             " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
@@ -756,7 +788,7 @@ impl Emitter<'_> {
                 use #krate::ops;
                 #(#prologue)*
                 #(#stmts)*
-                let saved = #saved_ty { #(#fields),* };
+                let saved = #saved_ty { #(#fields,)* #saved_marker_init };
                 (#out, saved)
             }
         }
@@ -853,6 +885,7 @@ impl Emitter<'_> {
                 }
             })
             .collect();
+        let grads_marker_init = self.marker_init(!self.grad_inputs().is_empty());
         let text = self.backward_text(&stmts, &seed_prologue, &fields, &grads_ty);
         let fname = self.fn_name().to_string();
         let mut doc = vec![
@@ -875,7 +908,7 @@ impl Emitter<'_> {
                 use #krate::ops;
                 #seed_prologue
                 #(#stmts)*
-                #grads_ty { #(#fields),* }
+                #grads_ty { #(#fields,)* #grads_marker_init }
             }
         };
         (tokens, text)

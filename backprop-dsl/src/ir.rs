@@ -272,6 +272,8 @@ pub struct Node {
     pub ty: Ty,
     /// The source span of the expression this node comes from.
     pub span: Span,
+    /// The source expression this node comes from, as formatted code (for messages).
+    pub text: String,
     /// Index of the source statement this node comes from (for the doc comments).
     pub stmt: usize,
     /// The user's name for this value, when it is bound by `let` or is an input.

@@ -1,0 +1,184 @@
+//! Every op of the language checked through generated code: each op gets a
+//! `#[differentiable]` function, and `check_function` compares its generated
+//! backward with central differences in f64. A new op in the table without a
+//! function here fails `every_op_of_the_table_is_covered`.
+
+use backprop::prelude::*;
+use backprop::{DynFunction, DynValue, GradCheck, SeededRng, check_function};
+use ndarray::{ArrayD, IxDyn, array};
+
+fn random(shape: &[usize], lo: f64, hi: f64, rng: &mut SeededRng) -> ArrayD<f64> {
+    ArrayD::from_shape_simple_fn(IxDyn(shape), || rng.uniform_in(lo, hi))
+}
+
+/// One generated function per elementwise op, with the table's test parameters.
+macro_rules! elementwise_fns {
+    ($($name:ident, $dyn_name:ident => $op:ident($($p:literal),*);)*) => {
+        $(
+            #[differentiable]
+            fn $name<T: Real>(x: ArrayView2<T>) -> Array2<T> {
+                $op(x $(, $p)*)
+            }
+        )*
+        fn elementwise_functions() -> Vec<(&'static str, DynFunction<f64>)> {
+            vec![$((stringify!($op), $dyn_name::<f64>())),*]
+        }
+    };
+}
+
+elementwise_fns! {
+    op_neg, op_neg_dyn => neg();
+    op_exp, op_exp_dyn => exp();
+    op_ln, op_ln_dyn => ln();
+    op_sqrt, op_sqrt_dyn => sqrt();
+    op_abs, op_abs_dyn => abs();
+    op_square, op_square_dyn => square();
+    op_powi, op_powi_dyn => powi(3);
+    op_powf, op_powf_dyn => powf(1.7);
+    op_recip, op_recip_dyn => recip();
+    op_sigmoid, op_sigmoid_dyn => sigmoid();
+    op_tanh, op_tanh_dyn => tanh();
+    op_relu, op_relu_dyn => relu();
+    op_leaky_relu, op_leaky_relu_dyn => leaky_relu(0.1);
+    op_elu, op_elu_dyn => elu(0.7);
+    op_softplus, op_softplus_dyn => softplus();
+    op_gelu, op_gelu_dyn => gelu();
+    op_silu, op_silu_dyn => silu();
+    op_sin, op_sin_dyn => sin();
+    op_cos, op_cos_dyn => cos();
+    op_clip, op_clip_dyn => clip(-1.0, 1.5);
+    op_huber, op_huber_dyn => huber(1.0);
+}
+
+#[test]
+fn every_op_of_the_table_is_covered() {
+    let covered: Vec<&str> = elementwise_functions().iter().map(|(n, _)| *n).collect();
+    for op in backprop::ops::ELEMENTWISE
+        .iter()
+        .filter(|op| op.backward.is_some())
+    {
+        assert!(
+            covered.contains(&op.name),
+            "no generated-code test for `{}`",
+            op.name
+        );
+    }
+}
+
+#[test]
+fn elementwise_ops_through_generated_code() {
+    let mut rng = SeededRng::new(1);
+    for (name, f) in elementwise_functions() {
+        let op = backprop::ops::Elementwise::find(name).expect("in the table");
+        let kinks = (op.kinks)(op.test_params);
+        let x = random(&[3, 4], op.domain.0, op.domain.1, &mut rng).mapv(|v| {
+            match kinks.iter().find(|&&k| (v - k).abs() < 0.05) {
+                Some(&k) => k + 0.05f64.copysign(v - k),
+                None => v,
+            }
+        });
+        let report = check_function(&f, &[DynValue::Float(x)], &GradCheck::default());
+        assert!(report.passed(), "{report}");
+    }
+}
+
+#[differentiable]
+fn affine_relu<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
+    let z = x.dot(&w) + &b;
+    relu(z)
+}
+
+#[differentiable]
+fn softmax_cross_entropy<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
+    let logp = log_softmax(scores, Axis(1));
+    -pick(logp, &labels).mean()
+}
+
+#[differentiable]
+fn broadcasting<T: Real>(
+    x: ArrayView2<T>,
+    row: ArrayView1<T>,
+    col: ArrayView2<T>,
+    s: T,
+) -> Array2<T> {
+    let a = x * &row + &col;
+    let b = (x - s) / (col.square() + 1.0);
+    a * b - row * col * 0.5
+}
+
+#[differentiable]
+fn matrix_forms<T: Real>(a: ArrayView2<T>, v: ArrayView1<T>) -> T {
+    let gram = a.dot(&a.t());
+    let av = a.t().dot(&gram.dot(&v.slice_axis(Axis(0), 0..3)));
+    av.dot(&v) + gram.sum()
+}
+
+#[differentiable]
+fn reductions<T: Real>(x: ArrayView2<T>) -> Array1<T> {
+    let m = max_axis(x, Axis(1)) + logsumexp(x, Axis(1));
+    let s = softmax(x, Axis(0)).sum_axis(Axis(1));
+    m * s + x.mean_axis(Axis(1)) - x.mean()
+}
+
+#[differentiable]
+fn where_and_extrema<T: Real>(x: ArrayView2<T>, y: ArrayView2<T>) -> Array2<T> {
+    let m = maximum(x, &y) + minimum(x, 0.25);
+    where_(x > y, m * x, m - y)
+}
+
+#[test]
+fn structural_ops_through_generated_code() {
+    let mut rng = SeededRng::new(2);
+    let mut r = |shape: &[usize]| DynValue::Float(random(shape, -1.0, 1.0, &mut rng));
+    let cases: Vec<(DynFunction<f64>, Vec<DynValue<f64>>)> = vec![
+        (affine_relu_dyn(), vec![r(&[4, 3]), r(&[3, 5]), r(&[5])]),
+        (
+            softmax_cross_entropy_dyn(),
+            vec![
+                r(&[4, 3]),
+                DynValue::Int(array![0usize, 2, 1, 2].into_dyn()),
+            ],
+        ),
+        (
+            broadcasting_dyn(),
+            vec![r(&[3, 4]), r(&[4]), r(&[3, 1]), r(&[])],
+        ),
+        (matrix_forms_dyn(), vec![r(&[3, 3]), r(&[3])]),
+        (reductions_dyn(), vec![r(&[3, 4])]),
+        (where_and_extrema_dyn(), {
+            // Keep x and y apart, so no comparison sits at its kink.
+            let x = random(&[3, 4], -1.0, 1.0, &mut SeededRng::new(3));
+            let y = x.mapv(|v| if v > 0.0 { v - 0.4 } else { v + 0.4 });
+            vec![DynValue::Float(x), DynValue::Float(y)]
+        }),
+    ];
+    for (f, inputs) in cases {
+        let report = check_function(&f, &inputs, &GradCheck::default());
+        assert!(report.passed(), "{report}");
+    }
+}
+
+#[test]
+fn generic_functions_also_run_in_f32() {
+    let x = array![[1.0f32, -2.0], [0.5, 3.0]];
+    let w = array![[1.0f32, 0.0], [0.0, 1.0]];
+    let b = array![0.0f32, 1.0];
+    let (y, saved) = affine_relu_train(x.view(), w.view(), b.view());
+    assert_eq!(y, array![[1.0, 0.0], [0.5, 4.0]]);
+    let grads = affine_relu_backward(&saved, Array2::ones((2, 2)).view());
+    assert_eq!(grads.b, array![2.0, 1.0]);
+}
+
+#[test]
+fn a_shape_mismatch_names_the_op_the_expression_and_both_shapes() {
+    let x = Array2::<f64>::zeros((2, 3));
+    let w = Array2::<f64>::zeros((4, 5));
+    let b = Array1::<f64>::zeros(5);
+    let err = std::panic::catch_unwind(|| affine_relu(x.view(), w.view(), b.view()))
+        .expect_err("must panic");
+    let msg = err.downcast_ref::<String>().expect("a message");
+    assert!(msg.contains("`dot`"), "{msg}");
+    assert!(msg.contains("x.dot(&w)"), "{msg}");
+    assert!(msg.contains("generated_ops.rs:"), "{msg}");
+    assert!(msg.contains("[2, 3]") && msg.contains("[4, 5]"), "{msg}");
+}
