@@ -896,6 +896,19 @@ impl Lower<'_> {
                     span,
                 ))
             }
+            "insert_axis" => {
+                let (x, r) = self.array_arg(args[0], op)?;
+                if r >= 6 {
+                    self.diags.error(
+                        args[0].span(),
+                        "`insert_axis` of a 6-D array",
+                        "arrays have at most 6 axes",
+                    );
+                    return None;
+                }
+                let k = self.axis(args[1], r + 1, op)?;
+                Some(self.node(Op::InsertAxis(k), vec![x], Ty::Float(r + 1), span))
+            }
             "stop_gradient" => {
                 let (x, r) = self.array_arg(args[0], op)?;
                 Some(self.node(Op::StopGradient, vec![x], Ty::Float(r), span))

@@ -365,6 +365,11 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
             let c = d.push(op, vec![g, idx, shape], d.g.ty(q), y);
             d.contribute(q, c);
         }
+        // d insert_axis(x) = g without the new axis
+        Op::InsertAxis(k) => {
+            let c = d.push(Op::RemoveAxis(k), vec![g], d.g.ty(args[0]), y);
+            d.contribute(args[0], c);
+        }
         // g placed back at the sliced range
         Op::Slice(k) => {
             let (x, start) = (args[0], args[1]);
@@ -397,6 +402,7 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         | Op::RowsGrad
         | Op::SliceGrad(_)
         | Op::ConcatGrad(..)
+        | Op::RemoveAxis(_)
         | Op::Zeros => unreachable!("backward ops are not differentiated"),
     }
 }

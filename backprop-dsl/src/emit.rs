@@ -510,6 +510,14 @@ impl Emitter<'_> {
                     .collect();
                 quote!(ops::concatenate_backward(#gr, #ax, &[#(#lens),*], #i))
             }
+            Op::InsertAxis(k) => {
+                let (x, ax) = (a(0), Self::axis(*k));
+                quote!(ops::insert_axis(#x, #ax))
+            }
+            Op::RemoveAxis(k) => {
+                let (gr, ax) = (a(0), Self::axis(*k));
+                quote!(ops::insert_axis_backward(#gr, #ax))
+            }
             Op::StopGradient => {
                 let x = self.value(n.args[0], ctx);
                 quote!(#x.to_owned())

@@ -278,6 +278,8 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             let lens: Vec<usize> = a[1..].iter().map(|v| shape(v)[*ax]).collect();
             fl(k::concatenate_backward(&f(&a[0]), Axis(*ax), &lens, *i))
         }
+        Op::InsertAxis(ax) => fl(k::insert_axis(&f(&a[0]), Axis(*ax))),
+        Op::RemoveAxis(ax) => fl(k::insert_axis_backward(&f(&a[0]), Axis(*ax))),
         Op::StopGradient => fl(f(&a[0])),
         Op::ShapeOf => Value::Shape(match &a[0] {
             Value::Float(x) => x.raw_dim(),

@@ -229,6 +229,8 @@ pub enum Op {
     Concat(usize),
     /// Identity forward, no gradient.
     StopGradient,
+    /// A new axis of length 1; args `[x]`.
+    InsertAxis(usize),
 
     // ---- backward
     /// The upstream gradient of output `k`.
@@ -257,6 +259,8 @@ pub enum Op {
     SliceGrad(usize),
     /// `concatenate_backward(g, axis, lens, k)`; args `[g, shapes of all parts...]`.
     ConcatGrad(usize, usize),
+    /// The length-1 axis removed (the backward of [`Op::InsertAxis`]); args `[g]`.
+    RemoveAxis(usize),
     /// Zeros of a shape: the gradient of an input the outputs do not depend on; args `[shape]`.
     Zeros,
 }
@@ -366,6 +370,8 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         | Op::Mean
         | Op::Axis(..)
         | Op::StopGradient
+        | Op::InsertAxis(_)
+        | Op::RemoveAxis(_)
         | Op::ShapeOf
         | Op::Zeros => 1,
         Op::UsizeArith(_)

@@ -108,6 +108,11 @@ pub static STRUCTURAL: &[Structural] = &[
         arity: 2,
     },
     Structural {
+        name: "insert_axis",
+        usage: "x.insert_axis(Axis(1))",
+        arity: 2,
+    },
+    Structural {
         name: "stop_gradient",
         usage: "stop_gradient(x)",
         arity: 1,

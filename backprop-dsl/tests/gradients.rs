@@ -58,7 +58,7 @@ fn max_gradient_error_with_floor(src: &str, inputs: &[Value], floor: f64) -> f64
         .unwrap_or_else(|e| panic!("{src}: {e}"))
         .grads;
     let forward = |inputs: &[Value]| interp::run(&g, inputs, None).expect("forward").outputs;
-    let eps = 1e-6;
+    let eps = 1e-4;
     let mut worst: f64 = 0.0;
     for (i, grad) in grads.iter().enumerate() {
         let Some(grad) = grad else { continue };
@@ -79,16 +79,18 @@ fn max_gradient_error_with_floor(src: &str, inputs: &[Value], floor: f64) -> f64
                 work[i] = Value::Float(xp);
                 forward(&work)
             };
-            let (plus, minus) = (bump(eps), bump(-eps));
             // Differences first: outputs the bump did not change cancel exactly, so the
-            // size of the loss does not limit the precision of the estimate.
-            let numeric: f64 = plus
-                .iter()
-                .zip(&minus)
-                .zip(&seeds)
-                .map(|((p, m), r)| ((p - m) * r).sum())
-                .sum::<f64>()
-                / (2.0 * eps);
+            // size of the loss does not limit the precision; the five-point stencil
+            // allows a step large enough to keep rounding near 1e-12.
+            let mut difference = |h: f64| {
+                let (plus, minus) = (bump(h), bump(-h));
+                plus.iter()
+                    .zip(&minus)
+                    .zip(&seeds)
+                    .map(|((p, m), r)| ((p - m) * r).sum())
+                    .sum::<f64>()
+            };
+            let numeric = (8.0 * difference(eps) - difference(2.0 * eps)) / (12.0 * eps);
             let err = (a - numeric).abs() / (a.abs() + numeric.abs()).max(floor);
             assert!(!err.is_nan(), "{src}: NaN gradient");
             worst = worst.max(err);
@@ -219,6 +221,7 @@ fn reductions_and_the_softmax_family() {
     let x = rng.array(&[3, 4], -2.0, 2.0);
     for body in [
         "x.sum()",
+        "(x * x.mean_axis(Axis(1)).insert_axis(Axis(1))).sum()",
         "x.mean()",
         "(x.sum_axis(Axis(0)) * x.mean_axis(Axis(0))).sum()",
         "max_axis(x, Axis(1)).sum()",
@@ -359,8 +362,8 @@ proptest! {
         let inputs = [f(rng.array(&[3, 4], -1.0, 1.0)), f(rng.array(&[4], -1.0, 1.0)), f(rng.array(&[3, 1], -1.0, 1.0))];
         // Random expressions can cancel (softmax ignores a shift of its lane), giving
         // gradients that are exactly zero in theory and rounding noise in practice:
-        // below 1e-3 the error is measured absolutely.
-        let err = max_gradient_error_with_floor(&src, &inputs, 1e-3);
-        prop_assert!(err < 1e-6, "{} gives max relative error {:e}", src, err);
+        // below 1e-4 the error is measured absolutely.
+        let err = max_gradient_error_with_floor(&src, &inputs, 1e-4);
+        prop_assert!(err < 1e-7, "{} gives max relative error {:e}", src, err);
     }
 }

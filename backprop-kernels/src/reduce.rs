@@ -35,6 +35,26 @@ fn restore_axis<T: Real, E: Dimension, D: Dimension>(
     to_dim(v.to_owned())
 }
 
+/// `x` with a new axis of length 1 at `axis` (NumPy's `keepdims`, `x[:, None]`).
+pub fn insert_axis<T: Real, D: Dimension>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D::Larger> {
+    if axis.index() > x.ndim() {
+        Site::internal("insert_axis").shape_mismatch(
+            x.shape(),
+            &[axis.index()],
+            "the axis is out of range for the rank",
+        )
+    }
+    x.to_owned().insert_axis(axis)
+}
+
+/// Derivative of [`insert_axis`]: the length-1 axis removed again.
+pub fn insert_axis_backward<T: Real, D: RemoveAxis>(
+    g: &ArrayRef<T, D>,
+    axis: Axis,
+) -> Array<T, D::Smaller> {
+    g.index_axis(axis, 0).to_owned()
+}
+
 /// Sum of all elements, as a 0-d array. Backward: [`crate::broadcast_to`].
 pub fn sum<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array0<T> {
     ndarray::arr0(x.sum())

@@ -1,0 +1,173 @@
+//! Snapshots of generated code. Each `tests/expand/NAME.rs` is expanded by the
+//! compiler (no rustc involved) and compared with `tests/expand/NAME.expanded.rs`,
+//! so a change to a derivative rule or to emission shows up as a diff in review.
+//! Run with `BLESS=1` to accept a change after reading it.
+//!
+//! The inputs are also compiled as modules below, and their gradients checked,
+//! so a snapshot always shows code that compiles and is right.
+
+use std::path::{Path, PathBuf};
+
+use backprop::{DynValue, GradCheck, SeededRng, check_function};
+use ndarray::{ArrayD, IxDyn, array};
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name { include!(concat!("expand/", stringify!($name), ".rs")); })*
+        const CASES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+cases!(
+    affine_relu,
+    attention,
+    batchnorm_forward,
+    broadcasting,
+    dqn_huber_loss,
+    elementwise_chain,
+    embedding_mean,
+    layernorm,
+    lstm_cell,
+    rnn_step,
+    softmax_cross_entropy,
+    svm_hinge,
+);
+
+fn expand_file(path: &Path) -> String {
+    let src = std::fs::read_to_string(path).expect("readable case");
+    let file: syn::File = syn::parse_str(&src).expect("a valid Rust file");
+    let mut out = proc_macro2::TokenStream::new();
+    for item in file.items {
+        let syn::Item::Fn(mut f) = item else { continue };
+        let Some(pos) = f
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("differentiable"))
+        else {
+            continue;
+        };
+        let attr = f.attrs.remove(pos);
+        let args = match attr.meta {
+            syn::Meta::List(l) => l.tokens,
+            _ => proc_macro2::TokenStream::new(),
+        };
+        out.extend(backprop_dsl::expand(args, quote_item(&f)));
+    }
+    backprop_dsl::pretty::file(&out)
+}
+
+fn quote_item(f: &syn::ItemFn) -> proc_macro2::TokenStream {
+    use syn::__private::ToTokens;
+    f.to_token_stream()
+}
+
+#[test]
+fn generated_code_matches_the_reviewed_snapshots() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut stale = Vec::new();
+    for name in CASES {
+        let expanded = expand_file(&dir.join(format!("{name}.rs")));
+        let snapshot = dir.join(format!("{name}.expanded.rs"));
+        match std::fs::read_to_string(&snapshot) {
+            Ok(old) if old == expanded => {}
+            _ if bless => std::fs::write(&snapshot, &expanded).expect("writable snapshot"),
+            _ => {
+                std::fs::write(dir.join(format!("{name}.expanded.rs.new")), &expanded)
+                    .expect("writable");
+                stale.push(*name);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated code changed for {stale:?}: compare each NAME.expanded.rs with NAME.expanded.rs.new \
+         in tests/expand, then run `BLESS=1 cargo test --test snapshots` to accept"
+    );
+}
+
+fn random(shape: &[usize], rng: &mut SeededRng) -> DynValue<f64> {
+    DynValue::Float(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
+        rng.uniform_in(-1.0, 1.0)
+    }))
+}
+
+#[test]
+fn the_snapshot_cases_have_correct_gradients() {
+    let mut rng = SeededRng::new(9);
+    let mut r = |shape: &[usize]| random(shape, &mut rng);
+    let ids = DynValue::Int(array![1usize, 0, 2, 1].into_dyn());
+    let checks = vec![
+        (
+            affine_relu::affine_relu_dyn(),
+            vec![r(&[4, 3]), r(&[3, 5]), r(&[5])],
+        ),
+        (
+            attention::attention_dyn(),
+            vec![
+                r(&[3, 4]),
+                r(&[5, 4]),
+                r(&[5, 2]),
+                DynValue::Float(ndarray::arr0(0.5).into_dyn()),
+            ],
+        ),
+        (
+            batchnorm_forward::batchnorm_forward_dyn(),
+            vec![r(&[6, 3]), r(&[3]), r(&[3])],
+        ),
+        (
+            broadcasting::broadcasting_dyn(),
+            vec![r(&[3, 4]), r(&[4]), r(&[3, 1]), r(&[])],
+        ),
+        (
+            dqn_huber_loss::dqn_huber_loss_dyn(),
+            vec![
+                r(&[4, 3]),
+                r(&[3, 5]),
+                r(&[5]),
+                r(&[5, 3]),
+                r(&[3]),
+                ids.clone(),
+                DynValue::Float(array![3.0, -2.0, 0.1, 0.4].into_dyn()),
+            ],
+        ),
+        (elementwise_chain::elementwise_chain_dyn(), vec![r(&[3, 4])]),
+        (
+            embedding_mean::embedding_mean_dyn(),
+            vec![r(&[3, 4]), ids.clone(), r(&[4])],
+        ),
+        (
+            layernorm::layernorm_dyn(),
+            vec![r(&[3, 5]), r(&[5]), r(&[5])],
+        ),
+        (
+            lstm_cell::lstm_cell_dyn(),
+            vec![
+                r(&[2, 3]),
+                r(&[2, 2]),
+                r(&[2, 2]),
+                r(&[3, 8]),
+                r(&[2, 8]),
+                r(&[8]),
+            ],
+        ),
+        (
+            rnn_step::rnn_step_dyn(),
+            vec![r(&[2, 3]), r(&[2, 4]), r(&[3, 4]), r(&[4, 4]), r(&[4])],
+        ),
+        (
+            softmax_cross_entropy::softmax_cross_entropy_dyn(),
+            vec![r(&[4, 3]), ids.clone()],
+        ),
+        (svm_hinge::svm_hinge_dyn(), vec![r(&[4, 3]), ids]),
+    ];
+    assert_eq!(
+        checks.len(),
+        CASES.len(),
+        "every snapshot case is gradient-checked"
+    );
+    for (f, inputs) in checks {
+        let report = check_function(&f, &inputs, &GradCheck::default());
+        assert!(report.passed(), "{report}");
+    }
+}
