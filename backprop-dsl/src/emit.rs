@@ -318,6 +318,7 @@ impl Emitter<'_> {
     }
 
     fn axis(k: usize) -> TokenStream {
+        let k = Literal::usize_unsuffixed(k);
         quote!(ops::Axis(#k))
     }
 
@@ -334,10 +335,10 @@ impl Emitter<'_> {
         };
         match &n.op {
             Op::Input(_) | Op::Const(_) | Op::Seed(_) => self.value(v, ctx),
-            Op::UsizeConst(c) => quote!(#c),
+            Op::UsizeConst(c) => Literal::usize_unsuffixed(*c).to_token_stream(),
             Op::LenOf(k) => {
-                let x = self.value(n.args[0], ctx);
-                quote!(#x.len_of(ops::Axis(#k)))
+                let (x, ax) = (self.value(n.args[0], ctx), Self::axis(*k));
+                quote!(#x.len_of(#ax))
             }
             Op::UsizeArith(op) => {
                 let (l, r) = (self.value(n.args[0], ctx), self.value(n.args[1], ctx));
@@ -505,9 +506,11 @@ impl Emitter<'_> {
                     .iter()
                     .map(|&s| {
                         let val = self.value(s, ctx);
+                        let k = Literal::usize_unsuffixed(*k);
                         quote!(#val[#k])
                     })
                     .collect();
+                let i = Literal::usize_unsuffixed(*i);
                 quote!(ops::concatenate_backward(#gr, #ax, &[#(#lens),*], #i))
             }
             Op::InsertAxis(k) => {

@@ -22,7 +22,7 @@ pub fn attention<T: Real>(
         &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
     );
     let scores = ops::mul_scalar(&t5, scale);
-    let weights = ops::softmax(&scores, ops::Axis(1usize));
+    let weights = ops::softmax(&scores, ops::Axis(1));
     let out = ops::dot_mm(
         &weights,
         &v,
@@ -76,7 +76,7 @@ pub fn attention_train<T: Real>(
         &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
     );
     let scores = ops::mul_scalar(&t5, scale);
-    let weights = ops::softmax(&scores, ops::Axis(1usize));
+    let weights = ops::softmax(&scores, ops::Axis(1));
     let out = ops::dot_mm(
         &weights,
         &v,
@@ -102,7 +102,7 @@ pub fn attention_train<T: Real>(
 /// let d_weights = ops::dot_mt(&d_out, &saved.v);
 /// let d_v = ops::dot_tm(&saved.weights, &d_out);
 /// // line 7: let weights = softmax(scores, Axis(1));
-/// let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1usize));
+/// let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));
 /// // line 6: let scores = q.dot(&k.t()) * scale;
 /// let d_t5 = ops::mul_scalar(&d_scores, saved.scale);
 /// let d_q = ops::dot_mt(&d_t5, &saved.t4);
@@ -128,7 +128,7 @@ pub fn attention_backward<T: Real>(
     use ::backprop::ops;
     let d_weights = ops::dot_mt(&d_out, &saved.v);
     let d_v = ops::dot_tm(&saved.weights, &d_out);
-    let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1usize));
+    let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));
     let d_t5 = ops::mul_scalar(&d_scores, saved.scale);
     let d_q = ops::dot_mt(&d_t5, &saved.t4);
     let d_t4 = ops::dot_tm(&saved.q, &d_t5);

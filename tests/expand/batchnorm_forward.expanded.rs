@@ -14,10 +14,10 @@ pub fn batchnorm_forward<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let mu = ops::mean_axis(&x, ops::Axis(0usize));
+    let mu = ops::mean_axis(&x, ops::Axis(0));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
     let t5 = ops::square(&centered);
-    let var = ops::mean_axis(&t5, ops::Axis(0usize));
+    let var = ops::mean_axis(&t5, ops::Axis(0));
     let t8 = ops::add_scalar(&var, T::lit(0.00001));
     let t9 = ops::sqrt(&t8);
     let x_hat = ops::div(
@@ -91,10 +91,10 @@ pub fn batchnorm_forward_train<T: Real>(
 ) -> (Array2<T>, BatchnormForwardSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let mu = ops::mean_axis(&x, ops::Axis(0usize));
+    let mu = ops::mean_axis(&x, ops::Axis(0));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
     let t5 = ops::square(&centered);
-    let var = ops::mean_axis(&t5, ops::Axis(0usize));
+    let var = ops::mean_axis(&t5, ops::Axis(0));
     let t8 = ops::add_scalar(&var, T::lit(0.00001));
     let t9 = ops::sqrt(&t8);
     let x_hat = ops::div(
@@ -181,7 +181,7 @@ pub fn batchnorm_forward_train<T: Real>(
 /// let d_t9 = ops::sum_to(&t29, saved.t9_shape);
 /// let d_t8 = ops::sqrt_backward(&saved.t9, &d_t9);
 /// // line 12: let var = centered.square().mean_axis(Axis(0));
-/// let d_t5 = ops::mean_axis_backward(&d_t8, ops::Axis(0usize), saved.t5_shape);
+/// let d_t5 = ops::mean_axis_backward(&d_t8, ops::Axis(0), saved.t5_shape);
 /// let t35 = ops::square_backward(&saved.centered, &d_t5);
 /// // line 11: let centered = x - &mu;
 /// let d_centered = ops::add(
@@ -193,7 +193,7 @@ pub fn batchnorm_forward_train<T: Real>(
 /// let t39 = ops::neg(&d_centered);
 /// let d_mu = ops::sum_to(&t39, saved.mu_shape);
 /// // line 10: let mu = x.mean_axis(Axis(0));
-/// let t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0usize), saved.x_shape);
+/// let t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
 /// let d_x = ops::add(&t38, &t42, &ops::Site::new("add", "x", file!(), 6, 5));
 /// BatchnormForwardGrads {
 ///     x: d_x,
@@ -246,7 +246,7 @@ pub fn batchnorm_forward_backward<T: Real>(
     let t29 = ops::neg(&t28);
     let d_t9 = ops::sum_to(&t29, saved.t9_shape);
     let d_t8 = ops::sqrt_backward(&saved.t9, &d_t9);
-    let d_t5 = ops::mean_axis_backward(&d_t8, ops::Axis(0usize), saved.t5_shape);
+    let d_t5 = ops::mean_axis_backward(&d_t8, ops::Axis(0), saved.t5_shape);
     let t35 = ops::square_backward(&saved.centered, &d_t5);
     let d_centered = ops::add(
         &t26,
@@ -256,7 +256,7 @@ pub fn batchnorm_forward_backward<T: Real>(
     let t38 = ops::sum_to(&d_centered, saved.x_shape);
     let t39 = ops::neg(&d_centered);
     let d_mu = ops::sum_to(&t39, saved.mu_shape);
-    let t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0usize), saved.x_shape);
+    let t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
     let d_x = ops::add(&t38, &t42, &ops::Site::new("add", "x", file!(), 6, 5));
     BatchnormForwardGrads {
         x: d_x,

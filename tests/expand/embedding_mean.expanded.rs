@@ -19,7 +19,7 @@ pub fn embedding_mean<T: Real>(
         &ids,
         &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
     );
-    let t4 = ops::mean_axis(&rows, ops::Axis(0usize));
+    let t4 = ops::mean_axis(&rows, ops::Axis(0));
     let out = ops::dot_vv(
         &t4,
         &w,
@@ -68,7 +68,7 @@ pub fn embedding_mean_train<T: Real>(
         &ids,
         &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
     );
-    let t4 = ops::mean_axis(&rows, ops::Axis(0usize));
+    let t4 = ops::mean_axis(&rows, ops::Axis(0));
     let out = ops::dot_vv(
         &t4,
         &w,
@@ -104,7 +104,7 @@ pub fn embedding_mean_train<T: Real>(
 ///     &saved.t4,
 ///     &ops::Site::new("mul", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
 /// );
-/// let d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0usize), saved.rows_shape);
+/// let d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0), saved.rows_shape);
 /// // line 6: let rows = rows(table, &ids);
 /// let d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);
 /// EmbeddingMeanGrads {
@@ -135,7 +135,7 @@ pub fn embedding_mean_backward<T: Real>(
         &saved.t4,
         &ops::Site::new("mul", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
-    let d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0usize), saved.rows_shape);
+    let d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0), saved.rows_shape);
     let d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);
     EmbeddingMeanGrads {
         table: d_table,

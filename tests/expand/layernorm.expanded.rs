@@ -14,12 +14,12 @@ pub fn layernorm<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::mean_axis(&x, ops::Axis(1usize));
-    let mu = ops::insert_axis(&t3, ops::Axis(1usize));
+    let t3 = ops::mean_axis(&x, ops::Axis(1));
+    let mu = ops::insert_axis(&t3, ops::Axis(1));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
     let t6 = ops::square(&centered);
-    let t7 = ops::mean_axis(&t6, ops::Axis(1usize));
-    let var = ops::insert_axis(&t7, ops::Axis(1usize));
+    let t7 = ops::mean_axis(&t6, ops::Axis(1));
+    let var = ops::insert_axis(&t7, ops::Axis(1));
     let t10 = ops::add_scalar(&var, T::lit(0.00001));
     let t11 = ops::sqrt(&t10);
     let x_hat = ops::div(
@@ -93,12 +93,12 @@ pub fn layernorm_train<T: Real>(
 ) -> (Array2<T>, LayernormSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::mean_axis(&x, ops::Axis(1usize));
-    let mu = ops::insert_axis(&t3, ops::Axis(1usize));
+    let t3 = ops::mean_axis(&x, ops::Axis(1));
+    let mu = ops::insert_axis(&t3, ops::Axis(1));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
     let t6 = ops::square(&centered);
-    let t7 = ops::mean_axis(&t6, ops::Axis(1usize));
-    let var = ops::insert_axis(&t7, ops::Axis(1usize));
+    let t7 = ops::mean_axis(&t6, ops::Axis(1));
+    let var = ops::insert_axis(&t7, ops::Axis(1));
     let t10 = ops::add_scalar(&var, T::lit(0.00001));
     let t11 = ops::sqrt(&t10);
     let x_hat = ops::div(
@@ -185,8 +185,8 @@ pub fn layernorm_train<T: Real>(
 /// let d_t11 = ops::sum_to(&t31, saved.t11_shape);
 /// let d_t10 = ops::sqrt_backward(&saved.t11, &d_t11);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
-/// let d_t7 = ops::insert_axis_backward(&d_t10, ops::Axis(1usize));
-/// let d_t6 = ops::mean_axis_backward(&d_t7, ops::Axis(1usize), saved.t6_shape);
+/// let d_t7 = ops::insert_axis_backward(&d_t10, ops::Axis(1));
+/// let d_t6 = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t6_shape);
 /// let t38 = ops::square_backward(&saved.centered, &d_t6);
 /// // line 7: let centered = x - &mu;
 /// let d_centered = ops::add(
@@ -198,8 +198,8 @@ pub fn layernorm_train<T: Real>(
 /// let t42 = ops::neg(&d_centered);
 /// let d_mu = ops::sum_to(&t42, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
-/// let d_t3 = ops::insert_axis_backward(&d_mu, ops::Axis(1usize));
-/// let t46 = ops::mean_axis_backward(&d_t3, ops::Axis(1usize), saved.x_shape);
+/// let d_t3 = ops::insert_axis_backward(&d_mu, ops::Axis(1));
+/// let t46 = ops::mean_axis_backward(&d_t3, ops::Axis(1), saved.x_shape);
 /// let d_x = ops::add(&t41, &t46, &ops::Site::new("add", "x", file!(), 5, 27));
 /// LayernormGrads {
 ///     x: d_x,
@@ -252,8 +252,8 @@ pub fn layernorm_backward<T: Real>(
     let t31 = ops::neg(&t30);
     let d_t11 = ops::sum_to(&t31, saved.t11_shape);
     let d_t10 = ops::sqrt_backward(&saved.t11, &d_t11);
-    let d_t7 = ops::insert_axis_backward(&d_t10, ops::Axis(1usize));
-    let d_t6 = ops::mean_axis_backward(&d_t7, ops::Axis(1usize), saved.t6_shape);
+    let d_t7 = ops::insert_axis_backward(&d_t10, ops::Axis(1));
+    let d_t6 = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t6_shape);
     let t38 = ops::square_backward(&saved.centered, &d_t6);
     let d_centered = ops::add(
         &t28,
@@ -263,8 +263,8 @@ pub fn layernorm_backward<T: Real>(
     let t41 = ops::sum_to(&d_centered, saved.x_shape);
     let t42 = ops::neg(&d_centered);
     let d_mu = ops::sum_to(&t42, saved.mu_shape);
-    let d_t3 = ops::insert_axis_backward(&d_mu, ops::Axis(1usize));
-    let t46 = ops::mean_axis_backward(&d_t3, ops::Axis(1usize), saved.x_shape);
+    let d_t3 = ops::insert_axis_backward(&d_mu, ops::Axis(1));
+    let t46 = ops::mean_axis_backward(&d_t3, ops::Axis(1), saved.x_shape);
     let d_x = ops::add(&t41, &t46, &ops::Site::new("add", "x", file!(), 5, 27));
     LayernormGrads {
         x: d_x,

@@ -17,7 +17,7 @@ pub fn lstm_cell<T: Real>(
 ) -> (Array2<T>, Array2<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let hidden = h_prev.len_of(ops::Axis(1usize));
+    let hidden = h_prev.len_of(ops::Axis(1));
     let t7 = ops::dot_mm(&x, &wx, &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17));
     let t8 = ops::dot_mm(
         &h_prev,
@@ -34,10 +34,10 @@ pub fn lstm_cell<T: Real>(
         &b,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
     );
-    let t11 = 0usize;
+    let t11 = 0;
     let t12 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         t11,
         hidden,
         &ops::Site::new(
@@ -49,11 +49,11 @@ pub fn lstm_cell<T: Real>(
         ),
     );
     let i = ops::sigmoid(&t12);
-    let t14 = 2usize;
+    let t14 = 2;
     let t15 = t14 * hidden;
     let t16 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         hidden,
         t15,
         &ops::Site::new(
@@ -65,13 +65,13 @@ pub fn lstm_cell<T: Real>(
         ),
     );
     let f = ops::sigmoid(&t16);
-    let t18 = 2usize;
+    let t18 = 2;
     let t19 = t18 * hidden;
-    let t20 = 3usize;
+    let t20 = 3;
     let t21 = t20 * hidden;
     let t22 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         t19,
         t21,
         &ops::Site::new(
@@ -83,13 +83,13 @@ pub fn lstm_cell<T: Real>(
         ),
     );
     let o = ops::sigmoid(&t22);
-    let t24 = 3usize;
+    let t24 = 3;
     let t25 = t24 * hidden;
-    let t26 = 4usize;
+    let t26 = 4;
     let t27 = t26 * hidden;
     let t28 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         t25,
         t27,
         &ops::Site::new(
@@ -207,7 +207,7 @@ pub fn lstm_cell_train<T: Real>(
 ) -> ((Array2<T>, Array2<T>), LstmCellSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let hidden = h_prev.len_of(ops::Axis(1usize));
+    let hidden = h_prev.len_of(ops::Axis(1));
     let t7 = ops::dot_mm(&x, &wx, &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17));
     let t8 = ops::dot_mm(
         &h_prev,
@@ -224,10 +224,10 @@ pub fn lstm_cell_train<T: Real>(
         &b,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
     );
-    let t11 = 0usize;
+    let t11 = 0;
     let t12 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         t11,
         hidden,
         &ops::Site::new(
@@ -239,11 +239,11 @@ pub fn lstm_cell_train<T: Real>(
         ),
     );
     let i = ops::sigmoid(&t12);
-    let t14 = 2usize;
+    let t14 = 2;
     let t15 = t14 * hidden;
     let t16 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         hidden,
         t15,
         &ops::Site::new(
@@ -255,13 +255,13 @@ pub fn lstm_cell_train<T: Real>(
         ),
     );
     let f = ops::sigmoid(&t16);
-    let t18 = 2usize;
+    let t18 = 2;
     let t19 = t18 * hidden;
-    let t20 = 3usize;
+    let t20 = 3;
     let t21 = t20 * hidden;
     let t22 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         t19,
         t21,
         &ops::Site::new(
@@ -273,13 +273,13 @@ pub fn lstm_cell_train<T: Real>(
         ),
     );
     let o = ops::sigmoid(&t22);
-    let t24 = 3usize;
+    let t24 = 3;
     let t25 = t24 * hidden;
-    let t26 = 4usize;
+    let t26 = 4;
     let t27 = t26 * hidden;
     let t28 = ops::slice_axis(
         &gates,
-        ops::Axis(1usize),
+        ops::Axis(1),
         t25,
         t27,
         &ops::Site::new(
@@ -406,7 +406,7 @@ pub fn lstm_cell_train<T: Real>(
 /// let d_t28 = ops::tanh_backward(&saved.g, &d_g);
 /// let t63 = ops::slice_axis_backward(
 ///     &d_t28,
-///     ops::Axis(1usize),
+///     ops::Axis(1),
 ///     saved.t25,
 ///     saved.gates_shape,
 /// );
@@ -414,7 +414,7 @@ pub fn lstm_cell_train<T: Real>(
 /// let d_t22 = ops::sigmoid_backward(&saved.o, &d_o);
 /// let t65 = ops::slice_axis_backward(
 ///     &d_t22,
-///     ops::Axis(1usize),
+///     ops::Axis(1),
 ///     saved.t19,
 ///     saved.gates_shape,
 /// );
@@ -422,7 +422,7 @@ pub fn lstm_cell_train<T: Real>(
 /// let d_t16 = ops::sigmoid_backward(&saved.f, &d_f);
 /// let t67 = ops::slice_axis_backward(
 ///     &d_t16,
-///     ops::Axis(1usize),
+///     ops::Axis(1),
 ///     saved.hidden,
 ///     saved.gates_shape,
 /// );
@@ -430,7 +430,7 @@ pub fn lstm_cell_train<T: Real>(
 /// let d_t12 = ops::sigmoid_backward(&saved.i, &d_i);
 /// let t69 = ops::slice_axis_backward(
 ///     &d_t12,
-///     ops::Axis(1usize),
+///     ops::Axis(1),
 ///     saved.t11,
 ///     saved.gates_shape,
 /// );
@@ -530,28 +530,28 @@ pub fn lstm_cell_backward<T: Real>(
     let d_t28 = ops::tanh_backward(&saved.g, &d_g);
     let t63 = ops::slice_axis_backward(
         &d_t28,
-        ops::Axis(1usize),
+        ops::Axis(1),
         saved.t25,
         saved.gates_shape,
     );
     let d_t22 = ops::sigmoid_backward(&saved.o, &d_o);
     let t65 = ops::slice_axis_backward(
         &d_t22,
-        ops::Axis(1usize),
+        ops::Axis(1),
         saved.t19,
         saved.gates_shape,
     );
     let d_t16 = ops::sigmoid_backward(&saved.f, &d_f);
     let t67 = ops::slice_axis_backward(
         &d_t16,
-        ops::Axis(1usize),
+        ops::Axis(1),
         saved.hidden,
         saved.gates_shape,
     );
     let d_t12 = ops::sigmoid_backward(&saved.i, &d_i);
     let t69 = ops::slice_axis_backward(
         &d_t12,
-        ops::Axis(1usize),
+        ops::Axis(1),
         saved.t11,
         saved.gates_shape,
     );

@@ -13,7 +13,7 @@ pub fn softmax_cross_entropy<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let log_probs = ops::log_softmax(&scores, ops::Axis(1usize));
+    let log_probs = ops::log_softmax(&scores, ops::Axis(1));
     let t3 = ops::pick(
         &log_probs,
         &labels,
@@ -54,7 +54,7 @@ pub fn softmax_cross_entropy_train<T: Real>(
 ) -> (T, SoftmaxCrossEntropySaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let log_probs = ops::log_softmax(&scores, ops::Axis(1usize));
+    let log_probs = ops::log_softmax(&scores, ops::Axis(1));
     let t3 = ops::pick(
         &log_probs,
         &labels,
@@ -88,7 +88,7 @@ pub fn softmax_cross_entropy_train<T: Real>(
 /// let d_scores = ops::log_softmax_backward(
 ///     &saved.log_probs,
 ///     &d_log_probs,
-///     ops::Axis(1usize),
+///     ops::Axis(1),
 /// );
 /// SoftmaxCrossEntropyGrads {
 ///     scores: d_scores,
@@ -113,7 +113,7 @@ pub fn softmax_cross_entropy_backward<T: Real>(
     let d_scores = ops::log_softmax_backward(
         &saved.log_probs,
         &d_log_probs,
-        ops::Axis(1usize),
+        ops::Axis(1),
     );
     SoftmaxCrossEntropyGrads {
         scores: d_scores,

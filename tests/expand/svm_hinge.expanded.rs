@@ -15,7 +15,7 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
-    let correct = ops::insert_axis(&t2, ops::Axis(1usize));
+    let correct = ops::insert_axis(&t2, ops::Axis(1));
     let t4 = ops::sub(
         &scores,
         &correct,
@@ -23,7 +23,7 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
     );
     let t6 = ops::add_scalar(&t4, T::lit(1.0));
     let margins = ops::relu(&t6);
-    let t8 = ops::sum_axis(&margins, ops::Axis(1usize));
+    let t8 = ops::sum_axis(&margins, ops::Axis(1));
     let t10 = ops::sub_scalar(&t8, T::lit(1.0));
     let out = ops::mean(&t10);
     out.into_scalar()
@@ -68,7 +68,7 @@ pub fn svm_hinge_train<T: Real>(
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
-    let correct = ops::insert_axis(&t2, ops::Axis(1usize));
+    let correct = ops::insert_axis(&t2, ops::Axis(1));
     let t4 = ops::sub(
         &scores,
         &correct,
@@ -76,7 +76,7 @@ pub fn svm_hinge_train<T: Real>(
     );
     let t6 = ops::add_scalar(&t4, T::lit(1.0));
     let margins = ops::relu(&t6);
-    let t8 = ops::sum_axis(&margins, ops::Axis(1usize));
+    let t8 = ops::sum_axis(&margins, ops::Axis(1));
     let t10 = ops::sub_scalar(&t8, T::lit(1.0));
     let out = ops::mean(&t10);
     let t10_shape = t10.raw_dim();
@@ -103,18 +103,14 @@ pub fn svm_hinge_train<T: Real>(
 /// let d_out = ops::scalar(d_out);
 /// // line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()
 /// let d_t10 = ops::mean_backward(&d_out, saved.t10_shape);
-/// let d_margins = ops::sum_axis_backward(
-///     &d_t10,
-///     ops::Axis(1usize),
-///     saved.margins_shape,
-/// );
+/// let d_margins = ops::sum_axis_backward(&d_t10, ops::Axis(1), saved.margins_shape);
 /// // line 8: let margins = relu(scores - &correct + 1.0);
 /// let d_t6 = ops::relu_backward(&saved.t6, &d_margins);
 /// let t19 = ops::sum_to(&d_t6, saved.scores_shape);
 /// let t20 = ops::neg(&d_t6);
 /// let d_correct = ops::sum_to(&t20, saved.correct_shape);
 /// // line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));
-/// let d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1usize));
+/// let d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1));
 /// let t24 = ops::pick_backward(&d_t2, &saved.labels, saved.scores_shape);
 /// let d_scores = ops::add(
 ///     &t19,
@@ -137,16 +133,12 @@ pub fn svm_hinge_backward<T: Real>(
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
     let d_t10 = ops::mean_backward(&d_out, saved.t10_shape);
-    let d_margins = ops::sum_axis_backward(
-        &d_t10,
-        ops::Axis(1usize),
-        saved.margins_shape,
-    );
+    let d_margins = ops::sum_axis_backward(&d_t10, ops::Axis(1), saved.margins_shape);
     let d_t6 = ops::relu_backward(&saved.t6, &d_margins);
     let t19 = ops::sum_to(&d_t6, saved.scores_shape);
     let t20 = ops::neg(&d_t6);
     let d_correct = ops::sum_to(&t20, saved.correct_shape);
-    let d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1usize));
+    let d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1));
     let t24 = ops::pick_backward(&d_t2, &saved.labels, saved.scores_shape);
     let d_scores = ops::add(
         &t19,
