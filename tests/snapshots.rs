@@ -35,30 +35,7 @@ cases!(
 
 fn expand_file(path: &Path) -> String {
     let src = std::fs::read_to_string(path).expect("readable case");
-    let file: syn::File = syn::parse_str(&src).expect("a valid Rust file");
-    let mut out = proc_macro2::TokenStream::new();
-    for item in file.items {
-        let syn::Item::Fn(mut f) = item else { continue };
-        let Some(pos) = f
-            .attrs
-            .iter()
-            .position(|a| a.path().is_ident("differentiable"))
-        else {
-            continue;
-        };
-        let attr = f.attrs.remove(pos);
-        let args = match attr.meta {
-            syn::Meta::List(l) => l.tokens,
-            _ => proc_macro2::TokenStream::new(),
-        };
-        out.extend(backprop_dsl::expand(args, quote_item(&f)));
-    }
-    backprop_dsl::pretty::file(&out)
-}
-
-fn quote_item(f: &syn::ItemFn) -> proc_macro2::TokenStream {
-    use syn::__private::ToTokens;
-    f.to_token_stream()
+    backprop_dsl::expand_source(&src).expect("a valid Rust file")
 }
 
 #[test]

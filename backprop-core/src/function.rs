@@ -129,6 +129,8 @@ pub struct DynFunction<T> {
     pub inputs: Vec<InputSpec>,
     /// The rank of each output.
     pub output_ranks: Vec<usize>,
+    /// The source of the generated backward pass, with origin comments (as in its rustdoc).
+    pub backward_source: &'static str,
     /// Runs the forward pass.
     pub forward: DynForward<T>,
     /// Runs the training forward and the backward pass.

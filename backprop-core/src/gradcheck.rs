@@ -118,8 +118,8 @@ fn random_like<D: Dimension>(shape: D, rng: &mut SeededRng) -> Array<f64, D> {
 
 /// Compares an analytic gradient with central differences over every element of
 /// `value`. `bump` returns the outputs for the perturbed value. The estimate is the
-/// five-point central difference `(8 D(h) - D(2h)) / 12h` with `D(h) = sum((out(x+h)
-/// - out(x-h)) * r)`: differences are taken before summing, so outputs the bump did
+/// five-point central difference `(8 D(h) - D(2h)) / 12h` with
+/// `D(h) = sum((out(x+h) - out(x-h)) * r)`: differences are taken before summing, so outputs the bump did
 /// not change cancel exactly, and the fourth-order stencil allows a step large
 /// enough that rounding stays near 1e-12.
 fn compare(

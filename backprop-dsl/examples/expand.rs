@@ -1,20 +1,19 @@
-//! Prints the expansion of the first `#[differentiable]` function in a file (temporary dev tool).
+//! Prints what `#[differentiable]` generates for the functions of a source file:
+//! `cargo run -p backprop-dsl --example expand -- path/to/file.rs`.
+
 fn main() {
-    let path = std::env::args().nth(1).expect("path");
-    let src = std::fs::read_to_string(path).unwrap();
-    let file: syn::File = syn::parse_str(&src).unwrap();
-    for item in file.items {
-        if let syn::Item::Fn(f) = &item {
-            if let Some(attr) = f.attrs.iter().find(|a| a.path().is_ident("differentiable")) {
-                let args = match &attr.meta {
-                    syn::Meta::List(l) => l.tokens.clone(),
-                    _ => Default::default(),
-                };
-                let mut f = f.clone();
-                f.attrs.retain(|a| !a.path().is_ident("differentiable"));
-                let out = backprop_dsl::expand(args, quote::quote!(#f));
-                println!("{}", backprop_dsl::pretty::file(&out));
-            }
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: expand FILE.rs");
+        std::process::exit(2);
+    };
+    let expanded = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{path}: {e}"))
+        .and_then(|src| backprop_dsl::expand_source(&src));
+    match expanded {
+        Ok(code) => print!("{code}"),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
         }
     }
 }

@@ -182,10 +182,10 @@ impl Lower<'_> {
                 }
             }
         }
-        for id in 0..n {
+        for (id, &reaches_output) in to_output.iter().enumerate() {
             if let Op::Elementwise(e) = self.g.nodes[id].op {
                 let x = self.g.nodes[id].args[0];
-                if e.uses.is_none() && from_input[x] && to_output[id] {
+                if e.uses.is_none() && from_input[x] && reaches_output {
                     self.diags.error(
                         self.g.nodes[id].span,
                         format!("`{}` has no derivative, but a gradient flows through it here", e.name),
@@ -287,9 +287,7 @@ impl Lower<'_> {
                     );
                     return None;
                 };
-                let Some(seg) = p.path.segments.last() else {
-                    return None;
-                };
+                let seg = p.path.segments.last()?;
                 if !seg.arguments.is_empty() {
                     self.diags.error(
                         seg.arguments.span(),

@@ -55,7 +55,7 @@ pub fn emit(def: &FnDef, g: &Graph, opts: &Options) -> Emitted {
     tokens.extend(e.structs());
     tokens.extend(e.train_fn());
     tokens.extend(backward_fn);
-    tokens.extend(e.dyn_fn());
+    tokens.extend(e.dyn_fn(&backward_text));
     if let Some(layer) = &opts.layer {
         tokens.extend(e.layer_impl(layer));
     }
@@ -889,7 +889,7 @@ impl Emitter<'_> {
                 } else {
                     value
                 };
-                if value.to_string() == field.to_string() {
+                if *field == value.to_string() {
                     quote!(#field)
                 } else {
                     quote!(#field: #value)
@@ -961,7 +961,7 @@ impl Emitter<'_> {
         out
     }
 
-    fn dyn_fn(&self) -> TokenStream {
+    fn dyn_fn(&self, backward_text: &str) -> TokenStream {
         let vis = &self.def.item.vis;
         let k = &self.krate;
         let nd = self.nd();
@@ -1105,6 +1105,7 @@ impl Emitter<'_> {
                     name: #n,
                     inputs: ::std::vec![#(#specs),*],
                     output_ranks: ::std::vec![#(#ranks),*],
+                    backward_source: #backward_text,
                     forward: forward #turbofish,
                     backward: backward #turbofish,
                 }

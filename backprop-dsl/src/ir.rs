@@ -342,14 +342,14 @@ impl Graph {
                     return Err(format!("forward node {id} reads backward node {a}"));
                 }
             }
-            if let Some(arity) = fixed_arity(&n.op) {
-                if n.args.len() != arity {
-                    return Err(format!(
-                        "node {id} ({:?}) has {} args, expected {arity}",
-                        n.op,
-                        n.args.len()
-                    ));
-                }
+            if let Some(arity) = fixed_arity(&n.op)
+                && n.args.len() != arity
+            {
+                return Err(format!(
+                    "node {id} ({:?}) has {} args, expected {arity}",
+                    n.op,
+                    n.args.len()
+                ));
             }
         }
         for &o in &self.outputs {

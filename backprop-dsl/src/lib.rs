@@ -91,6 +91,29 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// Expands every `#[differentiable]` function of a Rust source file and returns
+/// the generated items, formatted. Other items are left out.
+pub fn expand_source(src: &str) -> Result<String, String> {
+    let file: syn::File = syn::parse_str(src).map_err(|e| format!("not a valid Rust file: {e}"))?;
+    let mut out = TokenStream::new();
+    for item in file.items {
+        let syn::Item::Fn(mut f) = item else { continue };
+        let Some(pos) = f
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("differentiable"))
+        else {
+            continue;
+        };
+        let args = match f.attrs.remove(pos).meta {
+            syn::Meta::List(list) => list.tokens,
+            _ => TokenStream::new(),
+        };
+        out.extend(expand(args, quote!(#f)));
+    }
+    Ok(pretty::file(&out))
+}
+
 /// The user's function with its body replaced, so callers still type-check while
 /// the errors above are fixed.
 fn fallback(item: TokenStream) -> TokenStream {

@@ -383,7 +383,7 @@ pub fn classify_type(ty: &Type, float: &Ident) -> Option<InputKind> {
                 Type::Path(e) if e.path.segments.len() == 1 => e.path.segments[0].ident.to_string(),
                 _ => return None,
             };
-            if elem_name == float.to_string() {
+            if *float == elem_name {
                 Some(InputKind::Float(rank, pass))
             } else if elem_name == "usize" {
                 Some(InputKind::Int(rank, pass))

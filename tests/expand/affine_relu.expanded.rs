@@ -158,6 +158,7 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
+        backward_source: "// line 7: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 6: let z = x.dot(&w) + &b;\nlet d_t3 = ops::sum_to(&d_z, saved.t3_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_t3, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_t3);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -188,6 +188,7 @@ pub fn attention_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : false } }
         ],
         output_ranks: ::std::vec![2usize],
+        backward_source: "// line 8: weights.dot(&v)\nlet d_weights = ops::dot_mt(&d_out, &saved.v);\nlet d_v = ops::dot_tm(&saved.weights, &d_out);\n// line 7: let weights = softmax(scores, Axis(1));\nlet d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));\n// line 6: let scores = q.dot(&k.t()) * scale;\nlet d_t5 = ops::mul_scalar(&d_scores, saved.scale);\nlet d_q = ops::dot_mt(&d_t5, &saved.t4);\nlet d_t4 = ops::dot_tm(&saved.q, &d_t5);\nlet d_k = ops::transpose(&d_t4);\nAttentionGrads {\n    q: d_q,\n    k: d_k,\n    v: d_v,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

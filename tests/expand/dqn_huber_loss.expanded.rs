@@ -295,6 +295,7 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : false } }
         ],
         output_ranks: ::std::vec![0usize],
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet d_t15 = ops::mean_backward(&d_out, saved.t15_shape);\nlet d_t13 = ops::huber_backward(&saved.t13, &d_t15, T::lit(1.0));\nlet t21 = ops::neg(&d_t13);\nlet d_q_taken = ops::sum_to(&t21, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_t10 = ops::sum_to(&d_q, saved.t10_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_t10, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_t10);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_t8 = ops::relu_backward(&saved.t8, &d_h);\nlet d_t7 = ops::sum_to(&d_t8, saved.t7_shape);\nlet d_b1 = ops::sum_to(&d_t8, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_t7, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_t7);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

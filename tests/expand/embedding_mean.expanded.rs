@@ -181,6 +181,7 @@ pub fn embedding_mean_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: rows.mean_axis(Axis(0)).dot(&w)\nlet d_t4 = ops::mul(\n    &d_out,\n    &saved.w,\n    &ops::Site::new(\"mul\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_w = ops::mul(\n    &d_out,\n    &saved.t4,\n    &ops::Site::new(\"mul\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0), saved.rows_shape);\n// line 6: let rows = rows(table, &ids);\nlet d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);\nEmbeddingMeanGrads {\n    table: d_table,\n    w: d_w,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -228,6 +228,7 @@ pub fn rnn_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
+        backward_source: "// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet d_t8 = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&d_t8, saved.t7_shape);\nlet d_b = ops::sum_to(&d_t8, saved.b_shape);\nlet d_t5 = ops::sum_to(&d_t7, saved.t5_shape);\nlet d_t6 = ops::sum_to(&d_t7, saved.t6_shape);\nlet d_h_prev = ops::dot_mt(&d_t6, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_t6);\nlet d_x = ops::dot_mt(&d_t5, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_t5);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

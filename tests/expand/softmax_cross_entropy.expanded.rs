@@ -154,6 +154,7 @@ pub fn softmax_cross_entropy_dyn<T: Real>() -> ::backprop::function::DynFunction
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: -pick(log_probs, &labels).mean()\nlet d_t4 = ops::neg(&d_out);\nlet d_t3 = ops::mean_backward(&d_t4, saved.t3_shape);\nlet d_log_probs = ops::pick_backward(&d_t3, &saved.labels, saved.log_probs_shape);\n// line 6: let log_probs = log_softmax(scores, Axis(1));\nlet d_scores = ops::log_softmax_backward(\n    &saved.log_probs,\n    &d_log_probs,\n    ops::Axis(1),\n);\nSoftmaxCrossEntropyGrads {\n    scores: d_scores,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -182,6 +182,7 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_t10 = ops::mean_backward(&d_out, saved.t10_shape);\nlet d_margins = ops::sum_axis_backward(&d_t10, ops::Axis(1), saved.margins_shape);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t6 = ops::relu_backward(&saved.t6, &d_margins);\nlet t19 = ops::sum_to(&d_t6, saved.scores_shape);\nlet t20 = ops::neg(&d_t6);\nlet d_correct = ops::sum_to(&t20, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t24 = ops::pick_backward(&d_t2, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t19,\n    &t24,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }
