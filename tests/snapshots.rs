@@ -23,6 +23,7 @@ cases!(
     attention,
     batchnorm_forward,
     broadcasting,
+    conv_block,
     dqn_huber_loss,
     elementwise_chain,
     embedding_mean,
@@ -96,6 +97,13 @@ fn the_snapshot_cases_have_correct_gradients() {
             broadcasting::broadcasting_dyn(),
             vec![r(&[3, 4]), r(&[4]), r(&[3, 1]), r(&[])],
         ),
+        (conv_block::conv_block_dyn(), {
+            // Distinct values keep the pooling windows away from ties.
+            let x = ArrayD::from_shape_fn(IxDyn(&[1, 2, 4, 4]), |i| {
+                ((i[1] * 16 + i[2] * 4 + i[3]) as f64 * 0.61) % 3.0 - 1.0
+            });
+            vec![DynValue::Float(x), r(&[2, 2, 3, 3]), r(&[2])]
+        }),
         (
             dqn_huber_loss::dqn_huber_loss_dyn(),
             vec![

@@ -894,6 +894,49 @@ impl Lower<'_> {
                     span,
                 ))
             }
+            "conv2d" => {
+                let (x, w) = (self.array_arg(args[0], op), self.array_arg(args[1], op));
+                let (stride, pad) = (self.usize_expr(args[2]), self.usize_expr(args[3]));
+                let ((x, rx), (w, rw)) = (x?, w?);
+                for (arg, r, what) in [
+                    (args[0], rx, "the images [n, c, h, w]"),
+                    (args[1], rw, "the kernels [f, c, kh, kw]"),
+                ] {
+                    if r != 4 {
+                        self.diags.error(
+                            arg.span(),
+                            format!("`conv2d` needs 4-D arrays, found a {r}-D array"),
+                            format!("this argument is {what}"),
+                        );
+                        return None;
+                    }
+                }
+                Some(self.node(Op::Conv2d, vec![x, w, stride?, pad?], Ty::Float(4), span))
+            }
+            "max_pool2" => {
+                let (x, r) = self.array_arg(args[0], op)?;
+                if r != 4 {
+                    self.diags.error(
+                        args[0].span(),
+                        format!("`max_pool2` needs a 4-D array, found a {r}-D array"),
+                        "pool images laid out [n, c, h, w]",
+                    );
+                    return None;
+                }
+                Some(self.node(Op::MaxPool2, vec![x], Ty::Float(4), span))
+            }
+            "flatten" => {
+                let (x, r) = self.array_arg(args[0], op)?;
+                if r < 2 {
+                    self.diags.error(
+                        args[0].span(),
+                        format!("`flatten` of a {r}-D array"),
+                        "flatten merges the axes after the first of an array of rank 2 or more",
+                    );
+                    return None;
+                }
+                Some(self.node(Op::Flatten, vec![x], Ty::Float(2), span))
+            }
             "insert_axis" => {
                 let (x, r) = self.array_arg(args[0], op)?;
                 if r >= 6 {

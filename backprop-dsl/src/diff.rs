@@ -365,6 +365,42 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
             let c = d.push(op, vec![g, idx, shape], d.g.ty(q), y);
             d.contribute(q, c);
         }
+        // y = conv(x, w): dx = col2im(G W), dw = G^T im2col(x)
+        Op::Conv2d => {
+            let (x, w, stride, pad) = (args[0], args[1], args[2], args[3]);
+            if wants(0) {
+                let shape = d.shape_of(x);
+                let c = d.push(
+                    Op::Conv2dGradInput,
+                    vec![g, w, shape, stride, pad],
+                    d.g.ty(x),
+                    y,
+                );
+                d.contribute(x, c);
+            }
+            if wants(1) {
+                let shape = d.shape_of(w);
+                let c = d.push(
+                    Op::Conv2dGradWeight,
+                    vec![g, x, shape, stride, pad],
+                    d.g.ty(w),
+                    y,
+                );
+                d.contribute(w, c);
+            }
+        }
+        // each window's gradient to its first maximum
+        Op::MaxPool2 => {
+            let c = d.push(Op::MaxPool2Grad, vec![args[0], y, g], ty, y);
+            d.contribute(args[0], c);
+        }
+        // the gradient reshaped back
+        Op::Flatten => {
+            let x = args[0];
+            let shape = d.shape_of(x);
+            let c = d.push(Op::FlattenGrad, vec![g, shape], d.g.ty(x), y);
+            d.contribute(x, c);
+        }
         // d insert_axis(x) = g without the new axis
         Op::InsertAxis(k) => {
             let c = d.push(Op::RemoveAxis(k), vec![g], d.g.ty(args[0]), y);
@@ -403,6 +439,10 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         | Op::SliceGrad(_)
         | Op::ConcatGrad(..)
         | Op::RemoveAxis(_)
+        | Op::Conv2dGradInput
+        | Op::Conv2dGradWeight
+        | Op::MaxPool2Grad
+        | Op::FlattenGrad
         | Op::Zeros => unreachable!("backward ops are not differentiated"),
     }
 }

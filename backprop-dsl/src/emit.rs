@@ -513,6 +513,35 @@ impl Emitter<'_> {
                 let i = Literal::usize_unsuffixed(*i);
                 quote!(ops::concatenate_backward(#gr, #ax, &[#(#lens),*], #i))
             }
+            Op::Conv2d => {
+                let site = self.site(v, "conv2d");
+                let (x, w, st, pd) = (a(0), a(1), a(2), a(3));
+                quote!(ops::conv2d(#x, #w, #st, #pd, #site))
+            }
+            Op::Conv2dGradInput => {
+                let (gr, w, shape, st, pd) = (a(0), a(1), a(2), a(3), a(4));
+                quote!(ops::conv2d_backward_input(#gr, #w, #shape, #st, #pd))
+            }
+            Op::Conv2dGradWeight => {
+                let (gr, x, shape, st, pd) = (a(0), a(1), a(2), a(3), a(4));
+                quote!(ops::conv2d_backward_weight(#gr, #x, #shape, #st, #pd))
+            }
+            Op::MaxPool2 => {
+                let x = a(0);
+                quote!(ops::max_pool2(#x))
+            }
+            Op::MaxPool2Grad => {
+                let (x, y, gr) = (a(0), a(1), a(2));
+                quote!(ops::max_pool2_backward(#x, #y, #gr))
+            }
+            Op::Flatten => {
+                let x = a(0);
+                quote!(ops::flatten(#x))
+            }
+            Op::FlattenGrad => {
+                let (gr, shape) = (a(0), a(1));
+                quote!(ops::flatten_backward(#gr, #shape))
+            }
             Op::InsertAxis(k) => {
                 let (x, ax) = (a(0), Self::axis(*k));
                 quote!(ops::insert_axis(#x, #ax))

@@ -130,6 +130,15 @@ fn m2(a: ArrayD<f64>) -> ndarray::Array2<f64> {
     a.into_dimensionality::<Ix2>().expect("2-D")
 }
 
+fn m4(a: ArrayD<f64>) -> ndarray::Array4<f64> {
+    a.into_dimensionality::<ndarray::Ix4>().expect("4-D")
+}
+
+fn ix4(v: &Value) -> ndarray::Ix4 {
+    let s = shape(v);
+    ndarray::Ix4(s[0], s[1], s[2], s[3])
+}
+
 fn v1(a: ArrayD<f64>) -> ndarray::Array1<f64> {
     a.into_dimensionality::<Ix1>().expect("1-D")
 }
@@ -278,6 +287,31 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             let lens: Vec<usize> = a[1..].iter().map(|v| shape(v)[*ax]).collect();
             fl(k::concatenate_backward(&f(&a[0]), Axis(*ax), &lens, *i))
         }
+        Op::Conv2d => {
+            fl(k::conv2d(&m4(f(&a[0])), &m4(f(&a[1])), u(&a[2]), u(&a[3]), &SITE).into_dyn())
+        }
+        Op::Conv2dGradInput => fl(k::conv2d_backward_input(
+            &m4(f(&a[0])),
+            &m4(f(&a[1])),
+            ix4(&a[2]),
+            u(&a[3]),
+            u(&a[4]),
+        )
+        .into_dyn()),
+        Op::Conv2dGradWeight => fl(k::conv2d_backward_weight(
+            &m4(f(&a[0])),
+            &m4(f(&a[1])),
+            ix4(&a[2]),
+            u(&a[3]),
+            u(&a[4]),
+        )
+        .into_dyn()),
+        Op::MaxPool2 => fl(k::max_pool2(&m4(f(&a[0]))).into_dyn()),
+        Op::MaxPool2Grad => {
+            fl(k::max_pool2_backward(&m4(f(&a[0])), &m4(f(&a[1])), &m4(f(&a[2]))).into_dyn())
+        }
+        Op::Flatten => fl(k::flatten(&f(&a[0])).into_dyn()),
+        Op::FlattenGrad => fl(k::flatten_backward(&m2(f(&a[0])), shape(&a[1]))),
         Op::InsertAxis(ax) => fl(k::insert_axis(&f(&a[0]), Axis(*ax))),
         Op::RemoveAxis(ax) => fl(k::insert_axis_backward(&f(&a[0]), Axis(*ax))),
         Op::StopGradient => fl(f(&a[0])),

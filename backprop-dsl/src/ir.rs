@@ -231,6 +231,12 @@ pub enum Op {
     StopGradient,
     /// A new axis of length 1; args `[x]`.
     InsertAxis(usize),
+    /// `conv2d(x, w, stride, pad)`; args `[x, w, stride, pad]`.
+    Conv2d,
+    /// `max_pool2(x)`, 2x2 windows with stride 2.
+    MaxPool2,
+    /// `flatten(x)`: `[n, ...] -> [n, rest]`.
+    Flatten,
 
     // ---- backward
     /// The upstream gradient of output `k`.
@@ -259,6 +265,14 @@ pub enum Op {
     SliceGrad(usize),
     /// `concatenate_backward(g, axis, lens, k)`; args `[g, shapes of all parts...]`.
     ConcatGrad(usize, usize),
+    /// `conv2d_backward_input(g, w, x_shape, stride, pad)`.
+    Conv2dGradInput,
+    /// `conv2d_backward_weight(g, x, w_shape, stride, pad)`.
+    Conv2dGradWeight,
+    /// `max_pool2_backward(x, y, g)`.
+    MaxPool2Grad,
+    /// `flatten_backward(g, shape)`.
+    FlattenGrad,
     /// The length-1 axis removed (the backward of [`Op::InsertAxis`]); args `[g]`.
     RemoveAxis(usize),
     /// Zeros of a shape: the gradient of an input the outputs do not depend on; args `[shape]`.
@@ -364,6 +378,10 @@ impl Graph {
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
         Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) => 0,
+        Op::Conv2d => 4,
+        Op::Conv2dGradInput | Op::Conv2dGradWeight => 5,
+        Op::MaxPool2Grad => 3,
+        Op::FlattenGrad => 2,
         Op::LenOf(_)
         | Op::Transpose
         | Op::Sum
@@ -372,6 +390,8 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         | Op::StopGradient
         | Op::InsertAxis(_)
         | Op::RemoveAxis(_)
+        | Op::MaxPool2
+        | Op::Flatten
         | Op::ShapeOf
         | Op::Zeros => 1,
         Op::UsizeArith(_)

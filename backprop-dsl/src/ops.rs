@@ -108,6 +108,21 @@ pub static STRUCTURAL: &[Structural] = &[
         arity: 2,
     },
     Structural {
+        name: "conv2d",
+        usage: "conv2d(x, w, stride, pad) with x [n, c, h, w] and w [f, c, kh, kw]",
+        arity: 4,
+    },
+    Structural {
+        name: "max_pool2",
+        usage: "max_pool2(x) with x [n, c, h, w]: 2x2 windows, stride 2",
+        arity: 1,
+    },
+    Structural {
+        name: "flatten",
+        usage: "flatten(x): [n, ...] -> [n, rest]",
+        arity: 1,
+    },
+    Structural {
         name: "insert_axis",
         usage: "x.insert_axis(Axis(1))",
         arity: 2,

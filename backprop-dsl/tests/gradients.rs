@@ -276,6 +276,30 @@ fn indexing_slicing_and_concatenation() {
 }
 
 #[test]
+fn convolution_pooling_and_flatten() {
+    let mut rng = Lcg(12);
+    let x = rng.array(&[2, 2, 6, 5], -1.0, 1.0);
+    let w = rng.array(&[3, 2, 3, 3], -1.0, 1.0);
+    let b = rng.array(&[3, 1, 1], -1.0, 1.0);
+    for (stride, pad) in [(1, 0), (1, 1), (2, 1)] {
+        let src = format!(
+            "fn f<T: Real>(x: ArrayView4<T>, w: ArrayView4<T>, b: ArrayView3<T>) -> Array2<T> {{
+                flatten(tanh(conv2d(x, w, {stride}, {pad}) + &b))
+            }}"
+        );
+        assert_gradients(&src, &[f(x.clone()), f(w.clone()), f(b.clone())]);
+    }
+    // Distinct values keep every pooling window away from a tie (its kink).
+    let distinct = ArrayD::from_shape_fn(IxDyn(&[2, 2, 4, 6]), |i| {
+        (i[0] * 48 + i[1] * 24 + i[2] * 6 + i[3]) as f64 * 0.37 % 5.0 - 2.5
+    });
+    assert_gradients(
+        "fn f<T: Real>(x: ArrayView4<T>) -> Array4<T> { max_pool2(x * 2.0) }",
+        &[f(distinct)],
+    );
+}
+
+#[test]
 fn stop_gradient_no_grad_unused_inputs_and_tuples() {
     let mut rng = Lcg(8);
     let x = rng.array(&[2, 3], -1.0, 1.0);

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod broadcast;
+mod conv;
 mod elementwise;
 mod index;
 mod linalg;
@@ -18,6 +19,7 @@ mod reduce;
 mod site;
 
 pub use broadcast::*;
+pub use conv::*;
 pub use elementwise::*;
 pub use index::*;
 pub use linalg::*;
