@@ -202,7 +202,7 @@ pub fn max_pool2_backward<T: Real>(
 /// All axes after the first merged into one: `[n, ...] -> [n, rest]`.
 pub fn flatten<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array2<T> {
     let n = x.shape().first().copied().unwrap_or(1);
-    let rest = if n == 0 { 0 } else { x.len() / n };
+    let rest = x.len().checked_div(n).unwrap_or(0);
     x.as_standard_layout()
         .into_owned()
         .into_shape_with_order(Ix2(n, rest))
