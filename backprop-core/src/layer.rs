@@ -158,3 +158,28 @@ mod tests {
         let _: Array2<f64> = layer.forward(&x);
     }
 }
+
+#[cfg(test)]
+mod parameterless_tests {
+    use super::*;
+    use backprop_macros::differentiable;
+    use ndarray::{Array2, ArrayView2, array};
+
+    /// A layer with no parameters and no float type parameter.
+    struct Square;
+
+    #[differentiable(layer = Square<>)]
+    fn square_layer<T: Real>(x: ArrayView2<T>) -> Array2<T> {
+        x.square()
+    }
+
+    #[test]
+    fn a_struct_without_generics_is_a_layer_for_every_float_type() {
+        let mut layer = Square;
+        let (y, saved) = Layer::<f32>::forward_train(&mut layer, &array![[3.0f32]]);
+        assert_eq!(y, array![[9.0]]);
+        let d: Array2<f32> = layer.backward(saved, &array![[1.0]]);
+        assert_eq!(d, array![[6.0]]);
+        assert_eq!(Parameters::<f64>::num_params(&mut layer), 0);
+    }
+}

@@ -1142,7 +1142,7 @@ impl Emitter<'_> {
         }
     }
 
-    fn layer_impl(&self, layer: &Ident) -> TokenStream {
+    fn layer_impl(&self, layer: &syn::Type) -> TokenStream {
         let k = &self.krate;
         let f = &self.float;
         let (imp, ty, wh) = self.struct_generics();
@@ -1152,6 +1152,19 @@ impl Emitter<'_> {
             self.item_name("_backward"),
         );
         let saved_ty = self.struct_name("Saved");
+        // `layer = Name` means `Name<T>` for a generic function; written generics are kept.
+        let layer_ty = match layer {
+            syn::Type::Path(p)
+                if p.qself.is_none()
+                    && p.path
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.arguments.is_none()) =>
+            {
+                quote!(#layer #ty)
+            }
+            other => quote!(#other),
+        };
         let first = &self.def.inputs[0];
         let input_wants = self.g.grads.first().is_some_and(|g| g.is_some());
         let (input_ty, input_arg) = match first.kind {
@@ -1232,14 +1245,20 @@ impl Emitter<'_> {
         } else {
             quote!(())
         };
+        // A layer without parameters never calls the visitor.
+        let visitor = if params.is_empty() {
+            quote!(_f)
+        } else {
+            quote!(f)
+        };
         quote! {
-            impl #imp #k::Parameters<#f> for #layer #ty #wh {
-                fn visit_params(&mut self, f: &mut dyn FnMut(#k::ParamMut<'_, #f>)) {
+            impl #imp #k::Parameters<#f> for #layer_ty #wh {
+                fn visit_params(&mut self, #visitor: &mut dyn FnMut(#k::ParamMut<'_, #f>)) {
                     #(#params)*
                 }
             }
 
-            impl #imp #k::Layer<#f> for #layer #ty #wh {
+            impl #imp #k::Layer<#f> for #layer_ty #wh {
                 type Input = #input_ty;
                 type Output = #out_ty;
                 type InputGrad = #input_grad_ty;

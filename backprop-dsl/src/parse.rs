@@ -15,8 +15,9 @@ use crate::diag::Diagnostics;
 /// Options of `#[differentiable(...)]`.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// `layer = Name`: also implement `Layer` for the struct `Name`.
-    pub layer: Option<Ident>,
+    /// `layer = Name`: also implement `Layer` for the struct `Name` (written with
+    /// its generics, `Name<T>`, or without them for `Name<T>` of the float type).
+    pub layer: Option<syn::Type>,
     /// `crate = path`: the path of the runtime crate (default `::backprop`).
     pub krate: syn::Path,
 }
