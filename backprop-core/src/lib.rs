@@ -10,6 +10,7 @@ pub mod function;
 pub mod gradcheck;
 pub mod init;
 pub mod layer;
+pub mod layers;
 pub mod optim;
 pub mod rng;
 
