@@ -91,7 +91,7 @@ pub fn leaky_relu<T: Real>(x: ArrayView2<T>, #[no_grad] alpha: T) -> Array2<T> {
 mod tests {
     use super::*;
     use crate::Layer;
-    use crate::layers::test_util::{check, random};
+    use crate::test_util::{check, random};
 
     #[test]
     fn activations_pass_the_gradient_check() {

@@ -64,7 +64,7 @@ pub fn affine<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> 
 mod tests {
     use super::*;
     use crate::Layer;
-    use crate::layers::test_util::{check, random};
+    use crate::test_util::{check, random};
 
     #[test]
     fn affine_passes_the_gradient_check() {

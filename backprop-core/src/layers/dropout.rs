@@ -92,7 +92,7 @@ impl<T: Real> Layer<T> for Dropout<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_util::{check, random};
+    use crate::test_util::{check, random};
 
     #[test]
     fn dropout_with_a_fixed_mask_passes_the_gradient_check() {

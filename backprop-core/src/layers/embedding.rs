@@ -62,7 +62,7 @@ impl<T: Real> Layer<T> for Embedding<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_util::random;
+    use crate::test_util::random;
     use ndarray::array;
 
     #[test]

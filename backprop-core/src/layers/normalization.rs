@@ -182,7 +182,7 @@ pub fn layer_norm<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_util::{check, random};
+    use crate::test_util::{check, random};
     use ndarray::array;
 
     /// Random scale and shift, so that their gradients are checked away from 1 and 0.

@@ -429,7 +429,7 @@ impl<T: Real> Layer<T> for LastStep<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_util::{check, random};
+    use crate::test_util::{check, random};
 
     /// Random weights and initial states, so that every gradient is checked away from zero.
     fn randomize<T: Parameters<f64>>(layer: &mut T) {
