@@ -5,6 +5,17 @@
 //! Every layer implements [`Layer`](crate::Layer) and
 //! [`Parameters`](crate::Parameters); each differentiable function is public too
 //! (`affine`, `affine_train`, `affine_backward`, `affine_dyn`), for use outside a layer.
+//!
+//! | Layer | Computes | Written as |
+//! |---|---|---|
+//! | [`Affine`] | `x w + b` | [`affine`], generated layer |
+//! | [`Relu`], [`LeakyRelu`], [`Sigmoid`], [`Tanh`] | elementwise activation | [`relu`], [`leaky_relu`], [`sigmoid`], [`tanh`], generated layers |
+//! | [`BatchNorm`] | normalization over the batch, running statistics | [`batch_norm`], [`batch_norm_eval`], hand-written layer |
+//! | [`LayerNorm`] | normalization over the features | [`layer_norm`], generated layer |
+//! | [`Dropout`] | inverted dropout | [`dropout`], hand-written layer |
+//! | [`Embedding`] | rows of a table | hand-written (see its source) |
+//! | [`Rnn`], [`Lstm`] | a cell at each time step, backpropagation through time | [`rnn_cell`], [`lstm_cell`], hand-written loop |
+//! | [`LastStep`] | the last time step | hand-written (see its source) |
 
 mod activation;
 mod affine;

@@ -242,6 +242,7 @@ impl<T: Real> Layer<T> for Rnn<T> {
     type Saved = Vec<RnnCellSaved<T>>;
 
     fn forward(&self, x: &Array3<T>) -> Array3<T> {
+        // One step function serves both modes; evaluation drops what it saved.
         unroll(self, x).0
     }
 
@@ -358,6 +359,7 @@ impl<T: Real> Layer<T> for Lstm<T> {
     type Saved = Vec<LstmCellSaved<T>>;
 
     fn forward(&self, x: &Array3<T>) -> Array3<T> {
+        // One step function serves both modes; evaluation drops what it saved.
         unroll(self, x).0
     }
 
