@@ -401,7 +401,7 @@ impl<T: Real> Parameters<T> for Sequential<T> {
 mod tests {
     use super::*;
     use crate::data::spiral;
-    use crate::layers::{Affine, BatchNorm, Dropout, Relu, Tanh};
+    use crate::layers::{Affine, BatchNorm, Dropout, LastStep, Lstm, Relu, Tanh};
     use crate::losses::{accuracy, softmax_cross_entropy_backward, softmax_cross_entropy_train};
     use crate::optim::{Adam, Optimizer};
     use crate::test_util::{check, random};
@@ -552,6 +552,18 @@ mod tests {
         let (params, _) = names(&mut model);
         assert_eq!(params[6..], ["res.w", "res.b"]);
         check(&mut Checked(model), &random((4, 3), 8).into_dyn());
+    }
+
+    #[test]
+    fn sequence_layers_chain_with_the_others() {
+        let mut rng = SeededRng::new(11);
+        let mut model = Sequential::new();
+        model
+            .push("lstm", Lstm::new(2, 3, &mut rng))
+            .push("last", LastStep::new())
+            .push("fc", Affine::new(3, 2, &mut rng));
+        assert_eq!(model.forward(&random((4, 2, 2), 12)).shape(), &[2, 2]);
+        check(&mut Checked(model), &random((4, 2, 2), 13).into_dyn());
     }
 
     #[test]
