@@ -10,8 +10,13 @@ pub mod function;
 pub mod gradcheck;
 pub mod init;
 pub mod layer;
+pub mod layers;
+pub mod losses;
+pub mod model;
 pub mod optim;
 pub mod rng;
+#[cfg(test)]
+mod test_util;
 
 /// The kernels generated code calls: every op's forward and derivative kernel.
 pub use backprop_kernels as ops;

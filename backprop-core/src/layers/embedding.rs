@@ -1,0 +1,106 @@
+//! Embedding lookup.
+
+use ndarray::{Array1, Array2, Ix2};
+
+use crate::ops::{self, Site};
+use crate::{Layer, Param, ParamMut, Parameters, Real, SeededRng, init};
+
+/// An embedding table: `y[i] = table[ids[i]]`, rows of `table` (`[vocabulary, dim]`)
+/// picked by integer ids (`[batch]`), giving `[batch, dim]`.
+///
+/// Its input is integers, so it has no input gradient (`InputGrad = ()`); repeated
+/// ids accumulate their gradients into the same row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Embedding<T: Real> {
+    /// The table, `[vocabulary, dim]`.
+    pub table: Param<T, Ix2>,
+}
+
+impl<T: Real> Embedding<T> {
+    /// A table of `vocabulary` rows of `dim` standard normal values.
+    pub fn new(vocabulary: usize, dim: usize, rng: &mut SeededRng) -> Self {
+        Embedding {
+            table: Param::new(init::normal((vocabulary, dim), 1.0, rng)),
+        }
+    }
+}
+
+// Hand-written rather than `#[differentiable(layer = Embedding)]` with body
+// `rows(table, &ids)`: the backward of that function needs only the ids and the
+// table's shape, so the generated `EmbeddingSaved<T>` has no field of type `T` and
+// rustc rejects it (E0392, "type parameter `T` is never used"). Until the macro
+// handles that, the layer calls the same kernels the generated code would.
+impl<T: Real> Parameters<T> for Embedding<T> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        f(self.table.as_param_mut("table"));
+    }
+}
+
+impl<T: Real> Layer<T> for Embedding<T> {
+    type Input = Array1<usize>;
+    type Output = Array2<T>;
+    type InputGrad = ();
+    /// The ids, which the backward scatters the gradient to.
+    type Saved = Array1<usize>;
+
+    fn forward(&self, ids: &Array1<usize>) -> Array2<T> {
+        let site = Site::new("rows", "rows(table, &ids)", file!(), line!(), column!());
+        ops::rows(&self.table.value, ids, &site)
+    }
+
+    fn forward_train(&mut self, ids: &Array1<usize>) -> (Array2<T>, Array1<usize>) {
+        (self.forward(ids), ids.clone())
+    }
+
+    fn backward(&mut self, ids: Array1<usize>, d_out: &Array2<T>) {
+        let shape = self.table.value.raw_dim();
+        self.table
+            .accumulate(&ops::rows_backward(d_out, &ids, shape));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::random;
+    use ndarray::array;
+
+    #[test]
+    fn embedding_gradient_is_the_upstream_gradient_summed_per_id() {
+        // `check_layer` needs a float input; the lookup is linear in the table, so its
+        // gradient is known exactly: d table[j] = sum of d_out[i] over the i with ids[i] = j.
+        let mut layer = Embedding::new(4, 3, &mut SeededRng::new(0));
+        let ids = array![2usize, 0, 2, 3];
+        let (y, saved) = layer.forward_train(&ids);
+        for (i, &id) in ids.iter().enumerate() {
+            assert_eq!(y.row(i), layer.table.value.row(id));
+        }
+        let d_out = random((4, 3), 1);
+        layer.backward(saved, &d_out);
+        for j in 0..4 {
+            let mut expected = Array1::<f64>::zeros(3);
+            for (i, _) in ids.iter().enumerate().filter(|&(_, &id)| id == j) {
+                expected += &d_out.row(i);
+            }
+            assert_eq!(layer.table.grad.row(j), expected);
+        }
+    }
+
+    #[test]
+    fn embedding_layer_looks_up_rows_and_accumulates_repeats() {
+        let mut layer = Embedding {
+            table: Param::new(array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+        };
+        let ids = array![2usize, 0, 2];
+        let (y, saved) = layer.forward_train(&ids);
+        assert_eq!(y, array![[5.0, 6.0], [1.0, 2.0], [5.0, 6.0]]);
+        layer.backward(saved, &Array2::ones((3, 2)));
+        assert_eq!(layer.table.grad, array![[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]]);
+        assert_eq!(layer.num_params(), 6);
+        let mut rng = SeededRng::new(0);
+        assert_eq!(
+            Embedding::<f32>::new(10, 4, &mut rng).table.value.shape(),
+            &[10, 4]
+        );
+    }
+}

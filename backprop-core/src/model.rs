@@ -1,0 +1,646 @@
+//! A sequential model: layers of any rank chained through dynamic-rank arrays.
+//!
+//! ```
+//! use backprop_core::layers::{Affine, Relu};
+//! use backprop_core::model::Sequential;
+//! use backprop_core::{Parameters, SeededRng};
+//! use ndarray::Array2;
+//!
+//! let mut rng = SeededRng::new(0);
+//! let mut model = Sequential::new();
+//! model
+//!     .push("fc1", Affine::new(2, 16, &mut rng))
+//!     .add(Relu::new())
+//!     .push("fc2", Affine::new(16, 3, &mut rng));
+//!
+//! let x = Array2::<f32>::zeros((8, 2));
+//! model.zero_grad();
+//! let scores = model.forward(&x); // training mode: keeps what the backward needs
+//! let d_x = model.backward(&scores.mapv(|_| 1.0)); // accumulates every gradient
+//! assert_eq!(d_x.shape(), &[8, 2]);
+//!
+//! let mut names = Vec::new();
+//! model.visit_params(&mut |p| names.push(p.name.to_string()));
+//! assert_eq!(names, ["fc1.w", "fc1.b", "fc2.w", "fc2.b"]);
+//! ```
+
+use std::any::{Any, type_name};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewMutD, Dimension};
+
+use crate::{Layer, ParamMut, Parameters, Real};
+
+/// A layer seen through dynamic-rank arrays, so that layers of different ranks can
+/// be chained in a [`Sequential`].
+///
+/// Every [`Layer`] whose input and output are float arrays and whose input gradient
+/// is its input's array type implements it, through a blanket implementation: a
+/// layer written with `#[differentiable(layer = Name)]` goes into a [`Sequential`]
+/// with no extra code. (An [`Embedding`](crate::layers::Embedding) takes integer ids,
+/// so it stays outside, in front of the model.)
+pub trait DynLayer<T: Real>: Parameters<T> {
+    /// The rank of the input the layer takes.
+    fn input_rank(&self) -> usize;
+
+    /// The name of the layer's type, for messages.
+    fn type_name(&self) -> &'static str;
+
+    /// [`Layer::forward`] (evaluation mode).
+    ///
+    /// # Panics
+    /// If `x` does not have the rank of [`DynLayer::input_rank`].
+    fn forward_dyn(&self, x: &ArrayD<T>) -> ArrayD<T>;
+
+    /// [`Layer::forward_train`], with the saved values boxed.
+    ///
+    /// # Panics
+    /// If `x` does not have the rank of [`DynLayer::input_rank`].
+    fn forward_train_dyn(&mut self, x: &ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>);
+
+    /// [`Layer::backward`], from the values [`DynLayer::forward_train_dyn`] saved.
+    ///
+    /// # Panics
+    /// If `saved` does not come from this layer's type, or `d_out` has the wrong rank.
+    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: &ArrayD<T>) -> ArrayD<T>;
+
+    /// The layer as [`Any`], to get its concrete type back ([`Sequential::get`]).
+    fn as_any(&self) -> &dyn Any;
+
+    /// The layer as mutable [`Any`] ([`Sequential::get_mut`]).
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// `a` as an array of rank `D`.
+fn to_rank<T: Real, D: Dimension>(a: &ArrayD<T>, what: &str) -> Array<T, D> {
+    a.view()
+        .into_dimensionality::<D>()
+        .unwrap_or_else(|_| {
+            panic!(
+                "{what} must be a {}-D array, got shape {:?}",
+                D::NDIM.unwrap_or(0),
+                a.shape()
+            )
+        })
+        .to_owned()
+}
+
+impl<T, L, D1, D2> DynLayer<T> for L
+where
+    T: Real,
+    L: Layer<T, Input = Array<T, D1>, Output = Array<T, D2>, InputGrad = Array<T, D1>> + 'static,
+    L::Saved: 'static,
+    D1: Dimension,
+    D2: Dimension,
+{
+    fn input_rank(&self) -> usize {
+        D1::NDIM.unwrap_or(0)
+    }
+
+    fn type_name(&self) -> &'static str {
+        type_name::<L>()
+    }
+
+    fn forward_dyn(&self, x: &ArrayD<T>) -> ArrayD<T> {
+        self.forward(&to_rank(x, "the input")).into_dyn()
+    }
+
+    fn forward_train_dyn(&mut self, x: &ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>) {
+        let (y, saved) = self.forward_train(&to_rank(x, "the input"));
+        (y.into_dyn(), Box::new(saved))
+    }
+
+    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: &ArrayD<T>) -> ArrayD<T> {
+        let saved = saved
+            .downcast::<L::Saved>()
+            .expect("the saved values come from this layer's forward_train_dyn");
+        self.backward(*saved, &to_rank(d_out, "the output gradient"))
+            .into_dyn()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// One layer of a [`Sequential`] and its name.
+struct Entry<T> {
+    name: String,
+    layer: Box<dyn DynLayer<T>>,
+}
+
+/// What a training forward keeps for the backward.
+struct Trace {
+    /// Each layer's saved values, in layer order.
+    saved: Vec<Box<dyn Any>>,
+    /// The shape of the model's output.
+    output_shape: Vec<usize>,
+}
+
+/// Layers applied one after the other, in training or evaluation mode.
+///
+/// - In training mode (the initial mode, [`Sequential::train`]), [`Sequential::forward`]
+///   runs each layer's [`Layer::forward_train`] and keeps what the backward needs;
+///   [`Sequential::backward`] then runs the layers' backward passes in reverse,
+///   accumulating every parameter gradient, and returns the input gradient.
+/// - In evaluation mode ([`Sequential::eval`]), [`Sequential::forward`] runs each
+///   layer's [`Layer::forward`] (dropout is the identity, batch norm uses its running
+///   statistics) and keeps nothing. [`Sequential::predict`] does this in either mode.
+///
+/// Parameters and buffers are named `{layer}.{name}` (`fc1.w`, `bn.running_mean`),
+/// where the layer's name is given to [`Sequential::push`] or is its index
+/// ([`Sequential::add`]: `0.w`). As [`Parameters`], a model works with the
+/// optimizers of [`crate::optim`] and the checkpoints of [`crate::checkpoint`].
+///
+/// A shape error in a layer panics with a message that names the layer, its type,
+/// the shape it was given and where that came from, and the failing op with both shapes.
+pub struct Sequential<T: Real> {
+    layers: Vec<Entry<T>>,
+    training: bool,
+    trace: Option<Trace>,
+}
+
+impl<T: Real> Default for Sequential<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real> fmt::Debug for Sequential<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sequential")
+            .field("training", &self.training)
+            .field(
+                "layers",
+                &self
+                    .layers
+                    .iter()
+                    .map(|e| format!("{}: {}", e.name, e.layer.type_name()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl<T: Real> Sequential<T> {
+    /// An empty model in training mode.
+    pub fn new() -> Self {
+        Sequential {
+            layers: Vec::new(),
+            training: true,
+            trace: None,
+        }
+    }
+
+    /// Appends a layer named `name`; its parameters are named `{name}.{param}`.
+    ///
+    /// # Panics
+    /// If `name` is empty, contains a `.`, or is already the name of a layer.
+    pub fn push(&mut self, name: &str, layer: impl DynLayer<T> + 'static) -> &mut Self {
+        assert!(
+            !name.is_empty() && !name.contains('.'),
+            "a layer name must be non-empty and without `.`, got {name:?}"
+        );
+        assert!(
+            self.layers.iter().all(|e| e.name != name),
+            "the model already has a layer named `{name}`"
+        );
+        self.layers.push(Entry {
+            name: name.to_string(),
+            layer: Box::new(layer),
+        });
+        self.trace = None;
+        self
+    }
+
+    /// Appends a layer named by its index (`"0"`, `"1"`, ...).
+    ///
+    /// # Panics
+    /// If a layer already has that name.
+    pub fn add(&mut self, layer: impl DynLayer<T> + 'static) -> &mut Self {
+        let name = self.layers.len().to_string();
+        self.push(&name, layer)
+    }
+
+    /// The number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether the model has no layers.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// The layer names, in order.
+    pub fn layer_names(&self) -> impl Iterator<Item = &str> {
+        self.layers.iter().map(|e| e.name.as_str())
+    }
+
+    /// The layer named `name`, if it has type `L`.
+    pub fn get<L: 'static>(&self, name: &str) -> Option<&L> {
+        let entry = self.layers.iter().find(|e| e.name == name)?;
+        entry.layer.as_any().downcast_ref()
+    }
+
+    /// The layer named `name`, mutably, if it has type `L`.
+    pub fn get_mut<L: 'static>(&mut self, name: &str) -> Option<&mut L> {
+        let entry = self.layers.iter_mut().find(|e| e.name == name)?;
+        entry.layer.as_any_mut().downcast_mut()
+    }
+
+    /// Switches to training mode.
+    pub fn train(&mut self) {
+        self.training = true;
+    }
+
+    /// Switches to evaluation mode (and drops what a training forward kept).
+    pub fn eval(&mut self) {
+        self.training = false;
+        self.trace = None;
+    }
+
+    /// Whether the model is in training mode.
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
+    /// The forward pass in the current mode; in training mode it keeps what
+    /// [`Sequential::backward`] needs.
+    ///
+    /// # Panics
+    /// On a shape error in a layer (the message names the layer and the shapes).
+    pub fn forward<D: Dimension>(&mut self, x: &ArrayRef<T, D>) -> ArrayD<T> {
+        self.trace = None;
+        if !self.training {
+            return self.predict(x);
+        }
+        let mut h = x.view().into_dyn().to_owned();
+        let mut saved = Vec::with_capacity(self.layers.len());
+        for k in 0..self.layers.len() {
+            let context = self.context(k, h.shape());
+            let layer = &mut self.layers[k].layer;
+            let (y, s) = in_layer(&context, || layer.forward_train_dyn(&h));
+            saved.push(s);
+            h = y;
+        }
+        self.trace = Some(Trace {
+            saved,
+            output_shape: h.shape().to_vec(),
+        });
+        h
+    }
+
+    /// The forward pass in evaluation mode, whatever the current mode; keeps nothing.
+    ///
+    /// # Panics
+    /// On a shape error in a layer (the message names the layer and the shapes).
+    pub fn predict<D: Dimension>(&self, x: &ArrayRef<T, D>) -> ArrayD<T> {
+        let mut h = x.view().into_dyn().to_owned();
+        for (k, entry) in self.layers.iter().enumerate() {
+            let context = self.context(k, h.shape());
+            h = in_layer(&context, || entry.layer.forward_dyn(&h));
+        }
+        h
+    }
+
+    /// The backward pass of the last training-mode [`Sequential::forward`]: runs the
+    /// layers' backward passes in reverse, accumulates every parameter gradient, and
+    /// returns the gradient of the model's input for the output gradient `d_out`.
+    ///
+    /// # Panics
+    /// If there was no training forward since the last backward, or `d_out` does not
+    /// have the shape of that forward's output.
+    pub fn backward<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) -> ArrayD<T> {
+        let Some(trace) = self.trace.take() else {
+            panic!(
+                "Sequential::backward needs a training-mode forward first (one backward per forward)"
+            )
+        };
+        assert_eq!(
+            d_out.shape(),
+            &trace.output_shape[..],
+            "the output gradient has shape {:?} but the model's output has shape {:?}",
+            d_out.shape(),
+            trace.output_shape
+        );
+        let mut d = d_out.view().into_dyn().to_owned();
+        for (k, saved) in trace.saved.into_iter().enumerate().rev() {
+            let context = format!("in the backward pass of {}", self.describe(k));
+            let layer = &mut self.layers[k].layer;
+            d = in_layer(&context, || layer.backward_dyn(saved, &d));
+        }
+        d
+    }
+
+    /// `layer `fc2` (type)`, for messages.
+    fn describe(&self, k: usize) -> String {
+        let e = &self.layers[k];
+        format!("layer `{}` ({})", e.name, e.layer.type_name())
+    }
+
+    /// Checks the rank of layer `k`'s input and describes it for messages.
+    fn context(&self, k: usize, shape: &[usize]) -> String {
+        let from = match k {
+            0 => "the model's input".to_string(),
+            _ => format!("the output of layer `{}`", self.layers[k - 1].name),
+        };
+        let rank = self.layers[k].layer.input_rank();
+        assert!(
+            shape.len() == rank,
+            "{} takes a {rank}-D input, but {from} has shape {shape:?}",
+            self.describe(k)
+        );
+        format!("{} given {from}, of shape {shape:?}", self.describe(k))
+    }
+}
+
+/// Runs `f`, adding `context` to the message if it panics (a shape mismatch in a
+/// kernel names the op and both shapes; this adds the layer and its input).
+fn in_layer<R>(context: &str, f: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("(a panic without a message)");
+            panic!("{context}: {message}")
+        }
+    }
+}
+
+impl<T: Real> Parameters<T> for Sequential<T> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        for Entry { name, layer } in &mut self.layers {
+            layer.visit_params(&mut |p| {
+                let full = format!("{name}.{}", p.name);
+                f(ParamMut {
+                    name: &full,
+                    value: p.value,
+                    grad: p.grad,
+                });
+            });
+        }
+    }
+
+    fn visit_buffers(&mut self, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, T>)) {
+        for Entry { name, layer } in &mut self.layers {
+            layer.visit_buffers(&mut |buffer, value| f(&format!("{name}.{buffer}"), value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::spiral;
+    use crate::layers::{Affine, BatchNorm, Dropout, LastStep, Lstm, Relu, Tanh};
+    use crate::losses::{accuracy, softmax_cross_entropy_backward, softmax_cross_entropy_train};
+    use crate::optim::{Adam, Optimizer};
+    use crate::test_util::{check, random};
+    use crate::{Param, SeededRng};
+    use backprop_macros::differentiable;
+    use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Ix1, Ix2};
+
+    /// A user's layer, as a user writes it: `y = x + tanh(x w + b)`.
+    struct Residual<T: Real> {
+        w: Param<T, Ix2>,
+        b: Param<T, Ix1>,
+    }
+
+    #[differentiable(layer = Residual)]
+    fn residual<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
+        &x + tanh(x.dot(&w) + &b)
+    }
+
+    /// The model's training forward and backward as a [`Layer`], for [`check`].
+    struct Checked(Sequential<f64>);
+
+    impl Parameters<f64> for Checked {
+        fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, f64>)) {
+            self.0.visit_params(f);
+        }
+    }
+
+    impl Layer<f64> for Checked {
+        type Input = ArrayD<f64>;
+        type Output = ArrayD<f64>;
+        type InputGrad = ArrayD<f64>;
+        type Saved = ();
+
+        fn forward(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
+            self.0.predict(x)
+        }
+
+        fn forward_train(&mut self, x: &ArrayD<f64>) -> (ArrayD<f64>, ()) {
+            (self.0.forward(x), ())
+        }
+
+        fn backward(&mut self, _: (), d_out: &ArrayD<f64>) -> ArrayD<f64> {
+            self.0.backward(d_out)
+        }
+    }
+
+    fn mlp(rng: &mut SeededRng) -> Sequential<f64> {
+        let mut model = Sequential::new();
+        model
+            .push("fc1", Affine::new(3, 5, rng))
+            .push("act", Tanh::new())
+            .push("bn", BatchNorm::new(5))
+            .add(Affine::new(5, 2, rng));
+        model
+    }
+
+    fn names(model: &mut Sequential<f64>) -> (Vec<String>, Vec<String>) {
+        let (mut params, mut buffers) = (Vec::new(), Vec::new());
+        model.visit_params(&mut |p| params.push(p.name.to_string()));
+        model.visit_buffers(&mut |name, _| buffers.push(name.to_string()));
+        (params, buffers)
+    }
+
+    #[test]
+    fn parameters_and_buffers_are_named_after_their_layer() {
+        let mut model = mlp(&mut SeededRng::new(0));
+        let (params, buffers) = names(&mut model);
+        assert_eq!(
+            params,
+            ["fc1.w", "fc1.b", "bn.gamma", "bn.beta", "3.w", "3.b"]
+        );
+        assert_eq!(buffers, ["bn.running_mean", "bn.running_var"]);
+        assert_eq!(
+            model.layer_names().collect::<Vec<_>>(),
+            ["fc1", "act", "bn", "3"]
+        );
+        assert_eq!(model.num_params(), 3 * 5 + 5 + 5 + 5 + 5 * 2 + 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "already has a layer named `fc1`")]
+    fn layer_names_are_unique() {
+        let mut rng = SeededRng::new(0);
+        let mut model = Sequential::<f64>::new();
+        model.push("fc1", Affine::new(2, 2, &mut rng));
+        model.push("fc1", Affine::new(2, 2, &mut rng));
+    }
+
+    #[test]
+    fn forward_is_the_composition_of_the_layers() {
+        let mut rng = SeededRng::new(1);
+        let (mut fc1, mut fc2) = (Affine::new(3, 4, &mut rng), Affine::new(4, 2, &mut rng));
+        fc1.b.value = random(4, 3);
+        let mut model = Sequential::new();
+        model
+            .push("fc1", fc1.clone())
+            .push("relu", Relu::new())
+            .push("fc2", fc2.clone());
+        let x = random((6, 3), 2);
+        let by_hand = fc2.forward(&Relu::new().forward(&fc1.forward(&x)));
+        assert_eq!(model.predict(&x), by_hand.clone().into_dyn());
+        assert_eq!(model.forward(&x), by_hand.into_dyn());
+
+        // The backward equals the layers' backward passes in reverse.
+        let d_out = random((6, 2), 4);
+        let (h1, s1) = fc1.forward_train(&x);
+        let (h2, s2) = Relu::new().forward_train(&h1);
+        let (_, s3) = fc2.forward_train(&h2);
+        let d_x = fc1.backward(s1, &Relu::new().backward(s2, &fc2.backward(s3, &d_out)));
+        assert_eq!(model.backward(&d_out), d_x.into_dyn());
+        assert_eq!(model.get::<Affine<f64>>("fc1").unwrap().w.grad, fc1.w.grad);
+        assert_eq!(model.get::<Affine<f64>>("fc2").unwrap().b.grad, fc2.b.grad);
+        assert!(model.get::<Relu<f64>>("fc1").is_none());
+    }
+
+    #[test]
+    fn evaluation_mode_uses_each_layers_evaluation_forward() {
+        let mut rng = SeededRng::new(2);
+        let mut model = Sequential::new();
+        model
+            .push("drop", Dropout::new(0.5, &mut rng))
+            .push("bn", BatchNorm::new(3));
+        let x = random((8, 3), 5) + 3.0;
+        let trained = model.forward(&x);
+        assert_ne!(
+            model.get::<BatchNorm<f64>>("bn").unwrap().running_mean,
+            Array1::<f64>::zeros(3)
+        );
+        model.eval();
+        assert!(!model.is_training());
+        let bn = model.get::<BatchNorm<f64>>("bn").unwrap().clone();
+        assert_eq!(model.forward(&x), bn.forward(&x).into_dyn());
+        assert_ne!(model.forward(&x), trained);
+        model.train();
+        assert!(model.is_training());
+    }
+
+    #[test]
+    fn backward_through_a_model_passes_the_gradient_check() {
+        let mut model = mlp(&mut SeededRng::new(3));
+        model.push(
+            "res",
+            Residual {
+                w: Param::new(random((2, 2), 6)),
+                b: Param::new(random(2, 7)),
+            },
+        );
+        let (params, _) = names(&mut model);
+        assert_eq!(params[6..], ["res.w", "res.b"]);
+        check(&mut Checked(model), &random((4, 3), 8).into_dyn());
+    }
+
+    #[test]
+    fn sequence_layers_chain_with_the_others() {
+        let mut rng = SeededRng::new(11);
+        let mut model = Sequential::new();
+        model
+            .push("lstm", Lstm::new(2, 3, &mut rng))
+            .push("last", LastStep::new())
+            .push("fc", Affine::new(3, 2, &mut rng));
+        assert_eq!(model.forward(&random((4, 2, 2), 12)).shape(), &[2, 2]);
+        check(&mut Checked(model), &random((4, 2, 2), 13).into_dyn());
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "layer `fc2` (backprop_core::layers::affine::Affine<f64>) given the output of layer `relu`, of shape [4, 5]: shape mismatch in `dot`"
+    )]
+    fn a_size_mismatch_names_the_layer_and_both_shapes() {
+        let mut rng = SeededRng::new(0);
+        let mut model = Sequential::new();
+        model
+            .push("fc1", Affine::new(3, 5, &mut rng))
+            .push("relu", Relu::new())
+            .push("fc2", Affine::new(4, 2, &mut rng));
+        model.forward(&Array2::<f64>::zeros((4, 3)));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "layer `fc` (backprop_core::layers::affine::Affine<f64>) takes a 2-D input, but the model's input has shape [4, 3, 1]"
+    )]
+    fn a_rank_mismatch_names_the_layer_and_the_shape() {
+        let mut model = Sequential::new();
+        model.push("fc", Affine::new(3, 5, &mut SeededRng::new(0)));
+        model.predict(&ndarray::Array3::<f64>::zeros((4, 3, 1)));
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a training-mode forward first")]
+    fn backward_needs_a_training_forward() {
+        let mut model = Sequential::<f64>::new();
+        model.add(Relu::new());
+        model.eval();
+        let y = model.forward(&Array2::<f64>::ones((2, 2)));
+        model.backward(&y);
+    }
+
+    #[test]
+    fn checkpoints_round_trip_a_model() {
+        let path =
+            std::env::temp_dir().join(format!("backprop-model-{}.safetensors", std::process::id()));
+        let mut model = mlp(&mut SeededRng::new(4));
+        model.forward(&random((5, 3), 9));
+        let no_extra = Default::default();
+        crate::checkpoint::save_checkpoint(&path, &mut model, &[], &no_extra).unwrap();
+        let mut other = mlp(&mut SeededRng::new(5));
+        crate::checkpoint::load_checkpoint(&path, &mut other).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let x = random((2, 3), 10);
+        assert_eq!(other.predict(&x), model.predict(&x));
+    }
+
+    #[test]
+    fn an_mlp_learns_the_spirals() {
+        let data = spiral::<f32>(100, 3, 0.2, 0);
+        let mut rng = SeededRng::new(0);
+        let mut model = Sequential::new();
+        model
+            .push("fc1", Affine::new(2, 32, &mut rng))
+            .push("relu", Relu::new())
+            .push("fc2", Affine::new(32, 3, &mut rng));
+        let mut optimizer = Adam::new(0.02);
+        for _ in 0..200 {
+            model.zero_grad();
+            let scores = model
+                .forward(&data.features)
+                .into_dimensionality::<Ix2>()
+                .unwrap();
+            let (_, saved) = softmax_cross_entropy_train(scores.view(), data.labels.view());
+            model.backward(&softmax_cross_entropy_backward(&saved, 1.0).scores);
+            optimizer.step(&mut model);
+        }
+        model.eval();
+        let scores = model
+            .predict(&data.features)
+            .into_dimensionality::<Ix2>()
+            .unwrap();
+        let acc = accuracy(&scores, &data.labels);
+        assert!(acc >= 0.9, "training accuracy {acc}");
+    }
+}
