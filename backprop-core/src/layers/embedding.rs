@@ -1,9 +1,9 @@
 //! Embedding lookup.
 
-use ndarray::{Array1, Array2, Ix2};
+use backprop_macros::differentiable;
+use ndarray::{Array2, ArrayView1, ArrayView2, Ix2};
 
-use crate::ops::{self, Site};
-use crate::{Layer, Param, ParamMut, Parameters, Real, SeededRng, init};
+use crate::{Param, Real, SeededRng, init};
 
 /// An embedding table: `y[i] = table[ids[i]]`, rows of `table` (`[vocabulary, dim]`)
 /// picked by integer ids (`[batch]`), giving `[batch, dim]`.
@@ -25,45 +25,19 @@ impl<T: Real> Embedding<T> {
     }
 }
 
-// Hand-written rather than `#[differentiable(layer = Embedding)]` with body
-// `rows(table, &ids)`: the backward of that function needs only the ids and the
-// table's shape, so the generated `EmbeddingSaved<T>` has no field of type `T` and
-// rustc rejects it (E0392, "type parameter `T` is never used"). Until the macro
-// handles that, the layer calls the same kernels the generated code would.
-impl<T: Real> Parameters<T> for Embedding<T> {
-    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(self.table.as_param_mut("table"));
-    }
-}
-
-impl<T: Real> Layer<T> for Embedding<T> {
-    type Input = Array1<usize>;
-    type Output = Array2<T>;
-    type InputGrad = ();
-    /// The ids, which the backward scatters the gradient to.
-    type Saved = Array1<usize>;
-
-    fn forward(&self, ids: &Array1<usize>) -> Array2<T> {
-        let site = Site::new("rows", "rows(table, &ids)", file!(), line!(), column!());
-        ops::rows(&self.table.value, ids, &site)
-    }
-
-    fn forward_train(&mut self, ids: &Array1<usize>) -> (Array2<T>, Array1<usize>) {
-        (self.forward(ids), ids.clone())
-    }
-
-    fn backward(&mut self, ids: Array1<usize>, d_out: &Array2<T>) {
-        let shape = self.table.value.raw_dim();
-        self.table
-            .accumulate(&ops::rows_backward(d_out, &ids, shape));
-    }
+/// `y[i] = table[ids[i]]`: the backward scatter-adds each row of the gradient into
+/// the row of the table it came from.
+#[differentiable(layer = Embedding)]
+pub fn embedding<T: Real>(ids: ArrayView1<usize>, table: ArrayView2<T>) -> Array2<T> {
+    rows(table, &ids)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_util::random;
-    use ndarray::array;
+    use crate::{Layer, Parameters};
+    use ndarray::{Array1, array};
 
     #[test]
     fn embedding_gradient_is_the_upstream_gradient_summed_per_id() {

@@ -13,12 +13,14 @@
 //! | [`BatchNorm`] | normalization over the batch, running statistics | [`batch_norm`], [`batch_norm_eval`], hand-written layer |
 //! | [`LayerNorm`] | normalization over the features | [`layer_norm`], generated layer |
 //! | [`Dropout`] | inverted dropout | [`dropout`], hand-written layer |
-//! | [`Embedding`] | rows of a table | hand-written (see its source) |
+//! | [`Embedding`] | rows of a table | [`embedding`], generated layer |
+//! | [`Conv2d`], [`MaxPool2`], [`Flatten`] | convolution (im2col), 2x2 max-pooling, flattening | [`conv2d_layer`], [`max_pool2_layer`], [`flatten_layer`], generated layers |
 //! | [`Rnn`], [`Lstm`] | a cell at each time step, backpropagation through time | [`rnn_cell`], [`lstm_cell`], hand-written loop |
-//! | [`LastStep`] | the last time step | hand-written (see its source) |
+//! | [`LastStep`] | the last time step | [`last_step`], generated layer |
 
 mod activation;
 mod affine;
+mod conv;
 mod dropout;
 mod embedding;
 mod normalization;
@@ -26,6 +28,7 @@ mod recurrent;
 
 pub use activation::*;
 pub use affine::*;
+pub use conv::*;
 pub use dropout::*;
 pub use embedding::*;
 pub use normalization::*;

@@ -163,8 +163,7 @@ impl<T: Real> LayerNorm<T> {
 }
 
 /// Layer normalization: `y = (x - mean) / sqrt(var + eps) * gamma + beta`, `mean` and
-/// biased `var` over axis 1. The statistics are taken on the transpose, where they
-/// broadcast along the rows.
+/// biased `var` over axis 1, put back as a column to broadcast along each row.
 #[differentiable(layer = LayerNorm)]
 pub fn layer_norm<T: Real>(
     x: ArrayView2<T>,
@@ -172,10 +171,10 @@ pub fn layer_norm<T: Real>(
     beta: ArrayView1<T>,
     #[no_grad] eps: T,
 ) -> Array2<T> {
-    let xt = x.t();
-    let centered = &xt - &xt.mean_axis(Axis(0));
-    let var = square(&centered).mean_axis(Axis(0));
-    let x_hat = (centered / sqrt(var + eps)).t();
+    let mean = x.mean_axis(Axis(1)).insert_axis(Axis(1));
+    let centered = x - &mean;
+    let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
+    let x_hat = centered / sqrt(var + eps);
     x_hat * &gamma + &beta
 }
 

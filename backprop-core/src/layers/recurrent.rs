@@ -5,7 +5,7 @@
 use std::marker::PhantomData;
 
 use backprop_macros::differentiable;
-use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, Ix1, Ix2, Ix3, Slice};
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Ix1, Ix2, Slice};
 
 use crate::{Layer, Param, ParamMut, Parameters, Real, SeededRng, init};
 
@@ -392,40 +392,11 @@ impl<T> Default for LastStep<T> {
     }
 }
 
-// Hand-written rather than `#[differentiable(layer = LastStep)]` with body
-// `let steps = x.len_of(Axis(0)); x.slice_axis(Axis(0), steps - 1..steps).sum_axis(Axis(0))`:
-// its backward needs only sizes and shapes, so the generated `LastStepSaved<T>` has
-// no field of type `T` and rustc rejects it (E0392, "type parameter `T` is never used").
-impl<T: Real> Parameters<T> for LastStep<T> {
-    fn visit_params(&mut self, _: &mut dyn FnMut(ParamMut<'_, T>)) {}
-}
-
-impl<T: Real> Layer<T> for LastStep<T> {
-    type Input = Array3<T>;
-    type Output = Array2<T>;
-    type InputGrad = Array3<T>;
-    /// The input shape.
-    type Saved = Ix3;
-
-    fn forward(&self, x: &Array3<T>) -> Array2<T> {
-        let steps = x.len_of(Axis(0));
-        assert!(
-            steps > 0,
-            "a sequence needs at least one time step, got shape {:?}",
-            x.shape()
-        );
-        x.index_axis(Axis(0), steps - 1).to_owned()
-    }
-
-    fn forward_train(&mut self, x: &Array3<T>) -> (Array2<T>, Ix3) {
-        (self.forward(x), x.raw_dim())
-    }
-
-    fn backward(&mut self, shape: Ix3, d_out: &Array2<T>) -> Array3<T> {
-        let mut d_x = Array3::zeros(shape);
-        d_x.index_axis_mut(Axis(0), shape[0] - 1).assign(d_out);
-        d_x
-    }
+/// `y = x[time - 1]`: the last step, as a length-1 slice summed over its one step.
+#[differentiable(layer = LastStep)]
+pub fn last_step<T: Real>(x: ArrayView3<T>) -> Array2<T> {
+    let steps = x.len_of(Axis(0));
+    x.slice_axis(Axis(0), steps - 1..steps).sum_axis(Axis(0))
 }
 
 #[cfg(test)]
