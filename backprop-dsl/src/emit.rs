@@ -1239,11 +1239,12 @@ impl Emitter<'_> {
             (false, false) => quote!(d_out.view()),
         };
         let out_ty = self.output_ty();
+        // Without an input gradient the body ends in a statement and returns `()`.
         let ret = if input_wants {
             let x = &first.name;
             quote!(grads.#x)
         } else {
-            quote!(())
+            quote!()
         };
         // A layer without parameters never calls the visitor.
         let visitor = if params.is_empty() {
