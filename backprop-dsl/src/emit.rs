@@ -1273,6 +1273,7 @@ impl Emitter<'_> {
                     #train(#(#args),*)
                 }
 
+                #[allow(unused_variables)]
                 fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {
                     let grads = #backward(&saved, #d_out);
                     #(#accumulate)*
