@@ -56,22 +56,6 @@ pub struct ElementwiseChainSaved<T: Real> {
     pub damped: ::backprop::ndarray::Array2<T>,
     /// `t15_shape`: 2-D shape (from statement 4).
     pub t15_shape: ::backprop::ndarray::Ix2,
-    /// `t14_shape`: 2-D shape (from statement 4).
-    pub t14_shape: ::backprop::ndarray::Ix2,
-    /// `damped_shape`: 2-D shape (from statement 3).
-    pub damped_shape: ::backprop::ndarray::Ix2,
-    /// `gated_shape`: 2-D shape (from statement 1).
-    pub gated_shape: ::backprop::ndarray::Ix2,
-    /// `squashed_shape`: 2-D shape (from statement 2).
-    pub squashed_shape: ::backprop::ndarray::Ix2,
-    /// `t9_shape`: 2-D shape (from statement 3).
-    pub t9_shape: ::backprop::ndarray::Ix2,
-    /// `t12_shape`: 2-D shape (from statement 3).
-    pub t12_shape: ::backprop::ndarray::Ix2,
-    /// `x_shape`: 2-D shape (from statement 1).
-    pub x_shape: ::backprop::ndarray::Ix2,
-    /// `t3_shape`: 2-D shape (from statement 1).
-    pub t3_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`elementwise_chain_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -121,14 +105,6 @@ pub fn elementwise_chain_train<T: Real>(
     );
     let out = ops::sum(&t15);
     let t15_shape = t15.raw_dim();
-    let t14_shape = t14.raw_dim();
-    let damped_shape = damped.raw_dim();
-    let gated_shape = gated.raw_dim();
-    let squashed_shape = squashed.raw_dim();
-    let t9_shape = t9.raw_dim();
-    let t12_shape = t12.raw_dim();
-    let x_shape = x.raw_dim();
-    let t3_shape = t3.raw_dim();
     let saved = ElementwiseChainSaved {
         x: x.to_owned(),
         t3,
@@ -136,14 +112,6 @@ pub fn elementwise_chain_train<T: Real>(
         t12,
         damped,
         t15_shape,
-        t14_shape,
-        damped_shape,
-        gated_shape,
-        squashed_shape,
-        t9_shape,
-        t12_shape,
-        x_shape,
-        t3_shape,
     };
     (out.into_scalar(), saved)
 }
@@ -157,55 +125,47 @@ pub fn elementwise_chain_train<T: Real>(
 /// let d_out = ops::scalar(d_out);
 /// // line 9: (gated + squashed - damped).sum()
 /// let d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);
-/// let d_t14 = ops::sum_to(&d_t15, saved.t14_shape);
-/// let t22 = ops::neg(&d_t15);
-/// let d_damped = ops::sum_to(&t22, saved.damped_shape);
-/// let d_gated = ops::sum_to(&d_t14, saved.gated_shape);
-/// let d_squashed = ops::sum_to(&d_t14, saved.squashed_shape);
+/// let d_damped = ops::neg(&d_t15);
 /// // line 8: let damped = softplus(x) / (x.square() + 1.0);
-/// let t29 = ops::div(
+/// let d_t9 = ops::div(
 ///     &d_damped,
 ///     &saved.t12,
 ///     &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
 /// );
-/// let d_t9 = ops::sum_to(&t29, saved.t9_shape);
-/// let t32 = ops::div(
+/// let t22 = ops::div(
 ///     &saved.damped,
 ///     &saved.t12,
 ///     &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
 /// );
-/// let t33 = ops::mul(
+/// let t23 = ops::mul(
 ///     &d_damped,
-///     &t32,
+///     &t22,
 ///     &ops::Site::new("mul", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
 /// );
-/// let t34 = ops::neg(&t33);
-/// let d_t12 = ops::sum_to(&t34, saved.t12_shape);
-/// let t37 = ops::square_backward(&saved.x, &d_t12);
-/// let t38 = ops::softplus_backward(&saved.x, &d_t9);
+/// let d_t12 = ops::neg(&t23);
+/// let t25 = ops::square_backward(&saved.x, &d_t12);
+/// let t26 = ops::softplus_backward(&saved.x, &d_t9);
 /// // line 7: let squashed = tanh(x).square() * 0.5;
-/// let d_t6 = ops::mul_scalar(&d_squashed, T::lit(0.5));
+/// let d_t6 = ops::mul_scalar(&d_t15, T::lit(0.5));
 /// let d_t5 = ops::square_backward(&saved.t5, &d_t6);
-/// let t41 = ops::tanh_backward(&saved.t5, &d_t5);
+/// let t29 = ops::tanh_backward(&saved.t5, &d_t5);
 /// // line 6: let gated = x * sigmoid(x * 1.702);
-/// let t42 = ops::mul(
-///     &d_gated,
+/// let t30 = ops::mul(
+///     &d_t15,
 ///     &saved.t3,
 ///     &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
 /// );
-/// let t44 = ops::sum_to(&t42, saved.x_shape);
-/// let t45 = ops::mul(
-///     &d_gated,
+/// let d_t3 = ops::mul(
+///     &d_t15,
 ///     &saved.x,
 ///     &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
 /// );
-/// let d_t3 = ops::sum_to(&t45, saved.t3_shape);
 /// let d_t2 = ops::sigmoid_backward(&saved.t3, &d_t3);
-/// let t49 = ops::mul_scalar(&d_t2, T::lit(1.702));
-/// let t50 = ops::add(&t37, &t38, &ops::Site::new("add", "x", file!(), 5, 35));
-/// let t51 = ops::add(&t50, &t41, &ops::Site::new("add", "x", file!(), 5, 35));
-/// let t52 = ops::add(&t51, &t44, &ops::Site::new("add", "x", file!(), 5, 35));
-/// let d_x = ops::add(&t52, &t49, &ops::Site::new("add", "x", file!(), 5, 35));
+/// let t33 = ops::mul_scalar(&d_t2, T::lit(1.702));
+/// let t34 = ops::add(&t25, &t26, &ops::Site::new("add", "x", file!(), 5, 35));
+/// let t35 = ops::add(&t34, &t29, &ops::Site::new("add", "x", file!(), 5, 35));
+/// let t36 = ops::add(&t35, &t30, &ops::Site::new("add", "x", file!(), 5, 35));
+/// let d_x = ops::add(&t36, &t33, &ops::Site::new("add", "x", file!(), 5, 35));
 /// ElementwiseChainGrads { x: d_x }
 /// ```
 #[allow(
@@ -222,52 +182,44 @@ pub fn elementwise_chain_backward<T: Real>(
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
     let d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);
-    let d_t14 = ops::sum_to(&d_t15, saved.t14_shape);
-    let t22 = ops::neg(&d_t15);
-    let d_damped = ops::sum_to(&t22, saved.damped_shape);
-    let d_gated = ops::sum_to(&d_t14, saved.gated_shape);
-    let d_squashed = ops::sum_to(&d_t14, saved.squashed_shape);
-    let t29 = ops::div(
+    let d_damped = ops::neg(&d_t15);
+    let d_t9 = ops::div(
         &d_damped,
         &saved.t12,
         &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
-    let d_t9 = ops::sum_to(&t29, saved.t9_shape);
-    let t32 = ops::div(
+    let t22 = ops::div(
         &saved.damped,
         &saved.t12,
         &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
-    let t33 = ops::mul(
+    let t23 = ops::mul(
         &d_damped,
-        &t32,
+        &t22,
         &ops::Site::new("mul", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
-    let t34 = ops::neg(&t33);
-    let d_t12 = ops::sum_to(&t34, saved.t12_shape);
-    let t37 = ops::square_backward(&saved.x, &d_t12);
-    let t38 = ops::softplus_backward(&saved.x, &d_t9);
-    let d_t6 = ops::mul_scalar(&d_squashed, T::lit(0.5));
+    let d_t12 = ops::neg(&t23);
+    let t25 = ops::square_backward(&saved.x, &d_t12);
+    let t26 = ops::softplus_backward(&saved.x, &d_t9);
+    let d_t6 = ops::mul_scalar(&d_t15, T::lit(0.5));
     let d_t5 = ops::square_backward(&saved.t5, &d_t6);
-    let t41 = ops::tanh_backward(&saved.t5, &d_t5);
-    let t42 = ops::mul(
-        &d_gated,
+    let t29 = ops::tanh_backward(&saved.t5, &d_t5);
+    let t30 = ops::mul(
+        &d_t15,
         &saved.t3,
         &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
     );
-    let t44 = ops::sum_to(&t42, saved.x_shape);
-    let t45 = ops::mul(
-        &d_gated,
+    let d_t3 = ops::mul(
+        &d_t15,
         &saved.x,
         &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
     );
-    let d_t3 = ops::sum_to(&t45, saved.t3_shape);
     let d_t2 = ops::sigmoid_backward(&saved.t3, &d_t3);
-    let t49 = ops::mul_scalar(&d_t2, T::lit(1.702));
-    let t50 = ops::add(&t37, &t38, &ops::Site::new("add", "x", file!(), 5, 35));
-    let t51 = ops::add(&t50, &t41, &ops::Site::new("add", "x", file!(), 5, 35));
-    let t52 = ops::add(&t51, &t44, &ops::Site::new("add", "x", file!(), 5, 35));
-    let d_x = ops::add(&t52, &t49, &ops::Site::new("add", "x", file!(), 5, 35));
+    let t33 = ops::mul_scalar(&d_t2, T::lit(1.702));
+    let t34 = ops::add(&t25, &t26, &ops::Site::new("add", "x", file!(), 5, 35));
+    let t35 = ops::add(&t34, &t29, &ops::Site::new("add", "x", file!(), 5, 35));
+    let t36 = ops::add(&t35, &t30, &ops::Site::new("add", "x", file!(), 5, 35));
+    let d_x = ops::add(&t36, &t33, &ops::Site::new("add", "x", file!(), 5, 35));
     ElementwiseChainGrads { x: d_x }
 }
 /// [`elementwise_chain`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`).
@@ -301,7 +253,7 @@ pub fn elementwise_chain_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 2usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (gated + squashed - damped).sum()\nlet d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);\nlet d_t14 = ops::sum_to(&d_t15, saved.t14_shape);\nlet t22 = ops::neg(&d_t15);\nlet d_damped = ops::sum_to(&t22, saved.damped_shape);\nlet d_gated = ops::sum_to(&d_t14, saved.gated_shape);\nlet d_squashed = ops::sum_to(&d_t14, saved.squashed_shape);\n// line 8: let damped = softplus(x) / (x.square() + 1.0);\nlet t29 = ops::div(\n    &d_damped,\n    &saved.t12,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet d_t9 = ops::sum_to(&t29, saved.t9_shape);\nlet t32 = ops::div(\n    &saved.damped,\n    &saved.t12,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t33 = ops::mul(\n    &d_damped,\n    &t32,\n    &ops::Site::new(\"mul\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t34 = ops::neg(&t33);\nlet d_t12 = ops::sum_to(&t34, saved.t12_shape);\nlet t37 = ops::square_backward(&saved.x, &d_t12);\nlet t38 = ops::softplus_backward(&saved.x, &d_t9);\n// line 7: let squashed = tanh(x).square() * 0.5;\nlet d_t6 = ops::mul_scalar(&d_squashed, T::lit(0.5));\nlet d_t5 = ops::square_backward(&saved.t5, &d_t6);\nlet t41 = ops::tanh_backward(&saved.t5, &d_t5);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet t42 = ops::mul(\n    &d_gated,\n    &saved.t3,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet t44 = ops::sum_to(&t42, saved.x_shape);\nlet t45 = ops::mul(\n    &d_gated,\n    &saved.x,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_t3 = ops::sum_to(&t45, saved.t3_shape);\nlet d_t2 = ops::sigmoid_backward(&saved.t3, &d_t3);\nlet t49 = ops::mul_scalar(&d_t2, T::lit(1.702));\nlet t50 = ops::add(&t37, &t38, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t51 = ops::add(&t50, &t41, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t52 = ops::add(&t51, &t44, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet d_x = ops::add(&t52, &t49, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nElementwiseChainGrads { x: d_x }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (gated + squashed - damped).sum()\nlet d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);\nlet d_damped = ops::neg(&d_t15);\n// line 8: let damped = softplus(x) / (x.square() + 1.0);\nlet d_t9 = ops::div(\n    &d_damped,\n    &saved.t12,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t22 = ops::div(\n    &saved.damped,\n    &saved.t12,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t23 = ops::mul(\n    &d_damped,\n    &t22,\n    &ops::Site::new(\"mul\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet d_t12 = ops::neg(&t23);\nlet t25 = ops::square_backward(&saved.x, &d_t12);\nlet t26 = ops::softplus_backward(&saved.x, &d_t9);\n// line 7: let squashed = tanh(x).square() * 0.5;\nlet d_t6 = ops::mul_scalar(&d_t15, T::lit(0.5));\nlet d_t5 = ops::square_backward(&saved.t5, &d_t6);\nlet t29 = ops::tanh_backward(&saved.t5, &d_t5);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet t30 = ops::mul(\n    &d_t15,\n    &saved.t3,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_t3 = ops::mul(\n    &d_t15,\n    &saved.x,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_t2 = ops::sigmoid_backward(&saved.t3, &d_t3);\nlet t33 = ops::mul_scalar(&d_t2, T::lit(1.702));\nlet t34 = ops::add(&t25, &t26, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t35 = ops::add(&t34, &t29, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t36 = ops::add(&t35, &t30, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet d_x = ops::add(&t36, &t33, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nElementwiseChainGrads { x: d_x }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }
