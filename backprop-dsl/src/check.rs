@@ -3,13 +3,15 @@
 //! diagnostic at the offending token and lowering goes on, so one run reports
 //! all of them.
 
+use std::collections::HashMap;
+
 use backprop_kernels::{Compare, ELEMENTWISE, Elementwise};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit};
 
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::{Diagnostics, did_you_mean, span_range};
 use crate::ir::{AxisOp, BinOp, DotKind, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
 use crate::ops;
 use crate::parse::{FnDef, InputKind};
@@ -21,6 +23,7 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
         env: Vec::new(),
         diags,
         stmt: 0,
+        ranges: HashMap::new(),
     };
     lower.inputs(def);
     for (name, expr) in &def.lets {
@@ -52,6 +55,8 @@ struct Lower<'a> {
     env: Vec<(String, ValueId)>,
     diags: &'a mut Diagnostics,
     stmt: usize,
+    /// The source range of each call's node, for messages about it (node spans are one token).
+    ranges: HashMap<ValueId, (Span, Span)>,
 }
 
 impl Lower<'_> {
@@ -105,8 +110,8 @@ impl Lower<'_> {
         let parts: Vec<&Expr> = match (&def.tail, def.tuple_output) {
             (Expr::Tuple(t), true) => t.elems.iter().collect(),
             (_, true) => {
-                self.diags.error(
-                    def.tail.span(),
+                self.diags.error_at(
+                    &def.tail,
                     "the function returns a tuple but this is not a tuple expression",
                     "end the body with `(a, b)`",
                 );
@@ -115,8 +120,8 @@ impl Lower<'_> {
             (e, false) => vec![e],
         };
         if parts.len() != def.outputs.len() {
-            self.diags.error(
-                def.tail.span(),
+            self.diags.error_at(
+                &def.tail,
                 format!(
                     "the function returns {} values but this tuple has {}",
                     def.outputs.len(),
@@ -135,8 +140,8 @@ impl Lower<'_> {
                     .get(k)
                     .map(|t| t.to_token_stream().to_string())
                     .unwrap_or_default();
-                self.diags.error(
-                    part.span(),
+                self.diags.error_at(
+                    &part,
                     format!("this expression is a {ty}, but the function returns `{declared}`"),
                     match ty {
                         Ty::Float(0) => "a full reduction gives a scalar: return `T`".to_string(),
@@ -177,8 +182,9 @@ impl Lower<'_> {
             if let Op::Elementwise(e) = self.g.nodes[id].op {
                 let x = self.g.nodes[id].args[0];
                 if e.uses.is_none() && from_input[x] && to_output[id] {
-                    self.diags.error(
-                        self.g.nodes[id].span,
+                    let span = self.g.nodes[id].span;
+                    self.diags.error_range(
+                        self.ranges.get(&id).copied().unwrap_or((span, span)),
                         format!("`{}` has no derivative, but a gradient flows through it here", e.name),
                         format!("wrap its input in `stop_gradient(...)` if no gradient should flow, or mark the inputs it depends on `#[no_grad]`; `{}` is {}", e.name, e.doc),
                     );
@@ -202,7 +208,7 @@ impl Lower<'_> {
             None => format!("the names in scope are: {}", names.join(", ")),
         };
         self.diags
-            .error(ident.span(), format!("cannot find value `{name}`"), help);
+            .error_at(&ident, format!("cannot find value `{name}`"), help);
         None
     }
 
@@ -212,8 +218,8 @@ impl Lower<'_> {
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => {
                 if let Some(m) = &r.mutability {
-                    self.diags.error(
-                        m.span(),
+                    self.diags.error_at(
+                        &m,
                         "`&mut` is not supported",
                         "values are never changed in place; write `&x`",
                     );
@@ -240,8 +246,8 @@ impl Lower<'_> {
                 match value {
                     Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, e.span())),
                     None => {
-                        self.diags.error(
-                            e.span(),
+                        self.diags.error_at(
+                            &e,
                             format!("cannot find value `{text}`"),
                             "use input names, `let` names, literals, or `std::f64::consts::PI`/`E`",
                         );
@@ -252,8 +258,8 @@ impl Lower<'_> {
             Expr::Unary(u) => match u.op {
                 syn::UnOp::Neg(_) => self.negate(&u.expr, e.span()),
                 _ => {
-                    self.diags.error(
-                        u.span(),
+                    self.diags.error_at(
+                        &u,
                         format!("unary `{}` is not supported", u.op.to_token_stream()),
                         "the only unary operator is `-`",
                     );
@@ -263,8 +269,8 @@ impl Lower<'_> {
             Expr::Binary(b) => self.binary(b),
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else {
-                    self.diags.error(
-                        c.func.span(),
+                    self.diags.error_at(
+                        &c.func,
                         "only calls of named ops are supported",
                         "call an op of the language by name, as in `sigmoid(z)`",
                     );
@@ -274,33 +280,33 @@ impl Lower<'_> {
                     return None;
                 };
                 if !seg.arguments.is_empty() {
-                    self.diags.error(
-                        seg.arguments.span(),
+                    self.diags.error_at(
+                        &seg.arguments,
                         "type arguments are not supported here",
                         "remove the turbofish; the float type is inferred",
                     );
                 }
                 let args: Vec<&Expr> = c.args.iter().collect();
-                self.call(&seg.ident, &args, e.span())
+                self.call(&seg.ident, &args, e)
             }
             Expr::MethodCall(m) => {
                 if let Some(t) = &m.turbofish {
-                    self.diags.error(
-                        t.span(),
+                    self.diags.error_at(
+                        &t,
                         "type arguments are not supported here",
                         "remove the turbofish; the float type is inferred",
                     );
                 }
                 let args: Vec<&Expr> = std::iter::once(&*m.receiver).chain(m.args.iter()).collect();
-                self.call(&m.method, &args, e.span())
+                self.call(&m.method, &args, e)
             }
             Expr::Tuple(_) => {
-                self.diags.error(e.span(), "tuples are only supported as the final expression", "return several values as `(a, b)` at the end of the body, with a tuple return type");
+                self.diags.error_at(&e, "tuples are only supported as the final expression", "return several values as `(a, b)` at the end of the body, with a tuple return type");
                 None
             }
             Expr::Range(_) => {
-                self.diags.error(
-                    e.span(),
+                self.diags.error_at(
+                    &e,
                     "a range is only supported as the bounds of `slice_axis`",
                     "write `x.slice_axis(Axis(1), 0..h)`",
                 );
@@ -308,7 +314,8 @@ impl Lower<'_> {
             }
             other => {
                 let (message, help) = crate::parse::syntax_error(other);
-                self.diags.error(other.span(), message, help);
+                self.diags
+                    .error_range(crate::parse::syntax_range(other), message, help);
                 None
             }
         }
@@ -323,8 +330,8 @@ impl Lower<'_> {
         match value {
             Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, lit.span())),
             None => {
-                self.diags.error(
-                    lit.span(),
+                self.diags.error_at(
+                    &lit,
                     "only number literals are supported",
                     "write a float literal such as `0.5`",
                 );
@@ -351,15 +358,14 @@ impl Lower<'_> {
                 Some(self.node(Op::ScalarArith(BinOp::Mul), vec![v, m], Ty::Scalar, span))
             }
             other => {
-                self.not_float(v, other, "negation");
+                self.not_float(inner, other, "negation");
                 None
             }
         }
     }
 
     /// Reports a value of the wrong kind where a float was needed.
-    fn not_float(&mut self, v: ValueId, ty: Ty, what: &str) {
-        let span = self.g.nodes[v].span;
+    fn not_float(&mut self, e: &Expr, ty: Ty, what: &str) {
         let (message, help) = match ty {
             Ty::Int(_) => (
                 format!("an integer array cannot be used in {what}: a gradient would have to flow through integers"),
@@ -369,7 +375,7 @@ impl Lower<'_> {
             Ty::Usize => (format!("a `usize` cannot be used in {what}"), "`usize` values are sizes and slice bounds; use `mean` for averages".to_string()),
             _ => (format!("a {ty} cannot be used in {what}"), "use a float array".to_string()),
         };
-        self.diags.error(span, message, help);
+        self.diags.error_at(e, message, help);
     }
 
     fn binary(&mut self, b: &syn::ExprBinary) -> Option<ValueId> {
@@ -401,31 +407,32 @@ impl Lower<'_> {
                     "the operators are `+ - * /`, unary `-`, and comparisons inside `where_`",
                 )
             };
-            self.diags.error(b.op.span(), message, help);
+            self.diags.error_at(&b.op, message, help);
             return None;
         }
         let (l, r) = (self.expr(&b.left), self.expr(&b.right));
         let (l, r) = (l?, r?);
         let (lt, rt) = (self.g.ty(l), self.g.ty(r));
-        for (v, t) in [(l, lt), (r, rt)] {
+        let mut bad = false;
+        for (e, t) in [(&*b.left, lt), (&*b.right, rt)] {
             if !matches!(t, Ty::Float(_) | Ty::Scalar) {
-                self.not_float(
-                    v,
-                    t,
-                    if cmp.is_some() {
-                        "a comparison"
-                    } else {
-                        "arithmetic"
-                    },
-                );
-                return None;
+                let what = if cmp.is_some() {
+                    "a comparison"
+                } else {
+                    "arithmetic"
+                };
+                self.not_float(e, t, what);
+                bad = true;
             }
+        }
+        if bad {
+            return None;
         }
         let rank = lt.rank().unwrap_or(0).max(rt.rank().unwrap_or(0));
         if let Some(cmp) = cmp {
             if lt == Ty::Scalar && rt == Ty::Scalar {
-                self.diags.error(
-                    span,
+                self.diags.error_at(
+                    b,
                     "a comparison of two scalars is constant",
                     "compare an array, as in `x > 0.0`",
                 );
@@ -478,15 +485,15 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Float(r) => Some((v, r)),
             Ty::Scalar => {
-                self.diags.error(
-                    e.span(),
+                self.diags.error_at(
+                    &e,
                     format!("`{op}` needs an array here, not a scalar"),
                     "pass an array input or a value computed from one",
                 );
                 None
             }
             other => {
-                self.not_float(v, other, &format!("`{op}`"));
+                self.not_float(e, other, &format!("`{op}`"));
                 None
             }
         }
@@ -499,7 +506,7 @@ impl Lower<'_> {
             Ty::Float(r) => Some((v, r)),
             Ty::Scalar => Some((v, 0)),
             other => {
-                self.not_float(v, other, &format!("`{op}`"));
+                self.not_float(e, other, &format!("`{op}`"));
                 None
             }
         }
@@ -511,8 +518,8 @@ impl Lower<'_> {
         if self.g.ty(v) == Ty::Scalar {
             return Some(v);
         }
-        self.diags.error(
-            e.span(),
+        self.diags.error_at(
+            &e,
             format!("the `{param}` parameter of `{op}` must be a constant"),
             format!("pass a literal such as `0.01` or a `#[no_grad]` scalar input of type `T`; `{param}` takes no gradient"),
         );
@@ -537,16 +544,16 @@ impl Lower<'_> {
             _ => None,
         };
         let Some(k) = k else {
-            self.diags.error(
-                e.span(),
+            self.diags.error_at(
+                &e,
                 format!("the axis of `{op}` must be a constant like `Axis(1)`"),
                 "axes are fixed at compile time: write `Axis(0)`, `Axis(1)`, ...",
             );
             return None;
         };
         if k >= rank {
-            self.diags.error(
-                e.span(),
+            self.diags.error_at(
+                &e,
                 format!("axis {k} is out of range for a {rank}-D array"),
                 format!(
                     "the axes of a {rank}-D array are 0 to {}",
@@ -564,8 +571,8 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Int(1) => Some(v),
             other => {
-                self.diags.error(
-                    e.span(),
+                self.diags.error_at(
+                    &e,
                     format!("the index of `{op}` must be a 1-D `usize` array, found a {other}"),
                     "pass integer labels, actions or ids declared as `ArrayView1<usize>`",
                 );
@@ -582,11 +589,8 @@ impl Lower<'_> {
             }) => match i.base10_parse::<usize>() {
                 Ok(n) => Some(self.node(Op::UsizeConst(n), vec![], Ty::Usize, e.span())),
                 Err(_) => {
-                    self.diags.error(
-                        e.span(),
-                        "not a valid `usize`",
-                        "write a non-negative integer",
-                    );
+                    self.diags
+                        .error_at(&e, "not a valid `usize`", "write a non-negative integer");
                     None
                 }
             },
@@ -599,8 +603,8 @@ impl Lower<'_> {
                     B::Mul(_) => UsizeOp::Mul,
                     B::Div(_) => UsizeOp::Div,
                     _ => {
-                        self.diags.error(
-                            b.op.span(),
+                        self.diags.error_at(
+                            &b.op,
                             "only `+ - * /` are supported in sizes",
                             "write bounds like `2 * h..3 * h`",
                         );
@@ -615,8 +619,8 @@ impl Lower<'_> {
                 if self.g.ty(v) == Ty::Usize {
                     return Some(v);
                 }
-                self.diags.error(
-                    other.span(),
+                self.diags.error_at(
+                    &other,
                     format!("expected a `usize`, found a {}", self.g.ty(v)),
                     "slice bounds are `usize` inputs, literals, or sizes like `x.len_of(Axis(1))`",
                 );
@@ -625,7 +629,8 @@ impl Lower<'_> {
         }
     }
 
-    fn call(&mut self, name: &Ident, args: &[&Expr], span: Span) -> Option<ValueId> {
+    fn call(&mut self, name: &Ident, args: &[&Expr], whole: &Expr) -> Option<ValueId> {
+        let (span, range) = (whole.span(), span_range(whole));
         let op = name.to_string();
         let Some(arity) = ops::arity(&op) else {
             let help = match did_you_mean(&op, ops::all_names()) {
@@ -633,13 +638,13 @@ impl Lower<'_> {
                 None => "see the list of ops in the `backprop` crate docs; to use your own function, make it #[differentiable] and call it outside".to_string(),
             };
             self.diags
-                .error(name.span(), format!("unknown op `{op}`"), help);
+                .error_at(&name, format!("unknown op `{op}`"), help);
             return None;
         };
         if args.len() != arity {
             let s = |n: usize| if n == 1 { "" } else { "s" };
-            self.diags.error(
-                span,
+            self.diags.error_range(
+                range,
                 format!(
                     "`{op}` takes {arity} argument{} but {} {} given",
                     s(arity),
@@ -650,10 +655,12 @@ impl Lower<'_> {
             );
             return None;
         }
-        if let Some(e) = Elementwise::find(&op) {
-            return self.elementwise(e, args, span);
-        }
-        self.structural(&op, args, span)
+        let v = match Elementwise::find(&op) {
+            Some(e) => self.elementwise(e, args, span)?,
+            None => self.structural(&op, args, span, range)?,
+        };
+        self.ranges.insert(v, range);
+        Some(v)
     }
 
     fn elementwise(
@@ -670,8 +677,8 @@ impl Lower<'_> {
         let (x, rank) = x?;
         let params: Vec<ValueId> = params.into_iter().collect::<Option<_>>()?;
         if self.g.ty(x) == Ty::Scalar {
-            self.diags.error(
-                args[0].span(),
+            self.diags.error_at(
+                &args[0],
                 format!("`{}` of a scalar is constant", e.name),
                 "apply the op to an array; compute constants by hand",
             );
@@ -682,14 +689,20 @@ impl Lower<'_> {
         Some(self.node(Op::Elementwise(e), all, Ty::Float(rank), span))
     }
 
-    fn structural(&mut self, op: &str, args: &[&Expr], span: Span) -> Option<ValueId> {
+    fn structural(
+        &mut self,
+        op: &str,
+        args: &[&Expr],
+        span: Span,
+        range: (Span, Span),
+    ) -> Option<ValueId> {
         match op {
             "maximum" | "minimum" => {
                 let (a, b) = (self.operand(args[0], op), self.operand(args[1], op));
                 let ((a, ra), (b, rb)) = (a?, b?);
                 if self.g.ty(a) == Ty::Scalar && self.g.ty(b) == Ty::Scalar {
-                    self.diags.error(
-                        span,
+                    self.diags.error_range(
+                        range,
                         format!("`{op}` of two scalars is constant"),
                         "pass at least one array",
                     );
@@ -707,8 +720,8 @@ impl Lower<'_> {
                 let (a, b) = (self.operand(args[1], op), self.operand(args[2], op));
                 let m = m?;
                 let Ty::Mask(rm) = self.g.ty(m) else {
-                    self.diags.error(
-                        args[0].span(),
+                    self.diags.error_at(
+                        &args[0],
                         format!(
                             "the condition of `where_` must be a comparison, found a {}",
                             self.g.ty(m)
@@ -739,7 +752,7 @@ impl Lower<'_> {
                         } else {
                             (args[1], rb)
                         };
-                        self.diags.error(bad.span(), format!("`dot` of a {r}-D array"), "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector");
+                        self.diags.error_at(&bad, format!("`dot` of a {r}-D array"), "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector");
                         return None;
                     }
                 };
@@ -751,8 +764,8 @@ impl Lower<'_> {
                     1 => Some(x),
                     2 => Some(self.node(Op::Transpose, vec![x], Ty::Float(2), span)),
                     _ => {
-                        self.diags.error(
-                            args[0].span(),
+                        self.diags.error_at(
+                            &args[0],
                             format!("`{op}` of a {r}-D array"),
                             "transpose works on 2-D arrays",
                         );
@@ -793,8 +806,8 @@ impl Lower<'_> {
                     } else {
                         "a 2-D table, one row per id"
                     };
-                    self.diags.error(
-                        args[0].span(),
+                    self.diags.error_at(
+                        &args[0],
                         format!("`{op}` needs a 2-D array, found a {r}-D array"),
                         format!("the first argument is {what}"),
                     );
@@ -811,24 +824,24 @@ impl Lower<'_> {
                 let (x, r) = self.array_arg(args[0], op)?;
                 let k = self.axis(args[1], r, op)?;
                 let Expr::Range(range) = args[2] else {
-                    self.diags.error(
-                        args[2].span(),
+                    self.diags.error_at(
+                        &args[2],
                         "the bounds of `slice_axis` must be a range `start..end`",
                         "write `x.slice_axis(Axis(1), 0..h)`",
                     );
                     return None;
                 };
                 let (Some(start), Some(end)) = (&range.start, &range.end) else {
-                    self.diags.error(
-                        range.span(),
+                    self.diags.error_at(
+                        &range,
                         "both bounds of the range are needed",
                         "write `start..end`, for example `0..h` or `h..x.len_of(Axis(1))`",
                     );
                     return None;
                 };
                 if matches!(range.limits, syn::RangeLimits::Closed(_)) {
-                    self.diags.error(
-                        range.span(),
+                    self.diags.error_at(
+                        &range,
                         "inclusive ranges are not supported",
                         "write `start..end` with an exclusive end",
                     );
@@ -843,8 +856,8 @@ impl Lower<'_> {
                     other => other,
                 };
                 let Expr::Array(arr) = list else {
-                    self.diags.error(
-                        args[1].span(),
+                    self.diags.error_at(
+                        &args[1],
                         "the parts of `concatenate` must be a list `&[&a, &b]`",
                         "write `concatenate(Axis(1), &[&a, &b])`",
                     );
@@ -856,16 +869,16 @@ impl Lower<'_> {
                 }
                 let parts: Vec<(ValueId, usize)> = parts.into_iter().collect::<Option<_>>()?;
                 let Some(&(_, r)) = parts.first() else {
-                    self.diags.error(
-                        arr.span(),
+                    self.diags.error_at(
+                        &arr,
                         "`concatenate` of no parts",
                         "pass at least one array",
                     );
                     return None;
                 };
                 if let Some((i, &(_, rr))) = parts.iter().enumerate().find(|(_, p)| p.1 != r) {
-                    self.diags.error(
-                        arr.elems[i].span(),
+                    self.diags.error_at(
+                        &arr.elems[i],
                         format!("this part is a {rr}-D array but the first is {r}-D"),
                         "all parts of `concatenate` have the same rank",
                     );
@@ -891,8 +904,8 @@ impl Lower<'_> {
                     .rank()
                     .filter(|_| matches!(self.g.ty(v), Ty::Float(_) | Ty::Int(_)))
                 else {
-                    self.diags.error(
-                        args[0].span(),
+                    self.diags.error_at(
+                        &args[0],
                         format!("`{op}` needs an array"),
                         "ask an array input or value for its size",
                     );
@@ -901,8 +914,8 @@ impl Lower<'_> {
                 let k = match op {
                     "len_of" => self.axis(args[1], r, op)?,
                     _ if r != 2 => {
-                        self.diags.error(
-                            args[0].span(),
+                        self.diags.error_at(
+                            &args[0],
                             format!("`{op}` needs a 2-D array, found a {r}-D array"),
                             "use `len_of(Axis(k))`",
                         );

@@ -1,13 +1,18 @@
 //! Compile errors: each with a span, a message and a `help:` line. Errors are
 //! collected, so one expansion reports every problem it finds.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 
 /// One error in the user's code.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
-    /// Where it is.
+    /// Where it starts.
     pub span: Span,
+    /// Where it ends (the same as `span` for one token). rustc underlines from
+    /// `span` to `end`, so an error about `&actions` or `x.dot(&w)` covers all of it
+    /// even where spans cannot be joined (stable proc macros).
+    pub end: Span,
     /// What is wrong, lowercase, quoting the bad syntax.
     pub message: String,
     /// What is supported or what was meant.
@@ -20,9 +25,13 @@ impl Diagnostic {
         format!("{}\n\nhelp: {}", self.message, self.help)
     }
 
-    /// As a `compile_error!` at the span.
+    /// As a `compile_error!` covering `span` to `end`.
     pub fn to_compile_error(&self) -> TokenStream {
-        syn::Error::new(self.span, self.text()).to_compile_error()
+        let range: TokenStream = [self.span, self.end]
+            .into_iter()
+            .map(|s| TokenTree::Ident(Ident::new("range", s)))
+            .collect();
+        syn::Error::new_spanned(range, self.text()).to_compile_error()
     }
 }
 
@@ -39,10 +48,31 @@ impl Diagnostics {
         Self::default()
     }
 
-    /// Records an error.
+    /// Records an error at one span.
     pub fn error(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        self.error_range((span, span), message, help);
+    }
+
+    /// Records an error covering all of `tokens` (an expression, a type, a statement).
+    pub fn error_at<T: ToTokens + ?Sized>(
+        &mut self,
+        tokens: &T,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.error_range(span_range(tokens), message, help);
+    }
+
+    /// Records an error from the first span to the second.
+    pub fn error_range(
+        &mut self,
+        (span, end): (Span, Span),
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.list.push(Diagnostic {
             span,
+            end,
             message: message.into(),
             help: help.into(),
         });
@@ -66,6 +96,14 @@ impl Diagnostics {
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.list
     }
+}
+
+/// The spans of the first and the last token of `tokens` (call site if there are none).
+pub fn span_range<T: ToTokens + ?Sized>(tokens: &T) -> (Span, Span) {
+    let mut iter = tokens.to_token_stream().into_iter();
+    let start = iter.next().map_or_else(Span::call_site, |t| t.span());
+    let end = iter.last().map_or(start, |t| t.span());
+    (start, end)
 }
 
 /// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.

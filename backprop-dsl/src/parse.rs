@@ -10,7 +10,7 @@ use syn::{
     Stmt, Type,
 };
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, span_range};
 
 /// Options of `#[differentiable(...)]`.
 #[derive(Clone, Debug)]
@@ -102,8 +102,8 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
         }
     });
     if let Err(e) = syn::parse::Parser::parse2(parser, attr) {
-        diags.error(
-            e.span(),
+        diags.error_range(
+            span_range(&e.to_compile_error()),
             format!("invalid `#[differentiable]` option: {e}"),
             "the options are `layer = StructName` and `crate = path::to::backprop`",
         );
@@ -116,8 +116,8 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
     let mut item: ItemFn = match syn::parse2(item) {
         Ok(f) => f,
         Err(e) => {
-            diags.error(
-                e.span(),
+            diags.error_range(
+                span_range(&e.to_compile_error()),
                 "`#[differentiable]` goes on a function",
                 "write the forward pass as `fn name<T: Real>(x: ArrayView2<T>, ...) -> Array2<T> { ... }`; \
                  for a layer, add `layer = StructName` to the attribute",
@@ -148,39 +148,23 @@ fn check_signature_flags(item: &ItemFn, diags: &mut Diagnostics) {
     let sig = &item.sig;
     let help = "a differentiable function is a plain `fn`";
     if let Some(t) = &sig.asyncness {
-        diags.error(
-            t.span(),
-            "a differentiable function cannot be `async`",
-            help,
-        );
+        diags.error_at(&t, "a differentiable function cannot be `async`", help);
     }
     if let Some(t) = &sig.constness {
-        diags.error(
-            t.span(),
-            "a differentiable function cannot be `const`",
-            help,
-        );
+        diags.error_at(&t, "a differentiable function cannot be `const`", help);
     }
     if let syn::Safety::Unsafe(t) = &sig.safety {
-        diags.error(
-            t.span(),
-            "a differentiable function cannot be `unsafe`",
-            help,
-        );
+        diags.error_at(&t, "a differentiable function cannot be `unsafe`", help);
     }
     if let Some(abi) = &sig.abi {
-        diags.error(
-            abi.span(),
+        diags.error_at(
+            &abi,
             "a differentiable function cannot have an `extern` ABI",
             help,
         );
     }
     if let Some(v) = &sig.variadic {
-        diags.error(
-            v.span(),
-            "a differentiable function cannot be variadic",
-            help,
-        );
+        diags.error_at(&v, "a differentiable function cannot be variadic", help);
     }
 }
 
@@ -190,13 +174,13 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
     for param in &item.sig.generics.params {
         match param {
             GenericParam::Type(t) if float.is_none() => float = Some(t.ident.clone()),
-            GenericParam::Type(t) => diags.error(
-                t.ident.span(),
+            GenericParam::Type(t) => diags.error_at(
+                &t.ident,
                 format!("a second type parameter `{}`", t.ident),
                 "a differentiable function has at most one type parameter, the float type (`T: Real`)",
             ),
-            GenericParam::Const(c) => diags.error(
-                c.ident.span(),
+            GenericParam::Const(c) => diags.error_at(
+                &c.ident,
                 "const generic parameters are not supported",
                 "pass sizes as `usize` inputs instead",
             ),
@@ -216,16 +200,16 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
         (true, false) => Some(Ident::new("f32", Span::call_site())),
         (false, true) => Some(Ident::new("f64", Span::call_site())),
         (true, true) => {
-            diags.error(
-                item.sig.ident.span(),
+            diags.error_at(
+                &item.sig.ident,
                 "the signature mixes `f32` and `f64`",
                 "use one float type, or make the function generic: `fn f<T: Real>(...)`",
             );
             None
         }
         (false, false) => {
-            diags.error(
-                item.sig.ident.span(),
+            diags.error_at(
+                &item.sig.ident,
                 "no float type in the signature",
                 "make the function generic over the float type: `fn f<T: Real>(x: ArrayView2<T>) -> Array2<T>`",
             );
@@ -242,8 +226,8 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
     for arg in item.sig.inputs.iter_mut() {
         let pat_type = match arg {
             FnArg::Receiver(r) => {
-                diags.error(
-                    r.span(),
+                diags.error_at(
+                    &r,
                     "`self` is not supported in a differentiable function",
                     "write the forward as a free function whose first input is the layer's input and whose other \
                      inputs are named like the struct's fields, and add `layer = StructName` to the attribute",
@@ -258,8 +242,8 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
         let name = match &*pat_type.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 if let Some(m) = &p.mutability {
-                    diags.error(
-                        m.span(),
+                    diags.error_at(
+                        &m,
                         "inputs cannot be `mut`",
                         "a differentiable function does not mutate its inputs",
                     );
@@ -267,8 +251,8 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
                 p.ident.clone()
             }
             other => {
-                diags.error(
-                    other.span(),
+                diags.error_at(
+                    &other,
                     "input patterns are not supported",
                     "name each input with a plain identifier",
                 );
@@ -276,16 +260,16 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
             }
         };
         let Some(kind) = classify_type(&pat_type.ty, float) else {
-            diags.error(
-                pat_type.ty.span(),
+            diags.error_at(
+                &pat_type.ty,
                 format!("unsupported input type `{}`", pat_type.ty.to_token_stream()),
                 INPUT_HELP,
             );
             continue;
         };
         if no_grad && matches!(kind, InputKind::Int(..) | InputKind::Usize) {
-            diags.error(
-                name.span(),
+            diags.error_at(
+                &name,
                 "`#[no_grad]` on an integer input",
                 "integer inputs never take gradients; remove the attribute",
             );
@@ -325,8 +309,8 @@ fn parse_output(
         match classify_type(elem, float) {
             Some(InputKind::Float(rank, Pass::Owned)) => ranks.push(rank),
             Some(InputKind::Scalar) => ranks.push(0),
-            _ => diags.error(
-                elem.span(),
+            _ => diags.error_at(
+                &elem,
                 format!("unsupported return type `{}`", elem.to_token_stream()),
                 "return an owned float array (`Array2<T>`), a scalar (`T`), or a tuple of them",
             ),
@@ -449,10 +433,10 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
                 let Some(name) = name else {
                     let mutable = matches!(&local.pat, Pat::Ident(p) if p.mutability.is_some());
                     if mutable {
-                        diags.error(local.pat.span(), "mutable bindings are not supported", "bind each new value with its own `let`; values are never changed in place");
+                        diags.error_at(&local.pat, "mutable bindings are not supported", "bind each new value with its own `let`; values are never changed in place");
                     } else {
-                        diags.error(
-                            local.pat.span(),
+                        diags.error_at(
+                            &local.pat,
                             "only `let name = ...;` bindings are supported",
                             "bind one name per `let`; destructuring is not supported",
                         );
@@ -461,13 +445,13 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
                 };
                 match &local.init {
                     Some(init) if init.diverge.is_none() => lets.push((name, (*init.expr).clone())),
-                    Some(init) => diags.error(
-                        init.expr.span(),
+                    Some(init) => diags.error_at(
+                        &init.expr,
                         "`let ... else` is not supported",
                         "bind the value with a plain `let`",
                     ),
-                    None => diags.error(
-                        local.span(),
+                    None => diags.error_at(
+                        &local,
                         format!("`let {name};` has no value"),
                         "write `let name = expression;`",
                     ),
@@ -476,15 +460,15 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
             Stmt::Expr(e, None) if last => tail = Some(e.clone()),
             Stmt::Expr(e, _) => {
                 let (message, help) = statement_error(e);
-                diags.error(e.span(), message, help);
+                diags.error_range(syntax_range(e), message, help);
             }
-            Stmt::Item(it) => diags.error(
-                it.span(),
+            Stmt::Item(it) => diags.error_at(
+                &it,
                 "items inside a differentiable function are not supported",
                 "define helper items outside the function",
             ),
-            Stmt::Macro(m) => diags.error(
-                m.span(),
+            Stmt::Macro(m) => diags.error_at(
+                &m,
                 format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
                 "the body is `let` bindings and a final expression of supported ops",
             ),
@@ -541,6 +525,20 @@ fn is_compound_assign(op: &syn::BinOp) -> bool {
             | ShlAssign(_)
             | ShrAssign(_)
     )
+}
+
+/// Where to point for syntax the language does not have: a loop, `if` or `match`
+/// up to its header (not its whole body), anything else all of it.
+pub fn syntax_range(e: &Expr) -> (Span, Span) {
+    let header = |keyword: Span, head: &dyn ToTokens| (keyword, span_range(head).1);
+    match e {
+        Expr::ForLoop(f) => header(f.for_token.span, &f.expr),
+        Expr::While(w) => header(w.while_token.span, &w.cond),
+        Expr::Loop(l) => (l.loop_token.span, l.loop_token.span),
+        Expr::If(i) => header(i.if_token.span, &i.cond),
+        Expr::Match(m) => header(m.match_token.span, &m.expr),
+        _ => span_range(e),
+    }
 }
 
 /// The message and help for syntax the language does not have.
