@@ -21,6 +21,8 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     let mut lower = Lower {
         g: Graph::default(),
         env: Vec::new(),
+        unbound: &def.unbound,
+        let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
         diags,
         stmt: 0,
         ranges: HashMap::new(),
@@ -28,12 +30,15 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     lower.inputs(def);
     for (name, expr) in &def.lets {
         lower.begin_stmt(format!("let {name} = {};", source_text(expr)), expr.span());
-        if let Some(v) = lower.expr(expr) {
-            if lower.g.nodes[v].name.is_none() && !matches!(lower.g.nodes[v].op, Op::Input(_)) {
-                lower.g.nodes[v].name = Some(name.to_string());
-            }
-            lower.env.push((name.to_string(), v));
+        let v = lower.expr(expr);
+        if let Some(v) = v
+            && lower.g.nodes[v].name.is_none()
+            && !matches!(lower.g.nodes[v].op, Op::Input(_))
+        {
+            lower.g.nodes[v].name = Some(name.to_string());
         }
+        // A failed `let` still binds its name (to nothing), so uses of it are not reported again.
+        lower.env.push((name.to_string(), v));
         lower.stmt += 1;
     }
     lower.begin_stmt(source_text(&def.tail), def.tail.span());
@@ -51,8 +56,13 @@ pub fn source_text(e: &Expr) -> String {
 
 struct Lower<'a> {
     g: Graph,
-    /// Names in scope, latest last (a later `let` shadows an earlier one).
-    env: Vec<(String, ValueId)>,
+    /// Names in scope, latest last (a later `let` shadows an earlier one); `None`
+    /// for a name whose value had an error, already reported.
+    env: Vec<(String, Option<ValueId>)>,
+    /// Names declared in ways that were rejected, already reported.
+    unbound: &'a [String],
+    /// The names of the `let`s, in order, to tell a use before its `let`.
+    let_names: Vec<Ident>,
     diags: &'a mut Diagnostics,
     stmt: usize,
     /// The source range of each call's node, for messages about it (node spans are one token).
@@ -102,7 +112,7 @@ impl Lower<'_> {
                 wants_grad,
                 node,
             });
-            self.env.push((name, node));
+            self.env.push((name, Some(node)));
         }
     }
 
@@ -195,16 +205,43 @@ impl Lower<'_> {
 
     fn lookup(&mut self, ident: &Ident) -> Option<ValueId> {
         let name = ident.to_string();
-        if let Some(&(_, v)) = self.env.iter().rev().find(|(n, _)| *n == name) {
-            return Some(v);
+        if let Some((_, v)) = self.env.iter().rev().find(|(n, _)| *n == name) {
+            return *v;
         }
-        let names: Vec<&str> = self.env.iter().map(|(n, _)| n.as_str()).collect();
+        if self.unbound.contains(&name) {
+            return None;
+        }
+        if let Some(later) = self
+            .let_names
+            .iter()
+            .skip(self.stmt + 1)
+            .find(|n| **n == name)
+        {
+            self.diags.error_at(
+                ident,
+                format!("`{name}` is used before its `let`"),
+                format!(
+                    "`let {name} = ...;` comes later, on line {}; move this statement below it",
+                    later.span().start().line
+                ),
+            );
+            return None;
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (n, _) in &self.env {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
         let help = match did_you_mean(&name, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if ops::arity(&name).is_some() => format!(
                 "`{name}` is an op: call it, as in `{}`",
-                ops::usage(&name).unwrap_or_default()
+                ops::call_form(&name).unwrap_or_default()
             ),
+            None if names.is_empty() => {
+                "declare it as an input, or bind it with `let` before this statement".to_string()
+            }
             None => format!("the names in scope are: {}", names.join(", ")),
         };
         self.diags

@@ -79,6 +79,9 @@ pub struct FnDef {
     pub lets: Vec<(Ident, Expr)>,
     /// The final expression.
     pub tail: Expr,
+    /// Names whose declaration was rejected (an input of an unsupported type, a
+    /// destructuring `let`): their uses are not reported again.
+    pub unbound: Vec<String>,
 }
 
 /// Parses the attribute's arguments.
@@ -128,9 +131,10 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
     check_signature_flags(&item, diags);
     let float = find_float(&item, diags)?;
     let generic = item.sig.generics.type_params().next().is_some();
-    let inputs = parse_inputs(&mut item, &float, diags);
+    let mut unbound = Vec::new();
+    let inputs = parse_inputs(&mut item, &float, &mut unbound, diags);
     let (outputs, output_tys, tuple_output) = parse_output(&item, &float, diags);
-    let (lets, tail) = parse_body(&item, diags)?;
+    let (lets, tail) = parse_body(&item, &mut unbound, diags)?;
     Some(FnDef {
         item,
         float,
@@ -141,6 +145,7 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
         output_tys,
         lets,
         tail,
+        unbound,
     })
 }
 
@@ -221,7 +226,12 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
 const INPUT_HELP: &str = "inputs are float arrays (`ArrayView2<T>`, `&Array2<T>`, `Array2<T>`, ranks 0 to 6), \
     integer arrays (`ArrayView1<usize>`), float scalars (`T`) and sizes (`usize`)";
 
-fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Vec<InputDecl> {
+fn parse_inputs(
+    item: &mut ItemFn,
+    float: &Ident,
+    unbound: &mut Vec<String>,
+    diags: &mut Diagnostics,
+) -> Vec<InputDecl> {
     let mut inputs = Vec::new();
     for arg in item.sig.inputs.iter_mut() {
         let pat_type = match arg {
@@ -232,6 +242,7 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
                     "write the forward as a free function whose first input is the layer's input and whose other \
                      inputs are named like the struct's fields, and add `layer = StructName` to the attribute",
                 );
+                unbound.push("self".to_string());
                 continue;
             }
             FnArg::Typed(p) => p,
@@ -256,6 +267,7 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
                     "input patterns are not supported",
                     "name each input with a plain identifier",
                 );
+                pat_idents(other, unbound);
                 continue;
             }
         };
@@ -265,6 +277,7 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
                 format!("unsupported input type `{}`", pat_type.ty.to_token_stream()),
                 INPUT_HELP,
             );
+            unbound.push(name.to_string());
             continue;
         };
         if no_grad && matches!(kind, InputKind::Int(..) | InputKind::Usize) {
@@ -404,7 +417,32 @@ fn ix_rank(ty: &Type) -> Option<usize> {
     (rank <= 6).then_some(rank)
 }
 
-fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Expr)>, Expr)> {
+/// The names a pattern binds.
+fn pat_idents(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.to_string());
+            if let Some((_, sub)) = &p.subpat {
+                pat_idents(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Slice(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Or(t) => t.cases.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Struct(t) => t.fields.iter().for_each(|f| pat_idents(&f.pat, out)),
+        Pat::Type(t) => pat_idents(&t.pat, out),
+        Pat::Reference(r) => pat_idents(&r.pat, out),
+        Pat::Paren(p) => pat_idents(&p.pat, out),
+        _ => {}
+    }
+}
+
+fn parse_body(
+    item: &ItemFn,
+    unbound: &mut Vec<String>,
+    diags: &mut Diagnostics,
+) -> Option<(Vec<(Ident, Expr)>, Expr)> {
     let stmts = &item.block.stmts;
     let mut lets = Vec::new();
     let mut tail = None;
@@ -412,49 +450,51 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
         let last = i + 1 == stmts.len();
         match stmt {
             Stmt::Local(local) => {
-                let name = match &local.pat {
-                    Pat::Ident(p)
-                        if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() =>
-                    {
-                        Some(p.ident.clone())
-                    }
-                    Pat::Type(t) => match &*t.pat {
-                        Pat::Ident(p)
-                            if p.by_ref.is_none()
-                                && p.subpat.is_none()
-                                && p.mutability.is_none() =>
-                        {
-                            Some(p.ident.clone())
-                        }
-                        _ => None,
-                    },
-                    _ => None,
+                let pat = match &local.pat {
+                    Pat::Type(t) => &*t.pat,
+                    p => p,
                 };
-                let Some(name) = name else {
-                    let mutable = matches!(&local.pat, Pat::Ident(p) if p.mutability.is_some());
-                    if mutable {
-                        diags.error_at(&local.pat, "mutable bindings are not supported", "bind each new value with its own `let`; values are never changed in place");
-                    } else {
+                let name = match pat {
+                    Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                        if p.mutability.is_some() {
+                            diags.error_at(
+                                p,
+                                "mutable bindings are not supported",
+                                "bind each new value with its own `let`; values are never changed in place",
+                            );
+                        }
+                        p.ident.clone()
+                    }
+                    other => {
                         diags.error_at(
-                            &local.pat,
+                            other,
                             "only `let name = ...;` bindings are supported",
                             "bind one name per `let`; destructuring is not supported",
                         );
+                        pat_idents(other, unbound);
+                        continue;
                     }
-                    continue;
                 };
                 match &local.init {
-                    Some(init) if init.diverge.is_none() => lets.push((name, (*init.expr).clone())),
-                    Some(init) => diags.error_at(
-                        &init.expr,
-                        "`let ... else` is not supported",
-                        "bind the value with a plain `let`",
-                    ),
-                    None => diags.error_at(
-                        &local,
-                        format!("`let {name};` has no value"),
-                        "write `let name = expression;`",
-                    ),
+                    Some(init) => {
+                        if let Some((else_token, diverge)) = &init.diverge {
+                            diags.error_range(
+                                (else_token.span, span_range(diverge).1),
+                                "`let ... else` is not supported",
+                                "bind the value with a plain `let`",
+                            );
+                        }
+                        // Checked even when the `let` itself is rejected, so its errors show too.
+                        lets.push((name, (*init.expr).clone()));
+                    }
+                    None => {
+                        diags.error_at(
+                            local,
+                            format!("`let {name};` has no value"),
+                            "write `let name = expression;`",
+                        );
+                        unbound.push(name.to_string());
+                    }
                 }
             }
             Stmt::Expr(e, None) if last => tail = Some(e.clone()),
