@@ -114,16 +114,48 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     options
 }
 
+/// What an item that is not a function is, for the message, and its keyword and name.
+fn item_kind(item: &syn::Item) -> (&'static str, (Span, Span)) {
+    use syn::Item;
+    let at = |kw: &dyn ToTokens, name: &dyn ToTokens| (span_range(kw).0, span_range(name).1);
+    match item {
+        Item::Struct(s) => ("a struct", at(&s.struct_token, &s.ident)),
+        Item::Enum(e) => ("an enum", at(&e.enum_token, &e.ident)),
+        Item::Union(u) => ("a union", at(&u.union_token, &u.ident)),
+        Item::Trait(t) => ("a trait", at(&t.trait_token, &t.ident)),
+        Item::Impl(i) => (
+            "an `impl` block: put it on the function itself",
+            at(&i.impl_token, &i.self_ty),
+        ),
+        Item::Mod(m) => ("a module", at(&m.mod_token, &m.ident)),
+        Item::Const(c) => ("a constant", at(&c.const_token, &c.ident)),
+        Item::Static(s) => ("a static", at(&s.static_token, &s.ident)),
+        Item::Type(t) => ("a type alias", at(&t.type_token, &t.ident)),
+        other => ("this item", span_range(other)),
+    }
+}
+
 /// Parses the item the attribute is on.
 pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
-    let mut item: ItemFn = match syn::parse2(item) {
-        Ok(f) => f,
+    let mut item: ItemFn = match syn::parse2::<syn::Item>(item) {
+        Ok(syn::Item::Fn(f)) => f,
+        Ok(other) => {
+            let (kind, range) = item_kind(&other);
+            diags.error_range(
+                range,
+                format!("`#[differentiable]` goes on a function, not on {kind}"),
+                "write the forward pass as `fn name<T: Real>(x: ArrayView2<T>, ...) -> Array2<T> { ... }`; \
+                 for a layer, put the attribute on that function with `layer = StructName`",
+            );
+            return None;
+        }
+        // Not valid Rust. rustc reports the syntax error itself before expanding the
+        // attribute, so `expand` does not show this one (see `crate::expand`).
         Err(e) => {
             diags.error_range(
                 span_range(&e.to_compile_error()),
-                "`#[differentiable]` goes on a function",
-                "write the forward pass as `fn name<T: Real>(x: ArrayView2<T>, ...) -> Array2<T> { ... }`; \
-                 for a layer, add `layer = StructName` to the attribute",
+                format!("cannot parse the item: {e}"),
+                "`#[differentiable]` goes on a function written in valid Rust",
             );
             return None;
         }
