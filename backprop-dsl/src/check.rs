@@ -117,42 +117,60 @@ impl Lower<'_> {
     }
 
     fn outputs(&mut self, def: &FnDef) {
-        let parts: Vec<&Expr> = match (&def.tail, def.tuple_output) {
-            (Expr::Tuple(t), true) => t.elems.iter().collect(),
-            (_, true) => {
-                self.diags.error_at(
-                    &def.tail,
-                    "the function returns a tuple but this is not a tuple expression",
-                    "end the body with `(a, b)`",
-                );
-                return;
-            }
-            (e, false) => vec![e],
+        let (parts, is_tuple): (Vec<&Expr>, bool) = match &def.tail {
+            Expr::Tuple(t) => (t.elems.iter().collect(), true),
+            e => (vec![e], false),
         };
-        if parts.len() != def.outputs.len() {
-            self.diags.error_at(
-                &def.tail,
-                format!(
-                    "the function returns {} values but this tuple has {}",
-                    def.outputs.len(),
-                    parts.len()
-                ),
-                "make the final tuple match the declared return type",
-            );
+        // Every part is checked, so its errors show whatever the return type says.
+        let values: Vec<Option<ValueId>> = parts.iter().map(|p| self.expr(p)).collect();
+        let declared = !def.output_tys.is_empty() && def.outputs.len() == def.output_tys.len();
+        if !declared {
+            // The return type itself was rejected, and reported.
             return;
         }
-        for (k, (part, &rank)) in parts.iter().zip(&def.outputs).enumerate() {
-            let Some(v) = self.expr(part) else { continue };
+        if is_tuple != def.tuple_output || parts.len() != def.outputs.len() {
+            let n = def.outputs.len();
+            let (message, help) = match (def.tuple_output, is_tuple) {
+                (true, false) => (
+                    format!("the function returns a tuple of {n} values but this is not a tuple"),
+                    "end the body with a tuple, as in `(a, b)`".to_string(),
+                ),
+                (false, true) => (
+                    format!(
+                        "the function returns one value but this is a tuple of {}",
+                        parts.len()
+                    ),
+                    "return one value, or declare a tuple return type such as `-> (Array2<T>, T)`"
+                        .to_string(),
+                ),
+                _ => (
+                    format!(
+                        "the function returns {n} values but this tuple has {}",
+                        parts.len()
+                    ),
+                    "make the final tuple match the declared return type".to_string(),
+                ),
+            };
+            self.diags.error_at(&def.tail, message, help);
+            return;
+        }
+        for (k, ((part, &rank), v)) in parts.iter().zip(&def.outputs).zip(values).enumerate() {
+            let Some(v) = v else { continue };
             let ty = self.g.ty(v);
             if ty != Ty::Float(rank) {
                 let declared = def
                     .output_tys
                     .get(k)
-                    .map(|t| t.to_token_stream().to_string())
+                    .map(|t| crate::diag::code(t))
                     .unwrap_or_default();
                 self.diags.error_at(
                     &part,
-                    format!("this expression is a {ty}, but the function returns `{declared}`"),
+                    match ty {
+                        Ty::Scalar => format!(
+                            "this expression is a constant, but the function returns `{declared}`"
+                        ),
+                        _ => format!("this expression is a {ty}, but the function returns `{declared}`"),
+                    },
                     match ty {
                         Ty::Float(0) => "a full reduction gives a scalar: return `T`".to_string(),
                         Ty::Float(r) => format!("declare the return type as a {r}-D array (`Array{r}<T>`), or reduce the result"),

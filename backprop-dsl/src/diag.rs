@@ -106,6 +106,44 @@ pub fn span_range<T: ToTokens + ?Sized>(tokens: &T) -> (Span, Span) {
     (start, end)
 }
 
+/// Code as a message quotes it: `&mut Array2<T>`, not `& mut Array2 < T >` as
+/// `TokenStream::to_string` prints it.
+pub fn code<T: ToTokens + ?Sized>(tokens: &T) -> String {
+    fn walk(ts: TokenStream, out: &mut String) {
+        let mut prev_word = false;
+        for tt in ts {
+            let word = matches!(tt, TokenTree::Ident(_) | TokenTree::Literal(_));
+            if word && prev_word {
+                out.push(' ');
+            }
+            prev_word = word;
+            match tt {
+                TokenTree::Group(g) => {
+                    let (open, close) = match g.delimiter() {
+                        proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                        proc_macro2::Delimiter::Brace => ("{ ", " }"),
+                        proc_macro2::Delimiter::Bracket => ("[", "]"),
+                        proc_macro2::Delimiter::None => ("", ""),
+                    };
+                    out.push_str(open);
+                    walk(g.stream(), out);
+                    out.push_str(close);
+                }
+                TokenTree::Punct(p) => {
+                    out.push(p.as_char());
+                    if matches!(p.as_char(), ',' | ';') {
+                        out.push(' ');
+                    }
+                }
+                other => out.push_str(&other.to_string()),
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(tokens.to_token_stream(), &mut out);
+    out.trim_end().to_string()
+}
+
 /// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(
     name: &str,
@@ -145,5 +183,13 @@ mod tests {
         assert_eq!(did_you_mean("sigmod", ops), Some("sigmoid"));
         assert_eq!(did_you_mean("softmx", ops), Some("softmax"));
         assert_eq!(did_you_mean("convolve", ops), None);
+    }
+
+    #[test]
+    fn quotes_code_compactly() {
+        let ty: syn::Type = syn::parse_quote!(&'a mut ArrayView<T, Ix2>);
+        assert_eq!(code(&ty), "&'a mut ArrayView<T, Ix2>");
+        let ty: syn::Type = syn::parse_quote!((Array2<T>, [f64; 3]));
+        assert_eq!(code(&ty), "(Array2<T>, [f64; 3])");
     }
 }

@@ -4,13 +4,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::{
     Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PathArguments, ReturnType,
     Stmt, Type,
 };
 
-use crate::diag::{Diagnostics, span_range};
+use crate::diag::{Diagnostics, code, span_range};
 
 /// Options of `#[differentiable(...)]`.
 #[derive(Clone, Debug)]
@@ -306,7 +305,7 @@ fn parse_inputs(
         let Some(kind) = classify_type(&pat_type.ty, float) else {
             diags.error_at(
                 &pat_type.ty,
-                format!("unsupported input type `{}`", pat_type.ty.to_token_stream()),
+                format!("unsupported input type `{}`", code(&pat_type.ty)),
                 INPUT_HELP,
             );
             unbound.push(name.to_string());
@@ -346,6 +345,14 @@ fn parse_output(
         ReturnType::Type(_, ty) => ty,
     };
     let (elems, tuple): (Vec<&Type>, bool) = match &**ty {
+        Type::Tuple(t) if t.elems.is_empty() => {
+            diags.error_at(
+                &**ty,
+                "a differentiable function must return a value",
+                "return an array (`-> Array2<T>`), a scalar (`-> T`) for a loss, or a tuple of them",
+            );
+            return (Vec::new(), Vec::new(), false);
+        }
         Type::Tuple(t) => (t.elems.iter().collect(), true),
         other => (vec![other], false),
     };
@@ -356,7 +363,7 @@ fn parse_output(
             Some(InputKind::Scalar) => ranks.push(0),
             _ => diags.error_at(
                 &elem,
-                format!("unsupported return type `{}`", elem.to_token_stream()),
+                format!("unsupported return type `{}`", code(elem)),
                 "return an owned float array (`Array2<T>`), a scalar (`T`), or a tuple of them",
             ),
         }
@@ -530,6 +537,22 @@ fn parse_body(
                 }
             }
             Stmt::Expr(e, None) if last => tail = Some(e.clone()),
+            Stmt::Expr(Expr::Return(r), _) if last && r.expr.is_some() => {
+                diags.error_at(
+                    &r.return_token,
+                    "`return` is not supported",
+                    "end the body with the returned expression itself, without `return` and the semicolon",
+                );
+                tail = r.expr.as_deref().cloned();
+            }
+            Stmt::Expr(e, Some(semi)) if last && is_plain_expression(e) => {
+                diags.error_at(
+                    semi,
+                    "the final expression ends with a semicolon, so the function returns nothing",
+                    "remove the `;` to return the value of this expression",
+                );
+                tail = Some(e.clone());
+            }
             Stmt::Expr(e, _) => {
                 let (message, help) = statement_error(e);
                 diags.error_range(syntax_range(e), message, help);
@@ -541,7 +564,7 @@ fn parse_body(
             ),
             Stmt::Macro(m) => diags.error_at(
                 &m,
-                format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
+                format!("macro `{}!` is not supported", code(&m.mac.path)),
                 "the body is `let` bindings and a final expression of supported ops",
             ),
         }
@@ -549,16 +572,39 @@ fn parse_body(
     match tail {
         Some(t) => Some((lets, t)),
         None => {
-            let span = stmts
-                .last()
-                .map_or(item.block.brace_token.span.join(), |s| s.span());
-            diags.error(
-                span,
-                "the function has no final expression",
-                "end the body with the returned expression, without a semicolon",
-            );
+            let help = match (stmts.last(), lets.last()) {
+                (Some(Stmt::Local(_)), Some((name, _))) => format!(
+                    "end the body with the value to return, for example `{name}` on a line of its own"
+                ),
+                _ => "end the body with the returned expression, without a semicolon".to_string(),
+            };
+            let range = match stmts.last() {
+                Some(last) => span_range(last),
+                None => {
+                    let span = item.block.brace_token.span.join();
+                    (span, span)
+                }
+            };
+            diags.error_range(range, "the function has no final expression", help);
             None
         }
+    }
+}
+
+/// Whether an expression statement is one that would be the returned value
+/// without its semicolon (not an assignment, a loop or other syntax with its own error).
+fn is_plain_expression(e: &Expr) -> bool {
+    match e {
+        Expr::Binary(b) => !is_compound_assign(&b.op),
+        Expr::Call(_)
+        | Expr::MethodCall(_)
+        | Expr::Path(_)
+        | Expr::Paren(_)
+        | Expr::Unary(_)
+        | Expr::Tuple(_)
+        | Expr::Lit(_)
+        | Expr::Reference(_) => true,
+        _ => false,
     }
 }
 
@@ -641,7 +687,7 @@ pub fn syntax_error(e: &Expr) -> (String, &'static str) {
             "values are never changed in place: bind a new name with `let`",
         ),
         Expr::Macro(m) => (
-            format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
+            format!("macro `{}!` is not supported", code(&m.mac.path)),
             "the body is `let` bindings and a final expression of supported ops",
         ),
         Expr::Block(_) | Expr::Unsafe(_) => (
