@@ -689,8 +689,14 @@ impl Lower<'_> {
         let op = name.to_string();
         let Some(arity) = ops::arity(&op) else {
             let help = match did_you_mean(&op, ops::all_names()) {
-                Some(s) => format!("did you mean `{s}`? ({})", ops::usage(s).unwrap_or_default()),
-                None => "see the list of ops in the `backprop` crate docs; to use your own function, make it #[differentiable] and call it outside".to_string(),
+                Some(s) => format!(
+                    "did you mean `{s}`? ({})",
+                    ops::usage(s).unwrap_or_default()
+                ),
+                None => format!(
+                    "the ops are {}; to use a function of your own, make it #[differentiable] and call it outside",
+                    ops::all_names().collect::<Vec<_>>().join(", ")
+                ),
             };
             self.diags
                 .error_at(&name, format!("unknown op `{op}`"), help);

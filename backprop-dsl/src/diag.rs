@@ -88,12 +88,16 @@ impl Diagnostics {
         if self.list.is_empty() {
             Ok(value)
         } else {
-            Err(self.list)
+            Err(self.into_vec())
         }
     }
 
-    /// Takes the collected errors.
-    pub fn into_vec(self) -> Vec<Diagnostic> {
+    /// Takes the collected errors, in source order (stages find them in their own order).
+    pub fn into_vec(mut self) -> Vec<Diagnostic> {
+        self.list.sort_by_key(|d| {
+            let at = d.span.start();
+            (at.line, at.column)
+        });
         self.list
     }
 }
@@ -149,11 +153,13 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.len() / 3).max(1);
+    // One edit in a one- or two-letter name gives any other short name: for those,
+    // only a difference of case counts as a typo.
+    let limit = name.len() / 3;
     candidates
         .into_iter()
         .map(|c| (edit_distance(name, c), c))
-        .filter(|&(d, _)| d <= limit)
+        .filter(|&(d, c)| d <= limit || (d > 0 && c.eq_ignore_ascii_case(name)))
         .min_by_key(|&(d, c)| (d, c.len()))
         .map(|(_, c)| c)
 }
@@ -183,6 +189,9 @@ mod tests {
         assert_eq!(did_you_mean("sigmod", ops), Some("sigmoid"));
         assert_eq!(did_you_mean("softmx", ops), Some("softmax"));
         assert_eq!(did_you_mean("convolve", ops), None);
+        assert_eq!(did_you_mean("b", ["x", "w"]), None);
+        assert_eq!(did_you_mean("W", ["x", "w"]), Some("w"));
+        assert_eq!(did_you_mean("hiden", ["x", "hidden"]), Some("hidden"));
     }
 
     #[test]

@@ -92,22 +92,37 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     if attr.is_empty() {
         return options;
     }
+    const OPTIONS: &str = "the options are `layer = StructName` and `crate = path::to::backprop`";
+    let mut help = OPTIONS.to_string();
     let parser = syn::meta::parser(|meta| {
+        let value = |what: &str| {
+            meta.value().map_err(|_| {
+                meta.error(format!(
+                    "`{}` needs a value: `{} = {what}`",
+                    code(&meta.path),
+                    code(&meta.path)
+                ))
+            })
+        };
         if meta.path.is_ident("layer") {
-            options.layer = Some(meta.value()?.parse()?);
+            options.layer = Some(value("StructName")?.parse()?);
             Ok(())
         } else if meta.path.is_ident("crate") {
-            options.krate = meta.value()?.parse()?;
+            options.krate = value("path::to::backprop")?.parse()?;
             Ok(())
         } else {
-            Err(meta.error("unknown option"))
+            let name = code(&meta.path);
+            if let Some(s) = crate::diag::did_you_mean(&name, ["layer", "crate"]) {
+                help = format!("did you mean `{s}`? ({OPTIONS})");
+            }
+            Err(meta.error(format!("unknown option `{name}`")))
         }
     });
     if let Err(e) = syn::parse::Parser::parse2(parser, attr) {
         diags.error_range(
             span_range(&e.to_compile_error()),
             format!("invalid `#[differentiable]` option: {e}"),
-            "the options are `layer = StructName` and `crate = path::to::backprop`",
+            help,
         );
     }
     options
@@ -278,9 +293,13 @@ fn parse_inputs(
             }
             FnArg::Typed(p) => p,
         };
-        let before = pat_type.attrs.len();
+        let no_grad_attr = pat_type
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident("no_grad"))
+            .map(span_range);
         pat_type.attrs.retain(|a| !a.path().is_ident("no_grad"));
-        let no_grad = pat_type.attrs.len() != before;
+        let no_grad = no_grad_attr.is_some();
         let name = match &*pat_type.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 if let Some(m) = &p.mutability {
@@ -303,17 +322,16 @@ fn parse_inputs(
             }
         };
         let Some(kind) = classify_type(&pat_type.ty, float) else {
-            diags.error_at(
-                &pat_type.ty,
-                format!("unsupported input type `{}`", code(&pat_type.ty)),
-                INPUT_HELP,
-            );
+            let (message, help) = input_type_error(&pat_type.ty, float);
+            diags.error_at(&pat_type.ty, message, help);
             unbound.push(name.to_string());
             continue;
         };
-        if no_grad && matches!(kind, InputKind::Int(..) | InputKind::Usize) {
-            diags.error_at(
-                &name,
+        if let Some(attr) = no_grad_attr
+            && matches!(kind, InputKind::Int(..) | InputKind::Usize)
+        {
+            diags.error_range(
+                attr,
                 "`#[no_grad]` on an integer input",
                 "integer inputs never take gradients; remove the attribute",
             );
@@ -326,6 +344,88 @@ fn parse_inputs(
         });
     }
     inputs
+}
+
+/// The message and help for an input type that is not supported, as specific as
+/// the type allows.
+fn input_type_error(ty: &Type, float: &Ident) -> (String, String) {
+    let message = format!("unsupported input type `{}`", code(ty));
+    let help = |h: String| (message.clone(), h);
+    if let Type::Reference(r) = ty {
+        if r.mutability.is_some() {
+            return (
+                "`&mut` inputs are not supported".to_string(),
+                "a differentiable function does not change its inputs: take `&Array2<T>` or `ArrayView2<T>`"
+                    .to_string(),
+            );
+        }
+        if matches!(&*r.elem, Type::Slice(_)) {
+            return help("pass arrays as ndarray types: `ArrayView1<T>` for a vector".to_string());
+        }
+    }
+    let Type::Path(p) = ty else {
+        return (message, INPUT_HELP.to_string());
+    };
+    let Some(seg) = p.path.segments.last() else {
+        return (message, INPUT_HELP.to_string());
+    };
+    let name = seg.ident.to_string();
+    let args: Vec<&Type> = match &seg.arguments {
+        PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let ints = [
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+    ];
+    if ints.contains(&name.as_str()) {
+        return help(
+            "integer inputs are `usize`: a size as `n: usize`, labels or ids as `ArrayView1<usize>`"
+                .to_string(),
+        );
+    }
+    if (name == "f32" || name == "f64") && name != float.to_string() {
+        return help(format!(
+            "the float type of this function is `{float}`: write `{float}`"
+        ));
+    }
+    if name == "Vec" {
+        return help("pass arrays as ndarray types: `ArrayView1<T>` for a vector".to_string());
+    }
+    if name.starts_with("Array") {
+        if name.ends_with('D') || args.iter().any(|a| code(*a) == "IxDyn") {
+            return help(
+                "arrays of dynamic rank are not supported: the rank is part of the type, as in `ArrayView2<T>`"
+                    .to_string(),
+            );
+        }
+        if let Some(elem) = args.first() {
+            let elem = code(*elem);
+            if ints.contains(&elem.as_str()) {
+                return help(format!(
+                    "integer arrays hold `usize`: write `{name}<usize>`"
+                ));
+            }
+            if elem != float.to_string() && elem != "usize" {
+                return help(format!(
+                    "array elements are `{float}` (the float type of this function) or `usize`: \
+                     write `{}<{float}>`",
+                    name
+                ));
+            }
+        }
+        return help(format!(
+            "array ranks go from 0 to 6, as in `ArrayView2<{float}>`, `&Array2<{float}>`, `Array2<{float}>` \
+             or `ArrayView<{float}, Ix2>`"
+        ));
+    }
+    (message, INPUT_HELP.to_string())
 }
 
 fn parse_output(
