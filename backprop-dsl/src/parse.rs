@@ -806,7 +806,15 @@ pub fn syntax_error(e: &Expr) -> (String, &'static str) {
             "`as` casts are not supported".into(),
             "write float literals such as `2.0`; they take the function's float type",
         ),
-        Expr::Await(_) | Expr::Async(_) | Expr::TryBlock(_) | Expr::Yield(_) | Expr::Try(_) => (
+        Expr::Try(_) => (
+            "the `?` operator is not supported".into(),
+            "nothing in the language can fail: use the value itself",
+        ),
+        Expr::Await(_) | Expr::Async(_) => (
+            "async code is not supported".into(),
+            "a differentiable function is a plain computation on arrays",
+        ),
+        Expr::TryBlock(_) | Expr::Yield(_) => (
             "this syntax is not supported".into(),
             "a differentiable function is a plain computation on arrays",
         ),
