@@ -383,7 +383,20 @@ impl Lower<'_> {
             _ => None,
         };
         match value {
-            Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, lit.span())),
+            Some(v) if v.is_finite() => {
+                Some(self.node(Op::Const(v), vec![], Ty::Scalar, lit.span()))
+            }
+            Some(_) => {
+                self.diags.error_at(
+                    lit,
+                    format!(
+                        "the literal `{}` is out of range for a float",
+                        crate::diag::code(lit)
+                    ),
+                    "the largest float is about `1.7976931348623157e308` (`f64::MAX`)",
+                );
+                None
+            }
             None => {
                 self.diags.error_at(
                     &lit,
@@ -519,13 +532,18 @@ impl Lower<'_> {
                 self.node(Op::WithScalar(sop), vec![r, l], Ty::Float(rank), span)
             }
             _ => {
-                if let (Op::Const(a), Op::Const(c)) = (&self.g.nodes[l].op, &self.g.nodes[r].op) {
-                    let v = match op {
+                let folded = match (&self.g.nodes[l].op, &self.g.nodes[r].op) {
+                    (Op::Const(a), Op::Const(c)) => Some(match op {
                         BinOp::Add => a + c,
                         BinOp::Sub => a - c,
                         BinOp::Mul => a * c,
                         _ => a / c,
-                    };
+                    }),
+                    _ => None,
+                };
+                // A constant is emitted as a literal, and inf and NaN have none:
+                // those are left for the program to compute, as Rust would.
+                if let Some(v) = folded.filter(|v| v.is_finite()) {
                     self.node(Op::Const(v), vec![], Ty::Scalar, span)
                 } else {
                     self.node(Op::ScalarArith(op), vec![l, r], Ty::Scalar, span)
