@@ -161,7 +161,7 @@ impl Lower<'_> {
                 let declared = def
                     .output_tys
                     .get(k)
-                    .map(|t| crate::diag::code(t))
+                    .map(crate::diag::code)
                     .unwrap_or_default();
                 self.diags.error_at(
                     &part,
@@ -206,10 +206,10 @@ impl Lower<'_> {
                 }
             }
         }
-        for id in 0..n {
+        for (id, &reaches_output) in to_output.iter().enumerate() {
             if let Op::Elementwise(e) = self.g.nodes[id].op {
                 let x = self.g.nodes[id].args[0];
-                if e.uses.is_none() && from_input[x] && to_output[id] {
+                if e.uses.is_none() && from_input[x] && reaches_output {
                     let span = self.g.nodes[id].span;
                     self.diags.error_range(
                         self.ranges.get(&id).copied().unwrap_or((span, span)),
@@ -331,9 +331,7 @@ impl Lower<'_> {
                     );
                     return None;
                 };
-                let Some(seg) = p.path.segments.last() else {
-                    return None;
-                };
+                let seg = p.path.segments.last()?;
                 if !seg.arguments.is_empty() {
                     self.diags.error_at(
                         &seg.arguments,

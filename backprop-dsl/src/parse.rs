@@ -390,7 +390,7 @@ fn input_type_error(ty: &Type, float: &Ident) -> (String, String) {
                 .to_string(),
         );
     }
-    if (name == "f32" || name == "f64") && name != float.to_string() {
+    if (name == "f32" || name == "f64") && *float != name {
         return help(format!(
             "the float type of this function is `{float}`: write `{float}`"
         ));
@@ -412,7 +412,7 @@ fn input_type_error(ty: &Type, float: &Ident) -> (String, String) {
                     "integer arrays hold `usize`: write `{name}<usize>`"
                 ));
             }
-            if elem != float.to_string() && elem != "usize" {
+            if *float != elem && elem != "usize" {
                 return help(format!(
                     "array elements are `{float}` (the float type of this function) or `usize`: \
                      write `{}<{float}>`",
@@ -519,7 +519,7 @@ pub fn classify_type(ty: &Type, float: &Ident) -> Option<InputKind> {
                 Type::Path(e) if e.path.segments.len() == 1 => e.path.segments[0].ident.to_string(),
                 _ => return None,
             };
-            if elem_name == float.to_string() {
+            if *float == elem_name {
                 Some(InputKind::Float(rank, pass))
             } else if elem_name == "usize" {
                 Some(InputKind::Int(rank, pass))
