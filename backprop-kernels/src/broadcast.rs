@@ -39,15 +39,15 @@ pub(crate) fn dim_of<D: Dimension>(shape: &[usize]) -> D {
 /// The output dimension type of a broadcasting op on `D1` and `D2`.
 pub type Broadcast<D1, D2> = <D1 as DimMax<D2>>::Output;
 
+/// Two views of one broadcast shape.
+type ViewPair<'a, A, D> = (ArrayView<'a, A, D>, ArrayView<'a, A, D>);
+
 /// Both operands as views of their common broadcast shape.
 fn co_broadcast<'a, A, D1, D2>(
     a: &'a ArrayRef<A, D1>,
     b: &'a ArrayRef<A, D2>,
     site: &Site,
-) -> (
-    ArrayView<'a, A, Broadcast<D1, D2>>,
-    ArrayView<'a, A, Broadcast<D1, D2>>,
-)
+) -> ViewPair<'a, A, Broadcast<D1, D2>>
 where
     D1: Dimension + DimMax<D2>,
     D2: Dimension,
