@@ -221,6 +221,14 @@ impl Lower<'_> {
         }
     }
 
+    /// Whether a name was bound by a declaration or `let` whose error is already reported.
+    fn failed(&self, ident: &Ident) -> bool {
+        match self.env.iter().rev().find(|(n, _)| ident == n) {
+            Some((_, v)) => v.is_none(),
+            None => self.unbound.iter().any(|n| ident == n),
+        }
+    }
+
     fn lookup(&mut self, ident: &Ident) -> Option<ValueId> {
         let name = ident.to_string();
         if let Some((_, v)) = self.env.iter().rev().find(|(n, _)| *n == name) {
@@ -615,6 +623,12 @@ impl Lower<'_> {
             _ => None,
         };
         let Some(k) = k else {
+            if let Expr::Path(p) = inner
+                && let Some(name) = p.path.get_ident()
+                && self.failed(name)
+            {
+                return None;
+            }
             self.diags.error_at(
                 &e,
                 format!("the axis of `{op}` must be a constant like `Axis(1)`"),
@@ -703,6 +717,14 @@ impl Lower<'_> {
     fn call(&mut self, name: &Ident, args: &[&Expr], whole: &Expr) -> Option<ValueId> {
         let (span, range) = (whole.span(), span_range(whole));
         let op = name.to_string();
+        if op == "Axis" {
+            self.diags.error_range(
+                range,
+                "`Axis(k)` is not a value",
+                "write the axis where it is used, as in `x.sum_axis(Axis(1))` or `softmax(x, Axis(1))`",
+            );
+            return None;
+        }
         let Some(arity) = ops::arity(&op) else {
             let help = match did_you_mean(&op, ops::all_names()) {
                 Some(s) => format!(
