@@ -3,13 +3,15 @@
 //! diagnostic at the offending token and lowering goes on, so one run reports
 //! all of them.
 
+use std::collections::HashMap;
+
 use backprop_kernels::{Compare, ELEMENTWISE, Elementwise};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit};
 
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::{Diagnostics, did_you_mean, span_range};
 use crate::ir::{AxisOp, BinOp, DotKind, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
 use crate::ops;
 use crate::parse::{FnDef, InputKind};
@@ -19,18 +21,24 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     let mut lower = Lower {
         g: Graph::default(),
         env: Vec::new(),
+        unbound: &def.unbound,
+        let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
         diags,
         stmt: 0,
+        ranges: HashMap::new(),
     };
     lower.inputs(def);
     for (name, expr) in &def.lets {
         lower.begin_stmt(format!("let {name} = {};", source_text(expr)), expr.span());
-        if let Some(v) = lower.expr(expr) {
-            if lower.g.nodes[v].name.is_none() && !matches!(lower.g.nodes[v].op, Op::Input(_)) {
-                lower.g.nodes[v].name = Some(name.to_string());
-            }
-            lower.env.push((name.to_string(), v));
+        let v = lower.expr(expr);
+        if let Some(v) = v
+            && lower.g.nodes[v].name.is_none()
+            && !matches!(lower.g.nodes[v].op, Op::Input(_))
+        {
+            lower.g.nodes[v].name = Some(name.to_string());
         }
+        // A failed `let` still binds its name (to nothing), so uses of it are not reported again.
+        lower.env.push((name.to_string(), v));
         lower.stmt += 1;
     }
     lower.begin_stmt(source_text(&def.tail), def.tail.span());
@@ -55,10 +63,17 @@ pub fn source_text(e: &Expr) -> String {
 
 struct Lower<'a> {
     g: Graph,
-    /// Names in scope, latest last (a later `let` shadows an earlier one).
-    env: Vec<(String, ValueId)>,
+    /// Names in scope, latest last (a later `let` shadows an earlier one); `None`
+    /// for a name whose value had an error, already reported.
+    env: Vec<(String, Option<ValueId>)>,
+    /// Names declared in ways that were rejected, already reported.
+    unbound: &'a [String],
+    /// The names of the `let`s, in order, to tell a use before its `let`.
+    let_names: Vec<Ident>,
     diags: &'a mut Diagnostics,
     stmt: usize,
+    /// The source range of each call's node, for messages about it (node spans are one token).
+    ranges: HashMap<ValueId, (Span, Span)>,
 }
 
 impl Lower<'_> {
@@ -106,47 +121,65 @@ impl Lower<'_> {
                 wants_grad,
                 node,
             });
-            self.env.push((name, node));
+            self.env.push((name, Some(node)));
         }
     }
 
     fn outputs(&mut self, def: &FnDef) {
-        let parts: Vec<&Expr> = match (&def.tail, def.tuple_output) {
-            (Expr::Tuple(t), true) => t.elems.iter().collect(),
-            (_, true) => {
-                self.diags.error(
-                    def.tail.span(),
-                    "the function returns a tuple but this is not a tuple expression",
-                    "end the body with `(a, b)`",
-                );
-                return;
-            }
-            (e, false) => vec![e],
+        let (parts, is_tuple): (Vec<&Expr>, bool) = match &def.tail {
+            Expr::Tuple(t) => (t.elems.iter().collect(), true),
+            e => (vec![e], false),
         };
-        if parts.len() != def.outputs.len() {
-            self.diags.error(
-                def.tail.span(),
-                format!(
-                    "the function returns {} values but this tuple has {}",
-                    def.outputs.len(),
-                    parts.len()
-                ),
-                "make the final tuple match the declared return type",
-            );
+        // Every part is checked, so its errors show whatever the return type says.
+        let values: Vec<Option<ValueId>> = parts.iter().map(|p| self.expr(p)).collect();
+        let declared = !def.output_tys.is_empty() && def.outputs.len() == def.output_tys.len();
+        if !declared {
+            // The return type itself was rejected, and reported.
             return;
         }
-        for (k, (part, &rank)) in parts.iter().zip(&def.outputs).enumerate() {
-            let Some(v) = self.expr(part) else { continue };
+        if is_tuple != def.tuple_output || parts.len() != def.outputs.len() {
+            let n = def.outputs.len();
+            let (message, help) = match (def.tuple_output, is_tuple) {
+                (true, false) => (
+                    format!("the function returns a tuple of {n} values but this is not a tuple"),
+                    "end the body with a tuple, as in `(a, b)`".to_string(),
+                ),
+                (false, true) => (
+                    format!(
+                        "the function returns one value but this is a tuple of {}",
+                        parts.len()
+                    ),
+                    "return one value, or declare a tuple return type such as `-> (Array2<T>, T)`"
+                        .to_string(),
+                ),
+                _ => (
+                    format!(
+                        "the function returns {n} values but this tuple has {}",
+                        parts.len()
+                    ),
+                    "make the final tuple match the declared return type".to_string(),
+                ),
+            };
+            self.diags.error_at(&def.tail, message, help);
+            return;
+        }
+        for (k, ((part, &rank), v)) in parts.iter().zip(&def.outputs).zip(values).enumerate() {
+            let Some(v) = v else { continue };
             let ty = self.g.ty(v);
             if ty != Ty::Float(rank) {
                 let declared = def
                     .output_tys
                     .get(k)
-                    .map(|t| t.to_token_stream().to_string())
+                    .map(crate::diag::code)
                     .unwrap_or_default();
-                self.diags.error(
-                    part.span(),
-                    format!("this expression is a {ty}, but the function returns `{declared}`"),
+                self.diags.error_at(
+                    &part,
+                    match ty {
+                        Ty::Scalar => format!(
+                            "this expression is a constant, but the function returns `{declared}`"
+                        ),
+                        _ => format!("this expression is a {ty}, but the function returns `{declared}`"),
+                    },
                     match ty {
                         Ty::Float(0) => "a full reduction gives a scalar: return `T`".to_string(),
                         Ty::Float(r) => format!("declare the return type as a {r}-D array (`Array{r}<T>`), or reduce the result"),
@@ -186,8 +219,9 @@ impl Lower<'_> {
             if let Op::Elementwise(e) = self.g.nodes[id].op {
                 let x = self.g.nodes[id].args[0];
                 if e.uses.is_none() && from_input[x] && reaches_output {
-                    self.diags.error(
-                        self.g.nodes[id].span,
+                    let span = self.g.nodes[id].span;
+                    self.diags.error_range(
+                        self.ranges.get(&id).copied().unwrap_or((span, span)),
                         format!("`{}` has no derivative, but a gradient flows through it here", e.name),
                         format!("wrap its input in `stop_gradient(...)` if no gradient should flow, or mark the inputs it depends on `#[no_grad]`; `{}` is {}", e.name, e.doc),
                     );
@@ -196,22 +230,57 @@ impl Lower<'_> {
         }
     }
 
+    /// Whether a name was bound by a declaration or `let` whose error is already reported.
+    fn failed(&self, ident: &Ident) -> bool {
+        match self.env.iter().rev().find(|(n, _)| ident == n) {
+            Some((_, v)) => v.is_none(),
+            None => self.unbound.iter().any(|n| ident == n),
+        }
+    }
+
     fn lookup(&mut self, ident: &Ident) -> Option<ValueId> {
         let name = ident.to_string();
-        if let Some(&(_, v)) = self.env.iter().rev().find(|(n, _)| *n == name) {
-            return Some(v);
+        if let Some((_, v)) = self.env.iter().rev().find(|(n, _)| *n == name) {
+            return *v;
         }
-        let names: Vec<&str> = self.env.iter().map(|(n, _)| n.as_str()).collect();
+        if self.unbound.contains(&name) {
+            return None;
+        }
+        if let Some(later) = self
+            .let_names
+            .iter()
+            .skip(self.stmt + 1)
+            .find(|n| **n == name)
+        {
+            self.diags.error_at(
+                ident,
+                format!("`{name}` is used before its `let`"),
+                format!(
+                    "`let {name} = ...;` comes later, on line {}; move this statement below it",
+                    later.span().start().line
+                ),
+            );
+            return None;
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (n, _) in &self.env {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
         let help = match did_you_mean(&name, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if ops::arity(&name).is_some() => format!(
                 "`{name}` is an op: call it, as in `{}`",
-                ops::usage(&name).unwrap_or_default()
+                ops::call_form(&name).unwrap_or_default()
             ),
+            None if names.is_empty() => {
+                "declare it as an input, or bind it with `let` before this statement".to_string()
+            }
             None => format!("the names in scope are: {}", names.join(", ")),
         };
         self.diags
-            .error(ident.span(), format!("cannot find value `{name}`"), help);
+            .error_at(&ident, format!("cannot find value `{name}`"), help);
         None
     }
 
@@ -229,8 +298,8 @@ impl Lower<'_> {
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => {
                 if let Some(m) = &r.mutability {
-                    self.diags.error(
-                        m.span(),
+                    self.diags.error_at(
+                        &m,
                         "`&mut` is not supported",
                         "values are never changed in place; write `&x`",
                     );
@@ -257,8 +326,8 @@ impl Lower<'_> {
                 match value {
                     Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, e.span())),
                     None => {
-                        self.diags.error(
-                            e.span(),
+                        self.diags.error_at(
+                            &e,
                             format!("cannot find value `{text}`"),
                             "use input names, `let` names, literals, or `std::f64::consts::PI`/`E`",
                         );
@@ -269,8 +338,8 @@ impl Lower<'_> {
             Expr::Unary(u) => match u.op {
                 syn::UnOp::Neg(_) => self.negate(&u.expr, e.span()),
                 _ => {
-                    self.diags.error(
-                        u.span(),
+                    self.diags.error_at(
+                        &u,
                         format!("unary `{}` is not supported", u.op.to_token_stream()),
                         "the only unary operator is `-`",
                     );
@@ -280,8 +349,8 @@ impl Lower<'_> {
             Expr::Binary(b) => self.binary(b),
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else {
-                    self.diags.error(
-                        c.func.span(),
+                    self.diags.error_at(
+                        &c.func,
                         "only calls of named ops are supported",
                         "call an op of the language by name, as in `sigmoid(z)`",
                     );
@@ -289,33 +358,33 @@ impl Lower<'_> {
                 };
                 let seg = p.path.segments.last()?;
                 if !seg.arguments.is_empty() {
-                    self.diags.error(
-                        seg.arguments.span(),
+                    self.diags.error_at(
+                        &seg.arguments,
                         "type arguments are not supported here",
                         "remove the turbofish; the float type is inferred",
                     );
                 }
                 let args: Vec<&Expr> = c.args.iter().collect();
-                self.call(&seg.ident, &args, e.span())
+                self.call(&seg.ident, &args, e)
             }
             Expr::MethodCall(m) => {
                 if let Some(t) = &m.turbofish {
-                    self.diags.error(
-                        t.span(),
+                    self.diags.error_at(
+                        &t,
                         "type arguments are not supported here",
                         "remove the turbofish; the float type is inferred",
                     );
                 }
                 let args: Vec<&Expr> = std::iter::once(&*m.receiver).chain(m.args.iter()).collect();
-                self.call(&m.method, &args, e.span())
+                self.call(&m.method, &args, e)
             }
             Expr::Tuple(_) => {
-                self.diags.error(e.span(), "tuples are only supported as the final expression", "return several values as `(a, b)` at the end of the body, with a tuple return type");
+                self.diags.error_at(&e, "tuples are only supported as the final expression", "return several values as `(a, b)` at the end of the body, with a tuple return type");
                 None
             }
             Expr::Range(_) => {
-                self.diags.error(
-                    e.span(),
+                self.diags.error_at(
+                    &e,
                     "a range is only supported as the bounds of `slice_axis`",
                     "write `x.slice_axis(Axis(1), 0..h)`",
                 );
@@ -323,7 +392,8 @@ impl Lower<'_> {
             }
             other => {
                 let (message, help) = crate::parse::syntax_error(other);
-                self.diags.error(other.span(), message, help);
+                self.diags
+                    .error_range(crate::parse::syntax_range(other), message, help);
                 None
             }
         }
@@ -336,10 +406,23 @@ impl Lower<'_> {
             _ => None,
         };
         match value {
-            Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, lit.span())),
+            Some(v) if v.is_finite() => {
+                Some(self.node(Op::Const(v), vec![], Ty::Scalar, lit.span()))
+            }
+            Some(_) => {
+                self.diags.error_at(
+                    lit,
+                    format!(
+                        "the literal `{}` is out of range for a float",
+                        crate::diag::code(lit)
+                    ),
+                    "the largest float is about `1.7976931348623157e308` (`f64::MAX`)",
+                );
+                None
+            }
             None => {
-                self.diags.error(
-                    lit.span(),
+                self.diags.error_at(
+                    &lit,
                     "only number literals are supported",
                     "write a float literal such as `0.5`",
                 );
@@ -366,15 +449,14 @@ impl Lower<'_> {
                 Some(self.node(Op::ScalarArith(BinOp::Mul), vec![v, m], Ty::Scalar, span))
             }
             other => {
-                self.not_float(v, other, "negation");
+                self.not_float(inner, other, "negation");
                 None
             }
         }
     }
 
     /// Reports a value of the wrong kind where a float was needed.
-    fn not_float(&mut self, v: ValueId, ty: Ty, what: &str) {
-        let span = self.g.nodes[v].span;
+    fn not_float(&mut self, e: &Expr, ty: Ty, what: &str) {
         let (message, help) = match ty {
             Ty::Int(_) => (
                 format!("an integer array cannot be used in {what}: a gradient would have to flow through integers"),
@@ -384,7 +466,7 @@ impl Lower<'_> {
             Ty::Usize => (format!("a `usize` cannot be used in {what}"), "`usize` values are sizes and slice bounds; use `mean` for averages".to_string()),
             _ => (format!("a {ty} cannot be used in {what}"), "use a float array".to_string()),
         };
-        self.diags.error(span, message, help);
+        self.diags.error_at(e, message, help);
     }
 
     fn binary(&mut self, b: &syn::ExprBinary) -> Option<ValueId> {
@@ -416,31 +498,32 @@ impl Lower<'_> {
                     "the operators are `+ - * /`, unary `-`, and comparisons inside `where_`",
                 )
             };
-            self.diags.error(b.op.span(), message, help);
+            self.diags.error_at(&b.op, message, help);
             return None;
         }
         let (l, r) = (self.expr(&b.left), self.expr(&b.right));
         let (l, r) = (l?, r?);
         let (lt, rt) = (self.g.ty(l), self.g.ty(r));
-        for (v, t) in [(l, lt), (r, rt)] {
+        let mut bad = false;
+        for (e, t) in [(&*b.left, lt), (&*b.right, rt)] {
             if !matches!(t, Ty::Float(_) | Ty::Scalar) {
-                self.not_float(
-                    v,
-                    t,
-                    if cmp.is_some() {
-                        "a comparison"
-                    } else {
-                        "arithmetic"
-                    },
-                );
-                return None;
+                let what = if cmp.is_some() {
+                    "a comparison"
+                } else {
+                    "arithmetic"
+                };
+                self.not_float(e, t, what);
+                bad = true;
             }
+        }
+        if bad {
+            return None;
         }
         let rank = lt.rank().unwrap_or(0).max(rt.rank().unwrap_or(0));
         if let Some(cmp) = cmp {
             if lt == Ty::Scalar && rt == Ty::Scalar {
-                self.diags.error(
-                    span,
+                self.diags.error_at(
+                    b,
                     "a comparison of two scalars is constant",
                     "compare an array, as in `x > 0.0`",
                 );
@@ -472,13 +555,18 @@ impl Lower<'_> {
                 self.node(Op::WithScalar(sop), vec![r, l], Ty::Float(rank), span)
             }
             _ => {
-                if let (Op::Const(a), Op::Const(c)) = (&self.g.nodes[l].op, &self.g.nodes[r].op) {
-                    let v = match op {
+                let folded = match (&self.g.nodes[l].op, &self.g.nodes[r].op) {
+                    (Op::Const(a), Op::Const(c)) => Some(match op {
                         BinOp::Add => a + c,
                         BinOp::Sub => a - c,
                         BinOp::Mul => a * c,
                         _ => a / c,
-                    };
+                    }),
+                    _ => None,
+                };
+                // A constant is emitted as a literal, and inf and NaN have none:
+                // those are left for the program to compute, as Rust would.
+                if let Some(v) = folded.filter(|v| v.is_finite()) {
                     self.node(Op::Const(v), vec![], Ty::Scalar, span)
                 } else {
                     self.node(Op::ScalarArith(op), vec![l, r], Ty::Scalar, span)
@@ -493,15 +581,15 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Float(r) => Some((v, r)),
             Ty::Scalar => {
-                self.diags.error(
-                    e.span(),
+                self.diags.error_at(
+                    &e,
                     format!("`{op}` needs an array here, not a scalar"),
                     "pass an array input or a value computed from one",
                 );
                 None
             }
             other => {
-                self.not_float(v, other, &format!("`{op}`"));
+                self.not_float(e, other, &format!("`{op}`"));
                 None
             }
         }
@@ -514,7 +602,7 @@ impl Lower<'_> {
             Ty::Float(r) => Some((v, r)),
             Ty::Scalar => Some((v, 0)),
             other => {
-                self.not_float(v, other, &format!("`{op}`"));
+                self.not_float(e, other, &format!("`{op}`"));
                 None
             }
         }
@@ -526,8 +614,8 @@ impl Lower<'_> {
         if self.g.ty(v) == Ty::Scalar {
             return Some(v);
         }
-        self.diags.error(
-            e.span(),
+        self.diags.error_at(
+            &e,
             format!("the `{param}` parameter of `{op}` must be a constant"),
             format!("pass a literal such as `0.01` or a `#[no_grad]` scalar input of type `T`; `{param}` takes no gradient"),
         );
@@ -552,16 +640,22 @@ impl Lower<'_> {
             _ => None,
         };
         let Some(k) = k else {
-            self.diags.error(
-                e.span(),
+            if let Expr::Path(p) = inner
+                && let Some(name) = p.path.get_ident()
+                && self.failed(name)
+            {
+                return None;
+            }
+            self.diags.error_at(
+                &e,
                 format!("the axis of `{op}` must be a constant like `Axis(1)`"),
                 "axes are fixed at compile time: write `Axis(0)`, `Axis(1)`, ...",
             );
             return None;
         };
         if k >= rank {
-            self.diags.error(
-                e.span(),
+            self.diags.error_at(
+                &e,
                 format!("axis {k} is out of range for a {rank}-D array"),
                 format!(
                     "the axes of a {rank}-D array are 0 to {}",
@@ -579,8 +673,8 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Int(1) => Some(v),
             other => {
-                self.diags.error(
-                    e.span(),
+                self.diags.error_at(
+                    &e,
                     format!("the index of `{op}` must be a 1-D `usize` array, found a {other}"),
                     "pass integer labels, actions or ids declared as `ArrayView1<usize>`",
                 );
@@ -597,11 +691,8 @@ impl Lower<'_> {
             }) => match i.base10_parse::<usize>() {
                 Ok(n) => Some(self.node(Op::UsizeConst(n), vec![], Ty::Usize, e.span())),
                 Err(_) => {
-                    self.diags.error(
-                        e.span(),
-                        "not a valid `usize`",
-                        "write a non-negative integer",
-                    );
+                    self.diags
+                        .error_at(&e, "not a valid `usize`", "write a non-negative integer");
                     None
                 }
             },
@@ -614,8 +705,8 @@ impl Lower<'_> {
                     B::Mul(_) => UsizeOp::Mul,
                     B::Div(_) => UsizeOp::Div,
                     _ => {
-                        self.diags.error(
-                            b.op.span(),
+                        self.diags.error_at(
+                            &b.op,
                             "only `+ - * /` are supported in sizes",
                             "write bounds like `2 * h..3 * h`",
                         );
@@ -630,8 +721,8 @@ impl Lower<'_> {
                 if self.g.ty(v) == Ty::Usize {
                     return Some(v);
                 }
-                self.diags.error(
-                    other.span(),
+                self.diags.error_at(
+                    &other,
                     format!("expected a `usize`, found a {}", self.g.ty(v)),
                     "slice bounds are `usize` inputs, literals, or sizes like `x.len_of(Axis(1))`",
                 );
@@ -640,21 +731,36 @@ impl Lower<'_> {
         }
     }
 
-    fn call(&mut self, name: &Ident, args: &[&Expr], span: Span) -> Option<ValueId> {
+    fn call(&mut self, name: &Ident, args: &[&Expr], whole: &Expr) -> Option<ValueId> {
+        let (span, range) = (whole.span(), span_range(whole));
         let op = name.to_string();
+        if op == "Axis" {
+            self.diags.error_range(
+                range,
+                "`Axis(k)` is not a value",
+                "write the axis where it is used, as in `x.sum_axis(Axis(1))` or `softmax(x, Axis(1))`",
+            );
+            return None;
+        }
         let Some(arity) = ops::arity(&op) else {
             let help = match did_you_mean(&op, ops::all_names()) {
-                Some(s) => format!("did you mean `{s}`? ({})", ops::usage(s).unwrap_or_default()),
-                None => "see the list of ops in the `backprop` crate docs; to use your own function, make it #[differentiable] and call it outside".to_string(),
+                Some(s) => format!(
+                    "did you mean `{s}`? ({})",
+                    ops::usage(s).unwrap_or_default()
+                ),
+                None => format!(
+                    "the ops are {}; to use a function of your own, make it #[differentiable] and call it outside",
+                    ops::all_names().collect::<Vec<_>>().join(", ")
+                ),
             };
             self.diags
-                .error(name.span(), format!("unknown op `{op}`"), help);
+                .error_at(&name, format!("unknown op `{op}`"), help);
             return None;
         };
         if args.len() != arity {
             let s = |n: usize| if n == 1 { "" } else { "s" };
-            self.diags.error(
-                span,
+            self.diags.error_range(
+                range,
                 format!(
                     "`{op}` takes {arity} argument{} but {} {} given",
                     s(arity),
@@ -665,10 +771,12 @@ impl Lower<'_> {
             );
             return None;
         }
-        if let Some(e) = Elementwise::find(&op) {
-            return self.elementwise(e, args, span);
-        }
-        self.structural(&op, args, span)
+        let v = match Elementwise::find(&op) {
+            Some(e) => self.elementwise(e, args, span)?,
+            None => self.structural(&op, args, span, range)?,
+        };
+        self.ranges.insert(v, range);
+        Some(v)
     }
 
     fn elementwise(
@@ -685,8 +793,8 @@ impl Lower<'_> {
         let (x, rank) = x?;
         let params: Vec<ValueId> = params.into_iter().collect::<Option<_>>()?;
         if self.g.ty(x) == Ty::Scalar {
-            self.diags.error(
-                args[0].span(),
+            self.diags.error_at(
+                &args[0],
                 format!("`{}` of a scalar is constant", e.name),
                 "apply the op to an array; compute constants by hand",
             );
@@ -697,14 +805,20 @@ impl Lower<'_> {
         Some(self.node(Op::Elementwise(e), all, Ty::Float(rank), span))
     }
 
-    fn structural(&mut self, op: &str, args: &[&Expr], span: Span) -> Option<ValueId> {
+    fn structural(
+        &mut self,
+        op: &str,
+        args: &[&Expr],
+        span: Span,
+        range: (Span, Span),
+    ) -> Option<ValueId> {
         match op {
             "maximum" | "minimum" => {
                 let (a, b) = (self.operand(args[0], op), self.operand(args[1], op));
                 let ((a, ra), (b, rb)) = (a?, b?);
                 if self.g.ty(a) == Ty::Scalar && self.g.ty(b) == Ty::Scalar {
-                    self.diags.error(
-                        span,
+                    self.diags.error_range(
+                        range,
                         format!("`{op}` of two scalars is constant"),
                         "pass at least one array",
                     );
@@ -722,8 +836,8 @@ impl Lower<'_> {
                 let (a, b) = (self.operand(args[1], op), self.operand(args[2], op));
                 let m = m?;
                 let Ty::Mask(rm) = self.g.ty(m) else {
-                    self.diags.error(
-                        args[0].span(),
+                    self.diags.error_at(
+                        &args[0],
                         format!(
                             "the condition of `where_` must be a comparison, found a {}",
                             self.g.ty(m)
@@ -754,7 +868,7 @@ impl Lower<'_> {
                         } else {
                             (args[1], rb)
                         };
-                        self.diags.error(bad.span(), format!("`dot` of a {r}-D array"), "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector");
+                        self.diags.error_at(&bad, format!("`dot` of a {r}-D array"), "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector");
                         return None;
                     }
                 };
@@ -766,8 +880,8 @@ impl Lower<'_> {
                     1 => Some(x),
                     2 => Some(self.node(Op::Transpose, vec![x], Ty::Float(2), span)),
                     _ => {
-                        self.diags.error(
-                            args[0].span(),
+                        self.diags.error_at(
+                            &args[0],
                             format!("`{op}` of a {r}-D array"),
                             "transpose works on 2-D arrays",
                         );
@@ -808,8 +922,8 @@ impl Lower<'_> {
                     } else {
                         "a 2-D table, one row per id"
                     };
-                    self.diags.error(
-                        args[0].span(),
+                    self.diags.error_at(
+                        &args[0],
                         format!("`{op}` needs a 2-D array, found a {r}-D array"),
                         format!("the first argument is {what}"),
                     );
@@ -826,24 +940,24 @@ impl Lower<'_> {
                 let (x, r) = self.array_arg(args[0], op)?;
                 let k = self.axis(args[1], r, op)?;
                 let Expr::Range(range) = args[2] else {
-                    self.diags.error(
-                        args[2].span(),
+                    self.diags.error_at(
+                        &args[2],
                         "the bounds of `slice_axis` must be a range `start..end`",
                         "write `x.slice_axis(Axis(1), 0..h)`",
                     );
                     return None;
                 };
                 let (Some(start), Some(end)) = (&range.start, &range.end) else {
-                    self.diags.error(
-                        range.span(),
+                    self.diags.error_at(
+                        &range,
                         "both bounds of the range are needed",
                         "write `start..end`, for example `0..h` or `h..x.len_of(Axis(1))`",
                     );
                     return None;
                 };
                 if matches!(range.limits, syn::RangeLimits::Closed(_)) {
-                    self.diags.error(
-                        range.span(),
+                    self.diags.error_at(
+                        &range,
                         "inclusive ranges are not supported",
                         "write `start..end` with an exclusive end",
                     );
@@ -858,8 +972,8 @@ impl Lower<'_> {
                     other => other,
                 };
                 let Expr::Array(arr) = list else {
-                    self.diags.error(
-                        args[1].span(),
+                    self.diags.error_at(
+                        &args[1],
                         "the parts of `concatenate` must be a list `&[&a, &b]`",
                         "write `concatenate(Axis(1), &[&a, &b])`",
                     );
@@ -871,16 +985,16 @@ impl Lower<'_> {
                 }
                 let parts: Vec<(ValueId, usize)> = parts.into_iter().collect::<Option<_>>()?;
                 let Some(&(_, r)) = parts.first() else {
-                    self.diags.error(
-                        arr.span(),
+                    self.diags.error_at(
+                        &arr,
                         "`concatenate` of no parts",
                         "pass at least one array",
                     );
                     return None;
                 };
                 if let Some((i, &(_, rr))) = parts.iter().enumerate().find(|(_, p)| p.1 != r) {
-                    self.diags.error(
-                        arr.elems[i].span(),
+                    self.diags.error_at(
+                        &arr.elems[i],
                         format!("this part is a {rr}-D array but the first is {r}-D"),
                         "all parts of `concatenate` have the same rank",
                     );
@@ -962,8 +1076,8 @@ impl Lower<'_> {
                     .rank()
                     .filter(|_| matches!(self.g.ty(v), Ty::Float(_) | Ty::Int(_)))
                 else {
-                    self.diags.error(
-                        args[0].span(),
+                    self.diags.error_at(
+                        &args[0],
                         format!("`{op}` needs an array"),
                         "ask an array input or value for its size",
                     );
@@ -972,8 +1086,8 @@ impl Lower<'_> {
                 let k = match op {
                     "len_of" => self.axis(args[1], r, op)?,
                     _ if r != 2 => {
-                        self.diags.error(
-                            args[0].span(),
+                        self.diags.error_at(
+                            &args[0],
                             format!("`{op}` needs a 2-D array, found a {r}-D array"),
                             "use `len_of(Axis(k))`",
                         );

@@ -1,13 +1,18 @@
 //! Compile errors: each with a span, a message and a `help:` line. Errors are
 //! collected, so one expansion reports every problem it finds.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 
 /// One error in the user's code.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
-    /// Where it is.
+    /// Where it starts.
     pub span: Span,
+    /// Where it ends (the same as `span` for one token). rustc underlines from
+    /// `span` to `end`, so an error about `&actions` or `x.dot(&w)` covers all of it
+    /// even where spans cannot be joined (stable proc macros).
+    pub end: Span,
     /// What is wrong, lowercase, quoting the bad syntax.
     pub message: String,
     /// What is supported or what was meant.
@@ -20,9 +25,13 @@ impl Diagnostic {
         format!("{}\n\nhelp: {}", self.message, self.help)
     }
 
-    /// As a `compile_error!` at the span.
+    /// As a `compile_error!` covering `span` to `end`.
     pub fn to_compile_error(&self) -> TokenStream {
-        syn::Error::new(self.span, self.text()).to_compile_error()
+        let range: TokenStream = [self.span, self.end]
+            .into_iter()
+            .map(|s| TokenTree::Ident(Ident::new("range", s)))
+            .collect();
+        syn::Error::new_spanned(range, self.text()).to_compile_error()
     }
 }
 
@@ -39,10 +48,31 @@ impl Diagnostics {
         Self::default()
     }
 
-    /// Records an error.
+    /// Records an error at one span.
     pub fn error(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        self.error_range((span, span), message, help);
+    }
+
+    /// Records an error covering all of `tokens` (an expression, a type, a statement).
+    pub fn error_at<T: ToTokens + ?Sized>(
+        &mut self,
+        tokens: &T,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.error_range(span_range(tokens), message, help);
+    }
+
+    /// Records an error from the first span to the second.
+    pub fn error_range(
+        &mut self,
+        (span, end): (Span, Span),
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.list.push(Diagnostic {
             span,
+            end,
             message: message.into(),
             help: help.into(),
         });
@@ -58,14 +88,64 @@ impl Diagnostics {
         if self.list.is_empty() {
             Ok(value)
         } else {
-            Err(self.list)
+            Err(self.into_vec())
         }
     }
 
-    /// Takes the collected errors.
-    pub fn into_vec(self) -> Vec<Diagnostic> {
+    /// Takes the collected errors, in source order (stages find them in their own order).
+    pub fn into_vec(mut self) -> Vec<Diagnostic> {
+        self.list.sort_by_key(|d| {
+            let at = d.span.start();
+            (at.line, at.column)
+        });
         self.list
     }
+}
+
+/// The spans of the first and the last token of `tokens` (call site if there are none).
+pub fn span_range<T: ToTokens + ?Sized>(tokens: &T) -> (Span, Span) {
+    let mut iter = tokens.to_token_stream().into_iter();
+    let start = iter.next().map_or_else(Span::call_site, |t| t.span());
+    let end = iter.last().map_or(start, |t| t.span());
+    (start, end)
+}
+
+/// Code as a message quotes it: `&mut Array2<T>`, not `& mut Array2 < T >` as
+/// `TokenStream::to_string` prints it.
+pub fn code<T: ToTokens + ?Sized>(tokens: &T) -> String {
+    fn walk(ts: TokenStream, out: &mut String) {
+        let mut prev_word = false;
+        for tt in ts {
+            let word = matches!(tt, TokenTree::Ident(_) | TokenTree::Literal(_));
+            if word && prev_word {
+                out.push(' ');
+            }
+            prev_word = word;
+            match tt {
+                TokenTree::Group(g) => {
+                    let (open, close) = match g.delimiter() {
+                        proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                        proc_macro2::Delimiter::Brace => ("{ ", " }"),
+                        proc_macro2::Delimiter::Bracket => ("[", "]"),
+                        proc_macro2::Delimiter::None => ("", ""),
+                    };
+                    out.push_str(open);
+                    walk(g.stream(), out);
+                    out.push_str(close);
+                }
+                TokenTree::Punct(p) => {
+                    out.push(p.as_char());
+                    if matches!(p.as_char(), ',' | ';') {
+                        out.push(' ');
+                    }
+                }
+                other => out.push_str(&other.to_string()),
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(tokens.to_token_stream(), &mut out);
+    out.trim_end().to_string()
 }
 
 /// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
@@ -73,11 +153,13 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.len() / 3).max(1);
+    // One edit in a one- or two-letter name gives any other short name: for those,
+    // only a difference of case counts as a typo.
+    let limit = name.len() / 3;
     candidates
         .into_iter()
         .map(|c| (edit_distance(name, c), c))
-        .filter(|&(d, _)| d <= limit)
+        .filter(|&(d, c)| d <= limit || (d > 0 && c.eq_ignore_ascii_case(name)))
         .min_by_key(|&(d, c)| (d, c.len()))
         .map(|(_, c)| c)
 }
@@ -107,5 +189,16 @@ mod tests {
         assert_eq!(did_you_mean("sigmod", ops), Some("sigmoid"));
         assert_eq!(did_you_mean("softmx", ops), Some("softmax"));
         assert_eq!(did_you_mean("convolve", ops), None);
+        assert_eq!(did_you_mean("b", ["x", "w"]), None);
+        assert_eq!(did_you_mean("W", ["x", "w"]), Some("w"));
+        assert_eq!(did_you_mean("hiden", ["x", "hidden"]), Some("hidden"));
+    }
+
+    #[test]
+    fn quotes_code_compactly() {
+        let ty: syn::Type = syn::parse_quote!(&'a mut ArrayView<T, Ix2>);
+        assert_eq!(code(&ty), "&'a mut ArrayView<T, Ix2>");
+        let ty: syn::Type = syn::parse_quote!((Array2<T>, [f64; 3]));
+        assert_eq!(code(&ty), "(Array2<T>, [f64; 3])");
     }
 }

@@ -81,6 +81,12 @@ fn check_layer_signature(def: &parse::FnDef, diags: &mut diag::Diagnostics) {
 /// The whole expansion of `#[differentiable(attr)] item`: the generated items, or
 /// the errors plus a stub of the function so that only the real errors show.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if syn::parse2::<syn::Item>(item.clone()).is_err() {
+        // rustc parses the item before expanding an attribute on it, so it has
+        // reported this syntax error already: give the tokens back unchanged (rustc
+        // does not report the same error twice) rather than add a second message.
+        return item;
+    }
     match compile(attr, item.clone()) {
         Ok(c) => emit::emit(&c.def, &c.graph, &c.options).tokens,
         Err(errors) => {
@@ -115,14 +121,25 @@ pub fn expand_source(src: &str) -> Result<String, String> {
 }
 
 /// The user's function with its body replaced, so callers still type-check while
-/// the errors above are fixed.
+/// the errors above are fixed, and nothing in it makes rustc add errors or
+/// warnings of its own. Anything that is not a function (a struct the attribute
+/// was put on by mistake) is given back as it was.
 fn fallback(item: TokenStream) -> TokenStream {
-    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else {
-        return TokenStream::new();
+    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item.clone()) else {
+        return item;
     };
+    // Each already reported: an `async` stub would need explicit lifetimes in its
+    // signature, a `const` one a const-callable body, a variadic one an `extern` block.
+    f.sig.asyncness = None;
+    f.sig.constness = None;
+    f.sig.variadic = None;
     for arg in f.sig.inputs.iter_mut() {
         if let syn::FnArg::Typed(p) = arg {
             p.attrs.retain(|a| !a.path().is_ident("no_grad"));
+            // `mut x` (reported) would warn that it need not be mutable.
+            if let syn::Pat::Ident(i) = &mut *p.pat {
+                i.mutability = None;
+            }
         }
     }
     let (attrs, vis, sig) = (&f.attrs, &f.vis, &f.sig);

@@ -181,6 +181,20 @@ pub fn usage(name: &str) -> Option<String> {
         .map(|s| s.usage.to_string())
 }
 
+/// How a name is called, without its description: `leaky_relu(x, alpha)`, `x.sum()`.
+pub fn call_form(name: &str) -> Option<String> {
+    if let Some(e) = ELEMENTWISE.iter().find(|e| e.name == name) {
+        let params: Vec<&str> = std::iter::once("x")
+            .chain(e.params.iter().copied())
+            .collect();
+        return Some(format!("{}({})", e.name, params.join(", ")));
+    }
+    STRUCTURAL
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.usage.to_string())
+}
+
 /// The number of arguments a name takes, counting a method's receiver.
 pub fn arity(name: &str) -> Option<usize> {
     if let Some(e) = ELEMENTWISE.iter().find(|e| e.name == name) {

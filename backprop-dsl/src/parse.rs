@@ -4,13 +4,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::{
     Expr, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PathArguments, ReturnType,
     Stmt, Type,
 };
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, code, span_range};
 
 /// Options of `#[differentiable(...)]`.
 #[derive(Clone, Debug)]
@@ -80,6 +79,9 @@ pub struct FnDef {
     pub lets: Vec<(Ident, Expr)>,
     /// The final expression.
     pub tail: Expr,
+    /// Names whose declaration was rejected (an input of an unsupported type, a
+    /// destructuring `let`): their uses are not reported again.
+    pub unbound: Vec<String>,
 }
 
 /// Parses the attribute's arguments.
@@ -91,37 +93,84 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     if attr.is_empty() {
         return options;
     }
+    const OPTIONS: &str = "the options are `layer = StructName` and `crate = path::to::backprop`";
+    let mut help = OPTIONS.to_string();
     let parser = syn::meta::parser(|meta| {
+        let value = |what: &str| {
+            meta.value().map_err(|_| {
+                meta.error(format!(
+                    "`{}` needs a value: `{} = {what}`",
+                    code(&meta.path),
+                    code(&meta.path)
+                ))
+            })
+        };
         if meta.path.is_ident("layer") {
-            options.layer = Some(meta.value()?.parse()?);
+            options.layer = Some(value("StructName")?.parse()?);
             Ok(())
         } else if meta.path.is_ident("crate") {
-            options.krate = meta.value()?.parse()?;
+            options.krate = value("path::to::backprop")?.parse()?;
             Ok(())
         } else {
-            Err(meta.error("unknown option"))
+            let name = code(&meta.path);
+            if let Some(s) = crate::diag::did_you_mean(&name, ["layer", "crate"]) {
+                help = format!("did you mean `{s}`? ({OPTIONS})");
+            }
+            Err(meta.error(format!("unknown option `{name}`")))
         }
     });
     if let Err(e) = syn::parse::Parser::parse2(parser, attr) {
-        diags.error(
-            e.span(),
+        diags.error_range(
+            span_range(&e.to_compile_error()),
             format!("invalid `#[differentiable]` option: {e}"),
-            "the options are `layer = StructName` and `crate = path::to::backprop`",
+            help,
         );
     }
     options
 }
 
+/// What an item that is not a function is, for the message, and its keyword and name.
+fn item_kind(item: &syn::Item) -> (&'static str, (Span, Span)) {
+    use syn::Item;
+    let at = |kw: &dyn ToTokens, name: &dyn ToTokens| (span_range(kw).0, span_range(name).1);
+    match item {
+        Item::Struct(s) => ("a struct", at(&s.struct_token, &s.ident)),
+        Item::Enum(e) => ("an enum", at(&e.enum_token, &e.ident)),
+        Item::Union(u) => ("a union", at(&u.union_token, &u.ident)),
+        Item::Trait(t) => ("a trait", at(&t.trait_token, &t.ident)),
+        Item::Impl(i) => (
+            "an `impl` block: put it on the function itself",
+            at(&i.impl_token, &i.self_ty),
+        ),
+        Item::Mod(m) => ("a module", at(&m.mod_token, &m.ident)),
+        Item::Const(c) => ("a constant", at(&c.const_token, &c.ident)),
+        Item::Static(s) => ("a static", at(&s.static_token, &s.ident)),
+        Item::Type(t) => ("a type alias", at(&t.type_token, &t.ident)),
+        other => ("this item", span_range(other)),
+    }
+}
+
 /// Parses the item the attribute is on.
 pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
-    let mut item: ItemFn = match syn::parse2(item) {
-        Ok(f) => f,
-        Err(e) => {
-            diags.error(
-                e.span(),
-                "`#[differentiable]` goes on a function",
+    let mut item: ItemFn = match syn::parse2::<syn::Item>(item) {
+        Ok(syn::Item::Fn(f)) => f,
+        Ok(other) => {
+            let (kind, range) = item_kind(&other);
+            diags.error_range(
+                range,
+                format!("`#[differentiable]` goes on a function, not on {kind}"),
                 "write the forward pass as `fn name<T: Real>(x: ArrayView2<T>, ...) -> Array2<T> { ... }`; \
-                 for a layer, add `layer = StructName` to the attribute",
+                 for a layer, put the attribute on that function with `layer = StructName`",
+            );
+            return None;
+        }
+        // Not valid Rust. rustc reports the syntax error itself before expanding the
+        // attribute, so `expand` does not show this one (see `crate::expand`).
+        Err(e) => {
+            diags.error_range(
+                span_range(&e.to_compile_error()),
+                format!("cannot parse the item: {e}"),
+                "`#[differentiable]` goes on a function written in valid Rust",
             );
             return None;
         }
@@ -129,9 +178,10 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
     check_signature_flags(&item, diags);
     let float = find_float(&item, diags)?;
     let generic = item.sig.generics.type_params().next().is_some();
-    let inputs = parse_inputs(&mut item, &float, diags);
+    let mut unbound = Vec::new();
+    let inputs = parse_inputs(&mut item, &float, &mut unbound, diags);
     let (outputs, output_tys, tuple_output) = parse_output(&item, &float, diags);
-    let (lets, tail) = parse_body(&item, diags)?;
+    let (lets, tail) = parse_body(&item, &mut unbound, diags)?;
     Some(FnDef {
         item,
         float,
@@ -142,6 +192,7 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
         output_tys,
         lets,
         tail,
+        unbound,
     })
 }
 
@@ -149,39 +200,23 @@ fn check_signature_flags(item: &ItemFn, diags: &mut Diagnostics) {
     let sig = &item.sig;
     let help = "a differentiable function is a plain `fn`";
     if let Some(t) = &sig.asyncness {
-        diags.error(
-            t.span(),
-            "a differentiable function cannot be `async`",
-            help,
-        );
+        diags.error_at(&t, "a differentiable function cannot be `async`", help);
     }
     if let Some(t) = &sig.constness {
-        diags.error(
-            t.span(),
-            "a differentiable function cannot be `const`",
-            help,
-        );
+        diags.error_at(&t, "a differentiable function cannot be `const`", help);
     }
     if let syn::Safety::Unsafe(t) = &sig.safety {
-        diags.error(
-            t.span(),
-            "a differentiable function cannot be `unsafe`",
-            help,
-        );
+        diags.error_at(&t, "a differentiable function cannot be `unsafe`", help);
     }
     if let Some(abi) = &sig.abi {
-        diags.error(
-            abi.span(),
+        diags.error_at(
+            &abi,
             "a differentiable function cannot have an `extern` ABI",
             help,
         );
     }
     if let Some(v) = &sig.variadic {
-        diags.error(
-            v.span(),
-            "a differentiable function cannot be variadic",
-            help,
-        );
+        diags.error_at(&v, "a differentiable function cannot be variadic", help);
     }
 }
 
@@ -191,13 +226,13 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
     for param in &item.sig.generics.params {
         match param {
             GenericParam::Type(t) if float.is_none() => float = Some(t.ident.clone()),
-            GenericParam::Type(t) => diags.error(
-                t.ident.span(),
+            GenericParam::Type(t) => diags.error_at(
+                &t.ident,
                 format!("a second type parameter `{}`", t.ident),
                 "a differentiable function has at most one type parameter, the float type (`T: Real`)",
             ),
-            GenericParam::Const(c) => diags.error(
-                c.ident.span(),
+            GenericParam::Const(c) => diags.error_at(
+                &c.ident,
                 "const generic parameters are not supported",
                 "pass sizes as `usize` inputs instead",
             ),
@@ -217,16 +252,16 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
         (true, false) => Some(Ident::new("f32", Span::call_site())),
         (false, true) => Some(Ident::new("f64", Span::call_site())),
         (true, true) => {
-            diags.error(
-                item.sig.ident.span(),
+            diags.error_at(
+                &item.sig.ident,
                 "the signature mixes `f32` and `f64`",
                 "use one float type, or make the function generic: `fn f<T: Real>(...)`",
             );
             None
         }
         (false, false) => {
-            diags.error(
-                item.sig.ident.span(),
+            diags.error_at(
+                &item.sig.ident,
                 "no float type in the signature",
                 "make the function generic over the float type: `fn f<T: Real>(x: ArrayView2<T>) -> Array2<T>`",
             );
@@ -238,29 +273,39 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
 const INPUT_HELP: &str = "inputs are float arrays (`ArrayView2<T>`, `&Array2<T>`, `Array2<T>`, ranks 0 to 6), \
     integer arrays (`ArrayView1<usize>`), float scalars (`T`) and sizes (`usize`)";
 
-fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Vec<InputDecl> {
+fn parse_inputs(
+    item: &mut ItemFn,
+    float: &Ident,
+    unbound: &mut Vec<String>,
+    diags: &mut Diagnostics,
+) -> Vec<InputDecl> {
     let mut inputs = Vec::new();
     for arg in item.sig.inputs.iter_mut() {
         let pat_type = match arg {
             FnArg::Receiver(r) => {
-                diags.error(
-                    r.span(),
+                diags.error_at(
+                    &r,
                     "`self` is not supported in a differentiable function",
                     "write the forward as a free function whose first input is the layer's input and whose other \
                      inputs are named like the struct's fields, and add `layer = StructName` to the attribute",
                 );
+                unbound.push("self".to_string());
                 continue;
             }
             FnArg::Typed(p) => p,
         };
-        let before = pat_type.attrs.len();
+        let no_grad_attr = pat_type
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident("no_grad"))
+            .map(span_range);
         pat_type.attrs.retain(|a| !a.path().is_ident("no_grad"));
-        let no_grad = pat_type.attrs.len() != before;
+        let no_grad = no_grad_attr.is_some();
         let name = match &*pat_type.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 if let Some(m) = &p.mutability {
-                    diags.error(
-                        m.span(),
+                    diags.error_at(
+                        &m,
                         "inputs cannot be `mut`",
                         "a differentiable function does not mutate its inputs",
                     );
@@ -268,25 +313,26 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
                 p.ident.clone()
             }
             other => {
-                diags.error(
-                    other.span(),
+                diags.error_at(
+                    &other,
                     "input patterns are not supported",
                     "name each input with a plain identifier",
                 );
+                pat_idents(other, unbound);
                 continue;
             }
         };
         let Some(kind) = classify_type(&pat_type.ty, float) else {
-            diags.error(
-                pat_type.ty.span(),
-                format!("unsupported input type `{}`", pat_type.ty.to_token_stream()),
-                INPUT_HELP,
-            );
+            let (message, help) = input_type_error(&pat_type.ty, float);
+            diags.error_at(&pat_type.ty, message, help);
+            unbound.push(name.to_string());
             continue;
         };
-        if no_grad && matches!(kind, InputKind::Int(..) | InputKind::Usize) {
-            diags.error(
-                name.span(),
+        if let Some(attr) = no_grad_attr
+            && matches!(kind, InputKind::Int(..) | InputKind::Usize)
+        {
+            diags.error_range(
+                attr,
                 "`#[no_grad]` on an integer input",
                 "integer inputs never take gradients; remove the attribute",
             );
@@ -299,6 +345,88 @@ fn parse_inputs(item: &mut ItemFn, float: &Ident, diags: &mut Diagnostics) -> Ve
         });
     }
     inputs
+}
+
+/// The message and help for an input type that is not supported, as specific as
+/// the type allows.
+fn input_type_error(ty: &Type, float: &Ident) -> (String, String) {
+    let message = format!("unsupported input type `{}`", code(ty));
+    let help = |h: String| (message.clone(), h);
+    if let Type::Reference(r) = ty {
+        if r.mutability.is_some() {
+            return (
+                "`&mut` inputs are not supported".to_string(),
+                "a differentiable function does not change its inputs: take `&Array2<T>` or `ArrayView2<T>`"
+                    .to_string(),
+            );
+        }
+        if matches!(&*r.elem, Type::Slice(_)) {
+            return help("pass arrays as ndarray types: `ArrayView1<T>` for a vector".to_string());
+        }
+    }
+    let Type::Path(p) = ty else {
+        return (message, INPUT_HELP.to_string());
+    };
+    let Some(seg) = p.path.segments.last() else {
+        return (message, INPUT_HELP.to_string());
+    };
+    let name = seg.ident.to_string();
+    let args: Vec<&Type> = match &seg.arguments {
+        PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let ints = [
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+    ];
+    if ints.contains(&name.as_str()) {
+        return help(
+            "integer inputs are `usize`: a size as `n: usize`, labels or ids as `ArrayView1<usize>`"
+                .to_string(),
+        );
+    }
+    if (name == "f32" || name == "f64") && *float != name {
+        return help(format!(
+            "the float type of this function is `{float}`: write `{float}`"
+        ));
+    }
+    if name == "Vec" {
+        return help("pass arrays as ndarray types: `ArrayView1<T>` for a vector".to_string());
+    }
+    if name.starts_with("Array") {
+        if name.ends_with('D') || args.iter().any(|a| code(*a) == "IxDyn") {
+            return help(
+                "arrays of dynamic rank are not supported: the rank is part of the type, as in `ArrayView2<T>`"
+                    .to_string(),
+            );
+        }
+        if let Some(elem) = args.first() {
+            let elem = code(*elem);
+            if ints.contains(&elem.as_str()) {
+                return help(format!(
+                    "integer arrays hold `usize`: write `{name}<usize>`"
+                ));
+            }
+            if *float != elem && elem != "usize" {
+                return help(format!(
+                    "array elements are `{float}` (the float type of this function) or `usize`: \
+                     write `{}<{float}>`",
+                    name
+                ));
+            }
+        }
+        return help(format!(
+            "array ranks go from 0 to 6, as in `ArrayView2<{float}>`, `&Array2<{float}>`, `Array2<{float}>` \
+             or `ArrayView<{float}, Ix2>`"
+        ));
+    }
+    (message, INPUT_HELP.to_string())
 }
 
 fn parse_output(
@@ -318,6 +446,14 @@ fn parse_output(
         ReturnType::Type(_, ty) => ty,
     };
     let (elems, tuple): (Vec<&Type>, bool) = match &**ty {
+        Type::Tuple(t) if t.elems.is_empty() => {
+            diags.error_at(
+                &**ty,
+                "a differentiable function must return a value",
+                "return an array (`-> Array2<T>`), a scalar (`-> T`) for a loss, or a tuple of them",
+            );
+            return (Vec::new(), Vec::new(), false);
+        }
         Type::Tuple(t) => (t.elems.iter().collect(), true),
         other => (vec![other], false),
     };
@@ -326,9 +462,9 @@ fn parse_output(
         match classify_type(elem, float) {
             Some(InputKind::Float(rank, Pass::Owned)) => ranks.push(rank),
             Some(InputKind::Scalar) => ranks.push(0),
-            _ => diags.error(
-                elem.span(),
-                format!("unsupported return type `{}`", elem.to_token_stream()),
+            _ => diags.error_at(
+                &elem,
+                format!("unsupported return type `{}`", code(elem)),
                 "return an owned float array (`Array2<T>`), a scalar (`T`), or a tuple of them",
             ),
         }
@@ -421,7 +557,32 @@ fn ix_rank(ty: &Type) -> Option<usize> {
     (rank <= 6).then_some(rank)
 }
 
-fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Expr)>, Expr)> {
+/// The names a pattern binds.
+fn pat_idents(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.to_string());
+            if let Some((_, sub)) = &p.subpat {
+                pat_idents(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Slice(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Or(t) => t.cases.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Struct(t) => t.fields.iter().for_each(|f| pat_idents(&f.pat, out)),
+        Pat::Type(t) => pat_idents(&t.pat, out),
+        Pat::Reference(r) => pat_idents(&r.pat, out),
+        Pat::Paren(p) => pat_idents(&p.pat, out),
+        _ => {}
+    }
+}
+
+fn parse_body(
+    item: &ItemFn,
+    unbound: &mut Vec<String>,
+    diags: &mut Diagnostics,
+) -> Option<(Vec<(Ident, Expr)>, Expr)> {
     let stmts = &item.block.stmts;
     let mut lets = Vec::new();
     let mut tail = None;
@@ -429,64 +590,82 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
         let last = i + 1 == stmts.len();
         match stmt {
             Stmt::Local(local) => {
-                let name = match &local.pat {
-                    Pat::Ident(p)
-                        if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() =>
-                    {
-                        Some(p.ident.clone())
-                    }
-                    Pat::Type(t) => match &*t.pat {
-                        Pat::Ident(p)
-                            if p.by_ref.is_none()
-                                && p.subpat.is_none()
-                                && p.mutability.is_none() =>
-                        {
-                            Some(p.ident.clone())
-                        }
-                        _ => None,
-                    },
-                    _ => None,
+                let pat = match &local.pat {
+                    Pat::Type(t) => &*t.pat,
+                    p => p,
                 };
-                let Some(name) = name else {
-                    let mutable = matches!(&local.pat, Pat::Ident(p) if p.mutability.is_some());
-                    if mutable {
-                        diags.error(local.pat.span(), "mutable bindings are not supported", "bind each new value with its own `let`; values are never changed in place");
-                    } else {
-                        diags.error(
-                            local.pat.span(),
+                let name = match pat {
+                    Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                        if p.mutability.is_some() {
+                            diags.error_at(
+                                p,
+                                "mutable bindings are not supported",
+                                "bind each new value with its own `let`; values are never changed in place",
+                            );
+                        }
+                        p.ident.clone()
+                    }
+                    other => {
+                        diags.error_at(
+                            other,
                             "only `let name = ...;` bindings are supported",
                             "bind one name per `let`; destructuring is not supported",
                         );
+                        pat_idents(other, unbound);
+                        continue;
                     }
-                    continue;
                 };
                 match &local.init {
-                    Some(init) if init.diverge.is_none() => lets.push((name, (*init.expr).clone())),
-                    Some(init) => diags.error(
-                        init.expr.span(),
-                        "`let ... else` is not supported",
-                        "bind the value with a plain `let`",
-                    ),
-                    None => diags.error(
-                        local.span(),
-                        format!("`let {name};` has no value"),
-                        "write `let name = expression;`",
-                    ),
+                    Some(init) => {
+                        if let Some((else_token, diverge)) = &init.diverge {
+                            diags.error_range(
+                                (else_token.span, span_range(diverge).1),
+                                "`let ... else` is not supported",
+                                "bind the value with a plain `let`",
+                            );
+                        }
+                        // Checked even when the `let` itself is rejected, so its errors show too.
+                        lets.push((name, (*init.expr).clone()));
+                    }
+                    None => {
+                        diags.error_at(
+                            local,
+                            format!("`let {name};` has no value"),
+                            "write `let name = expression;`",
+                        );
+                        unbound.push(name.to_string());
+                    }
                 }
             }
             Stmt::Expr(e, None) if last => tail = Some(e.clone()),
+            Stmt::Expr(Expr::Return(r), _) if last && r.expr.is_some() => {
+                diags.error_at(
+                    &r.return_token,
+                    "`return` is not supported",
+                    "end the body with the returned expression itself, without `return` and the semicolon",
+                );
+                tail = r.expr.as_deref().cloned();
+            }
+            Stmt::Expr(e, Some(semi)) if last && is_plain_expression(e) => {
+                diags.error_at(
+                    semi,
+                    "the final expression ends with a semicolon, so the function returns nothing",
+                    "remove the `;` to return the value of this expression",
+                );
+                tail = Some(e.clone());
+            }
             Stmt::Expr(e, _) => {
                 let (message, help) = statement_error(e);
-                diags.error(e.span(), message, help);
+                diags.error_range(syntax_range(e), message, help);
             }
-            Stmt::Item(it) => diags.error(
-                it.span(),
+            Stmt::Item(it) => diags.error_at(
+                &it,
                 "items inside a differentiable function are not supported",
                 "define helper items outside the function",
             ),
-            Stmt::Macro(m) => diags.error(
-                m.span(),
-                format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
+            Stmt::Macro(m) => diags.error_at(
+                &m,
+                format!("macro `{}!` is not supported", code(&m.mac.path)),
                 "the body is `let` bindings and a final expression of supported ops",
             ),
         }
@@ -494,16 +673,39 @@ fn parse_body(item: &ItemFn, diags: &mut Diagnostics) -> Option<(Vec<(Ident, Exp
     match tail {
         Some(t) => Some((lets, t)),
         None => {
-            let span = stmts
-                .last()
-                .map_or(item.block.brace_token.span.join(), |s| s.span());
-            diags.error(
-                span,
-                "the function has no final expression",
-                "end the body with the returned expression, without a semicolon",
-            );
+            let help = match (stmts.last(), lets.last()) {
+                (Some(Stmt::Local(_)), Some((name, _))) => format!(
+                    "end the body with the value to return, for example `{name}` on a line of its own"
+                ),
+                _ => "end the body with the returned expression, without a semicolon".to_string(),
+            };
+            let range = match stmts.last() {
+                Some(last) => span_range(last),
+                None => {
+                    let span = item.block.brace_token.span.join();
+                    (span, span)
+                }
+            };
+            diags.error_range(range, "the function has no final expression", help);
             None
         }
+    }
+}
+
+/// Whether an expression statement is one that would be the returned value
+/// without its semicolon (not an assignment, a loop or other syntax with its own error).
+fn is_plain_expression(e: &Expr) -> bool {
+    match e {
+        Expr::Binary(b) => !is_compound_assign(&b.op),
+        Expr::Call(_)
+        | Expr::MethodCall(_)
+        | Expr::Path(_)
+        | Expr::Paren(_)
+        | Expr::Unary(_)
+        | Expr::Tuple(_)
+        | Expr::Lit(_)
+        | Expr::Reference(_) => true,
+        _ => false,
     }
 }
 
@@ -544,6 +746,20 @@ fn is_compound_assign(op: &syn::BinOp) -> bool {
     )
 }
 
+/// Where to point for syntax the language does not have: a loop, `if` or `match`
+/// up to its header (not its whole body), anything else all of it.
+pub fn syntax_range(e: &Expr) -> (Span, Span) {
+    let header = |keyword: Span, head: &dyn ToTokens| (keyword, span_range(head).1);
+    match e {
+        Expr::ForLoop(f) => header(f.for_token.span, &f.expr),
+        Expr::While(w) => header(w.while_token.span, &w.cond),
+        Expr::Loop(l) => (l.loop_token.span, l.loop_token.span),
+        Expr::If(i) => header(i.if_token.span, &i.cond),
+        Expr::Match(m) => header(m.match_token.span, &m.expr),
+        _ => span_range(e),
+    }
+}
+
 /// The message and help for syntax the language does not have.
 pub fn syntax_error(e: &Expr) -> (String, &'static str) {
     match e {
@@ -572,7 +788,7 @@ pub fn syntax_error(e: &Expr) -> (String, &'static str) {
             "values are never changed in place: bind a new name with `let`",
         ),
         Expr::Macro(m) => (
-            format!("macro `{}!` is not supported", m.mac.path.to_token_stream()),
+            format!("macro `{}!` is not supported", code(&m.mac.path)),
             "the body is `let` bindings and a final expression of supported ops",
         ),
         Expr::Block(_) | Expr::Unsafe(_) => (
@@ -591,7 +807,15 @@ pub fn syntax_error(e: &Expr) -> (String, &'static str) {
             "`as` casts are not supported".into(),
             "write float literals such as `2.0`; they take the function's float type",
         ),
-        Expr::Await(_) | Expr::Async(_) | Expr::TryBlock(_) | Expr::Yield(_) | Expr::Try(_) => (
+        Expr::Try(_) => (
+            "the `?` operator is not supported".into(),
+            "nothing in the language can fail: use the value itself",
+        ),
+        Expr::Await(_) | Expr::Async(_) => (
+            "async code is not supported".into(),
+            "a differentiable function is a plain computation on arrays",
+        ),
+        Expr::TryBlock(_) | Expr::Yield(_) => (
             "this syntax is not supported".into(),
             "a differentiable function is a plain computation on arrays",
         ),

@@ -1,0 +1,12 @@
+//! Unary `*` (dereference) is not an operator of the language.
+use backprop::prelude::*;
+
+#[differentiable]
+pub fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {
+    x * * 2.0
+}
+
+fn main() {
+    let x = Array2::<f64>::zeros((1, 1));
+    let _ = f(x.view());
+}

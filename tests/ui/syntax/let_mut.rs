@@ -1,0 +1,10 @@
+//! Mutable bindings are not supported.
+use backprop::prelude::*;
+
+#[differentiable]
+pub fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {
+    let mut y = x * 2.0;
+    y
+}
+
+fn main() {}

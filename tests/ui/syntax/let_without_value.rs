@@ -1,0 +1,10 @@
+//! let needs a value.
+use backprop::prelude::*;
+
+#[differentiable]
+pub fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {
+    let y;
+    x * 2.0
+}
+
+fn main() {}
