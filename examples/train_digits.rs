@@ -341,12 +341,13 @@ fn plot_history(path: &Path, model: &str, history: &[Epoch]) -> Result<(), Box<d
     let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(500);
-    let epochs = (history.len().max(2)) as f64;
-    let points = |f: &dyn Fn(&Epoch) -> f64| -> Vec<(f64, f64)> {
+    // Whole epochs on the x axis, 1 to the last (at least 2, for a non-empty range).
+    let epochs = history.len().max(2) as u32;
+    let points = |f: &dyn Fn(&Epoch) -> f64| -> Vec<(u32, f64)> {
         history
             .iter()
             .enumerate()
-            .map(|(i, e)| ((i + 1) as f64, f(e)))
+            .map(|(i, e)| (i as u32 + 1, f(e)))
             .collect()
     };
 
@@ -359,7 +360,7 @@ fn plot_history(path: &Path, model: &str, history: &[Epoch]) -> Result<(), Box<d
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(55)
-        .build_cartesian_2d(1.0..epochs, 0.0..max_loss * 1.05)?;
+        .build_cartesian_2d(1..epochs, 0.0..max_loss * 1.05)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
@@ -389,7 +390,7 @@ fn plot_history(path: &Path, model: &str, history: &[Epoch]) -> Result<(), Box<d
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(55)
-        .build_cartesian_2d(1.0..epochs, (100.0 * lowest - 2.0).max(0.0)..100.0)?;
+        .build_cartesian_2d(1..epochs, (100.0 * lowest - 2.0).max(0.0)..100.0)?;
     chart
         .configure_mesh()
         .x_desc("epoch")

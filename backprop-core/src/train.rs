@@ -66,7 +66,7 @@ use crate::{Parameters, Real, SeededRng};
 pub enum Target<'a, T> {
     /// One class per row of the output (`[batch]`): the output holds scores
     /// `[batch, classes]` and the loss is
-    /// [`softmax_cross_entropy`](crate::losses::softmax_cross_entropy).
+    /// [`softmax_cross_entropy`].
     Classes(ArrayView1<'a, usize>),
     /// Values of the output's shape (`[batch, outputs]`): the loss is the mean
     /// squared error [`mse`](crate::losses::mse).
