@@ -110,6 +110,14 @@
 //! check_layer(&mut layer, &x, &GradCheck::default()).assert_passed();
 //! ```
 //!
+//! # Training
+//!
+//! Layers chain in a [`model::Sequential`]; [`train`] has the loop around it
+//! (zero the gradients, forward, loss, backward, clip, update) over minibatches,
+//! evaluation, and checkpoints that carry the optimizer's state. The examples use
+//! it: `cargo run --release --example train_digits` trains a digit classifier in
+//! under a second, and `--example adding_lstm` an LSTM on the adding problem.
+//!
 //! # The language
 //!
 //! The body is `let` bindings and a final expression (or a tuple of expressions).

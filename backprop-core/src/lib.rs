@@ -17,6 +17,7 @@ pub mod optim;
 pub mod rng;
 #[cfg(test)]
 mod test_util;
+pub mod train;
 
 /// The kernels generated code calls: every op's forward and derivative kernel.
 pub use backprop_kernels as ops;
