@@ -259,10 +259,37 @@ pub fn save_checkpoint<T: Real>(
     let mut header_metadata: HashMap<String, String> = metadata.clone().into_iter().collect();
     header_metadata.insert(VERSION_KEY.to_owned(), FORMAT_VERSION.to_owned());
     header_metadata.insert(DTYPE_KEY.to_owned(), dtype_of::<T>()?.to_string());
-    let bytes = safetensors::serialize(tensors, Some(header_metadata))
+    let mut bytes = safetensors::serialize(tensors, Some(header_metadata))
         .map_err(|e| CheckpointError::Safetensors(e.to_string()))?;
+    canonicalize_header(&mut bytes)?;
 
     write_atomically(path, |file| file.write_all(&bytes))
+}
+
+/// Rewrites the JSON header with its keys sorted, so that the same model always
+/// gives the same bytes (the serializer takes the metadata as a `HashMap`, whose
+/// order changes from run to run). The header keeps its length: the same JSON in
+/// another order is as long, and the padding after it is spaces.
+fn canonicalize_header(bytes: &mut [u8]) -> Result<(), CheckpointError> {
+    let bad = |why: &str| CheckpointError::Header(format!("serializer output: {why}"));
+    let len_bytes: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| bad("too short"))?;
+    let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad("header length"))?;
+    let header = bytes
+        .get_mut(8..8 + len)
+        .ok_or_else(|| bad("header length"))?;
+    // serde_json's map is ordered by key, so a round trip sorts every object.
+    let value: serde_json::Value =
+        serde_json::from_slice(header.trim_ascii_end()).map_err(|e| bad(&e.to_string()))?;
+    let sorted = serde_json::to_vec(&value).map_err(|e| bad(&e.to_string()))?;
+    if sorted.len() > header.len() {
+        return Err(bad("sorted header is longer"));
+    }
+    header.fill(b' ');
+    header[..sorted.len()].copy_from_slice(&sorted);
+    Ok(())
 }
 
 /// Loads every parameter value and buffer of `model` from the checkpoint at `path`,
@@ -760,6 +787,27 @@ mod tests {
         assert_eq!(rest.extra, optim_m());
         assert_eq!(rest.metadata, epoch());
         assert_eq!(dir.entries(), ["model.safetensors"]);
+    }
+
+    #[test]
+    fn the_same_model_always_gives_the_same_bytes() {
+        let dir = TestDir::new("deterministic");
+        let metadata: BTreeMap<String, String> =
+            (0..8).map(|i| (format!("key{i}"), i.to_string())).collect();
+        let save = || {
+            save_checkpoint(
+                &dir.file(),
+                &mut Tiny::<f32>::counting(),
+                &optim_m(),
+                &metadata,
+            )
+            .unwrap();
+            fs::read(dir.file()).unwrap()
+        };
+        let first = save();
+        for _ in 0..5 {
+            assert_eq!(save(), first, "the header must not depend on hash order");
+        }
     }
 
     #[test]
