@@ -136,10 +136,14 @@
 //!   `softmax`, `log_softmax` (stable forms, fused derivatives); `insert_axis`.
 //! - `pick(q, &a)` (`q[i, a[i]]`), `rows(table, &ids)`, `x.slice_axis(Axis(k), a..b)`
 //!   with `usize` bounds, `concatenate(Axis(k), &[&a, &b])`, `x.len_of(Axis(k))`.
+//! - Images `[n, c, h, w]`: `conv2d(x, w, stride, pad)` with kernels `[f, c, kh, kw]`,
+//!   `max_pool2(x)` (2x2 windows, stride 2), `flatten(x)`.
 //! - `stop_gradient(x)`; `#[no_grad]` on a float input; integer inputs never take
 //!   gradients. `sign`, `floor` and `round` have no derivative: using them where a
 //!   gradient flows is a compile error.
 //! - An input the outputs do not depend on gets a zero gradient.
+//!
+//! `Axis` inside a body needs no import (it is also in the [`prelude`]).
 //!
 //! A shape mismatch at run time panics with the op, the source expression and
 //! its location, and both shapes.
