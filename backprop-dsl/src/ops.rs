@@ -202,3 +202,32 @@ pub fn arity(name: &str) -> Option<usize> {
     }
     STRUCTURAL.iter().find(|s| s.name == name).map(|s| s.arity)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every structural op in the table is handled by the checker (no "internal error").
+    #[test]
+    fn every_structural_op_has_a_checking_rule() {
+        for op in STRUCTURAL {
+            let args: Vec<&str> = ["x", "x", "x", "x"][..op.arity].to_vec();
+            let src = format!(
+                "fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {{ {}({}) }}",
+                op.name,
+                args.join(", ")
+            );
+            let item: proc_macro2::TokenStream = src.parse().expect("tokens");
+            if let Err(errors) = crate::compile(proc_macro2::TokenStream::new(), item) {
+                for e in errors {
+                    assert!(
+                        !e.message.contains("internal error"),
+                        "{}: {}",
+                        op.name,
+                        e.message
+                    );
+                }
+            }
+        }
+    }
+}
