@@ -322,269 +322,164 @@ impl Emitter<'_> {
         quote!(ops::Axis(#k))
     }
 
-    /// The right-hand side computing node `v`.
+    /// The right-hand side computing node `v`: one kernel call for every op but
+    /// the few that are plain Rust (sizes, scalar arithmetic, copies).
     fn rhs(&self, v: ValueId, ctx: Ctx) -> TokenStream {
         let n = &self.g.nodes[v];
+        // Arguments as kernel operands (`&array`, or a value for scalars, sizes and shapes).
         let a = |i: usize| self.operand(n.args[i], ctx);
+        // Arguments where an array is required (a scalar becomes a 0-d array).
         let arr = |i: usize| self.array_operand(n.args[i], ctx);
-        let rest = || {
-            n.args[1..]
-                .iter()
-                .map(|&p| self.value(p, ctx))
-                .collect::<Vec<_>>()
+        let val = |i: usize| self.value(n.args[i], ctx);
+        let all = |from: usize| (from..n.args.len()).map(a).collect::<Vec<_>>();
+        let site = |op: &str| self.site(v, op);
+        let call = |kernel: &str, args: Vec<TokenStream>| {
+            let f = format_ident!("{}", kernel);
+            quote!(ops::#f(#(#args),*))
+        };
+        let ax = |k: &usize| Self::axis(*k);
+        let infix = |op: &str| {
+            let (l, r) = (val(0), val(1));
+            let op: TokenStream = op.parse().expect("an operator");
+            quote!(#l #op #r)
+        };
+        let arith = |op: UsizeOp| match op {
+            UsizeOp::Add => "+",
+            UsizeOp::Sub => "-",
+            UsizeOp::Mul => "*",
+            UsizeOp::Div => "/",
         };
         match &n.op {
             Op::Input(_) | Op::Const(_) | Op::Seed(_) => self.value(v, ctx),
             Op::UsizeConst(c) => Literal::usize_unsuffixed(*c).to_token_stream(),
             Op::LenOf(k) => {
-                let (x, ax) = (self.value(n.args[0], ctx), Self::axis(*k));
+                let (x, ax) = (val(0), ax(k));
                 quote!(#x.len_of(#ax))
             }
-            Op::UsizeArith(op) => {
-                let (l, r) = (self.value(n.args[0], ctx), self.value(n.args[1], ctx));
-                match op {
-                    UsizeOp::Add => quote!(#l + #r),
-                    UsizeOp::Sub => quote!(#l - #r),
-                    UsizeOp::Mul => quote!(#l * #r),
-                    UsizeOp::Div => quote!(#l / #r),
-                }
+            Op::UsizeArith(op) => infix(arith(*op)),
+            Op::ScalarArith(BinOp::Maximum) => {
+                let (l, r) = (val(0), val(1));
+                quote!(#l.max(#r))
             }
-            Op::ScalarArith(op) => {
-                let (l, r) = (self.value(n.args[0], ctx), self.value(n.args[1], ctx));
-                match op {
-                    BinOp::Add => quote!(#l + #r),
-                    BinOp::Sub => quote!(#l - #r),
-                    BinOp::Mul => quote!(#l * #r),
-                    BinOp::Div => quote!(#l / #r),
-                    BinOp::Maximum => quote!(#l.max(#r)),
-                    BinOp::Minimum => quote!(#l.min(#r)),
-                }
+            Op::ScalarArith(BinOp::Minimum) => {
+                let (l, r) = (val(0), val(1));
+                quote!(#l.min(#r))
             }
-            Op::Elementwise(e) => {
-                let f = format_ident!("{}", e.name);
-                let x = a(0);
-                let p = rest();
-                quote!(ops::#f(#x #(, #p)*))
-            }
-            Op::ElementwiseGrad(e) => {
-                let f = format_ident!("{}_backward", e.name);
-                let nreads = n.args.len() - e.params.len();
-                let reads: Vec<TokenStream> = (0..nreads).map(a).collect();
-                let p: Vec<TokenStream> = n.args[nreads..]
-                    .iter()
-                    .map(|&p| self.value(p, ctx))
-                    .collect();
-                quote!(ops::#f(#(#reads),* #(, #p)*))
-            }
-            Op::Binary(op) => {
-                let f = format_ident!("{}", op.name());
-                let site = self.site(v, op.name());
-                let (l, r) = (arr(0), arr(1));
-                quote!(ops::#f(#l, #r, #site))
-            }
-            Op::WithScalar(op) => {
-                let f = format_ident!("{}", op.kernel());
-                let (x, c) = (a(0), self.value(n.args[1], ctx));
-                match op {
-                    ScalarOp::RSub | ScalarOp::RDiv => quote!(ops::#f(#c, #x)),
-                    _ => quote!(ops::#f(#x, #c)),
-                }
-            }
-            Op::Compare(cmp) => {
-                let c = format_ident!("{}", format!("{cmp:?}"));
-                let site = self.site(v, "compare");
-                let (l, r) = (arr(0), arr(1));
-                quote!(ops::compare(#l, #r, ops::Compare::#c, #site))
-            }
-            Op::Where => {
-                let site = self.site(v, "where_");
-                let (m, x, y) = (a(0), arr(1), arr(2));
-                quote!(ops::where_(#m, #x, #y, #site))
-            }
-            Op::Dot(kind) => {
-                let (l, r) = (a(0), a(1));
-                let site = self.site(v, "dot");
-                match kind {
-                    DotKind::MM => quote!(ops::dot_mm(#l, #r, #site)),
-                    DotKind::MV => quote!(ops::dot_mv(#l, #r, #site)),
-                    DotKind::VM => quote!(ops::dot_vm(#l, #r, #site)),
-                    DotKind::VV => quote!(ops::dot_vv(#l, #r, #site)),
-                    DotKind::MT => quote!(ops::dot_mt(#l, #r)),
-                    DotKind::TM => quote!(ops::dot_tm(#l, #r)),
-                    DotKind::Outer => quote!(ops::outer(#l, #r)),
-                }
-            }
-            Op::Transpose => {
-                let x = a(0);
-                quote!(ops::transpose(#x))
-            }
-            Op::Sum => {
-                let x = a(0);
-                quote!(ops::sum(#x))
-            }
-            Op::Mean => {
-                let x = a(0);
-                quote!(ops::mean(#x))
-            }
-            Op::Axis(aop, k) => {
-                let f = format_ident!("{}", aop.kernel());
-                let (x, ax) = (a(0), Self::axis(*k));
-                quote!(ops::#f(#x, #ax))
-            }
-            Op::AxisGrad(aop, k) => {
-                let f = format_ident!("{}_backward", aop.kernel());
-                let ax = Self::axis(*k);
-                match aop {
-                    AxisOp::Sum | AxisOp::Mean => {
-                        let (gr, shape) = (a(0), a(1));
-                        quote!(ops::#f(#gr, #ax, #shape))
-                    }
-                    AxisOp::Max | AxisOp::LogSumExp => {
-                        let (x, y, gr) = (a(0), a(1), a(2));
-                        quote!(ops::#f(#x, #y, #gr, #ax))
-                    }
-                    AxisOp::Softmax | AxisOp::LogSoftmax => {
-                        let (y, gr) = (a(0), a(1));
-                        quote!(ops::#f(#y, #gr, #ax))
-                    }
-                }
-            }
-            Op::Pick | Op::Rows => {
-                let f = if matches!(n.op, Op::Pick) {
-                    quote!(pick)
-                } else {
-                    quote!(rows)
-                };
-                let site = self.site(
-                    v,
-                    if matches!(n.op, Op::Pick) {
-                        "pick"
-                    } else {
-                        "rows"
-                    },
-                );
-                let (q, idx) = (a(0), a(1));
-                quote!(ops::#f(#q, #idx, #site))
-            }
-            Op::PickGrad | Op::RowsGrad => {
-                let f = if matches!(n.op, Op::PickGrad) {
-                    quote!(pick_backward)
-                } else {
-                    quote!(rows_backward)
-                };
-                let (gr, idx, shape) = (a(0), a(1), a(2));
-                quote!(ops::#f(#gr, #idx, #shape))
-            }
-            Op::Slice(k) => {
-                let site = self.site(v, "slice_axis");
-                let (x, s, e) = (a(0), a(1), a(2));
-                let ax = Self::axis(*k);
-                quote!(ops::slice_axis(#x, #ax, #s, #e, #site))
-            }
-            Op::SliceGrad(k) => {
-                let (gr, s, shape) = (a(0), a(1), a(2));
-                let ax = Self::axis(*k);
-                quote!(ops::slice_axis_backward(#gr, #ax, #s, #shape))
-            }
-            Op::Concat(k) => {
-                let site = self.site(v, "concatenate");
-                let parts: Vec<TokenStream> = n
-                    .args
-                    .iter()
-                    .map(|&p| {
-                        let val = self.value(p, ctx);
-                        quote!(&*#val)
-                    })
-                    .collect();
-                let ax = Self::axis(*k);
-                quote!(ops::concatenate(#ax, &[#(#parts),*], #site))
-            }
-            Op::ConcatGrad(k, i) => {
-                let gr = a(0);
-                let ax = Self::axis(*k);
-                let lens: Vec<TokenStream> = n.args[1..]
-                    .iter()
-                    .map(|&s| {
-                        let val = self.value(s, ctx);
-                        let k = Literal::usize_unsuffixed(*k);
-                        quote!(#val[#k])
-                    })
-                    .collect();
-                let i = Literal::usize_unsuffixed(*i);
-                quote!(ops::concatenate_backward(#gr, #ax, &[#(#lens),*], #i))
-            }
-            Op::Conv2d => {
-                let site = self.site(v, "conv2d");
-                let (x, w, st, pd) = (a(0), a(1), a(2), a(3));
-                quote!(ops::conv2d(#x, #w, #st, #pd, #site))
-            }
-            Op::Conv2dGradInput => {
-                let (gr, w, shape, st, pd) = (a(0), a(1), a(2), a(3), a(4));
-                quote!(ops::conv2d_backward_input(#gr, #w, #shape, #st, #pd))
-            }
-            Op::Conv2dGradWeight => {
-                let (gr, x, shape, st, pd) = (a(0), a(1), a(2), a(3), a(4));
-                quote!(ops::conv2d_backward_weight(#gr, #x, #shape, #st, #pd))
-            }
-            Op::MaxPool2 => {
-                let x = a(0);
-                quote!(ops::max_pool2(#x))
-            }
-            Op::MaxPool2Grad => {
-                let (x, y, gr) = (a(0), a(1), a(2));
-                quote!(ops::max_pool2_backward(#x, #y, #gr))
-            }
-            Op::Flatten => {
-                let x = a(0);
-                quote!(ops::flatten(#x))
-            }
-            Op::FlattenGrad => {
-                let (gr, shape) = (a(0), a(1));
-                quote!(ops::flatten_backward(#gr, #shape))
-            }
-            Op::InsertAxis(k) => {
-                let (x, ax) = (a(0), Self::axis(*k));
-                quote!(ops::insert_axis(#x, #ax))
-            }
-            Op::RemoveAxis(k) => {
-                let (gr, ax) = (a(0), Self::axis(*k));
-                quote!(ops::insert_axis_backward(#gr, #ax))
-            }
+            Op::ScalarArith(op) => infix(match op {
+                BinOp::Add => "+",
+                BinOp::Sub => "-",
+                BinOp::Mul => "*",
+                _ => "/",
+            }),
             Op::StopGradient => {
-                let x = self.value(n.args[0], ctx);
+                let x = val(0);
                 quote!(#x.to_owned())
             }
             Op::ShapeOf => {
-                let x = self.value(n.args[0], ctx);
+                let x = val(0);
                 quote!(#x.raw_dim())
             }
-            Op::SumTo => {
-                let (gr, shape) = (a(0), a(1));
-                quote!(ops::sum_to(#gr, #shape))
-            }
-            Op::BroadcastTo => {
-                let (gr, shape) = (a(0), a(1));
-                quote!(ops::broadcast_to(#gr, #shape))
-            }
-            Op::MeanGrad => {
-                let (gr, shape) = (a(0), a(1));
-                quote!(ops::mean_backward(#gr, #shape))
-            }
-            Op::MaskBy(cmp) => {
-                let f = format_ident!("mask_{}", format!("{cmp:?}").to_lowercase());
-                let site = self.site(v, "mask");
-                let (l, r) = (arr(0), arr(1));
-                quote!(ops::#f(#l, #r, #site))
-            }
-            Op::MaskGrad(keep) => {
-                let (m, gr) = (a(0), a(1));
-                quote!(ops::mask_grad(#m, #gr, #keep))
-            }
             Op::Zeros => {
-                let nd = self.nd();
-                let shape = a(0);
+                let (nd, shape) = (self.nd(), a(0));
                 quote!(#nd::Array::zeros(#shape))
             }
+            // Elementwise: `op(&x, params)`; derivative: `op_backward(reads..., &g, params)`.
+            Op::Elementwise(e) => call(
+                e.name,
+                [vec![a(0)], (1..n.args.len()).map(val).collect()].concat(),
+            ),
+            Op::ElementwiseGrad(e) => {
+                let reads = n.args.len() - e.params.len();
+                let params: Vec<_> = (reads..n.args.len()).map(val).collect();
+                call(
+                    &format!("{}_backward", e.name),
+                    [(0..reads).map(a).collect(), params].concat(),
+                )
+            }
+            Op::Binary(op) => call(op.name(), vec![arr(0), arr(1), site(op.name())]),
+            Op::WithScalar(op @ (ScalarOp::RSub | ScalarOp::RDiv)) => {
+                call(op.kernel(), vec![val(1), a(0)])
+            }
+            Op::WithScalar(op) => call(op.kernel(), vec![a(0), val(1)]),
+            Op::Compare(cmp) => {
+                let c = format_ident!("{}", format!("{cmp:?}"));
+                call(
+                    "compare",
+                    vec![arr(0), arr(1), quote!(ops::Compare::#c), site("compare")],
+                )
+            }
+            Op::MaskBy(cmp) => call(
+                &format!("mask_{}", format!("{cmp:?}").to_lowercase()),
+                vec![arr(0), arr(1), site("mask")],
+            ),
+            Op::MaskGrad(keep) => call("mask_grad", vec![a(0), a(1), quote!(#keep)]),
+            Op::Where => call("where_", vec![a(0), arr(1), arr(2), site("where_")]),
+            Op::Dot(kind) => match kind {
+                DotKind::MM => call("dot_mm", vec![a(0), a(1), site("dot")]),
+                DotKind::MV => call("dot_mv", vec![a(0), a(1), site("dot")]),
+                DotKind::VM => call("dot_vm", vec![a(0), a(1), site("dot")]),
+                DotKind::VV => call("dot_vv", vec![a(0), a(1), site("dot")]),
+                DotKind::MT => call("dot_mt", all(0)),
+                DotKind::TM => call("dot_tm", all(0)),
+                DotKind::Outer => call("outer", all(0)),
+            },
+            Op::Transpose => call("transpose", all(0)),
+            Op::Sum => call("sum", all(0)),
+            Op::Mean => call("mean", all(0)),
+            Op::BroadcastTo => call("broadcast_to", all(0)),
+            Op::MeanGrad => call("mean_backward", all(0)),
+            Op::SumTo => call("sum_to", all(0)),
+            Op::Axis(aop, k) => call(aop.kernel(), vec![a(0), ax(k)]),
+            // `(g, axis, shape)` for sum and mean; `(x, y, g, axis)` or `(y, g, axis)` for the rest.
+            Op::AxisGrad(aop @ (AxisOp::Sum | AxisOp::Mean), k) => call(
+                &format!("{}_backward", aop.kernel()),
+                vec![a(0), ax(k), a(1)],
+            ),
+            Op::AxisGrad(aop, k) => call(
+                &format!("{}_backward", aop.kernel()),
+                [all(0), vec![ax(k)]].concat(),
+            ),
+            Op::InsertAxis(k) => call("insert_axis", vec![a(0), ax(k)]),
+            Op::RemoveAxis(k) => call("insert_axis_backward", vec![a(0), ax(k)]),
+            Op::Pick => call("pick", vec![a(0), a(1), site("pick")]),
+            Op::Rows => call("rows", vec![a(0), a(1), site("rows")]),
+            Op::PickGrad => call("pick_backward", all(0)),
+            Op::RowsGrad => call("rows_backward", all(0)),
+            Op::Slice(k) => call(
+                "slice_axis",
+                vec![a(0), ax(k), a(1), a(2), site("slice_axis")],
+            ),
+            Op::SliceGrad(k) => call("slice_axis_backward", vec![a(0), ax(k), a(1), a(2)]),
+            Op::Concat(k) => {
+                // `&*part` is a `&ArrayRef`, the element type the kernel's slice needs.
+                let parts = (0..n.args.len()).map(|i| {
+                    let p = val(i);
+                    quote!(&*#p)
+                });
+                call(
+                    "concatenate",
+                    vec![ax(k), quote!(&[#(#parts),*]), site("concatenate")],
+                )
+            }
+            Op::ConcatGrad(k, i) => {
+                let axis = Literal::usize_unsuffixed(*k);
+                let lens = (1..n.args.len()).map(|j| {
+                    let shape = val(j);
+                    quote!(#shape[#axis])
+                });
+                let i = Literal::usize_unsuffixed(*i);
+                call(
+                    "concatenate_backward",
+                    vec![a(0), ax(k), quote!(&[#(#lens),*]), quote!(#i)],
+                )
+            }
+            Op::Conv2d => call("conv2d", [all(0), vec![site("conv2d")]].concat()),
+            Op::Conv2dGradInput => call("conv2d_backward_input", all(0)),
+            Op::Conv2dGradWeight => call("conv2d_backward_weight", all(0)),
+            Op::MaxPool2 => call("max_pool2", all(0)),
+            Op::MaxPool2Grad => call("max_pool2_backward", all(0)),
+            Op::Flatten => call("flatten", all(0)),
+            Op::FlattenGrad => call("flatten_backward", all(0)),
         }
     }
 
