@@ -77,7 +77,11 @@ fn elementwise_ops_through_generated_code() {
                 None => v,
             }
         });
-        let report = check_function(&f, &[DynValue::Float(x)], &GradCheck::default());
+        let opts = GradCheck {
+            tolerance: op.tolerance,
+            ..GradCheck::default()
+        };
+        let report = check_function(&f, &[DynValue::Float(x)], &opts);
         assert!(report.passed(), "{report}");
     }
 }

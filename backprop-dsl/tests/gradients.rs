@@ -129,7 +129,8 @@ fn every_elementwise_op_with_a_derivative() {
             Some(&k) => k + 0.05f64.copysign(v - k),
             None => v,
         });
-        assert_gradients(&src, &[f(x)]);
+        let err = max_gradient_error(&src, &[f(x)]);
+        assert!(err < op.tolerance, "{src}\nmax relative error {err:e}");
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} ops checked");

@@ -45,6 +45,8 @@ pub struct Elementwise {
     pub domain: (f64, f64),
     /// Parameter values used in gradient tests.
     pub test_params: &'static [f64],
+    /// Largest relative error a gradient test in `f64` accepts.
+    pub tolerance: f64,
     /// Points where the derivative jumps, given the parameters: gradient tests stay away from them.
     pub kinks: fn(&[f64]) -> Vec<f64>,
 }
@@ -449,6 +451,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| -x,
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -461,6 +464,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| std::f64::consts::E.powf(x),
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -473,6 +477,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| x.log(std::f64::consts::E),
         domain: (0.2, 4.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -485,6 +490,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| x.powf(0.5),
         domain: (0.2, 4.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -497,6 +503,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| if x < 0.0 { -x } else { x },
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: kink_at_zero,
     },
     Elementwise {
@@ -509,6 +516,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| x.powi(2),
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -521,6 +529,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, p| (0..p[0] as i32).fold(1.0, |acc, _| acc * x),
         domain: (-2.0, 2.0),
         test_params: &[3.0],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -533,6 +542,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, p| (p[0] * x.ln()).exp(),
         domain: (0.2, 3.0),
         test_params: &[1.7],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -545,6 +555,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| 1.0 / x,
         domain: (0.3, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -557,6 +568,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| 1.0 / (1.0 + (-x).exp()),
         domain: (-5.0, 5.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -569,6 +581,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| (x.exp() - (-x).exp()) / (x.exp() + (-x).exp()),
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -581,6 +594,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| x.max(0.0),
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: kink_at_zero,
     },
     Elementwise {
@@ -593,6 +607,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, p| if x > 0.0 { x } else { p[0] * x },
         domain: (-3.0, 3.0),
         test_params: &[0.1],
+        tolerance: 1e-7,
         kinks: kink_at_zero,
     },
     Elementwise {
@@ -605,6 +620,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, p| if x > 0.0 { x } else { p[0] * (x.exp() - 1.0) },
         domain: (-3.0, 3.0),
         test_params: &[0.7],
+        tolerance: 1e-7,
         kinks: kink_at_zero,
     },
     Elementwise {
@@ -617,6 +633,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| (1.0 + x.exp()).ln(),
         domain: (-5.0, 5.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -632,6 +649,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         },
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -644,6 +662,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| x / (1.0 + (-x).exp()),
         domain: (-4.0, 4.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -656,6 +675,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| (std::f64::consts::FRAC_PI_2 - x).cos(),
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -668,6 +688,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| (std::f64::consts::FRAC_PI_2 - x).sin(),
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -688,6 +709,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         },
         domain: (-3.0, 3.0),
         test_params: &[-1.0, 1.5],
+        tolerance: 1e-7,
         kinks: |p| vec![p[0], p[1]],
     },
     Elementwise {
@@ -706,6 +728,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         },
         domain: (-3.0, 3.0),
         test_params: &[1.0],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -726,6 +749,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         },
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: kink_at_zero,
     },
     Elementwise {
@@ -738,6 +762,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         reference: |x, _| x - x.rem_euclid(1.0),
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
     Elementwise {
@@ -756,6 +781,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         },
         domain: (-3.0, 3.0),
         test_params: &[],
+        tolerance: 1e-7,
         kinks: no_kinks,
     },
 ];
