@@ -1,11 +1,33 @@
 //! The `#[differentiable]` attribute. All the work happens in `backprop-dsl`;
-//! see the `backprop` crate for the documentation.
+//! see the `backprop` crate for the guide and the language.
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
 
 /// Generates the backward pass of a forward pass written in the array language.
-/// See the `backprop` crate documentation for the language and what is generated.
+///
+/// On `fn name<T: Real>(inputs...) -> Output { let ...; expr }` it keeps the
+/// function and adds, in the same module:
+///
+/// - `name_train(inputs...) -> (Output, NameSaved<T>)`: the forward pass that also
+///   returns exactly what the backward pass needs;
+/// - `name_backward(&NameSaved<T>, d_out) -> NameGrads<T>`: one gradient per input
+///   that takes one (not for `#[no_grad]` inputs, integer arrays or sizes); its
+///   rustdoc shows its source, each statement under the forward line it comes from;
+/// - `NameSaved<T>`, `NameGrads<T>`: named structs of saved values and gradients;
+/// - `name_dyn() -> DynFunction<T>`: the function through dynamic ranks, for
+///   `backprop::check_function`.
+///
+/// Options:
+///
+/// - `layer = S` (or `layer = S<T>`, or `layer = S<>` for a struct without a type
+///   parameter): the function's first input is the layer's input and every other
+///   input is read from the field of `S` with the same name (a `Param` when it
+///   takes a gradient); `S` then implements `Layer` and `Parameters`.
+/// - `crate = path`: where the `backprop` crate is, if it was renamed.
+///
+/// Anything outside the language is a compile error at the offending token, with
+/// a `help:` line.
 #[proc_macro_attribute]
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
     backprop_dsl::expand(attr.into(), item.into()).into()
