@@ -151,3 +151,18 @@ fn fallback(item: TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crate_option_replaces_every_runtime_path() {
+        let item: TokenStream = "fn f<T: Real>(x: ArrayView1<T>) -> Array1<T> { tanh(x) * 2.0 }"
+            .parse()
+            .expect("tokens");
+        let out = expand(quote!(crate = my::bp), item).to_string();
+        assert!(out.contains("my :: bp :: ops"), "{out}");
+        assert!(!out.contains(":: backprop"), "{out}");
+    }
+}

@@ -47,3 +47,28 @@ mod tests {
         check_layer(&mut layer, &x, &GradCheck::default()).assert_passed();
     }
 }
+
+/// The runtime under another name, as after renaming the dependency.
+pub mod renamed {
+    use backprop as bp;
+    use bp::prelude::*;
+
+    /// `crate = bp` makes the generated code name the runtime through `bp`.
+    #[differentiable(crate = bp)]
+    pub fn scaled_tanh<T: Real>(x: ArrayView1<T>) -> Array1<T> {
+        tanh(x) * 2.0
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_crate_option_names_the_runtime() {
+            let (y, saved) = scaled_tanh_train(bp::ndarray::array![0.0, 1.0].view());
+            assert_eq!(y[0], 0.0);
+            let grads = scaled_tanh_backward(&saved, bp::ndarray::array![1.0, 0.0].view());
+            assert_eq!(grads.x[0], 2.0);
+        }
+    }
+}
