@@ -65,10 +65,10 @@
 //! // line 4: tanh(z)
 //! let d_z = ops::tanh_backward(&saved.out, &d_out);
 //! // line 3: let z = x.dot(&w) + &b;
-//! let d_t3 = ops::sum_to(&d_z, saved.t3_shape);
+//! let d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);
 //! let d_b = ops::sum_to(&d_z, saved.b_shape);
-//! let d_x = ops::dot_mt(&d_t3, &saved.w);
-//! let d_w = ops::dot_tm(&saved.x, &d_t3);
+//! let d_x = ops::dot_mt(&d_x_dot_w, &saved.w);
+//! let d_w = ops::dot_tm(&saved.x, &d_x_dot_w);
 //! ```
 //!
 //! Read it bottom-up against the forward: `tanh`'s rule reads its output

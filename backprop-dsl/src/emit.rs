@@ -146,7 +146,10 @@ impl Emitter<'_> {
                     Some(&f) => fresh(format!("d_{}", names[f])),
                     None => fresh(format!("t{id}")),
                 },
-                (_, None) => fresh(format!("t{id}")),
+                (_, None) => fresh(
+                    self.descriptive_name(id, &names)
+                        .unwrap_or(format!("t{id}")),
+                ),
             };
             names.push(name);
         }
@@ -154,6 +157,50 @@ impl Emitter<'_> {
             .into_iter()
             .map(|n| Ident::new(&n, Span::call_site()))
             .collect();
+    }
+
+    /// A name for an unnamed forward value built from its op and its arguments'
+    /// names (`x_dot_w`, `tanh_c`, `gates_slice`), when that stays short.
+    fn descriptive_name(&self, id: ValueId, names: &[String]) -> Option<String> {
+        let n = &self.g.nodes[id];
+        // Array arguments only: literals have no useful name.
+        let arg = |i: usize| {
+            n.args
+                .get(i)
+                .filter(|&&a| !matches!(self.g.nodes[a].op, Op::Const(_)))
+                .map(|&a| names[a].as_str())
+        };
+        let name = match &n.op {
+            Op::Dot(_) => format!("{}_dot_{}", arg(0)?, arg(1)?),
+            Op::Transpose => format!("{}_t", arg(0)?),
+            Op::Elementwise(e) => format!("{}_{}", e.name, arg(0)?),
+            Op::Binary(op) => {
+                let word = match op {
+                    BinOp::Add => "plus",
+                    BinOp::Sub => "minus",
+                    BinOp::Mul => "times",
+                    BinOp::Div => "over",
+                    BinOp::Maximum => "max",
+                    BinOp::Minimum => "min",
+                };
+                format!("{}_{word}_{}", arg(0)?, arg(1)?)
+            }
+            Op::WithScalar(_) => format!("{}_scaled", arg(0)?),
+            Op::Sum => format!("sum_{}", arg(0)?),
+            Op::Mean => format!("mean_{}", arg(0)?),
+            Op::Axis(aop, _) => format!("{}_{}", aop.kernel(), arg(0)?),
+            Op::InsertAxis(_) => format!("{}_col", arg(0)?),
+            Op::Pick => format!("picked_{}", arg(0)?),
+            Op::Rows => format!("rows_{}", arg(0)?),
+            Op::Slice(_) => format!("{}_slice", arg(0)?),
+            Op::Conv2d => format!("conv_{}", arg(0)?),
+            Op::MaxPool2 => format!("pooled_{}", arg(0)?),
+            Op::Flatten => format!("flat_{}", arg(0)?),
+            Op::LenOf(_) => format!("{}_len", arg(0)?),
+            _ => return None,
+        };
+        // Built from generated names, it may nest; past a length it no longer helps.
+        (name.len() <= 20 && !name.contains("__")).then_some(name)
     }
 
     /// Forward values the backward reads, in graph order (constants are inlined instead).

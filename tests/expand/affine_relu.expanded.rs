@@ -14,8 +14,16 @@ pub fn affine_relu<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::dot_mm(&x, &w, &ops::Site::new("dot", "x.dot(&w)", file!(), 6, 13));
-    let z = ops::add(&t3, &b, &ops::Site::new("add", "x.dot(&w) + &b", file!(), 6, 13));
+    let x_dot_w = ops::dot_mm(
+        &x,
+        &w,
+        &ops::Site::new("dot", "x.dot(&w)", file!(), 6, 13),
+    );
+    let z = ops::add(
+        &x_dot_w,
+        &b,
+        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 6, 13),
+    );
     let out = ops::relu(&z);
     out
 }
@@ -28,8 +36,8 @@ pub struct AffineReluSaved<T: Real> {
     pub w: ::backprop::ndarray::Array2<T>,
     /// `z`: 2-D float array (from statement 1).
     pub z: ::backprop::ndarray::Array2<T>,
-    /// `t3_shape`: 2-D shape (from statement 1).
-    pub t3_shape: ::backprop::ndarray::Ix2,
+    /// `x_dot_w_shape`: 2-D shape (from statement 1).
+    pub x_dot_w_shape: ::backprop::ndarray::Ix2,
     /// `b_shape`: 1-D shape (from statement 1).
     pub b_shape: ::backprop::ndarray::Ix1,
 }
@@ -57,16 +65,24 @@ pub fn affine_relu_train<T: Real>(
 ) -> (Array2<T>, AffineReluSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::dot_mm(&x, &w, &ops::Site::new("dot", "x.dot(&w)", file!(), 6, 13));
-    let z = ops::add(&t3, &b, &ops::Site::new("add", "x.dot(&w) + &b", file!(), 6, 13));
+    let x_dot_w = ops::dot_mm(
+        &x,
+        &w,
+        &ops::Site::new("dot", "x.dot(&w)", file!(), 6, 13),
+    );
+    let z = ops::add(
+        &x_dot_w,
+        &b,
+        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 6, 13),
+    );
     let out = ops::relu(&z);
-    let t3_shape = t3.raw_dim();
+    let x_dot_w_shape = x_dot_w.raw_dim();
     let b_shape = b.raw_dim();
     let saved = AffineReluSaved {
         x: x.to_owned(),
         w: w.to_owned(),
         z,
-        t3_shape,
+        x_dot_w_shape,
         b_shape,
     };
     (out, saved)
@@ -81,10 +97,10 @@ pub fn affine_relu_train<T: Real>(
 /// // line 7: relu(z)
 /// let d_z = ops::relu_backward(&saved.z, &d_out);
 /// // line 6: let z = x.dot(&w) + &b;
-/// let d_t3 = ops::sum_to(&d_z, saved.t3_shape);
+/// let d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);
 /// let d_b = ops::sum_to(&d_z, saved.b_shape);
-/// let d_x = ops::dot_mt(&d_t3, &saved.w);
-/// let d_w = ops::dot_tm(&saved.x, &d_t3);
+/// let d_x = ops::dot_mt(&d_x_dot_w, &saved.w);
+/// let d_w = ops::dot_tm(&saved.x, &d_x_dot_w);
 /// AffineReluGrads {
 ///     x: d_x,
 ///     w: d_w,
@@ -104,10 +120,10 @@ pub fn affine_relu_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_z = ops::relu_backward(&saved.z, &d_out);
-    let d_t3 = ops::sum_to(&d_z, saved.t3_shape);
+    let d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);
     let d_b = ops::sum_to(&d_z, saved.b_shape);
-    let d_x = ops::dot_mt(&d_t3, &saved.w);
-    let d_w = ops::dot_tm(&saved.x, &d_t3);
+    let d_x = ops::dot_mt(&d_x_dot_w, &saved.w);
+    let d_w = ops::dot_tm(&saved.x, &d_x_dot_w);
     AffineReluGrads {
         x: d_x,
         w: d_w,
@@ -158,7 +174,7 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 7: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 6: let z = x.dot(&w) + &b;\nlet d_t3 = ops::sum_to(&d_z, saved.t3_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_t3, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_t3);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
+        backward_source: "// line 7: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 6: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -15,13 +15,13 @@ pub fn attention<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t4 = ops::transpose(&k);
-    let t5 = ops::dot_mm(
+    let k_t = ops::transpose(&k);
+    let q_dot_k_t = ops::dot_mm(
         &q,
-        &t4,
+        &k_t,
         &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
     );
-    let scores = ops::mul_scalar(&t5, scale);
+    let scores = ops::mul_scalar(&q_dot_k_t, scale);
     let weights = ops::softmax(&scores, ops::Axis(1));
     let out = ops::dot_mm(
         &weights,
@@ -39,8 +39,8 @@ pub struct AttentionSaved<T: Real> {
     pub v: ::backprop::ndarray::Array2<T>,
     /// `scale`: float scalar (from statement 1).
     pub scale: T,
-    /// `t4`: 2-D float array (from statement 1).
-    pub t4: ::backprop::ndarray::Array2<T>,
+    /// `k_t`: 2-D float array (from statement 1).
+    pub k_t: ::backprop::ndarray::Array2<T>,
     /// `weights`: 2-D float array (from statement 2).
     pub weights: ::backprop::ndarray::Array2<T>,
 }
@@ -69,13 +69,13 @@ pub fn attention_train<T: Real>(
 ) -> (Array2<T>, AttentionSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t4 = ops::transpose(&k);
-    let t5 = ops::dot_mm(
+    let k_t = ops::transpose(&k);
+    let q_dot_k_t = ops::dot_mm(
         &q,
-        &t4,
+        &k_t,
         &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
     );
-    let scores = ops::mul_scalar(&t5, scale);
+    let scores = ops::mul_scalar(&q_dot_k_t, scale);
     let weights = ops::softmax(&scores, ops::Axis(1));
     let out = ops::dot_mm(
         &weights,
@@ -86,7 +86,7 @@ pub fn attention_train<T: Real>(
         q: q.to_owned(),
         v: v.to_owned(),
         scale,
-        t4,
+        k_t,
         weights,
     };
     (out, saved)
@@ -104,10 +104,10 @@ pub fn attention_train<T: Real>(
 /// // line 7: let weights = softmax(scores, Axis(1));
 /// let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));
 /// // line 6: let scores = q.dot(&k.t()) * scale;
-/// let d_t5 = ops::mul_scalar(&d_scores, saved.scale);
-/// let d_q = ops::dot_mt(&d_t5, &saved.t4);
-/// let d_t4 = ops::dot_tm(&saved.q, &d_t5);
-/// let d_k = ops::transpose(&d_t4);
+/// let d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);
+/// let d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);
+/// let d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);
+/// let d_k = ops::transpose(&d_k_t);
 /// AttentionGrads {
 ///     q: d_q,
 ///     k: d_k,
@@ -129,10 +129,10 @@ pub fn attention_backward<T: Real>(
     let d_weights = ops::dot_mt(&d_out, &saved.v);
     let d_v = ops::dot_tm(&saved.weights, &d_out);
     let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));
-    let d_t5 = ops::mul_scalar(&d_scores, saved.scale);
-    let d_q = ops::dot_mt(&d_t5, &saved.t4);
-    let d_t4 = ops::dot_tm(&saved.q, &d_t5);
-    let d_k = ops::transpose(&d_t4);
+    let d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);
+    let d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);
+    let d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);
+    let d_k = ops::transpose(&d_k_t);
     AttentionGrads {
         q: d_q,
         k: d_k,
@@ -188,7 +188,7 @@ pub fn attention_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : false } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 8: weights.dot(&v)\nlet d_weights = ops::dot_mt(&d_out, &saved.v);\nlet d_v = ops::dot_tm(&saved.weights, &d_out);\n// line 7: let weights = softmax(scores, Axis(1));\nlet d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));\n// line 6: let scores = q.dot(&k.t()) * scale;\nlet d_t5 = ops::mul_scalar(&d_scores, saved.scale);\nlet d_q = ops::dot_mt(&d_t5, &saved.t4);\nlet d_t4 = ops::dot_tm(&saved.q, &d_t5);\nlet d_k = ops::transpose(&d_t4);\nAttentionGrads {\n    q: d_q,\n    k: d_k,\n    v: d_v,\n}\n",
+        backward_source: "// line 8: weights.dot(&v)\nlet d_weights = ops::dot_mt(&d_out, &saved.v);\nlet d_v = ops::dot_tm(&saved.weights, &d_out);\n// line 7: let weights = softmax(scores, Axis(1));\nlet d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));\n// line 6: let scores = q.dot(&k.t()) * scale;\nlet d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);\nlet d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);\nlet d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);\nlet d_k = ops::transpose(&d_k_t);\nAttentionGrads {\n    q: d_q,\n    k: d_k,\n    v: d_v,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -16,22 +16,22 @@ pub fn batchnorm_forward<T: Real>(
     use ::backprop::ops;
     let mu = ops::mean_axis(&x, ops::Axis(0));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
-    let t5 = ops::square(&centered);
-    let var = ops::mean_axis(&t5, ops::Axis(0));
-    let t8 = ops::add_scalar(&var, T::lit(0.00001));
-    let t9 = ops::sqrt(&t8);
+    let square_centered = ops::square(&centered);
+    let var = ops::mean_axis(&square_centered, ops::Axis(0));
+    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
+    let sqrt_var_scaled = ops::sqrt(&var_scaled);
     let x_hat = ops::div(
         &centered,
-        &t9,
+        &sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t11 = ops::mul(
+    let x_hat_times_gamma = ops::mul(
         &x_hat,
         &gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
     let out = ops::add(
-        &t11,
+        &x_hat_times_gamma,
         &beta,
         &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
     );
@@ -44,12 +44,12 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub gamma: ::backprop::ndarray::Array1<T>,
     /// `centered`: 2-D float array (from statement 2).
     pub centered: ::backprop::ndarray::Array2<T>,
-    /// `t9`: 1-D float array (from statement 4).
-    pub t9: ::backprop::ndarray::Array1<T>,
+    /// `sqrt_var_scaled`: 1-D float array (from statement 4).
+    pub sqrt_var_scaled: ::backprop::ndarray::Array1<T>,
     /// `x_hat`: 2-D float array (from statement 4).
     pub x_hat: ::backprop::ndarray::Array2<T>,
-    /// `t11_shape`: 2-D shape (from statement 5).
-    pub t11_shape: ::backprop::ndarray::Ix2,
+    /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
+    pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
     pub beta_shape: ::backprop::ndarray::Ix1,
     /// `x_hat_shape`: 2-D shape (from statement 4).
@@ -58,10 +58,10 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub gamma_shape: ::backprop::ndarray::Ix1,
     /// `centered_shape`: 2-D shape (from statement 2).
     pub centered_shape: ::backprop::ndarray::Ix2,
-    /// `t9_shape`: 1-D shape (from statement 4).
-    pub t9_shape: ::backprop::ndarray::Ix1,
-    /// `t5_shape`: 2-D shape (from statement 3).
-    pub t5_shape: ::backprop::ndarray::Ix2,
+    /// `sqrt_var_scaled_shape`: 1-D shape (from statement 4).
+    pub sqrt_var_scaled_shape: ::backprop::ndarray::Ix1,
+    /// `square_centered_shape`: 2-D shape (from statement 3).
+    pub square_centered_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
     pub x_shape: ::backprop::ndarray::Ix2,
     /// `mu_shape`: 1-D shape (from statement 1).
@@ -93,46 +93,46 @@ pub fn batchnorm_forward_train<T: Real>(
     use ::backprop::ops;
     let mu = ops::mean_axis(&x, ops::Axis(0));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
-    let t5 = ops::square(&centered);
-    let var = ops::mean_axis(&t5, ops::Axis(0));
-    let t8 = ops::add_scalar(&var, T::lit(0.00001));
-    let t9 = ops::sqrt(&t8);
+    let square_centered = ops::square(&centered);
+    let var = ops::mean_axis(&square_centered, ops::Axis(0));
+    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
+    let sqrt_var_scaled = ops::sqrt(&var_scaled);
     let x_hat = ops::div(
         &centered,
-        &t9,
+        &sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t11 = ops::mul(
+    let x_hat_times_gamma = ops::mul(
         &x_hat,
         &gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
     let out = ops::add(
-        &t11,
+        &x_hat_times_gamma,
         &beta,
         &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
     );
-    let t11_shape = t11.raw_dim();
+    let x_hat_times_gamma_shape = x_hat_times_gamma.raw_dim();
     let beta_shape = beta.raw_dim();
     let x_hat_shape = x_hat.raw_dim();
     let gamma_shape = gamma.raw_dim();
     let centered_shape = centered.raw_dim();
-    let t9_shape = t9.raw_dim();
-    let t5_shape = t5.raw_dim();
+    let sqrt_var_scaled_shape = sqrt_var_scaled.raw_dim();
+    let square_centered_shape = square_centered.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = BatchnormForwardSaved {
         gamma: gamma.to_owned(),
         centered,
-        t9,
+        sqrt_var_scaled,
         x_hat,
-        t11_shape,
+        x_hat_times_gamma_shape,
         beta_shape,
         x_hat_shape,
         gamma_shape,
         centered_shape,
-        t9_shape,
-        t5_shape,
+        sqrt_var_scaled_shape,
+        square_centered_shape,
         x_shape,
         mu_shape,
     };
@@ -146,16 +146,16 @@ pub fn batchnorm_forward_train<T: Real>(
 ///
 /// ```text
 /// // line 14: x_hat * &gamma + &beta
-/// let d_t11 = ops::sum_to(&d_out, saved.t11_shape);
+/// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
 /// let t18 = ops::mul(
-///     &d_t11,
+///     &d_x_hat_times_gamma,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
 /// let d_x_hat = ops::sum_to(&t18, saved.x_hat_shape);
 /// let t21 = ops::mul(
-///     &d_t11,
+///     &d_x_hat_times_gamma,
 ///     &saved.x_hat,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
@@ -163,13 +163,13 @@ pub fn batchnorm_forward_train<T: Real>(
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
 /// let t24 = ops::div(
 ///     &d_x_hat,
-///     &saved.t9,
+///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
 /// let t26 = ops::sum_to(&t24, saved.centered_shape);
 /// let t27 = ops::div(
 ///     &saved.x_hat,
-///     &saved.t9,
+///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
 /// let t28 = ops::mul(
@@ -178,11 +178,15 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
 /// let t29 = ops::neg(&t28);
-/// let d_t9 = ops::sum_to(&t29, saved.t9_shape);
-/// let d_t8 = ops::sqrt_backward(&saved.t9, &d_t9);
+/// let d_sqrt_var_scaled = ops::sum_to(&t29, saved.sqrt_var_scaled_shape);
+/// let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
 /// // line 12: let var = centered.square().mean_axis(Axis(0));
-/// let d_t5 = ops::mean_axis_backward(&d_t8, ops::Axis(0), saved.t5_shape);
-/// let t35 = ops::square_backward(&saved.centered, &d_t5);
+/// let d_square_centered = ops::mean_axis_backward(
+///     &d_var_scaled,
+///     ops::Axis(0),
+///     saved.square_centered_shape,
+/// );
+/// let t35 = ops::square_backward(&saved.centered, &d_square_centered);
 /// // line 11: let centered = x - &mu;
 /// let d_centered = ops::add(
 ///     &t26,
@@ -213,29 +217,29 @@ pub fn batchnorm_forward_backward<T: Real>(
 ) -> BatchnormForwardGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let d_t11 = ops::sum_to(&d_out, saved.t11_shape);
+    let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
     let t18 = ops::mul(
-        &d_t11,
+        &d_x_hat_times_gamma,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
     let d_x_hat = ops::sum_to(&t18, saved.x_hat_shape);
     let t21 = ops::mul(
-        &d_t11,
+        &d_x_hat_times_gamma,
         &saved.x_hat,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
     let d_gamma = ops::sum_to(&t21, saved.gamma_shape);
     let t24 = ops::div(
         &d_x_hat,
-        &saved.t9,
+        &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let t26 = ops::sum_to(&t24, saved.centered_shape);
     let t27 = ops::div(
         &saved.x_hat,
-        &saved.t9,
+        &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let t28 = ops::mul(
@@ -244,10 +248,14 @@ pub fn batchnorm_forward_backward<T: Real>(
         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let t29 = ops::neg(&t28);
-    let d_t9 = ops::sum_to(&t29, saved.t9_shape);
-    let d_t8 = ops::sqrt_backward(&saved.t9, &d_t9);
-    let d_t5 = ops::mean_axis_backward(&d_t8, ops::Axis(0), saved.t5_shape);
-    let t35 = ops::square_backward(&saved.centered, &d_t5);
+    let d_sqrt_var_scaled = ops::sum_to(&t29, saved.sqrt_var_scaled_shape);
+    let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
+    let d_square_centered = ops::mean_axis_backward(
+        &d_var_scaled,
+        ops::Axis(0),
+        saved.square_centered_shape,
+    );
+    let t35 = ops::square_backward(&saved.centered, &d_square_centered);
     let d_centered = ops::add(
         &t26,
         &t35,
@@ -309,7 +317,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 14: x_hat * &gamma + &beta\nlet d_t11 = ops::sum_to(&d_out, saved.t11_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t18 = ops::mul(\n    &d_t11,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to(&t18, saved.x_hat_shape);\nlet t21 = ops::mul(\n    &d_t11,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_gamma = ops::sum_to(&t21, saved.gamma_shape);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(\n    &d_x_hat,\n    &saved.t9,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t26 = ops::sum_to(&t24, saved.centered_shape);\nlet t27 = ops::div(\n    &saved.x_hat,\n    &saved.t9,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t28 = ops::mul(\n    &d_x_hat,\n    &t27,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::neg(&t28);\nlet d_t9 = ops::sum_to(&t29, saved.t9_shape);\nlet d_t8 = ops::sqrt_backward(&saved.t9, &d_t9);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_t5 = ops::mean_axis_backward(&d_t8, ops::Axis(0), saved.t5_shape);\nlet t35 = ops::square_backward(&saved.centered, &d_t5);\n// line 11: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t26,\n    &t35,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n);\nlet t38 = ops::sum_to(&d_centered, saved.x_shape);\nlet t39 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t39, saved.mu_shape);\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t38, &t42, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t18 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to(&t18, saved.x_hat_shape);\nlet t21 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_gamma = ops::sum_to(&t21, saved.gamma_shape);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t26 = ops::sum_to(&t24, saved.centered_shape);\nlet t27 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t28 = ops::mul(\n    &d_x_hat,\n    &t27,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::neg(&t28);\nlet d_sqrt_var_scaled = ops::sum_to(&t29, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var_scaled,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\nlet t35 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 11: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t26,\n    &t35,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n);\nlet t38 = ops::sum_to(&d_centered, saved.x_shape);\nlet t39 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t39, saved.mu_shape);\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t38, &t42, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

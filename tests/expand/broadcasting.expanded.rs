@@ -16,9 +16,13 @@ pub fn broadcasting<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
-    let t4 = ops::add(&x, &row, &ops::Site::new("add", "x + &row", file!(), 11, 19));
+    let x_plus_row = ops::add(
+        &x,
+        &row,
+        &ops::Site::new("add", "x + &row", file!(), 11, 19),
+    );
     let shifted = ops::sub(
-        &t4,
+        &x_plus_row,
         &col,
         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
     );
@@ -27,16 +31,16 @@ pub fn broadcasting<T: Real>(
         &row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t7 = ops::mul(
+    let shifted_times_scale = ops::mul(
         &shifted,
         &scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let t8 = ops::square(&both);
-    let t10 = ops::add_scalar(&t8, T::lit(1.0));
+    let square_both = ops::square(&both);
+    let square_both_scaled = ops::add_scalar(&square_both, T::lit(1.0));
     let out = ops::div(
-        &t7,
-        &t10,
+        &shifted_times_scale,
+        &square_both_scaled,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
     out
@@ -54,14 +58,14 @@ pub struct BroadcastingSaved<T: Real> {
     pub shifted: ::backprop::ndarray::Array2<T>,
     /// `both`: 2-D float array (from statement 2).
     pub both: ::backprop::ndarray::Array2<T>,
-    /// `t10`: 2-D float array (from statement 3).
-    pub t10: ::backprop::ndarray::Array2<T>,
+    /// `square_both_scaled`: 2-D float array (from statement 3).
+    pub square_both_scaled: ::backprop::ndarray::Array2<T>,
     /// `out`: 2-D float array (from statement 3).
     pub out: ::backprop::ndarray::Array2<T>,
-    /// `t7_shape`: 2-D shape (from statement 3).
-    pub t7_shape: ::backprop::ndarray::Ix2,
-    /// `t10_shape`: 2-D shape (from statement 3).
-    pub t10_shape: ::backprop::ndarray::Ix2,
+    /// `shifted_times_scale_shape`: 2-D shape (from statement 3).
+    pub shifted_times_scale_shape: ::backprop::ndarray::Ix2,
+    /// `square_both_scaled_shape`: 2-D shape (from statement 3).
+    pub square_both_scaled_shape: ::backprop::ndarray::Ix2,
     /// `shifted_shape`: 2-D shape (from statement 1).
     pub shifted_shape: ::backprop::ndarray::Ix2,
     /// `scale_shape`: 0-D shape (from statement 1).
@@ -70,8 +74,8 @@ pub struct BroadcastingSaved<T: Real> {
     pub col_shape: ::backprop::ndarray::Ix2,
     /// `row_shape`: 1-D shape (from statement 1).
     pub row_shape: ::backprop::ndarray::Ix1,
-    /// `t4_shape`: 2-D shape (from statement 1).
-    pub t4_shape: ::backprop::ndarray::Ix2,
+    /// `x_plus_row_shape`: 2-D shape (from statement 1).
+    pub x_plus_row_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
     pub x_shape: ::backprop::ndarray::Ix2,
 }
@@ -103,9 +107,13 @@ pub fn broadcasting_train<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
-    let t4 = ops::add(&x, &row, &ops::Site::new("add", "x + &row", file!(), 11, 19));
+    let x_plus_row = ops::add(
+        &x,
+        &row,
+        &ops::Site::new("add", "x + &row", file!(), 11, 19),
+    );
     let shifted = ops::sub(
-        &t4,
+        &x_plus_row,
         &col,
         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
     );
@@ -114,25 +122,25 @@ pub fn broadcasting_train<T: Real>(
         &row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t7 = ops::mul(
+    let shifted_times_scale = ops::mul(
         &shifted,
         &scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let t8 = ops::square(&both);
-    let t10 = ops::add_scalar(&t8, T::lit(1.0));
+    let square_both = ops::square(&both);
+    let square_both_scaled = ops::add_scalar(&square_both, T::lit(1.0));
     let out = ops::div(
-        &t7,
-        &t10,
+        &shifted_times_scale,
+        &square_both_scaled,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let t7_shape = t7.raw_dim();
-    let t10_shape = t10.raw_dim();
+    let shifted_times_scale_shape = shifted_times_scale.raw_dim();
+    let square_both_scaled_shape = square_both_scaled.raw_dim();
     let shifted_shape = shifted.raw_dim();
     let scale_shape = scale.raw_dim();
     let col_shape = col.raw_dim();
     let row_shape = row.raw_dim();
-    let t4_shape = t4.raw_dim();
+    let x_plus_row_shape = x_plus_row.raw_dim();
     let x_shape = x.raw_dim();
     let saved = BroadcastingSaved {
         row: row.to_owned(),
@@ -140,15 +148,15 @@ pub fn broadcasting_train<T: Real>(
         scale: scale.to_owned(),
         shifted,
         both,
-        t10,
+        square_both_scaled,
         out: out.clone(),
-        t7_shape,
-        t10_shape,
+        shifted_times_scale_shape,
+        square_both_scaled_shape,
         shifted_shape,
         scale_shape,
         col_shape,
         row_shape,
-        t4_shape,
+        x_plus_row_shape,
         x_shape,
     };
     (out, saved)
@@ -163,13 +171,13 @@ pub fn broadcasting_train<T: Real>(
 /// // line 13: shifted * scale / (both.square() + 1.0)
 /// let t13 = ops::div(
 ///     &d_out,
-///     &saved.t10,
+///     &saved.square_both_scaled,
 ///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
-/// let d_t7 = ops::sum_to(&t13, saved.t7_shape);
+/// let d_shifted_times_scale = ops::sum_to(&t13, saved.shifted_times_scale_shape);
 /// let t16 = ops::div(
 ///     &saved.out,
-///     &saved.t10,
+///     &saved.square_both_scaled,
 ///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
 /// let t17 = ops::mul(
@@ -178,16 +186,16 @@ pub fn broadcasting_train<T: Real>(
 ///     &ops::Site::new("mul", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
 /// let t18 = ops::neg(&t17);
-/// let d_t10 = ops::sum_to(&t18, saved.t10_shape);
-/// let d_both = ops::square_backward(&saved.both, &d_t10);
+/// let d_square_both_scaled = ops::sum_to(&t18, saved.square_both_scaled_shape);
+/// let d_both = ops::square_backward(&saved.both, &d_square_both_scaled);
 /// let t22 = ops::mul(
-///     &d_t7,
+///     &d_shifted_times_scale,
 ///     &saved.scale,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
 /// let d_shifted = ops::sum_to(&t22, saved.shifted_shape);
 /// let t25 = ops::mul(
-///     &d_t7,
+///     &d_shifted_times_scale,
 ///     &saved.shifted,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
@@ -206,11 +214,11 @@ pub fn broadcasting_train<T: Real>(
 /// );
 /// let t33 = ops::sum_to(&t31, saved.row_shape);
 /// // line 11: let shifted = x + &row - &col;
-/// let d_t4 = ops::sum_to(&d_shifted, saved.t4_shape);
+/// let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
 /// let t36 = ops::neg(&d_shifted);
 /// let t37 = ops::sum_to(&t36, saved.col_shape);
-/// let d_x = ops::sum_to(&d_t4, saved.x_shape);
-/// let t40 = ops::sum_to(&d_t4, saved.row_shape);
+/// let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
+/// let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
 /// let d_col = ops::add(&t30, &t37, &ops::Site::new("add", "col", file!(), 8, 5));
 /// let d_row = ops::add(&t33, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
 /// BroadcastingGrads {
@@ -234,13 +242,13 @@ pub fn broadcasting_backward<T: Real>(
     use ::backprop::ops;
     let t13 = ops::div(
         &d_out,
-        &saved.t10,
+        &saved.square_both_scaled,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let d_t7 = ops::sum_to(&t13, saved.t7_shape);
+    let d_shifted_times_scale = ops::sum_to(&t13, saved.shifted_times_scale_shape);
     let t16 = ops::div(
         &saved.out,
-        &saved.t10,
+        &saved.square_both_scaled,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
     let t17 = ops::mul(
@@ -249,16 +257,16 @@ pub fn broadcasting_backward<T: Real>(
         &ops::Site::new("mul", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
     let t18 = ops::neg(&t17);
-    let d_t10 = ops::sum_to(&t18, saved.t10_shape);
-    let d_both = ops::square_backward(&saved.both, &d_t10);
+    let d_square_both_scaled = ops::sum_to(&t18, saved.square_both_scaled_shape);
+    let d_both = ops::square_backward(&saved.both, &d_square_both_scaled);
     let t22 = ops::mul(
-        &d_t7,
+        &d_shifted_times_scale,
         &saved.scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
     let d_shifted = ops::sum_to(&t22, saved.shifted_shape);
     let t25 = ops::mul(
-        &d_t7,
+        &d_shifted_times_scale,
         &saved.shifted,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
@@ -275,11 +283,11 @@ pub fn broadcasting_backward<T: Real>(
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
     let t33 = ops::sum_to(&t31, saved.row_shape);
-    let d_t4 = ops::sum_to(&d_shifted, saved.t4_shape);
+    let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
     let t36 = ops::neg(&d_shifted);
     let t37 = ops::sum_to(&t36, saved.col_shape);
-    let d_x = ops::sum_to(&d_t4, saved.x_shape);
-    let t40 = ops::sum_to(&d_t4, saved.row_shape);
+    let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
+    let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
     let d_col = ops::add(&t30, &t37, &ops::Site::new("add", "col", file!(), 8, 5));
     let d_row = ops::add(&t33, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
     BroadcastingGrads {
@@ -338,7 +346,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 13: shifted * scale / (both.square() + 1.0)\nlet t13 = ops::div(\n    &d_out,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_t7 = ops::sum_to(&t13, saved.t7_shape);\nlet t16 = ops::div(\n    &saved.out,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t17 = ops::mul(\n    &d_out,\n    &t16,\n    &ops::Site::new(\"mul\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t18 = ops::neg(&t17);\nlet d_t10 = ops::sum_to(&t18, saved.t10_shape);\nlet d_both = ops::square_backward(&saved.both, &d_t10);\nlet t22 = ops::mul(\n    &d_t7,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to(&t22, saved.shifted_shape);\nlet t25 = ops::mul(\n    &d_t7,\n    &saved.shifted,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_scale = ops::sum_to(&t25, saved.scale_shape);\n// line 12: let both = &col * &row;\nlet t28 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t30 = ops::sum_to(&t28, saved.col_shape);\nlet t31 = ops::mul(\n    &d_both,\n    &saved.col,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t33 = ops::sum_to(&t31, saved.row_shape);\n// line 11: let shifted = x + &row - &col;\nlet d_t4 = ops::sum_to(&d_shifted, saved.t4_shape);\nlet t36 = ops::neg(&d_shifted);\nlet t37 = ops::sum_to(&t36, saved.col_shape);\nlet d_x = ops::sum_to(&d_t4, saved.x_shape);\nlet t40 = ops::sum_to(&d_t4, saved.row_shape);\nlet d_col = ops::add(&t30, &t37, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t40, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "// line 13: shifted * scale / (both.square() + 1.0)\nlet t13 = ops::div(\n    &d_out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to(&t13, saved.shifted_times_scale_shape);\nlet t16 = ops::div(\n    &saved.out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t17 = ops::mul(\n    &d_out,\n    &t16,\n    &ops::Site::new(\"mul\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t18 = ops::neg(&t17);\nlet d_square_both_scaled = ops::sum_to(&t18, saved.square_both_scaled_shape);\nlet d_both = ops::square_backward(&saved.both, &d_square_both_scaled);\nlet t22 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to(&t22, saved.shifted_shape);\nlet t25 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.shifted,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_scale = ops::sum_to(&t25, saved.scale_shape);\n// line 12: let both = &col * &row;\nlet t28 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t30 = ops::sum_to(&t28, saved.col_shape);\nlet t31 = ops::mul(\n    &d_both,\n    &saved.col,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t33 = ops::sum_to(&t31, saved.row_shape);\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t36 = ops::neg(&d_shifted);\nlet t37 = ops::sum_to(&t36, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t30, &t37, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t40, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

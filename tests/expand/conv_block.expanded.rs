@@ -14,11 +14,11 @@ pub fn conv_block<T: Real>(
 ) -> Array4<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::insert_axis(&b, ops::Axis(1));
-    let bias = ops::insert_axis(&t3, ops::Axis(2));
+    let b_col = ops::insert_axis(&b, ops::Axis(1));
+    let bias = ops::insert_axis(&b_col, ops::Axis(2));
     let t5 = 1;
     let t6 = 1;
-    let t7 = ops::conv2d(
+    let conv_x = ops::conv2d(
         &x,
         &w,
         t5,
@@ -26,12 +26,12 @@ pub fn conv_block<T: Real>(
         &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
     );
     let z = ops::add(
-        &t7,
+        &conv_x,
         &bias,
         &ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
     );
-    let t9 = ops::relu(&z);
-    let out = ops::max_pool2(&t9);
+    let relu_z = ops::relu(&z);
+    let out = ops::max_pool2(&relu_z);
     out
 }
 /// What the backward pass of [`conv_block`] needs, kept by [`conv_block_train`].
@@ -47,12 +47,12 @@ pub struct ConvBlockSaved<T: Real> {
     pub t6: usize,
     /// `z`: 4-D float array (from statement 2).
     pub z: ::backprop::ndarray::Array4<T>,
-    /// `t9`: 4-D float array (from statement 3).
-    pub t9: ::backprop::ndarray::Array4<T>,
+    /// `relu_z`: 4-D float array (from statement 3).
+    pub relu_z: ::backprop::ndarray::Array4<T>,
     /// `out`: 4-D float array (from statement 3).
     pub out: ::backprop::ndarray::Array4<T>,
-    /// `t7_shape`: 4-D shape (from statement 2).
-    pub t7_shape: ::backprop::ndarray::Ix4,
+    /// `conv_x_shape`: 4-D shape (from statement 2).
+    pub conv_x_shape: ::backprop::ndarray::Ix4,
     /// `bias_shape`: 3-D shape (from statement 1).
     pub bias_shape: ::backprop::ndarray::Ix3,
     /// `x_shape`: 4-D shape (from statement 1).
@@ -84,11 +84,11 @@ pub fn conv_block_train<T: Real>(
 ) -> (Array4<T>, ConvBlockSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::insert_axis(&b, ops::Axis(1));
-    let bias = ops::insert_axis(&t3, ops::Axis(2));
+    let b_col = ops::insert_axis(&b, ops::Axis(1));
+    let bias = ops::insert_axis(&b_col, ops::Axis(2));
     let t5 = 1;
     let t6 = 1;
-    let t7 = ops::conv2d(
+    let conv_x = ops::conv2d(
         &x,
         &w,
         t5,
@@ -96,13 +96,13 @@ pub fn conv_block_train<T: Real>(
         &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
     );
     let z = ops::add(
-        &t7,
+        &conv_x,
         &bias,
         &ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
     );
-    let t9 = ops::relu(&z);
-    let out = ops::max_pool2(&t9);
-    let t7_shape = t7.raw_dim();
+    let relu_z = ops::relu(&z);
+    let out = ops::max_pool2(&relu_z);
+    let conv_x_shape = conv_x.raw_dim();
     let bias_shape = bias.raw_dim();
     let x_shape = x.raw_dim();
     let w_shape = w.raw_dim();
@@ -112,9 +112,9 @@ pub fn conv_block_train<T: Real>(
         t5,
         t6,
         z,
-        t9,
+        relu_z,
         out: out.clone(),
-        t7_shape,
+        conv_x_shape,
         bias_shape,
         x_shape,
         w_shape,
@@ -129,28 +129,28 @@ pub fn conv_block_train<T: Real>(
 ///
 /// ```text
 /// // line 8: max_pool2(relu(z))
-/// let d_t9 = ops::max_pool2_backward(&saved.t9, &saved.out, &d_out);
-/// let d_z = ops::relu_backward(&saved.z, &d_t9);
+/// let d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);
+/// let d_z = ops::relu_backward(&saved.z, &d_relu_z);
 /// // line 7: let z = conv2d(x, w, 1, 1) + &bias;
-/// let d_t7 = ops::sum_to(&d_z, saved.t7_shape);
+/// let d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);
 /// let d_bias = ops::sum_to(&d_z, saved.bias_shape);
 /// let d_x = ops::conv2d_backward_input(
-///     &d_t7,
+///     &d_conv_x,
 ///     &saved.w,
 ///     saved.x_shape,
 ///     saved.t5,
 ///     saved.t6,
 /// );
 /// let d_w = ops::conv2d_backward_weight(
-///     &d_t7,
+///     &d_conv_x,
 ///     &saved.x,
 ///     saved.w_shape,
 ///     saved.t5,
 ///     saved.t6,
 /// );
 /// // line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));
-/// let d_t3 = ops::insert_axis_backward(&d_bias, ops::Axis(2));
-/// let d_b = ops::insert_axis_backward(&d_t3, ops::Axis(1));
+/// let d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));
+/// let d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));
 /// ConvBlockGrads {
 ///     x: d_x,
 ///     w: d_w,
@@ -169,26 +169,26 @@ pub fn conv_block_backward<T: Real>(
 ) -> ConvBlockGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let d_t9 = ops::max_pool2_backward(&saved.t9, &saved.out, &d_out);
-    let d_z = ops::relu_backward(&saved.z, &d_t9);
-    let d_t7 = ops::sum_to(&d_z, saved.t7_shape);
+    let d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);
+    let d_z = ops::relu_backward(&saved.z, &d_relu_z);
+    let d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);
     let d_bias = ops::sum_to(&d_z, saved.bias_shape);
     let d_x = ops::conv2d_backward_input(
-        &d_t7,
+        &d_conv_x,
         &saved.w,
         saved.x_shape,
         saved.t5,
         saved.t6,
     );
     let d_w = ops::conv2d_backward_weight(
-        &d_t7,
+        &d_conv_x,
         &saved.x,
         saved.w_shape,
         saved.t5,
         saved.t6,
     );
-    let d_t3 = ops::insert_axis_backward(&d_bias, ops::Axis(2));
-    let d_b = ops::insert_axis_backward(&d_t3, ops::Axis(1));
+    let d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));
+    let d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));
     ConvBlockGrads {
         x: d_x,
         w: d_w,
@@ -239,7 +239,7 @@ pub fn conv_block_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![4usize],
-        backward_source: "// line 8: max_pool2(relu(z))\nlet d_t9 = ops::max_pool2_backward(&saved.t9, &saved.out, &d_out);\nlet d_z = ops::relu_backward(&saved.z, &d_t9);\n// line 7: let z = conv2d(x, w, 1, 1) + &bias;\nlet d_t7 = ops::sum_to(&d_z, saved.t7_shape);\nlet d_bias = ops::sum_to(&d_z, saved.bias_shape);\nlet d_x = ops::conv2d_backward_input(\n    &d_t7,\n    &saved.w,\n    saved.x_shape,\n    saved.t5,\n    saved.t6,\n);\nlet d_w = ops::conv2d_backward_weight(\n    &d_t7,\n    &saved.x,\n    saved.w_shape,\n    saved.t5,\n    saved.t6,\n);\n// line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));\nlet d_t3 = ops::insert_axis_backward(&d_bias, ops::Axis(2));\nlet d_b = ops::insert_axis_backward(&d_t3, ops::Axis(1));\nConvBlockGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
+        backward_source: "// line 8: max_pool2(relu(z))\nlet d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);\nlet d_z = ops::relu_backward(&saved.z, &d_relu_z);\n// line 7: let z = conv2d(x, w, 1, 1) + &bias;\nlet d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);\nlet d_bias = ops::sum_to(&d_z, saved.bias_shape);\nlet d_x = ops::conv2d_backward_input(\n    &d_conv_x,\n    &saved.w,\n    saved.x_shape,\n    saved.t5,\n    saved.t6,\n);\nlet d_w = ops::conv2d_backward_weight(\n    &d_conv_x,\n    &saved.x,\n    saved.w_shape,\n    saved.t5,\n    saved.t6,\n);\n// line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));\nlet d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));\nlet d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));\nConvBlockGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -18,20 +18,24 @@ pub fn dqn_huber_loss<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t7 = ops::dot_mm(&s, &w1, &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18));
-    let t8 = ops::add(
-        &t7,
+    let s_dot_w1 = ops::dot_mm(
+        &s,
+        &w1,
+        &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
+    );
+    let s_dot_w1_plus_b1 = ops::add(
+        &s_dot_w1,
         &b1,
         &ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
     );
-    let h = ops::relu(&t8);
-    let t10 = ops::dot_mm(
+    let h = ops::relu(&s_dot_w1_plus_b1);
+    let h_dot_w2 = ops::dot_mm(
         &h,
         &w2,
         &ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
     );
     let q = ops::add(
-        &t10,
+        &h_dot_w2,
         &b2,
         &ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
     );
@@ -40,12 +44,12 @@ pub fn dqn_huber_loss<T: Real>(
         &actions,
         &ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
     );
-    let t13 = ops::sub(
+    let target_minus_q_taken = ops::sub(
         &target,
         &q_taken,
         &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
     );
-    let t15 = ops::huber(&t13, T::lit(1.0));
+    let t15 = ops::huber(&target_minus_q_taken, T::lit(1.0));
     let out = ops::mean(&t15);
     out.into_scalar()
 }
@@ -60,24 +64,24 @@ pub struct DqnHuberLossSaved<T: Real> {
     pub w2: ::backprop::ndarray::Array2<T>,
     /// `actions`: 1-D integer array (from statement 1).
     pub actions: ::backprop::ndarray::Array1<usize>,
-    /// `t8`: 2-D float array (from statement 1).
-    pub t8: ::backprop::ndarray::Array2<T>,
+    /// `s_dot_w1_plus_b1`: 2-D float array (from statement 1).
+    pub s_dot_w1_plus_b1: ::backprop::ndarray::Array2<T>,
     /// `h`: 2-D float array (from statement 1).
     pub h: ::backprop::ndarray::Array2<T>,
-    /// `t13`: 1-D float array (from statement 4).
-    pub t13: ::backprop::ndarray::Array1<T>,
+    /// `target_minus_q_taken`: 1-D float array (from statement 4).
+    pub target_minus_q_taken: ::backprop::ndarray::Array1<T>,
     /// `t15_shape`: 1-D shape (from statement 4).
     pub t15_shape: ::backprop::ndarray::Ix1,
     /// `q_taken_shape`: 1-D shape (from statement 3).
     pub q_taken_shape: ::backprop::ndarray::Ix1,
     /// `q_shape`: 2-D shape (from statement 2).
     pub q_shape: ::backprop::ndarray::Ix2,
-    /// `t10_shape`: 2-D shape (from statement 2).
-    pub t10_shape: ::backprop::ndarray::Ix2,
+    /// `h_dot_w2_shape`: 2-D shape (from statement 2).
+    pub h_dot_w2_shape: ::backprop::ndarray::Ix2,
     /// `b2_shape`: 1-D shape (from statement 1).
     pub b2_shape: ::backprop::ndarray::Ix1,
-    /// `t7_shape`: 2-D shape (from statement 1).
-    pub t7_shape: ::backprop::ndarray::Ix2,
+    /// `s_dot_w1_shape`: 2-D shape (from statement 1).
+    pub s_dot_w1_shape: ::backprop::ndarray::Ix2,
     /// `b1_shape`: 1-D shape (from statement 1).
     pub b1_shape: ::backprop::ndarray::Ix1,
 }
@@ -113,20 +117,24 @@ pub fn dqn_huber_loss_train<T: Real>(
 ) -> (T, DqnHuberLossSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t7 = ops::dot_mm(&s, &w1, &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18));
-    let t8 = ops::add(
-        &t7,
+    let s_dot_w1 = ops::dot_mm(
+        &s,
+        &w1,
+        &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
+    );
+    let s_dot_w1_plus_b1 = ops::add(
+        &s_dot_w1,
         &b1,
         &ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
     );
-    let h = ops::relu(&t8);
-    let t10 = ops::dot_mm(
+    let h = ops::relu(&s_dot_w1_plus_b1);
+    let h_dot_w2 = ops::dot_mm(
         &h,
         &w2,
         &ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
     );
     let q = ops::add(
-        &t10,
+        &h_dot_w2,
         &b2,
         &ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
     );
@@ -135,34 +143,34 @@ pub fn dqn_huber_loss_train<T: Real>(
         &actions,
         &ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
     );
-    let t13 = ops::sub(
+    let target_minus_q_taken = ops::sub(
         &target,
         &q_taken,
         &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
     );
-    let t15 = ops::huber(&t13, T::lit(1.0));
+    let t15 = ops::huber(&target_minus_q_taken, T::lit(1.0));
     let out = ops::mean(&t15);
     let t15_shape = t15.raw_dim();
     let q_taken_shape = q_taken.raw_dim();
     let q_shape = q.raw_dim();
-    let t10_shape = t10.raw_dim();
+    let h_dot_w2_shape = h_dot_w2.raw_dim();
     let b2_shape = b2.raw_dim();
-    let t7_shape = t7.raw_dim();
+    let s_dot_w1_shape = s_dot_w1.raw_dim();
     let b1_shape = b1.raw_dim();
     let saved = DqnHuberLossSaved {
         s: s.to_owned(),
         w1: w1.to_owned(),
         w2: w2.to_owned(),
         actions: actions.to_owned(),
-        t8,
+        s_dot_w1_plus_b1,
         h,
-        t13,
+        target_minus_q_taken,
         t15_shape,
         q_taken_shape,
         q_shape,
-        t10_shape,
+        h_dot_w2_shape,
         b2_shape,
-        t7_shape,
+        s_dot_w1_shape,
         b1_shape,
     };
     (out.into_scalar(), saved)
@@ -177,22 +185,26 @@ pub fn dqn_huber_loss_train<T: Real>(
 /// let d_out = ops::scalar(d_out);
 /// // line 17: huber(target - q_taken, 1.0).mean()
 /// let d_t15 = ops::mean_backward(&d_out, saved.t15_shape);
-/// let d_t13 = ops::huber_backward(&saved.t13, &d_t15, T::lit(1.0));
-/// let t21 = ops::neg(&d_t13);
+/// let d_target_minus_q_taken = ops::huber_backward(
+///     &saved.target_minus_q_taken,
+///     &d_t15,
+///     T::lit(1.0),
+/// );
+/// let t21 = ops::neg(&d_target_minus_q_taken);
 /// let d_q_taken = ops::sum_to(&t21, saved.q_taken_shape);
 /// // line 16: let q_taken = pick(q, &actions);
 /// let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
 /// // line 15: let q = h.dot(&w2) + &b2;
-/// let d_t10 = ops::sum_to(&d_q, saved.t10_shape);
+/// let d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);
 /// let d_b2 = ops::sum_to(&d_q, saved.b2_shape);
-/// let d_h = ops::dot_mt(&d_t10, &saved.w2);
-/// let d_w2 = ops::dot_tm(&saved.h, &d_t10);
+/// let d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);
+/// let d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);
 /// // line 14: let h = relu(s.dot(&w1) + &b1);
-/// let d_t8 = ops::relu_backward(&saved.t8, &d_h);
-/// let d_t7 = ops::sum_to(&d_t8, saved.t7_shape);
-/// let d_b1 = ops::sum_to(&d_t8, saved.b1_shape);
-/// let d_s = ops::dot_mt(&d_t7, &saved.w1);
-/// let d_w1 = ops::dot_tm(&saved.s, &d_t7);
+/// let d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);
+/// let d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);
+/// let d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);
+/// let d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);
+/// let d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);
 /// DqnHuberLossGrads {
 ///     s: d_s,
 ///     w1: d_w1,
@@ -215,19 +227,23 @@ pub fn dqn_huber_loss_backward<T: Real>(
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
     let d_t15 = ops::mean_backward(&d_out, saved.t15_shape);
-    let d_t13 = ops::huber_backward(&saved.t13, &d_t15, T::lit(1.0));
-    let t21 = ops::neg(&d_t13);
+    let d_target_minus_q_taken = ops::huber_backward(
+        &saved.target_minus_q_taken,
+        &d_t15,
+        T::lit(1.0),
+    );
+    let t21 = ops::neg(&d_target_minus_q_taken);
     let d_q_taken = ops::sum_to(&t21, saved.q_taken_shape);
     let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
-    let d_t10 = ops::sum_to(&d_q, saved.t10_shape);
+    let d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);
     let d_b2 = ops::sum_to(&d_q, saved.b2_shape);
-    let d_h = ops::dot_mt(&d_t10, &saved.w2);
-    let d_w2 = ops::dot_tm(&saved.h, &d_t10);
-    let d_t8 = ops::relu_backward(&saved.t8, &d_h);
-    let d_t7 = ops::sum_to(&d_t8, saved.t7_shape);
-    let d_b1 = ops::sum_to(&d_t8, saved.b1_shape);
-    let d_s = ops::dot_mt(&d_t7, &saved.w1);
-    let d_w1 = ops::dot_tm(&saved.s, &d_t7);
+    let d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);
+    let d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);
+    let d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);
+    let d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);
+    let d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);
+    let d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);
+    let d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);
     DqnHuberLossGrads {
         s: d_s,
         w1: d_w1,
@@ -295,7 +311,7 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : false } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet d_t15 = ops::mean_backward(&d_out, saved.t15_shape);\nlet d_t13 = ops::huber_backward(&saved.t13, &d_t15, T::lit(1.0));\nlet t21 = ops::neg(&d_t13);\nlet d_q_taken = ops::sum_to(&t21, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_t10 = ops::sum_to(&d_q, saved.t10_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_t10, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_t10);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_t8 = ops::relu_backward(&saved.t8, &d_h);\nlet d_t7 = ops::sum_to(&d_t8, saved.t7_shape);\nlet d_b1 = ops::sum_to(&d_t8, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_t7, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_t7);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet d_t15 = ops::mean_backward(&d_out, saved.t15_shape);\nlet d_target_minus_q_taken = ops::huber_backward(\n    &saved.target_minus_q_taken,\n    &d_t15,\n    T::lit(1.0),\n);\nlet t21 = ops::neg(&d_target_minus_q_taken);\nlet d_q_taken = ops::sum_to(&t21, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -10,31 +10,31 @@
 pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t2 = ops::mul_scalar(&x, T::lit(1.702));
-    let t3 = ops::sigmoid(&t2);
+    let x_scaled = ops::mul_scalar(&x, T::lit(1.702));
+    let sigmoid_x_scaled = ops::sigmoid(&x_scaled);
     let gated = ops::mul(
         &x,
-        &t3,
+        &sigmoid_x_scaled,
         &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
     );
-    let t5 = ops::tanh(&x);
-    let t6 = ops::square(&t5);
-    let squashed = ops::mul_scalar(&t6, T::lit(0.5));
-    let t9 = ops::softplus(&x);
-    let t10 = ops::square(&x);
-    let t12 = ops::add_scalar(&t10, T::lit(1.0));
+    let tanh_x = ops::tanh(&x);
+    let square_tanh_x = ops::square(&tanh_x);
+    let squashed = ops::mul_scalar(&square_tanh_x, T::lit(0.5));
+    let softplus_x = ops::softplus(&x);
+    let square_x = ops::square(&x);
+    let square_x_scaled = ops::add_scalar(&square_x, T::lit(1.0));
     let damped = ops::div(
-        &t9,
-        &t12,
+        &softplus_x,
+        &square_x_scaled,
         &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
-    let t14 = ops::add(
+    let gated_plus_squashed = ops::add(
         &gated,
         &squashed,
         &ops::Site::new("add", "gated + squashed", file!(), 9, 6),
     );
     let t15 = ops::sub(
-        &t14,
+        &gated_plus_squashed,
         &damped,
         &ops::Site::new("sub", "gated + squashed - damped", file!(), 9, 6),
     );
@@ -46,12 +46,12 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
 pub struct ElementwiseChainSaved<T: Real> {
     /// `x`: 2-D float array (from statement 1).
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `t3`: 2-D float array (from statement 1).
-    pub t3: ::backprop::ndarray::Array2<T>,
-    /// `t5`: 2-D float array (from statement 2).
-    pub t5: ::backprop::ndarray::Array2<T>,
-    /// `t12`: 2-D float array (from statement 3).
-    pub t12: ::backprop::ndarray::Array2<T>,
+    /// `sigmoid_x_scaled`: 2-D float array (from statement 1).
+    pub sigmoid_x_scaled: ::backprop::ndarray::Array2<T>,
+    /// `tanh_x`: 2-D float array (from statement 2).
+    pub tanh_x: ::backprop::ndarray::Array2<T>,
+    /// `square_x_scaled`: 2-D float array (from statement 3).
+    pub square_x_scaled: ::backprop::ndarray::Array2<T>,
     /// `damped`: 2-D float array (from statement 3).
     pub damped: ::backprop::ndarray::Array2<T>,
     /// `t15_shape`: 2-D shape (from statement 4).
@@ -75,31 +75,31 @@ pub fn elementwise_chain_train<T: Real>(
 ) -> (T, ElementwiseChainSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t2 = ops::mul_scalar(&x, T::lit(1.702));
-    let t3 = ops::sigmoid(&t2);
+    let x_scaled = ops::mul_scalar(&x, T::lit(1.702));
+    let sigmoid_x_scaled = ops::sigmoid(&x_scaled);
     let gated = ops::mul(
         &x,
-        &t3,
+        &sigmoid_x_scaled,
         &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
     );
-    let t5 = ops::tanh(&x);
-    let t6 = ops::square(&t5);
-    let squashed = ops::mul_scalar(&t6, T::lit(0.5));
-    let t9 = ops::softplus(&x);
-    let t10 = ops::square(&x);
-    let t12 = ops::add_scalar(&t10, T::lit(1.0));
+    let tanh_x = ops::tanh(&x);
+    let square_tanh_x = ops::square(&tanh_x);
+    let squashed = ops::mul_scalar(&square_tanh_x, T::lit(0.5));
+    let softplus_x = ops::softplus(&x);
+    let square_x = ops::square(&x);
+    let square_x_scaled = ops::add_scalar(&square_x, T::lit(1.0));
     let damped = ops::div(
-        &t9,
-        &t12,
+        &softplus_x,
+        &square_x_scaled,
         &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
-    let t14 = ops::add(
+    let gated_plus_squashed = ops::add(
         &gated,
         &squashed,
         &ops::Site::new("add", "gated + squashed", file!(), 9, 6),
     );
     let t15 = ops::sub(
-        &t14,
+        &gated_plus_squashed,
         &damped,
         &ops::Site::new("sub", "gated + squashed - damped", file!(), 9, 6),
     );
@@ -107,9 +107,9 @@ pub fn elementwise_chain_train<T: Real>(
     let t15_shape = t15.raw_dim();
     let saved = ElementwiseChainSaved {
         x: x.to_owned(),
-        t3,
-        t5,
-        t12,
+        sigmoid_x_scaled,
+        tanh_x,
+        square_x_scaled,
         damped,
         t15_shape,
     };
@@ -127,14 +127,14 @@ pub fn elementwise_chain_train<T: Real>(
 /// let d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);
 /// let d_damped = ops::neg(&d_t15);
 /// // line 8: let damped = softplus(x) / (x.square() + 1.0);
-/// let d_t9 = ops::div(
+/// let d_softplus_x = ops::div(
 ///     &d_damped,
-///     &saved.t12,
+///     &saved.square_x_scaled,
 ///     &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
 /// );
 /// let t22 = ops::div(
 ///     &saved.damped,
-///     &saved.t12,
+///     &saved.square_x_scaled,
 ///     &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
 /// );
 /// let t23 = ops::mul(
@@ -142,26 +142,26 @@ pub fn elementwise_chain_train<T: Real>(
 ///     &t22,
 ///     &ops::Site::new("mul", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
 /// );
-/// let d_t12 = ops::neg(&t23);
-/// let t25 = ops::square_backward(&saved.x, &d_t12);
-/// let t26 = ops::softplus_backward(&saved.x, &d_t9);
+/// let d_square_x_scaled = ops::neg(&t23);
+/// let t25 = ops::square_backward(&saved.x, &d_square_x_scaled);
+/// let t26 = ops::softplus_backward(&saved.x, &d_softplus_x);
 /// // line 7: let squashed = tanh(x).square() * 0.5;
-/// let d_t6 = ops::mul_scalar(&d_t15, T::lit(0.5));
-/// let d_t5 = ops::square_backward(&saved.t5, &d_t6);
-/// let t29 = ops::tanh_backward(&saved.t5, &d_t5);
+/// let d_square_tanh_x = ops::mul_scalar(&d_t15, T::lit(0.5));
+/// let d_tanh_x = ops::square_backward(&saved.tanh_x, &d_square_tanh_x);
+/// let t29 = ops::tanh_backward(&saved.tanh_x, &d_tanh_x);
 /// // line 6: let gated = x * sigmoid(x * 1.702);
 /// let t30 = ops::mul(
 ///     &d_t15,
-///     &saved.t3,
+///     &saved.sigmoid_x_scaled,
 ///     &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
 /// );
-/// let d_t3 = ops::mul(
+/// let d_sigmoid_x_scaled = ops::mul(
 ///     &d_t15,
 ///     &saved.x,
 ///     &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
 /// );
-/// let d_t2 = ops::sigmoid_backward(&saved.t3, &d_t3);
-/// let t33 = ops::mul_scalar(&d_t2, T::lit(1.702));
+/// let d_x_scaled = ops::sigmoid_backward(&saved.sigmoid_x_scaled, &d_sigmoid_x_scaled);
+/// let t33 = ops::mul_scalar(&d_x_scaled, T::lit(1.702));
 /// let t34 = ops::add(&t25, &t26, &ops::Site::new("add", "x", file!(), 5, 35));
 /// let t35 = ops::add(&t34, &t29, &ops::Site::new("add", "x", file!(), 5, 35));
 /// let t36 = ops::add(&t35, &t30, &ops::Site::new("add", "x", file!(), 5, 35));
@@ -183,14 +183,14 @@ pub fn elementwise_chain_backward<T: Real>(
     let d_out = ops::scalar(d_out);
     let d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);
     let d_damped = ops::neg(&d_t15);
-    let d_t9 = ops::div(
+    let d_softplus_x = ops::div(
         &d_damped,
-        &saved.t12,
+        &saved.square_x_scaled,
         &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
     let t22 = ops::div(
         &saved.damped,
-        &saved.t12,
+        &saved.square_x_scaled,
         &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
     let t23 = ops::mul(
@@ -198,24 +198,24 @@ pub fn elementwise_chain_backward<T: Real>(
         &t22,
         &ops::Site::new("mul", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
     );
-    let d_t12 = ops::neg(&t23);
-    let t25 = ops::square_backward(&saved.x, &d_t12);
-    let t26 = ops::softplus_backward(&saved.x, &d_t9);
-    let d_t6 = ops::mul_scalar(&d_t15, T::lit(0.5));
-    let d_t5 = ops::square_backward(&saved.t5, &d_t6);
-    let t29 = ops::tanh_backward(&saved.t5, &d_t5);
+    let d_square_x_scaled = ops::neg(&t23);
+    let t25 = ops::square_backward(&saved.x, &d_square_x_scaled);
+    let t26 = ops::softplus_backward(&saved.x, &d_softplus_x);
+    let d_square_tanh_x = ops::mul_scalar(&d_t15, T::lit(0.5));
+    let d_tanh_x = ops::square_backward(&saved.tanh_x, &d_square_tanh_x);
+    let t29 = ops::tanh_backward(&saved.tanh_x, &d_tanh_x);
     let t30 = ops::mul(
         &d_t15,
-        &saved.t3,
+        &saved.sigmoid_x_scaled,
         &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
     );
-    let d_t3 = ops::mul(
+    let d_sigmoid_x_scaled = ops::mul(
         &d_t15,
         &saved.x,
         &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
     );
-    let d_t2 = ops::sigmoid_backward(&saved.t3, &d_t3);
-    let t33 = ops::mul_scalar(&d_t2, T::lit(1.702));
+    let d_x_scaled = ops::sigmoid_backward(&saved.sigmoid_x_scaled, &d_sigmoid_x_scaled);
+    let t33 = ops::mul_scalar(&d_x_scaled, T::lit(1.702));
     let t34 = ops::add(&t25, &t26, &ops::Site::new("add", "x", file!(), 5, 35));
     let t35 = ops::add(&t34, &t29, &ops::Site::new("add", "x", file!(), 5, 35));
     let t36 = ops::add(&t35, &t30, &ops::Site::new("add", "x", file!(), 5, 35));
@@ -253,7 +253,7 @@ pub fn elementwise_chain_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 2usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (gated + squashed - damped).sum()\nlet d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);\nlet d_damped = ops::neg(&d_t15);\n// line 8: let damped = softplus(x) / (x.square() + 1.0);\nlet d_t9 = ops::div(\n    &d_damped,\n    &saved.t12,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t22 = ops::div(\n    &saved.damped,\n    &saved.t12,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t23 = ops::mul(\n    &d_damped,\n    &t22,\n    &ops::Site::new(\"mul\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet d_t12 = ops::neg(&t23);\nlet t25 = ops::square_backward(&saved.x, &d_t12);\nlet t26 = ops::softplus_backward(&saved.x, &d_t9);\n// line 7: let squashed = tanh(x).square() * 0.5;\nlet d_t6 = ops::mul_scalar(&d_t15, T::lit(0.5));\nlet d_t5 = ops::square_backward(&saved.t5, &d_t6);\nlet t29 = ops::tanh_backward(&saved.t5, &d_t5);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet t30 = ops::mul(\n    &d_t15,\n    &saved.t3,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_t3 = ops::mul(\n    &d_t15,\n    &saved.x,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_t2 = ops::sigmoid_backward(&saved.t3, &d_t3);\nlet t33 = ops::mul_scalar(&d_t2, T::lit(1.702));\nlet t34 = ops::add(&t25, &t26, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t35 = ops::add(&t34, &t29, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t36 = ops::add(&t35, &t30, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet d_x = ops::add(&t36, &t33, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nElementwiseChainGrads { x: d_x }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (gated + squashed - damped).sum()\nlet d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);\nlet d_damped = ops::neg(&d_t15);\n// line 8: let damped = softplus(x) / (x.square() + 1.0);\nlet d_softplus_x = ops::div(\n    &d_damped,\n    &saved.square_x_scaled,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t22 = ops::div(\n    &saved.damped,\n    &saved.square_x_scaled,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t23 = ops::mul(\n    &d_damped,\n    &t22,\n    &ops::Site::new(\"mul\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet d_square_x_scaled = ops::neg(&t23);\nlet t25 = ops::square_backward(&saved.x, &d_square_x_scaled);\nlet t26 = ops::softplus_backward(&saved.x, &d_softplus_x);\n// line 7: let squashed = tanh(x).square() * 0.5;\nlet d_square_tanh_x = ops::mul_scalar(&d_t15, T::lit(0.5));\nlet d_tanh_x = ops::square_backward(&saved.tanh_x, &d_square_tanh_x);\nlet t29 = ops::tanh_backward(&saved.tanh_x, &d_tanh_x);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet t30 = ops::mul(\n    &d_t15,\n    &saved.sigmoid_x_scaled,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_sigmoid_x_scaled = ops::mul(\n    &d_t15,\n    &saved.x,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_x_scaled = ops::sigmoid_backward(&saved.sigmoid_x_scaled, &d_sigmoid_x_scaled);\nlet t33 = ops::mul_scalar(&d_x_scaled, T::lit(1.702));\nlet t34 = ops::add(&t25, &t26, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t35 = ops::add(&t34, &t29, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t36 = ops::add(&t35, &t30, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet d_x = ops::add(&t36, &t33, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nElementwiseChainGrads { x: d_x }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

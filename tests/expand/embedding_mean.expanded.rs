@@ -19,9 +19,9 @@ pub fn embedding_mean<T: Real>(
         &ids,
         &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
     );
-    let t4 = ops::mean_axis(&rows, ops::Axis(0));
+    let mean_axis_rows = ops::mean_axis(&rows, ops::Axis(0));
     let out = ops::dot_vv(
-        &t4,
+        &mean_axis_rows,
         &w,
         &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
@@ -34,8 +34,8 @@ pub struct EmbeddingMeanSaved<T: Real> {
     pub ids: ::backprop::ndarray::Array1<usize>,
     /// `w`: 1-D float array (from statement 1).
     pub w: ::backprop::ndarray::Array1<T>,
-    /// `t4`: 1-D float array (from statement 2).
-    pub t4: ::backprop::ndarray::Array1<T>,
+    /// `mean_axis_rows`: 1-D float array (from statement 2).
+    pub mean_axis_rows: ::backprop::ndarray::Array1<T>,
     /// `rows_shape`: 2-D shape (from statement 1).
     pub rows_shape: ::backprop::ndarray::Ix2,
     /// `table_shape`: 2-D shape (from statement 1).
@@ -68,9 +68,9 @@ pub fn embedding_mean_train<T: Real>(
         &ids,
         &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
     );
-    let t4 = ops::mean_axis(&rows, ops::Axis(0));
+    let mean_axis_rows = ops::mean_axis(&rows, ops::Axis(0));
     let out = ops::dot_vv(
-        &t4,
+        &mean_axis_rows,
         &w,
         &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
@@ -79,7 +79,7 @@ pub fn embedding_mean_train<T: Real>(
     let saved = EmbeddingMeanSaved {
         ids: ids.to_owned(),
         w: w.to_owned(),
-        t4,
+        mean_axis_rows,
         rows_shape,
         table_shape,
     };
@@ -94,17 +94,21 @@ pub fn embedding_mean_train<T: Real>(
 /// ```text
 /// let d_out = ops::scalar(d_out);
 /// // line 7: rows.mean_axis(Axis(0)).dot(&w)
-/// let d_t4 = ops::mul(
+/// let d_mean_axis_rows = ops::mul(
 ///     &d_out,
 ///     &saved.w,
 ///     &ops::Site::new("mul", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
 /// );
 /// let d_w = ops::mul(
 ///     &d_out,
-///     &saved.t4,
+///     &saved.mean_axis_rows,
 ///     &ops::Site::new("mul", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
 /// );
-/// let d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0), saved.rows_shape);
+/// let d_rows = ops::mean_axis_backward(
+///     &d_mean_axis_rows,
+///     ops::Axis(0),
+///     saved.rows_shape,
+/// );
 /// // line 6: let rows = rows(table, &ids);
 /// let d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);
 /// EmbeddingMeanGrads {
@@ -125,17 +129,21 @@ pub fn embedding_mean_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
-    let d_t4 = ops::mul(
+    let d_mean_axis_rows = ops::mul(
         &d_out,
         &saved.w,
         &ops::Site::new("mul", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
     let d_w = ops::mul(
         &d_out,
-        &saved.t4,
+        &saved.mean_axis_rows,
         &ops::Site::new("mul", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
-    let d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0), saved.rows_shape);
+    let d_rows = ops::mean_axis_backward(
+        &d_mean_axis_rows,
+        ops::Axis(0),
+        saved.rows_shape,
+    );
     let d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);
     EmbeddingMeanGrads {
         table: d_table,
@@ -181,7 +189,7 @@ pub fn embedding_mean_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: rows.mean_axis(Axis(0)).dot(&w)\nlet d_t4 = ops::mul(\n    &d_out,\n    &saved.w,\n    &ops::Site::new(\"mul\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_w = ops::mul(\n    &d_out,\n    &saved.t4,\n    &ops::Site::new(\"mul\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_rows = ops::mean_axis_backward(&d_t4, ops::Axis(0), saved.rows_shape);\n// line 6: let rows = rows(table, &ids);\nlet d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);\nEmbeddingMeanGrads {\n    table: d_table,\n    w: d_w,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: rows.mean_axis(Axis(0)).dot(&w)\nlet d_mean_axis_rows = ops::mul(\n    &d_out,\n    &saved.w,\n    &ops::Site::new(\"mul\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_w = ops::mul(\n    &d_out,\n    &saved.mean_axis_rows,\n    &ops::Site::new(\"mul\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_rows = ops::mean_axis_backward(\n    &d_mean_axis_rows,\n    ops::Axis(0),\n    saved.rows_shape,\n);\n// line 6: let rows = rows(table, &ids);\nlet d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);\nEmbeddingMeanGrads {\n    table: d_table,\n    w: d_w,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

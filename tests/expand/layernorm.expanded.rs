@@ -14,26 +14,26 @@ pub fn layernorm<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::mean_axis(&x, ops::Axis(1));
-    let mu = ops::insert_axis(&t3, ops::Axis(1));
+    let mean_axis_x = ops::mean_axis(&x, ops::Axis(1));
+    let mu = ops::insert_axis(&mean_axis_x, ops::Axis(1));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
-    let t6 = ops::square(&centered);
-    let t7 = ops::mean_axis(&t6, ops::Axis(1));
+    let square_centered = ops::square(&centered);
+    let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
     let var = ops::insert_axis(&t7, ops::Axis(1));
-    let t10 = ops::add_scalar(&var, T::lit(0.00001));
-    let t11 = ops::sqrt(&t10);
+    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
+    let sqrt_var_scaled = ops::sqrt(&var_scaled);
     let x_hat = ops::div(
         &centered,
-        &t11,
+        &sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let t13 = ops::mul(
+    let x_hat_times_gamma = ops::mul(
         &x_hat,
         &gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
     let out = ops::add(
-        &t13,
+        &x_hat_times_gamma,
         &beta,
         &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
     );
@@ -46,12 +46,12 @@ pub struct LayernormSaved<T: Real> {
     pub gamma: ::backprop::ndarray::Array1<T>,
     /// `centered`: 2-D float array (from statement 2).
     pub centered: ::backprop::ndarray::Array2<T>,
-    /// `t11`: 2-D float array (from statement 4).
-    pub t11: ::backprop::ndarray::Array2<T>,
+    /// `sqrt_var_scaled`: 2-D float array (from statement 4).
+    pub sqrt_var_scaled: ::backprop::ndarray::Array2<T>,
     /// `x_hat`: 2-D float array (from statement 4).
     pub x_hat: ::backprop::ndarray::Array2<T>,
-    /// `t13_shape`: 2-D shape (from statement 5).
-    pub t13_shape: ::backprop::ndarray::Ix2,
+    /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
+    pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
     pub beta_shape: ::backprop::ndarray::Ix1,
     /// `x_hat_shape`: 2-D shape (from statement 4).
@@ -60,10 +60,10 @@ pub struct LayernormSaved<T: Real> {
     pub gamma_shape: ::backprop::ndarray::Ix1,
     /// `centered_shape`: 2-D shape (from statement 2).
     pub centered_shape: ::backprop::ndarray::Ix2,
-    /// `t11_shape`: 2-D shape (from statement 4).
-    pub t11_shape: ::backprop::ndarray::Ix2,
-    /// `t6_shape`: 2-D shape (from statement 3).
-    pub t6_shape: ::backprop::ndarray::Ix2,
+    /// `sqrt_var_scaled_shape`: 2-D shape (from statement 4).
+    pub sqrt_var_scaled_shape: ::backprop::ndarray::Ix2,
+    /// `square_centered_shape`: 2-D shape (from statement 3).
+    pub square_centered_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
     pub x_shape: ::backprop::ndarray::Ix2,
     /// `mu_shape`: 2-D shape (from statement 1).
@@ -93,50 +93,50 @@ pub fn layernorm_train<T: Real>(
 ) -> (Array2<T>, LayernormSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t3 = ops::mean_axis(&x, ops::Axis(1));
-    let mu = ops::insert_axis(&t3, ops::Axis(1));
+    let mean_axis_x = ops::mean_axis(&x, ops::Axis(1));
+    let mu = ops::insert_axis(&mean_axis_x, ops::Axis(1));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
-    let t6 = ops::square(&centered);
-    let t7 = ops::mean_axis(&t6, ops::Axis(1));
+    let square_centered = ops::square(&centered);
+    let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
     let var = ops::insert_axis(&t7, ops::Axis(1));
-    let t10 = ops::add_scalar(&var, T::lit(0.00001));
-    let t11 = ops::sqrt(&t10);
+    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
+    let sqrt_var_scaled = ops::sqrt(&var_scaled);
     let x_hat = ops::div(
         &centered,
-        &t11,
+        &sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let t13 = ops::mul(
+    let x_hat_times_gamma = ops::mul(
         &x_hat,
         &gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
     let out = ops::add(
-        &t13,
+        &x_hat_times_gamma,
         &beta,
         &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
     );
-    let t13_shape = t13.raw_dim();
+    let x_hat_times_gamma_shape = x_hat_times_gamma.raw_dim();
     let beta_shape = beta.raw_dim();
     let x_hat_shape = x_hat.raw_dim();
     let gamma_shape = gamma.raw_dim();
     let centered_shape = centered.raw_dim();
-    let t11_shape = t11.raw_dim();
-    let t6_shape = t6.raw_dim();
+    let sqrt_var_scaled_shape = sqrt_var_scaled.raw_dim();
+    let square_centered_shape = square_centered.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = LayernormSaved {
         gamma: gamma.to_owned(),
         centered,
-        t11,
+        sqrt_var_scaled,
         x_hat,
-        t13_shape,
+        x_hat_times_gamma_shape,
         beta_shape,
         x_hat_shape,
         gamma_shape,
         centered_shape,
-        t11_shape,
-        t6_shape,
+        sqrt_var_scaled_shape,
+        square_centered_shape,
         x_shape,
         mu_shape,
     };
@@ -150,16 +150,16 @@ pub fn layernorm_train<T: Real>(
 ///
 /// ```text
 /// // line 10: x_hat * &gamma + &beta
-/// let d_t13 = ops::sum_to(&d_out, saved.t13_shape);
+/// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
 /// let t20 = ops::mul(
-///     &d_t13,
+///     &d_x_hat_times_gamma,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 /// );
 /// let d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);
 /// let t23 = ops::mul(
-///     &d_t13,
+///     &d_x_hat_times_gamma,
 ///     &saved.x_hat,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 /// );
@@ -167,13 +167,13 @@ pub fn layernorm_train<T: Real>(
 /// // line 9: let x_hat = centered / (var + 1e-5).sqrt();
 /// let t26 = ops::div(
 ///     &d_x_hat,
-///     &saved.t11,
+///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
 /// let t28 = ops::sum_to(&t26, saved.centered_shape);
 /// let t29 = ops::div(
 ///     &saved.x_hat,
-///     &saved.t11,
+///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
 /// let t30 = ops::mul(
@@ -182,12 +182,16 @@ pub fn layernorm_train<T: Real>(
 ///     &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
 /// let t31 = ops::neg(&t30);
-/// let d_t11 = ops::sum_to(&t31, saved.t11_shape);
-/// let d_t10 = ops::sqrt_backward(&saved.t11, &d_t11);
+/// let d_sqrt_var_scaled = ops::sum_to(&t31, saved.sqrt_var_scaled_shape);
+/// let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
-/// let d_t7 = ops::insert_axis_backward(&d_t10, ops::Axis(1));
-/// let d_t6 = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t6_shape);
-/// let t38 = ops::square_backward(&saved.centered, &d_t6);
+/// let d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));
+/// let d_square_centered = ops::mean_axis_backward(
+///     &d_t7,
+///     ops::Axis(1),
+///     saved.square_centered_shape,
+/// );
+/// let t38 = ops::square_backward(&saved.centered, &d_square_centered);
 /// // line 7: let centered = x - &mu;
 /// let d_centered = ops::add(
 ///     &t28,
@@ -198,8 +202,8 @@ pub fn layernorm_train<T: Real>(
 /// let t42 = ops::neg(&d_centered);
 /// let d_mu = ops::sum_to(&t42, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
-/// let d_t3 = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-/// let t46 = ops::mean_axis_backward(&d_t3, ops::Axis(1), saved.x_shape);
+/// let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
+/// let t46 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
 /// let d_x = ops::add(&t41, &t46, &ops::Site::new("add", "x", file!(), 5, 27));
 /// LayernormGrads {
 ///     x: d_x,
@@ -219,29 +223,29 @@ pub fn layernorm_backward<T: Real>(
 ) -> LayernormGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let d_t13 = ops::sum_to(&d_out, saved.t13_shape);
+    let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
     let t20 = ops::mul(
-        &d_t13,
+        &d_x_hat_times_gamma,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
     let d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);
     let t23 = ops::mul(
-        &d_t13,
+        &d_x_hat_times_gamma,
         &saved.x_hat,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
     let d_gamma = ops::sum_to(&t23, saved.gamma_shape);
     let t26 = ops::div(
         &d_x_hat,
-        &saved.t11,
+        &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
     let t28 = ops::sum_to(&t26, saved.centered_shape);
     let t29 = ops::div(
         &saved.x_hat,
-        &saved.t11,
+        &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
     let t30 = ops::mul(
@@ -250,11 +254,15 @@ pub fn layernorm_backward<T: Real>(
         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
     let t31 = ops::neg(&t30);
-    let d_t11 = ops::sum_to(&t31, saved.t11_shape);
-    let d_t10 = ops::sqrt_backward(&saved.t11, &d_t11);
-    let d_t7 = ops::insert_axis_backward(&d_t10, ops::Axis(1));
-    let d_t6 = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t6_shape);
-    let t38 = ops::square_backward(&saved.centered, &d_t6);
+    let d_sqrt_var_scaled = ops::sum_to(&t31, saved.sqrt_var_scaled_shape);
+    let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
+    let d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));
+    let d_square_centered = ops::mean_axis_backward(
+        &d_t7,
+        ops::Axis(1),
+        saved.square_centered_shape,
+    );
+    let t38 = ops::square_backward(&saved.centered, &d_square_centered);
     let d_centered = ops::add(
         &t28,
         &t38,
@@ -263,8 +271,8 @@ pub fn layernorm_backward<T: Real>(
     let t41 = ops::sum_to(&d_centered, saved.x_shape);
     let t42 = ops::neg(&d_centered);
     let d_mu = ops::sum_to(&t42, saved.mu_shape);
-    let d_t3 = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-    let t46 = ops::mean_axis_backward(&d_t3, ops::Axis(1), saved.x_shape);
+    let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
+    let t46 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
     let d_x = ops::add(&t41, &t46, &ops::Site::new("add", "x", file!(), 5, 27));
     LayernormGrads {
         x: d_x,
@@ -317,7 +325,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 10: x_hat * &gamma + &beta\nlet d_t13 = ops::sum_to(&d_out, saved.t13_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_t13,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);\nlet t23 = ops::mul(\n    &d_t13,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_gamma = ops::sum_to(&t23, saved.gamma_shape);\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &d_x_hat,\n    &saved.t11,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t28 = ops::sum_to(&t26, saved.centered_shape);\nlet t29 = ops::div(\n    &saved.x_hat,\n    &saved.t11,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t30 = ops::mul(\n    &d_x_hat,\n    &t29,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t31 = ops::neg(&t30);\nlet d_t11 = ops::sum_to(&t31, saved.t11_shape);\nlet d_t10 = ops::sqrt_backward(&saved.t11, &d_t11);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_t10, ops::Axis(1));\nlet d_t6 = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t6_shape);\nlet t38 = ops::square_backward(&saved.centered, &d_t6);\n// line 7: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t28,\n    &t38,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 7, 20),\n);\nlet t41 = ops::sum_to(&d_centered, saved.x_shape);\nlet t42 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t42, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t3 = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t46 = ops::mean_axis_backward(&d_t3, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t41, &t46, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);\nlet t23 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_gamma = ops::sum_to(&t23, saved.gamma_shape);\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t28 = ops::sum_to(&t26, saved.centered_shape);\nlet t29 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t30 = ops::mul(\n    &d_x_hat,\n    &t29,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t31 = ops::neg(&t30);\nlet d_sqrt_var_scaled = ops::sum_to(&t31, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.square_centered_shape,\n);\nlet t38 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 7: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t28,\n    &t38,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 7, 20),\n);\nlet t41 = ops::sum_to(&d_centered, saved.x_shape);\nlet t42 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t42, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t46 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t41, &t46, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

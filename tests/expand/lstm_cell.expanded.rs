@@ -18,15 +18,19 @@ pub fn lstm_cell<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let hidden = h_prev.len_of(ops::Axis(1));
-    let t7 = ops::dot_mm(&x, &wx, &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17));
-    let t8 = ops::dot_mm(
+    let x_dot_wx = ops::dot_mm(
+        &x,
+        &wx,
+        &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
+    );
+    let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
     );
     let t9 = ops::add(
-        &t7,
-        &t8,
+        &x_dot_wx,
+        &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
     );
     let gates = ops::add(
@@ -35,7 +39,7 @@ pub fn lstm_cell<T: Real>(
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
     );
     let t11 = 0;
-    let t12 = ops::slice_axis(
+    let gates_slice = ops::slice_axis(
         &gates,
         ops::Axis(1),
         t11,
@@ -48,10 +52,10 @@ pub fn lstm_cell<T: Real>(
             21,
         ),
     );
-    let i = ops::sigmoid(&t12);
+    let i = ops::sigmoid(&gates_slice);
     let t14 = 2;
     let t15 = t14 * hidden;
-    let t16 = ops::slice_axis(
+    let gates_slice_2 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         hidden,
@@ -64,12 +68,12 @@ pub fn lstm_cell<T: Real>(
             21,
         ),
     );
-    let f = ops::sigmoid(&t16);
+    let f = ops::sigmoid(&gates_slice_2);
     let t18 = 2;
     let t19 = t18 * hidden;
     let t20 = 3;
     let t21 = t20 * hidden;
-    let t22 = ops::slice_axis(
+    let gates_slice_3 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         t19,
@@ -82,12 +86,12 @@ pub fn lstm_cell<T: Real>(
             21,
         ),
     );
-    let o = ops::sigmoid(&t22);
+    let o = ops::sigmoid(&gates_slice_3);
     let t24 = 3;
     let t25 = t24 * hidden;
     let t26 = 4;
     let t27 = t26 * hidden;
-    let t28 = ops::slice_axis(
+    let gates_slice_4 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         t25,
@@ -100,20 +104,24 @@ pub fn lstm_cell<T: Real>(
             18,
         ),
     );
-    let g = ops::tanh(&t28);
-    let t30 = ops::mul(
+    let g = ops::tanh(&gates_slice_4);
+    let f_times_c_prev = ops::mul(
         &f,
         &c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let t31 = ops::mul(&i, &g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+    let i_times_g = ops::mul(&i, &g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
     let c = ops::add(
-        &t30,
-        &t31,
+        &f_times_c_prev,
+        &i_times_g,
         &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
     );
-    let t33 = ops::tanh(&c);
-    let h = ops::mul(&o, &t33, &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13));
+    let tanh_c = ops::tanh(&c);
+    let h = ops::mul(
+        &o,
+        &tanh_c,
+        &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
+    );
     (h, c)
 }
 /// What the backward pass of [`lstm_cell`] needs, kept by [`lstm_cell_train`].
@@ -145,16 +153,16 @@ pub struct LstmCellSaved<T: Real> {
     pub t25: usize,
     /// `g`: 2-D float array (from statement 6).
     pub g: ::backprop::ndarray::Array2<T>,
-    /// `t33`: 2-D float array (from statement 8).
-    pub t33: ::backprop::ndarray::Array2<T>,
+    /// `tanh_c`: 2-D float array (from statement 8).
+    pub tanh_c: ::backprop::ndarray::Array2<T>,
     /// `o_shape`: 2-D shape (from statement 5).
     pub o_shape: ::backprop::ndarray::Ix2,
-    /// `t33_shape`: 2-D shape (from statement 8).
-    pub t33_shape: ::backprop::ndarray::Ix2,
-    /// `t30_shape`: 2-D shape (from statement 7).
-    pub t30_shape: ::backprop::ndarray::Ix2,
-    /// `t31_shape`: 2-D shape (from statement 7).
-    pub t31_shape: ::backprop::ndarray::Ix2,
+    /// `tanh_c_shape`: 2-D shape (from statement 8).
+    pub tanh_c_shape: ::backprop::ndarray::Ix2,
+    /// `f_times_c_prev_shape`: 2-D shape (from statement 7).
+    pub f_times_c_prev_shape: ::backprop::ndarray::Ix2,
+    /// `i_times_g_shape`: 2-D shape (from statement 7).
+    pub i_times_g_shape: ::backprop::ndarray::Ix2,
     /// `i_shape`: 2-D shape (from statement 3).
     pub i_shape: ::backprop::ndarray::Ix2,
     /// `g_shape`: 2-D shape (from statement 6).
@@ -169,10 +177,10 @@ pub struct LstmCellSaved<T: Real> {
     pub t9_shape: ::backprop::ndarray::Ix2,
     /// `b_shape`: 1-D shape (from statement 1).
     pub b_shape: ::backprop::ndarray::Ix1,
-    /// `t7_shape`: 2-D shape (from statement 2).
-    pub t7_shape: ::backprop::ndarray::Ix2,
-    /// `t8_shape`: 2-D shape (from statement 2).
-    pub t8_shape: ::backprop::ndarray::Ix2,
+    /// `x_dot_wx_shape`: 2-D shape (from statement 2).
+    pub x_dot_wx_shape: ::backprop::ndarray::Ix2,
+    /// `h_prev_dot_wh_shape`: 2-D shape (from statement 2).
+    pub h_prev_dot_wh_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`lstm_cell_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -208,15 +216,19 @@ pub fn lstm_cell_train<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let hidden = h_prev.len_of(ops::Axis(1));
-    let t7 = ops::dot_mm(&x, &wx, &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17));
-    let t8 = ops::dot_mm(
+    let x_dot_wx = ops::dot_mm(
+        &x,
+        &wx,
+        &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
+    );
+    let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
     );
     let t9 = ops::add(
-        &t7,
-        &t8,
+        &x_dot_wx,
+        &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
     );
     let gates = ops::add(
@@ -225,7 +237,7 @@ pub fn lstm_cell_train<T: Real>(
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
     );
     let t11 = 0;
-    let t12 = ops::slice_axis(
+    let gates_slice = ops::slice_axis(
         &gates,
         ops::Axis(1),
         t11,
@@ -238,10 +250,10 @@ pub fn lstm_cell_train<T: Real>(
             21,
         ),
     );
-    let i = ops::sigmoid(&t12);
+    let i = ops::sigmoid(&gates_slice);
     let t14 = 2;
     let t15 = t14 * hidden;
-    let t16 = ops::slice_axis(
+    let gates_slice_2 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         hidden,
@@ -254,12 +266,12 @@ pub fn lstm_cell_train<T: Real>(
             21,
         ),
     );
-    let f = ops::sigmoid(&t16);
+    let f = ops::sigmoid(&gates_slice_2);
     let t18 = 2;
     let t19 = t18 * hidden;
     let t20 = 3;
     let t21 = t20 * hidden;
-    let t22 = ops::slice_axis(
+    let gates_slice_3 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         t19,
@@ -272,12 +284,12 @@ pub fn lstm_cell_train<T: Real>(
             21,
         ),
     );
-    let o = ops::sigmoid(&t22);
+    let o = ops::sigmoid(&gates_slice_3);
     let t24 = 3;
     let t25 = t24 * hidden;
     let t26 = 4;
     let t27 = t26 * hidden;
-    let t28 = ops::slice_axis(
+    let gates_slice_4 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         t25,
@@ -290,24 +302,28 @@ pub fn lstm_cell_train<T: Real>(
             18,
         ),
     );
-    let g = ops::tanh(&t28);
-    let t30 = ops::mul(
+    let g = ops::tanh(&gates_slice_4);
+    let f_times_c_prev = ops::mul(
         &f,
         &c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let t31 = ops::mul(&i, &g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+    let i_times_g = ops::mul(&i, &g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
     let c = ops::add(
-        &t30,
-        &t31,
+        &f_times_c_prev,
+        &i_times_g,
         &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
     );
-    let t33 = ops::tanh(&c);
-    let h = ops::mul(&o, &t33, &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13));
+    let tanh_c = ops::tanh(&c);
+    let h = ops::mul(
+        &o,
+        &tanh_c,
+        &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
+    );
     let o_shape = o.raw_dim();
-    let t33_shape = t33.raw_dim();
-    let t30_shape = t30.raw_dim();
-    let t31_shape = t31.raw_dim();
+    let tanh_c_shape = tanh_c.raw_dim();
+    let f_times_c_prev_shape = f_times_c_prev.raw_dim();
+    let i_times_g_shape = i_times_g.raw_dim();
     let i_shape = i.raw_dim();
     let g_shape = g.raw_dim();
     let f_shape = f.raw_dim();
@@ -315,8 +331,8 @@ pub fn lstm_cell_train<T: Real>(
     let gates_shape = gates.raw_dim();
     let t9_shape = t9.raw_dim();
     let b_shape = b.raw_dim();
-    let t7_shape = t7.raw_dim();
-    let t8_shape = t8.raw_dim();
+    let x_dot_wx_shape = x_dot_wx.raw_dim();
+    let h_prev_dot_wh_shape = h_prev_dot_wh.raw_dim();
     let saved = LstmCellSaved {
         x: x.to_owned(),
         h_prev: h_prev.to_owned(),
@@ -331,11 +347,11 @@ pub fn lstm_cell_train<T: Real>(
         o,
         t25,
         g,
-        t33,
+        tanh_c,
         o_shape,
-        t33_shape,
-        t30_shape,
-        t31_shape,
+        tanh_c_shape,
+        f_times_c_prev_shape,
+        i_times_g_shape,
         i_shape,
         g_shape,
         f_shape,
@@ -343,8 +359,8 @@ pub fn lstm_cell_train<T: Real>(
         gates_shape,
         t9_shape,
         b_shape,
-        t7_shape,
-        t8_shape,
+        x_dot_wx_shape,
+        h_prev_dot_wh_shape,
     };
     ((h, c), saved)
 }
@@ -359,7 +375,7 @@ pub fn lstm_cell_train<T: Real>(
 /// // line 20: let h = o * tanh(c);
 /// let t37 = ops::mul(
 ///     &d_h,
-///     &saved.t33,
+///     &saved.tanh_c,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
 /// let d_o = ops::sum_to(&t37, saved.o_shape);
@@ -368,68 +384,68 @@ pub fn lstm_cell_train<T: Real>(
 ///     &saved.o,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_t33 = ops::sum_to(&t40, saved.t33_shape);
-/// let t43 = ops::tanh_backward(&saved.t33, &d_t33);
+/// let d_tanh_c = ops::sum_to(&t40, saved.tanh_c_shape);
+/// let t43 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);
 /// // line 19: let c = f * &c_prev + i * g;
 /// let d_c_2 = ops::add(
 ///     &d_c,
 ///     &t43,
 ///     &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
 /// );
-/// let d_t30 = ops::sum_to(&d_c_2, saved.t30_shape);
-/// let d_t31 = ops::sum_to(&d_c_2, saved.t31_shape);
+/// let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
+/// let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
 /// let t49 = ops::mul(
-///     &d_t31,
+///     &d_i_times_g,
 ///     &saved.g,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
 /// let d_i = ops::sum_to(&t49, saved.i_shape);
 /// let t52 = ops::mul(
-///     &d_t31,
+///     &d_i_times_g,
 ///     &saved.i,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
 /// let d_g = ops::sum_to(&t52, saved.g_shape);
 /// let t55 = ops::mul(
-///     &d_t30,
+///     &d_f_times_c_prev,
 ///     &saved.c_prev,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
 /// let d_f = ops::sum_to(&t55, saved.f_shape);
 /// let t58 = ops::mul(
-///     &d_t30,
+///     &d_f_times_c_prev,
 ///     &saved.f,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
 /// let d_c_prev = ops::sum_to(&t58, saved.c_prev_shape);
 /// // line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));
-/// let d_t28 = ops::tanh_backward(&saved.g, &d_g);
+/// let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
 /// let t63 = ops::slice_axis_backward(
-///     &d_t28,
+///     &d_gates_slice_4,
 ///     ops::Axis(1),
 ///     saved.t25,
 ///     saved.gates_shape,
 /// );
 /// // line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));
-/// let d_t22 = ops::sigmoid_backward(&saved.o, &d_o);
+/// let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
 /// let t65 = ops::slice_axis_backward(
-///     &d_t22,
+///     &d_gates_slice_3,
 ///     ops::Axis(1),
 ///     saved.t19,
 ///     saved.gates_shape,
 /// );
 /// // line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));
-/// let d_t16 = ops::sigmoid_backward(&saved.f, &d_f);
+/// let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
 /// let t67 = ops::slice_axis_backward(
-///     &d_t16,
+///     &d_gates_slice_2,
 ///     ops::Axis(1),
 ///     saved.hidden,
 ///     saved.gates_shape,
 /// );
 /// // line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));
-/// let d_t12 = ops::sigmoid_backward(&saved.i, &d_i);
+/// let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
 /// let t69 = ops::slice_axis_backward(
-///     &d_t12,
+///     &d_gates_slice,
 ///     ops::Axis(1),
 ///     saved.t11,
 ///     saved.gates_shape,
@@ -452,12 +468,12 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
 /// let d_b = ops::sum_to(&d_gates, saved.b_shape);
-/// let d_t7 = ops::sum_to(&d_t9, saved.t7_shape);
-/// let d_t8 = ops::sum_to(&d_t9, saved.t8_shape);
-/// let d_h_prev = ops::dot_mt(&d_t8, &saved.wh);
-/// let d_wh = ops::dot_tm(&saved.h_prev, &d_t8);
-/// let d_x = ops::dot_mt(&d_t7, &saved.wx);
-/// let d_wx = ops::dot_tm(&saved.x, &d_t7);
+/// let d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);
+/// let d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);
+/// let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
+/// let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
+/// let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
+/// let d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);
 /// LstmCellGrads {
 ///     x: d_x,
 ///     h_prev: d_h_prev,
@@ -485,7 +501,7 @@ pub fn lstm_cell_backward<T: Real>(
     let (d_h, d_c) = d_out;
     let t37 = ops::mul(
         &d_h,
-        &saved.t33,
+        &saved.tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
     let d_o = ops::sum_to(&t37, saved.o_shape);
@@ -494,63 +510,63 @@ pub fn lstm_cell_backward<T: Real>(
         &saved.o,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_t33 = ops::sum_to(&t40, saved.t33_shape);
-    let t43 = ops::tanh_backward(&saved.t33, &d_t33);
+    let d_tanh_c = ops::sum_to(&t40, saved.tanh_c_shape);
+    let t43 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);
     let d_c_2 = ops::add(
         &d_c,
         &t43,
         &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
     );
-    let d_t30 = ops::sum_to(&d_c_2, saved.t30_shape);
-    let d_t31 = ops::sum_to(&d_c_2, saved.t31_shape);
+    let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
+    let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
     let t49 = ops::mul(
-        &d_t31,
+        &d_i_times_g,
         &saved.g,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
     let d_i = ops::sum_to(&t49, saved.i_shape);
     let t52 = ops::mul(
-        &d_t31,
+        &d_i_times_g,
         &saved.i,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
     let d_g = ops::sum_to(&t52, saved.g_shape);
     let t55 = ops::mul(
-        &d_t30,
+        &d_f_times_c_prev,
         &saved.c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
     let d_f = ops::sum_to(&t55, saved.f_shape);
     let t58 = ops::mul(
-        &d_t30,
+        &d_f_times_c_prev,
         &saved.f,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
     let d_c_prev = ops::sum_to(&t58, saved.c_prev_shape);
-    let d_t28 = ops::tanh_backward(&saved.g, &d_g);
+    let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
     let t63 = ops::slice_axis_backward(
-        &d_t28,
+        &d_gates_slice_4,
         ops::Axis(1),
         saved.t25,
         saved.gates_shape,
     );
-    let d_t22 = ops::sigmoid_backward(&saved.o, &d_o);
+    let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
     let t65 = ops::slice_axis_backward(
-        &d_t22,
+        &d_gates_slice_3,
         ops::Axis(1),
         saved.t19,
         saved.gates_shape,
     );
-    let d_t16 = ops::sigmoid_backward(&saved.f, &d_f);
+    let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
     let t67 = ops::slice_axis_backward(
-        &d_t16,
+        &d_gates_slice_2,
         ops::Axis(1),
         saved.hidden,
         saved.gates_shape,
     );
-    let d_t12 = ops::sigmoid_backward(&saved.i, &d_i);
+    let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
     let t69 = ops::slice_axis_backward(
-        &d_t12,
+        &d_gates_slice,
         ops::Axis(1),
         saved.t11,
         saved.gates_shape,
@@ -572,12 +588,12 @@ pub fn lstm_cell_backward<T: Real>(
     );
     let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
     let d_b = ops::sum_to(&d_gates, saved.b_shape);
-    let d_t7 = ops::sum_to(&d_t9, saved.t7_shape);
-    let d_t8 = ops::sum_to(&d_t9, saved.t8_shape);
-    let d_h_prev = ops::dot_mt(&d_t8, &saved.wh);
-    let d_wh = ops::dot_tm(&saved.h_prev, &d_t8);
-    let d_x = ops::dot_mt(&d_t7, &saved.wx);
-    let d_wx = ops::dot_tm(&saved.x, &d_t7);
+    let d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);
+    let d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);
+    let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
+    let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
+    let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
+    let d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);
     LstmCellGrads {
         x: d_x,
         h_prev: d_h_prev,
@@ -651,7 +667,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\n// line 20: let h = o * tanh(c);\nlet t37 = ops::mul(\n    &d_h,\n    &saved.t33,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to(&t37, saved.o_shape);\nlet t40 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_t33 = ops::sum_to(&t40, saved.t33_shape);\nlet t43 = ops::tanh_backward(&saved.t33, &d_t33);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = ops::add(\n    &d_c,\n    &t43,\n    &ops::Site::new(\"add\", \"f * &c_prev + i * g\", file!(), 19, 13),\n);\nlet d_t30 = ops::sum_to(&d_c_2, saved.t30_shape);\nlet d_t31 = ops::sum_to(&d_c_2, saved.t31_shape);\nlet t49 = ops::mul(\n    &d_t31,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to(&t49, saved.i_shape);\nlet t52 = ops::mul(\n    &d_t31,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to(&t52, saved.g_shape);\nlet t55 = ops::mul(\n    &d_t30,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to(&t55, saved.f_shape);\nlet t58 = ops::mul(\n    &d_t30,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to(&t58, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_t28 = ops::tanh_backward(&saved.g, &d_g);\nlet t63 = ops::slice_axis_backward(\n    &d_t28,\n    ops::Axis(1),\n    saved.t25,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_t22 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t65 = ops::slice_axis_backward(\n    &d_t22,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_t16 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t67 = ops::slice_axis_backward(\n    &d_t16,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_t12 = ops::sigmoid_backward(&saved.i, &d_i);\nlet t69 = ops::slice_axis_backward(\n    &d_t12,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet t70 = ops::add(\n    &t63,\n    &t65,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet t71 = ops::add(\n    &t70,\n    &t67,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_gates = ops::add(\n    &t71,\n    &t69,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_t7 = ops::sum_to(&d_t9, saved.t7_shape);\nlet d_t8 = ops::sum_to(&d_t9, saved.t8_shape);\nlet d_h_prev = ops::dot_mt(&d_t8, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_t8);\nlet d_x = ops::dot_mt(&d_t7, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_t7);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\n// line 20: let h = o * tanh(c);\nlet t37 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to(&t37, saved.o_shape);\nlet t40 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to(&t40, saved.tanh_c_shape);\nlet t43 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = ops::add(\n    &d_c,\n    &t43,\n    &ops::Site::new(\"add\", \"f * &c_prev + i * g\", file!(), 19, 13),\n);\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t49 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to(&t49, saved.i_shape);\nlet t52 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to(&t52, saved.g_shape);\nlet t55 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to(&t55, saved.f_shape);\nlet t58 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to(&t58, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t63 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t25,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t65 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t67 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t69 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet t70 = ops::add(\n    &t63,\n    &t65,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet t71 = ops::add(\n    &t70,\n    &t67,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_gates = ops::add(\n    &t71,\n    &t69,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

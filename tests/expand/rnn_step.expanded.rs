@@ -16,23 +16,27 @@ pub fn rnn_step<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t5 = ops::dot_mm(&x, &wx, &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10));
-    let t6 = ops::dot_mm(
+    let x_dot_wx = ops::dot_mm(
+        &x,
+        &wx,
+        &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
+    );
+    let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
     );
     let t7 = ops::add(
-        &t5,
-        &t6,
+        &x_dot_wx,
+        &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
     );
-    let t8 = ops::add(
+    let t7_plus_b = ops::add(
         &t7,
         &b,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
     );
-    let out = ops::tanh(&t8);
+    let out = ops::tanh(&t7_plus_b);
     out
 }
 /// What the backward pass of [`rnn_step`] needs, kept by [`rnn_step_train`].
@@ -52,10 +56,10 @@ pub struct RnnStepSaved<T: Real> {
     pub t7_shape: ::backprop::ndarray::Ix2,
     /// `b_shape`: 1-D shape (from statement 1).
     pub b_shape: ::backprop::ndarray::Ix1,
-    /// `t5_shape`: 2-D shape (from statement 1).
-    pub t5_shape: ::backprop::ndarray::Ix2,
-    /// `t6_shape`: 2-D shape (from statement 1).
-    pub t6_shape: ::backprop::ndarray::Ix2,
+    /// `x_dot_wx_shape`: 2-D shape (from statement 1).
+    pub x_dot_wx_shape: ::backprop::ndarray::Ix2,
+    /// `h_prev_dot_wh_shape`: 2-D shape (from statement 1).
+    pub h_prev_dot_wh_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`rnn_step_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -87,27 +91,31 @@ pub fn rnn_step_train<T: Real>(
 ) -> (Array2<T>, RnnStepSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t5 = ops::dot_mm(&x, &wx, &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10));
-    let t6 = ops::dot_mm(
+    let x_dot_wx = ops::dot_mm(
+        &x,
+        &wx,
+        &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
+    );
+    let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
     );
     let t7 = ops::add(
-        &t5,
-        &t6,
+        &x_dot_wx,
+        &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
     );
-    let t8 = ops::add(
+    let t7_plus_b = ops::add(
         &t7,
         &b,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
     );
-    let out = ops::tanh(&t8);
+    let out = ops::tanh(&t7_plus_b);
     let t7_shape = t7.raw_dim();
     let b_shape = b.raw_dim();
-    let t5_shape = t5.raw_dim();
-    let t6_shape = t6.raw_dim();
+    let x_dot_wx_shape = x_dot_wx.raw_dim();
+    let h_prev_dot_wh_shape = h_prev_dot_wh.raw_dim();
     let saved = RnnStepSaved {
         x: x.to_owned(),
         h_prev: h_prev.to_owned(),
@@ -116,8 +124,8 @@ pub fn rnn_step_train<T: Real>(
         out: out.clone(),
         t7_shape,
         b_shape,
-        t5_shape,
-        t6_shape,
+        x_dot_wx_shape,
+        h_prev_dot_wh_shape,
     };
     (out, saved)
 }
@@ -129,15 +137,15 @@ pub fn rnn_step_train<T: Real>(
 ///
 /// ```text
 /// // line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)
-/// let d_t8 = ops::tanh_backward(&saved.out, &d_out);
-/// let d_t7 = ops::sum_to(&d_t8, saved.t7_shape);
-/// let d_b = ops::sum_to(&d_t8, saved.b_shape);
-/// let d_t5 = ops::sum_to(&d_t7, saved.t5_shape);
-/// let d_t6 = ops::sum_to(&d_t7, saved.t6_shape);
-/// let d_h_prev = ops::dot_mt(&d_t6, &saved.wh);
-/// let d_wh = ops::dot_tm(&saved.h_prev, &d_t6);
-/// let d_x = ops::dot_mt(&d_t5, &saved.wx);
-/// let d_wx = ops::dot_tm(&saved.x, &d_t5);
+/// let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
+/// let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
+/// let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
+/// let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
+/// let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
+/// let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
+/// let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
+/// let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
+/// let d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);
 /// RnnStepGrads {
 ///     x: d_x,
 ///     h_prev: d_h_prev,
@@ -158,15 +166,15 @@ pub fn rnn_step_backward<T: Real>(
 ) -> RnnStepGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let d_t8 = ops::tanh_backward(&saved.out, &d_out);
-    let d_t7 = ops::sum_to(&d_t8, saved.t7_shape);
-    let d_b = ops::sum_to(&d_t8, saved.b_shape);
-    let d_t5 = ops::sum_to(&d_t7, saved.t5_shape);
-    let d_t6 = ops::sum_to(&d_t7, saved.t6_shape);
-    let d_h_prev = ops::dot_mt(&d_t6, &saved.wh);
-    let d_wh = ops::dot_tm(&saved.h_prev, &d_t6);
-    let d_x = ops::dot_mt(&d_t5, &saved.wx);
-    let d_wx = ops::dot_tm(&saved.x, &d_t5);
+    let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
+    let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
+    let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
+    let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
+    let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
+    let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
+    let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
+    let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
+    let d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);
     RnnStepGrads {
         x: d_x,
         h_prev: d_h_prev,
@@ -228,7 +236,7 @@ pub fn rnn_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet d_t8 = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&d_t8, saved.t7_shape);\nlet d_b = ops::sum_to(&d_t8, saved.b_shape);\nlet d_t5 = ops::sum_to(&d_t7, saved.t5_shape);\nlet d_t6 = ops::sum_to(&d_t7, saved.t6_shape);\nlet d_h_prev = ops::dot_mt(&d_t6, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_t6);\nlet d_x = ops::dot_mt(&d_t5, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_t5);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);\nlet d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -10,21 +10,21 @@
 pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t2 = ops::pick(
+    let picked_scores = ops::pick(
         &scores,
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
-    let correct = ops::insert_axis(&t2, ops::Axis(1));
-    let t4 = ops::sub(
+    let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
+    let scores_minus_correct = ops::sub(
         &scores,
         &correct,
         &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
     );
-    let t6 = ops::add_scalar(&t4, T::lit(1.0));
+    let t6 = ops::add_scalar(&scores_minus_correct, T::lit(1.0));
     let margins = ops::relu(&t6);
-    let t8 = ops::sum_axis(&margins, ops::Axis(1));
-    let t10 = ops::sub_scalar(&t8, T::lit(1.0));
+    let sum_axis_margins = ops::sum_axis(&margins, ops::Axis(1));
+    let t10 = ops::sub_scalar(&sum_axis_margins, T::lit(1.0));
     let out = ops::mean(&t10);
     out.into_scalar()
 }
@@ -63,21 +63,21 @@ pub fn svm_hinge_train<T: Real>(
 ) -> (T, SvmHingeSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t2 = ops::pick(
+    let picked_scores = ops::pick(
         &scores,
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
-    let correct = ops::insert_axis(&t2, ops::Axis(1));
-    let t4 = ops::sub(
+    let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
+    let scores_minus_correct = ops::sub(
         &scores,
         &correct,
         &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
     );
-    let t6 = ops::add_scalar(&t4, T::lit(1.0));
+    let t6 = ops::add_scalar(&scores_minus_correct, T::lit(1.0));
     let margins = ops::relu(&t6);
-    let t8 = ops::sum_axis(&margins, ops::Axis(1));
-    let t10 = ops::sub_scalar(&t8, T::lit(1.0));
+    let sum_axis_margins = ops::sum_axis(&margins, ops::Axis(1));
+    let t10 = ops::sub_scalar(&sum_axis_margins, T::lit(1.0));
     let out = ops::mean(&t10);
     let t10_shape = t10.raw_dim();
     let margins_shape = margins.raw_dim();
@@ -110,8 +110,8 @@ pub fn svm_hinge_train<T: Real>(
 /// let t20 = ops::neg(&d_t6);
 /// let d_correct = ops::sum_to(&t20, saved.correct_shape);
 /// // line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));
-/// let d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-/// let t24 = ops::pick_backward(&d_t2, &saved.labels, saved.scores_shape);
+/// let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
+/// let t24 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
 /// let d_scores = ops::add(
 ///     &t19,
 ///     &t24,
@@ -138,8 +138,8 @@ pub fn svm_hinge_backward<T: Real>(
     let t19 = ops::sum_to(&d_t6, saved.scores_shape);
     let t20 = ops::neg(&d_t6);
     let d_correct = ops::sum_to(&t20, saved.correct_shape);
-    let d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-    let t24 = ops::pick_backward(&d_t2, &saved.labels, saved.scores_shape);
+    let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
+    let t24 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
     let d_scores = ops::add(
         &t19,
         &t24,
@@ -182,7 +182,7 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_t10 = ops::mean_backward(&d_out, saved.t10_shape);\nlet d_margins = ops::sum_axis_backward(&d_t10, ops::Axis(1), saved.margins_shape);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t6 = ops::relu_backward(&saved.t6, &d_margins);\nlet t19 = ops::sum_to(&d_t6, saved.scores_shape);\nlet t20 = ops::neg(&d_t6);\nlet d_correct = ops::sum_to(&t20, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_t2 = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t24 = ops::pick_backward(&d_t2, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t19,\n    &t24,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_t10 = ops::mean_backward(&d_out, saved.t10_shape);\nlet d_margins = ops::sum_axis_backward(&d_t10, ops::Axis(1), saved.margins_shape);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t6 = ops::relu_backward(&saved.t6, &d_margins);\nlet t19 = ops::sum_to(&d_t6, saved.scores_shape);\nlet t20 = ops::neg(&d_t6);\nlet d_correct = ops::sum_to(&t20, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t24 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t19,\n    &t24,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }
