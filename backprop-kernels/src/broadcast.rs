@@ -361,6 +361,24 @@ mod tests {
     }
 
     #[test]
+    fn elementwise_binaries_match_plain_loops() {
+        let a = array![[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]];
+        let b = array![0.5, -3.0, 4.0];
+        let naive = |f: fn(f64, f64) -> f64| {
+            ndarray::Array2::from_shape_fn((2, 3), |(i, j)| f(a[[i, j]], b[j]))
+        };
+        assert_eq!(sub(&a, &b, &SITE), naive(|x, y| x - y));
+        assert_eq!(mul(&a, &b, &SITE), naive(|x, y| x * y));
+        assert_eq!(div(&a, &b, &SITE), naive(|x, y| x / y));
+        assert_eq!(maximum(&a, &b, &SITE), naive(f64::max));
+        assert_eq!(minimum(&a, &b, &SITE), naive(f64::min));
+        assert_eq!(
+            mask_ge(&a, &b, &SITE),
+            naive(|x, y| f64::from(u8::from(x >= y)))
+        );
+    }
+
+    #[test]
     fn sum_to_undoes_broadcasting() {
         let g = array![[1.0, 2.0], [3.0, 4.0]];
         assert_eq!(sum_to(&g, Ix1(2)), array![4.0, 6.0]);

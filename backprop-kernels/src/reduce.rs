@@ -248,6 +248,38 @@ mod tests {
     }
 
     #[test]
+    fn softmax_family_matches_the_naive_formulas() {
+        let x =
+            ndarray::Array2::from_shape_fn((3, 5), |(i, j)| ((i * 5 + j) as f64 * 0.7).sin() * 3.0);
+        for axis in [Axis(0), Axis(1)] {
+            // The textbook definitions, fine for moderate values.
+            let e = x.mapv(f64::exp);
+            let total = e.sum_axis(axis).insert_axis(axis);
+            let naive_softmax = &e / &total;
+            let naive_lse = e.sum_axis(axis).mapv(f64::ln);
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-12 * (1.0 + b.abs());
+            assert!(
+                softmax(&x, axis)
+                    .iter()
+                    .zip(&naive_softmax)
+                    .all(|(&a, &b)| close(a, b))
+            );
+            assert!(
+                log_softmax(&x, axis)
+                    .iter()
+                    .zip(naive_softmax.mapv(f64::ln).iter())
+                    .all(|(&a, &b)| close(a, b))
+            );
+            assert!(
+                logsumexp(&x, axis)
+                    .iter()
+                    .zip(&naive_lse)
+                    .all(|(&a, &b)| close(a, b))
+            );
+        }
+    }
+
+    #[test]
     fn reductions_match_plain_loops() {
         let x = array![[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]];
         assert_eq!(sum(&x)[()], 21.0);
