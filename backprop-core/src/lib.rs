@@ -1,5 +1,19 @@
 //! Runtime of `backprop`. Most users depend on the facade crate `backprop`, which
-//! re-exports everything here.
+//! re-exports everything here and has the guide.
+//!
+//! | module | what it has |
+//! | --- | --- |
+//! | [`layer`] | [`Param`], [`Parameters`], [`Layer`]: what generated layers implement |
+//! | [`layers`] | the layer zoo, written with `#[differentiable]` where the language allows |
+//! | [`losses`] | softmax cross-entropy, multiclass hinge, MSE, Huber, accuracy |
+//! | [`model`] | [`model::Sequential`] over any array layer |
+//! | [`gradcheck`] | [`check_function`], [`check_layer`]: finite differences in f64 |
+//! | [`init`], [`optim`], [`train`] | initialization, optimizers, clipping, schedules, the training loop |
+//! | [`checkpoint`] | safetensors checkpoints, written atomically |
+//! | [`data`] | the digits set (embedded), spirals, the adding problem, minibatches |
+//! | [`ops`] | the kernels generated code calls, each beside its derivative kernel |
+//! | [`function`] | [`DynFunction`], a generated function through dynamic ranks |
+//! | [`rng`] | [`SeededRng`], the one source of randomness |
 #![forbid(unsafe_code)]
 
 extern crate self as backprop;
