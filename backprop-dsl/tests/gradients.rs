@@ -386,7 +386,12 @@ fn expr() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // A fixed seed keeps CI reproducible; change it (or set cases higher) to explore.
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x00ba_c4b0),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_expressions_match_finite_differences(body in expr()) {
