@@ -17,6 +17,8 @@
 //! The cells are `#[differentiable]` functions; the loop over time and its
 //! backpropagation are plain Rust around them (see `backprop::layers::Lstm`).
 
+mod common;
+
 use std::time::Instant;
 
 use backprop::SeededRng;
@@ -126,6 +128,7 @@ struct Run {
 }
 
 fn main() {
+    common::quiet_on_broken_pipe();
     let args = Args::parse();
     let started = Instant::now();
     let test = adding_problem::<f32>(TEST_SIZE, args.seq_len, TEST_SEED);

@@ -4,6 +4,8 @@
 //! its forward and backward passes, checks the generated gradients against finite
 //! differences in f64, and prints the backward pass the macro wrote.
 
+mod common;
+
 use backprop::ndarray::ArrayViewD;
 use backprop::prelude::*;
 use backprop::{DynValue, GradCheck, SeededRng, check_function, init};
@@ -16,6 +18,7 @@ pub fn dense_tanh<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>)
 }
 
 fn main() {
+    common::quiet_on_broken_pipe();
     let mut rng = SeededRng::new(42);
     let x: Array2<f32> = init::normal((4, 3), 1.0, &mut rng);
     let w: Array2<f32> = init::xavier_uniform((3, 2), &mut rng);

@@ -18,6 +18,8 @@
 //! The same flags give bit-identical results, down to the parameter checksum
 //! printed at the end.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::fs;
@@ -157,6 +159,7 @@ struct Epoch {
 }
 
 fn main() -> ExitCode {
+    common::quiet_on_broken_pipe();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
