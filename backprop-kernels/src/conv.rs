@@ -56,45 +56,44 @@ fn geometry(x: &[usize], w: &[usize], stride: usize, pad: usize, site: &Site) ->
     }
 }
 
-/// Patches of `x` as rows: `[n * oh * ow, c * kh * kw]`, zeros where the window covers padding.
-fn im2col<T: Real>(x: &ArrayRef4<T>, g: &Geometry) -> Array2<T> {
-    let mut cols = Array2::zeros((g.n * g.oh * g.ow, g.c * g.kh * g.kw));
-    for (row, mut out) in cols.rows_mut().into_iter().enumerate() {
-        let (b, rest) = (row / (g.oh * g.ow), row % (g.oh * g.ow));
-        let (oy, ox) = (rest / g.ow, rest % g.ow);
-        for ci in 0..g.c {
-            for ky in 0..g.kh {
-                for kx in 0..g.kw {
-                    let y = (oy * g.stride + ky) as isize - g.pad as isize;
-                    let xx = (ox * g.stride + kx) as isize - g.pad as isize;
-                    if y >= 0 && xx >= 0 && (y as usize) < g.h && (xx as usize) < g.w {
-                        out[(ci * g.kh + ky) * g.kw + kx] = x[[b, ci, y as usize, xx as usize]];
+impl Geometry {
+    /// Calls `f(row, col, [b, c, y, x])` for every element of the im2col matrix
+    /// (`[n * oh * ow, c * kh * kw]`) whose window position falls inside the image;
+    /// positions in the padding are skipped (they are zeros).
+    fn for_each_patch_element(&self, mut f: impl FnMut(usize, usize, [usize; 4])) {
+        for row in 0..self.n * self.oh * self.ow {
+            let (b, rest) = (row / (self.oh * self.ow), row % (self.oh * self.ow));
+            let (oy, ox) = (rest / self.ow, rest % self.ow);
+            for ci in 0..self.c {
+                for ky in 0..self.kh {
+                    for kx in 0..self.kw {
+                        let y = (oy * self.stride + ky)
+                            .checked_sub(self.pad)
+                            .filter(|&y| y < self.h);
+                        let x = (ox * self.stride + kx)
+                            .checked_sub(self.pad)
+                            .filter(|&x| x < self.w);
+                        if let (Some(y), Some(x)) = (y, x) {
+                            f(row, (ci * self.kh + ky) * self.kw + kx, [b, ci, y, x]);
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// Patches of `x` as rows: `[n * oh * ow, c * kh * kw]`, zeros where the window covers padding.
+fn im2col<T: Real>(x: &ArrayRef4<T>, g: &Geometry) -> Array2<T> {
+    let mut cols = Array2::zeros((g.n * g.oh * g.ow, g.c * g.kh * g.kw));
+    g.for_each_patch_element(|row, col, at| cols[[row, col]] = x[at]);
     cols
 }
 
 /// The inverse scatter of [`im2col`]: adds each patch row back into its window.
 fn col2im<T: Real>(cols: &Array2<T>, g: &Geometry) -> Array4<T> {
     let mut x = Array4::zeros((g.n, g.c, g.h, g.w));
-    for (row, patch) in cols.rows().into_iter().enumerate() {
-        let (b, rest) = (row / (g.oh * g.ow), row % (g.oh * g.ow));
-        let (oy, ox) = (rest / g.ow, rest % g.ow);
-        for ci in 0..g.c {
-            for ky in 0..g.kh {
-                for kx in 0..g.kw {
-                    let y = (oy * g.stride + ky) as isize - g.pad as isize;
-                    let xx = (ox * g.stride + kx) as isize - g.pad as isize;
-                    if y >= 0 && xx >= 0 && (y as usize) < g.h && (xx as usize) < g.w {
-                        x[[b, ci, y as usize, xx as usize]] += patch[(ci * g.kh + ky) * g.kw + kx];
-                    }
-                }
-            }
-        }
-    }
+    g.for_each_patch_element(|row, col, at| x[at] += cols[[row, col]]);
     x
 }
 
