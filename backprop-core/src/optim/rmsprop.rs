@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, Zip};
 
-use super::state::{PerParam, StateReader};
+use super::state::PerParam;
 use super::{OptimStateError, Optimizer};
 use crate::{ParamMut, Parameters, Real};
 
@@ -65,17 +65,11 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     }
 
     fn state(&self) -> Vec<(String, ArrayD<T>)> {
-        let mut state = Vec::new();
-        self.mean_square.save_into(&mut state);
-        state
+        self.mean_square.to_state()
     }
 
     fn load_state(&mut self, state: Vec<(String, ArrayD<T>)>) -> Result<(), OptimStateError> {
-        let mut reader = StateReader::new(state)?;
-        let mean_square = self.mean_square.read(&mut reader)?;
-        reader.finish()?;
-        self.mean_square = mean_square;
-        Ok(())
+        self.mean_square.load_all(state)
     }
 }
 

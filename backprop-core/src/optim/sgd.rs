@@ -140,17 +140,11 @@ impl<T: Real> Optimizer<T> for Momentum<T> {
     }
 
     fn state(&self) -> Vec<(String, ArrayD<T>)> {
-        let mut state = Vec::new();
-        self.velocity.save_into(&mut state);
-        state
+        self.velocity.to_state()
     }
 
     fn load_state(&mut self, state: Vec<(String, ArrayD<T>)>) -> Result<(), OptimStateError> {
-        let mut reader = StateReader::new(state)?;
-        let velocity = self.velocity.read(&mut reader)?;
-        reader.finish()?;
-        self.velocity = velocity;
-        Ok(())
+        self.velocity.load_all(state)
     }
 }
 

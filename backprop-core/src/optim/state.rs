@@ -71,6 +71,27 @@ impl<T: Real, const N: usize> PerParam<T, N> {
         }
     }
 
+    /// All tensors with their saved names: the whole state of an optimizer whose
+    /// only state this is.
+    pub(super) fn to_state(&self) -> Vec<(String, ArrayD<T>)> {
+        let mut state = Vec::new();
+        self.save_into(&mut state);
+        state
+    }
+
+    /// Replaces this state with the one in `state`, which must hold nothing else;
+    /// on error it is left as it was.
+    pub(super) fn load_all(
+        &mut self,
+        state: Vec<(String, ArrayD<T>)>,
+    ) -> Result<(), OptimStateError> {
+        let mut reader = StateReader::new(state)?;
+        let loaded = self.read(&mut reader)?;
+        reader.finish()?;
+        *self = loaded;
+        Ok(())
+    }
+
     /// The state of the same optimizer and slots held in `reader`, which must have
     /// all the slots of a parameter, of one shape.
     pub(super) fn read(&self, reader: &mut StateReader<T>) -> Result<Self, OptimStateError> {
