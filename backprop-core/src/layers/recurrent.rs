@@ -76,6 +76,32 @@ trait Recurrence<T: Real> {
     fn accumulate_initial(&mut self, d_state: Self::State);
 }
 
+/// The `Layer` impl of a sequence layer: `[time, batch, features]` in, every
+/// hidden state out, through [`unroll`] and [`backprop_through_time`].
+macro_rules! sequence_layer {
+    ($layer:ident, $step_saved:ident) => {
+        impl<T: Real> Layer<T> for $layer<T> {
+            type Input = Array3<T>;
+            type Output = Array3<T>;
+            type InputGrad = Array3<T>;
+            type Saved = Vec<$step_saved<T>>;
+
+            fn forward(&self, x: &Array3<T>) -> Array3<T> {
+                // One step function serves both modes; evaluation drops what it saved.
+                unroll(self, x).0
+            }
+
+            fn forward_train(&mut self, x: &Array3<T>) -> (Array3<T>, Self::Saved) {
+                unroll(self, x)
+            }
+
+            fn backward(&mut self, saved: Self::Saved, d_out: &Array3<T>) -> Array3<T> {
+                backprop_through_time(self, saved, d_out)
+            }
+        }
+    };
+}
+
 /// Runs `layer` over the time steps of `x` (`[time, batch, features]`): every hidden
 /// state (`[time, batch, hidden]`) and what each step's backward needs.
 fn unroll<T: Real, R: Recurrence<T>>(layer: &R, x: &Array3<T>) -> (Array3<T>, Vec<R::StepSaved>) {
@@ -235,25 +261,7 @@ impl<T: Real> Parameters<T> for Rnn<T> {
     }
 }
 
-impl<T: Real> Layer<T> for Rnn<T> {
-    type Input = Array3<T>;
-    type Output = Array3<T>;
-    type InputGrad = Array3<T>;
-    type Saved = Vec<RnnCellSaved<T>>;
-
-    fn forward(&self, x: &Array3<T>) -> Array3<T> {
-        // One step function serves both modes; evaluation drops what it saved.
-        unroll(self, x).0
-    }
-
-    fn forward_train(&mut self, x: &Array3<T>) -> (Array3<T>, Self::Saved) {
-        unroll(self, x)
-    }
-
-    fn backward(&mut self, saved: Self::Saved, d_out: &Array3<T>) -> Array3<T> {
-        backprop_through_time(self, saved, d_out)
-    }
-}
+sequence_layer!(Rnn, RnnCellSaved);
 
 /// An LSTM over a sequence: [`lstm_cell`] at each time step, from `x` of shape
 /// `[time, batch, inputs]` to all hidden states `h_t`, `[time, batch, hidden]`.
@@ -352,25 +360,7 @@ impl<T: Real> Parameters<T> for Lstm<T> {
     }
 }
 
-impl<T: Real> Layer<T> for Lstm<T> {
-    type Input = Array3<T>;
-    type Output = Array3<T>;
-    type InputGrad = Array3<T>;
-    type Saved = Vec<LstmCellSaved<T>>;
-
-    fn forward(&self, x: &Array3<T>) -> Array3<T> {
-        // One step function serves both modes; evaluation drops what it saved.
-        unroll(self, x).0
-    }
-
-    fn forward_train(&mut self, x: &Array3<T>) -> (Array3<T>, Self::Saved) {
-        unroll(self, x)
-    }
-
-    fn backward(&mut self, saved: Self::Saved, d_out: &Array3<T>) -> Array3<T> {
-        backprop_through_time(self, saved, d_out)
-    }
-}
+sequence_layer!(Lstm, LstmCellSaved);
 
 /// The last time step of a sequence, `y = x[time - 1]`: `[time, batch, n]` to
 /// `[batch, n]`. It has no parameters.
