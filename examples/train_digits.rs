@@ -344,82 +344,96 @@ fn plot_history(path: &Path, model: &str, history: &[Epoch]) -> Result<(), Box<d
     let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(500);
-    // Whole epochs on the x axis, 1 to the last (at least 2, for a non-empty range).
-    let epochs = history.len().max(2) as u32;
-    let points = |f: &dyn Fn(&Epoch) -> f64| -> Vec<(u32, f64)> {
-        history
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (i as u32 + 1, f(e)))
-            .collect()
-    };
-
     let max_loss = history
         .iter()
         .map(|e| e.train.loss.max(e.test.loss))
         .fold(0.0, f64::max);
-    let mut chart = ChartBuilder::on(&left)
-        .caption(format!("digits, {model}: loss"), ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(55)
-        .build_cartesian_2d(1..epochs, 0.0..max_loss * 1.05)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc("cross-entropy")
-        .draw()?;
-    for (label, color, values) in [
-        ("train (running mean)", BLUE, points(&|e| e.train.loss)),
-        ("test", RED, points(&|e| e.test.loss)),
-    ] {
-        chart
-            .draw_series(LineSeries::new(values, color.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE)
-        .draw()?;
-
     let lowest = history
         .iter()
         .map(|e| e.train.accuracy.min(e.test.accuracy))
         .fold(1.0, f64::min);
-    let mut chart = ChartBuilder::on(&right)
-        .caption(format!("digits, {model}: accuracy (%)"), ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(55)
-        .build_cartesian_2d(1..epochs, (100.0 * lowest - 2.0).max(0.0)..100.0)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc("accuracy (%)")
-        .draw()?;
-    for (label, color, values) in [
-        (
-            "train (running)",
-            BLUE,
-            points(&|e| 100.0 * e.train.accuracy),
-        ),
-        ("test", RED, points(&|e| 100.0 * e.test.accuracy)),
-    ] {
-        chart
-            .draw_series(LineSeries::new(values, color.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .border_style(BLACK)
-        .background_style(WHITE)
-        .draw()?;
+    let loss = Panel {
+        title: format!("digits, {model}: loss"),
+        y_desc: "cross-entropy",
+        y_range: 0.0..max_loss * 1.05,
+        train_label: "train (running mean)",
+        value: |s| s.loss,
+        legend: SeriesLabelPosition::MiddleRight,
+    };
+    let accuracy = Panel {
+        title: format!("digits, {model}: accuracy (%)"),
+        y_desc: "accuracy (%)",
+        y_range: (100.0 * lowest - 2.0).max(0.0)..100.0,
+        train_label: "train (running)",
+        value: |s| 100.0 * s.accuracy,
+        legend: SeriesLabelPosition::LowerRight,
+    };
+    loss.draw(&left, history)?;
+    accuracy.draw(&right, history)?;
     root.present()?;
     Ok(())
+}
+
+/// One chart of the plot: a train and a test curve per epoch.
+struct Panel {
+    title: String,
+    y_desc: &'static str,
+    y_range: std::ops::Range<f64>,
+    train_label: &'static str,
+    value: fn(&EpochStats) -> f64,
+    legend: plotters::chart::SeriesLabelPosition,
+}
+
+impl Panel {
+    fn draw<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+        history: &[Epoch],
+    ) -> Result<(), Box<dyn Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        use plotters::prelude::*;
+
+        // Whole epochs on the x axis, 1 to the last (at least 2, for a non-empty range).
+        let epochs = history.len().max(2) as u32;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(1..epochs, self.y_range.clone())?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(self.y_desc)
+            .draw()?;
+        let curve = |stats: fn(&Epoch) -> &EpochStats| -> Vec<(u32, f64)> {
+            history
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (i as u32 + 1, (self.value)(stats(e))))
+                .collect()
+        };
+        for (label, color, values) in [
+            (self.train_label, BLUE, curve(|e| &e.train)),
+            ("test", RED, curve(|e| &e.test)),
+        ] {
+            chart
+                .draw_series(LineSeries::new(values, color.stroke_width(2)))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(self.legend.clone())
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
+        Ok(())
+    }
 }
 
 /// Prints the generated backward passes of the layers used, and where to read them.

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
-use crate::ir::{AxisOp, BinOp, DotKind, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{AxisOp, BinOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
 use crate::parse::{FnDef, InputKind, Options, Pass};
 
 /// Everything generated for one function.
@@ -461,15 +461,10 @@ impl Emitter<'_> {
             ),
             Op::MaskGrad(keep) => call("mask_grad", vec![a(0), a(1), quote!(#keep)]),
             Op::Where => call("where_", vec![a(0), arr(1), arr(2), site("where_")]),
-            Op::Dot(kind) => match kind {
-                DotKind::MM => call("dot_mm", vec![a(0), a(1), site("dot")]),
-                DotKind::MV => call("dot_mv", vec![a(0), a(1), site("dot")]),
-                DotKind::VM => call("dot_vm", vec![a(0), a(1), site("dot")]),
-                DotKind::VV => call("dot_vv", vec![a(0), a(1), site("dot")]),
-                DotKind::MT => call("dot_mt", all(0)),
-                DotKind::TM => call("dot_tm", all(0)),
-                DotKind::Outer => call("outer", all(0)),
-            },
+            Op::Dot(kind) if kind.is_forward() => {
+                call(kind.kernel(), vec![a(0), a(1), site("dot")])
+            }
+            Op::Dot(kind) => call(kind.kernel(), all(0)),
             Op::Transpose => call("transpose", all(0)),
             Op::Sum => call("sum", all(0)),
             Op::Mean => call("mean", all(0)),

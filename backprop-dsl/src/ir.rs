@@ -133,6 +133,26 @@ pub enum DotKind {
     Outer,
 }
 
+impl DotKind {
+    /// The kernel name.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            DotKind::MM => "dot_mm",
+            DotKind::MV => "dot_mv",
+            DotKind::VM => "dot_vm",
+            DotKind::VV => "dot_vv",
+            DotKind::MT => "dot_mt",
+            DotKind::TM => "dot_tm",
+            DotKind::Outer => "outer",
+        }
+    }
+
+    /// Whether the product comes from the user's code (and its kernel checks shapes against a site).
+    pub fn is_forward(self) -> bool {
+        matches!(self, DotKind::MM | DotKind::MV | DotKind::VM | DotKind::VV)
+    }
+}
+
 /// Reductions and the softmax family over one axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AxisOp {
