@@ -195,37 +195,18 @@ impl Lower<'_> {
 
     /// Reports ops without a derivative that a gradient would flow through.
     fn check_gradient_path(&mut self) {
-        let n = self.g.nodes.len();
-        let mut from_input = vec![false; n];
-        for (id, node) in self.g.nodes.iter().enumerate() {
-            from_input[id] = match node.op {
-                Op::Input(i) => self.g.inputs[i].wants_grad,
-                Op::StopGradient => false,
-                _ => node.args.iter().any(|&a| from_input[a]),
-            };
-        }
-        let mut to_output = vec![false; n];
-        for &o in &self.g.outputs {
-            to_output[o] = true;
-        }
-        for id in (0..n).rev() {
-            if to_output[id] && !matches!(self.g.nodes[id].op, Op::StopGradient) {
-                for &a in &self.g.nodes[id].args.clone() {
-                    to_output[a] = true;
-                }
-            }
-        }
-        for (id, &reaches_output) in to_output.iter().enumerate() {
-            if let Op::Elementwise(e) = self.g.nodes[id].op {
-                let x = self.g.nodes[id].args[0];
-                if e.uses.is_none() && from_input[x] && reaches_output {
-                    let span = self.g.nodes[id].span;
-                    self.diags.error_range(
-                        self.ranges.get(&id).copied().unwrap_or((span, span)),
-                        format!("`{}` has no derivative, but a gradient flows through it here", e.name),
-                        format!("wrap its input in `stop_gradient(...)` if no gradient should flow, or mark the inputs it depends on `#[no_grad]`; `{}` is {}", e.name, e.doc),
-                    );
-                }
+        let needs = crate::diff::needs_grad(&self.g);
+        for (id, &gradient_flows) in needs.iter().enumerate() {
+            if let Op::Elementwise(e) = self.g.nodes[id].op
+                && e.uses.is_none()
+                && gradient_flows
+            {
+                let span = self.g.nodes[id].span;
+                self.diags.error_range(
+                    self.ranges.get(&id).copied().unwrap_or((span, span)),
+                    format!("`{}` has no derivative, but a gradient flows through it here", e.name),
+                    format!("wrap its input in `stop_gradient(...)` if no gradient should flow, or mark the inputs it depends on `#[no_grad]`; `{}` is {}", e.name, e.doc),
+                );
             }
         }
     }

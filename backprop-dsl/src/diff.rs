@@ -94,7 +94,8 @@ pub fn shape_classes(g: &Graph) -> Vec<usize> {
 }
 
 /// Which forward values a gradient must be computed for: those that depend on an
-/// input wanting a gradient and that some output depends on.
+/// input wanting a gradient and that some output depends on through ops other than
+/// `stop_gradient`. The checker uses it too, to reject ops without a derivative there.
 pub fn needs_grad(g: &Graph) -> Vec<bool> {
     let n = g.nodes.len();
     let mut from_input = vec![false; n];
@@ -109,8 +110,9 @@ pub fn needs_grad(g: &Graph) -> Vec<bool> {
     for &o in &g.outputs {
         to_output[o] = true;
     }
+    // No gradient flows back through `stop_gradient`.
     for id in (0..n).rev() {
-        if to_output[id] {
+        if to_output[id] && !matches!(g.nodes[id].op, Op::StopGradient) {
             for &a in &g.nodes[id].args {
                 to_output[a] = true;
             }
