@@ -186,3 +186,64 @@ fn a_shape_mismatch_names_the_op_the_expression_and_both_shapes() {
     assert!(msg.contains("generated_ops.rs:"), "{msg}");
     assert!(msg.contains("[2, 3]") && msg.contains("[4, 5]"), "{msg}");
 }
+
+/// A 0-d array result stays an array: `.mean()` returned as `Array0<T>`.
+#[differentiable]
+fn mean_as_array0<T: Real>(x: ArrayView2<T>) -> Array0<T> {
+    (x * x).mean()
+}
+
+/// A scalar `T` beside an `Array0<T>`: only the first is turned into a scalar.
+#[differentiable]
+fn scalar_beside_array0<T: Real>(x: ArrayView2<T>) -> (T, Array0<T>) {
+    (x.sum(), tanh(x).mean())
+}
+
+/// `powi` with a `usize` input as its exponent, and a negative literal one.
+#[differentiable]
+fn integer_exponents<T: Real>(x: ArrayView2<T>, n: usize) -> Array2<T> {
+    powi(x, n) + powi(x, -2)
+}
+
+#[test]
+fn outputs_of_rank_zero_keep_their_declared_types() {
+    let x = array![[1.0f64, 2.0], [3.0, 4.0]];
+    let m: Array0<f64> = mean_as_array0(x.view());
+    assert_eq!(m[()], 7.5);
+    let (s, t): (f64, Array0<f64>) = scalar_beside_array0(x.view());
+    assert_eq!(s, 10.0);
+    assert!((t[()] - x.mapv(f64::tanh).mean().unwrap_or(0.0)).abs() < 1e-15);
+    let (_, saved) = scalar_beside_array0_train(x.view());
+    let grads = scalar_beside_array0_backward(&saved, (1.0, ndarray::arr0(0.0).view()));
+    assert_eq!(grads.x, Array2::<f64>::ones((2, 2)));
+}
+
+#[test]
+fn integer_exponents_are_exact() {
+    let x = array![[1.5f64, -2.0], [0.5, 3.0]];
+    let y = integer_exponents(x.view(), 3);
+    assert_eq!(y, x.mapv(|v| v * v * v + 1.0 / (v * v)));
+    let mut rng = SeededRng::new(4);
+    let cases: Vec<(DynFunction<f64>, Vec<DynValue<f64>>)> = vec![
+        (
+            mean_as_array0_dyn(),
+            vec![DynValue::Float(random(&[3, 4], -1.0, 1.0, &mut rng))],
+        ),
+        (
+            scalar_beside_array0_dyn(),
+            vec![DynValue::Float(random(&[3, 4], -1.0, 1.0, &mut rng))],
+        ),
+        (
+            integer_exponents_dyn(),
+            // Away from 0, where x^-2 blows up.
+            vec![
+                DynValue::Float(random(&[3, 4], 0.5, 2.0, &mut rng)),
+                DynValue::Usize(3),
+            ],
+        ),
+    ];
+    for (f, inputs) in cases {
+        let report = check_function(&f, &inputs, &GradCheck::default());
+        assert!(report.passed(), "{report}");
+    }
+}

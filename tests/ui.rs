@@ -17,6 +17,7 @@ fn ui() {
         "options",
         "multiple_errors",
         "no_cascade",
+        "bad_constant",
     ] {
         t.compile_fail(format!("tests/ui/{category}/*.rs"));
     }

@@ -21,11 +21,14 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     let mut lower = Lower {
         g: Graph::default(),
         env: Vec::new(),
+        scope: HashMap::new(),
         unbound: &def.unbound,
         let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
         diags,
         stmt: 0,
         ranges: HashMap::new(),
+        expr_ranges: HashMap::new(),
+        heights: Vec::new(),
     };
     lower.inputs(def);
     for (name, expr) in &def.lets {
@@ -38,7 +41,7 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
             lower.g.nodes[v].name = Some(name.to_string());
         }
         // A failed `let` still binds its name (to nothing), so uses of it are not reported again.
-        lower.env.push((name.to_string(), v));
+        lower.bind(name.to_string(), v);
         lower.stmt += 1;
     }
     lower.begin_stmt(source_text(&def.tail), def.tail.span());
@@ -47,11 +50,49 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     lower.g
 }
 
+/// A short stand-in for the text of an expression too large to quote: its
+/// outermost op, as in `tanh(...)`, `... + ...` or `(...).sum()`.
+fn abbreviated_text(e: &Expr) -> String {
+    match e {
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => format!("{}(...)", crate::diag::code(&p.path)),
+            _ => "(...)".to_string(),
+        },
+        Expr::MethodCall(m) => format!("(...).{}(...)", m.method),
+        Expr::Binary(b) => format!("... {} ...", crate::diag::code(&b.op)),
+        Expr::Unary(u) => format!("{}(...)", crate::diag::code(&u.op)),
+        Expr::Paren(p) => abbreviated_text(&p.expr),
+        Expr::Group(g) => abbreviated_text(&g.expr),
+        Expr::Reference(r) => abbreviated_text(&r.expr),
+        _ => "...".to_string(),
+    }
+}
+
+/// Expressions of more tokens than this are quoted flat rather than through prettyplease.
+const PRETTY_TOKENS: usize = 400;
+
+fn token_count(tokens: &proc_macro2::TokenStream) -> usize {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|t| match t {
+            proc_macro2::TokenTree::Group(g) => 2 + token_count(&g.stream()),
+            _ => 1,
+        })
+        .sum()
+}
+
 /// The source text of an expression, formatted on one line.
 pub fn source_text(e: &Expr) -> String {
     // Spans of whole expressions cannot be joined on stable Rust, so the text is
     // re-printed from the tokens and put on one line.
-    let text = crate::pretty::expression(&e.to_token_stream());
+    let tokens = e.to_token_stream();
+    if token_count(&tokens) > PRETTY_TOKENS {
+        // prettyplease indents each level of nesting, so its output for a deeply
+        // nested expression is quadratic in size: print flat instead.
+        return crate::diag::code(&tokens);
+    }
+    let text = crate::pretty::expression(&tokens);
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let text = text.trim_end_matches(';').trim().to_string();
     if text.is_empty() {
@@ -66,6 +107,9 @@ struct Lower<'a> {
     /// Names in scope, latest last (a later `let` shadows an earlier one); `None`
     /// for a name whose value had an error, already reported.
     env: Vec<(String, Option<ValueId>)>,
+    /// The value each name in scope has now (the latest binding of `env`), for
+    /// lookups in constant time.
+    scope: HashMap<String, Option<ValueId>>,
     /// Names declared in ways that were rejected, already reported.
     unbound: &'a [String],
     /// The names of the `let`s, in order, to tell a use before its `let`.
@@ -74,15 +118,55 @@ struct Lower<'a> {
     stmt: usize,
     /// The source range of each call's node, for messages about it (node spans are one token).
     ranges: HashMap<ValueId, (Span, Span)>,
+    /// The first and last token of each expression met, keyed by its address in the
+    /// parsed function: computed once each from its parts, since asking syn for an
+    /// expression's span walks all its tokens (quadratic over nested expressions).
+    expr_ranges: HashMap<usize, (Span, Span)>,
+    /// For each node, the length of the longest chain of ops below it (inputs and
+    /// constants are 0); bounds which nodes keep their full source text.
+    heights: Vec<usize>,
 }
 
+/// Nodes this many ops above the leaves or fewer carry their source text in full
+/// (for shape errors and comments); taller ones are abbreviated, so that the texts
+/// of 5,000 nested ops do not add up to quadratic size. Each token is then printed
+/// for at most this many nodes.
+const FULL_TEXT_HEIGHT: usize = 12;
+
 impl Lower<'_> {
+    fn bind(&mut self, name: String, v: Option<ValueId>) {
+        self.scope.insert(name.clone(), v);
+        self.env.push((name, v));
+    }
+
+    /// The first and last token of an expression, from its parts (memoized, see `expr_ranges`).
+    fn range_of(&mut self, e: &Expr) -> (Span, Span) {
+        let key = e as *const Expr as usize;
+        if let Some(&r) = self.expr_ranges.get(&key) {
+            return r;
+        }
+        let r = match e {
+            Expr::Binary(b) => (self.range_of(&b.left).0, self.range_of(&b.right).1),
+            Expr::MethodCall(m) => (self.range_of(&m.receiver).0, m.paren_token.span.close()),
+            Expr::Call(c) => (self.range_of(&c.func).0, c.paren_token.span.close()),
+            Expr::Paren(p) => (p.paren_token.span.open(), p.paren_token.span.close()),
+            Expr::Unary(u) => (span_range(&u.op).0, self.range_of(&u.expr).1),
+            Expr::Reference(r) => (r.and_token.span, self.range_of(&r.expr).1),
+            Expr::Group(g) => self.range_of(&g.expr),
+            other => span_range(other),
+        };
+        self.expr_ranges.insert(key, r);
+        r
+    }
+
     fn begin_stmt(&mut self, text: String, span: Span) {
         self.g.stmt_text.push(text);
         self.g.stmt_line.push(span.start().line);
     }
 
     fn node(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, span: Span) -> ValueId {
+        let height = args.iter().map(|&a| self.heights[a] + 1).max().unwrap_or(0);
+        self.heights.push(height);
         self.g.push(Node {
             op,
             args,
@@ -105,6 +189,7 @@ impl Lower<'_> {
                 InputKind::Usize => (Ty::Usize, false),
             };
             let name = decl.name.to_string();
+            self.heights.push(0);
             let node = self.g.push(Node {
                 op: Op::Input(i),
                 args: vec![],
@@ -121,7 +206,7 @@ impl Lower<'_> {
                 wants_grad,
                 node,
             });
-            self.env.push((name, Some(node)));
+            self.bind(name, Some(node));
         }
     }
 
@@ -213,15 +298,15 @@ impl Lower<'_> {
 
     /// Whether a name was bound by a declaration or `let` whose error is already reported.
     fn failed(&self, ident: &Ident) -> bool {
-        match self.env.iter().rev().find(|(n, _)| ident == n) {
-            Some((_, v)) => v.is_none(),
+        match self.scope.get(&ident.to_string()) {
+            Some(v) => v.is_none(),
             None => self.unbound.iter().any(|n| ident == n),
         }
     }
 
     fn lookup(&mut self, ident: &Ident) -> Option<ValueId> {
         let name = ident.to_string();
-        if let Some((_, v)) = self.env.iter().rev().find(|(n, _)| *n == name) {
+        if let Some(v) = self.scope.get(&name) {
             return *v;
         }
         if self.unbound.contains(&name) {
@@ -268,7 +353,11 @@ impl Lower<'_> {
     fn expr(&mut self, e: &Expr) -> Option<ValueId> {
         let v = self.expr_inner(e)?;
         if self.g.nodes[v].text.is_empty() {
-            self.g.nodes[v].text = source_text(e);
+            self.g.nodes[v].text = if self.heights[v] <= FULL_TEXT_HEIGHT {
+                source_text(e)
+            } else {
+                abbreviated_text(e)
+            };
         }
         Some(v)
     }
@@ -317,7 +406,10 @@ impl Lower<'_> {
                 }
             }
             Expr::Unary(u) => match u.op {
-                syn::UnOp::Neg(_) => self.negate(&u.expr, e.span()),
+                syn::UnOp::Neg(_) => {
+                    let span = self.range_of(e).0;
+                    self.negate(&u.expr, span)
+                }
                 _ => {
                     self.diags.error_at(
                         &u,
@@ -327,7 +419,10 @@ impl Lower<'_> {
                     None
                 }
             },
-            Expr::Binary(b) => self.binary(b),
+            Expr::Binary(b) => {
+                let span = self.range_of(e).0;
+                self.binary(b, span)
+            }
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else {
                     self.diags.error_at(
@@ -450,9 +545,8 @@ impl Lower<'_> {
         self.diags.error_at(e, message, help);
     }
 
-    fn binary(&mut self, b: &syn::ExprBinary) -> Option<ValueId> {
+    fn binary(&mut self, b: &syn::ExprBinary, span: Span) -> Option<ValueId> {
         use syn::BinOp as B;
-        let span = b.span();
         let arith = match b.op {
             B::Add(_) => Some(BinOp::Add),
             B::Sub(_) => Some(BinOp::Sub),
@@ -603,6 +697,88 @@ impl Lower<'_> {
         None
     }
 
+    /// An integer parameter (the exponent of `powi`): an integer literal that fits
+    /// in an `i32`, or a `usize` input. A float is an error, never truncated.
+    fn integer_param(&mut self, e: &Expr, op: &str, param: &str) -> Option<ValueId> {
+        let v = self.expr(e)?;
+        match (self.g.ty(v), &self.g.nodes[v].op) {
+            (Ty::Usize, _) => Some(v),
+            (Ty::Scalar, Op::Const(c)) if c.fract() == 0.0 && c.abs() <= f64::from(i32::MAX) => {
+                Some(v)
+            }
+            (Ty::Scalar, Op::Const(c)) if c.fract() == 0.0 => {
+                self.diags.error_at(
+                    &e,
+                    format!("the exponent `{}` of `{op}` is out of range", crate::diag::code(e)),
+                    format!("`{op}` takes an exponent that fits in an `i32` (at most {}); for a larger one write `powf(x, p)`", i32::MAX),
+                );
+                None
+            }
+            (Ty::Scalar, Op::Const(_)) => {
+                self.diags.error_at(
+                    &e,
+                    format!("`{op}` takes an integer `{param}`, found `{}`", crate::diag::code(e)),
+                    format!("write `powf(x, {})` for a non-integer exponent", crate::diag::code(e)),
+                );
+                None
+            }
+            (ty, _) => {
+                self.diags.error_at(
+                    &e,
+                    format!("`{op}` takes an integer `{param}`, found a {ty}"),
+                    format!("pass an integer literal such as `2` or a `usize` input; for a float exponent write `powf(x, {})`", crate::diag::code(e)),
+                );
+                None
+            }
+        }
+    }
+
+    /// Constant parameters whose values make the op meaningless: caught here
+    /// rather than turned into a constant with zero gradient.
+    fn check_param_values(&mut self, e: &Elementwise, args: &[&Expr], params: &[ValueId]) {
+        let constant = |v: ValueId| match self.g.nodes[v].op {
+            Op::Const(c) => Some(c),
+            _ => None,
+        };
+        match (e.name, params) {
+            ("clip", &[lo, hi]) => {
+                if let (Some(l), Some(h)) = (constant(lo), constant(hi))
+                    && l >= h
+                {
+                    let (a, b) = (crate::diag::code(args[1]), crate::diag::code(args[2]));
+                    let (message, help) = if l == h {
+                        (
+                            format!("`clip` with equal bounds `{a}` and `{b}` is a constant"),
+                            "give `clip(x, lo, hi)` a lower bound below its upper bound; with equal bounds its gradient is zero everywhere".to_string(),
+                        )
+                    } else {
+                        (
+                            format!("the lower bound `{a}` of `clip` is above its upper bound `{b}`"),
+                            format!("the bounds are `clip(x, lo, hi)` with `lo < hi`: write `clip(x, {b}, {a})`; reversed, the result is constant and its gradient zero"),
+                        )
+                    };
+                    self.diags.error_range(
+                        (span_range(args[1]).0, span_range(args[2]).1),
+                        message,
+                        help,
+                    );
+                }
+            }
+            ("huber", &[delta]) => {
+                if let Some(d) = constant(delta)
+                    && d <= 0.0
+                {
+                    self.diags.error_at(
+                        args[1],
+                        format!("the `delta` of `huber` must be positive, found `{}`", crate::diag::code(args[1])),
+                        "`delta` is where the loss turns from quadratic to linear, as in `huber(x, 1.0)`",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// An axis: `Axis(k)` or a plain integer literal, checked against a rank.
     fn axis(&mut self, e: &Expr, rank: usize, op: &str) -> Option<usize> {
         let inner = match e {
@@ -713,7 +889,8 @@ impl Lower<'_> {
     }
 
     fn call(&mut self, name: &Ident, args: &[&Expr], whole: &Expr) -> Option<ValueId> {
-        let (span, range) = (whole.span(), span_range(whole));
+        let range = self.range_of(whole);
+        let span = range.0;
         let op = name.to_string();
         if op == "Axis" {
             self.diags.error_range(
@@ -768,11 +945,16 @@ impl Lower<'_> {
     ) -> Option<ValueId> {
         let x = self.operand(args[0], e.name);
         let mut params = Vec::new();
-        for (arg, pname) in args[1..].iter().zip(e.params) {
-            params.push(self.param(arg, e.name, pname));
+        for (arg, param) in args[1..].iter().zip(e.params) {
+            params.push(if param.integer {
+                self.integer_param(arg, e.name, param.name)
+            } else {
+                self.param(arg, e.name, param.name)
+            });
         }
         let (x, rank) = x?;
         let params: Vec<ValueId> = params.into_iter().collect::<Option<_>>()?;
+        self.check_param_values(e, args, &params);
         if self.g.ty(x) == Ty::Scalar {
             self.diags.error_at(
                 &args[0],
@@ -944,8 +1126,19 @@ impl Lower<'_> {
                     );
                     return None;
                 }
-                let (s, e) = (self.usize_expr(start), self.usize_expr(end));
-                Some(self.node(Op::Slice(k), vec![x, s?, e?], Ty::Float(r), span))
+                let (s, e) = (self.usize_expr(start)?, self.usize_expr(end)?);
+                if let (Op::UsizeConst(a), Op::UsizeConst(b)) =
+                    (&self.g.nodes[s].op, &self.g.nodes[e].op)
+                    && a > b
+                {
+                    self.diags.error_at(
+                        &range,
+                        format!("the range `{}` of `slice_axis` starts after its end", crate::diag::code(range)),
+                        format!("write `start..end` with `start <= end`, as in `{b}..{a}`"),
+                    );
+                    return None;
+                }
+                Some(self.node(Op::Slice(k), vec![x, s, e], Ty::Float(r), span))
             }
             "concatenate" => {
                 let list = match args[1] {
@@ -1006,7 +1199,16 @@ impl Lower<'_> {
                         return None;
                     }
                 }
-                Some(self.node(Op::Conv2d, vec![x, w, stride?, pad?], Ty::Float(4), span))
+                let (stride, pad) = (stride?, pad?);
+                if let Op::UsizeConst(0) = self.g.nodes[stride].op {
+                    self.diags.error_at(
+                        &args[2],
+                        "the stride of `conv2d` is 0",
+                        "the stride is the step between windows: at least 1, as in `conv2d(x, w, 1, 0)`",
+                    );
+                    return None;
+                }
+                Some(self.node(Op::Conv2d, vec![x, w, stride, pad], Ty::Float(4), span))
             }
             "max_pool2" => {
                 let (x, r) = self.array_arg(args[0], op)?;

@@ -105,12 +105,15 @@ impl Emitter<'_> {
         for input in &self.g.inputs {
             used.insert(input.name.clone());
         }
+        // The next suffix to try per base name, so that many values of one base
+        // (`d_x`, `d_x_2`, ...) take linear time, not quadratic.
+        let mut next_suffix: HashMap<String, usize> = HashMap::new();
         let mut fresh = |base: String| {
             let mut name = base.clone();
-            let mut k = 2;
+            let k = next_suffix.entry(base.clone()).or_insert(2);
             while used.contains(&name) {
                 name = format!("{base}_{k}");
-                k += 1;
+                *k += 1;
             }
             used.insert(name.clone());
             name
@@ -349,6 +352,33 @@ impl Emitter<'_> {
         }
     }
 
+    /// The constant parameters of an elementwise op, each as its kernel takes it:
+    /// a float, or an `i32` for an integer parameter (a literal, or a `usize` input
+    /// converted with a check).
+    fn params(
+        &self,
+        e: &backprop_kernels::Elementwise,
+        args: &[ValueId],
+        ctx: Ctx,
+    ) -> Vec<TokenStream> {
+        e.params
+            .iter()
+            .zip(args)
+            .map(|(p, &v)| match (p.integer, &self.g.nodes[v].op) {
+                (false, _) => self.value(v, ctx),
+                (true, Op::Const(c)) => {
+                    // Checked to be an integer in range; the sign as its own token.
+                    let l = Literal::i32_unsuffixed(c.abs() as i32);
+                    if *c < 0.0 { quote!(-#l) } else { quote!(#l) }
+                }
+                (true, _) => {
+                    let n = self.value(v, ctx);
+                    quote!(ops::powi_exponent(#n))
+                }
+            })
+            .collect()
+    }
+
     fn site(&self, v: ValueId, op: &str) -> TokenStream {
         let n = &self.g.nodes[v];
         let start = n.span.start();
@@ -433,11 +463,11 @@ impl Emitter<'_> {
             // Elementwise: `op(&x, params)`; derivative: `op_backward(reads..., &g, params)`.
             Op::Elementwise(e) => call(
                 e.name,
-                [vec![a(0)], (1..n.args.len()).map(val).collect()].concat(),
+                [vec![a(0)], self.params(e, &n.args[1..], ctx)].concat(),
             ),
             Op::ElementwiseGrad(e) => {
                 let reads = n.args.len() - e.params.len();
-                let params: Vec<_> = (reads..n.args.len()).map(val).collect();
+                let params = self.params(e, &n.args[reads..], ctx);
                 call(
                     &format!("{}_backward", e.name),
                     [(0..reads).map(a).collect(), params].concat(),
@@ -565,8 +595,8 @@ impl Emitter<'_> {
             .g
             .outputs
             .iter()
-            .zip(&self.def.outputs)
-            .map(|(&o, &rank)| {
+            .enumerate()
+            .map(|(k, &o)| {
                 let name = &self.names[o];
                 let is_input = matches!(self.g.nodes[o].op, Op::Input(_));
                 let value = if is_input || !moved {
@@ -574,7 +604,7 @@ impl Emitter<'_> {
                 } else {
                     quote!(#name)
                 };
-                if rank == 0 && self.declared_scalar_output() {
+                if self.scalar_output(k) {
                     quote!(#value.into_scalar())
                 } else {
                     value
@@ -588,12 +618,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// Whether outputs of rank 0 are declared as `T` (not `Array0<T>`).
-    fn declared_scalar_output(&self) -> bool {
-        self.def
-            .output_tys
-            .iter()
-            .any(|t| t.to_token_stream().to_string() == self.float.to_string())
+    /// Whether output `k` is declared as a scalar `T` (not an array, `Array0<T>` included).
+    fn scalar_output(&self, k: usize) -> bool {
+        self.def.output_scalar.get(k).copied().unwrap_or(false)
     }
 
     fn forward_fn(&self) -> TokenStream {
@@ -774,8 +801,9 @@ impl Emitter<'_> {
     fn seed_param(&self) -> (TokenStream, TokenStream) {
         let nd = self.nd();
         let f = &self.float;
-        let ty_of = |rank: usize| -> TokenStream {
-            if rank == 0 && self.declared_scalar_output() {
+        let ty_of = |k: usize| -> TokenStream {
+            let rank = self.def.outputs[k];
+            if self.scalar_output(k) {
                 f.clone()
             } else {
                 let v = format_ident!("ArrayView{}", rank);
@@ -805,14 +833,14 @@ impl Emitter<'_> {
             })
             .collect();
         let lift = |k: usize, name: &TokenStream| -> TokenStream {
-            if self.def.outputs[k] == 0 && self.declared_scalar_output() {
+            if self.scalar_output(k) {
                 quote!(let #name = ops::scalar(#name);)
             } else {
                 quote!()
             }
         };
         if self.def.tuple_output {
-            let tys: Vec<TokenStream> = self.def.outputs.iter().map(|&r| ty_of(r)).collect();
+            let tys: Vec<TokenStream> = (0..self.def.outputs.len()).map(ty_of).collect();
             let lifts: Vec<TokenStream> =
                 names.iter().enumerate().map(|(k, n)| lift(k, n)).collect();
             (
@@ -820,7 +848,7 @@ impl Emitter<'_> {
                 quote!(let (#(#names),*) = d_out; #(#lifts)*),
             )
         } else {
-            let ty = ty_of(self.def.outputs[0]);
+            let ty = ty_of(0);
             let name = &names[0];
             let l = lift(0, name);
             (quote!(#name: #ty), l)
@@ -996,7 +1024,6 @@ impl Emitter<'_> {
                 quote!(#k::function::InputSpec { name: #n, kind: #kind })
             })
             .collect();
-        let scalar_out = self.declared_scalar_output();
         let outs_dyn: Vec<TokenStream> = (0..self.def.outputs.len())
             .map(|i| {
                 let val = if self.def.tuple_output {
@@ -1005,7 +1032,7 @@ impl Emitter<'_> {
                 } else {
                     quote!(out)
                 };
-                if self.def.outputs[i] == 0 && scalar_out {
+                if self.scalar_output(i) {
                     quote!(#nd::arr0(#val).into_dyn())
                 } else {
                     quote!(#val.into_dyn())
@@ -1018,7 +1045,7 @@ impl Emitter<'_> {
             .iter()
             .enumerate()
             .map(|(i, &r)| {
-                if r == 0 && scalar_out {
+                if self.scalar_output(i) {
                     quote!(#k::function::scalar_of(&d_out[#i]))
                 } else {
                     let ix = format_ident!("Ix{}", r);
@@ -1158,12 +1185,12 @@ impl Emitter<'_> {
                 });
             }
         }
-        let d_out = match (self.def.tuple_output, self.declared_scalar_output()) {
+        let d_out = match (self.def.tuple_output, self.scalar_output(0)) {
             (true, _) => {
                 let parts: Vec<TokenStream> = (0..self.def.outputs.len())
                     .map(|i| {
                         let idx = syn::Index::from(i);
-                        if self.def.outputs[i] == 0 && self.declared_scalar_output() {
+                        if self.scalar_output(i) {
                             quote!(d_out.#idx)
                         } else {
                             quote!(d_out.#idx.view())

@@ -101,6 +101,8 @@ fn f(v: &Value) -> ArrayD<f64> {
 fn s(v: &Value) -> f64 {
     match v {
         Value::Scalar(s) => *s,
+        // An integer parameter given by a `usize` input.
+        Value::Usize(n) => *n as f64,
         other => panic!("expected a scalar, got {other:?}"),
     }
 }

@@ -39,8 +39,25 @@ pub struct Compiled {
     pub graph: Graph,
 }
 
+/// The stack every stage runs on. Parsing, checking and printing recurse once per
+/// nested expression, and rustc gives a proc macro only the stack of its own
+/// thread (8 MiB), which 600 nested ops used to overflow. The stack is reserved,
+/// not committed: a small function touches a few pages of it. 5,000 nested ops
+/// (the tested size) take about a tenth of it in a debug build of the compiler.
+const STACK_BYTES: usize = 1 << 30;
+
+/// Runs `f` on a stack of [`STACK_BYTES`], on the same thread (a proc macro may
+/// only use the compiler's token API from the thread it was called on).
+pub fn on_big_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::grow(STACK_BYTES, f)
+}
+
 /// Parses, checks and differentiates an item, or returns every error found.
 pub fn compile(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<Diagnostic>> {
+    on_big_stack(|| compile_inner(attr, item))
+}
+
+fn compile_inner(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<Diagnostic>> {
     let mut diags = diag::Diagnostics::new();
     let options = parse::parse_options(attr, &mut diags);
     let Some(def) = parse::parse_fn(item, &mut diags) else {
@@ -81,13 +98,18 @@ fn check_layer_signature(def: &parse::FnDef, diags: &mut diag::Diagnostics) {
 /// The whole expansion of `#[differentiable(attr)] item`: the generated items, or
 /// the errors plus a stub of the function so that only the real errors show.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    // Everything, the dropping of the syntax trees included, on the big stack.
+    on_big_stack(|| expand_inner(attr, item))
+}
+
+fn expand_inner(attr: TokenStream, item: TokenStream) -> TokenStream {
     if syn::parse2::<syn::Item>(item.clone()).is_err() {
         // rustc parses the item before expanding an attribute on it, so it has
         // reported this syntax error already: give the tokens back unchanged (rustc
         // does not report the same error twice) rather than add a second message.
         return item;
     }
-    match compile(attr, item.clone()) {
+    match compile_inner(attr, item.clone()) {
         Ok(c) => emit::emit(&c.def, &c.graph, &c.options).tokens,
         Err(errors) => {
             let mut out: TokenStream = errors.iter().map(Diagnostic::to_compile_error).collect();
@@ -100,6 +122,10 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Expands every `#[differentiable]` function of a Rust source file and returns
 /// the generated items, formatted. Other items are left out.
 pub fn expand_source(src: &str) -> Result<String, String> {
+    on_big_stack(|| expand_source_inner(src))
+}
+
+fn expand_source_inner(src: &str) -> Result<String, String> {
     let file: syn::File = syn::parse_str(src).map_err(|e| format!("not a valid Rust file: {e}"))?;
     let mut out = TokenStream::new();
     for item in file.items {
@@ -115,7 +141,7 @@ pub fn expand_source(src: &str) -> Result<String, String> {
             syn::Meta::List(list) => list.tokens,
             _ => TokenStream::new(),
         };
-        out.extend(expand(args, quote!(#f)));
+        out.extend(expand_inner(args, quote!(#f)));
     }
     Ok(pretty::file(&out))
 }

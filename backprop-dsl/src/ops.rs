@@ -171,7 +171,7 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
 pub fn usage(name: &str) -> Option<String> {
     if let Some(e) = ELEMENTWISE.iter().find(|e| e.name == name) {
         let params: Vec<&str> = std::iter::once("x")
-            .chain(e.params.iter().copied())
+            .chain(e.params.iter().map(|p| p.name))
             .collect();
         return Some(format!("{}({}): {}", e.name, params.join(", "), e.doc));
     }
@@ -185,7 +185,7 @@ pub fn usage(name: &str) -> Option<String> {
 pub fn call_form(name: &str) -> Option<String> {
     if let Some(e) = ELEMENTWISE.iter().find(|e| e.name == name) {
         let params: Vec<&str> = std::iter::once("x")
-            .chain(e.params.iter().copied())
+            .chain(e.params.iter().map(|p| p.name))
             .collect();
         return Some(format!("{}({})", e.name, params.join(", ")));
     }

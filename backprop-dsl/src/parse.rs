@@ -75,6 +75,9 @@ pub struct FnDef {
     pub tuple_output: bool,
     /// The declared output types.
     pub output_tys: Vec<Type>,
+    /// For each output, whether it is declared as a float scalar `T` (rank 0, given
+    /// back with `into_scalar`) rather than an array (an `Array0<T>` stays an array).
+    pub output_scalar: Vec<bool>,
     /// `let` bindings in order: name and value.
     pub lets: Vec<(Ident, Expr)>,
     /// The final expression.
@@ -180,7 +183,7 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
     let generic = item.sig.generics.type_params().next().is_some();
     let mut unbound = Vec::new();
     let inputs = parse_inputs(&mut item, &float, &mut unbound, diags);
-    let (outputs, output_tys, tuple_output) = parse_output(&item, &float, diags);
+    let (outputs, output_scalar, output_tys, tuple_output) = parse_output(&item, &float, diags);
     let (lets, tail) = parse_body(&item, &mut unbound, diags)?;
     Some(FnDef {
         item,
@@ -190,6 +193,7 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
         outputs,
         tuple_output,
         output_tys,
+        output_scalar,
         lets,
         tail,
         unbound,
@@ -429,11 +433,10 @@ fn input_type_error(ty: &Type, float: &Ident) -> (String, String) {
     (message, INPUT_HELP.to_string())
 }
 
-fn parse_output(
-    item: &ItemFn,
-    float: &Ident,
-    diags: &mut Diagnostics,
-) -> (Vec<usize>, Vec<Type>, bool) {
+/// Output ranks, which outputs are scalars `T`, the declared types, and whether it is a tuple.
+type Outputs = (Vec<usize>, Vec<bool>, Vec<Type>, bool);
+
+fn parse_output(item: &ItemFn, float: &Ident, diags: &mut Diagnostics) -> Outputs {
     let ty = match &item.sig.output {
         ReturnType::Default => {
             diags.error(
@@ -441,7 +444,7 @@ fn parse_output(
                 "a differentiable function must return a value",
                 "add the return type, for example `-> Array2<T>` or `-> T` for a loss",
             );
-            return (Vec::new(), Vec::new(), false);
+            return (Vec::new(), Vec::new(), Vec::new(), false);
         }
         ReturnType::Type(_, ty) => ty,
     };
@@ -452,16 +455,22 @@ fn parse_output(
                 "a differentiable function must return a value",
                 "return an array (`-> Array2<T>`), a scalar (`-> T`) for a loss, or a tuple of them",
             );
-            return (Vec::new(), Vec::new(), false);
+            return (Vec::new(), Vec::new(), Vec::new(), false);
         }
         Type::Tuple(t) => (t.elems.iter().collect(), true),
         other => (vec![other], false),
     };
-    let mut ranks = Vec::new();
+    let (mut ranks, mut scalar) = (Vec::new(), Vec::new());
     for elem in &elems {
         match classify_type(elem, float) {
-            Some(InputKind::Float(rank, Pass::Owned)) => ranks.push(rank),
-            Some(InputKind::Scalar) => ranks.push(0),
+            Some(InputKind::Float(rank, Pass::Owned)) => {
+                ranks.push(rank);
+                scalar.push(false);
+            }
+            Some(InputKind::Scalar) => {
+                ranks.push(0);
+                scalar.push(true);
+            }
             _ => diags.error_at(
                 &elem,
                 format!("unsupported return type `{}`", code(elem)),
@@ -469,7 +478,7 @@ fn parse_output(
             ),
         }
     }
-    (ranks, elems.into_iter().cloned().collect(), tuple)
+    (ranks, scalar, elems.into_iter().cloned().collect(), tuple)
 }
 
 /// Classifies a type as one of the supported input kinds.
@@ -590,6 +599,20 @@ fn parse_body(
         let last = i + 1 == stmts.len();
         match stmt {
             Stmt::Local(local) => {
+                for attr in &local.attrs {
+                    let (message, help) = if attr.path().is_ident("no_grad") {
+                        (
+                            "`#[no_grad]` on a `let` binding has no effect".to_string(),
+                            "to stop the gradient here, write `let name = stop_gradient(...);`; `#[no_grad]` goes on an input",
+                        )
+                    } else {
+                        (
+                            format!("attribute `#[{}]` on a `let` binding is not supported", code(attr.path())),
+                            "remove it: statements in a differentiable function take no attributes",
+                        )
+                    };
+                    diags.error_at(attr, message, help);
+                }
                 let pat = match &local.pat {
                     Pat::Type(t) => &*t.pat,
                     p => p,

@@ -20,6 +20,33 @@ pub enum Uses {
     XY,
 }
 
+/// A constant parameter of an elementwise op, after its array argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// Its name, for messages (`alpha`, `delta`).
+    pub name: &'static str,
+    /// Whether it is an integer (the exponent of `powi`) rather than a float.
+    pub integer: bool,
+}
+
+impl Param {
+    /// A float parameter: a literal or a `#[no_grad]` scalar input.
+    pub const fn float(name: &'static str) -> Self {
+        Param {
+            name,
+            integer: false,
+        }
+    }
+
+    /// An integer parameter: an integer literal that fits in an `i32`, or a `usize` input.
+    pub const fn int(name: &'static str) -> Self {
+        Param {
+            name,
+            integer: true,
+        }
+    }
+}
+
 /// A derivative kernel on dynamic-rank `f64` arrays: `(x, y, g, params) -> g * dy/dx`.
 pub type DynBackward = fn(&ArrayD<f64>, &ArrayD<f64>, &ArrayD<f64>, &[f64]) -> ArrayD<f64>;
 
@@ -28,8 +55,8 @@ pub type DynBackward = fn(&ArrayD<f64>, &ArrayD<f64>, &ArrayD<f64>, &[f64]) -> A
 pub struct Elementwise {
     /// The name in the language (`exp`, `leaky_relu`).
     pub name: &'static str,
-    /// Names of the constant parameters after `x` (`alpha` for `leaky_relu`).
-    pub params: &'static [&'static str],
+    /// The constant parameters after `x` (`alpha` for `leaky_relu`).
+    pub params: &'static [Param],
     /// The one-line doc shown in compiler messages.
     pub doc: &'static str,
     /// The derivative rule's inputs, or `None` for an op without a derivative:
@@ -182,19 +209,34 @@ pub fn square_backward<T: Real, D: Dimension>(
 
 // ---------------------------------------------------------------- powi
 
-/// `x^n` for a constant integer `n` (passed as a float holding an integer).
-pub fn powi<T: Real, D: Dimension>(x: &ArrayRef<T, D>, n: T) -> Array<T, D> {
-    let n = n.to_i32().unwrap_or(0);
+/// `x^n` for an integer `n`.
+pub fn powi<T: Real, D: Dimension>(x: &ArrayRef<T, D>, n: i32) -> Array<T, D> {
     x.mapv(|x| x.powi(n))
 }
 /// Derivative of `x^n`: `g n x^(n-1)`.
 pub fn powi_backward<T: Real, D: Dimension>(
     x: &ArrayRef<T, D>,
     g: &ArrayRef<T, D>,
-    n: T,
+    n: i32,
 ) -> Array<T, D> {
-    let k = n.to_i32().unwrap_or(0);
-    grad_by(x, g, |x| n * x.powi(k - 1))
+    // `n - 1` in i64: `x^(i32::MIN - 1)` must not overflow; `powf` takes any exponent.
+    let nf = T::lit(f64::from(n));
+    let below = T::lit(f64::from(n) - 1.0);
+    match n.checked_sub(1) {
+        Some(k) => grad_by(x, g, |x| nf * x.powi(k)),
+        None => grad_by(x, g, |x| nf * x.powf(below)),
+    }
+}
+
+/// A `usize` exponent for [`powi`], as generated code passes a `usize` input.
+///
+/// # Panics
+///
+/// If `n` does not fit in an `i32`, naming the value, instead of wrapping it.
+pub fn powi_exponent(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or_else(|_| {
+        panic!("powi: the exponent {n} does not fit in an i32 (at most {}); use powf", i32::MAX)
+    })
 }
 
 // ---------------------------------------------------------------- powf
@@ -372,8 +414,20 @@ pub fn cos_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D
 
 /// `x` limited to `[lo, hi]`. Its gradient is zero outside the interval: clipping
 /// a value is not clipping its gradient (see `huber`).
+///
+/// # Panics
+///
+/// If `lo > hi` or a bound is NaN: the result would be a constant with zero gradient.
 pub fn clip<T: Real, D: Dimension>(x: &ArrayRef<T, D>, lo: T, hi: T) -> Array<T, D> {
+    check_clip_bounds(lo, hi);
     x.mapv(|x| x.max(lo).min(hi))
+}
+
+fn check_clip_bounds<T: Real>(lo: T, hi: T) {
+    // Written so that NaN bounds fail too.
+    if !(lo <= hi) {
+        panic!("clip: the lower bound {lo} is not below the upper bound {hi}");
+    }
 }
 /// Derivative of `clip`: `g` inside `[lo, hi]`, 0 outside.
 pub fn clip_backward<T: Real, D: Dimension>(
@@ -394,7 +448,14 @@ pub fn clip_backward<T: Real, D: Dimension>(
 // ---------------------------------------------------------------- huber
 
 /// Huber function: `x^2 / 2` for `|x| <= delta`, else `delta (|x| - delta / 2)`.
+///
+/// # Panics
+///
+/// If `delta` is not positive (or is NaN).
 pub fn huber<T: Real, D: Dimension>(x: &ArrayRef<T, D>, delta: T) -> Array<T, D> {
+    if !(delta > T::zero()) {
+        panic!("huber: delta must be positive, got {delta}");
+    }
     let half = T::lit(0.5);
     x.mapv(|x| {
         if x.abs() <= delta {
@@ -521,11 +582,11 @@ pub static ELEMENTWISE: &[Elementwise] = &[
     },
     Elementwise {
         name: "powi",
-        params: &["n"],
+        params: &[Param::int("n")],
         doc: "`x^n` for a constant integer `n`",
         uses: Some(Uses::X),
-        forward: |x, p| powi(x, p[0]),
-        backward: Some(|x, _, g, p| powi_backward(x, g, p[0])),
+        forward: |x, p| powi(x, p[0] as i32),
+        backward: Some(|x, _, g, p| powi_backward(x, g, p[0] as i32)),
         reference: |x, p| (0..p[0] as i32).fold(1.0, |acc, _| acc * x),
         domain: (-2.0, 2.0),
         test_params: &[3.0],
@@ -534,7 +595,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
     },
     Elementwise {
         name: "powf",
-        params: &["p"],
+        params: &[Param::float("p")],
         doc: "`x^p` for a constant `p` (x > 0)",
         uses: Some(Uses::X),
         forward: |x, p| powf(x, p[0]),
@@ -599,7 +660,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
     },
     Elementwise {
         name: "leaky_relu",
-        params: &["alpha"],
+        params: &[Param::float("alpha")],
         doc: "`x` for x > 0, else `alpha * x`",
         uses: Some(Uses::X),
         forward: |x, p| leaky_relu(x, p[0]),
@@ -612,7 +673,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
     },
     Elementwise {
         name: "elu",
-        params: &["alpha"],
+        params: &[Param::float("alpha")],
         doc: "`x` for x > 0, else `alpha * (e^x - 1)`",
         uses: Some(Uses::XY),
         forward: |x, p| elu(x, p[0]),
@@ -693,7 +754,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
     },
     Elementwise {
         name: "clip",
-        params: &["lo", "hi"],
+        params: &[Param::float("lo"), Param::float("hi")],
         doc: "`x` limited to `[lo, hi]` (zero gradient outside)",
         uses: Some(Uses::X),
         forward: |x, p| clip(x, p[0], p[1]),
@@ -714,7 +775,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
     },
     Elementwise {
         name: "huber",
-        params: &["delta"],
+        params: &[Param::float("delta")],
         doc: "Huber function, quadratic within `delta`, linear beyond",
         uses: Some(Uses::X),
         forward: |x, p| huber(x, p[0]),
@@ -785,3 +846,55 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         kinks: no_kinks,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn panic_text(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(f).expect_err("must panic");
+        err.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn clip_with_reversed_or_nan_bounds_panics_instead_of_giving_a_constant() {
+        let x = array![0.5, 2.0];
+        assert_eq!(clip(&x, -1.0, 1.0), array![0.5, 1.0]);
+        let msg = panic_text(|| {
+            clip(&array![0.5], 1.0, -1.0);
+        });
+        assert!(msg.contains("lower bound 1 is not below the upper bound -1"), "{msg}");
+        panic_text(|| {
+            clip(&array![0.5], f64::NAN, 1.0);
+        });
+    }
+
+    #[test]
+    fn huber_needs_a_positive_delta() {
+        assert_eq!(huber(&array![0.5, 3.0], 1.0), array![0.125, 2.5]);
+        let msg = panic_text(|| {
+            huber(&array![0.5], 0.0);
+        });
+        assert!(msg.contains("delta must be positive"), "{msg}");
+    }
+
+    #[test]
+    fn powi_takes_exact_integer_exponents() {
+        let x = array![1.5, -2.0];
+        assert_eq!(powi(&x, 3), x.mapv(|v| v * v * v));
+        assert_eq!(powi(&x, -2), x.mapv(|v| 1.0 / (v * v)));
+        assert_eq!(
+            powi_backward(&x, &array![1.0, 1.0], 3),
+            x.mapv(|v| 3.0 * v * v)
+        );
+        // i32::MIN - 1 does not overflow the derivative's exponent.
+        let d = powi_backward(&array![1.0], &array![1.0], i32::MIN);
+        assert_eq!(d[0], f64::from(i32::MIN));
+        assert_eq!(powi_exponent(7), 7);
+        let msg = panic_text(|| {
+            powi_exponent(usize::MAX);
+        });
+        assert!(msg.contains("does not fit in an i32"), "{msg}");
+    }
+}

@@ -2,7 +2,7 @@
 //! `logsumexp`, `softmax` and `log_softmax` subtract the maximum first, so they
 //! never overflow.
 
-use ndarray::{Array, Array0, ArrayRef, Axis, Dimension, IxDyn, RemoveAxis, Zip};
+use ndarray::{Array, Array0, ArrayRef, Axis, Dimension, Ix0, IxDyn, RemoveAxis, Zip};
 
 use crate::Real;
 use crate::Site;
@@ -66,7 +66,7 @@ pub fn mean<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array0<T> {
 }
 
 /// Derivative of [`mean`]: `g / n` everywhere.
-pub fn mean_backward<T: Real, D: Dimension>(g: &Array0<T>, shape: D) -> Array<T, D> {
+pub fn mean_backward<T: Real, D: Dimension>(g: &ArrayRef<T, Ix0>, shape: D) -> Array<T, D> {
     let n = T::from_usize(shape.size()).unwrap_or_else(T::nan);
     Array::from_elem(shape, g[()] / n)
 }
@@ -146,7 +146,8 @@ pub fn logsumexp<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Arra
     s
 }
 
-/// Derivative of [`logsumexp`]: `g * softmax(x)` along `axis`, that is `g * exp(x - y)`.
+/// Derivative of [`logsumexp`]: `g * softmax(x)` along `axis`, that is `g * exp(x - y)`
+/// (zero for a lane that is entirely `-inf`, whose softmax is taken as zero).
 pub fn logsumexp_backward<T: Real, D: RemoveAxis>(
     x: &ArrayRef<T, D>,
     y: &ArrayRef<T, D::Smaller>,
@@ -161,20 +162,36 @@ pub fn logsumexp_backward<T: Real, D: RemoveAxis>(
         .for_each(|mut d, lane, &y, &g| {
             Zip::from(&mut d)
                 .and(&lane)
-                .for_each(|d, &v| *d = g * (v - y).exp());
+                .for_each(|d, &v| *d = g * shifted_exp(v, y));
         });
     dx
 }
 
-/// Softmax along `axis`: `exp(x - m) / sum(exp(x - m))`.
+/// `exp(v - m)` with `exp(-inf - -inf)` taken as 0: a lane that is entirely `-inf`
+/// (every entry masked out) has no mass, where the plain formula gives NaN.
+fn shifted_exp<T: Real>(v: T, m: T) -> T {
+    if m == T::neg_infinity() {
+        T::zero()
+    } else {
+        (v - m).exp()
+    }
+}
+
+/// Softmax along `axis`: `exp(x - m) / sum(exp(x - m))` with `m` the lane's maximum.
+///
+/// A lane that is entirely `-inf` (every entry masked out) gives zeros, as
+/// [`logsumexp`] gives `-inf` there, and its gradient is zero; a `+inf` or NaN
+/// entry gives NaN.
 pub fn softmax<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D> {
     check_axis(x.ndim(), axis, "softmax");
     let mut y = x.to_owned();
     for mut lane in y.lanes_mut(axis) {
         let m = lane.fold(T::neg_infinity(), |m, &v| m.max(v));
-        lane.mapv_inplace(|v| (v - m).exp());
+        lane.mapv_inplace(|v| shifted_exp(v, m));
         let s = lane.sum();
-        lane.mapv_inplace(|v| v / s);
+        if s > T::zero() {
+            lane.mapv_inplace(|v| v / s);
+        }
     }
     y
 }
@@ -200,11 +217,17 @@ pub fn softmax_backward<T: Real, D: RemoveAxis>(
 }
 
 /// Log-softmax along `axis`: `x - logsumexp(x)`.
+///
+/// A lane that is entirely `-inf` stays `-inf` (the log of [`softmax`]'s zeros),
+/// with a finite gradient; a `+inf` or NaN entry gives NaN.
 pub fn log_softmax<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D> {
     check_axis(x.ndim(), axis, "log_softmax");
     let mut y = x.to_owned();
     for mut lane in y.lanes_mut(axis) {
         let m = lane.fold(T::neg_infinity(), |m, &v| m.max(v));
+        if m == T::neg_infinity() {
+            continue;
+        }
         let lse = m + lane.iter().map(|&v| (v - m).exp()).sum::<T>().ln();
         lane.mapv_inplace(|v| v - lse);
     }
@@ -245,6 +268,31 @@ mod tests {
         assert!((l[0] - (1000.0 + 2f64.ln())).abs() < 1e-12);
         let ls = log_softmax(&x, Axis(1));
         assert!((ls[[0, 0]] + 2f64.ln()).abs() < 1e-12 && ls[[1, 0]] < -999.0);
+    }
+
+    /// A row with every entry masked out to `-inf`: no NaN anywhere, forward or backward,
+    /// and the three ops agree (softmax 0 = exp(log_softmax) = exp(x - logsumexp)).
+    #[test]
+    fn a_lane_of_minus_infinity_gives_no_nan() {
+        let inf = f64::INFINITY;
+        let x: ndarray::Array2<f64> = array![[-inf, -inf, -inf], [0.0, -inf, 1.0]];
+        let s = softmax(&x, Axis(1));
+        assert_eq!(s.row(0), array![0.0, 0.0, 0.0]);
+        assert!((s[[1, 0]] + s[[1, 2]] - 1.0).abs() < 1e-15 && s[[1, 1]] == 0.0);
+        let ls = log_softmax(&x, Axis(1));
+        assert!(ls.row(0).iter().all(|&v| v == -inf));
+        assert!((ls[[1, 2]] - s[[1, 2]].ln()).abs() < 1e-15);
+        let l = logsumexp(&x, Axis(1));
+        assert_eq!(l[0], -inf);
+        let g = array![[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]];
+        let ds = softmax_backward(&s, &g, Axis(1));
+        let dls = log_softmax_backward(&ls, &g, Axis(1));
+        let dl = logsumexp_backward(&x, &l, &array![1.0, 1.0], Axis(1));
+        for d in [&ds, &dls, &dl] {
+            assert!(d.iter().all(|v| v.is_finite()), "{d}");
+        }
+        assert_eq!(ds.row(0), array![0.0, 0.0, 0.0]);
+        assert_eq!(dl.row(0), array![0.0, 0.0, 0.0]);
     }
 
     #[test]
