@@ -67,3 +67,12 @@ fn many_let_statements_compile() {
     assert!(!out.contains("compile_error"), "{}", &out[..out.len().min(400)]);
     assert!(out.contains("fn f_backward"));
 }
+
+#[test]
+fn a_function_past_the_size_limit_gets_a_clean_error() {
+    // 60,000 nested calls: 120,000 tokens, above `MAX_TOKENS`.
+    let out = expand_str(&nested("calls", 60_000));
+    assert!(out.contains("compile_error"), "{}", &out[..out.len().min(400)]);
+    assert!(out.contains("more than 100000 tokens"), "{}", &out[..out.len().min(400)]);
+    assert_eq!(backprop_dsl::MAX_TOKENS, 100_000);
+}
