@@ -247,3 +247,37 @@ fn integer_exponents_are_exact() {
         assert!(report.passed(), "{report}");
     }
 }
+
+/// Eight inputs: the user's own `#[allow]` covers the generated `_train` too
+/// (clippy runs on this file with `-D warnings` in CI).
+#[allow(clippy::too_many_arguments)]
+#[differentiable]
+fn many_inputs<T: Real>(
+    a: ArrayView1<T>,
+    b: ArrayView1<T>,
+    c: ArrayView1<T>,
+    d: ArrayView1<T>,
+    e: ArrayView1<T>,
+    f: ArrayView1<T>,
+    g: ArrayView1<T>,
+    h: ArrayView1<T>,
+) -> T {
+    (a * b + c * d + e * f + g * h).sum()
+}
+
+#[test]
+fn many_inputs_compile_without_lints() {
+    let v = array![1.0f64, 2.0];
+    let (y, saved) = many_inputs_train(
+        v.view(),
+        v.view(),
+        v.view(),
+        v.view(),
+        v.view(),
+        v.view(),
+        v.view(),
+        v.view(),
+    );
+    assert_eq!(y, 20.0);
+    assert_eq!(many_inputs_backward(&saved, 1.0).h, v);
+}

@@ -35,7 +35,11 @@ fn binary_chain(depth: usize) -> TokenStream {
 fn statements(depth: usize) -> TokenStream {
     let mut body = String::from("let v0 = x;\n");
     for i in 1..depth {
-        body.push_str(&format!("let v{i} = tanh(v{}) * 0.5 + v{};\n", i - 1, i - 1));
+        body.push_str(&format!(
+            "let v{i} = tanh(v{}) * 0.5 + v{};\n",
+            i - 1,
+            i - 1
+        ));
     }
     body.push_str(&format!("v{}", depth - 1));
     format!("fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {{ {body} }}")

@@ -25,6 +25,7 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
         unbound: &def.unbound,
         let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
         diags,
+        float: def.float.to_string(),
         stmt: 0,
         ranges: HashMap::new(),
         expr_ranges: HashMap::new(),
@@ -115,6 +116,8 @@ struct Lower<'a> {
     /// The names of the `let`s, in order, to tell a use before its `let`.
     let_names: Vec<Ident>,
     diags: &'a mut Diagnostics,
+    /// The float type's name (`T`, `f32`, `f64`), to recognise `T::lit(..)`.
+    float: String,
     stmt: usize,
     /// The source range of each call's node, for messages about it (node spans are one token).
     ranges: HashMap<ValueId, (Span, Span)>,
@@ -432,6 +435,14 @@ impl Lower<'_> {
                     );
                     return None;
                 };
+                if p.path.segments.len() > 1
+                    && p.path.segments.first().is_some_and(|s| {
+                        s.ident == self.float || s.ident == "f32" || s.ident == "f64"
+                    })
+                {
+                    self.float_call(&p.path, c);
+                    return None;
+                }
                 let seg = p.path.segments.last()?;
                 if !seg.arguments.is_empty() {
                     self.diags.error_at(
@@ -717,8 +728,14 @@ impl Lower<'_> {
             (Ty::Scalar, Op::Const(_)) => {
                 self.diags.error_at(
                     &e,
-                    format!("`{op}` takes an integer `{param}`, found `{}`", crate::diag::code(e)),
-                    format!("write `powf(x, {})` for a non-integer exponent", crate::diag::code(e)),
+                    format!(
+                        "`{op}` takes an integer `{param}`, found `{}`",
+                        crate::diag::code(e)
+                    ),
+                    format!(
+                        "write `powf(x, {})` for a non-integer exponent",
+                        crate::diag::code(e)
+                    ),
                 );
                 None
             }
@@ -753,8 +770,12 @@ impl Lower<'_> {
                         )
                     } else {
                         (
-                            format!("the lower bound `{a}` of `clip` is above its upper bound `{b}`"),
-                            format!("the bounds are `clip(x, lo, hi)` with `lo < hi`: write `clip(x, {b}, {a})`; reversed, the result is constant and its gradient zero"),
+                            format!(
+                                "the lower bound `{a}` of `clip` is above its upper bound `{b}`"
+                            ),
+                            format!(
+                                "the bounds are `clip(x, lo, hi)` with `lo < hi`: write `clip(x, {b}, {a})`; reversed, the result is constant and its gradient zero"
+                            ),
                         )
                     };
                     self.diags.error_range(
@@ -888,6 +909,40 @@ impl Lower<'_> {
         }
     }
 
+    /// A call of a function of the float type, such as `T::lit(0.5)` (the crate's
+    /// own hand-written code needs those, a differentiable body does not).
+    fn float_call(&mut self, path: &syn::Path, call: &syn::ExprCall) {
+        let last = path.segments.last().map(|s| s.ident.to_string());
+        let literal = match call.args.first() {
+            Some(Expr::Lit(l)) if call.args.len() == 1 => Some(crate::diag::code(l)),
+            Some(Expr::Unary(u)) if call.args.len() == 1 && matches!(u.op, syn::UnOp::Neg(_)) => {
+                Some(crate::diag::code(u))
+            }
+            _ => None,
+        };
+        let whole = crate::diag::code(call);
+        let not_needed = format!("`{whole}` is not needed in a differentiable function");
+        let (message, help) = match (last.as_deref(), literal) {
+            (Some("lit" | "from" | "from_f64" | "from_f32"), Some(lit)) => (
+                not_needed,
+                format!("write the literal `{lit}` itself: literals take the function's float type"),
+            ),
+            (Some("one"), _) => (
+                not_needed,
+                "write `1.0`: literals take the function's float type".to_string(),
+            ),
+            (Some("zero"), _) => (
+                not_needed,
+                "write `0.0`: literals take the function's float type".to_string(),
+            ),
+            _ => (
+                format!("functions of the float type such as `{}` are not supported", crate::diag::code(path)),
+                "write literals such as `0.5`, a `#[no_grad]` scalar input for a value known at run time, and the ops of the language for the rest".to_string(),
+            ),
+        };
+        self.diags.error_at(call, message, help);
+    }
+
     fn call(&mut self, name: &Ident, args: &[&Expr], whole: &Expr) -> Option<ValueId> {
         let range = self.range_of(whole);
         let span = range.0;
@@ -901,12 +956,13 @@ impl Lower<'_> {
             return None;
         }
         let Some(arity) = ops::arity(&op) else {
-            let help = match did_you_mean(&op, ops::all_names()) {
-                Some(s) => format!(
+            let help = match (ops::foreign(&op), did_you_mean(&op, ops::all_names())) {
+                (Some(instead), _) => format!("there is no `{op}` here: write {instead}"),
+                (None, Some(s)) => format!(
                     "did you mean `{s}`? ({})",
                     ops::usage(s).unwrap_or_default()
                 ),
-                None => format!(
+                (None, None) => format!(
                     "the ops are {}; to use a function of your own, make it #[differentiable] and call it outside",
                     ops::all_names().collect::<Vec<_>>().join(", ")
                 ),
@@ -1133,7 +1189,10 @@ impl Lower<'_> {
                 {
                     self.diags.error_at(
                         &range,
-                        format!("the range `{}` of `slice_axis` starts after its end", crate::diag::code(range)),
+                        format!(
+                            "the range `{}` of `slice_axis` starts after its end",
+                            crate::diag::code(range)
+                        ),
                         format!("write `start..end` with `start <= end`, as in `{b}..{a}`"),
                     );
                     return None;

@@ -618,6 +618,18 @@ impl Emitter<'_> {
         }
     }
 
+    /// The user's `#[allow(...)]` attributes on the function, given to every item
+    /// generated from it, so that allowing a lint on the function (`dead_code` in a
+    /// binary, a clippy lint) covers what was generated too.
+    fn user_allows(&self) -> Vec<&syn::Attribute> {
+        self.def
+            .item
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("allow"))
+            .collect()
+    }
+
     /// Whether output `k` is declared as a scalar `T` (not an array, `Array0<T>` included).
     fn scalar_output(&self, k: usize) -> bool {
         self.def.output_scalar.get(k).copied().unwrap_or(false)
@@ -713,12 +725,15 @@ impl Emitter<'_> {
         let grads_doc = format!(
             " Gradients computed by [`{fname}_backward`], one per input that takes one. An input the outputs do not depend on gets zeros."
         );
+        let allows = self.user_allows();
         quote! {
             #[doc = #saved_doc]
+            #(#allows)*
             #[derive(Clone, Debug)]
             #vis struct #saved #imp #wh { #(#fields,)* #saved_marker }
 
             #[doc = #grads_doc]
+            #(#allows)*
             #[derive(Clone, Debug)]
             #vis struct #grads #imp #wh { #(#grad_fields,)* #grads_marker }
         }
@@ -784,9 +799,11 @@ impl Emitter<'_> {
         let doc = format!(
             " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
         );
+        let allows = self.user_allows();
         quote! {
             #[doc = #doc]
-            #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
+            #(#allows)*
+            #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, clippy::too_many_arguments, unused_variables)]
             #vis fn #train #imp (#inputs) -> (#out_ty, #saved_ty #sty) #wh {
                 #[allow(unused_imports)]
                 use #krate::ops;
@@ -905,8 +922,10 @@ impl Emitter<'_> {
         doc.extend(text.lines().map(|l| format!(" {l}")));
         doc.push(" ```".to_string());
         let stmts = stmts.into_iter().map(|(_, s)| s);
+        let allows = self.user_allows();
         let tokens = quote! {
             #(#[doc = #doc])*
+            #(#allows)*
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
             #vis fn #name #imp (saved: &#saved_ty #sty, #seed_param) -> #grads_ty #sty #wh {
                 #[allow(unused_imports)]
@@ -1081,8 +1100,10 @@ impl Emitter<'_> {
         let doc = format!(
             " [`{n}`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`)."
         );
+        let allows = self.user_allows();
         quote! {
             #[doc = #doc]
+            #(#allows)*
             #[allow(clippy::needless_borrow, unused_variables)]
             #vis fn #name #imp () -> #k::function::DynFunction<#f> #wh {
                 fn forward #imp (inputs: &[#k::function::DynValue<#f>]) -> ::std::vec::Vec<#nd::ArrayD<#f>> #wh {

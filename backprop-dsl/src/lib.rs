@@ -212,6 +212,8 @@ fn fallback(item: TokenStream) -> TokenStream {
     f.sig.asyncness = None;
     f.sig.constness = None;
     f.sig.variadic = None;
+    // A second `#[differentiable]` (reported) would expand on the stub again.
+    f.attrs.retain(|a| !parse::is_differentiable(a));
     for arg in f.sig.inputs.iter_mut() {
         if let syn::FnArg::Typed(p) = arg {
             p.attrs.retain(|a| !a.path().is_ident("no_grad"));

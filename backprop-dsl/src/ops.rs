@@ -159,6 +159,100 @@ pub static STRUCTURAL: &[Structural] = &[
     },
 ];
 
+/// Names people bring from NumPy, PyTorch and JAX, with what to write here instead.
+/// Looked up before the edit-distance suggestion, which would offer `ln` for `log`
+/// only by luck and nothing at all for `matmul`.
+pub static FOREIGN_NAMES: &[(&str, &str)] = &[
+    ("log", "`ln(x)`, the natural logarithm"),
+    ("log1p", "`ln(1.0 + x)`, or `softplus(x)` for `ln(1 + e^x)`"),
+    (
+        "log2",
+        "`ln(x) * 1.4426950408889634` (that is, `ln(x) / ln 2`)",
+    ),
+    ("log10", "`ln(x) * 0.4342944819032518`"),
+    (
+        "logsigmoid",
+        "`-softplus(-x)`, the stable form of `ln(sigmoid(x))`",
+    ),
+    (
+        "log_sigmoid",
+        "`-softplus(-x)`, the stable form of `ln(sigmoid(x))`",
+    ),
+    (
+        "max",
+        "`max_axis(x, Axis(1))` for the largest value along an axis, or `maximum(a, b)` elementwise",
+    ),
+    ("amax", "`max_axis(x, Axis(1))`"),
+    (
+        "min",
+        "`minimum(a, b)` elementwise, or `-max_axis(-x, Axis(1))` along an axis",
+    ),
+    ("clamp", "`clip(x, lo, hi)`"),
+    ("clip_by_value", "`clip(x, lo, hi)`"),
+    ("hardtanh", "`clip(x, -1.0, 1.0)`"),
+    ("matmul", "`a.dot(&b)`"),
+    ("mm", "`a.dot(&b)`"),
+    ("bmm", "`a.dot(&b)` on 2-D arrays"),
+    ("einsum", "`a.dot(&b)`, `.t()` and the reductions"),
+    (
+        "pow",
+        "`powi(x, 2)` for an integer exponent or `powf(x, p)` for a float one",
+    ),
+    (
+        "power",
+        "`powi(x, 2)` for an integer exponent or `powf(x, p)` for a float one",
+    ),
+    ("sqr", "`square(x)`"),
+    ("reciprocal", "`recip(x)`"),
+    ("negative", "`-x`"),
+    ("where", "`where_(cond, a, b)` (`where` is a Rust keyword)"),
+    (
+        "stack",
+        "`concatenate(Axis(k), &[&a, &b])` on arrays with a length-1 axis (`insert_axis`)",
+    ),
+    ("cat", "`concatenate(Axis(k), &[&a, &b])`"),
+    ("concat", "`concatenate(Axis(k), &[&a, &b])`"),
+    ("hstack", "`concatenate(Axis(1), &[&a, &b])`"),
+    ("vstack", "`concatenate(Axis(0), &[&a, &b])`"),
+    (
+        "reshape",
+        "`flatten(x)` for `[n, ...] -> [n, rest]`, or `insert_axis`; other reshapes are not supported",
+    ),
+    ("view_as", "`flatten(x)`, or `insert_axis`"),
+    ("squeeze", "`sum_axis(x, Axis(k))` on a length-1 axis"),
+    ("unsqueeze", "`x.insert_axis(Axis(k))`"),
+    ("expand_dims", "`x.insert_axis(Axis(k))`"),
+    ("permute", "`x.t()` for a matrix"),
+    ("swapaxes", "`x.t()` for a matrix"),
+    ("gather", "`pick(q, &idx)` for one column per row"),
+    ("take_along_axis", "`pick(q, &idx)` for one column per row"),
+    ("index_select", "`rows(table, &ids)`"),
+    ("embedding", "`rows(table, &ids)`"),
+    ("swish", "`silu(x)`"),
+    ("smooth_l1", "`huber(x, 1.0)`"),
+    ("smooth_l1_loss", "`huber(x, 1.0)`"),
+    (
+        "cross_entropy",
+        "`-pick(log_softmax(scores, Axis(1)), &labels).mean()`",
+    ),
+    (
+        "logaddexp",
+        "`logsumexp` over an axis of `concatenate`d values",
+    ),
+    ("norm", "`sqrt(square(x).sum() + 1e-12)`"),
+    ("detach", "`stop_gradient(x)`"),
+    ("stop_gradients", "`stop_gradient(x)`"),
+    ("average", "`x.mean()` or `x.mean_axis(Axis(k))`"),
+];
+
+/// What to write instead of a name from another array library, if it is one.
+pub fn foreign(name: &str) -> Option<&'static str> {
+    FOREIGN_NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, instead)| *instead)
+}
+
 /// Every name that can be called.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
     ELEMENTWISE
@@ -206,6 +300,14 @@ pub fn arity(name: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A foreign name never hides an op of the language.
+    #[test]
+    fn foreign_names_are_not_ops() {
+        for (name, _) in FOREIGN_NAMES {
+            assert!(arity(name).is_none(), "`{name}` is an op");
+        }
+    }
 
     /// Every structural op in the table is handled by the checker (no "internal error").
     #[test]

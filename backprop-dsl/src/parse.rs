@@ -178,6 +178,16 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
             return None;
         }
     };
+    // A second `#[differentiable]` would expand again on the function this one
+    // gives back, generating every item twice.
+    for again in item.attrs.iter().filter(|a| is_differentiable(a)) {
+        diags.error_at(
+            again,
+            "`#[differentiable]` is written twice on this function",
+            "remove one: a single attribute generates everything, and its options go in one list, as in `#[differentiable(layer = Affine)]`",
+        );
+    }
+    item.attrs.retain(|a| !is_differentiable(a));
     check_signature_flags(&item, diags);
     let float = find_float(&item, diags)?;
     let generic = item.sig.generics.type_params().next().is_some();
@@ -198,6 +208,14 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
         tail,
         unbound,
     })
+}
+
+/// Whether an attribute is `#[differentiable]` (under any path).
+pub fn is_differentiable(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "differentiable")
 }
 
 fn check_signature_flags(item: &ItemFn, diags: &mut Diagnostics) {
@@ -607,7 +625,10 @@ fn parse_body(
                         )
                     } else {
                         (
-                            format!("attribute `#[{}]` on a `let` binding is not supported", code(attr.path())),
+                            format!(
+                                "attribute `#[{}]` on a `let` binding is not supported",
+                                code(attr.path())
+                            ),
                             "remove it: statements in a differentiable function take no attributes",
                         )
                     };

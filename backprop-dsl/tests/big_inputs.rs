@@ -49,7 +49,11 @@ fn expand_str(src: &str) -> String {
 fn five_thousand_nested_ops_compile_in_every_form() {
     for form in ["calls", "methods", "binary", "parens"] {
         let out = expand_str(&nested(form, 5000));
-        assert!(!out.contains("compile_error"), "{form}: {}", &out[..out.len().min(400)]);
+        assert!(
+            !out.contains("compile_error"),
+            "{form}: {}",
+            &out[..out.len().min(400)]
+        );
         assert!(out.contains("fn f_backward"), "{form}");
     }
 }
@@ -58,13 +62,21 @@ fn five_thousand_nested_ops_compile_in_every_form() {
 fn many_let_statements_compile() {
     let mut body = String::from("let v0 = x;\n");
     for i in 1..5000 {
-        body.push_str(&format!("let v{i} = tanh(v{}) * 0.5 + v{};\n", i - 1, i - 1));
+        body.push_str(&format!(
+            "let v{i} = tanh(v{}) * 0.5 + v{};\n",
+            i - 1,
+            i - 1
+        ));
     }
     body.push_str("v4999");
     let out = expand_str(&format!(
         "fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {{ {body} }}"
     ));
-    assert!(!out.contains("compile_error"), "{}", &out[..out.len().min(400)]);
+    assert!(
+        !out.contains("compile_error"),
+        "{}",
+        &out[..out.len().min(400)]
+    );
     assert!(out.contains("fn f_backward"));
 }
 
@@ -72,7 +84,15 @@ fn many_let_statements_compile() {
 fn a_function_past_the_size_limit_gets_a_clean_error() {
     // 60,000 nested calls: 120,000 tokens, above `MAX_TOKENS`.
     let out = expand_str(&nested("calls", 60_000));
-    assert!(out.contains("compile_error"), "{}", &out[..out.len().min(400)]);
-    assert!(out.contains("more than 100000 tokens"), "{}", &out[..out.len().min(400)]);
+    assert!(
+        out.contains("compile_error"),
+        "{}",
+        &out[..out.len().min(400)]
+    );
+    assert!(
+        out.contains("more than 100000 tokens"),
+        "{}",
+        &out[..out.len().min(400)]
+    );
     assert_eq!(backprop_dsl::MAX_TOKENS, 100_000);
 }

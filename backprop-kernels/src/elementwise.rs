@@ -235,7 +235,10 @@ pub fn powi_backward<T: Real, D: Dimension>(
 /// If `n` does not fit in an `i32`, naming the value, instead of wrapping it.
 pub fn powi_exponent(n: usize) -> i32 {
     i32::try_from(n).unwrap_or_else(|_| {
-        panic!("powi: the exponent {n} does not fit in an i32 (at most {}); use powf", i32::MAX)
+        panic!(
+            "powi: the exponent {n} does not fit in an i32 (at most {}); use powf",
+            i32::MAX
+        )
     })
 }
 
@@ -424,8 +427,11 @@ pub fn clip<T: Real, D: Dimension>(x: &ArrayRef<T, D>, lo: T, hi: T) -> Array<T,
 }
 
 fn check_clip_bounds<T: Real>(lo: T, hi: T) {
-    // Written so that NaN bounds fail too.
-    if !(lo <= hi) {
+    // `partial_cmp` so that NaN bounds fail too.
+    if !matches!(
+        lo.partial_cmp(&hi),
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+    ) {
         panic!("clip: the lower bound {lo} is not below the upper bound {hi}");
     }
 }
@@ -453,7 +459,7 @@ pub fn clip_backward<T: Real, D: Dimension>(
 ///
 /// If `delta` is not positive (or is NaN).
 pub fn huber<T: Real, D: Dimension>(x: &ArrayRef<T, D>, delta: T) -> Array<T, D> {
-    if !(delta > T::zero()) {
+    if delta.partial_cmp(&T::zero()) != Some(std::cmp::Ordering::Greater) {
         panic!("huber: delta must be positive, got {delta}");
     }
     let half = T::lit(0.5);
@@ -864,7 +870,10 @@ mod tests {
         let msg = panic_text(|| {
             clip(&array![0.5], 1.0, -1.0);
         });
-        assert!(msg.contains("lower bound 1 is not below the upper bound -1"), "{msg}");
+        assert!(
+            msg.contains("lower bound 1 is not below the upper bound -1"),
+            "{msg}"
+        );
         panic_text(|| {
             clip(&array![0.5], f64::NAN, 1.0);
         });
