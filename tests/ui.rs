@@ -18,6 +18,7 @@ fn ui() {
         "multiple_errors",
         "no_cascade",
         "bad_constant",
+        "lints",
     ] {
         t.compile_fail(format!("tests/ui/{category}/*.rs"));
     }

@@ -22,6 +22,7 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
         g: Graph::default(),
         env: Vec::new(),
         scope: HashMap::new(),
+        let_of: HashMap::new(),
         unbound: &def.unbound,
         let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
         diags,
@@ -43,6 +44,13 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
         }
         // A failed `let` still binds its name (to nothing), so uses of it are not reported again.
         lower.bind(name.to_string(), v);
+        lower.let_of.insert(name.to_string(), lower.g.lets.len());
+        lower.g.lets.push(crate::ir::LetBinding {
+            name: name.to_string(),
+            span: name.span(),
+            value: v,
+            used: false,
+        });
         lower.stmt += 1;
     }
     lower.begin_stmt(source_text(&def.tail), def.tail.span());
@@ -111,6 +119,8 @@ struct Lower<'a> {
     /// The value each name in scope has now (the latest binding of `env`), for
     /// lookups in constant time.
     scope: HashMap<String, Option<ValueId>>,
+    /// For each name bound by a `let` now in scope, its index in `g.lets`.
+    let_of: HashMap<String, usize>,
     /// Names declared in ways that were rejected, already reported.
     unbound: &'a [String],
     /// The names of the `let`s, in order, to tell a use before its `let`.
@@ -310,6 +320,9 @@ impl Lower<'_> {
     fn lookup(&mut self, ident: &Ident) -> Option<ValueId> {
         let name = ident.to_string();
         if let Some(v) = self.scope.get(&name) {
+            if let Some(&i) = self.let_of.get(&name) {
+                self.g.lets[i].used = true;
+            }
             return *v;
         }
         if self.unbound.contains(&name) {

@@ -1,12 +1,25 @@
-//! Compile errors: each with a span, a message and a `help:` line. Errors are
-//! collected, so one expansion reports every problem it finds.
+//! Compile errors and warnings: each with a span, a message and a `help:` line.
+//! They are collected, so one expansion reports every problem it finds.
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 
-/// One error in the user's code.
+/// Whether a diagnostic stops the build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// A compile error.
+    Error,
+    /// A warning: the code is generated and compiles.
+    Warning,
+}
+
+/// One problem in the user's code.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The lint that found it, for the note on how to allow or deny it.
+    pub lint: Option<&'static str>,
     /// Where it starts.
     pub span: Span,
     /// Where it ends (the same as `span` for one token). rustc underlines from
@@ -20,9 +33,44 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// The message and help as rustc shows them.
+    /// An error at one span, not from a lint.
+    pub fn error(span: Span, message: impl Into<String>, help: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            lint: None,
+            span,
+            end: span,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// Whether it stops the build.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The message and help as rustc shows them, and for a lint how to change its level.
     pub fn text(&self) -> String {
-        format!("{}\n\nhelp: {}", self.message, self.help)
+        let mut text = format!("{}\n\nhelp: {}", self.message, self.help);
+        if let Some(lint) = self.lint {
+            let note = match self.severity {
+                Severity::Error => format!("`{lint}` is denied on this function"),
+                Severity::Warning => format!(
+                    "`#[differentiable(allow({lint}))]` allows it, `deny({lint})` makes it an error"
+                ),
+            };
+            text.push_str(&format!("\nnote: {note}"));
+        }
+        text
+    }
+
+    /// As rustc should show it: a `compile_error!` for an error, a warning otherwise.
+    pub fn to_tokens(&self) -> TokenStream {
+        match self.severity {
+            Severity::Error => self.to_compile_error(),
+            Severity::Warning => self.to_warning(),
+        }
     }
 
     /// As a `compile_error!` covering `span` to `end`.
@@ -32,6 +80,25 @@ impl Diagnostic {
             .map(|s| TokenTree::Ident(Ident::new("range", s)))
             .collect();
         syn::Error::new_spanned(range, self.text()).to_compile_error()
+    }
+
+    /// As a warning on stable Rust, which has no API for proc-macro warnings: a
+    /// deprecated unit struct named after the lint, used at the offending span, so
+    /// rustc's `deprecated` lint prints our text there ("use of deprecated unit
+    /// struct `f::_::unused_input`: ..."). Put inside the generated forward, the
+    /// path names the function; the user's `#[allow(deprecated)]` silences it too.
+    pub fn to_warning(&self) -> TokenStream {
+        let name = Ident::new(self.lint.unwrap_or("backprop_warning"), Span::call_site());
+        let used = Ident::new(self.lint.unwrap_or("backprop_warning"), self.span);
+        let note = self.text();
+        quote::quote! {
+            const _: () = {
+                #[deprecated(note = #note)]
+                #[allow(non_camel_case_types)]
+                struct #name;
+                let _ = #used;
+            };
+        }
     }
 }
 
@@ -71,6 +138,8 @@ impl Diagnostics {
         help: impl Into<String>,
     ) {
         self.list.push(Diagnostic {
+            severity: Severity::Error,
+            lint: None,
             span,
             end,
             message: message.into(),
@@ -78,18 +147,14 @@ impl Diagnostics {
         });
     }
 
-    /// Whether any error was recorded.
-    pub fn has_errors(&self) -> bool {
-        !self.list.is_empty()
+    /// Records a diagnostic made elsewhere (a lint's finding).
+    pub fn push(&mut self, d: Diagnostic) {
+        self.list.push(d);
     }
 
-    /// The collected errors, or `value` when there are none.
-    pub fn finish<T>(self, value: T) -> Result<T, Vec<Diagnostic>> {
-        if self.list.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.into_vec())
-        }
+    /// Whether any error was recorded.
+    pub fn has_errors(&self) -> bool {
+        self.list.iter().any(Diagnostic::is_error)
     }
 
     /// Takes the collected errors, in source order (stages find them in their own order).

@@ -333,6 +333,19 @@ pub struct Input {
     pub node: ValueId,
 }
 
+/// A `let` binding of the source, for the lints about it.
+#[derive(Clone, Debug)]
+pub struct LetBinding {
+    /// The bound name.
+    pub name: String,
+    /// The name's span.
+    pub span: Span,
+    /// Its value, unless the expression had an error.
+    pub value: Option<ValueId>,
+    /// Whether a later expression reads it.
+    pub used: bool,
+}
+
 /// A checked function: inputs, nodes, outputs and (after differentiation) gradients.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
@@ -350,6 +363,8 @@ pub struct Graph {
     pub stmt_text: Vec<String>,
     /// The source line of each statement (0 when unknown).
     pub stmt_line: Vec<usize>,
+    /// The `let` bindings in order.
+    pub lets: Vec<LetBinding>,
 }
 
 impl Graph {

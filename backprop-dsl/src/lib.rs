@@ -19,6 +19,7 @@ pub mod diff;
 pub mod emit;
 pub mod interp;
 pub mod ir;
+pub mod lints;
 pub mod ops;
 pub mod parse;
 pub mod pretty;
@@ -37,6 +38,9 @@ pub struct Compiled {
     pub options: parse::Options,
     /// The differentiated graph.
     pub graph: Graph,
+    /// What the lints found: warnings, and errors for the lints denied in the
+    /// attribute (the code is generated all the same, so nothing cascades).
+    pub lints: Vec<Diagnostic>,
 }
 
 /// The stack every stage runs on. Parsing, checking and printing recurse once per
@@ -94,14 +98,13 @@ fn check_size(item: &TokenStream) -> Result<(), Diagnostic> {
             None => break proc_macro2::Span::call_site(),
         }
     };
-    Err(Diagnostic {
+    Err(Diagnostic::error(
         span,
-        end: span,
-        message: format!(
+        format!(
             "this function has more than {MAX_TOKENS} tokens, the most a `#[differentiable]` function may have"
         ),
-        help: "split the computation into several `#[differentiable]` functions".to_string(),
-    })
+        "split the computation into several `#[differentiable]` functions",
+    ))
 }
 
 fn compile_inner(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<Diagnostic>> {
@@ -118,11 +121,13 @@ fn compile_inner(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<D
     if diags.has_errors() {
         return Err(diags.into_vec());
     }
+    lints::run(&graph, &options.lints, &mut diags);
     diff::differentiate(&mut graph);
-    diags.finish(Compiled {
+    Ok(Compiled {
         def,
         options,
         graph,
+        lints: diags.into_vec(),
     })
 }
 
@@ -163,7 +168,16 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> TokenStream {
         return item;
     }
     match compile_inner(attr, item.clone()) {
-        Ok(c) => emit::emit(&c.def, &c.graph, &c.options).tokens,
+        Ok(c) => {
+            let mut out: TokenStream = c
+                .lints
+                .iter()
+                .filter(|d| d.is_error())
+                .map(Diagnostic::to_compile_error)
+                .collect();
+            out.extend(emit::emit(&c.def, &c.graph, &c.options, &c.lints).tokens);
+            out
+        }
         Err(errors) => {
             let mut out: TokenStream = errors.iter().map(Diagnostic::to_compile_error).collect();
             out.extend(fallback(item));

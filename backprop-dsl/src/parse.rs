@@ -19,6 +19,8 @@ pub struct Options {
     pub layer: Option<syn::Type>,
     /// `crate = path`: the path of the runtime crate (default `::backprop`).
     pub krate: syn::Path,
+    /// `allow(..)`, `warn(..)`, `deny(..)`: lint levels for this function, in order.
+    pub lints: Vec<crate::lints::LevelSetting>,
 }
 
 /// How an array input is passed.
@@ -92,11 +94,13 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     let mut options = Options {
         layer: None,
         krate: syn::parse_quote!(::backprop),
+        lints: Vec::new(),
     };
     if attr.is_empty() {
         return options;
     }
-    const OPTIONS: &str = "the options are `layer = StructName` and `crate = path::to::backprop`";
+    const OPTIONS: &str = "the options are `layer = StructName`, `crate = path::to::backprop`, \
+        and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
     let mut help = OPTIONS.to_string();
     let parser = syn::meta::parser(|meta| {
         let value = |what: &str| {
@@ -114,9 +118,32 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
         } else if meta.path.is_ident("crate") {
             options.krate = value("path::to::backprop")?.parse()?;
             Ok(())
+        } else if let Some(level) = ["allow", "warn", "deny"]
+            .iter()
+            .position(|l| meta.path.is_ident(l))
+        {
+            use crate::lints::Level;
+            let level = [Level::Allow, Level::Warn, Level::Deny][level];
+            meta.parse_nested_meta(|lint| {
+                let name = code(&lint.path);
+                match crate::lints::find(&name) {
+                    Some(l) => {
+                        options
+                            .lints
+                            .push(crate::lints::LevelSetting { lint: l, level });
+                        Ok(())
+                    }
+                    None => {
+                        help = crate::lints::unknown_help(&name);
+                        Err(lint.error(format!("unknown lint `{name}`")))
+                    }
+                }
+            })
         } else {
             let name = code(&meta.path);
-            if let Some(s) = crate::diag::did_you_mean(&name, ["layer", "crate"]) {
+            if let Some(s) =
+                crate::diag::did_you_mean(&name, ["layer", "crate", "allow", "warn", "deny"])
+            {
                 help = format!("did you mean `{s}`? ({OPTIONS})");
             }
             Err(meta.error(format!("unknown option `{name}`")))
