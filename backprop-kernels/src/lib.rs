@@ -9,18 +9,22 @@
 
 #![forbid(unsafe_code)]
 
+mod batched;
 mod broadcast;
 mod conv;
 mod elementwise;
+mod gather;
 mod index;
 mod linalg;
 mod real;
 mod reduce;
 mod site;
 
+pub use batched::*;
 pub use broadcast::*;
 pub use conv::*;
 pub use elementwise::*;
+pub use gather::*;
 pub use index::*;
 pub use linalg::*;
 pub use ndarray::Axis;
