@@ -135,13 +135,29 @@
 //! - `sum`, `mean`; over an axis `sum_axis`, `mean_axis`, `max_axis`, `logsumexp`,
 //!   `softmax`, `log_softmax` (stable forms, fused derivatives); `insert_axis`.
 //! - `pick(q, &a)` (`q[i, a[i]]`), `rows(table, &ids)`, `x.slice_axis(Axis(k), a..b)`
-//!   with `usize` bounds, `concatenate(Axis(k), &[&a, &b])`, `x.len_of(Axis(k))`.
+//!   with `usize` bounds, `concatenate(Axis(k), &[&a, &b])`. Sizes: `x.len_of(Axis(k))`,
+//!   `x.nrows()`, `x.ncols()`, `usize` inputs, and `+ - * /` between them and integer
+//!   literals (`let h = x.len_of(Axis(1)) / 4;`).
 //! - Images `[n, c, h, w]`: `conv2d(x, w, stride, pad)` with kernels `[f, c, kh, kw]`,
 //!   `max_pool2(x)` (2x2 windows, stride 2), `flatten(x)`.
 //! - `stop_gradient(x)`; `#[no_grad]` on a float input; integer inputs never take
 //!   gradients. `sign`, `floor` and `round` have no derivative: using them where a
 //!   gradient flows is a compile error.
-//! - An input the outputs do not depend on gets a zero gradient.
+//! - `powi(x, n)` takes an integer `n` (a literal or a `usize` input); `clip`'s
+//!   bounds must be in order and `huber`'s `delta` positive.
+//! - `softmax`, `log_softmax` and `logsumexp` over a lane that is entirely `-inf`
+//!   (every entry masked out) give 0, `-inf` and `-inf`, with finite gradients.
+//! - An input the outputs do not depend on gets a zero gradient, and the
+//!   `unused_input` warning.
+//!
+//! # Warnings
+//!
+//! Lints warn about code that compiles but is probably not what was meant, at the
+//! offending token with a `help:`. Each is allowed or made an error per function:
+//! `#[differentiable(allow(unused_let), deny(unused_input))]`. Their names:
+//! `unused_input` (an input no output depends on) and `unused_let` (a binding
+//! nothing reads). On stable Rust they reach you through rustc's `deprecated` lint,
+//! as "use of deprecated unit struct `f::_::unused_input`" followed by the message.
 //!
 //! `Axis` inside a body needs no import (it is also in the [`prelude`]).
 //!

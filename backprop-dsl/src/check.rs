@@ -603,6 +603,19 @@ impl Lower<'_> {
         let (l, r) = (self.expr(&b.left), self.expr(&b.right));
         let (l, r) = (l?, r?);
         let (lt, rt) = (self.g.ty(l), self.g.ty(r));
+        // Sizes with sizes or integer literals; a size beside a float is reported below.
+        let size_like = |v: ValueId| match (self.g.ty(v), &self.g.nodes[v].op) {
+            (Ty::Usize, _) => true,
+            (Ty::Scalar, Op::Const(c)) => c.fract() == 0.0,
+            _ => false,
+        };
+        if let Some(op) = arith
+            && (lt == Ty::Usize || rt == Ty::Usize)
+            && size_like(l)
+            && size_like(r)
+        {
+            return self.usize_arith(b, op, (l, r), span);
+        }
         let mut bad = false;
         for (e, t) in [(&*b.left, lt), (&*b.right, rt)] {
             if !matches!(t, Ty::Float(_) | Ty::Scalar) {
@@ -672,6 +685,44 @@ impl Lower<'_> {
                 }
             }
         })
+    }
+
+    /// Arithmetic on sizes (`x.len_of(Axis(1)) / 2`): both sides `usize` values or
+    /// non-negative integer literals.
+    fn usize_arith(
+        &mut self,
+        b: &syn::ExprBinary,
+        op: BinOp,
+        (l, r): (ValueId, ValueId),
+        span: Span,
+    ) -> Option<ValueId> {
+        let mut as_usize = |this: &mut Self, v: ValueId, e: &Expr| -> Option<ValueId> {
+            match (this.g.ty(v), &this.g.nodes[v].op) {
+                (Ty::Usize, _) => Some(v),
+                (Ty::Scalar, Op::Const(c))
+                    if c.fract() == 0.0 && *c >= 0.0 && *c <= u32::MAX as f64 =>
+                {
+                    let n = *c as usize;
+                    Some(this.node(Op::UsizeConst(n), vec![], Ty::Usize, this.g.nodes[v].span))
+                }
+                (ty, _) => {
+                    this.diags.error_at(
+                        e,
+                        format!("a {ty} cannot be mixed with a `usize` size"),
+                        "sizes combine with sizes and non-negative integer literals, as in `x.len_of(Axis(1)) / 2`",
+                    );
+                    None
+                }
+            }
+        };
+        let (l, r) = (as_usize(self, l, &b.left), as_usize(self, r, &b.right));
+        let op = match op {
+            BinOp::Add => UsizeOp::Add,
+            BinOp::Sub => UsizeOp::Sub,
+            BinOp::Mul => UsizeOp::Mul,
+            _ => UsizeOp::Div,
+        };
+        Some(self.node(Op::UsizeArith(op), vec![l?, r?], Ty::Usize, span))
     }
 
     /// A float array argument (a scalar literal is not allowed where an array is needed).

@@ -254,10 +254,7 @@ where
 pub fn sum_to<T: Real, D: Dimension, E: Dimension>(g: &ArrayRef<T, D>, shape: E) -> Array<T, E> {
     let target = shape.slice().to_vec();
     if g.shape() == target.as_slice() {
-        return g
-            .to_owned()
-            .into_shape_with_order(shape)
-            .expect("same shape");
+        return with_dim(g.to_owned().into_dyn());
     }
     if broadcast_shape(g.shape(), &target).as_deref() != Some(g.shape()) {
         Site::internal("sum_to").shape_mismatch(
@@ -276,9 +273,17 @@ pub fn sum_to<T: Real, D: Dimension, E: Dimension>(g: &ArrayRef<T, D>, shape: E)
             acc = acc.sum_axis(Axis(axis)).insert_axis(Axis(axis));
         }
     }
-    let acc: Array<T, IxDyn> = acc;
-    acc.into_shape_with_order(shape)
-        .expect("summed to the target shape")
+    with_dim(acc)
+}
+
+/// An array whose shape is already the target's, in the target's dimension type.
+/// Unlike a reshape, this keeps any memory layout (a transposed gradient is
+/// column-major, which `into_shape_with_order` rejects).
+fn with_dim<T: Real, E: Dimension>(a: Array<T, IxDyn>) -> Array<T, E> {
+    let shape = a.shape().to_vec();
+    a.into_dimensionality::<E>().unwrap_or_else(|_| {
+        Site::internal("sum_to").shape_mismatch(&shape, &[], "the rank differs from the target's")
+    })
 }
 
 /// `g` stretched to `shape` by broadcasting (the backward of a full reduction).
@@ -376,6 +381,16 @@ mod tests {
             mask_ge(&a, &b, &SITE),
             naive(|x, y| f64::from(u8::from(x >= y)))
         );
+    }
+
+    /// A transposed (column-major) gradient used to panic in `sum_to`'s reshape.
+    #[test]
+    fn sum_to_takes_gradients_of_any_layout() {
+        let g = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let gt = g.t();
+        assert_eq!(sum_to(&gt, Ix2(3, 2)), gt);
+        assert_eq!(sum_to(&gt, Ix2(1, 2)), array![[6.0, 15.0]]);
+        assert_eq!(sum_to(&gt, Ix1(2)), array![6.0, 15.0]);
     }
 
     #[test]
