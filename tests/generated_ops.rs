@@ -165,13 +165,16 @@ fn image_ops<T: Real>(x: ArrayView4<T>, w: ArrayView4<T>) -> Array2<T> {
     flatten(max_pool2(c))
 }
 
-/// One generated function per case, and the ops of the language each covers;
-/// every op of the table must be covered (`every_structural_op_is_compiled`).
-fn structural_cases() -> Vec<(
+/// The ops of the language a case covers, its generated function, and its inputs.
+type Case = (
     &'static [&'static str],
     DynFunction<f64>,
     Vec<DynValue<f64>>,
-)> {
+);
+
+/// One generated function per case, and the ops of the language each covers;
+/// every op of the table must be covered (`every_structural_op_is_compiled`).
+fn structural_cases() -> Vec<Case> {
     let mut rng = SeededRng::new(2);
     let mut r = |shape: &[usize]| DynValue::Float(random(shape, -1.0, 1.0, &mut rng));
     vec![

@@ -1,6 +1,7 @@
 //! Snapshots of generated code. Each `tests/expand/NAME.rs` is expanded by the
 //! compiler (no rustc involved) and compared with `tests/expand/NAME.expanded.rs`,
-//! so a change to a derivative rule or to emission shows up as a diff in review.
+//! and its IR after the passes with `NAME.ir.txt`, so a change to a derivative
+//! rule, a pass or emission shows up as a diff in review.
 //! Run with `BLESS=1` to accept a change after reading it.
 //!
 //! The inputs are also compiled as modules below, and their gradients checked,
@@ -39,29 +40,42 @@ fn expand_file(path: &Path) -> String {
     backprop_dsl::expand_source(&src).expect("a valid Rust file")
 }
 
-#[test]
-fn generated_code_matches_the_reviewed_snapshots() {
+/// Compares `make(case)` with `tests/expand/NAME.SUFFIX` for every case.
+fn compare_snapshots(suffix: &str, make: fn(&Path) -> String) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
     let bless = std::env::var_os("BLESS").is_some();
     let mut stale = Vec::new();
     for name in CASES {
-        let expanded = expand_file(&dir.join(format!("{name}.rs")));
-        let snapshot = dir.join(format!("{name}.expanded.rs"));
+        let made = make(&dir.join(format!("{name}.rs")));
+        let snapshot = dir.join(format!("{name}.{suffix}"));
         match std::fs::read_to_string(&snapshot) {
-            Ok(old) if old == expanded => {}
-            _ if bless => std::fs::write(&snapshot, &expanded).expect("writable snapshot"),
+            Ok(old) if old == made => {}
+            _ if bless => std::fs::write(&snapshot, &made).expect("writable snapshot"),
             _ => {
-                std::fs::write(dir.join(format!("{name}.expanded.rs.new")), &expanded)
-                    .expect("writable");
+                std::fs::write(dir.join(format!("{name}.{suffix}.new")), &made).expect("writable");
                 stale.push(*name);
             }
         }
     }
     assert!(
         stale.is_empty(),
-        "generated code changed for {stale:?}: compare each NAME.expanded.rs with NAME.expanded.rs.new \
+        "{suffix} changed for {stale:?}: compare each NAME.{suffix} with NAME.{suffix}.new \
          in tests/expand, then run `BLESS=1 cargo test --test snapshots` to accept"
     );
+}
+
+#[test]
+fn generated_code_matches_the_reviewed_snapshots() {
+    compare_snapshots("expanded.rs", expand_file);
+}
+
+/// The IR after the pass pipeline, beside the code emitted from it.
+#[test]
+fn the_ir_matches_the_reviewed_snapshots() {
+    compare_snapshots("ir.txt", |path| {
+        let src = std::fs::read_to_string(path).expect("readable case");
+        backprop_dsl::ir_source(&src).expect("a valid Rust file")
+    });
 }
 
 fn random(shape: &[usize], rng: &mut SeededRng) -> DynValue<f64> {

@@ -696,7 +696,7 @@ impl Lower<'_> {
         (l, r): (ValueId, ValueId),
         span: Span,
     ) -> Option<ValueId> {
-        let mut as_usize = |this: &mut Self, v: ValueId, e: &Expr| -> Option<ValueId> {
+        let as_usize = |this: &mut Self, v: ValueId, e: &Expr| -> Option<ValueId> {
             match (this.g.ty(v), &this.g.nodes[v].op) {
                 (Ty::Usize, _) => Some(v),
                 (Ty::Scalar, Op::Const(c))

@@ -3,7 +3,8 @@
 //! `rule`. Gradients always accumulate: a value used twice gets the sum of
 //! both contributions. Only values that depend on an input wanting a gradient,
 //! and that reach an output, are differentiated, so no code is generated for
-//! gradients nobody needs.
+//! gradients nobody needs. Rules stay simple (every broadcast is undone with a
+//! `sum_to`); the passes of [`crate::opt`] remove what is not needed.
 
 use std::collections::HashMap;
 
@@ -15,10 +16,8 @@ use crate::ir::{AxisOp, BinOp, DotKind, Graph, Node, Op, ScalarOp, Ty, ValueId};
 pub fn differentiate(g: &mut Graph) {
     let forward_len = g.nodes.len();
     let needs = needs_grad(g);
-    let same_shape = shape_classes(g);
     let mut d = Diff {
         g,
-        same_shape,
         contributions: HashMap::new(),
         shapes: HashMap::new(),
         grad_of: HashMap::new(),
@@ -60,39 +59,6 @@ pub fn differentiate(g: &mut Graph) {
     g.grad_of = grad_of;
 }
 
-/// Classes of forward values known to have the same shape at run time: elementwise
-/// ops keep the shape of their input, and a broadcasting op whose array operands
-/// share a class keeps it. Everything else starts a class of its own. The backward
-/// skips `sum_to` between values of one class.
-pub fn shape_classes(g: &Graph) -> Vec<usize> {
-    let mut class: Vec<usize> = Vec::with_capacity(g.nodes.len());
-    for (id, n) in g.nodes.iter().enumerate() {
-        // Array arguments only: scalars broadcast without changing the shape.
-        let arrays: Vec<usize> = n
-            .args
-            .iter()
-            .filter(|&&a| matches!(g.ty(a), Ty::Float(_) | Ty::Mask(_)))
-            .map(|&a| class[a])
-            .collect();
-        let keeps = matches!(
-            n.op,
-            Op::Elementwise(_)
-                | Op::Binary(_)
-                | Op::WithScalar(_)
-                | Op::Compare(_)
-                | Op::Where
-                | Op::StopGradient
-                | Op::Axis(AxisOp::Softmax | AxisOp::LogSoftmax, _)
-        );
-        let c = match arrays.first() {
-            Some(&first) if keeps && arrays.iter().all(|&c| c == first) => first,
-            _ => id,
-        };
-        class.push(c);
-    }
-    class
-}
-
 /// Which forward values a gradient must be computed for: those that depend on an
 /// input wanting a gradient and that some output depends on through ops other than
 /// `stop_gradient`. The checker uses it too, to reject ops without a derivative there.
@@ -123,8 +89,6 @@ pub fn needs_grad(g: &Graph) -> Vec<bool> {
 
 struct Diff<'g> {
     g: &'g mut Graph,
-    /// Forward values with equal entries are known to have equal shapes.
-    same_shape: Vec<usize>,
     /// Gradient contributions received so far, per forward value.
     contributions: HashMap<ValueId, Vec<ValueId>>,
     /// One `ShapeOf` node per forward value whose shape the backward needs.
@@ -188,12 +152,10 @@ impl Diff<'_> {
         }))
     }
 
-    /// `sum_to(g, shape of x)`: undoes broadcasting from the op's output back to operand `x`.
-    /// Nothing to undo when `x` is known to have the shape of the op's output.
+    /// `sum_to(g, shape of x)`: undoes broadcasting from the op's output back to
+    /// operand `x`. The `noop-reshapes` pass removes it where `x` is known to have
+    /// the output's shape.
     fn unbroadcast(&mut self, grad: ValueId, x: ValueId, from: ValueId) -> ValueId {
-        if self.same_shape[x] == self.same_shape[from] {
-            return grad;
-        }
         let shape = self.shape_of(x);
         self.push(Op::SumTo, vec![grad, shape], self.g.ty(x), from)
     }

@@ -299,6 +299,21 @@ pub enum Op {
     Zeros,
 }
 
+impl Op {
+    /// The op's name as the IR printout shows it: the elementwise op's name
+    /// (`tanh`, `tanh_backward`), or the variant's (`SumTo`, `Axis`).
+    pub fn name(&self) -> String {
+        match self {
+            Op::Elementwise(e) => e.name.to_string(),
+            Op::ElementwiseGrad(e) => format!("{}_backward", e.name),
+            other => {
+                let debug = format!("{other:?}");
+                debug.split('(').next().unwrap_or_default().to_string()
+            }
+        }
+    }
+}
+
 /// One value: an op, its arguments, its type, and where it comes from.
 #[derive(Clone, Debug)]
 pub struct Node {

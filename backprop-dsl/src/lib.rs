@@ -21,6 +21,7 @@ pub mod interp;
 pub mod ir;
 pub mod lints;
 pub mod ops;
+pub mod opt;
 pub mod parse;
 pub mod pretty;
 
@@ -56,9 +57,32 @@ pub fn on_big_stack<R>(f: impl FnOnce() -> R) -> R {
     stacker::grow(STACK_BYTES, f)
 }
 
-/// Parses, checks and differentiates an item, or returns every error found.
+/// Parses, checks, differentiates and optimizes an item, or returns every error found.
 pub fn compile(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<Diagnostic>> {
-    on_big_stack(|| compile_inner(attr, item))
+    on_big_stack(|| compile_inner(attr, item, true))
+}
+
+/// As [`compile`], without the pass pipeline: the graph as differentiation left it,
+/// for printing the IR after each pass of [`opt::PIPELINE`] and for testing them.
+pub fn compile_unoptimized(
+    attr: TokenStream,
+    item: TokenStream,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    on_big_stack(|| compile_inner(attr, item, false))
+}
+
+/// Whether the IR is verified after every stage and pass: in debug builds of the
+/// compiler, which is what the tests run.
+const VERIFY: bool = cfg!(debug_assertions);
+
+/// A failed verification: a bug in a stage, reported at the function's name
+/// rather than as a panic inside rustc.
+fn internal_error(def: &parse::FnDef, what: String) -> Vec<Diagnostic> {
+    vec![Diagnostic::error(
+        def.item.sig.ident.span(),
+        format!("internal error in #[differentiable]: the IR is invalid {what}"),
+        "please report this bug in backprop, with the function",
+    )]
 }
 
 /// The most tokens a `#[differentiable]` function may have. Every stage recurses
@@ -107,7 +131,11 @@ fn check_size(item: &TokenStream) -> Result<(), Diagnostic> {
     ))
 }
 
-fn compile_inner(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<Diagnostic>> {
+fn compile_inner(
+    attr: TokenStream,
+    item: TokenStream,
+    optimize: bool,
+) -> Result<Compiled, Vec<Diagnostic>> {
     check_size(&item).map_err(|e| vec![e])?;
     let mut diags = diag::Diagnostics::new();
     let options = parse::parse_options(attr, &mut diags);
@@ -121,8 +149,21 @@ fn compile_inner(attr: TokenStream, item: TokenStream) -> Result<Compiled, Vec<D
     if diags.has_errors() {
         return Err(diags.into_vec());
     }
+    let verify = |g: &Graph, stage: &str| match g.verify() {
+        Ok(()) => Ok(()),
+        Err(e) => Err(internal_error(&def, format!("after {stage}: {e}"))),
+    };
+    if VERIFY {
+        verify(&graph, "checking")?;
+    }
     lints::run(&graph, &options.lints, &mut diags);
     diff::differentiate(&mut graph);
+    if VERIFY {
+        verify(&graph, "differentiation")?;
+    }
+    if optimize {
+        opt::optimize(&mut graph, VERIFY).map_err(|e| internal_error(&def, e))?;
+    }
     Ok(Compiled {
         def,
         options,
@@ -167,7 +208,7 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> TokenStream {
         // does not report the same error twice) rather than add a second message.
         return item;
     }
-    match compile_inner(attr, item.clone()) {
+    match compile_inner(attr, item.clone(), true) {
         Ok(c) => {
             let mut out: TokenStream = c
                 .lints
@@ -211,6 +252,33 @@ fn expand_source_inner(src: &str) -> Result<String, String> {
         out.extend(expand_inner(args, quote!(#f)));
     }
     Ok(pretty::file(&out))
+}
+
+/// The IR of every `#[differentiable]` function of a Rust source file after the
+/// pass pipeline, as [`Graph`]'s printout, each under a `// fn name` line: what
+/// the snapshot tests keep beside the generated code.
+pub fn ir_source(src: &str) -> Result<String, String> {
+    on_big_stack(|| {
+        let file: syn::File =
+            syn::parse_str(src).map_err(|e| format!("not a valid Rust file: {e}"))?;
+        let mut out = String::new();
+        for item in file.items {
+            let syn::Item::Fn(mut f) = item else { continue };
+            let Some(pos) = f.attrs.iter().position(parse::is_differentiable) else {
+                continue;
+            };
+            let args = match f.attrs.remove(pos).meta {
+                syn::Meta::List(list) => list.tokens,
+                _ => TokenStream::new(),
+            };
+            let name = f.sig.ident.to_string();
+            match compile_inner(args, quote!(#f), true) {
+                Ok(c) => out.push_str(&format!("// fn {name}\n{}\n", c.graph)),
+                Err(e) => out.push_str(&format!("// fn {name}: {}\n\n", e[0].message)),
+            }
+        }
+        Ok(out)
+    })
 }
 
 /// The user's function with its body replaced, so callers still type-check while

@@ -56,6 +56,7 @@ pub struct AffineReluGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn affine_relu_train<T: Real>(

@@ -59,6 +59,7 @@ pub struct AttentionGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn attention_train<T: Real>(

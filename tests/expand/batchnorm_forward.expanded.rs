@@ -82,6 +82,7 @@ pub struct BatchnormForwardGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn batchnorm_forward_train<T: Real>(

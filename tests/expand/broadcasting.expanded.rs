@@ -96,6 +96,7 @@ pub struct BroadcastingGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn broadcasting_train<T: Real>(

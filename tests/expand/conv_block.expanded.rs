@@ -17,12 +17,11 @@ pub fn conv_block<T: Real>(
     let b_col = ops::insert_axis(&b, ops::Axis(1));
     let bias = ops::insert_axis(&b_col, ops::Axis(2));
     let t5 = 1;
-    let t6 = 1;
     let conv_x = ops::conv2d(
         &x,
         &w,
         t5,
-        t6,
+        t5,
         &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
     );
     let z = ops::add(
@@ -43,8 +42,6 @@ pub struct ConvBlockSaved<T: Real> {
     pub w: ::backprop::ndarray::Array4<T>,
     /// `t5`: usize (from statement 2).
     pub t5: usize,
-    /// `t6`: usize (from statement 2).
-    pub t6: usize,
     /// `z`: 4-D float array (from statement 2).
     pub z: ::backprop::ndarray::Array4<T>,
     /// `relu_z`: 4-D float array (from statement 3).
@@ -75,6 +72,7 @@ pub struct ConvBlockGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn conv_block_train<T: Real>(
@@ -87,12 +85,11 @@ pub fn conv_block_train<T: Real>(
     let b_col = ops::insert_axis(&b, ops::Axis(1));
     let bias = ops::insert_axis(&b_col, ops::Axis(2));
     let t5 = 1;
-    let t6 = 1;
     let conv_x = ops::conv2d(
         &x,
         &w,
         t5,
-        t6,
+        t5,
         &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
     );
     let z = ops::add(
@@ -110,7 +107,6 @@ pub fn conv_block_train<T: Real>(
         x: x.to_owned(),
         w: w.to_owned(),
         t5,
-        t6,
         z,
         relu_z,
         out: out.clone(),
@@ -139,14 +135,14 @@ pub fn conv_block_train<T: Real>(
 ///     &saved.w,
 ///     saved.x_shape,
 ///     saved.t5,
-///     saved.t6,
+///     saved.t5,
 /// );
 /// let d_w = ops::conv2d_backward_weight(
 ///     &d_conv_x,
 ///     &saved.x,
 ///     saved.w_shape,
 ///     saved.t5,
-///     saved.t6,
+///     saved.t5,
 /// );
 /// // line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));
 /// let d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));
@@ -178,14 +174,14 @@ pub fn conv_block_backward<T: Real>(
         &saved.w,
         saved.x_shape,
         saved.t5,
-        saved.t6,
+        saved.t5,
     );
     let d_w = ops::conv2d_backward_weight(
         &d_conv_x,
         &saved.x,
         saved.w_shape,
         saved.t5,
-        saved.t6,
+        saved.t5,
     );
     let d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));
     let d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));
@@ -239,7 +235,7 @@ pub fn conv_block_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![4usize],
-        backward_source: "// line 8: max_pool2(relu(z))\nlet d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);\nlet d_z = ops::relu_backward(&saved.z, &d_relu_z);\n// line 7: let z = conv2d(x, w, 1, 1) + &bias;\nlet d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);\nlet d_bias = ops::sum_to(&d_z, saved.bias_shape);\nlet d_x = ops::conv2d_backward_input(\n    &d_conv_x,\n    &saved.w,\n    saved.x_shape,\n    saved.t5,\n    saved.t6,\n);\nlet d_w = ops::conv2d_backward_weight(\n    &d_conv_x,\n    &saved.x,\n    saved.w_shape,\n    saved.t5,\n    saved.t6,\n);\n// line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));\nlet d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));\nlet d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));\nConvBlockGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
+        backward_source: "// line 8: max_pool2(relu(z))\nlet d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);\nlet d_z = ops::relu_backward(&saved.z, &d_relu_z);\n// line 7: let z = conv2d(x, w, 1, 1) + &bias;\nlet d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);\nlet d_bias = ops::sum_to(&d_z, saved.bias_shape);\nlet d_x = ops::conv2d_backward_input(\n    &d_conv_x,\n    &saved.w,\n    saved.x_shape,\n    saved.t5,\n    saved.t5,\n);\nlet d_w = ops::conv2d_backward_weight(\n    &d_conv_x,\n    &saved.x,\n    saved.w_shape,\n    saved.t5,\n    saved.t5,\n);\n// line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));\nlet d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));\nlet d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));\nConvBlockGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -104,6 +104,7 @@ pub struct DqnHuberLossGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn dqn_huber_loss_train<T: Real>(

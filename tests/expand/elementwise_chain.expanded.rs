@@ -68,6 +68,7 @@ pub struct ElementwiseChainGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn elementwise_chain_train<T: Real>(

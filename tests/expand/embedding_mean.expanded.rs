@@ -54,6 +54,7 @@ pub struct EmbeddingMeanGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn embedding_mean_train<T: Real>(

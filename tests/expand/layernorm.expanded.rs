@@ -84,6 +84,7 @@ pub struct LayernormGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn layernorm_train<T: Real>(

@@ -80,6 +80,7 @@ pub struct RnnStepGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn rnn_step_train<T: Real>(

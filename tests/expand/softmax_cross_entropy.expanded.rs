@@ -46,6 +46,7 @@ pub struct SoftmaxCrossEntropyGrads<T: Real> {
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
+    clippy::too_many_arguments,
     unused_variables
 )]
 pub fn softmax_cross_entropy_train<T: Real>(

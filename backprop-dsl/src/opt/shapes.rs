@@ -1,0 +1,58 @@
+//! Which values are known to share a shape at run time, forward and backward.
+//! Values in one class have equal shapes whatever the inputs; a `Shape` value is
+//! in the class of the array it is the shape of. The analysis is conservative:
+//! values of unknown relation get classes of their own.
+
+use crate::ir::{AxisOp, Graph, Op, Ty, ValueId};
+
+/// The class of every node (the id of the first node known to have its shape).
+pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
+    let mut class: Vec<ValueId> = Vec::with_capacity(g.nodes.len());
+    for (id, n) in g.nodes.iter().enumerate() {
+        let arg = |i: usize| class[n.args[i]];
+        // Array arguments only: scalars broadcast without changing the shape.
+        let arrays: Vec<ValueId> = n
+            .args
+            .iter()
+            .filter(|&&a| matches!(g.ty(a), Ty::Float(_) | Ty::Mask(_)))
+            .map(|&a| class[a])
+            .collect();
+        let all_same = || match arrays.first() {
+            Some(&first) if arrays.iter().all(|&c| c == first) => Some(first),
+            _ => None,
+        };
+        let c = match &n.op {
+            // Ops that keep the shape of their array operands, when those agree.
+            Op::Elementwise(_)
+            | Op::ElementwiseGrad(_)
+            | Op::Binary(_)
+            | Op::WithScalar(_)
+            | Op::Compare(_)
+            | Op::MaskBy(_)
+            | Op::MaskGrad(_)
+            | Op::Where
+            | Op::StopGradient
+            | Op::Axis(AxisOp::Softmax | AxisOp::LogSoftmax, _) => all_same(),
+            // The shape of `x` is in `x`'s class.
+            Op::ShapeOf => Some(arg(0)),
+            // Ops whose result has the shape passed to them.
+            Op::SumTo | Op::BroadcastTo | Op::MeanGrad | Op::FlattenGrad => Some(arg(1)),
+            Op::Zeros => Some(arg(0)),
+            Op::PickGrad
+            | Op::RowsGrad
+            | Op::SliceGrad(_)
+            | Op::Conv2dGradInput
+            | Op::Conv2dGradWeight => Some(arg(2)),
+            Op::AxisGrad(AxisOp::Sum | AxisOp::Mean, _) => Some(arg(1)),
+            // Derivatives given the forward input `x` first have its shape.
+            Op::AxisGrad(AxisOp::Max | AxisOp::LogSumExp, _) | Op::MaxPool2Grad => Some(arg(0)),
+            Op::AxisGrad(AxisOp::Softmax | AxisOp::LogSoftmax, _) => Some(arg(0)),
+            Op::ConcatGrad(_, i) => Some(arg(1 + i)),
+            // The upstream gradient of an output has the output's shape.
+            Op::Seed(k) => g.outputs.get(*k).map(|&o| class[o]),
+            _ => None,
+        };
+        class.push(c.unwrap_or(id));
+    }
+    class
+}
