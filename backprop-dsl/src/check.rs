@@ -59,6 +59,35 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     lower.g
 }
 
+/// The graph of a function whose body has errors, from its signature alone: its
+/// inputs, and outputs that are never computed ([`Op::Unavailable`]). Emitted, it
+/// gives every item the function would have had, so nothing cascades from the
+/// errors. The signature must have been parsed without errors.
+pub fn stub_graph(def: &FnDef) -> Graph {
+    let mut diags = Diagnostics::new();
+    let mut lower = Lower {
+        g: Graph::default(),
+        env: Vec::new(),
+        scope: HashMap::new(),
+        let_of: HashMap::new(),
+        unbound: &def.unbound,
+        let_names: Vec::new(),
+        diags: &mut diags,
+        float: def.float.to_string(),
+        stmt: 0,
+        ranges: HashMap::new(),
+        expr_ranges: HashMap::new(),
+        heights: Vec::new(),
+    };
+    lower.inputs(def);
+    let span = def.item.sig.ident.span();
+    for &rank in &def.outputs {
+        let v = lower.node(Op::Unavailable, vec![], Ty::Float(rank), span);
+        lower.g.outputs.push(v);
+    }
+    lower.g
+}
+
 /// A short stand-in for the text of an expression too large to quote: its
 /// outermost op, as in `tanh(...)`, `... + ...` or `(...).sum()`.
 fn abbreviated_text(e: &Expr) -> String {

@@ -198,7 +198,7 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         | Op::LenOf(_)
         | Op::UsizeArith(_)
         | Op::ScalarArith(_) => {}
-        Op::StopGradient | Op::Compare(_) => {}
+        Op::StopGradient | Op::Compare(_) | Op::Unavailable => {}
         // d(-x) = -g; otherwise g * dy/dx from the op's derivative kernel.
         Op::Elementwise(e) if e.name == "neg" => {
             let c = d.neg(g, y);

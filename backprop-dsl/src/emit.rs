@@ -437,6 +437,12 @@ impl Emitter<'_> {
         match &n.op {
             Op::Input(_) | Op::Const(_) | Op::Seed(_) => self.value(v, ctx),
             Op::UsizeConst(c) => Literal::usize_unsuffixed(*c).to_token_stream(),
+            // A typed call rather than `unreachable!()`, so that the code after it
+            // is not reported as unreachable beside the real errors.
+            Op::Unavailable => {
+                let ty = self.value_ty(n.ty);
+                quote!(ops::unavailable::<#ty>())
+            }
             Op::LenOf(k) => {
                 let (x, ax) = (val(0), ax(k));
                 quote!(#x.len_of(#ax))

@@ -257,6 +257,9 @@ pub enum Op {
     MaxPool2,
     /// `flatten(x)`: `[n, ...] -> [n, rest]`.
     Flatten,
+    /// A value that is never computed: the outputs of the stubs generated for a
+    /// function with errors, so that code using its items still type-checks.
+    Unavailable,
 
     // ---- backward
     /// The upstream gradient of output `k`.
@@ -427,7 +430,7 @@ impl Graph {
 
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
-        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) => 0,
+        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) | Op::Unavailable => 0,
         Op::Conv2d => 4,
         Op::Conv2dGradInput | Op::Conv2dGradWeight => 5,
         Op::MaxPool2Grad => 3,

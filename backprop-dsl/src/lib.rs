@@ -208,7 +208,7 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> TokenStream {
         // does not report the same error twice) rather than add a second message.
         return item;
     }
-    match compile_inner(attr, item.clone(), true) {
+    match compile_inner(attr.clone(), item.clone(), true) {
         Ok(c) => {
             let mut out: TokenStream = c
                 .lints
@@ -221,7 +221,7 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
         Err(errors) => {
             let mut out: TokenStream = errors.iter().map(Diagnostic::to_compile_error).collect();
-            out.extend(fallback(item));
+            out.extend(stubs(attr, item.clone()).unwrap_or_else(|| fallback(item)));
             out
         }
     }
@@ -279,6 +279,49 @@ pub fn ir_source(src: &str) -> Result<String, String> {
         }
         Ok(out)
     })
+}
+
+/// Every item a function whose body has errors would have generated (`_train`,
+/// `_backward`, `_dyn`, `Saved`, `Grads`, the `Layer` and `Parameters` impls),
+/// from its signature, with outputs that are never computed: code using them
+/// type-checks, so the user sees only the real errors. `None` when the signature
+/// itself has errors, which only [`fallback`] can stand in for.
+fn stubs(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
+    // Errors in the options or the layer's signature leave nothing to stub; errors
+    // in the function's signature show in what it parsed to (an input or an
+    // output left out), and errors in its body do not matter here.
+    let mut options_diags = diag::Diagnostics::new();
+    let options = parse::parse_options(attr, &mut options_diags);
+    let mut def = parse::parse_fn(item, &mut diag::Diagnostics::new())?;
+    if options.layer.is_some() {
+        check_layer_signature(&def, &mut options_diags);
+    }
+    // `mut x` (reported) would add a warning that it need not be mutable.
+    for arg in def.item.sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(p) = arg
+            && let syn::Pat::Ident(i) = &mut *p.pat
+        {
+            i.mutability = None;
+        }
+    }
+    let sig = &def.item.sig;
+    let signature_ok = !options_diags.has_errors()
+        && def.inputs.len() == sig.inputs.len()
+        && !def.outputs.is_empty()
+        && def.outputs.len() == def.output_tys.len()
+        && sig.generics.type_params().count() <= 1
+        && sig.generics.const_params().next().is_none()
+        && sig.asyncness.is_none()
+        && sig.constness.is_none()
+        && sig.abi.is_none()
+        && sig.variadic.is_none()
+        && matches!(sig.safety, syn::Safety::Default);
+    if !signature_ok {
+        return None;
+    }
+    let mut graph = check::stub_graph(&def);
+    diff::differentiate(&mut graph);
+    Some(emit::emit(&def, &graph, &options, &[]).tokens)
 }
 
 /// The user's function with its body replaced, so callers still type-check while

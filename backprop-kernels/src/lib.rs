@@ -30,4 +30,4 @@ pub use linalg::*;
 pub use ndarray::Axis;
 pub use real::Real;
 pub use reduce::*;
-pub use site::{ShapeMismatch, Site};
+pub use site::{ShapeMismatch, Site, unavailable};

@@ -90,3 +90,16 @@ impl fmt::Display for ShapeMismatch {
 }
 
 impl std::error::Error for ShapeMismatch {}
+
+/// A value of any type that is never computed: generated code calls it where a
+/// `#[differentiable]` function with compile errors would have computed its
+/// outputs, so that code using the generated items still type-checks while the
+/// errors are fixed.
+///
+/// # Panics
+///
+/// Always; it cannot run, since the crate that calls it does not compile.
+#[track_caller]
+pub fn unavailable<A>() -> A {
+    panic!("this #[differentiable] function did not compile")
+}

@@ -11,6 +11,7 @@ pub(crate) fn eliminate_common_subexpressions(g: &mut Graph) {
     let n = g.nodes.len();
     let mut replace: Vec<ValueId> = (0..n).collect();
     let mut seen: HashMap<(String, Vec<ValueId>, bool), ValueId> = HashMap::new();
+    // The key holds the type too: ops without arguments (a stub's outputs) differ by it alone.
     for id in 0..n {
         let node = &g.nodes[id];
         // Inputs and upstream gradients are distinct values even when they look alike.
@@ -21,7 +22,7 @@ pub(crate) fn eliminate_common_subexpressions(g: &mut Graph) {
         let args: Vec<ValueId> = node.args.iter().map(|&a| replace[a]).collect();
         // The op's printed form is its identity: variants, axes, constants and the
         // elementwise table entry all show in it.
-        let key = (format!("{:?}", node.op), args, node.backward);
+        let key = (format!("{:?} {:?}", node.op, node.ty), args, node.backward);
         match seen.get(&key) {
             Some(&earlier) => replace[id] = earlier,
             None => {
