@@ -258,7 +258,28 @@ fn structural_cases() -> Vec<Case> {
             vec![DynValue::Float(x), r(&[3, 2, 3, 3])]
         }),
         (&["len_of"], lengths_dyn(), vec![r(&[3, 4])]),
+        (
+            &["matmul", "softmax"],
+            attention_scores_dyn(),
+            vec![r(&[2, 3, 4]), r(&[2, 4, 3]), r(&[4, 5])],
+        ),
+        (&["take_along_axis"], gathered_dyn(), {
+            let idx = array![[[0usize, 2], [1, 1]], [[2, 0], [0, 0]]];
+            vec![r(&[2, 3, 2]), DynValue::Int(idx.into_dyn())]
+        }),
     ]
+}
+
+/// Both forms of the batched product, as multi-head attention uses them.
+#[differentiable]
+fn attention_scores<T: Real>(q: ArrayView3<T>, k: ArrayView3<T>, w: ArrayView2<T>) -> Array3<T> {
+    let scores = softmax(matmul(q, &k) * 0.5, Axis(2));
+    matmul(matmul(scores, &q), &w)
+}
+
+#[differentiable]
+fn gathered<T: Real>(x: ArrayView3<T>, idx: ArrayView3<usize>) -> Array3<T> {
+    tanh(take_along_axis(x, &idx, Axis(1))) * 2.0
 }
 
 #[differentiable]
@@ -280,11 +301,14 @@ fn structural_ops_through_generated_code() {
 #[test]
 fn every_structural_op_is_compiled() {
     let cases = structural_cases();
-    for op in backprop_dsl::ops::STRUCTURAL {
+    let names = backprop_dsl::ops::STRUCTURAL
+        .iter()
+        .map(|op| op.name)
+        .chain(backprop_dsl::ops::syntaxes().map(|s| s.name));
+    for name in names {
         assert!(
-            cases.iter().any(|(covers, _, _)| covers.contains(&op.name)),
-            "no generated-code case for `{}`: add one to `structural_cases`",
-            op.name
+            cases.iter().any(|(covers, _, _)| covers.contains(&name)),
+            "no generated-code case for `{name}`: add one to `structural_cases`"
         );
     }
 }

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit};
 
 use crate::diag::{Diagnostics, did_you_mean, span_range};
-use crate::ir::{AxisOp, BinOp, DotKind, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{BinOp, DotKind, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
 use crate::ops;
 use crate::parse::{FnDef, InputKind};
 
@@ -140,7 +140,9 @@ pub fn source_text(e: &Expr) -> String {
     }
 }
 
-struct Lower<'a> {
+/// The lowering of one function: its scope, its graph so far and its diagnostics.
+/// The check functions of the ops in [`crate::ops`] take it to read their arguments.
+pub struct Lower<'a> {
     g: Graph,
     /// Names in scope, latest last (a later `let` shadows an earlier one); `None`
     /// for a name whose value had an error, already reported.
@@ -176,6 +178,16 @@ struct Lower<'a> {
 const FULL_TEXT_HEIGHT: usize = 12;
 
 impl Lower<'_> {
+    /// Where the ops' check functions report problems.
+    pub(crate) fn diags(&mut self) -> &mut Diagnostics {
+        self.diags
+    }
+
+    /// The type of a value lowered so far.
+    pub(crate) fn ty(&self, v: ValueId) -> Ty {
+        self.g.ty(v)
+    }
+
     fn bind(&mut self, name: String, v: Option<ValueId>) {
         self.scope.insert(name.clone(), v);
         self.env.push((name, v));
@@ -206,7 +218,7 @@ impl Lower<'_> {
         self.g.stmt_line.push(span.start().line);
     }
 
-    fn node(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, span: Span) -> ValueId {
+    pub(crate) fn node(&mut self, op: Op, args: Vec<ValueId>, ty: Ty, span: Span) -> ValueId {
         let height = args.iter().map(|&a| self.heights[a] + 1).max().unwrap_or(0);
         self.heights.push(height);
         self.g.push(Node {
@@ -395,7 +407,7 @@ impl Lower<'_> {
         None
     }
 
-    fn expr(&mut self, e: &Expr) -> Option<ValueId> {
+    pub(crate) fn expr(&mut self, e: &Expr) -> Option<ValueId> {
         let v = self.expr_inner(e)?;
         if self.g.nodes[v].text.is_empty() {
             self.g.nodes[v].text = if self.heights[v] <= FULL_TEXT_HEIGHT {
@@ -755,7 +767,7 @@ impl Lower<'_> {
     }
 
     /// A float array argument (a scalar literal is not allowed where an array is needed).
-    fn array_arg(&mut self, e: &Expr, op: &str) -> Option<(ValueId, usize)> {
+    pub(crate) fn array_arg(&mut self, e: &Expr, op: &str) -> Option<(ValueId, usize)> {
         let v = self.expr(e)?;
         match self.g.ty(v) {
             Ty::Float(r) => Some((v, r)),
@@ -775,7 +787,7 @@ impl Lower<'_> {
     }
 
     /// A float array or a scalar (for ops that broadcast).
-    fn operand(&mut self, e: &Expr, op: &str) -> Option<(ValueId, usize)> {
+    pub(crate) fn operand(&mut self, e: &Expr, op: &str) -> Option<(ValueId, usize)> {
         let v = self.expr(e)?;
         match self.g.ty(v) {
             Ty::Float(r) => Some((v, r)),
@@ -894,7 +906,7 @@ impl Lower<'_> {
     }
 
     /// An axis: `Axis(k)` or a plain integer literal, checked against a rank.
-    fn axis(&mut self, e: &Expr, rank: usize, op: &str) -> Option<usize> {
+    pub(crate) fn axis(&mut self, e: &Expr, rank: usize, op: &str) -> Option<usize> {
         let inner = match e {
             Expr::Call(c)
                 if matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Axis"))
@@ -939,7 +951,7 @@ impl Lower<'_> {
     }
 
     /// An integer index array of rank 1.
-    fn index_arg(&mut self, e: &Expr, op: &str) -> Option<ValueId> {
+    pub(crate) fn index_arg(&mut self, e: &Expr, op: &str) -> Option<ValueId> {
         let v = self.expr(e)?;
         match self.g.ty(v) {
             Ty::Int(1) => Some(v),
@@ -955,7 +967,7 @@ impl Lower<'_> {
     }
 
     /// A `usize` expression: literal, `usize` input or binding, `len_of`, and `+ - * /`.
-    fn usize_expr(&mut self, e: &Expr) -> Option<ValueId> {
+    pub(crate) fn usize_expr(&mut self, e: &Expr) -> Option<ValueId> {
         match e {
             Expr::Lit(syn::ExprLit {
                 lit: Lit::Int(i), ..
@@ -1078,9 +1090,18 @@ impl Lower<'_> {
             );
             return None;
         }
-        let v = match Elementwise::find(&op) {
-            Some(e) => self.elementwise(e, args, span)?,
-            None => self.structural(&op, args, span, range)?,
+        let v = match (Elementwise::find(&op), ops::syntax(&op)) {
+            (Some(e), _) => self.elementwise(e, args, span)?,
+            (None, Some(syntax)) => {
+                let call = ops::Call {
+                    name: &op,
+                    args,
+                    span,
+                    range,
+                };
+                (syntax.check)(self, &call)?
+            }
+            (None, None) => self.structural(&op, args, span, range)?,
         };
         self.ranges.insert(v, range);
         Some(v)
@@ -1209,44 +1230,6 @@ impl Lower<'_> {
                     Ty::Float(0),
                     span,
                 ))
-            }
-            "sum_axis" | "mean_axis" | "max_axis" | "logsumexp" | "softmax" | "log_softmax" => {
-                let (x, r) = self.array_arg(args[0], op)?;
-                let k = self.axis(args[1], r, op)?;
-                let aop = match op {
-                    "sum_axis" => AxisOp::Sum,
-                    "mean_axis" => AxisOp::Mean,
-                    "max_axis" => AxisOp::Max,
-                    "logsumexp" => AxisOp::LogSumExp,
-                    "softmax" => AxisOp::Softmax,
-                    _ => AxisOp::LogSoftmax,
-                };
-                let rank = if aop.reduces() { r - 1 } else { r };
-                Some(self.node(Op::Axis(aop, k), vec![x], Ty::Float(rank), span))
-            }
-            "pick" | "rows" => {
-                let q = self.array_arg(args[0], op);
-                let idx = self.index_arg(args[1], op);
-                let ((q, r), idx) = (q?, idx?);
-                if r != 2 {
-                    let what = if op == "pick" {
-                        "a 2-D array of values, one row per index"
-                    } else {
-                        "a 2-D table, one row per id"
-                    };
-                    self.diags.error_at(
-                        &args[0],
-                        format!("`{op}` needs a 2-D array, found a {r}-D array"),
-                        format!("the first argument is {what}"),
-                    );
-                    return None;
-                }
-                let (o, rank) = if op == "pick" {
-                    (Op::Pick, 1)
-                } else {
-                    (Op::Rows, 2)
-                };
-                Some(self.node(o, vec![q, idx], Ty::Float(rank), span))
             }
             "slice_axis" => {
                 let (x, r) = self.array_arg(args[0], op)?;

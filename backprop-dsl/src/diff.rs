@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use backprop_kernels::{Compare, ELEMENTWISE, Elementwise, Uses};
 
-use crate::ir::{AxisOp, BinOp, DotKind, Graph, Node, Op, ScalarOp, Ty, ValueId};
+use crate::ir::{BinOp, DotKind, Graph, Node, Op, ScalarOp, Ty, ValueId};
+use crate::ops::Read;
 
 /// Appends the backward pass to `g` and fills `g.grads`.
 pub fn differentiate(g: &mut Graph) {
@@ -342,31 +343,26 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
             let c = d.push(op, vec![g, shape], d.g.ty(x), y);
             d.contribute(x, c);
         }
-        Op::Axis(aop, k) => {
-            let x = args[0];
-            let tx = d.g.ty(x);
-            let grad_args = match aop {
-                // copied back along the axis (divided by its length for the mean)
-                AxisOp::Sum | AxisOp::Mean => vec![g, d.shape_of(x)],
-                // to the first maximum; logsumexp: g * softmax(x) = g * exp(x - y)
-                AxisOp::Max | AxisOp::LogSumExp => vec![x, y, g],
-                // softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g)
-                AxisOp::Softmax | AxisOp::LogSoftmax => vec![y, g],
-            };
-            let c = d.push(Op::AxisGrad(aop, k), grad_args, tx, y);
-            d.contribute(x, c);
-        }
-        // scatter-add into zeros of the operand's shape
-        Op::Pick | Op::Rows => {
-            let (q, idx) = (args[0], args[1]);
-            let shape = d.shape_of(q);
-            let op = if matches!(node.op, Op::Pick) {
-                Op::PickGrad
-            } else {
-                Op::RowsGrad
-            };
-            let c = d.push(op, vec![g, idx, shape], d.g.ty(q), y);
-            d.contribute(q, c);
+        // The op's derivatives, as its definition in `crate::ops` gives them.
+        Op::Prim(prim, attr) => {
+            for (i, rule) in prim.grads.iter().enumerate() {
+                let x = args[rule.wrt];
+                if !wants(rule.wrt) {
+                    continue;
+                }
+                let reads = rule
+                    .reads
+                    .iter()
+                    .map(|r| match *r {
+                        Read::Arg(a) => args[a],
+                        Read::Out => y,
+                        Read::Grad => g,
+                        Read::ShapeOf(a) => d.shape_of(args[a]),
+                    })
+                    .collect();
+                let c = d.push(Op::PrimGrad(prim, i, attr), reads, d.g.ty(x), y);
+                d.contribute(x, c);
+            }
         }
         // y = conv(x, w): dx = col2im(G W), dw = G^T im2col(x)
         Op::Conv2d => {
@@ -436,9 +432,7 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         | Op::MeanGrad
         | Op::MaskBy(_)
         | Op::MaskGrad(_)
-        | Op::AxisGrad(..)
-        | Op::PickGrad
-        | Op::RowsGrad
+        | Op::PrimGrad(..)
         | Op::SliceGrad(_)
         | Op::ConcatGrad(..)
         | Op::RemoveAxis(_)

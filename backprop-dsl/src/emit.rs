@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
-use crate::ir::{AxisOp, BinOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{BinOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ops::{Attr, K, Kernel};
 use crate::parse::{FnDef, InputKind, Options, Pass};
 
 /// Everything generated for one function.
@@ -199,10 +200,8 @@ impl Emitter<'_> {
             Op::WithScalar(_) => format!("{}_scaled", arg(0)?),
             Op::Sum => format!("sum_{}", arg(0)?),
             Op::Mean => format!("mean_{}", arg(0)?),
-            Op::Axis(aop, _) => format!("{}_{}", aop.kernel(), arg(0)?),
+            Op::Prim(p, _) => format!("{}_{}", p.op, arg(0)?),
             Op::InsertAxis(_) => format!("{}_col", arg(0)?),
-            Op::Pick => format!("picked_{}", arg(0)?),
-            Op::Rows => format!("rows_{}", arg(0)?),
             Op::Slice(_) => format!("{}_slice", arg(0)?),
             Op::Conv2d => format!("conv_{}", arg(0)?),
             Op::MaxPool2 => format!("pooled_{}", arg(0)?),
@@ -360,6 +359,27 @@ impl Emitter<'_> {
         }
     }
 
+    /// `ops::kernel(args...)` for node `v`, laid out as the kernel's description
+    /// says (the interpreter reads the same description).
+    fn kernel_call(
+        &self,
+        kernel: &Kernel,
+        v: ValueId,
+        attr: Attr,
+        op: &str,
+        ctx: Ctx,
+    ) -> TokenStream {
+        let n = &self.g.nodes[v];
+        let args = kernel.args.iter().map(|k| match *k {
+            K::Arg(i) => self.operand(n.args[i], ctx),
+            K::Value(i) => self.value(n.args[i], ctx),
+            K::Axis => Self::axis(attr.axis().unwrap_or(0)),
+            K::Site => self.site(v, op),
+        });
+        let f = format_ident!("{}", kernel.name);
+        quote!(ops::#f(#(#args),*))
+    }
+
     /// The constant parameters of an elementwise op, each as its kernel takes it:
     /// a float, or an `i32` for an integer parameter (a literal, or a `usize` input
     /// converted with a check).
@@ -515,22 +535,16 @@ impl Emitter<'_> {
             Op::BroadcastTo => call("broadcast_to", all(0)),
             Op::MeanGrad => call("mean_backward", all(0)),
             Op::SumTo => call("sum_to", all(0)),
-            Op::Axis(aop, k) => call(aop.kernel(), vec![a(0), ax(k)]),
-            // `(g, axis, shape)` for sum and mean; `(x, y, g, axis)` or `(y, g, axis)` for the rest.
-            Op::AxisGrad(aop @ (AxisOp::Sum | AxisOp::Mean), k) => call(
-                &format!("{}_backward", aop.kernel()),
-                vec![a(0), ax(k), a(1)],
-            ),
-            Op::AxisGrad(aop, k) => call(
-                &format!("{}_backward", aop.kernel()),
-                [all(0), vec![ax(k)]].concat(),
-            ),
+            Op::Prim(p, attr) => self.kernel_call(&p.kernel, v, *attr, p.op, ctx),
+            Op::PrimGrad(p, i, attr) => match p.grads.get(*i) {
+                Some(grad) => self.kernel_call(&grad.kernel, v, *attr, p.op, ctx),
+                // `verify` rejects such a node before emission.
+                None => quote!(::core::compile_error!(
+                    "internal error: a derivative that does not exist"
+                )),
+            },
             Op::InsertAxis(k) => call("insert_axis", vec![a(0), ax(k)]),
             Op::RemoveAxis(k) => call("insert_axis_backward", vec![a(0), ax(k)]),
-            Op::Pick => call("pick", vec![a(0), a(1), site("pick")]),
-            Op::Rows => call("rows", vec![a(0), a(1), site("rows")]),
-            Op::PickGrad => call("pick_backward", all(0)),
-            Op::RowsGrad => call("rows_backward", all(0)),
             Op::Slice(k) => call(
                 "slice_axis",
                 vec![a(0), ax(k), a(1), a(2), site("slice_axis")],

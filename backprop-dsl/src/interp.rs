@@ -6,7 +6,8 @@ use backprop_kernels as k;
 use k::Axis;
 use ndarray::{Array0, ArrayD, Ix1, Ix2, IxDyn};
 
-use crate::ir::{AxisOp, BinOp, DotKind, Graph, Op, ScalarOp, UsizeOp};
+use crate::ir::{BinOp, DotKind, Graph, Op, ScalarOp, UsizeOp};
+use crate::ops::{Attr, K, Kernel};
 
 /// A run-time value.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,13 +122,6 @@ fn shape(v: &Value) -> IxDyn {
     }
 }
 
-fn int(v: &Value) -> ndarray::Array1<usize> {
-    match v {
-        Value::Int(a) => a.clone().into_dimensionality::<Ix1>().expect("1-D indices"),
-        other => panic!("expected indices, got {other:?}"),
-    }
-}
-
 fn m2(a: ArrayD<f64>) -> ndarray::Array2<f64> {
     a.into_dimensionality::<Ix2>().expect("2-D")
 }
@@ -143,6 +137,40 @@ fn ix4(v: &Value) -> ndarray::Ix4 {
 
 fn v1(a: ArrayD<f64>) -> ndarray::Array1<f64> {
     a.into_dimensionality::<Ix1>().expect("1-D")
+}
+
+/// A kernel called by name, with its arguments laid out as its description says
+/// (the emitter reads the same description).
+fn call(kernel: &Kernel, attr: Attr, a: &[Value]) -> Value {
+    // A scalar passed where the kernel takes an array is a 0-d array, as in generated code.
+    let zero_d: Vec<Option<ArrayD<f64>>> = a
+        .iter()
+        .map(|v| match v {
+            Value::Scalar(s) => Some(ndarray::arr0(*s).into_dyn()),
+            _ => None,
+        })
+        .collect();
+    let arg = |i: usize| match (&a[i], &zero_d[i]) {
+        (Value::Float(x), _) => k::dynamic::Arg::Float(x),
+        (Value::Int(x), _) => k::dynamic::Arg::Int(x),
+        (Value::Shape(s), _) => k::dynamic::Arg::Shape(s),
+        (_, Some(x)) => k::dynamic::Arg::Float(x),
+        (other, None) => panic!("`{}` cannot take {other:?}", kernel.name),
+    };
+    let args: Vec<k::dynamic::Arg<'_>> = kernel
+        .args
+        .iter()
+        .filter_map(|karg| match *karg {
+            K::Arg(i) | K::Value(i) => Some(arg(i)),
+            K::Axis => Some(k::dynamic::Arg::Axis(attr.axis().unwrap_or(0))),
+            // The registry supplies a site of its own.
+            K::Site => None,
+        })
+        .collect();
+    match k::dynamic::call(kernel.name, &args) {
+        Ok(x) => Value::Float(x),
+        Err(e) => panic!("{}: {e}", kernel.name),
+    }
 }
 
 fn eval(op: &Op, a: &[Value]) -> Value {
@@ -234,40 +262,11 @@ fn eval(op: &Op, a: &[Value]) -> Value {
         Op::Transpose => fl(k::transpose(&m2(f(&a[0]))).into_dyn()),
         Op::Sum => fl(k::sum(&f(&a[0])).into_dyn()),
         Op::Mean => fl(k::mean(&f(&a[0])).into_dyn()),
-        Op::Axis(aop, ax) => {
-            let (x, ax) = (f(&a[0]), Axis(*ax));
-            fl(match aop {
-                AxisOp::Sum => k::sum_axis(&x, ax),
-                AxisOp::Mean => k::mean_axis(&x, ax),
-                AxisOp::Max => k::max_axis(&x, ax),
-                AxisOp::LogSumExp => k::logsumexp(&x, ax),
-                AxisOp::Softmax => k::softmax(&x, ax),
-                AxisOp::LogSoftmax => k::log_softmax(&x, ax),
-            })
-        }
-        Op::AxisGrad(aop, ax) => {
-            let ax = Axis(*ax);
-            fl(match aop {
-                AxisOp::Sum => k::sum_axis_backward(&f(&a[0]), ax, shape(&a[1])),
-                AxisOp::Mean => k::mean_axis_backward(&f(&a[0]), ax, shape(&a[1])),
-                AxisOp::Max => k::max_axis_backward(&f(&a[0]), &f(&a[1]), &f(&a[2]), ax),
-                AxisOp::LogSumExp => k::logsumexp_backward(&f(&a[0]), &f(&a[1]), &f(&a[2]), ax),
-                AxisOp::Softmax => k::softmax_backward(&f(&a[0]), &f(&a[1]), ax),
-                AxisOp::LogSoftmax => k::log_softmax_backward(&f(&a[0]), &f(&a[1]), ax),
-            })
-        }
-        Op::Pick => fl(k::pick(&m2(f(&a[0])), &int(&a[1]), &SITE).into_dyn()),
-        Op::Rows => fl(k::rows(&m2(f(&a[0])), &int(&a[1]), &SITE).into_dyn()),
-        Op::PickGrad | Op::RowsGrad => {
-            let sh = shape(&a[2]);
-            let sh = Ix2(sh[0], sh[1]);
-            let gr = f(&a[0]);
-            fl(if matches!(op, Op::PickGrad) {
-                k::pick_backward(&v1(gr), &int(&a[1]), sh).into_dyn()
-            } else {
-                k::rows_backward(&m2(gr), &int(&a[1]), sh).into_dyn()
-            })
-        }
+        Op::Prim(p, attr) => call(&p.kernel, *attr, a),
+        Op::PrimGrad(p, i, attr) => match p.grads.get(*i) {
+            Some(grad) => call(&grad.kernel, *attr, a),
+            None => panic!("`{}` has no derivative {i}", p.name),
+        },
         Op::Slice(ax) => fl(k::slice_axis(
             &f(&a[0]),
             Axis(*ax),

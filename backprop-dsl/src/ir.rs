@@ -6,6 +6,8 @@
 use std::fmt;
 
 use backprop_kernels::{Compare, Elementwise};
+
+use crate::ops::{Attr, Prim, Read};
 use proc_macro2::Span;
 
 /// Index of a node in [`Graph::nodes`].
@@ -153,42 +155,6 @@ impl DotKind {
     }
 }
 
-/// Reductions and the softmax family over one axis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AxisOp {
-    /// `sum_axis`
-    Sum,
-    /// `mean_axis`
-    Mean,
-    /// `max_axis`
-    Max,
-    /// `logsumexp`
-    LogSumExp,
-    /// `softmax`
-    Softmax,
-    /// `log_softmax`
-    LogSoftmax,
-}
-
-impl AxisOp {
-    /// The kernel name.
-    pub fn kernel(self) -> &'static str {
-        match self {
-            AxisOp::Sum => "sum_axis",
-            AxisOp::Mean => "mean_axis",
-            AxisOp::Max => "max_axis",
-            AxisOp::LogSumExp => "logsumexp",
-            AxisOp::Softmax => "softmax",
-            AxisOp::LogSoftmax => "log_softmax",
-        }
-    }
-
-    /// Whether the op removes the axis (reductions) or keeps the shape (softmax family).
-    pub fn reduces(self) -> bool {
-        !matches!(self, AxisOp::Softmax | AxisOp::LogSoftmax)
-    }
-}
-
 /// Scalar `usize` arithmetic for sizes and bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsizeOp {
@@ -237,12 +203,9 @@ pub enum Op {
     Sum,
     /// Mean of all elements.
     Mean,
-    /// An op over one axis; args `[x]`.
-    Axis(AxisOp, usize),
-    /// `pick(q, idx)`.
-    Pick,
-    /// `rows(table, idx)`.
-    Rows,
+    /// An op described by data in [`crate::ops`]: its kernel, type rule and
+    /// derivatives are there. Args as its check function lowered them.
+    Prim(&'static Prim, Attr),
     /// `slice_axis(x, Axis(a), start..end)`; args `[x, start, end]`.
     Slice(usize),
     /// Concatenation along an axis; args are the parts.
@@ -278,12 +241,9 @@ pub enum Op {
     MaskBy(Compare),
     /// `mask_grad(mask, g, keep)`.
     MaskGrad(bool),
-    /// The derivative kernel of an axis op: args `[g, shape]` (sum, mean), `[x, y, g]` (max, logsumexp) or `[y, g]` (softmax family).
-    AxisGrad(AxisOp, usize),
-    /// `pick_backward(g, idx, shape)`.
-    PickGrad,
-    /// `rows_backward(g, idx, shape)`.
-    RowsGrad,
+    /// Derivative `i` of an op described by data (`prim.grads[i]`); args are
+    /// what that derivative reads, in its order.
+    PrimGrad(&'static Prim, usize, Attr),
     /// `slice_axis_backward(g, axis, start, shape)`; args `[g, start, shape]`.
     SliceGrad(usize),
     /// `concatenate_backward(g, axis, lens, k)`; args `[g, shapes of all parts...]`.
@@ -309,6 +269,8 @@ impl Op {
         match self {
             Op::Elementwise(e) => e.name.to_string(),
             Op::ElementwiseGrad(e) => format!("{}_backward", e.name),
+            Op::Prim(p, _) => p.name.to_string(),
+            Op::PrimGrad(p, i, _) => p.grads.get(*i).map_or("?", |g| g.kernel.name).to_string(),
             other => {
                 let debug = format!("{other:?}");
                 debug.split('(').next().unwrap_or_default().to_string()
@@ -409,6 +371,7 @@ impl Graph {
                     return Err(format!("forward node {id} reads backward node {a}"));
                 }
             }
+            self.check_prim_type(id)?;
             if let Some(arity) = fixed_arity(&n.op)
                 && n.args.len() != arity
             {
@@ -428,6 +391,48 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// The type rule of an op described by data: the forward's from its `ty`, a
+    /// derivative's from the argument whose shape it has.
+    fn check_prim_type(&self, id: ValueId) -> Result<(), String> {
+        let n = &self.nodes[id];
+        let expected = match &n.op {
+            Op::Prim(p, attr) => {
+                let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
+                (p.ty)(&tys, *attr)
+            }
+            Op::PrimGrad(p, i, _) => {
+                let Some(grad) = p.grads.get(*i) else {
+                    return Err(format!("node {id}: `{}` has no derivative {i}", p.name));
+                };
+                match p.grad_shaped_like(*i) {
+                    Some(k) => match (grad.reads[k], n.args.get(k).map(|&a| self.ty(a))) {
+                        (Read::ShapeOf(_), Some(Ty::Shape(r))) => Some(Ty::Float(r)),
+                        (Read::Arg(_) | Read::Out, ty) => ty,
+                        _ => None,
+                    },
+                    // Nothing it reads has its shape (a product's derivative): a
+                    // float array, whose rank the forward argument fixed.
+                    None => matches!(n.ty, Ty::Float(_)).then_some(n.ty),
+                }
+            }
+            _ => return Ok(()),
+        };
+        match expected {
+            Some(ty) if ty == n.ty => Ok(()),
+            Some(ty) => Err(format!(
+                "node {id} ({}) is a {}, its type rule says {ty}",
+                n.op.name(),
+                n.ty
+            )),
+            None => Err(format!(
+                "node {id} ({}) has arguments its type rule rejects",
+                n.op.name()
+            )),
+        }
+    }
+}
+
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
         Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) | Op::Unavailable => 0,
@@ -439,7 +444,6 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         | Op::Transpose
         | Op::Sum
         | Op::Mean
-        | Op::Axis(..)
         | Op::StopGradient
         | Op::InsertAxis(_)
         | Op::RemoveAxis(_)
@@ -453,16 +457,11 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         | Op::WithScalar(_)
         | Op::Compare(_)
         | Op::Dot(_) => 2,
-        Op::Pick
-        | Op::Rows
-        | Op::SumTo
-        | Op::BroadcastTo
-        | Op::MeanGrad
-        | Op::MaskBy(_)
-        | Op::MaskGrad(_) => 2,
-        Op::Where | Op::Slice(_) | Op::PickGrad | Op::RowsGrad | Op::SliceGrad(_) => 3,
+        Op::SumTo | Op::BroadcastTo | Op::MeanGrad | Op::MaskBy(_) | Op::MaskGrad(_) => 2,
+        Op::Where | Op::Slice(_) | Op::SliceGrad(_) => 3,
+        Op::PrimGrad(p, i, _) => p.grads.get(*i).map_or(0, |g| g.reads.len()),
         Op::Elementwise(e) => 1 + e.params.len(),
-        Op::Concat(_) | Op::ConcatGrad(..) | Op::ElementwiseGrad(_) | Op::AxisGrad(..) => {
+        Op::Concat(_) | Op::ConcatGrad(..) | Op::ElementwiseGrad(_) | Op::Prim(..) => {
             return None;
         }
     })
@@ -474,8 +473,12 @@ impl fmt::Display for Graph {
         for (id, n) in self.nodes.iter().enumerate() {
             let args: Vec<String> = n.args.iter().map(|a| format!("%{a}")).collect();
             let op = match &n.op {
-                Op::Elementwise(e) => e.name.to_string(),
-                Op::ElementwiseGrad(e) => format!("{}_backward", e.name),
+                Op::Elementwise(_) | Op::ElementwiseGrad(_) => n.op.name(),
+                // `softmax[axis 1]`, `softmax_backward[axis 1]`
+                Op::Prim(_, attr) | Op::PrimGrad(_, _, attr) => match attr.axis() {
+                    Some(k) => format!("{}[axis {k}]", n.op.name()),
+                    None => n.op.name(),
+                },
                 other => format!("{other:?}"),
             };
             let mark = if n.backward { "  " } else { "" };

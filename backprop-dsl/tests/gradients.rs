@@ -405,3 +405,29 @@ proptest! {
         prop_assert!(err < 1e-7, "{} gives max relative error {:e}", src, err);
     }
 }
+
+/// Every op described by data in `backprop_dsl::ops`, on the test cases of its
+/// definition: the gradients of all its forms against finite differences.
+#[test]
+fn every_op_described_by_data_on_its_cases() {
+    use backprop_dsl::ops::CaseInput;
+    let mut rng = Lcg(11);
+    for prim in backprop_dsl::ops::prims() {
+        for case in prim.cases {
+            let inputs: Vec<Value> = case
+                .inputs
+                .iter()
+                .map(|input| match *input {
+                    CaseInput::Float(shape, (lo, hi)) => Value::Float(rng.array(shape, lo, hi)),
+                    CaseInput::Index(shape, values) => Value::Int(
+                        ArrayD::from_shape_vec(IxDyn(shape), values.to_vec())
+                            .expect("the case's indices fill its shape"),
+                    ),
+                })
+                .collect();
+            let src = case.source();
+            let err = max_gradient_error(&src, &inputs);
+            assert!(err < 1e-7, "`{}`: {src}: relative error {err:e}", prim.name);
+        }
+    }
+}

@@ -12,6 +12,7 @@
 mod batched;
 mod broadcast;
 mod conv;
+pub mod dynamic;
 mod elementwise;
 mod gather;
 mod index;

@@ -3,7 +3,7 @@
 //! in the class of the array it is the shape of. The analysis is conservative:
 //! values of unknown relation get classes of their own.
 
-use crate::ir::{AxisOp, Graph, Op, Ty, ValueId};
+use crate::ir::{Graph, Op, Ty, ValueId};
 
 /// The class of every node (the id of the first node known to have its shape).
 pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
@@ -31,22 +31,19 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
             | Op::MaskBy(_)
             | Op::MaskGrad(_)
             | Op::Where
-            | Op::StopGradient
-            | Op::Axis(AxisOp::Softmax | AxisOp::LogSoftmax, _) => all_same(),
+            | Op::StopGradient => all_same(),
+            Op::Prim(p, _) if p.keeps_shape => Some(arg(0)),
+            // A derivative has the shape of its argument: the class of the
+            // argument's value or shape among what it reads.
+            Op::PrimGrad(p, i, _) => p.grad_shaped_like(*i).map(arg),
             // The shape of `x` is in `x`'s class.
             Op::ShapeOf => Some(arg(0)),
             // Ops whose result has the shape passed to them.
             Op::SumTo | Op::BroadcastTo | Op::MeanGrad | Op::FlattenGrad => Some(arg(1)),
             Op::Zeros => Some(arg(0)),
-            Op::PickGrad
-            | Op::RowsGrad
-            | Op::SliceGrad(_)
-            | Op::Conv2dGradInput
-            | Op::Conv2dGradWeight => Some(arg(2)),
-            Op::AxisGrad(AxisOp::Sum | AxisOp::Mean, _) => Some(arg(1)),
-            // Derivatives given the forward input `x` first have its shape.
-            Op::AxisGrad(AxisOp::Max | AxisOp::LogSumExp, _) | Op::MaxPool2Grad => Some(arg(0)),
-            Op::AxisGrad(AxisOp::Softmax | AxisOp::LogSoftmax, _) => Some(arg(0)),
+            Op::SliceGrad(_) | Op::Conv2dGradInput | Op::Conv2dGradWeight => Some(arg(2)),
+            // Given the forward input `x` first, it has its shape.
+            Op::MaxPool2Grad => Some(arg(0)),
             Op::ConcatGrad(_, i) => Some(arg(1 + i)),
             // The upstream gradient of an output has the output's shape.
             Op::Seed(k) => g.outputs.get(*k).map(|&o| class[o]),

@@ -1,8 +1,41 @@
-//! The names the language knows, for lookup, arity messages and "did you mean".
-//! Elementwise ops come from the runtime's table (`backprop_kernels::ELEMENTWISE`),
-//! so an op and its derivative kernel are declared once, in one place.
+//! The ops of the language. Each op described by data is one definition in a
+//! file of this module: its [`Syntax`] (name, usage, check and lowering) and its
+//! [`Prim`] (type rule, kernel, derivative kernels, doc, test cases), read by
+//! every stage. Elementwise ops come from the runtime's table
+//! (`backprop_kernels::ELEMENTWISE`). The structural ops still listed in
+//! [`STRUCTURAL`] have their rules in the stages' own match arms, until they move
+//! here too.
+
+mod axis;
+mod index;
+mod matmul;
+pub mod prim;
 
 use backprop_kernels::ELEMENTWISE;
+
+pub use prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Prim, Read, Syntax};
+
+/// Every op of the language described by data, by family.
+static FAMILIES: &[(&[Syntax], &[&Prim])] = &[
+    (axis::SYNTAX, axis::PRIMS),
+    (index::SYNTAX, index::PRIMS),
+    (matmul::SYNTAX, matmul::PRIMS),
+];
+
+/// How the ops described by data are written.
+pub fn syntaxes() -> impl Iterator<Item = &'static Syntax> {
+    FAMILIES.iter().flat_map(|(s, _)| s.iter())
+}
+
+/// The IR ops described by data.
+pub fn prims() -> impl Iterator<Item = &'static Prim> {
+    FAMILIES.iter().flat_map(|(_, p)| p.iter().copied())
+}
+
+/// The op described by data that a name of the language calls.
+pub fn syntax(name: &str) -> Option<&'static Syntax> {
+    syntaxes().find(|s| s.name == name)
+}
 
 /// A structural op of the language (everything that is not elementwise).
 #[derive(Clone, Copy, Debug)]
@@ -56,46 +89,6 @@ pub static STRUCTURAL: &[Structural] = &[
         name: "mean",
         usage: "x.mean()",
         arity: 1,
-    },
-    Structural {
-        name: "sum_axis",
-        usage: "x.sum_axis(Axis(1))",
-        arity: 2,
-    },
-    Structural {
-        name: "mean_axis",
-        usage: "x.mean_axis(Axis(1))",
-        arity: 2,
-    },
-    Structural {
-        name: "max_axis",
-        usage: "max_axis(x, Axis(1))",
-        arity: 2,
-    },
-    Structural {
-        name: "logsumexp",
-        usage: "logsumexp(x, Axis(1))",
-        arity: 2,
-    },
-    Structural {
-        name: "softmax",
-        usage: "softmax(x, Axis(1))",
-        arity: 2,
-    },
-    Structural {
-        name: "log_softmax",
-        usage: "log_softmax(x, Axis(1))",
-        arity: 2,
-    },
-    Structural {
-        name: "pick",
-        usage: "pick(q, &actions)",
-        arity: 2,
-    },
-    Structural {
-        name: "rows",
-        usage: "rows(table, &ids)",
-        arity: 2,
     },
     Structural {
         name: "slice_axis",
@@ -190,10 +183,12 @@ pub static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("clamp", "`clip(x, lo, hi)`"),
     ("clip_by_value", "`clip(x, lo, hi)`"),
     ("hardtanh", "`clip(x, -1.0, 1.0)`"),
-    ("matmul", "`a.dot(&b)`"),
     ("mm", "`a.dot(&b)`"),
-    ("bmm", "`a.dot(&b)` on 2-D arrays"),
-    ("einsum", "`a.dot(&b)`, `.t()` and the reductions"),
+    ("bmm", "`matmul(a, &b)` for `[b, n, k] x [b, k, m]`"),
+    (
+        "einsum",
+        "`a.dot(&b)`, `matmul(a, &b)`, `.t()` and the reductions",
+    ),
     (
         "pow",
         "`powi(x, 2)` for an integer exponent or `powf(x, p)` for a float one",
@@ -224,9 +219,14 @@ pub static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("expand_dims", "`x.insert_axis(Axis(k))`"),
     ("permute", "`x.t()` for a matrix"),
     ("swapaxes", "`x.t()` for a matrix"),
-    ("gather", "`pick(q, &idx)` for one column per row"),
-    ("take_along_axis", "`pick(q, &idx)` for one column per row"),
-    ("index_select", "`rows(table, &ids)`"),
+    (
+        "gather",
+        "`take_along_axis(x, &idx, Axis(k))`, or `pick(q, &idx)` for one column per row",
+    ),
+    (
+        "index_select",
+        "`rows(table, &ids)`, or `take_along_axis` along other axes",
+    ),
     ("embedding", "`rows(table, &ids)`"),
     ("swish", "`silu(x)`"),
     ("smooth_l1", "`huber(x, 1.0)`"),
@@ -259,6 +259,16 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|e| e.name)
         .chain(STRUCTURAL.iter().map(|s| s.name))
+        .chain(syntaxes().map(|s| s.name))
+}
+
+/// The usage line of a structural op or one described by data.
+fn structural_usage(name: &str) -> Option<String> {
+    STRUCTURAL
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.usage.to_string())
+        .or_else(|| syntax(name).map(|s| s.usage.to_string()))
 }
 
 /// The usage line of a name, for arity messages.
@@ -269,10 +279,7 @@ pub fn usage(name: &str) -> Option<String> {
             .collect();
         return Some(format!("{}({}): {}", e.name, params.join(", "), e.doc));
     }
-    STRUCTURAL
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.usage.to_string())
+    structural_usage(name)
 }
 
 /// How a name is called, without its description: `leaky_relu(x, alpha)`, `x.sum()`.
@@ -283,10 +290,7 @@ pub fn call_form(name: &str) -> Option<String> {
             .collect();
         return Some(format!("{}({})", e.name, params.join(", ")));
     }
-    STRUCTURAL
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.usage.to_string())
+    structural_usage(name)
 }
 
 /// The number of arguments a name takes, counting a method's receiver.
@@ -294,12 +298,34 @@ pub fn arity(name: &str) -> Option<usize> {
     if let Some(e) = ELEMENTWISE.iter().find(|e| e.name == name) {
         return Some(1 + e.params.len());
     }
-    STRUCTURAL.iter().find(|s| s.name == name).map(|s| s.arity)
+    STRUCTURAL
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.arity)
+        .or_else(|| syntax(name).map(|s| s.arity))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// IR op names are unique (CSE and the printout identify an op by its name),
+    /// language names too, and every op described by data has a test case.
+    #[test]
+    fn ops_described_by_data_are_unique_and_tested() {
+        let mut prims: Vec<&str> = prims().map(|p| p.name).collect();
+        prims.sort_unstable();
+        prims.dedup();
+        assert_eq!(prims.len(), super::prims().count());
+        let mut names: Vec<&str> = all_names().collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before, "a name is defined twice");
+        for p in super::prims() {
+            assert!(!p.cases.is_empty(), "`{}` has no test case", p.name);
+        }
+    }
 
     /// A foreign name never hides an op of the language.
     #[test]
