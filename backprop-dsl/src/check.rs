@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit};
 
 use crate::diag::{Diagnostics, did_you_mean, span_range};
-use crate::ir::{BinOp, DotKind, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{BinOp, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
 use crate::ops;
 use crate::parse::{FnDef, InputKind};
 
@@ -181,6 +181,14 @@ impl Lower<'_> {
     /// Where the ops' check functions report problems.
     pub(crate) fn diags(&mut self) -> &mut Diagnostics {
         self.diags
+    }
+
+    /// The value of a `usize` constant, if `v` is one.
+    pub(crate) fn usize_constant(&self, v: ValueId) -> Option<usize> {
+        match self.g.nodes[v].op {
+            Op::UsizeConst(n) => Some(n),
+            _ => None,
+        }
     }
 
     /// The type of a value lowered so far.
@@ -1187,94 +1195,6 @@ impl Lower<'_> {
                     span,
                 ))
             }
-            "dot" => {
-                let (a, b) = (self.array_arg(args[0], op), self.array_arg(args[1], op));
-                let ((a, ra), (b, rb)) = (a?, b?);
-                let (kind, rank) = match (ra, rb) {
-                    (2, 2) => (DotKind::MM, 2),
-                    (2, 1) => (DotKind::MV, 1),
-                    (1, 2) => (DotKind::VM, 1),
-                    (1, 1) => (DotKind::VV, 0),
-                    _ => {
-                        let (bad, r) = if !(1..=2).contains(&ra) {
-                            (args[0], ra)
-                        } else {
-                            (args[1], rb)
-                        };
-                        self.diags.error_at(&bad, format!("`dot` of a {r}-D array"), "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector");
-                        return None;
-                    }
-                };
-                Some(self.node(Op::Dot(kind), vec![a, b], Ty::Float(rank), span))
-            }
-            "t" | "transpose" => {
-                let (x, r) = self.array_arg(args[0], op)?;
-                match r {
-                    1 => Some(x),
-                    2 => Some(self.node(Op::Transpose, vec![x], Ty::Float(2), span)),
-                    _ => {
-                        self.diags.error_at(
-                            &args[0],
-                            format!("`{op}` of a {r}-D array"),
-                            "transpose works on 2-D arrays",
-                        );
-                        None
-                    }
-                }
-            }
-            "sum" | "mean" => {
-                let (x, _) = self.array_arg(args[0], op)?;
-                Some(self.node(
-                    if op == "sum" { Op::Sum } else { Op::Mean },
-                    vec![x],
-                    Ty::Float(0),
-                    span,
-                ))
-            }
-            "slice_axis" => {
-                let (x, r) = self.array_arg(args[0], op)?;
-                let k = self.axis(args[1], r, op)?;
-                let Expr::Range(range) = args[2] else {
-                    self.diags.error_at(
-                        &args[2],
-                        "the bounds of `slice_axis` must be a range `start..end`",
-                        "write `x.slice_axis(Axis(1), 0..h)`",
-                    );
-                    return None;
-                };
-                let (Some(start), Some(end)) = (&range.start, &range.end) else {
-                    self.diags.error_at(
-                        &range,
-                        "both bounds of the range are needed",
-                        "write `start..end`, for example `0..h` or `h..x.len_of(Axis(1))`",
-                    );
-                    return None;
-                };
-                if matches!(range.limits, syn::RangeLimits::Closed(_)) {
-                    self.diags.error_at(
-                        &range,
-                        "inclusive ranges are not supported",
-                        "write `start..end` with an exclusive end",
-                    );
-                    return None;
-                }
-                let (s, e) = (self.usize_expr(start)?, self.usize_expr(end)?);
-                if let (Op::UsizeConst(a), Op::UsizeConst(b)) =
-                    (&self.g.nodes[s].op, &self.g.nodes[e].op)
-                    && a > b
-                {
-                    self.diags.error_at(
-                        &range,
-                        format!(
-                            "the range `{}` of `slice_axis` starts after its end",
-                            crate::diag::code(range)
-                        ),
-                        format!("write `start..end` with `start <= end`, as in `{b}..{a}`"),
-                    );
-                    return None;
-                }
-                Some(self.node(Op::Slice(k), vec![x, s, e], Ty::Float(r), span))
-            }
             "concatenate" => {
                 let list = match args[1] {
                     Expr::Reference(r) => &*r.expr,
@@ -1316,71 +1236,6 @@ impl Lower<'_> {
                     Ty::Float(r),
                     span,
                 ))
-            }
-            "conv2d" => {
-                let (x, w) = (self.array_arg(args[0], op), self.array_arg(args[1], op));
-                let (stride, pad) = (self.usize_expr(args[2]), self.usize_expr(args[3]));
-                let ((x, rx), (w, rw)) = (x?, w?);
-                for (arg, r, what) in [
-                    (args[0], rx, "the images [n, c, h, w]"),
-                    (args[1], rw, "the kernels [f, c, kh, kw]"),
-                ] {
-                    if r != 4 {
-                        self.diags.error(
-                            arg.span(),
-                            format!("`conv2d` needs 4-D arrays, found a {r}-D array"),
-                            format!("this argument is {what}"),
-                        );
-                        return None;
-                    }
-                }
-                let (stride, pad) = (stride?, pad?);
-                if let Op::UsizeConst(0) = self.g.nodes[stride].op {
-                    self.diags.error_at(
-                        &args[2],
-                        "the stride of `conv2d` is 0",
-                        "the stride is the step between windows: at least 1, as in `conv2d(x, w, 1, 0)`",
-                    );
-                    return None;
-                }
-                Some(self.node(Op::Conv2d, vec![x, w, stride, pad], Ty::Float(4), span))
-            }
-            "max_pool2" => {
-                let (x, r) = self.array_arg(args[0], op)?;
-                if r != 4 {
-                    self.diags.error(
-                        args[0].span(),
-                        format!("`max_pool2` needs a 4-D array, found a {r}-D array"),
-                        "pool images laid out [n, c, h, w]",
-                    );
-                    return None;
-                }
-                Some(self.node(Op::MaxPool2, vec![x], Ty::Float(4), span))
-            }
-            "flatten" => {
-                let (x, r) = self.array_arg(args[0], op)?;
-                if r < 2 {
-                    self.diags.error(
-                        args[0].span(),
-                        format!("`flatten` of a {r}-D array"),
-                        "flatten merges the axes after the first of an array of rank 2 or more",
-                    );
-                    return None;
-                }
-                Some(self.node(Op::Flatten, vec![x], Ty::Float(2), span))
-            }
-            "insert_axis" => {
-                let (x, r) = self.array_arg(args[0], op)?;
-                if r >= 6 {
-                    self.diags.error(
-                        args[0].span(),
-                        "`insert_axis` of a 6-D array",
-                        "arrays have at most 6 axes",
-                    );
-                    return None;
-                }
-                let k = self.axis(args[1], r + 1, op)?;
-                Some(self.node(Op::InsertAxis(k), vec![x], Ty::Float(r + 1), span))
             }
             "stop_gradient" => {
                 let (x, r) = self.array_arg(args[0], op)?;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use backprop_kernels::{Compare, ELEMENTWISE, Elementwise, Uses};
 
-use crate::ir::{BinOp, DotKind, Graph, Node, Op, ScalarOp, Ty, ValueId};
+use crate::ir::{BinOp, Graph, Node, Op, ScalarOp, Ty, ValueId};
 use crate::ops::Read;
 
 /// Appends the backward pass to `g` and fills `g.grads`.
@@ -293,56 +293,6 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
                 }
             }
         }
-        Op::Dot(kind) => {
-            let (a, b) = (args[0], args[1]);
-            let (ta, tb) = (d.g.ty(a), d.g.ty(b));
-            // C = A B: dA = G B^T, dB = A^T G, and the same for the vector forms.
-            let (ca, cb) = match kind {
-                DotKind::MM => ((DotKind::MT, vec![g, b]), (DotKind::TM, vec![a, g])),
-                DotKind::MV => ((DotKind::Outer, vec![g, b]), (DotKind::VM, vec![g, a])),
-                DotKind::VM => ((DotKind::MV, vec![b, g]), (DotKind::Outer, vec![a, g])),
-                DotKind::VV => {
-                    // s = u . v: du = g v, dv = g u (g is a 0-d array, broadcast)
-                    if wants(0) {
-                        let c = d.binary(BinOp::Mul, g, b, ta, y);
-                        d.contribute(a, c);
-                    }
-                    if wants(1) {
-                        let c = d.binary(BinOp::Mul, g, a, tb, y);
-                        d.contribute(b, c);
-                    }
-                    return;
-                }
-                DotKind::MT | DotKind::TM | DotKind::Outer => {
-                    unreachable!("backward-only products are not differentiated")
-                }
-            };
-            if wants(0) {
-                let c = d.push(Op::Dot(ca.0), ca.1, ta, y);
-                d.contribute(a, c);
-            }
-            if wants(1) {
-                let c = d.push(Op::Dot(cb.0), cb.1, tb, y);
-                d.contribute(b, c);
-            }
-        }
-        // d(x^T) = g^T
-        Op::Transpose => {
-            let c = d.push(Op::Transpose, vec![g], ty, y);
-            d.contribute(args[0], c);
-        }
-        // d sum(x) = g everywhere; d mean(x) = g / n everywhere
-        Op::Sum | Op::Mean => {
-            let x = args[0];
-            let shape = d.shape_of(x);
-            let op = if matches!(node.op, Op::Sum) {
-                Op::BroadcastTo
-            } else {
-                Op::MeanGrad
-            };
-            let c = d.push(op, vec![g, shape], d.g.ty(x), y);
-            d.contribute(x, c);
-        }
         // The op's derivatives, as its definition in `crate::ops` gives them.
         Op::Prim(prim, attr) => {
             for (i, rule) in prim.grads.iter().enumerate() {
@@ -364,54 +314,6 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
                 d.contribute(x, c);
             }
         }
-        // y = conv(x, w): dx = col2im(G W), dw = G^T im2col(x)
-        Op::Conv2d => {
-            let (x, w, stride, pad) = (args[0], args[1], args[2], args[3]);
-            if wants(0) {
-                let shape = d.shape_of(x);
-                let c = d.push(
-                    Op::Conv2dGradInput,
-                    vec![g, w, shape, stride, pad],
-                    d.g.ty(x),
-                    y,
-                );
-                d.contribute(x, c);
-            }
-            if wants(1) {
-                let shape = d.shape_of(w);
-                let c = d.push(
-                    Op::Conv2dGradWeight,
-                    vec![g, x, shape, stride, pad],
-                    d.g.ty(w),
-                    y,
-                );
-                d.contribute(w, c);
-            }
-        }
-        // each window's gradient to its first maximum
-        Op::MaxPool2 => {
-            let c = d.push(Op::MaxPool2Grad, vec![args[0], y, g], ty, y);
-            d.contribute(args[0], c);
-        }
-        // the gradient reshaped back
-        Op::Flatten => {
-            let x = args[0];
-            let shape = d.shape_of(x);
-            let c = d.push(Op::FlattenGrad, vec![g, shape], d.g.ty(x), y);
-            d.contribute(x, c);
-        }
-        // d insert_axis(x) = g without the new axis
-        Op::InsertAxis(k) => {
-            let c = d.push(Op::RemoveAxis(k), vec![g], d.g.ty(args[0]), y);
-            d.contribute(args[0], c);
-        }
-        // g placed back at the sliced range
-        Op::Slice(k) => {
-            let (x, start) = (args[0], args[1]);
-            let shape = d.shape_of(x);
-            let c = d.push(Op::SliceGrad(k), vec![g, start, shape], ty, y);
-            d.contribute(x, c);
-        }
         // each part gets its slice of g
         Op::Concat(k) => {
             let shapes: Vec<ValueId> = args.iter().map(|&p| d.shape_of(p)).collect();
@@ -428,18 +330,10 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         | Op::ShapeOf
         | Op::ElementwiseGrad(_)
         | Op::SumTo
-        | Op::BroadcastTo
-        | Op::MeanGrad
         | Op::MaskBy(_)
         | Op::MaskGrad(_)
         | Op::PrimGrad(..)
-        | Op::SliceGrad(_)
         | Op::ConcatGrad(..)
-        | Op::RemoveAxis(_)
-        | Op::Conv2dGradInput
-        | Op::Conv2dGradWeight
-        | Op::MaxPool2Grad
-        | Op::FlattenGrad
         | Op::Zeros => unreachable!("backward ops are not differentiated"),
     }
 }

@@ -9,7 +9,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
 use crate::ir::{BinOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
-use crate::ops::{Attr, K, Kernel};
+use crate::ops::{Attr, K, Kernel, Naming};
 use crate::parse::{FnDef, InputKind, Options, Pass};
 
 /// Everything generated for one function.
@@ -183,8 +183,6 @@ impl Emitter<'_> {
                 .map(|&a| names[a].as_str())
         };
         let name = match &n.op {
-            Op::Dot(_) => format!("{}_dot_{}", arg(0)?, arg(1)?),
-            Op::Transpose => format!("{}_t", arg(0)?),
             Op::Elementwise(e) => format!("{}_{}", e.name, arg(0)?),
             Op::Binary(op) => {
                 let word = match op {
@@ -198,14 +196,11 @@ impl Emitter<'_> {
                 format!("{}_{word}_{}", arg(0)?, arg(1)?)
             }
             Op::WithScalar(_) => format!("{}_scaled", arg(0)?),
-            Op::Sum => format!("sum_{}", arg(0)?),
-            Op::Mean => format!("mean_{}", arg(0)?),
-            Op::Prim(p, _) => format!("{}_{}", p.op, arg(0)?),
-            Op::InsertAxis(_) => format!("{}_col", arg(0)?),
-            Op::Slice(_) => format!("{}_slice", arg(0)?),
-            Op::Conv2d => format!("conv_{}", arg(0)?),
-            Op::MaxPool2 => format!("pooled_{}", arg(0)?),
-            Op::Flatten => format!("flat_{}", arg(0)?),
+            Op::Prim(p, _) => match p.naming {
+                Naming::Prefix(w) => format!("{w}_{}", arg(0)?),
+                Naming::Suffix(w) => format!("{}_{w}", arg(0)?),
+                Naming::Infix(w) => format!("{}_{w}_{}", arg(0)?, arg(1)?),
+            },
             Op::LenOf(_) => format!("{}_len", arg(0)?),
             _ => return None,
         };
@@ -525,15 +520,6 @@ impl Emitter<'_> {
             ),
             Op::MaskGrad(keep) => call("mask_grad", vec![a(0), a(1), quote!(#keep)]),
             Op::Where => call("where_", vec![a(0), arr(1), arr(2), site("where_")]),
-            Op::Dot(kind) if kind.is_forward() => {
-                call(kind.kernel(), vec![a(0), a(1), site("dot")])
-            }
-            Op::Dot(kind) => call(kind.kernel(), all(0)),
-            Op::Transpose => call("transpose", all(0)),
-            Op::Sum => call("sum", all(0)),
-            Op::Mean => call("mean", all(0)),
-            Op::BroadcastTo => call("broadcast_to", all(0)),
-            Op::MeanGrad => call("mean_backward", all(0)),
             Op::SumTo => call("sum_to", all(0)),
             Op::Prim(p, attr) => self.kernel_call(&p.kernel, v, *attr, p.op, ctx),
             Op::PrimGrad(p, i, attr) => match p.grads.get(*i) {
@@ -543,13 +529,6 @@ impl Emitter<'_> {
                     "internal error: a derivative that does not exist"
                 )),
             },
-            Op::InsertAxis(k) => call("insert_axis", vec![a(0), ax(k)]),
-            Op::RemoveAxis(k) => call("insert_axis_backward", vec![a(0), ax(k)]),
-            Op::Slice(k) => call(
-                "slice_axis",
-                vec![a(0), ax(k), a(1), a(2), site("slice_axis")],
-            ),
-            Op::SliceGrad(k) => call("slice_axis_backward", vec![a(0), ax(k), a(1), a(2)]),
             Op::Concat(k) => {
                 // `&*part` is a `&ArrayRef`, the element type the kernel's slice needs.
                 let parts = (0..n.args.len()).map(|i| {
@@ -573,13 +552,6 @@ impl Emitter<'_> {
                     vec![a(0), ax(k), quote!(&[#(#lens),*]), quote!(#i)],
                 )
             }
-            Op::Conv2d => call("conv2d", [all(0), vec![site("conv2d")]].concat()),
-            Op::Conv2dGradInput => call("conv2d_backward_input", all(0)),
-            Op::Conv2dGradWeight => call("conv2d_backward_weight", all(0)),
-            Op::MaxPool2 => call("max_pool2", all(0)),
-            Op::MaxPool2Grad => call("max_pool2_backward", all(0)),
-            Op::Flatten => call("flatten", all(0)),
-            Op::FlattenGrad => call("flatten_backward", all(0)),
         }
     }
 

@@ -4,9 +4,9 @@
 
 use backprop_kernels as k;
 use k::Axis;
-use ndarray::{Array0, ArrayD, Ix1, Ix2, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 
-use crate::ir::{BinOp, DotKind, Graph, Op, ScalarOp, UsizeOp};
+use crate::ir::{BinOp, Graph, Op, ScalarOp, UsizeOp};
 use crate::ops::{Attr, K, Kernel};
 
 /// A run-time value.
@@ -122,23 +122,6 @@ fn shape(v: &Value) -> IxDyn {
     }
 }
 
-fn m2(a: ArrayD<f64>) -> ndarray::Array2<f64> {
-    a.into_dimensionality::<Ix2>().expect("2-D")
-}
-
-fn m4(a: ArrayD<f64>) -> ndarray::Array4<f64> {
-    a.into_dimensionality::<ndarray::Ix4>().expect("4-D")
-}
-
-fn ix4(v: &Value) -> ndarray::Ix4 {
-    let s = shape(v);
-    ndarray::Ix4(s[0], s[1], s[2], s[3])
-}
-
-fn v1(a: ArrayD<f64>) -> ndarray::Array1<f64> {
-    a.into_dimensionality::<Ix1>().expect("1-D")
-}
-
 /// A kernel called by name, with its arguments laid out as its description says
 /// (the emitter reads the same description).
 fn call(kernel: &Kernel, attr: Attr, a: &[Value]) -> Value {
@@ -154,6 +137,7 @@ fn call(kernel: &Kernel, attr: Attr, a: &[Value]) -> Value {
         (Value::Float(x), _) => k::dynamic::Arg::Float(x),
         (Value::Int(x), _) => k::dynamic::Arg::Int(x),
         (Value::Shape(s), _) => k::dynamic::Arg::Shape(s),
+        (Value::Usize(n), _) => k::dynamic::Arg::Usize(*n),
         (_, Some(x)) => k::dynamic::Arg::Float(x),
         (other, None) => panic!("`{}` cannot take {other:?}", kernel.name),
     };
@@ -247,39 +231,11 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             Value::Mask(m) => fl(k::where_(m, &f(&a[1]), &f(&a[2]), &SITE)),
             other => panic!("where_ of {other:?}"),
         },
-        Op::Dot(kind) => {
-            let (l, r) = (f(&a[0]), f(&a[1]));
-            fl(match kind {
-                DotKind::MM => k::dot_mm(&m2(l), &m2(r), &SITE).into_dyn(),
-                DotKind::MV => k::dot_mv(&m2(l), &v1(r), &SITE).into_dyn(),
-                DotKind::VM => k::dot_vm(&v1(l), &m2(r), &SITE).into_dyn(),
-                DotKind::VV => k::dot_vv(&v1(l), &v1(r), &SITE).into_dyn(),
-                DotKind::MT => k::dot_mt(&m2(l), &m2(r)).into_dyn(),
-                DotKind::TM => k::dot_tm(&m2(l), &m2(r)).into_dyn(),
-                DotKind::Outer => k::outer(&v1(l), &v1(r)).into_dyn(),
-            })
-        }
-        Op::Transpose => fl(k::transpose(&m2(f(&a[0]))).into_dyn()),
-        Op::Sum => fl(k::sum(&f(&a[0])).into_dyn()),
-        Op::Mean => fl(k::mean(&f(&a[0])).into_dyn()),
         Op::Prim(p, attr) => call(&p.kernel, *attr, a),
         Op::PrimGrad(p, i, attr) => match p.grads.get(*i) {
             Some(grad) => call(&grad.kernel, *attr, a),
             None => panic!("`{}` has no derivative {i}", p.name),
         },
-        Op::Slice(ax) => fl(k::slice_axis(
-            &f(&a[0]),
-            Axis(*ax),
-            u(&a[1]),
-            u(&a[2]),
-            &SITE,
-        )),
-        Op::SliceGrad(ax) => fl(k::slice_axis_backward(
-            &f(&a[0]),
-            Axis(*ax),
-            u(&a[1]),
-            shape(&a[2]),
-        )),
         Op::Concat(ax) => {
             let parts: Vec<ArrayD<f64>> = a.iter().map(f).collect();
             let refs: Vec<&ndarray::ArrayRef<f64, IxDyn>> = parts.iter().map(|p| &**p).collect();
@@ -289,33 +245,6 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             let lens: Vec<usize> = a[1..].iter().map(|v| shape(v)[*ax]).collect();
             fl(k::concatenate_backward(&f(&a[0]), Axis(*ax), &lens, *i))
         }
-        Op::Conv2d => {
-            fl(k::conv2d(&m4(f(&a[0])), &m4(f(&a[1])), u(&a[2]), u(&a[3]), &SITE).into_dyn())
-        }
-        Op::Conv2dGradInput => fl(k::conv2d_backward_input(
-            &m4(f(&a[0])),
-            &m4(f(&a[1])),
-            ix4(&a[2]),
-            u(&a[3]),
-            u(&a[4]),
-        )
-        .into_dyn()),
-        Op::Conv2dGradWeight => fl(k::conv2d_backward_weight(
-            &m4(f(&a[0])),
-            &m4(f(&a[1])),
-            ix4(&a[2]),
-            u(&a[3]),
-            u(&a[4]),
-        )
-        .into_dyn()),
-        Op::MaxPool2 => fl(k::max_pool2(&m4(f(&a[0]))).into_dyn()),
-        Op::MaxPool2Grad => {
-            fl(k::max_pool2_backward(&m4(f(&a[0])), &m4(f(&a[1])), &m4(f(&a[2]))).into_dyn())
-        }
-        Op::Flatten => fl(k::flatten(&f(&a[0])).into_dyn()),
-        Op::FlattenGrad => fl(k::flatten_backward(&m2(f(&a[0])), shape(&a[1]))),
-        Op::InsertAxis(ax) => fl(k::insert_axis(&f(&a[0]), Axis(*ax))),
-        Op::RemoveAxis(ax) => fl(k::insert_axis_backward(&f(&a[0]), Axis(*ax))),
         Op::StopGradient => fl(f(&a[0])),
         Op::ShapeOf => Value::Shape(match &a[0] {
             Value::Float(x) => x.raw_dim(),
@@ -323,11 +252,6 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             other => panic!("shape of {other:?}"),
         }),
         Op::SumTo => fl(k::sum_to(&f(&a[0]), shape(&a[1]))),
-        Op::BroadcastTo => fl(k::broadcast_to(&f(&a[0]), shape(&a[1]))),
-        Op::MeanGrad => {
-            let g0: Array0<f64> = f(&a[0]).into_dimensionality().expect("0-d");
-            fl(k::mean_backward(&g0, shape(&a[1])))
-        }
         Op::MaskBy(cmp) => {
             let (l, r) = (f(&a[0]), f(&a[1]));
             fl(match cmp {

@@ -116,45 +116,6 @@ impl ScalarOp {
     }
 }
 
-/// Which matrix product, by operand ranks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DotKind {
-    /// 2-D x 2-D
-    MM,
-    /// 2-D x 1-D
-    MV,
-    /// 1-D x 2-D
-    VM,
-    /// 1-D x 1-D
-    VV,
-    /// `a b^T` (backward only)
-    MT,
-    /// `a^T b` (backward only)
-    TM,
-    /// `u v^T` (backward only)
-    Outer,
-}
-
-impl DotKind {
-    /// The kernel name.
-    pub fn kernel(self) -> &'static str {
-        match self {
-            DotKind::MM => "dot_mm",
-            DotKind::MV => "dot_mv",
-            DotKind::VM => "dot_vm",
-            DotKind::VV => "dot_vv",
-            DotKind::MT => "dot_mt",
-            DotKind::TM => "dot_tm",
-            DotKind::Outer => "outer",
-        }
-    }
-
-    /// Whether the product comes from the user's code (and its kernel checks shapes against a site).
-    pub fn is_forward(self) -> bool {
-        matches!(self, DotKind::MM | DotKind::MV | DotKind::VM | DotKind::VV)
-    }
-}
-
 /// Scalar `usize` arithmetic for sizes and bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsizeOp {
@@ -195,31 +156,13 @@ pub enum Op {
     Compare(Compare),
     /// `where_(mask, a, b)`.
     Where,
-    /// A matrix product; args `[a, b]`.
-    Dot(DotKind),
-    /// `.t()` of a matrix.
-    Transpose,
-    /// Sum of all elements.
-    Sum,
-    /// Mean of all elements.
-    Mean,
     /// An op described by data in [`crate::ops`]: its kernel, type rule and
     /// derivatives are there. Args as its check function lowered them.
     Prim(&'static Prim, Attr),
-    /// `slice_axis(x, Axis(a), start..end)`; args `[x, start, end]`.
-    Slice(usize),
     /// Concatenation along an axis; args are the parts.
     Concat(usize),
     /// Identity forward, no gradient.
     StopGradient,
-    /// A new axis of length 1; args `[x]`.
-    InsertAxis(usize),
-    /// `conv2d(x, w, stride, pad)`; args `[x, w, stride, pad]`.
-    Conv2d,
-    /// `max_pool2(x)`, 2x2 windows with stride 2.
-    MaxPool2,
-    /// `flatten(x)`: `[n, ...] -> [n, rest]`.
-    Flatten,
     /// A value that is never computed: the outputs of the stubs generated for a
     /// function with errors, so that code using its items still type-checks.
     Unavailable,
@@ -233,10 +176,6 @@ pub enum Op {
     ElementwiseGrad(&'static Elementwise),
     /// `sum_to(g, shape)`.
     SumTo,
-    /// `broadcast_to(g, shape)`.
-    BroadcastTo,
-    /// `mean_backward(g, shape)`.
-    MeanGrad,
     /// 1 or 0 by comparison, for `maximum`/`minimum` gradients; args `[a, b]`.
     MaskBy(Compare),
     /// `mask_grad(mask, g, keep)`.
@@ -244,20 +183,8 @@ pub enum Op {
     /// Derivative `i` of an op described by data (`prim.grads[i]`); args are
     /// what that derivative reads, in its order.
     PrimGrad(&'static Prim, usize, Attr),
-    /// `slice_axis_backward(g, axis, start, shape)`; args `[g, start, shape]`.
-    SliceGrad(usize),
     /// `concatenate_backward(g, axis, lens, k)`; args `[g, shapes of all parts...]`.
     ConcatGrad(usize, usize),
-    /// `conv2d_backward_input(g, w, x_shape, stride, pad)`.
-    Conv2dGradInput,
-    /// `conv2d_backward_weight(g, x, w_shape, stride, pad)`.
-    Conv2dGradWeight,
-    /// `max_pool2_backward(x, y, g)`.
-    MaxPool2Grad,
-    /// `flatten_backward(g, shape)`.
-    FlattenGrad,
-    /// The length-1 axis removed (the backward of [`Op::InsertAxis`]); args `[g]`.
-    RemoveAxis(usize),
     /// Zeros of a shape: the gradient of an input the outputs do not depend on; args `[shape]`.
     Zeros,
 }
@@ -436,29 +363,16 @@ impl Graph {
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
         Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) | Op::Unavailable => 0,
-        Op::Conv2d => 4,
-        Op::Conv2dGradInput | Op::Conv2dGradWeight => 5,
-        Op::MaxPool2Grad => 3,
-        Op::FlattenGrad => 2,
-        Op::LenOf(_)
-        | Op::Transpose
-        | Op::Sum
-        | Op::Mean
-        | Op::StopGradient
-        | Op::InsertAxis(_)
-        | Op::RemoveAxis(_)
-        | Op::MaxPool2
-        | Op::Flatten
-        | Op::ShapeOf
-        | Op::Zeros => 1,
+        Op::LenOf(_) | Op::StopGradient | Op::ShapeOf | Op::Zeros => 1,
         Op::UsizeArith(_)
         | Op::ScalarArith(_)
         | Op::Binary(_)
         | Op::WithScalar(_)
         | Op::Compare(_)
-        | Op::Dot(_) => 2,
-        Op::SumTo | Op::BroadcastTo | Op::MeanGrad | Op::MaskBy(_) | Op::MaskGrad(_) => 2,
-        Op::Where | Op::Slice(_) | Op::SliceGrad(_) => 3,
+        | Op::SumTo
+        | Op::MaskBy(_)
+        | Op::MaskGrad(_) => 2,
+        Op::Where => 3,
         Op::PrimGrad(p, i, _) => p.grads.get(*i).map_or(0, |g| g.reads.len()),
         Op::Elementwise(e) => 1 + e.params.len(),
         Op::Concat(_) | Op::ConcatGrad(..) | Op::ElementwiseGrad(_) | Op::Prim(..) => {

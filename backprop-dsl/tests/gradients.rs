@@ -423,6 +423,18 @@ fn every_op_described_by_data_on_its_cases() {
                         ArrayD::from_shape_vec(IxDyn(shape), values.to_vec())
                             .expect("the case's indices fill its shape"),
                     ),
+                    CaseInput::Size(n) => Value::Usize(n),
+                    // A permutation of evenly spaced values: all distinct, none close.
+                    CaseInput::Distinct(shape) => {
+                        let n: usize = shape.iter().product();
+                        let mut values: Vec<f64> =
+                            (0..n).map(|i| i as f64 / n as f64 - 0.5).collect();
+                        for i in (1..n).rev() {
+                            let j = (rng.next() * (i + 1) as f64) as usize;
+                            values.swap(i, j.min(i));
+                        }
+                        Value::Float(ArrayD::from_shape_vec(IxDyn(shape), values).expect("filled"))
+                    }
                 })
                 .collect();
             let src = case.source();

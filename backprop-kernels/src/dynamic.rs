@@ -3,7 +3,7 @@
 //! description of each call (`backprop_dsl::ops::Kernel`). An op described by
 //! data adds its kernels here, one arm each.
 
-use ndarray::{ArrayD, ArrayRef, Axis, Dimension, Ix1, Ix2, Ix3, IxDyn};
+use ndarray::{ArrayD, ArrayRef, Axis, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, IxDyn};
 
 use crate::Site;
 
@@ -16,6 +16,8 @@ pub enum Arg<'a> {
     Int(&'a ArrayD<usize>),
     /// A shape.
     Shape(&'a IxDyn),
+    /// A `usize` (a slice bound, a stride).
+    Usize(usize),
     /// An axis.
     Axis(usize),
 }
@@ -42,6 +44,13 @@ fn shape(args: &[Arg<'_>], i: usize) -> Result<IxDyn, String> {
     match args.get(i) {
         Some(Arg::Shape(s)) => Ok((*s).clone()),
         other => Err(format!("argument {i}: expected a shape, got {other:?}")),
+    }
+}
+
+fn size(args: &[Arg<'_>], i: usize) -> Result<usize, String> {
+    match args.get(i) {
+        Some(Arg::Usize(n)) => Ok(*n),
+        other => Err(format!("argument {i}: expected a usize, got {other:?}")),
     }
 }
 
@@ -140,6 +149,70 @@ pub fn call(name: &str, args: &[Arg<'_>]) -> Result<ArrayD<f64>, String> {
             &rank::<_, Ix3>(a0)?,
             &rank::<_, Ix3>(f(1)?)?,
         )),
+        "transpose" => dynamic(crate::transpose(&rank::<_, Ix2>(a0)?)),
+        "sum" => dynamic(crate::sum(r)),
+        "mean" => dynamic(crate::mean(r)),
+        "broadcast_to" => crate::broadcast_to(r, shape(args, 1)?),
+        "mean_backward" => crate::mean_backward(&rank::<_, Ix0>(a0)?, shape(args, 1)?),
+        "slice_axis" => crate::slice_axis(r, axis(args, 1)?, size(args, 2)?, size(args, 3)?, &SITE),
+        "slice_axis_backward" => {
+            crate::slice_axis_backward(r, axis(args, 1)?, size(args, 2)?, shape(args, 3)?)
+        }
+        "insert_axis" => crate::insert_axis(r, axis(args, 1)?),
+        "insert_axis_backward" => crate::insert_axis_backward(r, axis(args, 1)?),
+        "flatten" => dynamic(crate::flatten(r)),
+        "flatten_backward" => crate::flatten_backward(&rank::<_, Ix2>(a0)?, shape(args, 1)?),
+        "conv2d" => dynamic(crate::conv2d(
+            &rank::<_, Ix4>(a0)?,
+            &rank::<_, Ix4>(f(1)?)?,
+            size(args, 2)?,
+            size(args, 3)?,
+            &SITE,
+        )),
+        "conv2d_backward_input" => dynamic(crate::conv2d_backward_input(
+            &rank::<_, Ix4>(a0)?,
+            &rank::<_, Ix4>(f(1)?)?,
+            fixed::<Ix4>(shape(args, 2)?)?,
+            size(args, 3)?,
+            size(args, 4)?,
+        )),
+        "conv2d_backward_weight" => dynamic(crate::conv2d_backward_weight(
+            &rank::<_, Ix4>(a0)?,
+            &rank::<_, Ix4>(f(1)?)?,
+            fixed::<Ix4>(shape(args, 2)?)?,
+            size(args, 3)?,
+            size(args, 4)?,
+        )),
+        "max_pool2" => dynamic(crate::max_pool2(&rank::<_, Ix4>(a0)?)),
+        "max_pool2_backward" => dynamic(crate::max_pool2_backward(
+            &rank::<_, Ix4>(a0)?,
+            &rank::<_, Ix4>(f(1)?)?,
+            &rank::<_, Ix4>(f(2)?)?,
+        )),
+        "dot_mm" => dynamic(crate::dot_mm(
+            &rank::<_, Ix2>(a0)?,
+            &rank::<_, Ix2>(f(1)?)?,
+            &SITE,
+        )),
+        "dot_mv" => dynamic(crate::dot_mv(
+            &rank::<_, Ix2>(a0)?,
+            &rank::<_, Ix1>(f(1)?)?,
+            &SITE,
+        )),
+        "dot_vm" => dynamic(crate::dot_vm(
+            &rank::<_, Ix1>(a0)?,
+            &rank::<_, Ix2>(f(1)?)?,
+            &SITE,
+        )),
+        "dot_vv" => dynamic(crate::dot_vv(
+            &rank::<_, Ix1>(a0)?,
+            &rank::<_, Ix1>(f(1)?)?,
+            &SITE,
+        )),
+        "dot_mt" => dynamic(crate::dot_mt(&rank::<_, Ix2>(a0)?, &rank::<_, Ix2>(f(1)?)?)),
+        "dot_tm" => dynamic(crate::dot_tm(&rank::<_, Ix2>(a0)?, &rank::<_, Ix2>(f(1)?)?)),
+        "outer" => dynamic(crate::outer(&rank::<_, Ix1>(a0)?, &rank::<_, Ix1>(f(1)?)?)),
+        "mul" => crate::mul(r, f(1)?, &SITE),
         other => return Err(format!("no kernel `{other}` in backprop_kernels::dynamic")),
     })
 }

@@ -14,13 +14,13 @@ pub fn softmax_cross_entropy<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let log_probs = ops::log_softmax(&scores, ops::Axis(1));
-    let pick_log_probs = ops::pick(
+    let picked_log_probs = ops::pick(
         &log_probs,
         &labels,
         &ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
     );
-    let mean_pick_log_probs = ops::mean(&pick_log_probs);
-    let out = ops::neg(&mean_pick_log_probs);
+    let t4 = ops::mean(&picked_log_probs);
+    let out = ops::neg(&t4);
     out.into_scalar()
 }
 /// What the backward pass of [`softmax_cross_entropy`] needs, kept by [`softmax_cross_entropy_train`].
@@ -30,8 +30,8 @@ pub struct SoftmaxCrossEntropySaved<T: Real> {
     pub labels: ::backprop::ndarray::Array1<usize>,
     /// `log_probs`: 2-D float array (from statement 1).
     pub log_probs: ::backprop::ndarray::Array2<T>,
-    /// `pick_log_probs_shape`: 1-D shape (from statement 2).
-    pub pick_log_probs_shape: ::backprop::ndarray::Ix1,
+    /// `picked_log_probs_shape`: 1-D shape (from statement 2).
+    pub picked_log_probs_shape: ::backprop::ndarray::Ix1,
     /// `log_probs_shape`: 2-D shape (from statement 1).
     pub log_probs_shape: ::backprop::ndarray::Ix2,
 }
@@ -56,19 +56,19 @@ pub fn softmax_cross_entropy_train<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let log_probs = ops::log_softmax(&scores, ops::Axis(1));
-    let pick_log_probs = ops::pick(
+    let picked_log_probs = ops::pick(
         &log_probs,
         &labels,
         &ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
     );
-    let mean_pick_log_probs = ops::mean(&pick_log_probs);
-    let out = ops::neg(&mean_pick_log_probs);
-    let pick_log_probs_shape = pick_log_probs.raw_dim();
+    let t4 = ops::mean(&picked_log_probs);
+    let out = ops::neg(&t4);
+    let picked_log_probs_shape = picked_log_probs.raw_dim();
     let log_probs_shape = log_probs.raw_dim();
     let saved = SoftmaxCrossEntropySaved {
         labels: labels.to_owned(),
         log_probs,
-        pick_log_probs_shape,
+        picked_log_probs_shape,
         log_probs_shape,
     };
     (out.into_scalar(), saved)
@@ -82,13 +82,10 @@ pub fn softmax_cross_entropy_train<T: Real>(
 /// ```text
 /// let d_out = ops::scalar(d_out);
 /// // line 7: -pick(log_probs, &labels).mean()
-/// let d_mean_pick_log_probs = ops::neg(&d_out);
-/// let d_pick_log_probs = ops::mean_backward(
-///     &d_mean_pick_log_probs,
-///     saved.pick_log_probs_shape,
-/// );
+/// let d_t4 = ops::neg(&d_out);
+/// let d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);
 /// let d_log_probs = ops::pick_backward(
-///     &d_pick_log_probs,
+///     &d_picked_log_probs,
 ///     &saved.labels,
 ///     saved.log_probs_shape,
 /// );
@@ -115,13 +112,10 @@ pub fn softmax_cross_entropy_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
-    let d_mean_pick_log_probs = ops::neg(&d_out);
-    let d_pick_log_probs = ops::mean_backward(
-        &d_mean_pick_log_probs,
-        saved.pick_log_probs_shape,
-    );
+    let d_t4 = ops::neg(&d_out);
+    let d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);
     let d_log_probs = ops::pick_backward(
-        &d_pick_log_probs,
+        &d_picked_log_probs,
         &saved.labels,
         saved.log_probs_shape,
     );
@@ -169,7 +163,7 @@ pub fn softmax_cross_entropy_dyn<T: Real>() -> ::backprop::function::DynFunction
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: -pick(log_probs, &labels).mean()\nlet d_mean_pick_log_probs = ops::neg(&d_out);\nlet d_pick_log_probs = ops::mean_backward(\n    &d_mean_pick_log_probs,\n    saved.pick_log_probs_shape,\n);\nlet d_log_probs = ops::pick_backward(\n    &d_pick_log_probs,\n    &saved.labels,\n    saved.log_probs_shape,\n);\n// line 6: let log_probs = log_softmax(scores, Axis(1));\nlet d_scores = ops::log_softmax_backward(\n    &saved.log_probs,\n    &d_log_probs,\n    ops::Axis(1),\n);\nSoftmaxCrossEntropyGrads {\n    scores: d_scores,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: -pick(log_probs, &labels).mean()\nlet d_t4 = ops::neg(&d_out);\nlet d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);\nlet d_log_probs = ops::pick_backward(\n    &d_picked_log_probs,\n    &saved.labels,\n    saved.log_probs_shape,\n);\n// line 6: let log_probs = log_softmax(scores, Axis(1));\nlet d_scores = ops::log_softmax_backward(\n    &saved.log_probs,\n    &d_log_probs,\n    ops::Axis(1),\n);\nSoftmaxCrossEntropyGrads {\n    scores: d_scores,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

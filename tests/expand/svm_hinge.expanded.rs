@@ -10,12 +10,12 @@
 pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let pick_scores = ops::pick(
+    let picked_scores = ops::pick(
         &scores,
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
-    let correct = ops::insert_axis(&pick_scores, ops::Axis(1));
+    let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
     let scores_minus_correct = ops::sub(
         &scores,
         &correct,
@@ -64,12 +64,12 @@ pub fn svm_hinge_train<T: Real>(
 ) -> (T, SvmHingeSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let pick_scores = ops::pick(
+    let picked_scores = ops::pick(
         &scores,
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
-    let correct = ops::insert_axis(&pick_scores, ops::Axis(1));
+    let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
     let scores_minus_correct = ops::sub(
         &scores,
         &correct,
@@ -111,8 +111,8 @@ pub fn svm_hinge_train<T: Real>(
 /// let t19 = ops::neg(&d_t6);
 /// let d_correct = ops::sum_to(&t19, saved.correct_shape);
 /// // line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));
-/// let d_pick_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-/// let t23 = ops::pick_backward(&d_pick_scores, &saved.labels, saved.scores_shape);
+/// let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
+/// let t23 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
 /// let d_scores = ops::add(
 ///     &t18,
 ///     &t23,
@@ -139,8 +139,8 @@ pub fn svm_hinge_backward<T: Real>(
     let t18 = ops::sum_to(&d_t6, saved.scores_shape);
     let t19 = ops::neg(&d_t6);
     let d_correct = ops::sum_to(&t19, saved.correct_shape);
-    let d_pick_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-    let t23 = ops::pick_backward(&d_pick_scores, &saved.labels, saved.scores_shape);
+    let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
+    let t23 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
     let d_scores = ops::add(
         &t18,
         &t23,
@@ -183,7 +183,7 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_t9 = ops::mean_backward(&d_out, saved.t9_shape);\nlet d_margins = ops::sum_axis_backward(&d_t9, ops::Axis(1), saved.margins_shape);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t6 = ops::relu_backward(&saved.t6, &d_margins);\nlet t18 = ops::sum_to(&d_t6, saved.scores_shape);\nlet t19 = ops::neg(&d_t6);\nlet d_correct = ops::sum_to(&t19, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_pick_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t23 = ops::pick_backward(&d_pick_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t18,\n    &t23,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_t9 = ops::mean_backward(&d_out, saved.t9_shape);\nlet d_margins = ops::sum_axis_backward(&d_t9, ops::Axis(1), saved.margins_shape);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t6 = ops::relu_backward(&saved.t6, &d_margins);\nlet t18 = ops::sum_to(&d_t6, saved.scores_shape);\nlet t19 = ops::neg(&d_t6);\nlet d_correct = ops::sum_to(&t19, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t23 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t18,\n    &t23,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -3,7 +3,7 @@
 //! constant; the fused derivatives of the softmax family read the forward output.
 
 use super::prim::{
-    Attr, Call, Case, CaseInput, Grad, K, Kernel, Prim, Read, Syntax, like_first, reduced,
+    Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax, like_first, reduced,
 };
 use crate::check::Lower;
 use crate::ir::{Op, ValueId};
@@ -30,6 +30,7 @@ macro_rules! cases {
 /// `sum_axis(x, Axis(k))`: the sum along an axis, which it removes.
 pub static SUM_AXIS: Prim = Prim {
     name: "sum_axis",
+    naming: Naming::Prefix("sum_axis"),
     op: "sum_axis",
     doc: "the sum along an axis, which it removes",
     ty: reduced,
@@ -46,6 +47,7 @@ pub static SUM_AXIS: Prim = Prim {
             name: "sum_axis_backward",
             args: &[K::Arg(0), K::Axis, K::Value(1)],
         },
+        reshape_only: false,
     }],
     cases: cases!(
         "(x.sum_axis(Axis(0)) * x.sum_axis(Axis(0))).sum() + (x.sum_axis(Axis(1)) * 0.5).square().sum()"
@@ -55,6 +57,7 @@ pub static SUM_AXIS: Prim = Prim {
 /// `mean_axis(x, Axis(k))`: the mean along an axis, which it removes.
 pub static MEAN_AXIS: Prim = Prim {
     name: "mean_axis",
+    naming: Naming::Prefix("mean_axis"),
     op: "mean_axis",
     doc: "the mean along an axis, which it removes",
     ty: reduced,
@@ -71,6 +74,7 @@ pub static MEAN_AXIS: Prim = Prim {
             name: "mean_axis_backward",
             args: &[K::Arg(0), K::Axis, K::Value(1)],
         },
+        reshape_only: false,
     }],
     cases: cases!(
         "(x * x.mean_axis(Axis(1)).insert_axis(Axis(1))).sum() + x.mean_axis(Axis(0)).square().sum()"
@@ -80,6 +84,7 @@ pub static MEAN_AXIS: Prim = Prim {
 /// `max_axis(x, Axis(k))`: the maximum along an axis, which it removes.
 pub static MAX_AXIS: Prim = Prim {
     name: "max_axis",
+    naming: Naming::Prefix("max_axis"),
     op: "max_axis",
     doc: "the maximum along an axis, which it removes",
     ty: reduced,
@@ -96,6 +101,7 @@ pub static MAX_AXIS: Prim = Prim {
             name: "max_axis_backward",
             args: &[K::Arg(0), K::Arg(1), K::Arg(2), K::Axis],
         },
+        reshape_only: false,
     }],
     cases: cases!(
         "(max_axis(x, Axis(1)) * max_axis(x, Axis(1))).sum() + max_axis(x, Axis(0)).sum()"
@@ -105,6 +111,7 @@ pub static MAX_AXIS: Prim = Prim {
 /// `logsumexp(x, Axis(k))`: `ln(sum(exp(x)))` along an axis, without overflow.
 pub static LOGSUMEXP: Prim = Prim {
     name: "logsumexp",
+    naming: Naming::Prefix("logsumexp"),
     op: "logsumexp",
     doc: "`ln(sum(exp(x)))` along an axis, computed without overflow",
     ty: reduced,
@@ -121,6 +128,7 @@ pub static LOGSUMEXP: Prim = Prim {
             name: "logsumexp_backward",
             args: &[K::Arg(0), K::Arg(1), K::Arg(2), K::Axis],
         },
+        reshape_only: false,
     }],
     cases: cases!("logsumexp(x, Axis(1)).square().sum() + logsumexp(x * 3.0, Axis(0)).mean()"),
 };
@@ -128,6 +136,7 @@ pub static LOGSUMEXP: Prim = Prim {
 /// `softmax(x, Axis(k))`: `exp(x) / sum(exp(x))` along an axis, stable.
 pub static SOFTMAX: Prim = Prim {
     name: "softmax",
+    naming: Naming::Prefix("softmax"),
     op: "softmax",
     doc: "`exp(x) / sum(exp(x))` along an axis, computed without overflow",
     ty: like_first,
@@ -144,6 +153,7 @@ pub static SOFTMAX: Prim = Prim {
             name: "softmax_backward",
             args: &[K::Arg(0), K::Arg(1), K::Axis],
         },
+        reshape_only: false,
     }],
     cases: cases!("(softmax(x, Axis(1)) * x).sum() + softmax(x, Axis(0)).square().sum()"),
 };
@@ -151,6 +161,7 @@ pub static SOFTMAX: Prim = Prim {
 /// `log_softmax(x, Axis(k))`: `x - logsumexp(x)` along an axis.
 pub static LOG_SOFTMAX: Prim = Prim {
     name: "log_softmax",
+    naming: Naming::Prefix("log_softmax"),
     op: "log_softmax",
     doc: "`x - logsumexp(x)` along an axis, computed without overflow",
     ty: like_first,
@@ -167,6 +178,7 @@ pub static LOG_SOFTMAX: Prim = Prim {
             name: "log_softmax_backward",
             args: &[K::Arg(0), K::Arg(1), K::Axis],
         },
+        reshape_only: false,
     }],
     cases: cases!(
         "(log_softmax(x, Axis(0)) * x).sum_axis(Axis(1)).sum() + log_softmax(x, Axis(1)).square().sum()"

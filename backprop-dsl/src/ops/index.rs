@@ -2,7 +2,7 @@
 //! `rows` (embedding lookup) and `take_along_axis`, the general gather of which
 //! both are special cases. Every derivative scatter-adds the gradient back.
 
-use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Prim, Read, Syntax};
+use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
 use crate::ir::{Op, Ty, ValueId};
 
@@ -54,6 +54,7 @@ fn take(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
 /// `pick(q, &idx)`: `q[i, idx[i]]` for each row `i`.
 pub static PICK: Prim = Prim {
     name: "pick",
+    naming: Naming::Prefix("picked"),
     op: "pick",
     doc: "`q[i, idx[i]]` for each row `i` (NumPy's `q[arange(n), idx]`)",
     ty: |args, _| match args {
@@ -73,6 +74,7 @@ pub static PICK: Prim = Prim {
             name: "pick_backward",
             args: &[K::Arg(0), K::Arg(1), K::Value(2)],
         },
+        reshape_only: false,
     }],
     cases: &[Case {
         params: "q: ArrayView2<T>, a: ArrayView1<usize>",
@@ -88,6 +90,7 @@ pub static PICK: Prim = Prim {
 /// `rows(table, &ids)`: the rows of `table` at `ids`.
 pub static ROWS: Prim = Prim {
     name: "rows",
+    naming: Naming::Prefix("rows"),
     op: "rows",
     doc: "the rows of a table at the given ids (an embedding lookup)",
     ty: |args, _| match args {
@@ -107,6 +110,7 @@ pub static ROWS: Prim = Prim {
             name: "rows_backward",
             args: &[K::Arg(0), K::Arg(1), K::Value(2)],
         },
+        reshape_only: false,
     }],
     cases: &[Case {
         params: "w: ArrayView2<T>, ids: ArrayView1<usize>",
@@ -122,6 +126,7 @@ pub static ROWS: Prim = Prim {
 /// `take_along_axis(x, &idx, Axis(k))`: NumPy's `take_along_axis`.
 pub static TAKE_ALONG_AXIS: Prim = Prim {
     name: "take_along_axis",
+    naming: Naming::Prefix("taken"),
     op: "take_along_axis",
     doc: "the elements of `x` at `idx` along an axis (NumPy's `take_along_axis`; indices of length 1 broadcast)",
     ty: |args, attr| match (args, attr.axis()) {
@@ -141,6 +146,7 @@ pub static TAKE_ALONG_AXIS: Prim = Prim {
             name: "take_along_axis_backward",
             args: &[K::Arg(0), K::Arg(1), K::Axis, K::Value(2)],
         },
+        reshape_only: false,
     }],
     cases: &[
         // pick's case: one index per row, along axis 1

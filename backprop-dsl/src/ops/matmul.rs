@@ -2,7 +2,7 @@
 //! product per batch) and `[b, n, k] x [k, m]` (one weight for every batch), as
 //! multi-head attention needs. Products of 1-D and 2-D arrays are `a.dot(&b)`.
 
-use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Prim, Read, Syntax};
+use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
 use crate::ir::{Op, Ty, ValueId};
 
@@ -38,6 +38,7 @@ fn matmul(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
 /// `[b, n, k] x [b, k, m] -> [b, n, m]`.
 pub static MATMUL_BATCHED: Prim = Prim {
     name: "matmul_batched",
+    naming: Naming::Infix("matmul"),
     op: "matmul",
     doc: "one matrix product per batch: `[b, n, k] x [b, k, m] -> [b, n, m]`",
     ty: |args, _| match args {
@@ -58,6 +59,7 @@ pub static MATMUL_BATCHED: Prim = Prim {
                 name: "matmul_batched_backward_a",
                 args: &[K::Arg(0), K::Arg(1)],
             },
+            reshape_only: false,
         },
         Grad {
             wrt: 1,
@@ -66,6 +68,7 @@ pub static MATMUL_BATCHED: Prim = Prim {
                 name: "matmul_batched_backward_b",
                 args: &[K::Arg(0), K::Arg(1)],
             },
+            reshape_only: false,
         },
     ],
     cases: &[Case {
@@ -82,6 +85,7 @@ pub static MATMUL_BATCHED: Prim = Prim {
 /// `[b, n, k] x [k, m] -> [b, n, m]`.
 pub static MATMUL_SHARED: Prim = Prim {
     name: "matmul_shared",
+    naming: Naming::Infix("matmul"),
     op: "matmul",
     doc: "the same matrix for every batch: `[b, n, k] x [k, m] -> [b, n, m]`",
     ty: |args, _| match args {
@@ -102,6 +106,7 @@ pub static MATMUL_SHARED: Prim = Prim {
                 name: "matmul_shared_backward_a",
                 args: &[K::Arg(0), K::Arg(1)],
             },
+            reshape_only: false,
         },
         Grad {
             wrt: 1,
@@ -110,6 +115,7 @@ pub static MATMUL_SHARED: Prim = Prim {
                 name: "matmul_shared_backward_w",
                 args: &[K::Arg(0), K::Arg(1)],
             },
+            reshape_only: false,
         },
     ],
     cases: &[Case {

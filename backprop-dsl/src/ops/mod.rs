@@ -7,17 +7,23 @@
 //! here too.
 
 mod axis;
+mod dot;
+mod image;
 mod index;
 mod matmul;
 pub mod prim;
+mod shape;
 
 use backprop_kernels::ELEMENTWISE;
 
-pub use prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Prim, Read, Syntax};
+pub use prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 
 /// Every op of the language described by data, by family.
 static FAMILIES: &[(&[Syntax], &[&Prim])] = &[
     (axis::SYNTAX, axis::PRIMS),
+    (dot::SYNTAX, dot::PRIMS),
+    (shape::SYNTAX, shape::PRIMS),
+    (image::SYNTAX, image::PRIMS),
     (index::SYNTAX, index::PRIMS),
     (matmul::SYNTAX, matmul::PRIMS),
 ];
@@ -66,58 +72,8 @@ pub static STRUCTURAL: &[Structural] = &[
         arity: 3,
     },
     Structural {
-        name: "dot",
-        usage: "a.dot(&b)",
-        arity: 2,
-    },
-    Structural {
-        name: "t",
-        usage: "a.t()",
-        arity: 1,
-    },
-    Structural {
-        name: "transpose",
-        usage: "transpose(a)",
-        arity: 1,
-    },
-    Structural {
-        name: "sum",
-        usage: "x.sum()",
-        arity: 1,
-    },
-    Structural {
-        name: "mean",
-        usage: "x.mean()",
-        arity: 1,
-    },
-    Structural {
-        name: "slice_axis",
-        usage: "x.slice_axis(Axis(1), 0..h)",
-        arity: 3,
-    },
-    Structural {
         name: "concatenate",
         usage: "concatenate(Axis(1), &[&a, &b])",
-        arity: 2,
-    },
-    Structural {
-        name: "conv2d",
-        usage: "conv2d(x, w, stride, pad) with x [n, c, h, w] and w [f, c, kh, kw]",
-        arity: 4,
-    },
-    Structural {
-        name: "max_pool2",
-        usage: "max_pool2(x) with x [n, c, h, w]: 2x2 windows, stride 2",
-        arity: 1,
-    },
-    Structural {
-        name: "flatten",
-        usage: "flatten(x): [n, ...] -> [n, rest]",
-        arity: 1,
-    },
-    Structural {
-        name: "insert_axis",
-        usage: "x.insert_axis(Axis(1))",
         arity: 2,
     },
     Structural {

@@ -103,6 +103,10 @@ pub struct Grad {
     pub reads: &'static [Read],
     /// The kernel, over the reads.
     pub kernel: Kernel,
+    /// Whether the kernel only reshapes the gradient (its first read) to the
+    /// argument's shape, so that it is the identity when the shapes are known to
+    /// be equal (the `noop-reshapes` pass removes it then).
+    pub reshape_only: bool,
 }
 
 /// An input of a test case.
@@ -112,6 +116,11 @@ pub enum CaseInput {
     Float(&'static [usize], (f64, f64)),
     /// Fixed `usize` indices of this shape.
     Index(&'static [usize], &'static [usize]),
+    /// A `usize` size.
+    Size(usize),
+    /// A float array of this shape whose elements are all distinct (for ops
+    /// whose derivative jumps where two elements tie, like `max_pool2`).
+    Distinct(&'static [usize]),
 }
 
 /// A function using the op, for the gradient tests.
@@ -137,10 +146,24 @@ impl Case {
     }
 }
 
+/// How a value an op computes is named in generated code, from its arguments'
+/// names: `softmax_x` (a prefix), `x_t` (a suffix), `x_dot_w` (between two).
+#[derive(Clone, Copy, Debug)]
+pub enum Naming {
+    /// `{word}_{arg0}`
+    Prefix(&'static str),
+    /// `{arg0}_{word}`
+    Suffix(&'static str),
+    /// `{arg0}_{word}_{arg1}`
+    Infix(&'static str),
+}
+
 /// An IR op described by data: everything each stage needs to know about it.
 pub struct Prim {
     /// Its name in the IR printout (unique).
     pub name: &'static str,
+    /// How its values are named in generated code.
+    pub naming: Naming,
     /// The op of the language it comes from, as shape errors name it.
     pub op: &'static str,
     /// One line on what it computes.

@@ -1,5 +1,6 @@
-//! No-op reshapes: `sum_to(g, shape of x)` and `broadcast_to(g, shape of x)` are
-//! the identity when `g` is known to have `x`'s shape (`shapes`). The derivative
+//! No-op reshapes: `sum_to(g, shape of x)` and `broadcast_to(g, shape of x)` (the
+//! derivative of `sum`, and any derivative marked `reshape_only`) are the
+//! identity when `g` is known to have `x`'s shape (`shapes`). The derivative
 //! pass undoes every broadcast with `sum_to`; this pass keeps only those that sum.
 
 use crate::ir::{Graph, Op};
@@ -11,10 +12,15 @@ pub(crate) fn remove_noop_reshapes(g: &mut Graph) {
     let n = g.nodes.len();
     let mut replace: Vec<usize> = (0..n).collect();
     for (id, node) in g.nodes.iter().enumerate() {
-        // sum_to(g, shape(g)) = g and broadcast_to(g, shape(g)) = g
-        if matches!(node.op, Op::SumTo | Op::BroadcastTo)
-            && class[node.args[0]] == class[node.args[1]]
-        {
+        // sum_to(g, shape(g)) = g, and so for every derivative that only reshapes
+        // its gradient to the argument's shape (broadcast_to for `sum`); the
+        // node's class is that of the shape it reshapes to
+        let reshape = match &node.op {
+            Op::SumTo => true,
+            Op::PrimGrad(p, i, _) => p.grads.get(*i).is_some_and(|g| g.reshape_only),
+            _ => false,
+        };
+        if reshape && class[node.args[0]] == class[id] {
             replace[id] = node.args[0];
         }
     }

@@ -39,11 +39,8 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
             // The shape of `x` is in `x`'s class.
             Op::ShapeOf => Some(arg(0)),
             // Ops whose result has the shape passed to them.
-            Op::SumTo | Op::BroadcastTo | Op::MeanGrad | Op::FlattenGrad => Some(arg(1)),
+            Op::SumTo => Some(arg(1)),
             Op::Zeros => Some(arg(0)),
-            Op::SliceGrad(_) | Op::Conv2dGradInput | Op::Conv2dGradWeight => Some(arg(2)),
-            // Given the forward input `x` first, it has its shape.
-            Op::MaxPool2Grad => Some(arg(0)),
             Op::ConcatGrad(_, i) => Some(arg(1 + i)),
             // The upstream gradient of an output has the output's shape.
             Op::Seed(k) => g.outputs.get(*k).map(|&o| class[o]),
