@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use backprop_kernels::{Compare, ELEMENTWISE, Elementwise};
+use backprop_kernels::{Compare, Elementwise};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -584,11 +584,7 @@ impl Lower<'_> {
         let v = self.expr(inner)?;
         match self.g.ty(v) {
             Ty::Float(r) => {
-                let neg = ELEMENTWISE
-                    .iter()
-                    .find(|e| e.name == "neg")
-                    .expect("neg is in the table");
-                Some(self.node(Op::Elementwise(neg), vec![v], Ty::Float(r), span))
+                Some(self.node(Op::Elementwise(ops::neg()), vec![v], Ty::Float(r), span))
             }
             Ty::Scalar => {
                 if let Op::Const(c) = self.g.nodes[v].op {

@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
-use backprop_kernels::{Compare, ELEMENTWISE, Elementwise, Uses};
+use backprop_kernels::{Compare, Elementwise, Uses};
 
-use crate::ir::{BinOp, Graph, Node, Op, ScalarOp, Ty, ValueId};
+use crate::ir::{BinOp, GradOp, Graph, Node, Op, ScalarOp, Ty, ValueId};
 use crate::ops::Read;
 
 /// Appends the backward pass to `g` and fills `g.grads`.
@@ -25,7 +25,7 @@ pub fn differentiate(g: &mut Graph) {
     };
     for (k, &out) in d.g.outputs.clone().iter().enumerate() {
         if needs[out] {
-            let seed = d.push(Op::Seed(k), vec![], d.g.ty(out), out);
+            let seed = d.push(Op::Grad(GradOp::Seed(k)), vec![], d.g.ty(out), out);
             d.contribute(out, seed);
         }
     }
@@ -49,7 +49,7 @@ pub fn differentiate(g: &mut Graph) {
                     // An input the outputs do not depend on gets a zero gradient of its shape.
                     None => {
                         let shape = d.shape_of(input.node);
-                        d.push(Op::Zeros, vec![shape], input.ty, input.node)
+                        d.push(Op::Grad(GradOp::Zeros), vec![shape], input.ty, input.node)
                     }
                 })
             })
@@ -158,7 +158,12 @@ impl Diff<'_> {
     /// the output's shape.
     fn unbroadcast(&mut self, grad: ValueId, x: ValueId, from: ValueId) -> ValueId {
         let shape = self.shape_of(x);
-        self.push(Op::SumTo, vec![grad, shape], self.g.ty(x), from)
+        self.push(
+            Op::Grad(GradOp::SumTo),
+            vec![grad, shape],
+            self.g.ty(x),
+            from,
+        )
     }
 
     fn elementwise(
@@ -172,12 +177,8 @@ impl Diff<'_> {
     }
 
     fn neg(&mut self, v: ValueId, from: ValueId) -> ValueId {
-        let neg = ELEMENTWISE
-            .iter()
-            .find(|e| e.name == "neg")
-            .expect("neg is in the table");
         let ty = self.g.ty(v);
-        self.elementwise(neg, vec![v], ty, from)
+        self.elementwise(crate::ops::neg(), vec![v], ty, from)
     }
 
     fn binary(&mut self, op: BinOp, a: ValueId, b: ValueId, ty: Ty, from: ValueId) -> ValueId {
@@ -207,16 +208,21 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         }
         Op::Elementwise(e) => {
             let x = args[0];
-            let mut grad_args = match e
-                .uses
-                .expect("ops without a derivative are rejected by check")
-            {
+            // An op without a derivative has none to give (check rejects it where
+            // a gradient would flow through it).
+            let Some(uses) = e.uses else { return };
+            let mut grad_args = match uses {
                 Uses::X => vec![x, g],
                 Uses::Y => vec![y, g],
                 Uses::XY => vec![x, y, g],
             };
             grad_args.extend_from_slice(&args[1..]);
-            let c = d.push(Op::ElementwiseGrad(e), grad_args, d.g.ty(x), y);
+            let c = d.push(
+                Op::Grad(GradOp::ElementwiseGrad(e)),
+                grad_args,
+                d.g.ty(x),
+                y,
+            );
             d.contribute(x, c);
         }
         Op::Binary(op) => {
@@ -248,7 +254,7 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
                             (_, true) => Compare::Le,
                             (_, false) => Compare::Gt,
                         };
-                        let mask = d.push(Op::MaskBy(cmp), vec![a, b], ty, y);
+                        let mask = d.push(Op::Grad(GradOp::MaskBy(cmp)), vec![a, b], ty, y);
                         d.binary(BinOp::Mul, g, mask, ty, y)
                     }
                 }
@@ -287,7 +293,7 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
             for (i, v, keep) in [(1, a, true), (2, b, false)] {
                 if wants(i) && matches!(d.g.ty(v), Ty::Float(_)) {
                     // d where_(m, a, b) = g where m (for a), g where !m (for b)
-                    let masked = d.push(Op::MaskGrad(keep), vec![m, g], ty, y);
+                    let masked = d.push(Op::Grad(GradOp::MaskGrad(keep)), vec![m, g], ty, y);
                     let c = d.unbroadcast(masked, v, y);
                     d.contribute(v, c);
                 }
@@ -310,7 +316,12 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
                         Read::ShapeOf(a) => d.shape_of(args[a]),
                     })
                     .collect();
-                let c = d.push(Op::PrimGrad(prim, i, attr), reads, d.g.ty(x), y);
+                let c = d.push(
+                    Op::Grad(GradOp::PrimGrad(prim, i, attr)),
+                    reads,
+                    d.g.ty(x),
+                    y,
+                );
                 d.contribute(x, c);
             }
         }
@@ -321,19 +332,13 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
                 if needs[p] {
                     let mut grad_args = vec![g];
                     grad_args.extend(&shapes);
-                    let c = d.push(Op::ConcatGrad(k, i), grad_args, d.g.ty(p), y);
+                    let c = d.push(Op::Grad(GradOp::ConcatGrad(k, i)), grad_args, d.g.ty(p), y);
                     d.contribute(p, c);
                 }
             }
         }
-        Op::Seed(_)
-        | Op::ShapeOf
-        | Op::ElementwiseGrad(_)
-        | Op::SumTo
-        | Op::MaskBy(_)
-        | Op::MaskGrad(_)
-        | Op::PrimGrad(..)
-        | Op::ConcatGrad(..)
-        | Op::Zeros => unreachable!("backward ops are not differentiated"),
+        // A shape carries no gradient; backward ops have no rules, since a graph is
+        // differentiated once (`verify` keeps them out of the forward pass).
+        Op::ShapeOf | Op::Grad(_) => {}
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
-use crate::ir::{BinOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{BinOp, GradOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
 use crate::ops::{Attr, K, Kernel, Naming};
 use crate::parse::{FnDef, InputKind, Options, Pass};
 
@@ -143,7 +143,7 @@ impl Emitter<'_> {
                 (Op::Input(_), Some(name)) => name.clone(),
                 (_, Some(name)) => fresh(name.clone()),
                 (Op::ShapeOf, None) => fresh(format!("{}_shape", names[n.args[0]])),
-                (Op::Seed(k), None) => {
+                (Op::Grad(GradOp::Seed(k)), None) => {
                     if self.g.outputs.len() == 1 {
                         "d_out".to_string()
                     } else {
@@ -450,7 +450,7 @@ impl Emitter<'_> {
             UsizeOp::Div => "/",
         };
         match &n.op {
-            Op::Input(_) | Op::Const(_) | Op::Seed(_) => self.value(v, ctx),
+            Op::Input(_) | Op::Const(_) | Op::Grad(GradOp::Seed(_)) => self.value(v, ctx),
             Op::UsizeConst(c) => Literal::usize_unsuffixed(*c).to_token_stream(),
             // A typed call rather than `unreachable!()`, so that the code after it
             // is not reported as unreachable beside the real errors.
@@ -485,7 +485,7 @@ impl Emitter<'_> {
                 let x = val(0);
                 quote!(#x.raw_dim())
             }
-            Op::Zeros => {
+            Op::Grad(GradOp::Zeros) => {
                 let (nd, shape) = (self.nd(), a(0));
                 quote!(#nd::Array::zeros(#shape))
             }
@@ -494,7 +494,7 @@ impl Emitter<'_> {
                 e.name,
                 [vec![a(0)], self.params(e, &n.args[1..], ctx)].concat(),
             ),
-            Op::ElementwiseGrad(e) => {
+            Op::Grad(GradOp::ElementwiseGrad(e)) => {
                 let reads = n.args.len() - e.params.len();
                 let params = self.params(e, &n.args[reads..], ctx);
                 call(
@@ -514,15 +514,15 @@ impl Emitter<'_> {
                     vec![arr(0), arr(1), quote!(ops::Compare::#c), site("compare")],
                 )
             }
-            Op::MaskBy(cmp) => call(
+            Op::Grad(GradOp::MaskBy(cmp)) => call(
                 &format!("mask_{}", format!("{cmp:?}").to_lowercase()),
                 vec![arr(0), arr(1), site("mask")],
             ),
-            Op::MaskGrad(keep) => call("mask_grad", vec![a(0), a(1), quote!(#keep)]),
+            Op::Grad(GradOp::MaskGrad(keep)) => call("mask_grad", vec![a(0), a(1), quote!(#keep)]),
             Op::Where => call("where_", vec![a(0), arr(1), arr(2), site("where_")]),
-            Op::SumTo => call("sum_to", all(0)),
+            Op::Grad(GradOp::SumTo) => call("sum_to", all(0)),
             Op::Prim(p, attr) => self.kernel_call(&p.kernel, v, *attr, p.op, ctx),
-            Op::PrimGrad(p, i, attr) => match p.grads.get(*i) {
+            Op::Grad(GradOp::PrimGrad(p, i, attr)) => match p.grads.get(*i) {
                 Some(grad) => self.kernel_call(&grad.kernel, v, *attr, p.op, ctx),
                 // `verify` rejects such a node before emission.
                 None => quote!(::core::compile_error!(
@@ -540,7 +540,7 @@ impl Emitter<'_> {
                     vec![ax(k), quote!(&[#(#parts),*]), site("concatenate")],
                 )
             }
-            Op::ConcatGrad(k, i) => {
+            Op::Grad(GradOp::ConcatGrad(k, i)) => {
                 let axis = Literal::usize_unsuffixed(*k);
                 let lens = (1..n.args.len()).map(|j| {
                     let shape = val(j);
@@ -562,7 +562,7 @@ impl Emitter<'_> {
             .filter(|&&v| {
                 !matches!(
                     self.g.nodes[v].op,
-                    Op::Input(_) | Op::Const(_) | Op::Seed(_)
+                    Op::Input(_) | Op::Const(_) | Op::Grad(GradOp::Seed(_))
                 )
             })
             .map(|&v| {
@@ -835,7 +835,7 @@ impl Emitter<'_> {
             .iter()
             .enumerate()
             .filter_map(|(id, n)| {
-                if let Op::Seed(k) = n.op {
+                if let Op::Grad(GradOp::Seed(k)) = n.op {
                     Some((k, id))
                 } else {
                     None
@@ -892,7 +892,9 @@ impl Emitter<'_> {
             .map(|&(i, gv)| {
                 let field = &self.def.inputs[i].name;
                 let var = &self.names[gv];
-                let value = if matches!(self.g.nodes[gv].op, Op::Seed(_)) || !moved.insert(gv) {
+                let value = if matches!(self.g.nodes[gv].op, Op::Grad(GradOp::Seed(_)))
+                    || !moved.insert(gv)
+                {
                     quote!(#var.to_owned())
                 } else {
                     quote!(#var)

@@ -6,7 +6,7 @@ use backprop_kernels as k;
 use k::Axis;
 use ndarray::{ArrayD, IxDyn};
 
-use crate::ir::{BinOp, Graph, Op, ScalarOp, UsizeOp};
+use crate::ir::{BinOp, GradOp, Graph, Op, ScalarOp, UsizeOp};
 use crate::ops::{Attr, K, Kernel};
 
 /// A run-time value.
@@ -69,7 +69,9 @@ fn run_inner(g: &Graph, inputs: &[Value], seeds: Option<&[ArrayD<f64>]>) -> Eval
             Op::Input(i) => inputs[*i].clone(),
             Op::Const(c) => Value::Scalar(*c),
             Op::UsizeConst(c) => Value::Usize(*c),
-            Op::Seed(k) => Value::Float(seeds.expect("backward runs with seeds")[*k].clone()),
+            Op::Grad(GradOp::Seed(k)) => {
+                Value::Float(seeds.expect("backward runs with seeds")[*k].clone())
+            }
             other => eval(other, &(0..n.args.len()).map(v).collect::<Vec<_>>()),
         };
         vals[id] = Some(value);
@@ -160,7 +162,7 @@ fn call(kernel: &Kernel, attr: Attr, a: &[Value]) -> Value {
 fn eval(op: &Op, a: &[Value]) -> Value {
     let fl = Value::Float;
     match op {
-        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) => {
+        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Grad(GradOp::Seed(_)) => {
             unreachable!("handled by the caller")
         }
         Op::Unavailable => panic!("a stub of a function with errors was run"),
@@ -193,7 +195,7 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             let params: Vec<f64> = a[1..].iter().map(s).collect();
             fl((e.forward)(&f(&a[0]), &params))
         }
-        Op::ElementwiseGrad(e) => {
+        Op::Grad(GradOp::ElementwiseGrad(e)) => {
             let reads = a.len() - e.params.len();
             let params: Vec<f64> = a[reads..].iter().map(s).collect();
             let (x, y, g) = match (e.uses.expect("has a derivative"), reads) {
@@ -232,7 +234,7 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             other => panic!("where_ of {other:?}"),
         },
         Op::Prim(p, attr) => call(&p.kernel, *attr, a),
-        Op::PrimGrad(p, i, attr) => match p.grads.get(*i) {
+        Op::Grad(GradOp::PrimGrad(p, i, attr)) => match p.grads.get(*i) {
             Some(grad) => call(&grad.kernel, *attr, a),
             None => panic!("`{}` has no derivative {i}", p.name),
         },
@@ -241,7 +243,7 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             let refs: Vec<&ndarray::ArrayRef<f64, IxDyn>> = parts.iter().map(|p| &**p).collect();
             fl(k::concatenate(Axis(*ax), &refs, &SITE))
         }
-        Op::ConcatGrad(ax, i) => {
+        Op::Grad(GradOp::ConcatGrad(ax, i)) => {
             let lens: Vec<usize> = a[1..].iter().map(|v| shape(v)[*ax]).collect();
             fl(k::concatenate_backward(&f(&a[0]), Axis(*ax), &lens, *i))
         }
@@ -251,8 +253,8 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             Value::Int(x) => x.raw_dim(),
             other => panic!("shape of {other:?}"),
         }),
-        Op::SumTo => fl(k::sum_to(&f(&a[0]), shape(&a[1]))),
-        Op::MaskBy(cmp) => {
+        Op::Grad(GradOp::SumTo) => fl(k::sum_to(&f(&a[0]), shape(&a[1]))),
+        Op::Grad(GradOp::MaskBy(cmp)) => {
             let (l, r) = (f(&a[0]), f(&a[1]));
             fl(match cmp {
                 k::Compare::Ge => k::mask_ge(&l, &r, &SITE),
@@ -262,10 +264,10 @@ fn eval(op: &Op, a: &[Value]) -> Value {
                 other => panic!("no mask kernel for {other:?}"),
             })
         }
-        Op::MaskGrad(keep) => match &a[0] {
+        Op::Grad(GradOp::MaskGrad(keep)) => match &a[0] {
             Value::Mask(m) => fl(k::mask_grad(m, &f(&a[1]), *keep)),
             other => panic!("mask_grad of {other:?}"),
         },
-        Op::Zeros => fl(ArrayD::zeros(shape(&a[0]))),
+        Op::Grad(GradOp::Zeros) => fl(ArrayD::zeros(shape(&a[0]))),
     }
 }

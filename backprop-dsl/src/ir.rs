@@ -167,14 +167,22 @@ pub enum Op {
     /// function with errors, so that code using its items still type-checks.
     Unavailable,
 
-    // ---- backward
+    /// The shape of an array: computed in the forward pass and saved, where the
+    /// backward needs only the shape (created by differentiation).
+    ShapeOf,
+    /// An op of the backward pass, created only by differentiation.
+    Grad(GradOp),
+}
+
+/// The ops only the backward pass has. A type of their own, so that the
+/// derivative rules, which only forward ops have, need no arm for them.
+#[derive(Clone, Debug)]
+pub enum GradOp {
     /// The upstream gradient of output `k`.
     Seed(usize),
-    /// The shape of an array.
-    ShapeOf,
     /// `g * dy/dx` of an elementwise op; args `[x?, y?, g, params...]` as the op's rule reads them.
     ElementwiseGrad(&'static Elementwise),
-    /// `sum_to(g, shape)`.
+    /// `sum_to(g, shape)`: undoes broadcasting.
     SumTo,
     /// 1 or 0 by comparison, for `maximum`/`minimum` gradients; args `[a, b]`.
     MaskBy(Compare),
@@ -195,15 +203,21 @@ impl Op {
     pub fn name(&self) -> String {
         match self {
             Op::Elementwise(e) => e.name.to_string(),
-            Op::ElementwiseGrad(e) => format!("{}_backward", e.name),
+            Op::Grad(GradOp::ElementwiseGrad(e)) => format!("{}_backward", e.name),
             Op::Prim(p, _) => p.name.to_string(),
-            Op::PrimGrad(p, i, _) => p.grads.get(*i).map_or("?", |g| g.kernel.name).to_string(),
-            other => {
-                let debug = format!("{other:?}");
-                debug.split('(').next().unwrap_or_default().to_string()
+            Op::Grad(GradOp::PrimGrad(p, i, _)) => {
+                p.grads.get(*i).map_or("?", |g| g.kernel.name).to_string()
             }
+            // The variant's name, without the `Grad(..)` wrapper of backward ops.
+            Op::Grad(other) => variant_name(&format!("{other:?}")),
+            other => variant_name(&format!("{other:?}")),
         }
     }
+}
+
+/// `SumTo` of `SumTo`, `Binary` of `Binary(Add)`.
+fn variant_name(debug: &str) -> String {
+    debug.split('(').next().unwrap_or_default().to_string()
 }
 
 /// One value: an op, its arguments, its type, and where it comes from.
@@ -298,6 +312,13 @@ impl Graph {
                     return Err(format!("forward node {id} reads backward node {a}"));
                 }
             }
+            // Backward ops only in the backward pass (which also uses arithmetic).
+            if matches!(n.op, Op::Grad(_)) && !n.backward {
+                return Err(format!(
+                    "forward node {id} has the backward op {}",
+                    n.op.name()
+                ));
+            }
             self.check_prim_type(id)?;
             if let Some(arity) = fixed_arity(&n.op)
                 && n.args.len() != arity
@@ -328,7 +349,7 @@ impl Graph {
                 let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
                 (p.ty)(&tys, *attr)
             }
-            Op::PrimGrad(p, i, _) => {
+            Op::Grad(GradOp::PrimGrad(p, i, _)) => {
                 let Some(grad) = p.grads.get(*i) else {
                     return Err(format!("node {id}: `{}` has no derivative {i}", p.name));
                 };
@@ -362,20 +383,27 @@ impl Graph {
 
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
-        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Seed(_) | Op::Unavailable => 0,
-        Op::LenOf(_) | Op::StopGradient | Op::ShapeOf | Op::Zeros => 1,
+        Op::Input(_)
+        | Op::Const(_)
+        | Op::UsizeConst(_)
+        | Op::Grad(GradOp::Seed(_))
+        | Op::Unavailable => 0,
+        Op::LenOf(_) | Op::StopGradient | Op::ShapeOf | Op::Grad(GradOp::Zeros) => 1,
         Op::UsizeArith(_)
         | Op::ScalarArith(_)
         | Op::Binary(_)
         | Op::WithScalar(_)
         | Op::Compare(_)
-        | Op::SumTo
-        | Op::MaskBy(_)
-        | Op::MaskGrad(_) => 2,
+        | Op::Grad(GradOp::SumTo)
+        | Op::Grad(GradOp::MaskBy(_))
+        | Op::Grad(GradOp::MaskGrad(_)) => 2,
         Op::Where => 3,
-        Op::PrimGrad(p, i, _) => p.grads.get(*i).map_or(0, |g| g.reads.len()),
+        Op::Grad(GradOp::PrimGrad(p, i, _)) => p.grads.get(*i).map_or(0, |g| g.reads.len()),
         Op::Elementwise(e) => 1 + e.params.len(),
-        Op::Concat(_) | Op::ConcatGrad(..) | Op::ElementwiseGrad(_) | Op::Prim(..) => {
+        Op::Concat(_)
+        | Op::Grad(GradOp::ConcatGrad(..))
+        | Op::Grad(GradOp::ElementwiseGrad(_))
+        | Op::Prim(..) => {
             return None;
         }
     })
@@ -387,12 +415,14 @@ impl fmt::Display for Graph {
         for (id, n) in self.nodes.iter().enumerate() {
             let args: Vec<String> = n.args.iter().map(|a| format!("%{a}")).collect();
             let op = match &n.op {
-                Op::Elementwise(_) | Op::ElementwiseGrad(_) => n.op.name(),
+                Op::Elementwise(_) | Op::Grad(GradOp::ElementwiseGrad(_)) => n.op.name(),
                 // `softmax[axis 1]`, `softmax_backward[axis 1]`
-                Op::Prim(_, attr) | Op::PrimGrad(_, _, attr) => match attr.axis() {
+                Op::Prim(_, attr) | Op::Grad(GradOp::PrimGrad(_, _, attr)) => match attr.axis() {
                     Some(k) => format!("{}[axis {k}]", n.op.name()),
                     None => n.op.name(),
                 },
+                // Backward ops print without the wrapper: `SumTo(%7, %8)`.
+                Op::Grad(gop) => format!("{gop:?}"),
                 other => format!("{other:?}"),
             };
             let mark = if n.backward { "  " } else { "" };

@@ -28,6 +28,12 @@ static FAMILIES: &[(&[Syntax], &[&Prim])] = &[
     (matmul::SYNTAX, matmul::PRIMS),
 ];
 
+/// The elementwise negation, the first entry of the table (a test keeps it there):
+/// the derivative rules and the lowering of unary `-` build on it.
+pub fn neg() -> &'static backprop_kernels::Elementwise {
+    &ELEMENTWISE[0]
+}
+
 /// How the ops described by data are written.
 pub fn syntaxes() -> impl Iterator<Item = &'static Syntax> {
     FAMILIES.iter().flat_map(|(s, _)| s.iter())
@@ -281,6 +287,11 @@ mod tests {
         for p in super::prims() {
             assert!(!p.cases.is_empty(), "`{}` has no test case", p.name);
         }
+    }
+
+    #[test]
+    fn negation_is_the_first_elementwise_op() {
+        assert_eq!(neg().name, "neg");
     }
 
     /// A foreign name never hides an op of the language.

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::ir::{Graph, Op, ValueId};
+use crate::ir::{GradOp, Graph, Op, ValueId};
 
 pub(crate) fn eliminate_common_subexpressions(g: &mut Graph) {
     let n = g.nodes.len();
@@ -15,7 +15,7 @@ pub(crate) fn eliminate_common_subexpressions(g: &mut Graph) {
     for id in 0..n {
         let node = &g.nodes[id];
         // Inputs and upstream gradients are distinct values even when they look alike.
-        if matches!(node.op, Op::Input(_) | Op::Seed(_)) {
+        if matches!(node.op, Op::Input(_) | Op::Grad(GradOp::Seed(_))) {
             continue;
         }
         // Arguments through earlier replacements, so chains merge in one sweep.

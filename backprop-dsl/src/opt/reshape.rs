@@ -3,7 +3,7 @@
 //! identity when `g` is known to have `x`'s shape (`shapes`). The derivative
 //! pass undoes every broadcast with `sum_to`; this pass keeps only those that sum.
 
-use crate::ir::{Graph, Op};
+use crate::ir::{GradOp, Graph, Op};
 
 use super::shapes::shape_classes;
 
@@ -16,8 +16,8 @@ pub(crate) fn remove_noop_reshapes(g: &mut Graph) {
         // its gradient to the argument's shape (broadcast_to for `sum`); the
         // node's class is that of the shape it reshapes to
         let reshape = match &node.op {
-            Op::SumTo => true,
-            Op::PrimGrad(p, i, _) => p.grads.get(*i).is_some_and(|g| g.reshape_only),
+            Op::Grad(GradOp::SumTo) => true,
+            Op::Grad(GradOp::PrimGrad(p, i, _)) => p.grads.get(*i).is_some_and(|g| g.reshape_only),
             _ => false,
         };
         if reshape && class[node.args[0]] == class[id] {

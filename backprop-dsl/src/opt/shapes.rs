@@ -3,7 +3,7 @@
 //! in the class of the array it is the shape of. The analysis is conservative:
 //! values of unknown relation get classes of their own.
 
-use crate::ir::{Graph, Op, Ty, ValueId};
+use crate::ir::{GradOp, Graph, Op, Ty, ValueId};
 
 /// The class of every node (the id of the first node known to have its shape).
 pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
@@ -24,26 +24,26 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
         let c = match &n.op {
             // Ops that keep the shape of their array operands, when those agree.
             Op::Elementwise(_)
-            | Op::ElementwiseGrad(_)
+            | Op::Grad(GradOp::ElementwiseGrad(_))
             | Op::Binary(_)
             | Op::WithScalar(_)
             | Op::Compare(_)
-            | Op::MaskBy(_)
-            | Op::MaskGrad(_)
+            | Op::Grad(GradOp::MaskBy(_))
+            | Op::Grad(GradOp::MaskGrad(_))
             | Op::Where
             | Op::StopGradient => all_same(),
             Op::Prim(p, _) if p.keeps_shape => Some(arg(0)),
             // A derivative has the shape of its argument: the class of the
             // argument's value or shape among what it reads.
-            Op::PrimGrad(p, i, _) => p.grad_shaped_like(*i).map(arg),
+            Op::Grad(GradOp::PrimGrad(p, i, _)) => p.grad_shaped_like(*i).map(arg),
             // The shape of `x` is in `x`'s class.
             Op::ShapeOf => Some(arg(0)),
             // Ops whose result has the shape passed to them.
-            Op::SumTo => Some(arg(1)),
-            Op::Zeros => Some(arg(0)),
-            Op::ConcatGrad(_, i) => Some(arg(1 + i)),
+            Op::Grad(GradOp::SumTo) => Some(arg(1)),
+            Op::Grad(GradOp::Zeros) => Some(arg(0)),
+            Op::Grad(GradOp::ConcatGrad(_, i)) => Some(arg(1 + i)),
             // The upstream gradient of an output has the output's shape.
-            Op::Seed(k) => g.outputs.get(*k).map(|&o| class[o]),
+            Op::Grad(GradOp::Seed(k)) => g.outputs.get(*k).map(|&o| class[o]),
             _ => None,
         };
         class.push(c.unwrap_or(id));
