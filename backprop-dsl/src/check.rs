@@ -12,7 +12,10 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit};
 
 use crate::diag::{Diagnostics, did_you_mean, span_range};
-use crate::ir::{BinOp, Graph, Input, Node, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{
+    BinOp, FloatType, Graph, Input, InputSig, Node, Op, OutputSig, ScalarOp, Signature, Ty,
+    UsizeOp, ValueId,
+};
 use crate::ops;
 use crate::parse::{FnDef, InputKind};
 
@@ -32,6 +35,7 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
         expr_ranges: HashMap::new(),
         heights: Vec::new(),
     };
+    lower.g.sig = signature(def);
     lower.inputs(def);
     for (name, expr) in &def.lets {
         lower.begin_stmt(format!("let {name} = {};", source_text(expr)), expr.span());
@@ -59,6 +63,72 @@ pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
     lower.g
 }
 
+/// The signature as the IR carries it: built once here, so that emission reads
+/// the IR alone.
+pub fn signature(def: &FnDef) -> Signature {
+    let item = &def.item;
+    let attrs = &item.attrs;
+    let allows = attrs.iter().filter(|a| a.path().is_ident("allow"));
+    let generics = &item.sig.generics;
+    let (imp, ty, wh) = generics.split_for_impl();
+    // The generated structs hold arrays of the float type: its parameter only.
+    let struct_generics = match generics.type_params().next() {
+        Some(tp) => {
+            let (ident, bounds) = (&tp.ident, &tp.bounds);
+            let colon = (!bounds.is_empty()).then(|| quote::quote!(:));
+            (
+                quote::quote!(<#ident #colon #bounds>),
+                quote::quote!(<#ident>),
+                generics.where_clause.to_token_stream(),
+            )
+        }
+        None => Default::default(),
+    };
+    let float_type = if def.generic {
+        FloatType::Generic
+    } else if def.float == "f32" {
+        FloatType::F32
+    } else {
+        FloatType::F64
+    };
+    Signature {
+        name: item.sig.ident.clone(),
+        attrs: quote::quote!(#(#attrs)*),
+        allows: quote::quote!(#(#allows)*),
+        vis: item.vis.to_token_stream(),
+        sig: item.sig.to_token_stream(),
+        params: item.sig.inputs.to_token_stream(),
+        output: match &item.sig.output {
+            syn::ReturnType::Type(_, t) => t.to_token_stream(),
+            syn::ReturnType::Default => quote::quote!(()),
+        },
+        generics: (
+            imp.to_token_stream(),
+            ty.to_token_stream(),
+            wh.to_token_stream(),
+        ),
+        struct_generics,
+        float: def.float.to_token_stream(),
+        float_type,
+        inputs: def
+            .inputs
+            .iter()
+            .map(|d| InputSig {
+                name: d.name.clone(),
+                kind: d.kind,
+                no_grad: d.no_grad,
+            })
+            .collect(),
+        outputs: def
+            .outputs
+            .iter()
+            .zip(&def.output_scalar)
+            .map(|(&rank, &scalar)| OutputSig { rank, scalar })
+            .collect(),
+        tuple: def.tuple_output,
+    }
+}
+
 /// The graph of a function whose body has errors, from its signature alone: its
 /// inputs, and outputs that are never computed ([`Op::Unavailable`]). Emitted, it
 /// gives every item the function would have had, so nothing cascades from the
@@ -79,6 +149,7 @@ pub fn stub_graph(def: &FnDef) -> Graph {
         expr_ranges: HashMap::new(),
         heights: Vec::new(),
     };
+    lower.g.sig = signature(def);
     lower.inputs(def);
     let span = def.item.sig.ident.span();
     for &rank in &def.outputs {

@@ -9,8 +9,9 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
 use crate::ir::{BinOp, GradOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{FloatType, Signature};
 use crate::ops::{Attr, K, Kernel, Naming};
-use crate::parse::{FnDef, InputKind, Options, Pass};
+use crate::parse::{InputKind, Options, Pass};
 
 /// Everything generated for one function.
 pub struct Emitted {
@@ -28,7 +29,8 @@ enum Ctx {
 }
 
 struct Emitter<'a> {
-    def: &'a FnDef,
+    /// The function's signature, from the IR.
+    def: &'a Signature,
     g: &'a Graph,
     /// Lint warnings, emitted in the forward's body.
     warnings: TokenStream,
@@ -42,9 +44,9 @@ struct Emitter<'a> {
 /// Generates the forward, training forward, backward, saved/gradient structs,
 /// the dynamic adapter and (with `layer = ...`) the layer implementation.
 /// Lint warnings in `lints` are put in the forward's body, where rustc shows them.
-pub fn emit(def: &FnDef, g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
+pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     let mut e = Emitter {
-        def,
+        def: &g.sig,
         g,
         warnings: lints
             .iter()
@@ -53,7 +55,7 @@ pub fn emit(def: &FnDef, g: &Graph, opts: &Options, lints: &[crate::Diagnostic])
             .collect(),
         names: Vec::new(),
         saved: Vec::new(),
-        float: def.float.to_token_stream(),
+        float: g.sig.float.clone(),
         krate: opts.krate.to_token_stream(),
     };
     e.assign_names();
@@ -87,7 +89,7 @@ fn lit_f64(v: f64) -> Literal {
 
 impl Emitter<'_> {
     fn fn_name(&self) -> &Ident {
-        &self.def.item.sig.ident
+        &self.def.name
     }
 
     fn item_name(&self, suffix: &str) -> Ident {
@@ -263,52 +265,35 @@ impl Emitter<'_> {
     }
 
     fn output_ty(&self) -> TokenStream {
-        match &self.def.item.sig.output {
-            syn::ReturnType::Type(_, t) => t.to_token_stream(),
-            syn::ReturnType::Default => quote!(()),
-        }
+        self.def.output.clone()
     }
 
     fn generics(&self) -> (TokenStream, TokenStream, TokenStream) {
-        let g = &self.def.item.sig.generics;
-        let (imp, ty, wh) = g.split_for_impl();
-        (
-            imp.to_token_stream(),
-            ty.to_token_stream(),
-            wh.to_token_stream(),
-        )
+        self.def.generics.clone()
     }
 
     /// Generics for the owned structs: the float type parameter only.
     fn struct_generics(&self) -> (TokenStream, TokenStream, TokenStream) {
-        let g = &self.def.item.sig.generics;
-        let Some(tp) = g.type_params().next() else {
-            return (quote!(), quote!(), quote!());
-        };
-        let ident = &tp.ident;
-        let bounds = &tp.bounds;
-        let colon = (!bounds.is_empty()).then(|| quote!(:));
-        let wh = g
-            .where_clause
-            .as_ref()
-            .map(|w| w.to_token_stream())
-            .unwrap_or_default();
-        (quote!(<#ident #colon #bounds>), quote!(<#ident>), wh)
+        self.def.struct_generics.clone()
     }
 
     // ------------------------------------------------------------------ values
 
     fn lit(&self, v: f64) -> TokenStream {
         let l = lit_f64(v.abs());
-        let body = if self.def.generic {
-            let f = &self.float;
-            quote!(#f::lit(#l))
-        } else if self.float.to_string() == "f32" {
-            let l = Literal::f32_suffixed(v.abs() as f32);
-            quote!(#l)
-        } else {
-            let l = Literal::f64_suffixed(v.abs());
-            quote!(#l)
+        let body = match self.def.float_type {
+            FloatType::Generic => {
+                let f = &self.float;
+                quote!(#f::lit(#l))
+            }
+            FloatType::F32 => {
+                let l = Literal::f32_suffixed(v.abs() as f32);
+                quote!(#l)
+            }
+            FloatType::F64 => {
+                let l = Literal::f64_suffixed(v.abs());
+                quote!(#l)
+            }
         };
         if v.is_sign_negative() {
             quote!(-#body)
@@ -611,7 +596,7 @@ impl Emitter<'_> {
                 }
             })
             .collect();
-        if self.def.tuple_output {
+        if self.def.tuple {
             quote!((#(#outs),*))
         } else {
             quote!(#(#outs)*)
@@ -621,24 +606,18 @@ impl Emitter<'_> {
     /// The user's `#[allow(...)]` attributes on the function, given to every item
     /// generated from it, so that allowing a lint on the function (`dead_code` in a
     /// binary, a clippy lint) covers what was generated too.
-    fn user_allows(&self) -> Vec<&syn::Attribute> {
-        self.def
-            .item
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("allow"))
-            .collect()
+    fn user_allows(&self) -> &TokenStream {
+        &self.def.allows
     }
 
     /// Whether output `k` is declared as a scalar `T` (not an array, `Array0<T>` included).
     fn scalar_output(&self, k: usize) -> bool {
-        self.def.output_scalar.get(k).copied().unwrap_or(false)
+        self.def.outputs.get(k).is_some_and(|o| o.scalar)
     }
 
     fn forward_fn(&self) -> TokenStream {
         let krate = &self.krate;
-        let item = &self.def.item;
-        let (attrs, vis, sig) = (&item.attrs, &item.vis, &item.sig);
+        let (attrs, vis, sig) = (&self.def.attrs, &self.def.vis, &self.def.sig);
         let nodes = self.closure(&self.g.outputs, |v| {
             !self.g.nodes[v].backward && !matches!(self.g.nodes[v].op, Op::ShapeOf)
         });
@@ -655,7 +634,7 @@ impl Emitter<'_> {
              (whose documentation shows its source) computes the gradients."
         );
         quote! {
-            #(#attrs)*
+            #attrs
             #[doc = ""]
             #[doc = #doc]
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
@@ -681,7 +660,7 @@ impl Emitter<'_> {
     }
 
     fn structs(&self) -> TokenStream {
-        let vis = &self.def.item.vis;
+        let vis = &self.def.vis;
         let (imp, _, wh) = self.struct_generics();
         let (saved, grads) = (self.struct_name("Saved"), self.struct_name("Grads"));
         let fname = self.fn_name().to_string();
@@ -712,9 +691,9 @@ impl Emitter<'_> {
             .collect();
         // A struct whose fields never mention the float type still needs it used.
         let marker = |uses_float: bool| -> TokenStream {
-            match self.def.item.sig.generics.type_params().next() {
-                Some(tp) if !uses_float => {
-                    let t = &tp.ident;
+            match self.def.float_type {
+                FloatType::Generic if !uses_float => {
+                    let t = &self.float;
                     quote!(#[doc = " Marks the float type, which no field holds."] pub float: ::core::marker::PhantomData<#t>,)
                 }
                 _ => quote!(),
@@ -730,12 +709,12 @@ impl Emitter<'_> {
         let allows = self.user_allows();
         quote! {
             #[doc = #saved_doc]
-            #(#allows)*
+            #allows
             #[derive(Clone, Debug)]
             #vis struct #saved #imp #wh { #(#fields,)* #saved_marker }
 
             #[doc = #grads_doc]
-            #(#allows)*
+            #allows
             #[derive(Clone, Debug)]
             #vis struct #grads #imp #wh { #(#grad_fields,)* #grads_marker }
         }
@@ -749,7 +728,7 @@ impl Emitter<'_> {
 
     /// The marker field's initializer, when the struct has one.
     fn marker_init(&self, uses_float: bool) -> TokenStream {
-        if self.def.generic && !uses_float {
+        if self.def.float_type == FloatType::Generic && !uses_float {
             quote!(float: ::core::marker::PhantomData,)
         } else {
             quote!()
@@ -765,13 +744,12 @@ impl Emitter<'_> {
 
     fn train_fn(&self) -> TokenStream {
         let krate = &self.krate;
-        let item = &self.def.item;
-        let vis = &item.vis;
+        let vis = &self.def.vis;
         let train = self.item_name("_train");
         let saved_ty = self.struct_name("Saved");
         let (imp, _, wh) = self.generics();
         let (_, sty, _) = self.struct_generics();
-        let inputs = &item.sig.inputs;
+        let inputs = &self.def.params;
         let out_ty = self.output_ty();
         let mut roots = self.g.outputs.clone();
         roots.extend(&self.saved);
@@ -804,7 +782,7 @@ impl Emitter<'_> {
         let allows = self.user_allows();
         quote! {
             #[doc = #doc]
-            #(#allows)*
+            #allows
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, clippy::too_many_arguments, unused_variables)]
             #vis fn #train #imp (#inputs) -> (#out_ty, #saved_ty #sty) #wh {
                 #[allow(unused_imports)]
@@ -821,7 +799,7 @@ impl Emitter<'_> {
         let nd = self.nd();
         let f = &self.float;
         let ty_of = |k: usize| -> TokenStream {
-            let rank = self.def.outputs[k];
+            let rank = self.def.outputs[k].rank;
             if self.scalar_output(k) {
                 f.clone()
             } else {
@@ -858,7 +836,7 @@ impl Emitter<'_> {
                 quote!()
             }
         };
-        if self.def.tuple_output {
+        if self.def.tuple {
             let tys: Vec<TokenStream> = (0..self.def.outputs.len()).map(ty_of).collect();
             let lifts: Vec<TokenStream> =
                 names.iter().enumerate().map(|(k, n)| lift(k, n)).collect();
@@ -876,7 +854,7 @@ impl Emitter<'_> {
 
     fn backward_fn(&self) -> (TokenStream, String) {
         let krate = &self.krate;
-        let vis = &self.def.item.vis;
+        let vis = &self.def.vis;
         let name = self.item_name("_backward");
         let (saved_ty, grads_ty) = (self.struct_name("Saved"), self.struct_name("Grads"));
         let (imp, _, wh) = self.struct_generics();
@@ -892,23 +870,18 @@ impl Emitter<'_> {
             .map(|&(i, gv)| {
                 let field = &self.def.inputs[i].name;
                 let var = &self.names[gv];
-                let value = if matches!(self.g.nodes[gv].op, Op::Grad(GradOp::Seed(_)))
-                    || !moved.insert(gv)
-                {
-                    quote!(#var.to_owned())
-                } else {
-                    quote!(#var)
+                // A seed is borrowed and a value can be moved once: copies otherwise.
+                let copy =
+                    matches!(self.g.nodes[gv].op, Op::Grad(GradOp::Seed(_))) || !moved.insert(gv);
+                let scalar = self.def.inputs[i].kind == InputKind::Scalar;
+                let value = match (copy, scalar) {
+                    (false, false) if var == field => return quote!(#field),
+                    (false, false) => quote!(#var),
+                    (true, false) => quote!(#var.to_owned()),
+                    (false, true) => quote!(#var.into_scalar()),
+                    (true, true) => quote!(#var.to_owned().into_scalar()),
                 };
-                let value = if self.def.inputs[i].kind == InputKind::Scalar {
-                    quote!(#value.into_scalar())
-                } else {
-                    value
-                };
-                if *field == value.to_string() {
-                    quote!(#field)
-                } else {
-                    quote!(#field: #value)
-                }
+                quote!(#field: #value)
             })
             .collect();
         let grads_marker_init = self.marker_init(!self.grad_inputs().is_empty());
@@ -929,7 +902,7 @@ impl Emitter<'_> {
         let allows = self.user_allows();
         let tokens = quote! {
             #(#[doc = #doc])*
-            #(#allows)*
+            #allows
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
             #vis fn #name #imp (saved: &#saved_ty #sty, #seed_param) -> #grads_ty #sty #wh {
                 #[allow(unused_imports)]
@@ -979,7 +952,7 @@ impl Emitter<'_> {
     }
 
     fn dyn_fn(&self, backward_text: &str) -> TokenStream {
-        let vis = &self.def.item.vis;
+        let vis = &self.def.vis;
         let k = &self.krate;
         let nd = self.nd();
         let f = &self.float;
@@ -1049,7 +1022,7 @@ impl Emitter<'_> {
             .collect();
         let outs_dyn: Vec<TokenStream> = (0..self.def.outputs.len())
             .map(|i| {
-                let val = if self.def.tuple_output {
+                let val = if self.def.tuple {
                     let idx = syn::Index::from(i);
                     quote!(out.#idx)
                 } else {
@@ -1067,7 +1040,8 @@ impl Emitter<'_> {
             .outputs
             .iter()
             .enumerate()
-            .map(|(i, &r)| {
+            .map(|(i, o)| {
+                let r = o.rank;
                 if self.scalar_output(i) {
                     quote!(#k::function::scalar_of(&d_out[#i]))
                 } else {
@@ -1077,7 +1051,7 @@ impl Emitter<'_> {
                 }
             })
             .collect();
-        let d_out_arg = if self.def.tuple_output {
+        let d_out_arg = if self.def.tuple {
             quote!((#(#d_outs),*))
         } else {
             quote!(#(#d_outs)*)
@@ -1099,7 +1073,7 @@ impl Emitter<'_> {
                 None => quote!(None),
             })
             .collect();
-        let ranks = &self.def.outputs;
+        let ranks: Vec<usize> = self.def.outputs.iter().map(|o| o.rank).collect();
         let n = fname.to_string();
         let doc = format!(
             " [`{n}`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`)."
@@ -1107,7 +1081,7 @@ impl Emitter<'_> {
         let allows = self.user_allows();
         quote! {
             #[doc = #doc]
-            #(#allows)*
+            #allows
             #[allow(clippy::needless_borrow, unused_variables)]
             #vis fn #name #imp () -> #k::function::DynFunction<#f> #wh {
                 fn forward #imp (inputs: &[#k::function::DynValue<#f>]) -> ::std::vec::Vec<#nd::ArrayD<#f>> #wh {
@@ -1210,7 +1184,7 @@ impl Emitter<'_> {
                 });
             }
         }
-        let d_out = match (self.def.tuple_output, self.scalar_output(0)) {
+        let d_out = match (self.def.tuple, self.scalar_output(0)) {
             (true, _) => {
                 let parts: Vec<TokenStream> = (0..self.def.outputs.len())
                     .map(|i| {

@@ -8,7 +8,119 @@ use std::fmt;
 use backprop_kernels::{Compare, Elementwise};
 
 use crate::ops::{Attr, Prim, Read};
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+
+/// How an array input is passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// `ArrayView2<T>`
+    View,
+    /// `&Array2<T>` or `&ArrayRef2<T>`
+    Ref,
+    /// `Array2<T>`, moved in
+    Owned,
+}
+
+/// What an input is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// A float array of a rank.
+    Float(usize, Pass),
+    /// A `usize` array of a rank.
+    Int(usize, Pass),
+    /// A float scalar `T`.
+    Scalar,
+    /// A `usize` scalar.
+    Usize,
+}
+
+/// The float type of a function.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FloatType {
+    /// A type parameter (`T: Real`): literals are `T::lit(..)`.
+    #[default]
+    Generic,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+}
+
+/// One input as the signature declares it.
+#[derive(Clone, Debug)]
+pub struct InputSig {
+    /// Its name, with its span.
+    pub name: proc_macro2::Ident,
+    /// What it is and how it is passed.
+    pub kind: InputKind,
+    /// Marked `#[no_grad]`.
+    pub no_grad: bool,
+}
+
+/// One output as the return type declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputSig {
+    /// Its rank (0 for a scalar or a 0-d array).
+    pub rank: usize,
+    /// Declared as a float scalar `T`, rather than an array (`Array0<T>` is an array).
+    pub scalar: bool,
+}
+
+/// The function's signature as the front end read it: everything emission needs
+/// besides the nodes. The user's own tokens (attributes, visibility, the
+/// signature itself) are kept as written, to be given back unchanged.
+#[derive(Clone, Debug)]
+pub struct Signature {
+    /// The function's name.
+    pub name: proc_macro2::Ident,
+    /// Its attributes, as written (without `#[differentiable]` and `#[no_grad]`).
+    pub attrs: TokenStream,
+    /// Its `#[allow(..)]` attributes, given to every generated item too.
+    pub allows: TokenStream,
+    /// Its visibility.
+    pub vis: TokenStream,
+    /// The whole signature, `fn name<T: Real>(...) -> ...`.
+    pub sig: TokenStream,
+    /// The inputs as written, for `_train`.
+    pub params: TokenStream,
+    /// The return type as written.
+    pub output: TokenStream,
+    /// The function's generics, split for an impl: `(impl, type, where)`.
+    pub generics: (TokenStream, TokenStream, TokenStream),
+    /// The generics of the generated structs: the float type parameter only.
+    pub struct_generics: (TokenStream, TokenStream, TokenStream),
+    /// The float type (`T`, `f32`, `f64`).
+    pub float: TokenStream,
+    /// Which kind of float type it is.
+    pub float_type: FloatType,
+    /// The inputs.
+    pub inputs: Vec<InputSig>,
+    /// The outputs, one per tuple element.
+    pub outputs: Vec<OutputSig>,
+    /// Whether the output is a tuple.
+    pub tuple: bool,
+}
+
+impl Default for Signature {
+    fn default() -> Self {
+        Signature {
+            name: proc_macro2::Ident::new("f", Span::call_site()),
+            attrs: TokenStream::new(),
+            allows: TokenStream::new(),
+            vis: TokenStream::new(),
+            sig: TokenStream::new(),
+            params: TokenStream::new(),
+            output: TokenStream::new(),
+            generics: Default::default(),
+            struct_generics: Default::default(),
+            float: TokenStream::new(),
+            float_type: FloatType::Generic,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            tuple: false,
+        }
+    }
+}
 
 /// Index of a node in [`Graph::nodes`].
 pub type ValueId = usize;
@@ -270,6 +382,8 @@ pub struct LetBinding {
 /// A checked function: inputs, nodes, outputs and (after differentiation) gradients.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
+    /// The signature, from the front end.
+    pub sig: Signature,
     /// All nodes, forward first.
     pub nodes: Vec<Node>,
     /// The inputs in declaration order.

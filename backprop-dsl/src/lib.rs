@@ -216,7 +216,7 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> TokenStream {
                 .filter(|d| d.is_error())
                 .map(Diagnostic::to_compile_error)
                 .collect();
-            out.extend(emit::emit(&c.def, &c.graph, &c.options, &c.lints).tokens);
+            out.extend(emit::emit(&c.graph, &c.options, &c.lints).tokens);
             out
         }
         Err(errors) => {
@@ -321,7 +321,7 @@ fn stubs(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
     }
     let mut graph = check::stub_graph(&def);
     diff::differentiate(&mut graph);
-    Some(emit::emit(&def, &graph, &options, &[]).tokens)
+    Some(emit::emit(&graph, &options, &[]).tokens)
 }
 
 /// The user's function with its body replaced, so callers still type-check while

@@ -23,29 +23,7 @@ pub struct Options {
     pub lints: Vec<crate::lints::LevelSetting>,
 }
 
-/// How an array input is passed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pass {
-    /// `ArrayView2<T>`
-    View,
-    /// `&Array2<T>` or `&ArrayRef2<T>`
-    Ref,
-    /// `Array2<T>`, moved in
-    Owned,
-}
-
-/// What an input is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputKind {
-    /// A float array of a rank.
-    Float(usize, Pass),
-    /// A `usize` array of a rank.
-    Int(usize, Pass),
-    /// A float scalar `T`.
-    Scalar,
-    /// A `usize` scalar.
-    Usize,
-}
+pub use crate::ir::{InputKind, Pass};
 
 /// One declared input.
 #[derive(Clone, Debug)]
