@@ -1,12 +1,13 @@
-//! The ops of the language. Each op described by data is one definition in a
-//! file of this module: its [`Syntax`] (name, usage, check and lowering) and its
-//! [`Prim`] (type rule, kernel, derivative kernels, doc, test cases), read by
-//! every stage. Elementwise ops come from the runtime's table
-//! (`backprop_kernels::ELEMENTWISE`). The structural ops still listed in
-//! [`STRUCTURAL`] have their rules in the stages' own match arms, until they move
-//! here too.
+//! The ops of the language, each found in one file of this module: its
+//! [`Syntax`] (name, usage, check and lowering) and, for an op described by data,
+//! its [`Prim`] (type rule, kernel, derivative kernels, naming, doc, test cases),
+//! which every stage reads. Elementwise ops come from the runtime's table
+//! (`backprop_kernels::ELEMENTWISE`). The core ops of `core.rs` (extrema,
+//! `where_`, `concatenate`, `stop_gradient`, sizes) lower to the IR's own
+//! arithmetic nodes, whose derivative rules are in `crate::diff`.
 
 mod axis;
+mod core;
 mod dot;
 mod image;
 mod index;
@@ -20,6 +21,7 @@ pub use prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read,
 
 /// Every op of the language described by data, by family.
 static FAMILIES: &[(&[Syntax], &[&Prim])] = &[
+    (core::SYNTAX, &[]),
     (axis::SYNTAX, axis::PRIMS),
     (dot::SYNTAX, dot::PRIMS),
     (shape::SYNTAX, shape::PRIMS),
@@ -48,71 +50,6 @@ pub fn prims() -> impl Iterator<Item = &'static Prim> {
 pub fn syntax(name: &str) -> Option<&'static Syntax> {
     syntaxes().find(|s| s.name == name)
 }
-
-/// A structural op of the language (everything that is not elementwise).
-#[derive(Clone, Copy, Debug)]
-pub struct Structural {
-    /// The name.
-    pub name: &'static str,
-    /// How it is called, for messages.
-    pub usage: &'static str,
-    /// Number of arguments, counting a method's receiver.
-    pub arity: usize,
-}
-
-/// The structural ops.
-pub static STRUCTURAL: &[Structural] = &[
-    Structural {
-        name: "maximum",
-        usage: "maximum(a, b)",
-        arity: 2,
-    },
-    Structural {
-        name: "minimum",
-        usage: "minimum(a, b)",
-        arity: 2,
-    },
-    Structural {
-        name: "where_",
-        usage: "where_(a > b, x, y)",
-        arity: 3,
-    },
-    Structural {
-        name: "concatenate",
-        usage: "concatenate(Axis(1), &[&a, &b])",
-        arity: 2,
-    },
-    Structural {
-        name: "stop_gradient",
-        usage: "stop_gradient(x)",
-        arity: 1,
-    },
-    Structural {
-        name: "len_of",
-        usage: "x.len_of(Axis(1))",
-        arity: 2,
-    },
-    Structural {
-        name: "nrows",
-        usage: "x.nrows()",
-        arity: 1,
-    },
-    Structural {
-        name: "ncols",
-        usage: "x.ncols()",
-        arity: 1,
-    },
-    Structural {
-        name: "view",
-        usage: "x.view()",
-        arity: 1,
-    },
-    Structural {
-        name: "to_owned",
-        usage: "x.to_owned()",
-        arity: 1,
-    },
-];
 
 /// Names people bring from NumPy, PyTorch and JAX, with what to write here instead.
 /// Looked up before the edit-distance suggestion, which would offer `ln` for `log`
@@ -220,17 +157,12 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
     ELEMENTWISE
         .iter()
         .map(|e| e.name)
-        .chain(STRUCTURAL.iter().map(|s| s.name))
         .chain(syntaxes().map(|s| s.name))
 }
 
-/// The usage line of a structural op or one described by data.
+/// The usage line of an op that is not elementwise.
 fn structural_usage(name: &str) -> Option<String> {
-    STRUCTURAL
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.usage.to_string())
-        .or_else(|| syntax(name).map(|s| s.usage.to_string()))
+    syntax(name).map(|s| s.usage.to_string())
 }
 
 /// The usage line of a name, for arity messages.
@@ -260,11 +192,7 @@ pub fn arity(name: &str) -> Option<usize> {
     if let Some(e) = ELEMENTWISE.iter().find(|e| e.name == name) {
         return Some(1 + e.params.len());
     }
-    STRUCTURAL
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.arity)
-        .or_else(|| syntax(name).map(|s| s.arity))
+    syntax(name).map(|s| s.arity)
 }
 
 #[cfg(test)]
@@ -302,10 +230,10 @@ mod tests {
         }
     }
 
-    /// Every structural op in the table is handled by the checker (no "internal error").
+    /// No op's check gives an internal error, whatever its arguments.
     #[test]
-    fn every_structural_op_has_a_checking_rule() {
-        for op in STRUCTURAL {
+    fn every_op_checks_without_internal_errors() {
+        for op in syntaxes() {
             let args: Vec<&str> = ["x", "x", "x", "x"][..op.arity].to_vec();
             let src = format!(
                 "fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {{ {}({}) }}",
