@@ -131,10 +131,13 @@
 //!   leaky_relu elu softplus gelu silu sin cos clip huber` (the table is
 //!   [`ops::ELEMENTWISE`]), `maximum(a, b)`, `minimum(a, b)`, and
 //!   `where_(cond, a, b)` with a comparison as `cond`.
-//! - `a.dot(&b)` for 2-D x 2-D, 2-D x 1-D, 1-D x 2-D and 1-D x 1-D; `a.t()`.
+//! - `a.dot(&b)` for 2-D x 2-D, 2-D x 1-D, 1-D x 2-D and 1-D x 1-D; `a.t()`;
+//!   `matmul(a, &b)` for batches, `[b, n, k] x [b, k, m]` and `[b, n, k] x [k, m]`.
 //! - `sum`, `mean`; over an axis `sum_axis`, `mean_axis`, `max_axis`, `logsumexp`,
 //!   `softmax`, `log_softmax` (stable forms, fused derivatives); `insert_axis`.
-//! - `pick(q, &a)` (`q[i, a[i]]`), `rows(table, &ids)`, `x.slice_axis(Axis(k), a..b)`
+//! - `pick(q, &a)` (`q[i, a[i]]`), `rows(table, &ids)`, and the general gather
+//!   `take_along_axis(x, &idx, Axis(k))` (NumPy's; `idx` has `x`'s rank, length-1
+//!   axes broadcast), `x.slice_axis(Axis(k), a..b)`
 //!   with `usize` bounds, `concatenate(Axis(k), &[&a, &b])`. Sizes: `x.len_of(Axis(k))`,
 //!   `x.nrows()`, `x.ncols()`, `usize` inputs, and `+ - * /` between them and integer
 //!   literals (`let h = x.len_of(Axis(1)) / 4;`).
