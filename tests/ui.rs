@@ -19,6 +19,7 @@ fn ui() {
         "no_cascade",
         "bad_constant",
         "lints",
+        "layer_struct",
     ] {
         t.compile_fail(format!("tests/ui/{category}/*.rs"));
     }

@@ -38,6 +38,6 @@ pub use backprop_kernels as ops;
 pub use backprop_kernels::Real;
 pub use function::{DynFunction, DynValue};
 pub use gradcheck::{GradCheck, check_function, check_layer};
-pub use layer::{Layer, Param, ParamMut, Parameters};
+pub use layer::{Layer, LayerField, Param, ParamMut, Parameters};
 pub use ndarray;
 pub use rng::SeededRng;

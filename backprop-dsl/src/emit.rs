@@ -1154,36 +1154,96 @@ impl Emitter<'_> {
         let mut args = vec![input_arg];
         let mut params = Vec::new();
         let mut accumulate = Vec::new();
+        // Every field is read in one place, the accessors below, as the type the
+        // function needs there (`LayerField`); all their tokens carry the input's
+        // span, so that a missing field or one of another type is one error at the
+        // function's input (rustc reports the two accessors' identical errors once).
+        let (mut names, mut field_tys, mut reads, mut reads_mut) = (vec![], vec![], vec![], vec![]);
         for (i, input) in self.def.inputs.iter().enumerate().skip(1) {
             let name = &input.name;
             let wants = self.g.grads.get(i).is_some_and(|g| g.is_some());
             let span = name.span();
+            let nd = self.nd();
+            let ty = match (input.kind, wants) {
+                (InputKind::Float(r, _), true) => {
+                    let ix = format_ident!("Ix{}", r);
+                    quote_spanned!(span=> #k::Param<#f, #nd::#ix>)
+                }
+                (InputKind::Scalar, true) => quote_spanned!(span=> #k::Param<#f, #nd::Ix0>),
+                (InputKind::Float(r, _), false) => self.array_ty(r, f.clone()),
+                (InputKind::Int(r, _), _) => self.array_ty(r, quote!(usize)),
+                (InputKind::Scalar, false) => f.clone(),
+                (InputKind::Usize, _) => quote!(usize),
+            };
+            reads.push(quote_spanned!(span=> #k::LayerField::<#ty>::get(&(*this).#name)));
+            reads_mut
+                .push(quote_spanned!(span=> #k::LayerField::<#ty>::get_mut(&mut (*this).#name)));
+            field_tys.push(ty);
+            names.push(name.clone());
             let field = if wants {
-                quote_spanned!(span=> self.#name.value)
+                quote!(#name.value)
             } else {
-                quote_spanned!(span=> self.#name)
+                quote!(#name)
             };
             args.push(match input.kind {
                 InputKind::Float(_, Pass::View) | InputKind::Int(_, Pass::View) => {
                     quote!(#field.view())
                 }
-                InputKind::Float(_, Pass::Ref) | InputKind::Int(_, Pass::Ref) => quote!(&#field),
+                // The accessor gives a reference already; a parameter's value is borrowed.
+                InputKind::Float(_, Pass::Ref) | InputKind::Int(_, Pass::Ref) if wants => {
+                    quote!(&#field)
+                }
+                InputKind::Float(_, Pass::Ref) | InputKind::Int(_, Pass::Ref) => quote!(#field),
                 InputKind::Float(_, Pass::Owned) | InputKind::Int(_, Pass::Owned) => {
                     quote!(#field.clone())
                 }
                 InputKind::Scalar if wants => quote!(#field[()]),
-                InputKind::Scalar | InputKind::Usize => quote!(#field),
+                InputKind::Scalar | InputKind::Usize => quote!(*#field),
             });
             if wants {
                 let n = name.to_string();
-                params.push(quote!(f(self.#name.as_param_mut(#n));));
+                params.push(quote!(f(#name.as_param_mut(#n));));
                 accumulate.push(if input.kind == InputKind::Scalar {
-                    quote!(self.#name.accumulate(&#k::ndarray::arr0(grads.#name));)
+                    quote!(#name.accumulate(&#k::ndarray::arr0(grads.#name));)
                 } else {
-                    quote!(self.#name.accumulate(&grads.#name);)
+                    quote!(#name.accumulate(&grads.#name);)
                 });
             }
         }
+        // Free functions rather than methods: a struct without a type parameter
+        // (`layer = S<>`) may still have a generic forward.
+        let (get, get_mut) = (
+            format_ident!("__backprop_{}_fields", self.fn_name()),
+            format_ident!("__backprop_{}_fields_mut", self.fn_name()),
+        );
+        let turbofish = if ty.is_empty() {
+            quote!()
+        } else {
+            quote!(::#ty)
+        };
+        let (fields, fields_mut, accessors) = if names.is_empty() {
+            (quote!(), quote!(), quote!())
+        } else {
+            (
+                quote!(let (#(#names,)*) = #get #turbofish(self);),
+                quote!(let (#(#names,)*) = #get_mut #turbofish(self);),
+                quote! {
+                    #[doc(hidden)]
+                    #[allow(clippy::type_complexity, non_snake_case)]
+                    fn #get #imp (this: &#layer_ty) -> (#(&#field_tys,)*) #wh {
+                        let _ = this;
+                        (#(#reads,)*)
+                    }
+
+                    #[doc(hidden)]
+                    #[allow(clippy::type_complexity, non_snake_case, dead_code)]
+                    fn #get_mut #imp (this: &mut #layer_ty) -> (#(&mut #field_tys,)*) #wh {
+                        let _ = &this;
+                        (#(#reads_mut,)*)
+                    }
+                },
+            )
+        };
         let d_out = match (self.def.tuple, self.scalar_output(0)) {
             (true, _) => {
                 let parts: Vec<TokenStream> = (0..self.def.outputs.len())
@@ -1216,8 +1276,12 @@ impl Emitter<'_> {
             quote!(f)
         };
         quote! {
+            #accessors
+
             impl #imp #k::Parameters<#f> for #layer_ty #wh {
+                #[allow(unused_variables)]
                 fn visit_params(&mut self, #visitor: &mut dyn FnMut(#k::ParamMut<'_, #f>)) {
+                    #fields_mut
                     #(#params)*
                 }
             }
@@ -1228,17 +1292,22 @@ impl Emitter<'_> {
                 type InputGrad = #input_grad_ty;
                 type Saved = #saved_ty #ty;
 
+                #[allow(unused_variables)]
                 fn forward(&self, x: &Self::Input) -> Self::Output {
+                    #fields
                     #fname(#(#args),*)
                 }
 
+                #[allow(unused_variables)]
                 fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved) {
+                    #fields
                     #train(#(#args),*)
                 }
 
                 #[allow(unused_variables)]
                 fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {
                     let grads = #backward(&saved, #d_out);
+                    #fields_mut
                     #(#accumulate)*
                     #ret
                 }

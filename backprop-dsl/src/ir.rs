@@ -415,7 +415,8 @@ impl Graph {
     }
 
     /// Checks the invariants every stage relies on: arguments come before their
-    /// users, forward nodes never read backward nodes, and arities match.
+    /// users, forward nodes never read backward nodes nor hold backward ops,
+    /// arities match, and every node has the type its op's rule gives.
     pub fn verify(&self) -> Result<(), String> {
         for (id, n) in self.nodes.iter().enumerate() {
             for &a in &n.args {
@@ -433,7 +434,6 @@ impl Graph {
                     n.op.name()
                 ));
             }
-            self.check_prim_type(id)?;
             if let Some(arity) = fixed_arity(&n.op)
                 && n.args.len() != arity
             {
@@ -443,6 +443,7 @@ impl Graph {
                     n.args.len()
                 ));
             }
+            self.check_type(id)?;
         }
         for &o in &self.outputs {
             if o >= self.nodes.len() || self.nodes[o].backward {
@@ -454,33 +455,10 @@ impl Graph {
 }
 
 impl Graph {
-    /// The type rule of an op described by data: the forward's from its `ty`, a
-    /// derivative's from the argument whose shape it has.
-    fn check_prim_type(&self, id: ValueId) -> Result<(), String> {
+    /// Checks node `id`'s type against its op's type rule.
+    fn check_type(&self, id: ValueId) -> Result<(), String> {
         let n = &self.nodes[id];
-        let expected = match &n.op {
-            Op::Prim(p, attr) => {
-                let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
-                (p.ty)(&tys, *attr)
-            }
-            Op::Grad(GradOp::PrimGrad(p, i, _)) => {
-                let Some(grad) = p.grads.get(*i) else {
-                    return Err(format!("node {id}: `{}` has no derivative {i}", p.name));
-                };
-                match p.grad_shaped_like(*i) {
-                    Some(k) => match (grad.reads[k], n.args.get(k).map(|&a| self.ty(a))) {
-                        (Read::ShapeOf(_), Some(Ty::Shape(r))) => Some(Ty::Float(r)),
-                        (Read::Arg(_) | Read::Out, ty) => ty,
-                        _ => None,
-                    },
-                    // Nothing it reads has its shape (a product's derivative): a
-                    // float array, whose rank the forward argument fixed.
-                    None => matches!(n.ty, Ty::Float(_)).then_some(n.ty),
-                }
-            }
-            _ => return Ok(()),
-        };
-        match expected {
+        match self.expected_type(id) {
             Some(ty) if ty == n.ty => Ok(()),
             Some(ty) => Err(format!(
                 "node {id} ({}) is a {}, its type rule says {ty}",
@@ -492,6 +470,103 @@ impl Graph {
                 n.op.name()
             )),
         }
+    }
+
+    /// The type node `id` must have, from its op and its arguments' types; `None`
+    /// when the arguments are not ones the op takes. Arities are checked first.
+    fn expected_type(&self, id: ValueId) -> Option<Ty> {
+        let n = &self.nodes[id];
+        let arg = |i: usize| n.args.get(i).map(|&a| self.ty(a));
+        let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
+        // An array or scalar operand of broadcasting arithmetic, by rank.
+        let operand = |t: Ty| match t {
+            Ty::Float(r) => Some(r),
+            Ty::Scalar => Some(0),
+            _ => None,
+        };
+        let float = |t: Option<Ty>| match t? {
+            Ty::Float(r) => Some(r),
+            _ => None,
+        };
+        let shape = |t: Option<Ty>| match t? {
+            Ty::Shape(r) => Some(r),
+            _ => None,
+        };
+        Some(match &n.op {
+            Op::Input(i) => self.inputs.get(*i)?.ty,
+            Op::Const(_) => Ty::Scalar,
+            Op::UsizeConst(_) => Ty::Usize,
+            Op::LenOf(k) => match arg(0)? {
+                Ty::Float(r) | Ty::Int(r) if k < &r => Ty::Usize,
+                _ => return None,
+            },
+            Op::UsizeArith(_) => (tys.iter().all(|&t| t == Ty::Usize)).then_some(Ty::Usize)?,
+            Op::ScalarArith(_) => (tys.iter().all(|&t| t == Ty::Scalar)).then_some(Ty::Scalar)?,
+            Op::Elementwise(e) => {
+                let params_ok = tys[1..]
+                    .iter()
+                    .zip(e.params)
+                    .all(|(&t, p)| t == Ty::Scalar || (p.integer && t == Ty::Usize));
+                params_ok.then_some(Ty::Float(float(arg(0))?))?
+            }
+            Op::Binary(_) => Ty::Float(operand(arg(0)?)?.max(operand(arg(1)?)?)),
+            Op::WithScalar(_) => match (arg(0)?, arg(1)?) {
+                (Ty::Float(r), Ty::Scalar) => Ty::Float(r),
+                _ => return None,
+            },
+            Op::Compare(_) => Ty::Mask(operand(arg(0)?)?.max(operand(arg(1)?)?)),
+            Op::Where => match arg(0)? {
+                Ty::Mask(rm) => Ty::Float(rm.max(operand(arg(1)?)?).max(operand(arg(2)?)?)),
+                _ => return None,
+            },
+            Op::Concat(k) => {
+                let r = float(arg(0))?;
+                let same = tys.iter().all(|&t| t == Ty::Float(r));
+                (same && *k < r).then_some(Ty::Float(r))?
+            }
+            Op::StopGradient => Ty::Float(float(arg(0))?),
+            Op::Unavailable => Ty::Float(float(Some(n.ty))?),
+            Op::ShapeOf => match arg(0)? {
+                Ty::Float(r) | Ty::Int(r) => Ty::Shape(r),
+                _ => return None,
+            },
+            Op::Prim(p, attr) => (p.ty)(&tys, *attr)?,
+            Op::Grad(g) => match g {
+                GradOp::Seed(k) => self.ty(*self.outputs.get(*k)?),
+                // `[x?, y?, g, params...]`: the gradient has the rank of `g`.
+                GradOp::ElementwiseGrad(e) => {
+                    let g = n.args.len().checked_sub(e.params.len() + 1)?;
+                    Ty::Float(float(arg(g))?)
+                }
+                GradOp::SumTo => {
+                    float(arg(0))?;
+                    Ty::Float(shape(arg(1))?)
+                }
+                GradOp::MaskBy(_) => Ty::Float(operand(arg(0)?)?.max(operand(arg(1)?)?)),
+                GradOp::MaskGrad(_) => match arg(0)? {
+                    Ty::Mask(_) => Ty::Float(float(arg(1))?),
+                    _ => return None,
+                },
+                GradOp::ConcatGrad(_, i) => {
+                    float(arg(0))?;
+                    Ty::Float(shape(arg(1 + i))?)
+                }
+                GradOp::Zeros => Ty::Float(shape(arg(0))?),
+                GradOp::PrimGrad(p, i, _) => {
+                    let grad = p.grads.get(*i)?;
+                    match p.grad_shaped_like(*i) {
+                        Some(k) => match (grad.reads[k], arg(k)?) {
+                            (Read::ShapeOf(_), Ty::Shape(r)) => Ty::Float(r),
+                            (Read::Arg(_) | Read::Out, ty) => ty,
+                            _ => return None,
+                        },
+                        // Nothing it reads has its shape (a product's derivative): a
+                        // float array, whose rank the forward argument fixed.
+                        None => Ty::Float(float(Some(n.ty))?),
+                    }
+                }
+            },
+        })
     }
 }
 
@@ -554,5 +629,62 @@ impl fmt::Display for Graph {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(src: &str) -> Graph {
+        let item: TokenStream = src.parse().expect("tokens");
+        match crate::compile(TokenStream::new(), item) {
+            Ok(c) => c.graph,
+            Err(e) => panic!("{}", e[0].text()),
+        }
+    }
+
+    const SRC: &str = "fn f<T: Real>(x: ArrayView2<T>, b: ArrayView1<T>) -> T {
+        (softmax(tanh(x) + &b, Axis(1)) * 2.0).sum()
+    }";
+
+    #[test]
+    fn a_compiled_graph_verifies() {
+        graph(SRC).verify().expect("verified");
+    }
+
+    /// verify checks types, not only order: each kind of corruption is caught.
+    #[test]
+    fn verify_catches_wrong_types_arities_and_phases() {
+        let g = graph(SRC);
+        let find = |name: &str| {
+            g.nodes
+                .iter()
+                .position(|n| n.op.name() == name)
+                .unwrap_or_else(|| panic!("no {name} in\n{g}"))
+        };
+        // A rank that disagrees with the op's rule, for an arithmetic op and a Prim.
+        for name in ["tanh", "Binary", "softmax", "SumTo", "softmax_backward"] {
+            let mut bad = g.clone();
+            let id = find(name);
+            bad.nodes[id].ty = Ty::Float(5);
+            let err = bad.verify().expect_err("a wrong type");
+            assert!(err.contains("type rule"), "{name}: {err}");
+        }
+        // An argument of the wrong kind.
+        let mut bad = g.clone();
+        let id = find("WithScalar");
+        bad.nodes[id].args.reverse();
+        assert!(bad.verify().is_err());
+        // A backward op in the forward pass.
+        let mut bad = g.clone();
+        let id = find("SumTo");
+        bad.nodes[id].backward = false;
+        assert!(bad.verify().is_err());
+        // A missing argument.
+        let mut bad = g.clone();
+        let id = find("tanh");
+        bad.nodes[id].args.clear();
+        assert!(bad.verify().expect_err("an arity").contains("args"));
     }
 }
