@@ -21,22 +21,7 @@ use crate::parse::{FnDef, InputKind};
 
 /// Lowers a parsed function to a checked IR graph.
 pub fn check(def: &FnDef, diags: &mut Diagnostics) -> Graph {
-    let mut lower = Lower {
-        g: Graph::default(),
-        env: Vec::new(),
-        scope: HashMap::new(),
-        let_of: HashMap::new(),
-        unbound: &def.unbound,
-        let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
-        diags,
-        float: def.float.to_string(),
-        stmt: 0,
-        ranges: HashMap::new(),
-        expr_ranges: HashMap::new(),
-        heights: Vec::new(),
-    };
-    lower.g.sig = signature(def);
-    lower.inputs(def);
+    let mut lower = Lower::new(def, diags);
     for (name, expr) in &def.lets {
         lower.begin_stmt(format!("let {name} = {};", source_text(expr)), expr.span());
         let v = lower.expr(expr);
@@ -135,22 +120,7 @@ pub fn signature(def: &FnDef) -> Signature {
 /// errors. The signature must have been parsed without errors.
 pub fn stub_graph(def: &FnDef) -> Graph {
     let mut diags = Diagnostics::new();
-    let mut lower = Lower {
-        g: Graph::default(),
-        env: Vec::new(),
-        scope: HashMap::new(),
-        let_of: HashMap::new(),
-        unbound: &def.unbound,
-        let_names: Vec::new(),
-        diags: &mut diags,
-        float: def.float.to_string(),
-        stmt: 0,
-        ranges: HashMap::new(),
-        expr_ranges: HashMap::new(),
-        heights: Vec::new(),
-    };
-    lower.g.sig = signature(def);
-    lower.inputs(def);
+    let mut lower = Lower::new(def, &mut diags);
     let span = def.item.sig.ident.span();
     for &rank in &def.outputs {
         let v = lower.node(Op::Unavailable, vec![], Ty::Float(rank), span);
@@ -247,6 +217,29 @@ pub struct Lower<'a> {
 /// of 5,000 nested ops do not add up to quadratic size. Each token is then printed
 /// for at most this many nodes.
 const FULL_TEXT_HEIGHT: usize = 12;
+
+impl<'a> Lower<'a> {
+    /// A lowering of `def` with its signature and inputs in the graph.
+    fn new(def: &'a FnDef, diags: &'a mut Diagnostics) -> Self {
+        let mut lower = Lower {
+            g: Graph::default(),
+            env: Vec::new(),
+            scope: HashMap::new(),
+            let_of: HashMap::new(),
+            unbound: &def.unbound,
+            let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
+            diags,
+            float: def.float.to_string(),
+            stmt: 0,
+            ranges: HashMap::new(),
+            expr_ranges: HashMap::new(),
+            heights: Vec::new(),
+        };
+        lower.g.sig = signature(def);
+        lower.inputs(def);
+        lower
+    }
+}
 
 impl Lower<'_> {
     /// Where the ops' check functions report problems.
@@ -784,12 +777,7 @@ impl Lower<'_> {
             }
             _ => {
                 let folded = match (&self.g.nodes[l].op, &self.g.nodes[r].op) {
-                    (Op::Const(a), Op::Const(c)) => Some(match op {
-                        BinOp::Add => a + c,
-                        BinOp::Sub => a - c,
-                        BinOp::Mul => a * c,
-                        _ => a / c,
-                    }),
+                    (Op::Const(a), Op::Const(c)) => Some(op.apply(*a, *c)),
                     _ => None,
                 };
                 // A constant is emitted as a literal, and inf and NaN have none:

@@ -182,14 +182,7 @@ fn eval(op: &Op, a: &[Value]) -> Value {
         }
         Op::ScalarArith(op) => {
             let (l, r) = (s(&a[0]), s(&a[1]));
-            Value::Scalar(match op {
-                BinOp::Add => l + r,
-                BinOp::Sub => l - r,
-                BinOp::Mul => l * r,
-                BinOp::Div => l / r,
-                BinOp::Maximum => l.max(r),
-                BinOp::Minimum => l.min(r),
-            })
+            Value::Scalar(op.apply(l, r))
         }
         Op::Elementwise(e) => {
             let params: Vec<f64> = a[1..].iter().map(s).collect();

@@ -197,6 +197,20 @@ impl BinOp {
     }
 }
 
+impl BinOp {
+    /// The op on two scalars: what constant folding and the interpreter compute.
+    pub fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            BinOp::Add => a + b,
+            BinOp::Sub => a - b,
+            BinOp::Mul => a * b,
+            BinOp::Div => a / b,
+            BinOp::Maximum => a.max(b),
+            BinOp::Minimum => a.min(b),
+        }
+    }
+}
+
 /// Arithmetic between an array and a float scalar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScalarOp {

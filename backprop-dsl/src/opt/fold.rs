@@ -9,7 +9,7 @@
 //! Constants that fold to infinity or NaN are left to the program, as Rust would:
 //! a literal cannot hold them.
 
-use crate::ir::{BinOp, Graph, Op, ScalarOp, UsizeOp, ValueId};
+use crate::ir::{Graph, Op, ScalarOp, UsizeOp, ValueId};
 
 pub(crate) fn fold(g: &mut Graph) {
     let n = g.nodes.len();
@@ -26,15 +26,9 @@ pub(crate) fn fold(g: &mut Graph) {
         };
         let folded: Option<Op> = match &g.nodes[id].op {
             Op::ScalarArith(op) => match (constant(args[0]), constant(args[1])) {
-                (Some(a), Some(b)) => Some(Op::Const(match op {
-                    BinOp::Add => a + b,
-                    BinOp::Sub => a - b,
-                    BinOp::Mul => a * b,
-                    BinOp::Div => a / b,
-                    BinOp::Maximum => a.max(b),
-                    BinOp::Minimum => a.min(b),
-                }))
-                .filter(|c| matches!(c, Op::Const(v) if v.is_finite())),
+                (Some(a), Some(b)) => Some(op.apply(a, b))
+                    .filter(|c| c.is_finite())
+                    .map(Op::Const),
                 _ => None,
             },
             // Sizes that would underflow or divide by zero are left to fail at run time.
