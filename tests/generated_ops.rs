@@ -428,3 +428,24 @@ fn many_inputs_compile_without_lints() {
     assert_eq!(y, 20.0);
     assert_eq!(many_inputs_backward(&saved, 1.0).h, v);
 }
+
+/// The same value returned twice, written so or merged by CSE: moved once, copied after.
+#[differentiable]
+fn returned_twice<T: Real>(x: ArrayView2<T>) -> (Array2<T>, Array2<T>, Array2<T>) {
+    let y = sigmoid(x);
+    (tanh(x), tanh(x) * 1.0, y.view().to_owned())
+}
+
+#[test]
+fn a_value_returned_twice_compiles_and_gets_both_gradients() {
+    let x = array![[0.5f64, -1.0]];
+    let (a, b, c) = returned_twice(x.view());
+    assert_eq!(a, b);
+    assert_eq!(c, x.mapv(|v| 1.0 / (1.0 + (-v).exp())));
+    let report = check_function(
+        &returned_twice_dyn(),
+        &[DynValue::Float(x.into_dyn())],
+        &GradCheck::default(),
+    );
+    assert!(report.passed(), "{report}");
+}

@@ -826,7 +826,39 @@ impl Lower<'_> {
             BinOp::Mul => UsizeOp::Mul,
             _ => UsizeOp::Div,
         };
-        Some(self.node(Op::UsizeArith(op), vec![l?, r?], Ty::Usize, span))
+        self.size_arith(op, l?, r?, &b.op, span)
+    }
+
+    /// `l op r` on sizes, computed here when both are constants, so that the
+    /// checks of constant bounds and strides see the value; a constant that
+    /// underflows or divides by zero is an error rather than a panic at run time.
+    fn size_arith(
+        &mut self,
+        op: UsizeOp,
+        l: ValueId,
+        r: ValueId,
+        at: &syn::BinOp,
+        span: Span,
+    ) -> Option<ValueId> {
+        let (Some(a), Some(b)) = (self.usize_constant(l), self.usize_constant(r)) else {
+            return Some(self.node(Op::UsizeArith(op), vec![l, r], Ty::Usize, span));
+        };
+        match op.apply(a, b) {
+            Some(n) => Some(self.node(Op::UsizeConst(n), vec![], Ty::Usize, span)),
+            None => {
+                let what = if op == UsizeOp::Div {
+                    "divides by zero"
+                } else {
+                    "is out of range for a `usize`"
+                };
+                self.diags.error_at(
+                    at,
+                    format!("`{a} {} {b}` {what}", crate::diag::code(at)),
+                    "sizes are non-negative: write bounds that stay between 0 and the axis length",
+                );
+                None
+            }
+        }
     }
 
     /// A float array argument (a scalar literal is not allowed where an array is needed).
@@ -1060,7 +1092,8 @@ impl Lower<'_> {
                     }
                 };
                 let (l, r) = (self.usize_expr(&b.left), self.usize_expr(&b.right));
-                Some(self.node(Op::UsizeArith(op), vec![l?, r?], Ty::Usize, e.span()))
+                let span = self.range_of(e).0;
+                self.size_arith(op, l?, r?, &b.op, span)
             }
             other => {
                 let v = self.expr(other)?;

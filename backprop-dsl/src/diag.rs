@@ -65,14 +65,6 @@ impl Diagnostic {
         text
     }
 
-    /// As rustc should show it: a `compile_error!` for an error, a warning otherwise.
-    pub fn to_tokens(&self) -> TokenStream {
-        match self.severity {
-            Severity::Error => self.to_compile_error(),
-            Severity::Warning => self.to_warning(),
-        }
-    }
-
     /// As a `compile_error!` covering `span` to `end`.
     pub fn to_compile_error(&self) -> TokenStream {
         let range: TokenStream = [self.span, self.end]

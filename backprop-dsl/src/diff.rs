@@ -1,4 +1,4 @@
-//! Stage 3: reverse-mode differentiation. A sweep from the outputs back to the
+//! Stage 4: reverse-mode differentiation. A sweep from the outputs back to the
 //! inputs appends backward nodes to the graph: one rule per forward op, all in
 //! `rule`. Gradients always accumulate: a value used twice gets the sum of
 //! both contributions. Only values that depend on an input wanting a gradient,

@@ -1,4 +1,4 @@
-//! Stage 5: Rust code from the differentiated graph. All code generation is here.
+//! Stage 6: Rust code from the optimized graph. All code generation is here.
 //! Every node becomes one `let` calling one runtime kernel, named after the user's
 //! bindings (`z`, `d_z`) where there are any. Emission cannot fail on a graph that
 //! passed checking.
@@ -79,7 +79,13 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
 fn camel(name: &str) -> String {
     name.split('_')
         .filter(|s| !s.is_empty())
-        .map(|s| s[..1].to_uppercase() + &s[1..])
+        .map(|s| {
+            // By characters: a name may start with any letter Rust allows.
+            let mut chars = s.chars();
+            chars
+                .next()
+                .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+        })
         .collect()
 }
 
@@ -306,11 +312,7 @@ impl Emitter<'_> {
     fn value(&self, v: ValueId, ctx: Ctx) -> TokenStream {
         let n = &self.g.nodes[v];
         if let Op::Const(c) = n.op {
-            return if n.ty == Ty::Usize {
-                quote!(#c)
-            } else {
-                self.lit(c)
-            };
+            return self.lit(c);
         }
         let name = &self.names[v];
         if ctx == Ctx::Backward && !n.backward {
@@ -584,7 +586,10 @@ impl Emitter<'_> {
             .map(|(k, &o)| {
                 let name = &self.names[o];
                 let is_input = matches!(self.g.nodes[o].op, Op::Input(_));
-                let value = if is_input || !moved {
+                // A value returned twice (`(y, y)`, or two outputs CSE merged) is
+                // copied, and moved where it appears last (a tuple is built left to right).
+                let repeated = self.g.outputs[k + 1..].contains(&o);
+                let value = if is_input || !moved || repeated {
                     quote!(#name.to_owned())
                 } else {
                     quote!(#name)

@@ -255,6 +255,18 @@ pub enum UsizeOp {
     Div,
 }
 
+impl UsizeOp {
+    /// The op on two sizes, `None` where it underflows, overflows or divides by 0.
+    pub fn apply(self, a: usize, b: usize) -> Option<usize> {
+        match self {
+            UsizeOp::Add => a.checked_add(b),
+            UsizeOp::Sub => a.checked_sub(b),
+            UsizeOp::Mul => a.checked_mul(b),
+            UsizeOp::Div => a.checked_div(b),
+        }
+    }
+}
+
 /// An operation. Forward ops come from the language; backward ops are only
 /// created by the derivative pass.
 #[derive(Clone, Debug)]

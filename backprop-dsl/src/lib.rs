@@ -4,13 +4,18 @@
 //! Stages, each in its own module:
 //!
 //! 1. [`parse`]: attribute options, signature, `let` statements (rejects anything else).
-//! 2. [`check`]: names, ops, ranks and kinds; lowers to the [`ir`]. Only stages 1 and 2
-//!    reject user input; every error has a span and a `help:` ([`diag`]).
-//! 3. [`diff`]: reverse-mode differentiation, one rule per op, appended to the same graph.
-//! 4. [`emit`]: Rust tokens calling the runtime kernels of `backprop_core::ops`.
+//! 2. [`check`]: names, and each op's check from [`ops`] (kinds, ranks, constants);
+//!    lowers to the [`ir`] with its [`ir::Signature`]. Only stages 1 and 2 reject
+//!    user input (and a lint the attribute denies); every diagnostic has a span and
+//!    a `help:` ([`diag`]).
+//! 3. [`lints`]: warnings over the checked IR, one registry entry each.
+//! 4. [`diff`]: reverse-mode differentiation, appended to the same graph.
+//! 5. [`opt`]: the pass pipeline (no-op reshapes, identities, CSE, DCE).
+//! 6. [`emit`]: Rust tokens from the IR alone, calling the kernels of `backprop::ops`.
 //!
-//! [`interp`] evaluates a graph directly, so derivative rules can be tested against
-//! finite differences without compiling generated code.
+//! [`interp`] evaluates a graph directly, through the same kernel descriptions, so
+//! derivative rules can be tested against finite differences without rustc.
+//! `verify` runs after every stage and pass in debug builds.
 #![forbid(unsafe_code)]
 
 pub mod check;
@@ -238,11 +243,7 @@ fn expand_source_inner(src: &str) -> Result<String, String> {
     let mut out = TokenStream::new();
     for item in file.items {
         let syn::Item::Fn(mut f) = item else { continue };
-        let Some(pos) = f
-            .attrs
-            .iter()
-            .position(|a| a.path().is_ident("differentiable"))
-        else {
+        let Some(pos) = f.attrs.iter().position(parse::is_differentiable) else {
             continue;
         };
         let args = match f.attrs.remove(pos).meta {

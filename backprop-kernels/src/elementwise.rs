@@ -219,7 +219,7 @@ pub fn powi_backward<T: Real, D: Dimension>(
     g: &ArrayRef<T, D>,
     n: i32,
 ) -> Array<T, D> {
-    // `n - 1` in i64: `x^(i32::MIN - 1)` must not overflow; `powf` takes any exponent.
+    // `x^(i32::MIN - 1)` has no i32 exponent: there `powf` takes it.
     let nf = T::lit(f64::from(n));
     let below = T::lit(f64::from(n) - 1.0);
     match n.checked_sub(1) {
@@ -420,7 +420,8 @@ pub fn cos_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D
 ///
 /// # Panics
 ///
-/// If `lo > hi` or a bound is NaN: the result would be a constant with zero gradient.
+/// If `lo >= hi` or a bound is NaN: the result would be a constant with zero
+/// gradient (the compile-time check of constant bounds is the same rule).
 pub fn clip<T: Real, D: Dimension>(x: &ArrayRef<T, D>, lo: T, hi: T) -> Array<T, D> {
     check_clip_bounds(lo, hi);
     x.mapv(|x| x.max(lo).min(hi))
@@ -428,10 +429,7 @@ pub fn clip<T: Real, D: Dimension>(x: &ArrayRef<T, D>, lo: T, hi: T) -> Array<T,
 
 fn check_clip_bounds<T: Real>(lo: T, hi: T) {
     // `partial_cmp` so that NaN bounds fail too.
-    if !matches!(
-        lo.partial_cmp(&hi),
-        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
-    ) {
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         panic!("clip: the lower bound {lo} is not below the upper bound {hi}");
     }
 }
@@ -874,6 +872,9 @@ mod tests {
             msg.contains("lower bound 1 is not below the upper bound -1"),
             "{msg}"
         );
+        panic_text(|| {
+            clip(&array![0.5], 0.5, 0.5);
+        });
         panic_text(|| {
             clip(&array![0.5], f64::NAN, 1.0);
         });

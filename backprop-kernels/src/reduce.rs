@@ -188,8 +188,9 @@ pub fn softmax<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<
     for mut lane in y.lanes_mut(axis) {
         let m = lane.fold(T::neg_infinity(), |m, &v| m.max(v));
         lane.mapv_inplace(|v| shifted_exp(v, m));
+        // Only a lane that is all `-inf` sums to 0; NaN stays NaN.
         let s = lane.sum();
-        if s > T::zero() {
+        if s != T::zero() {
             lane.mapv_inplace(|v| v / s);
         }
     }
@@ -293,6 +294,15 @@ mod tests {
         }
         assert_eq!(ds.row(0), array![0.0, 0.0, 0.0]);
         assert_eq!(dl.row(0), array![0.0, 0.0, 0.0]);
+    }
+
+    /// A NaN entry makes its whole lane NaN, as the docs say, not a half-normalized one.
+    #[test]
+    fn a_nan_entry_makes_the_lane_nan() {
+        let x: ndarray::Array2<f64> = array![[0.0, f64::NAN, 1.0], [0.0, 1.0, 2.0]];
+        let s = softmax(&x, Axis(1));
+        assert!(s.row(0).iter().all(|v| v.is_nan()), "{s}");
+        assert!(s.row(1).iter().all(|v| v.is_finite()));
     }
 
     #[test]

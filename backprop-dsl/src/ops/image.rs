@@ -36,10 +36,11 @@ fn conv2d(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         );
         return None;
     }
+    let ty = (CONV2D.ty)(&[l.ty(x), l.ty(w), l.ty(stride), l.ty(pad)], Attr::None)?;
     Some(l.node(
         Op::Prim(&CONV2D, Attr::None),
         vec![x, w, stride, pad],
-        Ty::Float(4),
+        ty,
         c.span,
     ))
 }
@@ -55,12 +56,8 @@ fn max_pool2(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         );
         return None;
     }
-    Some(l.node(
-        Op::Prim(&MAX_POOL2, Attr::None),
-        vec![x],
-        Ty::Float(4),
-        c.span,
-    ))
+    let ty = (MAX_POOL2.ty)(&[l.ty(x)], Attr::None)?;
+    Some(l.node(Op::Prim(&MAX_POOL2, Attr::None), vec![x], ty, c.span))
 }
 
 /// A 2-D convolution of images `[n, c, h, w]` with kernels `[f, c, kh, kw]`.

@@ -11,7 +11,7 @@ pub(crate) fn eliminate_common_subexpressions(g: &mut Graph) {
     let n = g.nodes.len();
     let mut replace: Vec<ValueId> = (0..n).collect();
     let mut seen: HashMap<(String, Vec<ValueId>, bool), ValueId> = HashMap::new();
-    // The key holds the type too: ops without arguments (a stub's outputs) differ by it alone.
+    // The key holds the type too, so that a merge never changes a node's type.
     for id in 0..n {
         let node = &g.nodes[id];
         // Inputs and upstream gradients are distinct values even when they look alike.

@@ -1,4 +1,4 @@
-//! Stage 4: the pass pipeline between differentiation and emission. Each pass is
+//! Stage 5: the pass pipeline between differentiation and emission. Each pass is
 //! a small rewrite of the graph in a file of its own, each rewrite commented with
 //! the identity it relies on; [`PIPELINE`] runs them in a fixed order, and
 //! [`Graph::verify`] checks the graph after each one (in debug builds of the
@@ -33,7 +33,7 @@ pub static PIPELINE: &[Pass] = &[
     },
     Pass {
         name: "fold",
-        doc: "folds constants and removes arithmetic identities (`x * 1`, `-(-x)`)",
+        doc: "removes arithmetic identities (`x * 1`, `-(-x)`)",
         run: fold::fold,
     },
     Pass {

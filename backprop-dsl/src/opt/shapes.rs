@@ -1,7 +1,8 @@
 //! Which values are known to share a shape at run time, forward and backward.
-//! Values in one class have equal shapes whatever the inputs; a `Shape` value is
-//! in the class of the array it is the shape of. The analysis is conservative:
-//! values of unknown relation get classes of their own.
+//! Values in one class have equal shapes whatever the inputs, given that each
+//! upstream gradient has its output's shape (the contract of `_backward`); a
+//! `Shape` value is in the class of the array it is the shape of. The analysis is
+//! conservative: values of unknown relation get classes of their own.
 
 use crate::ir::{GradOp, Graph, Op, Ty, ValueId};
 
