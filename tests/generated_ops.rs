@@ -449,3 +449,19 @@ fn a_value_returned_twice_compiles_and_gets_both_gradients() {
     );
     assert!(report.passed(), "{report}");
 }
+
+/// An upstream gradient of another shape than the output is an error naming both
+/// shapes, not a gradient broadcast to a wrong shape.
+#[test]
+fn an_upstream_gradient_of_another_shape_is_an_error() {
+    let x = Array2::<f64>::ones((3, 2));
+    let w = Array2::<f64>::ones((2, 4));
+    let b = Array1::<f64>::zeros(4);
+    let (_, saved) = affine_relu_train(x.view(), w.view(), b.view());
+    let wrong = Array2::<f64>::ones((1, 4));
+    let err = std::panic::catch_unwind(|| affine_relu_backward(&saved, wrong.view()))
+        .expect_err("must panic");
+    let msg = err.downcast_ref::<String>().expect("a message");
+    assert!(msg.contains("`affine_relu_backward`"), "{msg}");
+    assert!(msg.contains("[1, 4]") && msg.contains("[3, 4]"), "{msg}");
+}

@@ -25,7 +25,14 @@ pub fn differentiate(g: &mut Graph) {
     };
     for (k, &out) in d.g.outputs.clone().iter().enumerate() {
         if needs[out] {
-            let seed = d.push(Op::Grad(GradOp::Seed(k)), vec![], d.g.ty(out), out);
+            // An array's upstream gradient is checked against the output's shape
+            // (the shape analysis of the passes relies on it); a scalar's is a scalar.
+            let reads = if d.g.sig.outputs.get(k).is_some_and(|o| o.scalar) {
+                vec![]
+            } else {
+                vec![d.shape_of(out)]
+            };
+            let seed = d.push(Op::Grad(GradOp::Seed(k)), reads, d.g.ty(out), out);
             d.contribute(out, seed);
         }
     }

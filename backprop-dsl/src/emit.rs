@@ -834,11 +834,23 @@ impl Emitter<'_> {
                 }
             })
             .collect();
+        let fname = self.fn_name().to_string();
+        // A scalar's gradient becomes a 0-d array; an array's is checked against the
+        // output's shape, which its seed node reads.
         let lift = |k: usize, name: &TokenStream| -> TokenStream {
             if self.scalar_output(k) {
-                quote!(let #name = ops::scalar(#name);)
-            } else {
-                quote!()
+                return quote!(let #name = ops::scalar(#name););
+            }
+            let Some(&seed) = seeds.get(&k) else {
+                return quote!();
+            };
+            match self.g.nodes[seed].args.first() {
+                Some(&shape) => {
+                    let shape = self.value(shape, Ctx::Backward);
+                    let what = name.to_string();
+                    quote!(ops::check_upstream(&#name, &#shape, #fname, #what);)
+                }
+                None => quote!(),
             }
         };
         if self.def.tuple {

@@ -316,7 +316,8 @@ pub enum Op {
 /// derivative rules, which only forward ops have, need no arm for them.
 #[derive(Clone, Debug)]
 pub enum GradOp {
-    /// The upstream gradient of output `k`.
+    /// The upstream gradient of output `k`; args `[shape of the output]` for an
+    /// array output, whose gradient the backward checks against it, none for a scalar.
     Seed(usize),
     /// `g * dy/dx` of an elementwise op; args `[x?, y?, g, params...]` as the op's rule reads them.
     ElementwiseGrad(&'static Elementwise),
@@ -558,7 +559,14 @@ impl Graph {
             },
             Op::Prim(p, attr) => (p.ty)(&tys, *attr)?,
             Op::Grad(g) => match g {
-                GradOp::Seed(k) => self.ty(*self.outputs.get(*k)?),
+                GradOp::Seed(k) => {
+                    let out = self.ty(*self.outputs.get(*k)?);
+                    match (arg(0), out) {
+                        (None, _) => out,
+                        (Some(Ty::Shape(r)), Ty::Float(ro)) if r == ro => out,
+                        _ => return None,
+                    }
+                }
                 // `[x?, y?, g, params...]`: the gradient has the rank of `g`.
                 GradOp::ElementwiseGrad(e) => {
                     let g = n.args.len().checked_sub(e.params.len() + 1)?;
@@ -598,11 +606,7 @@ impl Graph {
 
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
-        Op::Input(_)
-        | Op::Const(_)
-        | Op::UsizeConst(_)
-        | Op::Grad(GradOp::Seed(_))
-        | Op::Unavailable => 0,
+        Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Unavailable => 0,
         Op::LenOf(_) | Op::StopGradient | Op::ShapeOf | Op::Grad(GradOp::Zeros) => 1,
         Op::UsizeArith(_)
         | Op::ScalarArith(_)
@@ -615,7 +619,8 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         Op::Where => 3,
         Op::Grad(GradOp::PrimGrad(p, i, _)) => p.grads.get(*i).map_or(0, |g| g.reads.len()),
         Op::Elementwise(e) => 1 + e.params.len(),
-        Op::Concat(_)
+        Op::Grad(GradOp::Seed(_))
+        | Op::Concat(_)
         | Op::Grad(GradOp::ConcatGrad(..))
         | Op::Grad(GradOp::ElementwiseGrad(_))
         | Op::Prim(..) => {

@@ -31,4 +31,4 @@ pub use linalg::*;
 pub use ndarray::Axis;
 pub use real::Real;
 pub use reduce::*;
-pub use site::{ShapeMismatch, Site, unavailable};
+pub use site::{ShapeMismatch, Site, check_upstream, unavailable};

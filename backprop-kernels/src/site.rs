@@ -103,3 +103,26 @@ impl std::error::Error for ShapeMismatch {}
 pub fn unavailable<A>() -> A {
     panic!("this #[differentiable] function did not compile")
 }
+
+/// Checks that an upstream gradient has the shape of the output it is the
+/// gradient of. Generated backward passes call it first: a gradient of another
+/// shape would otherwise broadcast into gradients of the wrong shape.
+///
+/// # Panics
+///
+/// If the shapes differ, naming the function, the output and both shapes.
+#[track_caller]
+pub fn check_upstream<T, D: ndarray::Dimension>(
+    g: &ndarray::ArrayRef<T, D>,
+    shape: &D,
+    function: &str,
+    output: &str,
+) {
+    if g.shape() != shape.slice() {
+        panic!(
+            "the upstream gradient `{output}` given to `{function}_backward` has shape {:?}, but the output has shape {:?}",
+            g.shape(),
+            shape.slice()
+        );
+    }
+}

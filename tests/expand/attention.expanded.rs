@@ -43,6 +43,8 @@ pub struct AttentionSaved<T: Real> {
     pub k_t: ::backprop::ndarray::Array2<T>,
     /// `weights`: 2-D float array (from statement 2).
     pub weights: ::backprop::ndarray::Array2<T>,
+    /// `out_shape`: 2-D shape (from statement 3).
+    pub out_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`attention_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -83,12 +85,14 @@ pub fn attention_train<T: Real>(
         &v,
         &ops::Site::new("dot", "weights.dot(&v)", file!(), 8, 5),
     );
+    let out_shape = out.raw_dim();
     let saved = AttentionSaved {
         q: q.to_owned(),
         v: v.to_owned(),
         scale,
         k_t,
         weights,
+        out_shape,
     };
     (out, saved)
 }
@@ -99,6 +103,7 @@ pub fn attention_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
+/// ops::check_upstream(&d_out, &saved.out_shape, "attention", "d_out");
 /// // line 8: weights.dot(&v)
 /// let d_weights = ops::dot_mt(&d_out, &saved.v);
 /// let d_v = ops::dot_tm(&saved.weights, &d_out);
@@ -127,6 +132,7 @@ pub fn attention_backward<T: Real>(
 ) -> AttentionGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    ops::check_upstream(&d_out, &saved.out_shape, "attention", "d_out");
     let d_weights = ops::dot_mt(&d_out, &saved.v);
     let d_v = ops::dot_tm(&saved.weights, &d_out);
     let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));
@@ -189,7 +195,7 @@ pub fn attention_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : false } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 8: weights.dot(&v)\nlet d_weights = ops::dot_mt(&d_out, &saved.v);\nlet d_v = ops::dot_tm(&saved.weights, &d_out);\n// line 7: let weights = softmax(scores, Axis(1));\nlet d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));\n// line 6: let scores = q.dot(&k.t()) * scale;\nlet d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);\nlet d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);\nlet d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);\nlet d_k = ops::transpose(&d_k_t);\nAttentionGrads {\n    q: d_q,\n    k: d_k,\n    v: d_v,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"attention\", \"d_out\");\n// line 8: weights.dot(&v)\nlet d_weights = ops::dot_mt(&d_out, &saved.v);\nlet d_v = ops::dot_tm(&saved.weights, &d_out);\n// line 7: let weights = softmax(scores, Axis(1));\nlet d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));\n// line 6: let scores = q.dot(&k.t()) * scale;\nlet d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);\nlet d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);\nlet d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);\nlet d_k = ops::transpose(&d_k_t);\nAttentionGrads {\n    q: d_q,\n    k: d_k,\n    v: d_v,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -48,6 +48,8 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub sqrt_var_scaled: ::backprop::ndarray::Array1<T>,
     /// `x_hat`: 2-D float array (from statement 4).
     pub x_hat: ::backprop::ndarray::Array2<T>,
+    /// `out_shape`: 2-D shape (from statement 5).
+    pub out_shape: ::backprop::ndarray::Ix2,
     /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
     pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
@@ -113,6 +115,7 @@ pub fn batchnorm_forward_train<T: Real>(
         &beta,
         &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
     );
+    let out_shape = out.raw_dim();
     let x_hat_times_gamma_shape = x_hat_times_gamma.raw_dim();
     let beta_shape = beta.raw_dim();
     let x_hat_shape = x_hat.raw_dim();
@@ -127,6 +130,7 @@ pub fn batchnorm_forward_train<T: Real>(
         centered,
         sqrt_var_scaled,
         x_hat,
+        out_shape,
         x_hat_times_gamma_shape,
         beta_shape,
         x_hat_shape,
@@ -146,40 +150,41 @@ pub fn batchnorm_forward_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
+/// ops::check_upstream(&d_out, &saved.out_shape, "batchnorm_forward", "d_out");
 /// // line 14: x_hat * &gamma + &beta
 /// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t18 = ops::mul(
+/// let t19 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let d_x_hat = ops::sum_to(&t18, saved.x_hat_shape);
-/// let t21 = ops::mul(
+/// let d_x_hat = ops::sum_to(&t19, saved.x_hat_shape);
+/// let t22 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.x_hat,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let d_gamma = ops::sum_to(&t21, saved.gamma_shape);
+/// let d_gamma = ops::sum_to(&t22, saved.gamma_shape);
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t24 = ops::div(
+/// let t25 = ops::div(
 ///     &d_x_hat,
 ///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
-/// let t26 = ops::sum_to(&t24, saved.centered_shape);
-/// let t27 = ops::div(
+/// let t27 = ops::sum_to(&t25, saved.centered_shape);
+/// let t28 = ops::div(
 ///     &saved.x_hat,
 ///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
-/// let t28 = ops::mul(
+/// let t29 = ops::mul(
 ///     &d_x_hat,
-///     &t27,
+///     &t28,
 ///     &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
-/// let t29 = ops::neg(&t28);
-/// let d_sqrt_var_scaled = ops::sum_to(&t29, saved.sqrt_var_scaled_shape);
+/// let t30 = ops::neg(&t29);
+/// let d_sqrt_var_scaled = ops::sum_to(&t30, saved.sqrt_var_scaled_shape);
 /// let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
 /// // line 12: let var = centered.square().mean_axis(Axis(0));
 /// let d_square_centered = ops::mean_axis_backward(
@@ -187,19 +192,19 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     ops::Axis(0),
 ///     saved.square_centered_shape,
 /// );
-/// let t35 = ops::square_backward(&saved.centered, &d_square_centered);
+/// let t36 = ops::square_backward(&saved.centered, &d_square_centered);
 /// // line 11: let centered = x - &mu;
 /// let d_centered = ops::add(
-///     &t26,
-///     &t35,
+///     &t27,
+///     &t36,
 ///     &ops::Site::new("add", "x - &mu", file!(), 11, 20),
 /// );
-/// let t38 = ops::sum_to(&d_centered, saved.x_shape);
-/// let t39 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to(&t39, saved.mu_shape);
+/// let t39 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t40 = ops::neg(&d_centered);
+/// let d_mu = ops::sum_to(&t40, saved.mu_shape);
 /// // line 10: let mu = x.mean_axis(Axis(0));
-/// let t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-/// let d_x = ops::add(&t38, &t42, &ops::Site::new("add", "x", file!(), 6, 5));
+/// let t43 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+/// let d_x = ops::add(&t39, &t43, &ops::Site::new("add", "x", file!(), 6, 5));
 /// BatchnormForwardGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -218,55 +223,56 @@ pub fn batchnorm_forward_backward<T: Real>(
 ) -> BatchnormForwardGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    ops::check_upstream(&d_out, &saved.out_shape, "batchnorm_forward", "d_out");
     let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t18 = ops::mul(
+    let t19 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let d_x_hat = ops::sum_to(&t18, saved.x_hat_shape);
-    let t21 = ops::mul(
+    let d_x_hat = ops::sum_to(&t19, saved.x_hat_shape);
+    let t22 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.x_hat,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let d_gamma = ops::sum_to(&t21, saved.gamma_shape);
-    let t24 = ops::div(
+    let d_gamma = ops::sum_to(&t22, saved.gamma_shape);
+    let t25 = ops::div(
         &d_x_hat,
         &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t26 = ops::sum_to(&t24, saved.centered_shape);
-    let t27 = ops::div(
+    let t27 = ops::sum_to(&t25, saved.centered_shape);
+    let t28 = ops::div(
         &saved.x_hat,
         &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t28 = ops::mul(
+    let t29 = ops::mul(
         &d_x_hat,
-        &t27,
+        &t28,
         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t29 = ops::neg(&t28);
-    let d_sqrt_var_scaled = ops::sum_to(&t29, saved.sqrt_var_scaled_shape);
+    let t30 = ops::neg(&t29);
+    let d_sqrt_var_scaled = ops::sum_to(&t30, saved.sqrt_var_scaled_shape);
     let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
     let d_square_centered = ops::mean_axis_backward(
         &d_var_scaled,
         ops::Axis(0),
         saved.square_centered_shape,
     );
-    let t35 = ops::square_backward(&saved.centered, &d_square_centered);
+    let t36 = ops::square_backward(&saved.centered, &d_square_centered);
     let d_centered = ops::add(
-        &t26,
-        &t35,
+        &t27,
+        &t36,
         &ops::Site::new("add", "x - &mu", file!(), 11, 20),
     );
-    let t38 = ops::sum_to(&d_centered, saved.x_shape);
-    let t39 = ops::neg(&d_centered);
-    let d_mu = ops::sum_to(&t39, saved.mu_shape);
-    let t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-    let d_x = ops::add(&t38, &t42, &ops::Site::new("add", "x", file!(), 6, 5));
+    let t39 = ops::sum_to(&d_centered, saved.x_shape);
+    let t40 = ops::neg(&d_centered);
+    let d_mu = ops::sum_to(&t40, saved.mu_shape);
+    let t43 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+    let d_x = ops::add(&t39, &t43, &ops::Site::new("add", "x", file!(), 6, 5));
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,
@@ -318,7 +324,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t18 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to(&t18, saved.x_hat_shape);\nlet t21 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_gamma = ops::sum_to(&t21, saved.gamma_shape);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t26 = ops::sum_to(&t24, saved.centered_shape);\nlet t27 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t28 = ops::mul(\n    &d_x_hat,\n    &t27,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::neg(&t28);\nlet d_sqrt_var_scaled = ops::sum_to(&t29, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var_scaled,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\nlet t35 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 11: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t26,\n    &t35,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n);\nlet t38 = ops::sum_to(&d_centered, saved.x_shape);\nlet t39 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t39, saved.mu_shape);\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t42 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t38, &t42, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t19 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to(&t19, saved.x_hat_shape);\nlet t22 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_gamma = ops::sum_to(&t22, saved.gamma_shape);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t25 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t27 = ops::sum_to(&t25, saved.centered_shape);\nlet t28 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::mul(\n    &d_x_hat,\n    &t28,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t30 = ops::neg(&t29);\nlet d_sqrt_var_scaled = ops::sum_to(&t30, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var_scaled,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\nlet t36 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 11: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t27,\n    &t36,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n);\nlet t39 = ops::sum_to(&d_centered, saved.x_shape);\nlet t40 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t40, saved.mu_shape);\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t43 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t39, &t43, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

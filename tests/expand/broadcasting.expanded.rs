@@ -62,6 +62,8 @@ pub struct BroadcastingSaved<T: Real> {
     pub square_both_scaled: ::backprop::ndarray::Array2<T>,
     /// `out`: 2-D float array (from statement 3).
     pub out: ::backprop::ndarray::Array2<T>,
+    /// `out_shape`: 2-D shape (from statement 3).
+    pub out_shape: ::backprop::ndarray::Ix2,
     /// `shifted_times_scale_shape`: 2-D shape (from statement 3).
     pub shifted_times_scale_shape: ::backprop::ndarray::Ix2,
     /// `square_both_scaled_shape`: 2-D shape (from statement 3).
@@ -135,6 +137,7 @@ pub fn broadcasting_train<T: Real>(
         &square_both_scaled,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
+    let out_shape = out.raw_dim();
     let shifted_times_scale_shape = shifted_times_scale.raw_dim();
     let square_both_scaled_shape = square_both_scaled.raw_dim();
     let shifted_shape = shifted.raw_dim();
@@ -151,6 +154,7 @@ pub fn broadcasting_train<T: Real>(
         both,
         square_both_scaled,
         out: out.clone(),
+        out_shape,
         shifted_times_scale_shape,
         square_both_scaled_shape,
         shifted_shape,
@@ -169,59 +173,60 @@ pub fn broadcasting_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
+/// ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
 /// // line 13: shifted * scale / (both.square() + 1.0)
-/// let t13 = ops::div(
+/// let t14 = ops::div(
 ///     &d_out,
 ///     &saved.square_both_scaled,
 ///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
-/// let d_shifted_times_scale = ops::sum_to(&t13, saved.shifted_times_scale_shape);
-/// let t16 = ops::div(
+/// let d_shifted_times_scale = ops::sum_to(&t14, saved.shifted_times_scale_shape);
+/// let t17 = ops::div(
 ///     &saved.out,
 ///     &saved.square_both_scaled,
 ///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
-/// let t17 = ops::mul(
+/// let t18 = ops::mul(
 ///     &d_out,
-///     &t16,
+///     &t17,
 ///     &ops::Site::new("mul", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
-/// let t18 = ops::neg(&t17);
-/// let d_square_both_scaled = ops::sum_to(&t18, saved.square_both_scaled_shape);
+/// let t19 = ops::neg(&t18);
+/// let d_square_both_scaled = ops::sum_to(&t19, saved.square_both_scaled_shape);
 /// let d_both = ops::square_backward(&saved.both, &d_square_both_scaled);
-/// let t22 = ops::mul(
+/// let t23 = ops::mul(
 ///     &d_shifted_times_scale,
 ///     &saved.scale,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
-/// let d_shifted = ops::sum_to(&t22, saved.shifted_shape);
-/// let t25 = ops::mul(
+/// let d_shifted = ops::sum_to(&t23, saved.shifted_shape);
+/// let t26 = ops::mul(
 ///     &d_shifted_times_scale,
 ///     &saved.shifted,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
-/// let d_scale = ops::sum_to(&t25, saved.scale_shape);
+/// let d_scale = ops::sum_to(&t26, saved.scale_shape);
 /// // line 12: let both = &col * &row;
-/// let t28 = ops::mul(
+/// let t29 = ops::mul(
 ///     &d_both,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
-/// let t30 = ops::sum_to(&t28, saved.col_shape);
-/// let t31 = ops::mul(
+/// let t31 = ops::sum_to(&t29, saved.col_shape);
+/// let t32 = ops::mul(
 ///     &d_both,
 ///     &saved.col,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
-/// let t33 = ops::sum_to(&t31, saved.row_shape);
+/// let t34 = ops::sum_to(&t32, saved.row_shape);
 /// // line 11: let shifted = x + &row - &col;
 /// let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
-/// let t36 = ops::neg(&d_shifted);
-/// let t37 = ops::sum_to(&t36, saved.col_shape);
+/// let t37 = ops::neg(&d_shifted);
+/// let t38 = ops::sum_to(&t37, saved.col_shape);
 /// let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-/// let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-/// let d_col = ops::add(&t30, &t37, &ops::Site::new("add", "col", file!(), 8, 5));
-/// let d_row = ops::add(&t33, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
+/// let t41 = ops::sum_to(&d_x_plus_row, saved.row_shape);
+/// let d_col = ops::add(&t31, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
+/// let d_row = ops::add(&t34, &t41, &ops::Site::new("add", "row", file!(), 7, 5));
 /// BroadcastingGrads {
 ///     x: d_x,
 ///     row: d_row,
@@ -241,56 +246,57 @@ pub fn broadcasting_backward<T: Real>(
 ) -> BroadcastingGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t13 = ops::div(
+    ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
+    let t14 = ops::div(
         &d_out,
         &saved.square_both_scaled,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let d_shifted_times_scale = ops::sum_to(&t13, saved.shifted_times_scale_shape);
-    let t16 = ops::div(
+    let d_shifted_times_scale = ops::sum_to(&t14, saved.shifted_times_scale_shape);
+    let t17 = ops::div(
         &saved.out,
         &saved.square_both_scaled,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let t17 = ops::mul(
+    let t18 = ops::mul(
         &d_out,
-        &t16,
+        &t17,
         &ops::Site::new("mul", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let t18 = ops::neg(&t17);
-    let d_square_both_scaled = ops::sum_to(&t18, saved.square_both_scaled_shape);
+    let t19 = ops::neg(&t18);
+    let d_square_both_scaled = ops::sum_to(&t19, saved.square_both_scaled_shape);
     let d_both = ops::square_backward(&saved.both, &d_square_both_scaled);
-    let t22 = ops::mul(
+    let t23 = ops::mul(
         &d_shifted_times_scale,
         &saved.scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let d_shifted = ops::sum_to(&t22, saved.shifted_shape);
-    let t25 = ops::mul(
+    let d_shifted = ops::sum_to(&t23, saved.shifted_shape);
+    let t26 = ops::mul(
         &d_shifted_times_scale,
         &saved.shifted,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let d_scale = ops::sum_to(&t25, saved.scale_shape);
-    let t28 = ops::mul(
+    let d_scale = ops::sum_to(&t26, saved.scale_shape);
+    let t29 = ops::mul(
         &d_both,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t30 = ops::sum_to(&t28, saved.col_shape);
-    let t31 = ops::mul(
+    let t31 = ops::sum_to(&t29, saved.col_shape);
+    let t32 = ops::mul(
         &d_both,
         &saved.col,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t33 = ops::sum_to(&t31, saved.row_shape);
+    let t34 = ops::sum_to(&t32, saved.row_shape);
     let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
-    let t36 = ops::neg(&d_shifted);
-    let t37 = ops::sum_to(&t36, saved.col_shape);
+    let t37 = ops::neg(&d_shifted);
+    let t38 = ops::sum_to(&t37, saved.col_shape);
     let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-    let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-    let d_col = ops::add(&t30, &t37, &ops::Site::new("add", "col", file!(), 8, 5));
-    let d_row = ops::add(&t33, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
+    let t41 = ops::sum_to(&d_x_plus_row, saved.row_shape);
+    let d_col = ops::add(&t31, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
+    let d_row = ops::add(&t34, &t41, &ops::Site::new("add", "row", file!(), 7, 5));
     BroadcastingGrads {
         x: d_x,
         row: d_row,
@@ -347,7 +353,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 13: shifted * scale / (both.square() + 1.0)\nlet t13 = ops::div(\n    &d_out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to(&t13, saved.shifted_times_scale_shape);\nlet t16 = ops::div(\n    &saved.out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t17 = ops::mul(\n    &d_out,\n    &t16,\n    &ops::Site::new(\"mul\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t18 = ops::neg(&t17);\nlet d_square_both_scaled = ops::sum_to(&t18, saved.square_both_scaled_shape);\nlet d_both = ops::square_backward(&saved.both, &d_square_both_scaled);\nlet t22 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to(&t22, saved.shifted_shape);\nlet t25 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.shifted,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_scale = ops::sum_to(&t25, saved.scale_shape);\n// line 12: let both = &col * &row;\nlet t28 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t30 = ops::sum_to(&t28, saved.col_shape);\nlet t31 = ops::mul(\n    &d_both,\n    &saved.col,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t33 = ops::sum_to(&t31, saved.row_shape);\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t36 = ops::neg(&d_shifted);\nlet t37 = ops::sum_to(&t36, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t30, &t37, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t40, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = ops::div(\n    &d_out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to(&t14, saved.shifted_times_scale_shape);\nlet t17 = ops::div(\n    &saved.out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t18 = ops::mul(\n    &d_out,\n    &t17,\n    &ops::Site::new(\"mul\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t19 = ops::neg(&t18);\nlet d_square_both_scaled = ops::sum_to(&t19, saved.square_both_scaled_shape);\nlet d_both = ops::square_backward(&saved.both, &d_square_both_scaled);\nlet t23 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to(&t23, saved.shifted_shape);\nlet t26 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.shifted,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_scale = ops::sum_to(&t26, saved.scale_shape);\n// line 12: let both = &col * &row;\nlet t29 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t31 = ops::sum_to(&t29, saved.col_shape);\nlet t32 = ops::mul(\n    &d_both,\n    &saved.col,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t34 = ops::sum_to(&t32, saved.row_shape);\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t37 = ops::neg(&d_shifted);\nlet t38 = ops::sum_to(&t37, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t41 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t31, &t38, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t34, &t41, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

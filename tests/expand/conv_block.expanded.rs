@@ -48,6 +48,8 @@ pub struct ConvBlockSaved<T: Real> {
     pub relu_z: ::backprop::ndarray::Array4<T>,
     /// `out`: 4-D float array (from statement 3).
     pub out: ::backprop::ndarray::Array4<T>,
+    /// `out_shape`: 4-D shape (from statement 3).
+    pub out_shape: ::backprop::ndarray::Ix4,
     /// `conv_x_shape`: 4-D shape (from statement 2).
     pub conv_x_shape: ::backprop::ndarray::Ix4,
     /// `bias_shape`: 3-D shape (from statement 1).
@@ -99,6 +101,7 @@ pub fn conv_block_train<T: Real>(
     );
     let relu_z = ops::relu(&z);
     let out = ops::max_pool2(&relu_z);
+    let out_shape = out.raw_dim();
     let conv_x_shape = conv_x.raw_dim();
     let bias_shape = bias.raw_dim();
     let x_shape = x.raw_dim();
@@ -110,6 +113,7 @@ pub fn conv_block_train<T: Real>(
         z,
         relu_z,
         out: out.clone(),
+        out_shape,
         conv_x_shape,
         bias_shape,
         x_shape,
@@ -124,6 +128,7 @@ pub fn conv_block_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
+/// ops::check_upstream(&d_out, &saved.out_shape, "conv_block", "d_out");
 /// // line 8: max_pool2(relu(z))
 /// let d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);
 /// let d_z = ops::relu_backward(&saved.z, &d_relu_z);
@@ -165,6 +170,7 @@ pub fn conv_block_backward<T: Real>(
 ) -> ConvBlockGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    ops::check_upstream(&d_out, &saved.out_shape, "conv_block", "d_out");
     let d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);
     let d_z = ops::relu_backward(&saved.z, &d_relu_z);
     let d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);
@@ -235,7 +241,7 @@ pub fn conv_block_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![4usize],
-        backward_source: "// line 8: max_pool2(relu(z))\nlet d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);\nlet d_z = ops::relu_backward(&saved.z, &d_relu_z);\n// line 7: let z = conv2d(x, w, 1, 1) + &bias;\nlet d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);\nlet d_bias = ops::sum_to(&d_z, saved.bias_shape);\nlet d_x = ops::conv2d_backward_input(\n    &d_conv_x,\n    &saved.w,\n    saved.x_shape,\n    saved.t5,\n    saved.t5,\n);\nlet d_w = ops::conv2d_backward_weight(\n    &d_conv_x,\n    &saved.x,\n    saved.w_shape,\n    saved.t5,\n    saved.t5,\n);\n// line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));\nlet d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));\nlet d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));\nConvBlockGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"conv_block\", \"d_out\");\n// line 8: max_pool2(relu(z))\nlet d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);\nlet d_z = ops::relu_backward(&saved.z, &d_relu_z);\n// line 7: let z = conv2d(x, w, 1, 1) + &bias;\nlet d_conv_x = ops::sum_to(&d_z, saved.conv_x_shape);\nlet d_bias = ops::sum_to(&d_z, saved.bias_shape);\nlet d_x = ops::conv2d_backward_input(\n    &d_conv_x,\n    &saved.w,\n    saved.x_shape,\n    saved.t5,\n    saved.t5,\n);\nlet d_w = ops::conv2d_backward_weight(\n    &d_conv_x,\n    &saved.x,\n    saved.w_shape,\n    saved.t5,\n    saved.t5,\n);\n// line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));\nlet d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));\nlet d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));\nConvBlockGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -50,6 +50,8 @@ pub struct LayernormSaved<T: Real> {
     pub sqrt_var_scaled: ::backprop::ndarray::Array2<T>,
     /// `x_hat`: 2-D float array (from statement 4).
     pub x_hat: ::backprop::ndarray::Array2<T>,
+    /// `out_shape`: 2-D shape (from statement 5).
+    pub out_shape: ::backprop::ndarray::Ix2,
     /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
     pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
@@ -117,6 +119,7 @@ pub fn layernorm_train<T: Real>(
         &beta,
         &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
     );
+    let out_shape = out.raw_dim();
     let x_hat_times_gamma_shape = x_hat_times_gamma.raw_dim();
     let beta_shape = beta.raw_dim();
     let x_hat_shape = x_hat.raw_dim();
@@ -131,6 +134,7 @@ pub fn layernorm_train<T: Real>(
         centered,
         sqrt_var_scaled,
         x_hat,
+        out_shape,
         x_hat_times_gamma_shape,
         beta_shape,
         x_hat_shape,
@@ -150,40 +154,41 @@ pub fn layernorm_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
+/// ops::check_upstream(&d_out, &saved.out_shape, "layernorm", "d_out");
 /// // line 10: x_hat * &gamma + &beta
 /// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t20 = ops::mul(
+/// let t21 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 /// );
-/// let d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);
-/// let t23 = ops::mul(
+/// let d_x_hat = ops::sum_to(&t21, saved.x_hat_shape);
+/// let t24 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.x_hat,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 /// );
-/// let d_gamma = ops::sum_to(&t23, saved.gamma_shape);
+/// let d_gamma = ops::sum_to(&t24, saved.gamma_shape);
 /// // line 9: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t26 = ops::div(
+/// let t27 = ops::div(
 ///     &d_x_hat,
 ///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
-/// let t28 = ops::sum_to(&t26, saved.centered_shape);
-/// let t29 = ops::div(
+/// let t29 = ops::sum_to(&t27, saved.centered_shape);
+/// let t30 = ops::div(
 ///     &saved.x_hat,
 ///     &saved.sqrt_var_scaled,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
-/// let t30 = ops::mul(
+/// let t31 = ops::mul(
 ///     &d_x_hat,
-///     &t29,
+///     &t30,
 ///     &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
-/// let t31 = ops::neg(&t30);
-/// let d_sqrt_var_scaled = ops::sum_to(&t31, saved.sqrt_var_scaled_shape);
+/// let t32 = ops::neg(&t31);
+/// let d_sqrt_var_scaled = ops::sum_to(&t32, saved.sqrt_var_scaled_shape);
 /// let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));
@@ -192,20 +197,20 @@ pub fn layernorm_train<T: Real>(
 ///     ops::Axis(1),
 ///     saved.square_centered_shape,
 /// );
-/// let t38 = ops::square_backward(&saved.centered, &d_square_centered);
+/// let t39 = ops::square_backward(&saved.centered, &d_square_centered);
 /// // line 7: let centered = x - &mu;
 /// let d_centered = ops::add(
-///     &t28,
-///     &t38,
+///     &t29,
+///     &t39,
 ///     &ops::Site::new("add", "x - &mu", file!(), 7, 20),
 /// );
-/// let t41 = ops::sum_to(&d_centered, saved.x_shape);
-/// let t42 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to(&t42, saved.mu_shape);
+/// let t42 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t43 = ops::neg(&d_centered);
+/// let d_mu = ops::sum_to(&t43, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-/// let t46 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-/// let d_x = ops::add(&t41, &t46, &ops::Site::new("add", "x", file!(), 5, 27));
+/// let t47 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+/// let d_x = ops::add(&t42, &t47, &ops::Site::new("add", "x", file!(), 5, 27));
 /// LayernormGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -224,38 +229,39 @@ pub fn layernorm_backward<T: Real>(
 ) -> LayernormGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    ops::check_upstream(&d_out, &saved.out_shape, "layernorm", "d_out");
     let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t20 = ops::mul(
+    let t21 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
-    let d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);
-    let t23 = ops::mul(
+    let d_x_hat = ops::sum_to(&t21, saved.x_hat_shape);
+    let t24 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.x_hat,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
-    let d_gamma = ops::sum_to(&t23, saved.gamma_shape);
-    let t26 = ops::div(
+    let d_gamma = ops::sum_to(&t24, saved.gamma_shape);
+    let t27 = ops::div(
         &d_x_hat,
         &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let t28 = ops::sum_to(&t26, saved.centered_shape);
-    let t29 = ops::div(
+    let t29 = ops::sum_to(&t27, saved.centered_shape);
+    let t30 = ops::div(
         &saved.x_hat,
         &saved.sqrt_var_scaled,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let t30 = ops::mul(
+    let t31 = ops::mul(
         &d_x_hat,
-        &t29,
+        &t30,
         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let t31 = ops::neg(&t30);
-    let d_sqrt_var_scaled = ops::sum_to(&t31, saved.sqrt_var_scaled_shape);
+    let t32 = ops::neg(&t31);
+    let d_sqrt_var_scaled = ops::sum_to(&t32, saved.sqrt_var_scaled_shape);
     let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
     let d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));
     let d_square_centered = ops::mean_axis_backward(
@@ -263,18 +269,18 @@ pub fn layernorm_backward<T: Real>(
         ops::Axis(1),
         saved.square_centered_shape,
     );
-    let t38 = ops::square_backward(&saved.centered, &d_square_centered);
+    let t39 = ops::square_backward(&saved.centered, &d_square_centered);
     let d_centered = ops::add(
-        &t28,
-        &t38,
+        &t29,
+        &t39,
         &ops::Site::new("add", "x - &mu", file!(), 7, 20),
     );
-    let t41 = ops::sum_to(&d_centered, saved.x_shape);
-    let t42 = ops::neg(&d_centered);
-    let d_mu = ops::sum_to(&t42, saved.mu_shape);
+    let t42 = ops::sum_to(&d_centered, saved.x_shape);
+    let t43 = ops::neg(&d_centered);
+    let d_mu = ops::sum_to(&t43, saved.mu_shape);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-    let t46 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-    let d_x = ops::add(&t41, &t46, &ops::Site::new("add", "x", file!(), 5, 27));
+    let t47 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+    let d_x = ops::add(&t42, &t47, &ops::Site::new("add", "x", file!(), 5, 27));
     LayernormGrads {
         x: d_x,
         gamma: d_gamma,
@@ -326,7 +332,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);\nlet t23 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_gamma = ops::sum_to(&t23, saved.gamma_shape);\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t28 = ops::sum_to(&t26, saved.centered_shape);\nlet t29 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t30 = ops::mul(\n    &d_x_hat,\n    &t29,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t31 = ops::neg(&t30);\nlet d_sqrt_var_scaled = ops::sum_to(&t31, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.square_centered_shape,\n);\nlet t38 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 7: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t28,\n    &t38,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 7, 20),\n);\nlet t41 = ops::sum_to(&d_centered, saved.x_shape);\nlet t42 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t42, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t46 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t41, &t46, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t21 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to(&t21, saved.x_hat_shape);\nlet t24 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_gamma = ops::sum_to(&t24, saved.gamma_shape);\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t27 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t29 = ops::sum_to(&t27, saved.centered_shape);\nlet t30 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t31 = ops::mul(\n    &d_x_hat,\n    &t30,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t32 = ops::neg(&t31);\nlet d_sqrt_var_scaled = ops::sum_to(&t32, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.square_centered_shape,\n);\nlet t39 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 7: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t29,\n    &t39,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 7, 20),\n);\nlet t42 = ops::sum_to(&d_centered, saved.x_shape);\nlet t43 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t43, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t47 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t42, &t47, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -151,6 +151,10 @@ pub struct LstmCellSaved<T: Real> {
     pub g: ::backprop::ndarray::Array2<T>,
     /// `tanh_c`: 2-D float array (from statement 8).
     pub tanh_c: ::backprop::ndarray::Array2<T>,
+    /// `h_shape`: 2-D shape (from statement 8).
+    pub h_shape: ::backprop::ndarray::Ix2,
+    /// `c_shape`: 2-D shape (from statement 7).
+    pub c_shape: ::backprop::ndarray::Ix2,
     /// `o_shape`: 2-D shape (from statement 5).
     pub o_shape: ::backprop::ndarray::Ix2,
     /// `tanh_c_shape`: 2-D shape (from statement 8).
@@ -313,6 +317,8 @@ pub fn lstm_cell_train<T: Real>(
         &tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
+    let h_shape = h.raw_dim();
+    let c_shape = c.raw_dim();
     let o_shape = o.raw_dim();
     let tanh_c_shape = tanh_c.raw_dim();
     let f_times_c_prev_shape = f_times_c_prev.raw_dim();
@@ -341,6 +347,8 @@ pub fn lstm_cell_train<T: Real>(
         o,
         g,
         tanh_c,
+        h_shape,
+        c_shape,
         o_shape,
         tanh_c_shape,
         f_times_c_prev_shape,
@@ -365,55 +373,57 @@ pub fn lstm_cell_train<T: Real>(
 ///
 /// ```text
 /// let (d_h, d_c) = d_out;
+/// ops::check_upstream(&d_h, &saved.h_shape, "lstm_cell", "d_h");
+/// ops::check_upstream(&d_c, &saved.c_shape, "lstm_cell", "d_c");
 /// // line 20: let h = o * tanh(c);
-/// let t33 = ops::mul(
+/// let t35 = ops::mul(
 ///     &d_h,
 ///     &saved.tanh_c,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_o = ops::sum_to(&t33, saved.o_shape);
-/// let t36 = ops::mul(
+/// let d_o = ops::sum_to(&t35, saved.o_shape);
+/// let t38 = ops::mul(
 ///     &d_h,
 ///     &saved.o,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_tanh_c = ops::sum_to(&t36, saved.tanh_c_shape);
-/// let t39 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);
+/// let d_tanh_c = ops::sum_to(&t38, saved.tanh_c_shape);
+/// let t41 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);
 /// // line 19: let c = f * &c_prev + i * g;
 /// let d_c_2 = ops::add(
 ///     &d_c,
-///     &t39,
+///     &t41,
 ///     &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
 /// );
 /// let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
 /// let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
-/// let t45 = ops::mul(
+/// let t47 = ops::mul(
 ///     &d_i_times_g,
 ///     &saved.g,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
-/// let d_i = ops::sum_to(&t45, saved.i_shape);
-/// let t48 = ops::mul(
+/// let d_i = ops::sum_to(&t47, saved.i_shape);
+/// let t50 = ops::mul(
 ///     &d_i_times_g,
 ///     &saved.i,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
-/// let d_g = ops::sum_to(&t48, saved.g_shape);
-/// let t51 = ops::mul(
+/// let d_g = ops::sum_to(&t50, saved.g_shape);
+/// let t53 = ops::mul(
 ///     &d_f_times_c_prev,
 ///     &saved.c_prev,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_f = ops::sum_to(&t51, saved.f_shape);
-/// let t54 = ops::mul(
+/// let d_f = ops::sum_to(&t53, saved.f_shape);
+/// let t56 = ops::mul(
 ///     &d_f_times_c_prev,
 ///     &saved.f,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_c_prev = ops::sum_to(&t54, saved.c_prev_shape);
+/// let d_c_prev = ops::sum_to(&t56, saved.c_prev_shape);
 /// // line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));
 /// let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
-/// let t59 = ops::slice_axis_backward(
+/// let t61 = ops::slice_axis_backward(
 ///     &d_gates_slice_4,
 ///     ops::Axis(1),
 ///     saved.t19,
@@ -421,7 +431,7 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));
 /// let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
-/// let t61 = ops::slice_axis_backward(
+/// let t63 = ops::slice_axis_backward(
 ///     &d_gates_slice_3,
 ///     ops::Axis(1),
 ///     saved.t15,
@@ -429,7 +439,7 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));
 /// let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
-/// let t63 = ops::slice_axis_backward(
+/// let t65 = ops::slice_axis_backward(
 ///     &d_gates_slice_2,
 ///     ops::Axis(1),
 ///     saved.hidden,
@@ -437,26 +447,26 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));
 /// let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
-/// let t65 = ops::slice_axis_backward(
+/// let t67 = ops::slice_axis_backward(
 ///     &d_gates_slice,
 ///     ops::Axis(1),
 ///     saved.t11,
 ///     saved.gates_shape,
 /// );
 /// // line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;
-/// let t66 = ops::add(
-///     &t59,
+/// let t68 = ops::add(
 ///     &t61,
-///     &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
-/// );
-/// let t67 = ops::add(
-///     &t66,
 ///     &t63,
 ///     &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
 /// );
-/// let d_gates = ops::add(
-///     &t67,
+/// let t69 = ops::add(
+///     &t68,
 ///     &t65,
+///     &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
+/// );
+/// let d_gates = ops::add(
+///     &t69,
+///     &t67,
 ///     &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
 /// );
 /// let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
@@ -492,91 +502,93 @@ pub fn lstm_cell_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let (d_h, d_c) = d_out;
-    let t33 = ops::mul(
+    ops::check_upstream(&d_h, &saved.h_shape, "lstm_cell", "d_h");
+    ops::check_upstream(&d_c, &saved.c_shape, "lstm_cell", "d_c");
+    let t35 = ops::mul(
         &d_h,
         &saved.tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_o = ops::sum_to(&t33, saved.o_shape);
-    let t36 = ops::mul(
+    let d_o = ops::sum_to(&t35, saved.o_shape);
+    let t38 = ops::mul(
         &d_h,
         &saved.o,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_tanh_c = ops::sum_to(&t36, saved.tanh_c_shape);
-    let t39 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);
+    let d_tanh_c = ops::sum_to(&t38, saved.tanh_c_shape);
+    let t41 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);
     let d_c_2 = ops::add(
         &d_c,
-        &t39,
+        &t41,
         &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
     );
     let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
     let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
-    let t45 = ops::mul(
+    let t47 = ops::mul(
         &d_i_times_g,
         &saved.g,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
-    let d_i = ops::sum_to(&t45, saved.i_shape);
-    let t48 = ops::mul(
+    let d_i = ops::sum_to(&t47, saved.i_shape);
+    let t50 = ops::mul(
         &d_i_times_g,
         &saved.i,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
-    let d_g = ops::sum_to(&t48, saved.g_shape);
-    let t51 = ops::mul(
+    let d_g = ops::sum_to(&t50, saved.g_shape);
+    let t53 = ops::mul(
         &d_f_times_c_prev,
         &saved.c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_f = ops::sum_to(&t51, saved.f_shape);
-    let t54 = ops::mul(
+    let d_f = ops::sum_to(&t53, saved.f_shape);
+    let t56 = ops::mul(
         &d_f_times_c_prev,
         &saved.f,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_c_prev = ops::sum_to(&t54, saved.c_prev_shape);
+    let d_c_prev = ops::sum_to(&t56, saved.c_prev_shape);
     let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
-    let t59 = ops::slice_axis_backward(
+    let t61 = ops::slice_axis_backward(
         &d_gates_slice_4,
         ops::Axis(1),
         saved.t19,
         saved.gates_shape,
     );
     let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
-    let t61 = ops::slice_axis_backward(
+    let t63 = ops::slice_axis_backward(
         &d_gates_slice_3,
         ops::Axis(1),
         saved.t15,
         saved.gates_shape,
     );
     let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
-    let t63 = ops::slice_axis_backward(
+    let t65 = ops::slice_axis_backward(
         &d_gates_slice_2,
         ops::Axis(1),
         saved.hidden,
         saved.gates_shape,
     );
     let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
-    let t65 = ops::slice_axis_backward(
+    let t67 = ops::slice_axis_backward(
         &d_gates_slice,
         ops::Axis(1),
         saved.t11,
         saved.gates_shape,
     );
-    let t66 = ops::add(
-        &t59,
+    let t68 = ops::add(
         &t61,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
-    );
-    let t67 = ops::add(
-        &t66,
         &t63,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
     );
-    let d_gates = ops::add(
-        &t67,
+    let t69 = ops::add(
+        &t68,
         &t65,
+        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
+    );
+    let d_gates = ops::add(
+        &t69,
+        &t67,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
     );
     let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
@@ -660,7 +672,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\n// line 20: let h = o * tanh(c);\nlet t33 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to(&t33, saved.o_shape);\nlet t36 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to(&t36, saved.tanh_c_shape);\nlet t39 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = ops::add(\n    &d_c,\n    &t39,\n    &ops::Site::new(\"add\", \"f * &c_prev + i * g\", file!(), 19, 13),\n);\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t45 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to(&t45, saved.i_shape);\nlet t48 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to(&t48, saved.g_shape);\nlet t51 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to(&t51, saved.f_shape);\nlet t54 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to(&t54, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t59 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t61 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t15,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t63 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t65 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet t66 = ops::add(\n    &t59,\n    &t61,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet t67 = ops::add(\n    &t66,\n    &t63,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_gates = ops::add(\n    &t67,\n    &t65,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.h_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.c_shape, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to(&t35, saved.o_shape);\nlet t38 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to(&t38, saved.tanh_c_shape);\nlet t41 = ops::tanh_backward(&saved.tanh_c, &d_tanh_c);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = ops::add(\n    &d_c,\n    &t41,\n    &ops::Site::new(\"add\", \"f * &c_prev + i * g\", file!(), 19, 13),\n);\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t47 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to(&t47, saved.i_shape);\nlet t50 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to(&t50, saved.g_shape);\nlet t53 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to(&t53, saved.f_shape);\nlet t56 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to(&t56, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t61 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t63 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t15,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t65 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t67 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet t68 = ops::add(\n    &t61,\n    &t63,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet t69 = ops::add(\n    &t68,\n    &t65,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_gates = ops::add(\n    &t69,\n    &t67,\n    &ops::Site::new(\"add\", \"x.dot(&wx) + h_prev.dot(&wh) + &b\", file!(), 14, 17),\n);\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }
