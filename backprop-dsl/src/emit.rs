@@ -1192,9 +1192,13 @@ impl Emitter<'_> {
                 (InputKind::Scalar, false) => f.clone(),
                 (InputKind::Usize, _) => quote!(usize),
             };
-            reads.push(quote_spanned!(span=> #k::LayerField::<#ty>::get(&(*this).#name)));
-            reads_mut
-                .push(quote_spanned!(span=> #k::LayerField::<#ty>::get_mut(&mut (*this).#name)));
+            // At the input's place but resolved as the macro's own code, so that
+            // rustc does not suggest edits to the user's signature for a missing field.
+            let field_name = Ident::new(&name.to_string(), span.resolved_at(Span::mixed_site()));
+            reads.push(quote_spanned!(span=> #k::LayerField::<#ty>::get(&(*this).#field_name)));
+            reads_mut.push(
+                quote_spanned!(span=> #k::LayerField::<#ty>::get_mut(&mut (*this).#field_name)),
+            );
             field_tys.push(ty);
             names.push(name.clone());
             let field = if wants {
