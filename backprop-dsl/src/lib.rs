@@ -56,7 +56,7 @@ pub struct Compiled {
 /// (the tested size) take about a tenth of it in a debug build of the compiler.
 const STACK_BYTES: usize = 1 << 30;
 
-/// Runs `f` on a stack of [`STACK_BYTES`], on the same thread (a proc macro may
+/// Runs `f` on a stack of 1 GiB (reserved, not committed), on the same thread (a proc macro may
 /// only use the compiler's token API from the thread it was called on).
 pub fn on_big_stack<R>(f: impl FnOnce() -> R) -> R {
     stacker::grow(STACK_BYTES, f)
