@@ -239,8 +239,18 @@ pub fn expand_source(src: &str) -> Result<String, String> {
 }
 
 fn expand_source_inner(src: &str) -> Result<String, String> {
-    let file: syn::File = syn::parse_str(src).map_err(|e| format!("not a valid Rust file: {e}"))?;
     let mut out = TokenStream::new();
+    for (args, f) in differentiable_fns(src)? {
+        out.extend(expand_inner(args, quote!(#f)));
+    }
+    Ok(pretty::file(&out))
+}
+
+/// The `#[differentiable]` functions of a Rust source file, each with its
+/// attribute's arguments and without the attribute.
+fn differentiable_fns(src: &str) -> Result<Vec<(TokenStream, syn::ItemFn)>, String> {
+    let file: syn::File = syn::parse_str(src).map_err(|e| format!("not a valid Rust file: {e}"))?;
+    let mut fns = Vec::new();
     for item in file.items {
         let syn::Item::Fn(mut f) = item else { continue };
         let Some(pos) = f.attrs.iter().position(parse::is_differentiable) else {
@@ -250,9 +260,9 @@ fn expand_source_inner(src: &str) -> Result<String, String> {
             syn::Meta::List(list) => list.tokens,
             _ => TokenStream::new(),
         };
-        out.extend(expand_inner(args, quote!(#f)));
+        fns.push((args, f));
     }
-    Ok(pretty::file(&out))
+    Ok(fns)
 }
 
 /// The IR of every `#[differentiable]` function of a Rust source file after the
@@ -260,18 +270,8 @@ fn expand_source_inner(src: &str) -> Result<String, String> {
 /// the snapshot tests keep beside the generated code.
 pub fn ir_source(src: &str) -> Result<String, String> {
     on_big_stack(|| {
-        let file: syn::File =
-            syn::parse_str(src).map_err(|e| format!("not a valid Rust file: {e}"))?;
         let mut out = String::new();
-        for item in file.items {
-            let syn::Item::Fn(mut f) = item else { continue };
-            let Some(pos) = f.attrs.iter().position(parse::is_differentiable) else {
-                continue;
-            };
-            let args = match f.attrs.remove(pos).meta {
-                syn::Meta::List(list) => list.tokens,
-                _ => TokenStream::new(),
-            };
+        for (args, f) in differentiable_fns(src)? {
             let name = f.sig.ident.to_string();
             match compile_inner(args, quote!(#f), true) {
                 Ok(c) => out.push_str(&format!("// fn {name}\n{}\n", c.graph)),
