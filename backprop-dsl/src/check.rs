@@ -247,6 +247,20 @@ impl Lower<'_> {
         self.diags
     }
 
+    /// A node of an op described by data, of the type its rule gives for these
+    /// arguments (the one place ops' checks turn into nodes).
+    pub(crate) fn prim(
+        &mut self,
+        prim: &'static ops::Prim,
+        attr: ops::Attr,
+        args: Vec<ValueId>,
+        span: Span,
+    ) -> Option<ValueId> {
+        let tys: Vec<Ty> = args.iter().map(|&a| self.g.ty(a)).collect();
+        let ty = (prim.ty)(&tys, attr)?;
+        Some(self.node(Op::Prim(prim, attr), args, ty, span))
+    }
+
     /// The value of a `usize` constant, if `v` is one.
     pub(crate) fn usize_constant(&self, v: ValueId) -> Option<usize> {
         match self.g.nodes[v].op {

@@ -1,6 +1,10 @@
 //! An interpreter for the IR over dynamic-rank `f64` arrays. It calls the same
 //! kernels generated code calls, so the derivative rules of [`crate::diff`] can be
 //! checked against finite differences without going through rustc.
+//!
+//! It serves tests and tools, never the macro. A value of the wrong kind or a
+//! kernel's shape error panics inside it, and [`run`] catches the panic and
+//! returns its text as the error, so those `panic!`s and `expect`s end there.
 
 use backprop_kernels as k;
 use k::Axis;

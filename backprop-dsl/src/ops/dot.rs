@@ -4,7 +4,7 @@
 
 use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
-use crate::ir::{Op, Ty, ValueId};
+use crate::ir::{Ty, ValueId};
 
 fn dot(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (a, b) = (
@@ -33,8 +33,7 @@ fn dot(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
             return None;
         }
     };
-    let ty = (prim.ty)(&[l.ty(a), l.ty(b)], Attr::None)?;
-    Some(l.node(Op::Prim(prim, Attr::None), vec![a, b], ty, c.span))
+    l.prim(prim, Attr::None, vec![a, b], c.span)
 }
 
 /// The type rule of a product of these ranks.

@@ -4,7 +4,7 @@
 use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
 use crate::diag::span_range;
-use crate::ir::{Op, Ty, ValueId};
+use crate::ir::{Ty, ValueId};
 
 /// `conv2d(x, w, stride, pad)`: images, kernels and two sizes.
 fn conv2d(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
@@ -36,13 +36,7 @@ fn conv2d(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         );
         return None;
     }
-    let ty = (CONV2D.ty)(&[l.ty(x), l.ty(w), l.ty(stride), l.ty(pad)], Attr::None)?;
-    Some(l.node(
-        Op::Prim(&CONV2D, Attr::None),
-        vec![x, w, stride, pad],
-        ty,
-        c.span,
-    ))
+    l.prim(&CONV2D, Attr::None, vec![x, w, stride, pad], c.span)
 }
 
 /// `max_pool2(x)`: images.
@@ -56,8 +50,7 @@ fn max_pool2(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         );
         return None;
     }
-    let ty = (MAX_POOL2.ty)(&[l.ty(x)], Attr::None)?;
-    Some(l.node(Op::Prim(&MAX_POOL2, Attr::None), vec![x], ty, c.span))
+    l.prim(&MAX_POOL2, Attr::None, vec![x], c.span)
 }
 
 /// A 2-D convolution of images `[n, c, h, w]` with kernels `[f, c, kh, kw]`.

@@ -4,7 +4,7 @@
 
 use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
-use crate::ir::{Op, Ty, ValueId};
+use crate::ir::{Ty, ValueId};
 
 /// `pick(q, &idx)` and `rows(table, &ids)`: a 2-D array and a 1-D index.
 fn two_d_and_index(
@@ -24,8 +24,7 @@ fn two_d_and_index(
         );
         return None;
     }
-    let ty = (prim.ty)(&[l.ty(q), l.ty(idx)], Attr::None)?;
-    Some(l.node(Op::Prim(prim, Attr::None), vec![q, idx], ty, c.span))
+    l.prim(prim, Attr::None, vec![q, idx], c.span)
 }
 
 /// `take_along_axis(x, &idx, Axis(k))`: indices of `x`'s rank.
@@ -47,8 +46,7 @@ fn take(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     }
     let k = l.axis(c.args[2], r, c.name)?;
     let attr = Attr::Axis(k);
-    let ty = (TAKE_ALONG_AXIS.ty)(&[l.ty(x), l.ty(idx)], attr)?;
-    Some(l.node(Op::Prim(&TAKE_ALONG_AXIS, attr), vec![x, idx], ty, c.span))
+    l.prim(&TAKE_ALONG_AXIS, attr, vec![x, idx], c.span)
 }
 
 /// `pick(q, &idx)`: `q[i, idx[i]]` for each row `i`.

@@ -6,28 +6,16 @@ use syn::Expr;
 use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
 use crate::diag::{code, span_range};
-use crate::ir::{Op, Ty, ValueId};
+use crate::ir::{Ty, ValueId};
 
 const X_2D: &[CaseInput] = &[CaseInput::Float(&[3, 4], (-1.0, 1.0))];
-
-fn lower(
-    l: &mut Lower<'_>,
-    prim: &'static Prim,
-    attr: Attr,
-    args: Vec<ValueId>,
-    c: &Call<'_>,
-) -> Option<ValueId> {
-    let tys: Vec<Ty> = args.iter().map(|&a| l.ty(a)).collect();
-    let ty = (prim.ty)(&tys, attr)?;
-    Some(l.node(Op::Prim(prim, attr), args, ty, c.span))
-}
 
 /// `a.t()` or `transpose(a)`: a 1-D array is its own transpose, as in ndarray.
 fn transpose(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (x, r) = l.array_arg(c.args[0], c.name)?;
     match r {
         1 => Some(x),
-        2 => lower(l, &TRANSPOSE, Attr::None, vec![x], c),
+        2 => l.prim(&TRANSPOSE, Attr::None, vec![x], c.span),
         _ => {
             l.diags().error_at(
                 c.args[0],
@@ -42,7 +30,7 @@ fn transpose(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
 /// `x.sum()` and `x.mean()`: any array.
 fn full_reduction(l: &mut Lower<'_>, c: &Call<'_>, prim: &'static Prim) -> Option<ValueId> {
     let (x, _) = l.array_arg(c.args[0], c.name)?;
-    lower(l, prim, Attr::None, vec![x], c)
+    l.prim(prim, Attr::None, vec![x], c.span)
 }
 
 /// `x.slice_axis(Axis(k), start..end)` with `usize` bounds.
@@ -87,7 +75,7 @@ fn slice_axis(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         );
         return None;
     }
-    lower(l, &SLICE_AXIS, Attr::Axis(k), vec![x, s, e], c)
+    l.prim(&SLICE_AXIS, Attr::Axis(k), vec![x, s, e], c.span)
 }
 
 /// `x.insert_axis(Axis(k))`: a new axis of length 1, `k` counted in the result.
@@ -102,7 +90,7 @@ fn insert_axis(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         return None;
     }
     let k = l.axis(c.args[1], r + 1, c.name)?;
-    lower(l, &INSERT_AXIS, Attr::Axis(k), vec![x], c)
+    l.prim(&INSERT_AXIS, Attr::Axis(k), vec![x], c.span)
 }
 
 /// `flatten(x)`: `[n, ...] -> [n, rest]`.
@@ -116,7 +104,7 @@ fn flatten(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         );
         return None;
     }
-    lower(l, &FLATTEN, Attr::None, vec![x], c)
+    l.prim(&FLATTEN, Attr::None, vec![x], c.span)
 }
 
 /// The transpose of a matrix.
