@@ -7,7 +7,7 @@
 
 use ndarray::{Array, ArrayD, ArrayRef, Dimension, Zip};
 
-use crate::Real;
+use crate::{Real, elem};
 
 /// Which forward values a derivative rule reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,139 +93,88 @@ fn kink_at_zero(_: &[f64]) -> Vec<f64> {
     vec![0.0]
 }
 
-/// `g * d(a)` elementwise, where `a` is `x` or `y`.
-fn grad_by<T: Real, D: Dimension>(
-    a: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-    d: impl Fn(T) -> T,
-) -> Array<T, D> {
-    Zip::from(a).and(g).map_collect(|&a, &g| g * d(a))
-}
-
-/// `g * d(x, y)` elementwise.
-fn grad_by_xy<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    y: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-    d: impl Fn(T, T) -> T,
-) -> Array<T, D> {
-    Zip::from(x)
-        .and(y)
-        .and(g)
-        .map_collect(|&x, &y, &g| g * d(x, y))
-}
-
-fn sigmoid_scalar<T: Real>(x: T) -> T {
-    // Two branches so that exp never overflows.
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
-}
-
-fn softplus_scalar<T: Real>(x: T) -> T {
-    // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), exact and overflow-free.
-    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
-}
-
-// ---------------------------------------------------------------- neg
-
-/// `-x`.
-pub fn neg<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(|x| -x)
-}
-/// Derivative of `-x`: `-g`.
-pub fn neg_backward<T: Real, D: Dimension>(g: &ArrayRef<T, D>) -> Array<T, D> {
-    g.mapv(|g| -g)
-}
-
-// ---------------------------------------------------------------- exp
-
-/// `e^x`.
-pub fn exp<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::exp)
-}
-/// Derivative of `e^x`: `g * y`.
-pub fn exp_backward<T: Real, D: Dimension>(y: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(y, g, |y| y)
-}
-
-// ---------------------------------------------------------------- ln
-
-/// Natural logarithm.
-pub fn ln<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::ln)
-}
-/// Derivative of `ln x`: `g / x`.
-pub fn ln_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(x, g, T::recip)
-}
-
-// ---------------------------------------------------------------- sqrt
-
-/// Square root.
-pub fn sqrt<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::sqrt)
-}
-/// Derivative of `sqrt x`: `g / (2 y)`.
-pub fn sqrt_backward<T: Real, D: Dimension>(y: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(y, g, |y| T::lit(0.5) / y)
-}
-
-// ---------------------------------------------------------------- abs
-
-/// Absolute value.
-pub fn abs<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::abs)
-}
-/// Derivative of `|x|`: `g * sign(x)`, taking 0 at 0.
-pub fn abs_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(x, g, |x| {
-        if x > T::zero() {
-            T::one()
-        } else if x < T::zero() {
-            -T::one()
-        } else {
-            T::zero()
+/// An op's forward kernel: its scalar form in [`elem`] mapped over `x`.
+macro_rules! forward {
+    ($($name:ident($($p:ident: $pt:ty),*);)*) => {$(
+        #[doc = concat!("[`elem::", stringify!($name), "`] over an array.")]
+        pub fn $name<T: Real, D: Dimension>(x: &ArrayRef<T, D>, $($p: $pt),*) -> Array<T, D> {
+            x.mapv(|x| elem::$name(x, $($p),*))
         }
-    })
+    )*};
 }
 
-// ---------------------------------------------------------------- square
-
-/// `x^2`.
-pub fn square<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(|x| x * x)
+/// An op's derivative kernel: its scalar form in [`elem`] zipped over what the
+/// rule reads and the upstream gradient `g`.
+macro_rules! backward {
+    ($($name:ident($a0:ident $(, $a:ident)*; $($p:ident: $pt:ty),*);)*) => {$(
+        #[doc = concat!("[`elem::", stringify!($name), "`] over arrays of one shape.")]
+        pub fn $name<T: Real, D: Dimension>(
+            $a0: &ArrayRef<T, D>,
+            $($a: &ArrayRef<T, D>,)*
+            $($p: $pt),*
+        ) -> Array<T, D> {
+            Zip::from($a0)$(.and($a))*.map_collect(|&$a0 $(, &$a)*| elem::$name($a0, $($a,)* $($p),*))
+        }
+    )*};
 }
-/// Derivative of `x^2`: `2 g x`.
-pub fn square_backward<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-) -> Array<T, D> {
-    grad_by(x, g, |x| T::lit(2.0) * x)
+
+forward! {
+    neg();
+    exp();
+    ln();
+    sqrt();
+    abs();
+    square();
+    powi(n: i32);
+    powf(p: T);
+    recip();
+    sigmoid();
+    tanh();
+    relu();
+    leaky_relu(alpha: T);
+    elu(alpha: T);
+    softplus();
+    gelu();
+    silu();
+    sin();
+    cos();
+    sign();
+    floor();
+    round();
 }
 
-// ---------------------------------------------------------------- powi
-
-/// `x^n` for an integer `n`.
-pub fn powi<T: Real, D: Dimension>(x: &ArrayRef<T, D>, n: i32) -> Array<T, D> {
-    x.mapv(|x| x.powi(n))
+backward! {
+    neg_backward(g;);
+    exp_backward(y, g;);
+    ln_backward(x, g;);
+    sqrt_backward(y, g;);
+    abs_backward(x, g;);
+    square_backward(x, g;);
+    powf_backward(x, g; p: T);
+    recip_backward(y, g;);
+    sigmoid_backward(y, g;);
+    tanh_backward(y, g;);
+    relu_backward(x, g;);
+    leaky_relu_backward(x, g; alpha: T);
+    elu_backward(x, y, g; alpha: T);
+    softplus_backward(x, g;);
+    gelu_backward(x, g;);
+    silu_backward(x, g;);
+    sin_backward(x, g;);
+    cos_backward(x, g;);
+    huber_backward(x, g; delta: T);
+    clip_backward(x, g; lo: T, hi: T);
 }
-/// Derivative of `x^n`: `g n x^(n-1)`.
+
+/// [`elem::powi_backward`] over arrays of one shape.
 pub fn powi_backward<T: Real, D: Dimension>(
     x: &ArrayRef<T, D>,
     g: &ArrayRef<T, D>,
     n: i32,
 ) -> Array<T, D> {
-    // `x^(i32::MIN - 1)` has no i32 exponent: there `powf` takes it.
-    let nf = T::lit(f64::from(n));
-    let below = T::lit(f64::from(n) - 1.0);
-    match n.checked_sub(1) {
-        Some(k) => grad_by(x, g, |x| nf * x.powi(k)),
-        None => grad_by(x, g, |x| nf * x.powf(below)),
-    }
+    Zip::from(x)
+        .and(g)
+        .map_collect(|&x, &g| elem::powi_backward(x, g, n))
 }
 
 /// A `usize` exponent for [`powi`], as generated code passes a `usize` input.
@@ -242,179 +191,6 @@ pub fn powi_exponent(n: usize) -> i32 {
     })
 }
 
-// ---------------------------------------------------------------- powf
-
-/// `x^p` for a constant `p`.
-pub fn powf<T: Real, D: Dimension>(x: &ArrayRef<T, D>, p: T) -> Array<T, D> {
-    x.mapv(|x| x.powf(p))
-}
-/// Derivative of `x^p`: `g p x^(p-1)`.
-pub fn powf_backward<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-    p: T,
-) -> Array<T, D> {
-    grad_by(x, g, |x| p * x.powf(p - T::one()))
-}
-
-// ---------------------------------------------------------------- recip
-
-/// `1 / x`.
-pub fn recip<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::recip)
-}
-/// Derivative of `1 / x`: `-g y^2`.
-pub fn recip_backward<T: Real, D: Dimension>(
-    y: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-) -> Array<T, D> {
-    grad_by(y, g, |y| -y * y)
-}
-
-// ---------------------------------------------------------------- sigmoid
-
-/// Logistic sigmoid `1 / (1 + e^-x)`, computed without overflow.
-pub fn sigmoid<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(sigmoid_scalar)
-}
-/// Derivative of the sigmoid: `g y (1 - y)`, at most `g / 4`.
-pub fn sigmoid_backward<T: Real, D: Dimension>(
-    y: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-) -> Array<T, D> {
-    grad_by(y, g, |y| y * (T::one() - y))
-}
-
-// ---------------------------------------------------------------- tanh
-
-/// Hyperbolic tangent.
-pub fn tanh<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::tanh)
-}
-/// Derivative of `tanh`: `g (1 - y^2)`.
-pub fn tanh_backward<T: Real, D: Dimension>(y: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(y, g, |y| T::one() - y * y)
-}
-
-// ---------------------------------------------------------------- relu
-
-/// `max(x, 0)`.
-pub fn relu<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(|x| if x > T::zero() { x } else { T::zero() })
-}
-/// Derivative of `relu`: `g` where `x > 0`, else 0 (0 at the kink).
-pub fn relu_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(x, g, |x| if x > T::zero() { T::one() } else { T::zero() })
-}
-
-// ---------------------------------------------------------------- leaky_relu
-
-/// `x` where `x > 0`, else `alpha x`.
-pub fn leaky_relu<T: Real, D: Dimension>(x: &ArrayRef<T, D>, alpha: T) -> Array<T, D> {
-    x.mapv(|x| if x > T::zero() { x } else { alpha * x })
-}
-/// Derivative of `leaky_relu`: `g` where `x > 0`, else `alpha g`.
-pub fn leaky_relu_backward<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-    alpha: T,
-) -> Array<T, D> {
-    grad_by(x, g, |x| if x > T::zero() { T::one() } else { alpha })
-}
-
-// ---------------------------------------------------------------- elu
-
-/// `x` where `x > 0`, else `alpha (e^x - 1)`.
-pub fn elu<T: Real, D: Dimension>(x: &ArrayRef<T, D>, alpha: T) -> Array<T, D> {
-    x.mapv(|x| if x > T::zero() { x } else { alpha * x.exp_m1() })
-}
-/// Derivative of `elu`: `g` where `x > 0`, else `g (y + alpha)`.
-pub fn elu_backward<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    y: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-    alpha: T,
-) -> Array<T, D> {
-    grad_by_xy(
-        x,
-        y,
-        g,
-        |x, y| if x > T::zero() { T::one() } else { y + alpha },
-    )
-}
-
-// ---------------------------------------------------------------- softplus
-
-/// `ln(1 + e^x)`, computed without overflow.
-pub fn softplus<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(softplus_scalar)
-}
-/// Derivative of `softplus`: `g sigmoid(x)`.
-pub fn softplus_backward<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-) -> Array<T, D> {
-    grad_by(x, g, sigmoid_scalar)
-}
-
-// ---------------------------------------------------------------- gelu
-
-/// `sqrt(2/pi)`, in the tanh approximation of GELU.
-const GELU_C: f64 = 0.797_884_560_802_865_4;
-/// The cubic coefficient of the tanh approximation of GELU.
-const GELU_A: f64 = 0.044_715;
-
-/// GELU in its tanh approximation: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
-pub fn gelu<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    let (c, a) = (T::lit(GELU_C), T::lit(GELU_A));
-    x.mapv(|x| T::lit(0.5) * x * (T::one() + (c * (x + a * x * x * x)).tanh()))
-}
-/// Derivative of `gelu`: `g (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2))` with `t = tanh(c (x + a x^3))`.
-pub fn gelu_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    let (c, a, half) = (T::lit(GELU_C), T::lit(GELU_A), T::lit(0.5));
-    grad_by(x, g, |x| {
-        let t = (c * (x + a * x * x * x)).tanh();
-        half * (T::one() + t)
-            + half * x * (T::one() - t * t) * c * (T::one() + T::lit(3.0) * a * x * x)
-    })
-}
-
-// ---------------------------------------------------------------- silu
-
-/// SiLU (swish): `x sigmoid(x)`.
-pub fn silu<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(|x| x * sigmoid_scalar(x))
-}
-/// Derivative of `silu`: `g s (1 + x (1 - s))` with `s = sigmoid(x)`.
-pub fn silu_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(x, g, |x| {
-        let s = sigmoid_scalar(x);
-        s * (T::one() + x * (T::one() - s))
-    })
-}
-
-// ---------------------------------------------------------------- sin, cos
-
-/// Sine.
-pub fn sin<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::sin)
-}
-/// Derivative of `sin`: `g cos x`.
-pub fn sin_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(x, g, T::cos)
-}
-
-/// Cosine.
-pub fn cos<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::cos)
-}
-/// Derivative of `cos`: `-g sin x`.
-pub fn cos_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
-    grad_by(x, g, |x| -x.sin())
-}
-
-// ---------------------------------------------------------------- clip
-
 /// `x` limited to `[lo, hi]`. Its gradient is zero outside the interval: clipping
 /// a value is not clipping its gradient (see `huber`).
 ///
@@ -424,32 +200,16 @@ pub fn cos_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D
 /// gradient (the compile-time check of constant bounds is the same rule).
 pub fn clip<T: Real, D: Dimension>(x: &ArrayRef<T, D>, lo: T, hi: T) -> Array<T, D> {
     check_clip_bounds(lo, hi);
-    x.mapv(|x| x.max(lo).min(hi))
+    x.mapv(|x| elem::clip(x, lo, hi))
 }
 
-fn check_clip_bounds<T: Real>(lo: T, hi: T) {
-    // `partial_cmp` so that NaN bounds fail too.
+/// Panics unless `lo < hi` (NaN bounds fail too): what [`clip`] checks, for a
+/// fused loop to check once before it runs.
+pub fn check_clip_bounds<T: Real>(lo: T, hi: T) {
     if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         panic!("clip: the lower bound {lo} is not below the upper bound {hi}");
     }
 }
-/// Derivative of `clip`: `g` inside `[lo, hi]`, 0 outside.
-pub fn clip_backward<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-    lo: T,
-    hi: T,
-) -> Array<T, D> {
-    grad_by(x, g, |x| {
-        if x >= lo && x <= hi {
-            T::one()
-        } else {
-            T::zero()
-        }
-    })
-}
-
-// ---------------------------------------------------------------- huber
 
 /// Huber function: `x^2 / 2` for `|x| <= delta`, else `delta (|x| - delta / 2)`.
 ///
@@ -457,50 +217,16 @@ pub fn clip_backward<T: Real, D: Dimension>(
 ///
 /// If `delta` is not positive (or is NaN).
 pub fn huber<T: Real, D: Dimension>(x: &ArrayRef<T, D>, delta: T) -> Array<T, D> {
+    check_huber_delta(delta);
+    x.mapv(|x| elem::huber(x, delta))
+}
+
+/// Panics unless `delta > 0`: what [`huber`] checks, for a fused loop to check
+/// once before it runs.
+pub fn check_huber_delta<T: Real>(delta: T) {
     if delta.partial_cmp(&T::zero()) != Some(std::cmp::Ordering::Greater) {
         panic!("huber: delta must be positive, got {delta}");
     }
-    let half = T::lit(0.5);
-    x.mapv(|x| {
-        if x.abs() <= delta {
-            half * x * x
-        } else {
-            delta * (x.abs() - half * delta)
-        }
-    })
-}
-/// Derivative of `huber`: `g clip(x, -delta, delta)`, the clipped error.
-pub fn huber_backward<T: Real, D: Dimension>(
-    x: &ArrayRef<T, D>,
-    g: &ArrayRef<T, D>,
-    delta: T,
-) -> Array<T, D> {
-    grad_by(x, g, |x| x.max(-delta).min(delta))
-}
-
-// ---------------------------------------------------------------- no derivative
-
-/// Sign: -1, 0 or 1. It has no derivative rule: use it under `stop_gradient` only.
-pub fn sign<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(|x| {
-        if x > T::zero() {
-            T::one()
-        } else if x < T::zero() {
-            -T::one()
-        } else {
-            T::zero()
-        }
-    })
-}
-
-/// Round down. No derivative rule: use it under `stop_gradient` only.
-pub fn floor<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::floor)
-}
-
-/// Round to nearest, half away from zero. No derivative rule: use it under `stop_gradient` only.
-pub fn round<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::round)
 }
 
 /// The table of elementwise ops that the compiler reads: name, parameters, doc,

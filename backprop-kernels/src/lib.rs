@@ -13,6 +13,7 @@ mod batched;
 mod broadcast;
 mod conv;
 pub mod dynamic;
+pub mod elem;
 mod elementwise;
 mod gather;
 mod index;
