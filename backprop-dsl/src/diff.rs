@@ -345,7 +345,8 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
             }
         }
         // A shape carries no gradient; backward ops have no rules, since a graph is
-        // differentiated once (`verify` keeps them out of the forward pass).
-        Op::ShapeOf | Op::Grad(_) => {}
+        // differentiated once (`verify` keeps them out of the forward pass), and
+        // fused loops are made after differentiation.
+        Op::ShapeOf | Op::Grad(_) | Op::Fused(_) => {}
     }
 }

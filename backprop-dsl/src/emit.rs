@@ -8,10 +8,11 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
-use crate::ir::{BinOp, GradOp, Graph, Op, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{BinOp, Fused, GradOp, Graph, Node, Op, Operand, ScalarOp, Ty, UsizeOp, ValueId};
 use crate::ir::{FloatType, Signature};
 use crate::ops::{Attr, K, Kernel, Naming};
 use crate::parse::{InputKind, Options, Pass};
+use backprop_kernels::Compare;
 
 /// Everything generated for one function.
 pub struct Emitted {
@@ -73,6 +74,28 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     Emitted {
         tokens,
         backward_text,
+    }
+}
+
+/// The graph values a fused body node's arguments stand for (parameters of an
+/// elementwise op are always arguments of the loop).
+fn n_args(n: &Node, fused: &Fused, args: &[ValueId]) -> Vec<ValueId> {
+    args.iter()
+        .map(|&a| match fused.operand(a) {
+            Operand::Outer(i) => n.args[i],
+            Operand::Local(_) => unreachable!("a parameter is an argument of the loop"),
+        })
+        .collect()
+}
+
+/// The kernel an op's shape error names (`sub`, `where_`).
+fn kernel_name(op: &Op) -> String {
+    match op {
+        Op::Binary(b) => b.name().to_string(),
+        Op::Where => "where_".to_string(),
+        Op::Compare(_) => "compare".to_string(),
+        Op::Grad(GradOp::MaskBy(_)) => "mask".to_string(),
+        other => other.name(),
     }
 }
 
@@ -390,7 +413,11 @@ impl Emitter<'_> {
     }
 
     fn site(&self, v: ValueId, op: &str) -> TokenStream {
-        let n = &self.g.nodes[v];
+        Self::site_of(&self.g.nodes[v], op)
+    }
+
+    /// The `Site` of a node, for a kernel's shape error.
+    fn site_of(n: &Node, op: &str) -> TokenStream {
         let start = n.span.start();
         let text = if n.text.is_empty() {
             op.to_string()
@@ -476,6 +503,7 @@ impl Emitter<'_> {
                 let (nd, shape) = (self.nd(), a(0));
                 quote!(#nd::Array::zeros(#shape))
             }
+            Op::Fused(fused) => self.fused(v, fused, ctx),
             // Elementwise: `op(&x, params)`; derivative: `op_backward(reads..., &g, params)`.
             Op::Elementwise(e) => call(
                 e.name,
@@ -539,6 +567,234 @@ impl Emitter<'_> {
                     vec![a(0), ax(k), quote!(&[#(#lens),*]), quote!(#i)],
                 )
             }
+        }
+    }
+
+    /// A fused loop: the parameter and shape checks its ops' own kernels would
+    /// make, then one `Zip` over its array operands whose closure computes each
+    /// body node as one line of per-element Rust.
+    fn fused(&self, v: ValueId, fused: &Fused, ctx: Ctx) -> TokenStream {
+        let n = &self.g.nodes[v];
+        let nd = self.nd();
+        let mut before: Vec<TokenStream> = Vec::new();
+        // Per operand (arguments, then body nodes): its shape as an expression
+        // (`None` for scalars and 0-d arrays, which broadcast anywhere) and how the
+        // closure reads one element of it.
+        let mut shapes: Vec<Option<TokenStream>> = Vec::new();
+        let mut elems: Vec<TokenStream> = Vec::new();
+        // Arrays the loop zips over: (expression, closure parameter, shape).
+        let mut producers: Vec<(TokenStream, Ident, TokenStream)> = Vec::new();
+        for (i, &a) in n.args.iter().enumerate() {
+            let value = self.value(a, ctx);
+            let name = self.names[a].clone();
+            match self.g.ty(a) {
+                Ty::Float(0) => {
+                    before.push(quote!(let #name = #value[()];));
+                    shapes.push(None);
+                    elems.push(quote!(#name));
+                }
+                Ty::Float(_) | Ty::Mask(_) | Ty::Int(_) => {
+                    let shape = quote!(#value.raw_dim());
+                    // Only arrays read element by element are zipped.
+                    let read = fused.body.iter().any(|b| {
+                        b.args
+                            .iter()
+                            .enumerate()
+                            .any(|(k, &x)| x == i && !(b.op.is_stretch() && k == 1))
+                    });
+                    if read {
+                        producers.push((value, name.clone(), shape.clone()));
+                    }
+                    shapes.push(Some(shape));
+                    elems.push(quote!(#name));
+                }
+                Ty::Shape(_) => {
+                    shapes.push(Some(value.clone()));
+                    elems.push(value);
+                }
+                Ty::Scalar | Ty::Usize => {
+                    shapes.push(None);
+                    elems.push(value);
+                }
+            }
+        }
+        let mut lines: Vec<TokenStream> = Vec::new();
+        let mut used: HashSet<String> = elems.iter().map(|e| e.to_string()).collect();
+        for (j, b) in fused.body.iter().enumerate() {
+            let operand = |a: ValueId| match fused.operand(a) {
+                Operand::Outer(i) => i,
+                Operand::Local(k) => fused.arity + k,
+            };
+            let ops: Vec<usize> = b.args.iter().map(|&a| operand(a)).collect();
+            // The result's shape: a stretch's target; else its operands', checked
+            // to broadcast where they may differ.
+            let arrays: Vec<TokenStream> = ops.iter().filter_map(|&k| shapes[k].clone()).collect();
+            let shape = if b.op.is_stretch() {
+                shapes[ops[1]].clone()
+            } else if fused.checks[j] && arrays.len() > 1 {
+                let site = Self::site_of(b, &kernel_name(&b.op));
+                let joined = match (&b.op, arrays.as_slice()) {
+                    // `where_`: the values together, then the mask to them.
+                    (Op::Where, [m, rest @ ..]) => {
+                        let values = rest.iter().skip(1).fold(
+                            rest[0].clone(),
+                            |acc, s| quote!(ops::broadcast_dims(&#acc, &#s, #site)),
+                        );
+                        if shapes[ops[0]].is_some() {
+                            quote!(ops::broadcast_mask_dims(&#m, &#values, #site))
+                        } else {
+                            values
+                        }
+                    }
+                    (_, [first, rest @ ..]) => rest.iter().fold(
+                        first.clone(),
+                        |acc, s| quote!(ops::broadcast_dims(&#acc, &#s, #site)),
+                    ),
+                    _ => unreachable!("two or more shapes"),
+                };
+                let id = format_ident!("shape_{}", j);
+                before.push(quote!(let #id = #joined;));
+                Some(quote!(#id))
+            } else {
+                arrays.into_iter().next()
+            };
+            shapes.push(shape);
+            // Parameters checked once, as the op's kernel checks them.
+            if let Op::Elementwise(e) = &b.op
+                && let Some(check) = e.check
+            {
+                let check = format_ident!("{}", check);
+                let params = self.params(e, &n_args(n, fused, &b.args[1..]), ctx);
+                before.push(quote!(ops::#check(#(#params),*);));
+            }
+            let name = self.body_name(b, j, &mut used);
+            let expr = self.element(
+                b,
+                fused,
+                n,
+                &ops.iter().map(|&k| elems[k].clone()).collect::<Vec<_>>(),
+                ctx,
+            );
+            lines.push(quote!(let #name = #expr;));
+            elems.push(quote!(#name));
+        }
+        let result = elems.last().cloned().unwrap_or_default();
+        let body = quote!({ #(#lines)* #result });
+        let Some(shape) = shapes.last().cloned().flatten() else {
+            return quote!({ #(#before)* ops::scalar(#body) });
+        };
+        if producers.is_empty() {
+            return quote!({ #(#before)* #nd::Array::from_elem(#shape, #body) });
+        }
+        // Arrays of the loop's own shape are zipped as they are; the others are
+        // stretched to it (their shapes were checked above).
+        let shape_text = shape.to_string();
+        let stretched = producers
+            .iter()
+            .any(|(_, _, own)| own.to_string() != shape_text);
+        if stretched {
+            before.push(quote!(let shape = #shape;));
+        }
+        let zipped: Vec<TokenStream> = producers
+            .iter()
+            .map(|(value, _, own)| {
+                if own.to_string() == shape_text {
+                    quote!(&#value)
+                } else {
+                    quote!(&ops::stretch(&#value, &shape))
+                }
+            })
+            .collect();
+        let params = producers.iter().map(|(_, name, _)| quote!(&#name));
+        let (first, rest) = (&zipped[0], &zipped[1..]);
+        quote!({
+            #(#before)*
+            #nd::Zip::from(#first)#(.and(#rest))*.map_collect(|#(#params),*| #body)
+        })
+    }
+
+    /// A body node's name in the loop: the user's name where it has one.
+    fn body_name(&self, b: &Node, j: usize, used: &mut HashSet<String>) -> Ident {
+        let base = b.name.clone().unwrap_or_else(|| format!("v{j}"));
+        let mut name = base.clone();
+        let mut k = 2;
+        while used.contains(&name) || ["saved", "ops", "shape"].contains(&name.as_str()) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        used.insert(name.clone());
+        format_ident!("{}", name)
+    }
+
+    /// One element of a body node, from one element of each operand.
+    fn element(
+        &self,
+        b: &Node,
+        fused: &Fused,
+        n: &Node,
+        ops: &[TokenStream],
+        ctx: Ctx,
+    ) -> TokenStream {
+        let one = self.lit(1.0);
+        let zero = self.lit(0.0);
+        let (a0, a1) = (
+            ops.first().cloned().unwrap_or_default(),
+            ops.get(1).cloned().unwrap_or_default(),
+        );
+        let cmp = |c: &Compare| -> TokenStream {
+            match c {
+                Compare::Gt => quote!(>),
+                Compare::Ge => quote!(>=),
+                Compare::Lt => quote!(<),
+                Compare::Le => quote!(<=),
+                Compare::Eq => quote!(==),
+                Compare::Ne => quote!(!=),
+            }
+        };
+        match &b.op {
+            Op::Elementwise(e) if e.name == "neg" => quote!(-#a0),
+            Op::Grad(GradOp::ElementwiseGrad(e)) if e.name == "neg" => quote!(-#a0),
+            Op::Elementwise(e) => {
+                let f = format_ident!("{}", e.name);
+                let params = self.params(e, &n_args(n, fused, &b.args[1..]), ctx);
+                quote!(ops::elem::#f(#a0 #(, #params)*))
+            }
+            Op::Grad(GradOp::ElementwiseGrad(e)) => {
+                let f = format_ident!("{}_backward", e.name);
+                let reads = b.args.len() - e.params.len();
+                let params = self.params(e, &n_args(n, fused, &b.args[reads..]), ctx);
+                let reads = &ops[..reads];
+                quote!(ops::elem::#f(#(#reads),* #(, #params)*))
+            }
+            Op::Binary(BinOp::Add) => quote!(#a0 + #a1),
+            Op::Binary(BinOp::Sub) => quote!(#a0 - #a1),
+            Op::Binary(BinOp::Mul) => quote!(#a0 * #a1),
+            Op::Binary(BinOp::Div) => quote!(#a0 / #a1),
+            // As the kernels define them: ties (and NaN in `b`) go to `a`.
+            Op::Binary(BinOp::Maximum) => quote!(if #a0 >= #a1 { #a0 } else { #a1 }),
+            Op::Binary(BinOp::Minimum) => quote!(if #a0 <= #a1 { #a0 } else { #a1 }),
+            Op::WithScalar(ScalarOp::Add) => quote!(#a0 + #a1),
+            Op::WithScalar(ScalarOp::Sub) => quote!(#a0 - #a1),
+            Op::WithScalar(ScalarOp::RSub) => quote!(#a1 - #a0),
+            Op::WithScalar(ScalarOp::Mul) => quote!(#a0 * #a1),
+            Op::WithScalar(ScalarOp::Div) => quote!(#a0 / #a1),
+            Op::WithScalar(ScalarOp::RDiv) => quote!(#a1 / #a0),
+            Op::Compare(c) => {
+                let c = cmp(c);
+                quote!(#a0 #c #a1)
+            }
+            Op::Grad(GradOp::MaskBy(c)) => {
+                let c = cmp(c);
+                quote!(if #a0 #c #a1 { #one } else { #zero })
+            }
+            Op::Where => {
+                let a2 = &ops[2];
+                quote!(if #a0 { #a1 } else { #a2 })
+            }
+            Op::Grad(GradOp::MaskGrad(true)) => quote!(if #a0 { #a1 } else { #zero }),
+            Op::Grad(GradOp::MaskGrad(false)) => quote!(if #a0 { #zero } else { #a1 }),
+            // Identities on one element: stop_gradient, and broadcast_to of a 0-d value.
+            _ => a0,
         }
     }
 

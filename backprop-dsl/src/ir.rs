@@ -310,6 +310,52 @@ pub enum Op {
     ShapeOf,
     /// An op of the backward pass, created only by differentiation.
     Grad(GradOp),
+    /// A loop that computes several elementwise nodes in one pass over the
+    /// elements, created only by the fusion pass; args are what the loop reads.
+    Fused(Box<Fused>),
+}
+
+/// A fused elementwise loop: the nodes it replaced, kept as they were (op, type,
+/// span, source text, names), so that emission can write each as one line of
+/// per-element Rust under the forward line it comes from.
+#[derive(Clone, Debug)]
+pub struct Fused {
+    /// The loop's nodes in order; the last is its result. An argument `a` of a
+    /// body node is the fused node's argument `a` when `a < arity` (an array read
+    /// element by element after broadcasting, or a scalar), and body node
+    /// `a - arity` otherwise.
+    pub body: Vec<Node>,
+    /// How many arguments the fused node has.
+    pub arity: usize,
+    /// For each body node, whether its array operands may differ in shape, so
+    /// that the loop checks at run time that they broadcast (with the error the
+    /// op's own kernel gives); operands known to share a shape need no check.
+    pub checks: Vec<bool>,
+}
+
+/// What an argument of a fused body node refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// Argument `i` of the fused node.
+    Outer(usize),
+    /// Body node `j`.
+    Local(usize),
+}
+
+impl Fused {
+    /// What argument `a` of a body node refers to.
+    pub fn operand(&self, a: ValueId) -> Operand {
+        if a < self.arity {
+            Operand::Outer(a)
+        } else {
+            Operand::Local(a - self.arity)
+        }
+    }
+
+    /// The body node that is the loop's result.
+    pub fn result(&self) -> &Node {
+        self.body.last().expect("a fused loop has a body")
+    }
 }
 
 /// The ops only the backward pass has. A type of their own, so that the
@@ -337,6 +383,28 @@ pub enum GradOp {
 }
 
 impl Op {
+    /// Whether the op computes each element of its result from the elements of
+    /// its operands at the same broadcast position, so that a fused loop can
+    /// compute it (`broadcast_to` of a 0-d value too, as [`Op::is_stretch`] says).
+    pub fn is_elementwise(&self) -> bool {
+        matches!(
+            self,
+            Op::Elementwise(_)
+                | Op::Binary(_)
+                | Op::WithScalar(_)
+                | Op::Compare(_)
+                | Op::Where
+                | Op::StopGradient
+                | Op::Grad(GradOp::ElementwiseGrad(_) | GradOp::MaskBy(_) | GradOp::MaskGrad(_))
+        ) || self.is_stretch()
+    }
+
+    /// Whether the op only stretches its first argument to the shape given as its
+    /// second (`broadcast_to`, the derivative of `sum`).
+    pub fn is_stretch(&self) -> bool {
+        matches!(self, Op::Grad(GradOp::PrimGrad(p, i, _)) if p.grads.get(*i).is_some_and(|g| g.reshape_only))
+    }
+
     /// The op's name as the IR printout shows it: the elementwise op's name
     /// (`tanh`, `tanh_backward`), or the variant's (`SumTo`, `Axis`).
     pub fn name(&self) -> String {
@@ -344,6 +412,7 @@ impl Op {
             Op::Elementwise(e) => e.name.to_string(),
             Op::Grad(GradOp::ElementwiseGrad(e)) => format!("{}_backward", e.name),
             Op::Prim(p, _) => p.name.to_string(),
+            Op::Fused(_) => "Fused".to_string(),
             Op::Grad(GradOp::PrimGrad(p, i, _)) => {
                 p.grads.get(*i).map_or("?", |g| g.kernel.name).to_string()
             }
@@ -482,10 +551,46 @@ impl Graph {
 }
 
 impl Graph {
+    /// Checks a fused loop: its body nodes are elementwise, of its phase, read only
+    /// the loop's arguments and earlier body nodes, and each has the type its op's
+    /// rule gives; the loop has its result's type, which it returns.
+    fn check_fused(&self, n: &Node, fused: &Fused, tys: &[Ty]) -> Result<Ty, String> {
+        if fused.arity != tys.len()
+            || fused.checks.len() != fused.body.len()
+            || fused.body.is_empty()
+        {
+            return Err("a fused loop's arity, checks or body is malformed".into());
+        }
+        let mut local: Vec<Ty> = tys.to_vec();
+        for (j, b) in fused.body.iter().enumerate() {
+            if !b.op.is_elementwise() || b.backward != n.backward {
+                return Err(format!(
+                    "fused body node {j} ({}) cannot be in the loop",
+                    b.op.name()
+                ));
+            }
+            if b.args.iter().any(|&a| a >= fused.arity + j) {
+                return Err(format!("fused body node {j} reads a later node"));
+            }
+            let arg_tys: Vec<Ty> = b.args.iter().map(|&a| local[a]).collect();
+            match self.expected_type(b, &arg_tys) {
+                Some(ty) if ty == b.ty => local.push(ty),
+                _ => {
+                    return Err(format!(
+                        "fused body node {j} ({}) breaks its type rule",
+                        b.op.name()
+                    ));
+                }
+            }
+        }
+        Ok(fused.result().ty)
+    }
+
     /// Checks node `id`'s type against its op's type rule.
     fn check_type(&self, id: ValueId) -> Result<(), String> {
         let n = &self.nodes[id];
-        match self.expected_type(id) {
+        let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
+        match self.expected_type(n, &tys) {
             Some(ty) if ty == n.ty => Ok(()),
             Some(ty) => Err(format!(
                 "node {id} ({}) is a {}, its type rule says {ty}",
@@ -499,12 +604,10 @@ impl Graph {
         }
     }
 
-    /// The type node `id` must have, from its op and its arguments' types; `None`
+    /// The type node `n` must have, from its op and its arguments' types `tys`; `None`
     /// when the arguments are not ones the op takes. Arities are checked first.
-    fn expected_type(&self, id: ValueId) -> Option<Ty> {
-        let n = &self.nodes[id];
-        let arg = |i: usize| n.args.get(i).map(|&a| self.ty(a));
-        let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
+    fn expected_type(&self, n: &Node, tys: &[Ty]) -> Option<Ty> {
+        let arg = |i: usize| tys.get(i).copied();
         // An array or scalar operand of broadcasting arithmetic, by rank.
         let operand = |t: Ty| match t {
             Ty::Float(r) => Some(r),
@@ -557,7 +660,8 @@ impl Graph {
                 Ty::Float(r) | Ty::Int(r) => Ty::Shape(r),
                 _ => return None,
             },
-            Op::Prim(p, attr) => (p.ty)(&tys, *attr)?,
+            Op::Prim(p, attr) => (p.ty)(tys, *attr)?,
+            Op::Fused(fused) => self.check_fused(n, fused, tys).ok()?,
             Op::Grad(g) => match g {
                 GradOp::Seed(k) => {
                     let out = self.ty(*self.outputs.get(*k)?);
@@ -623,10 +727,26 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         | Op::Concat(_)
         | Op::Grad(GradOp::ConcatGrad(..))
         | Op::Grad(GradOp::ElementwiseGrad(_))
-        | Op::Prim(..) => {
+        | Op::Prim(..)
+        | Op::Fused(_) => {
             return None;
         }
     })
+}
+
+/// How the printout shows an op: `tanh`, `softmax[axis 1]`, `SumTo`, `Binary(Add)`.
+fn op_label(op: &Op) -> String {
+    match op {
+        Op::Elementwise(_) | Op::Grad(GradOp::ElementwiseGrad(_)) | Op::Fused(_) => op.name(),
+        // `softmax[axis 1]`, `softmax_backward[axis 1]`
+        Op::Prim(_, attr) | Op::Grad(GradOp::PrimGrad(_, _, attr)) => match attr.axis() {
+            Some(k) => format!("{}[axis {k}]", op.name()),
+            None => op.name(),
+        },
+        // Backward ops print without the wrapper: `SumTo(%7, %8)`.
+        Op::Grad(gop) => format!("{gop:?}"),
+        other => format!("{other:?}"),
+    }
 }
 
 impl fmt::Display for Graph {
@@ -634,23 +754,43 @@ impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (id, n) in self.nodes.iter().enumerate() {
             let args: Vec<String> = n.args.iter().map(|a| format!("%{a}")).collect();
-            let op = match &n.op {
-                Op::Elementwise(_) | Op::Grad(GradOp::ElementwiseGrad(_)) => n.op.name(),
-                // `softmax[axis 1]`, `softmax_backward[axis 1]`
-                Op::Prim(_, attr) | Op::Grad(GradOp::PrimGrad(_, _, attr)) => match attr.axis() {
-                    Some(k) => format!("{}[axis {k}]", n.op.name()),
-                    None => n.op.name(),
-                },
-                // Backward ops print without the wrapper: `SumTo(%7, %8)`.
-                Op::Grad(gop) => format!("{gop:?}"),
-                other => format!("{other:?}"),
-            };
+            let op = op_label(&n.op);
             let mark = if n.backward { "  " } else { "" };
             write!(f, "{mark}%{id} = {op}({}) : {}", args.join(", "), n.ty)?;
             if let Some(name) = &n.name {
                 write!(f, "  // {name}")?;
             }
             writeln!(f)?;
+            // A loop's body under it: `.0 = tanh(%2)`, reading its arguments as
+            // `%k` and earlier body nodes as `.j`.
+            if let Op::Fused(fused) = &n.op {
+                for (j, b) in fused.body.iter().enumerate() {
+                    let args: Vec<String> = b
+                        .args
+                        .iter()
+                        .map(|&a| match fused.operand(a) {
+                            Operand::Outer(i) => format!("%{}", n.args[i]),
+                            Operand::Local(j) => format!(".{j}"),
+                        })
+                        .collect();
+                    let check = if fused.checks[j] {
+                        " [broadcast checked]"
+                    } else {
+                        ""
+                    };
+                    write!(
+                        f,
+                        "{mark}    .{j} = {}({}) : {}{check}",
+                        op_label(&b.op),
+                        args.join(", "),
+                        b.ty
+                    )?;
+                    if let Some(name) = &b.name {
+                        write!(f, "  // {name}")?;
+                    }
+                    writeln!(f)?;
+                }
+            }
         }
         let outs: Vec<String> = self.outputs.iter().map(|o| format!("%{o}")).collect();
         writeln!(f, "return {}", outs.join(", "))?;

@@ -123,8 +123,8 @@ pub fn sigmoid<T: Real>(x: T) -> T {
     // e^-|x| never overflows; for x < 0 the result is e^x / (1 + e^x), which
     // keeps its relative precision where `1 - sigmoid(-x)` would cancel.
     let e = (-x.abs()).exp();
-    let r = T::one() / (T::one() + e);
-    if x >= T::zero() { r } else { e * r }
+    let numerator = if x >= T::zero() { T::one() } else { e };
+    numerator / (T::one() + e)
 }
 /// Derivative of the sigmoid: `g y (1 - y)`, at most `g / 4`.
 #[inline(always)]
@@ -168,11 +168,7 @@ pub fn leaky_relu_backward<T: Real>(x: T, g: T, alpha: T) -> T {
 /// `x` where `x > 0`, else `alpha (e^x - 1)`.
 #[inline(always)]
 pub fn elu<T: Real>(x: T, alpha: T) -> T {
-    if x > T::zero() {
-        x
-    } else {
-        alpha * x.exp_m1()
-    }
+    if x > T::zero() { x } else { alpha * x.exp_m1() }
 }
 /// Derivative of `elu`: `g` where `x > 0`, else `g (y + alpha)`.
 #[inline(always)]

@@ -76,6 +76,9 @@ pub struct Elementwise {
     pub tolerance: f64,
     /// Points where the derivative jumps, given the parameters: gradient tests stay away from them.
     pub kinks: fn(&[f64]) -> Vec<f64>,
+    /// The kernel that checks the parameters (panicking as the forward kernel
+    /// does), which a fused loop calls once before it runs; `None` if any value goes.
+    pub check: Option<&'static str>,
 }
 
 impl Elementwise {
@@ -244,6 +247,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "exp",
@@ -257,6 +261,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "ln",
@@ -270,6 +275,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "sqrt",
@@ -283,6 +289,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "abs",
@@ -296,6 +303,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        check: None,
     },
     Elementwise {
         name: "square",
@@ -309,6 +317,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "powi",
@@ -322,6 +331,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[3.0],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "powf",
@@ -335,6 +345,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[1.7],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "recip",
@@ -348,6 +359,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "sigmoid",
@@ -361,6 +373,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "tanh",
@@ -374,6 +387,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "relu",
@@ -387,6 +401,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        check: None,
     },
     Elementwise {
         name: "leaky_relu",
@@ -400,6 +415,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[0.1],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        check: None,
     },
     Elementwise {
         name: "elu",
@@ -413,6 +429,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[0.7],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        check: None,
     },
     Elementwise {
         name: "softplus",
@@ -426,6 +443,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "gelu",
@@ -442,6 +460,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "silu",
@@ -455,6 +474,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "sin",
@@ -468,6 +488,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "cos",
@@ -481,6 +502,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "clip",
@@ -502,6 +524,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[-1.0, 1.5],
         tolerance: 1e-7,
         kinks: |p| vec![p[0], p[1]],
+        check: Some("check_clip_bounds"),
     },
     Elementwise {
         name: "huber",
@@ -521,6 +544,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[1.0],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: Some("check_huber_delta"),
     },
     Elementwise {
         name: "sign",
@@ -542,6 +566,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        check: None,
     },
     Elementwise {
         name: "floor",
@@ -555,6 +580,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
     Elementwise {
         name: "round",
@@ -574,6 +600,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        check: None,
     },
 ];
 

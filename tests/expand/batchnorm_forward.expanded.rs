@@ -18,11 +18,17 @@ pub fn batchnorm_forward<T: Real>(
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
     let square_centered = ops::square(&centered);
     let var = ops::mean_axis(&square_centered, ops::Axis(0));
-    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
-    let sqrt_var_scaled = ops::sqrt(&var_scaled);
+    let t8 = {
+        ::backprop::ndarray::Zip::from(&var)
+            .map_collect(|&var| {
+                let v0 = var + T::lit(0.00001);
+                let v1 = ops::elem::sqrt(v0);
+                v1
+            })
+    };
     let x_hat = ops::div(
         &centered,
-        &sqrt_var_scaled,
+        &t8,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let x_hat_times_gamma = ops::mul(
@@ -40,14 +46,14 @@ pub fn batchnorm_forward<T: Real>(
 /// What the backward pass of [`batchnorm_forward`] needs, kept by [`batchnorm_forward_train`].
 #[derive(Clone, Debug)]
 pub struct BatchnormForwardSaved<T: Real> {
+    /// `x`: 2-D float array (from statement 1).
+    pub x: ::backprop::ndarray::Array2<T>,
     /// `gamma`: 1-D float array (from statement 1).
     pub gamma: ::backprop::ndarray::Array1<T>,
-    /// `centered`: 2-D float array (from statement 2).
-    pub centered: ::backprop::ndarray::Array2<T>,
-    /// `sqrt_var_scaled`: 1-D float array (from statement 4).
-    pub sqrt_var_scaled: ::backprop::ndarray::Array1<T>,
-    /// `x_hat`: 2-D float array (from statement 4).
-    pub x_hat: ::backprop::ndarray::Array2<T>,
+    /// `mu`: 1-D float array (from statement 1).
+    pub mu: ::backprop::ndarray::Array1<T>,
+    /// `t8`: 1-D float array (from statement 4).
+    pub t8: ::backprop::ndarray::Array1<T>,
     /// `out_shape`: 2-D shape (from statement 5).
     pub out_shape: ::backprop::ndarray::Ix2,
     /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
@@ -60,8 +66,8 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub gamma_shape: ::backprop::ndarray::Ix1,
     /// `centered_shape`: 2-D shape (from statement 2).
     pub centered_shape: ::backprop::ndarray::Ix2,
-    /// `sqrt_var_scaled_shape`: 1-D shape (from statement 4).
-    pub sqrt_var_scaled_shape: ::backprop::ndarray::Ix1,
+    /// `t8_shape`: 1-D shape (from statement 4).
+    pub t8_shape: ::backprop::ndarray::Ix1,
     /// `square_centered_shape`: 2-D shape (from statement 3).
     pub square_centered_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
@@ -98,11 +104,17 @@ pub fn batchnorm_forward_train<T: Real>(
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
     let square_centered = ops::square(&centered);
     let var = ops::mean_axis(&square_centered, ops::Axis(0));
-    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
-    let sqrt_var_scaled = ops::sqrt(&var_scaled);
+    let t8 = {
+        ::backprop::ndarray::Zip::from(&var)
+            .map_collect(|&var| {
+                let v0 = var + T::lit(0.00001);
+                let v1 = ops::elem::sqrt(v0);
+                v1
+            })
+    };
     let x_hat = ops::div(
         &centered,
-        &sqrt_var_scaled,
+        &t8,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let x_hat_times_gamma = ops::mul(
@@ -121,22 +133,22 @@ pub fn batchnorm_forward_train<T: Real>(
     let x_hat_shape = x_hat.raw_dim();
     let gamma_shape = gamma.raw_dim();
     let centered_shape = centered.raw_dim();
-    let sqrt_var_scaled_shape = sqrt_var_scaled.raw_dim();
+    let t8_shape = t8.raw_dim();
     let square_centered_shape = square_centered.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = BatchnormForwardSaved {
+        x: x.to_owned(),
         gamma: gamma.to_owned(),
-        centered,
-        sqrt_var_scaled,
-        x_hat,
+        mu,
+        t8,
         out_shape,
         x_hat_times_gamma_shape,
         beta_shape,
         x_hat_shape,
         gamma_shape,
         centered_shape,
-        sqrt_var_scaled_shape,
+        t8_shape,
         square_centered_shape,
         x_shape,
         mu_shape,
@@ -151,60 +163,98 @@ pub fn batchnorm_forward_train<T: Real>(
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.out_shape, "batchnorm_forward", "d_out");
+/// // line 11: let centered = x - &mu;
+/// let centered_2 = ops::sub(
+///     &saved.x,
+///     &saved.mu,
+///     &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+/// );
+/// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
+/// let x_hat_2 = ops::div(
+///     &centered_2,
+///     &saved.t8,
+///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+/// );
 /// // line 14: x_hat * &gamma + &beta
 /// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t19 = ops::mul(
+/// let t27 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let d_x_hat = ops::sum_to(&t19, saved.x_hat_shape);
-/// let t22 = ops::mul(
+/// let d_x_hat = ops::sum_to(&t27, saved.x_hat_shape);
+/// let t29 = ops::mul(
 ///     &d_x_hat_times_gamma,
-///     &saved.x_hat,
+///     &x_hat_2,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let d_gamma = ops::sum_to(&t22, saved.gamma_shape);
+/// let d_gamma = ops::sum_to(&t29, saved.gamma_shape);
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t25 = ops::div(
+/// let t31 = ops::div(
 ///     &d_x_hat,
-///     &saved.sqrt_var_scaled,
+///     &saved.t8,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
-/// let t27 = ops::sum_to(&t25, saved.centered_shape);
-/// let t28 = ops::div(
-///     &saved.x_hat,
-///     &saved.sqrt_var_scaled,
-///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-/// );
-/// let t29 = ops::mul(
-///     &d_x_hat,
-///     &t28,
-///     &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-/// );
-/// let t30 = ops::neg(&t29);
-/// let d_sqrt_var_scaled = ops::sum_to(&t30, saved.sqrt_var_scaled_shape);
-/// let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
+/// let t32 = ops::sum_to(&t31, saved.centered_shape);
+/// let t33 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &x_hat_2.raw_dim(),
+///         &saved.t8.raw_dim(),
+///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+///     );
+///     let shape_1 = ops::broadcast_dims(
+///         &d_x_hat.raw_dim(),
+///         &shape_0,
+///         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+///     );
+///     let shape = shape_1;
+///     ::backprop::ndarray::Zip::from(&ops::stretch(&x_hat_2, &shape))
+///         .and(&ops::stretch(&saved.t8, &shape))
+///         .and(&ops::stretch(&d_x_hat, &shape))
+///         .map_collect(|&x_hat_2, &t8, &d_x_hat| {
+///             let v0 = x_hat_2 / t8;
+///             let v1 = d_x_hat * v0;
+///             let v2 = -v1;
+///             v2
+///         })
+/// };
+/// let d_t8 = ops::sum_to(&t33, saved.t8_shape);
+/// let d_var = ops::sqrt_backward(&saved.t8, &d_t8);
 /// // line 12: let var = centered.square().mean_axis(Axis(0));
 /// let d_square_centered = ops::mean_axis_backward(
-///     &d_var_scaled,
+///     &d_var,
 ///     ops::Axis(0),
 ///     saved.square_centered_shape,
 /// );
-/// let t36 = ops::square_backward(&saved.centered, &d_square_centered);
 /// // line 11: let centered = x - &mu;
-/// let d_centered = ops::add(
-///     &t27,
-///     &t36,
-///     &ops::Site::new("add", "x - &mu", file!(), 11, 20),
-/// );
-/// let t39 = ops::sum_to(&d_centered, saved.x_shape);
-/// let t40 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to(&t40, saved.mu_shape);
+/// let d_centered = {
+///     let shape_0 = ops::broadcast_dims(
+///         &centered_2.raw_dim(),
+///         &d_square_centered.raw_dim(),
+///         &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
+///     );
+///     let shape_1 = ops::broadcast_dims(
+///         &t32.raw_dim(),
+///         &shape_0,
+///         &ops::Site::new("add", "x - &mu", file!(), 11, 20),
+///     );
+///     let shape = shape_1;
+///     ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))
+///         .and(&ops::stretch(&d_square_centered, &shape))
+///         .and(&ops::stretch(&t32, &shape))
+///         .map_collect(|&centered_2, &d_square_centered, &t32| {
+///             let v0 = ops::elem::square_backward(centered_2, d_square_centered);
+///             let v1 = t32 + v0;
+///             v1
+///         })
+/// };
+/// let t38 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t39 = ops::neg(&d_centered);
+/// let d_mu = ops::sum_to(&t39, saved.mu_shape);
 /// // line 10: let mu = x.mean_axis(Axis(0));
-/// let t43 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-/// let d_x = ops::add(&t39, &t43, &ops::Site::new("add", "x", file!(), 6, 5));
+/// let t41 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+/// let d_x = ops::add(&t38, &t41, &ops::Site::new("add", "x", file!(), 6, 5));
 /// BatchnormForwardGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -224,55 +274,91 @@ pub fn batchnorm_forward_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.out_shape, "batchnorm_forward", "d_out");
+    let centered_2 = ops::sub(
+        &saved.x,
+        &saved.mu,
+        &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+    );
+    let x_hat_2 = ops::div(
+        &centered_2,
+        &saved.t8,
+        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+    );
     let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t19 = ops::mul(
+    let t27 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let d_x_hat = ops::sum_to(&t19, saved.x_hat_shape);
-    let t22 = ops::mul(
+    let d_x_hat = ops::sum_to(&t27, saved.x_hat_shape);
+    let t29 = ops::mul(
         &d_x_hat_times_gamma,
-        &saved.x_hat,
+        &x_hat_2,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let d_gamma = ops::sum_to(&t22, saved.gamma_shape);
-    let t25 = ops::div(
+    let d_gamma = ops::sum_to(&t29, saved.gamma_shape);
+    let t31 = ops::div(
         &d_x_hat,
-        &saved.sqrt_var_scaled,
+        &saved.t8,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t27 = ops::sum_to(&t25, saved.centered_shape);
-    let t28 = ops::div(
-        &saved.x_hat,
-        &saved.sqrt_var_scaled,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-    );
-    let t29 = ops::mul(
-        &d_x_hat,
-        &t28,
-        &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-    );
-    let t30 = ops::neg(&t29);
-    let d_sqrt_var_scaled = ops::sum_to(&t30, saved.sqrt_var_scaled_shape);
-    let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
+    let t32 = ops::sum_to(&t31, saved.centered_shape);
+    let t33 = {
+        let shape_0 = ops::broadcast_dims(
+            &x_hat_2.raw_dim(),
+            &saved.t8.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &d_x_hat.raw_dim(),
+            &shape_0,
+            &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape = shape_1;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&x_hat_2, &shape))
+            .and(&ops::stretch(&saved.t8, &shape))
+            .and(&ops::stretch(&d_x_hat, &shape))
+            .map_collect(|&x_hat_2, &t8, &d_x_hat| {
+                let v0 = x_hat_2 / t8;
+                let v1 = d_x_hat * v0;
+                let v2 = -v1;
+                v2
+            })
+    };
+    let d_t8 = ops::sum_to(&t33, saved.t8_shape);
+    let d_var = ops::sqrt_backward(&saved.t8, &d_t8);
     let d_square_centered = ops::mean_axis_backward(
-        &d_var_scaled,
+        &d_var,
         ops::Axis(0),
         saved.square_centered_shape,
     );
-    let t36 = ops::square_backward(&saved.centered, &d_square_centered);
-    let d_centered = ops::add(
-        &t27,
-        &t36,
-        &ops::Site::new("add", "x - &mu", file!(), 11, 20),
-    );
-    let t39 = ops::sum_to(&d_centered, saved.x_shape);
-    let t40 = ops::neg(&d_centered);
-    let d_mu = ops::sum_to(&t40, saved.mu_shape);
-    let t43 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-    let d_x = ops::add(&t39, &t43, &ops::Site::new("add", "x", file!(), 6, 5));
+    let d_centered = {
+        let shape_0 = ops::broadcast_dims(
+            &centered_2.raw_dim(),
+            &d_square_centered.raw_dim(),
+            &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &t32.raw_dim(),
+            &shape_0,
+            &ops::Site::new("add", "x - &mu", file!(), 11, 20),
+        );
+        let shape = shape_1;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))
+            .and(&ops::stretch(&d_square_centered, &shape))
+            .and(&ops::stretch(&t32, &shape))
+            .map_collect(|&centered_2, &d_square_centered, &t32| {
+                let v0 = ops::elem::square_backward(centered_2, d_square_centered);
+                let v1 = t32 + v0;
+                v1
+            })
+    };
+    let t38 = ops::sum_to(&d_centered, saved.x_shape);
+    let t39 = ops::neg(&d_centered);
+    let d_mu = ops::sum_to(&t39, saved.mu_shape);
+    let t41 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+    let d_x = ops::add(&t38, &t41, &ops::Site::new("add", "x", file!(), 6, 5));
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,
@@ -324,7 +410,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t19 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to(&t19, saved.x_hat_shape);\nlet t22 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_gamma = ops::sum_to(&t22, saved.gamma_shape);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t25 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t27 = ops::sum_to(&t25, saved.centered_shape);\nlet t28 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::mul(\n    &d_x_hat,\n    &t28,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t30 = ops::neg(&t29);\nlet d_sqrt_var_scaled = ops::sum_to(&t30, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var_scaled,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\nlet t36 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 11: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t27,\n    &t36,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n);\nlet t39 = ops::sum_to(&d_centered, saved.x_shape);\nlet t40 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t40, saved.mu_shape);\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t43 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t39, &t43, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t27 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to(&t27, saved.x_hat_shape);\nlet t29 = ops::mul(\n    &d_x_hat_times_gamma,\n    &x_hat_2,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_gamma = ops::sum_to(&t29, saved.gamma_shape);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t31 = ops::div(\n    &d_x_hat,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t32 = ops::sum_to(&t31, saved.centered_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t8.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&x_hat_2, &shape))\n        .and(&ops::stretch(&saved.t8, &shape))\n        .and(&ops::stretch(&d_x_hat, &shape))\n        .map_collect(|&x_hat_2, &t8, &d_x_hat| {\n            let v0 = x_hat_2 / t8;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        })\n};\nlet d_t8 = ops::sum_to(&t33, saved.t8_shape);\nlet d_var = ops::sqrt_backward(&saved.t8, &d_t8);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_0 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &d_square_centered.raw_dim(),\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &t32.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))\n        .and(&ops::stretch(&d_square_centered, &shape))\n        .and(&ops::stretch(&t32, &shape))\n        .map_collect(|&centered_2, &d_square_centered, &t32| {\n            let v0 = ops::elem::square_backward(centered_2, d_square_centered);\n            let v1 = t32 + v0;\n            v1\n        })\n};\nlet t38 = ops::sum_to(&d_centered, saved.x_shape);\nlet t39 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t39, saved.mu_shape);\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t41 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t38, &t41, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

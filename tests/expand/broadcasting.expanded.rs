@@ -26,21 +26,30 @@ pub fn broadcasting<T: Real>(
         &col,
         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
     );
-    let both = ops::mul(
-        &col,
-        &row,
-        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-    );
     let shifted_times_scale = ops::mul(
         &shifted,
         &scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let square_both = ops::square(&both);
-    let square_both_scaled = ops::add_scalar(&square_both, T::lit(1.0));
+    let t8 = {
+        let shape_0 = ops::broadcast_dims(
+            &col.raw_dim(),
+            &row.raw_dim(),
+            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        );
+        let shape = shape_0;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&col, &shape))
+            .and(&ops::stretch(&row, &shape))
+            .map_collect(|&col, &row| {
+                let both = col * row;
+                let v1 = ops::elem::square(both);
+                let v2 = v1 + T::lit(1.0);
+                v2
+            })
+    };
     let out = ops::div(
         &shifted_times_scale,
-        &square_both_scaled,
+        &t8,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
     out
@@ -48,26 +57,20 @@ pub fn broadcasting<T: Real>(
 /// What the backward pass of [`broadcasting`] needs, kept by [`broadcasting_train`].
 #[derive(Clone, Debug)]
 pub struct BroadcastingSaved<T: Real> {
+    /// `x`: 2-D float array (from statement 1).
+    pub x: ::backprop::ndarray::Array2<T>,
     /// `row`: 1-D float array (from statement 1).
     pub row: ::backprop::ndarray::Array1<T>,
     /// `col`: 2-D float array (from statement 1).
     pub col: ::backprop::ndarray::Array2<T>,
     /// `scale`: 0-d float array (from statement 1).
     pub scale: ::backprop::ndarray::Array0<T>,
-    /// `shifted`: 2-D float array (from statement 1).
-    pub shifted: ::backprop::ndarray::Array2<T>,
-    /// `both`: 2-D float array (from statement 2).
-    pub both: ::backprop::ndarray::Array2<T>,
-    /// `square_both_scaled`: 2-D float array (from statement 3).
-    pub square_both_scaled: ::backprop::ndarray::Array2<T>,
-    /// `out`: 2-D float array (from statement 3).
-    pub out: ::backprop::ndarray::Array2<T>,
     /// `out_shape`: 2-D shape (from statement 3).
     pub out_shape: ::backprop::ndarray::Ix2,
     /// `shifted_times_scale_shape`: 2-D shape (from statement 3).
     pub shifted_times_scale_shape: ::backprop::ndarray::Ix2,
-    /// `square_both_scaled_shape`: 2-D shape (from statement 3).
-    pub square_both_scaled_shape: ::backprop::ndarray::Ix2,
+    /// `t8_shape`: 2-D shape (from statement 3).
+    pub t8_shape: ::backprop::ndarray::Ix2,
     /// `shifted_shape`: 2-D shape (from statement 1).
     pub shifted_shape: ::backprop::ndarray::Ix2,
     /// `scale_shape`: 0-D shape (from statement 1).
@@ -120,26 +123,35 @@ pub fn broadcasting_train<T: Real>(
         &col,
         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
     );
-    let both = ops::mul(
-        &col,
-        &row,
-        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-    );
     let shifted_times_scale = ops::mul(
         &shifted,
         &scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let square_both = ops::square(&both);
-    let square_both_scaled = ops::add_scalar(&square_both, T::lit(1.0));
+    let t8 = {
+        let shape_0 = ops::broadcast_dims(
+            &col.raw_dim(),
+            &row.raw_dim(),
+            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        );
+        let shape = shape_0;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&col, &shape))
+            .and(&ops::stretch(&row, &shape))
+            .map_collect(|&col, &row| {
+                let both = col * row;
+                let v1 = ops::elem::square(both);
+                let v2 = v1 + T::lit(1.0);
+                v2
+            })
+    };
     let out = ops::div(
         &shifted_times_scale,
-        &square_both_scaled,
+        &t8,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
     let out_shape = out.raw_dim();
     let shifted_times_scale_shape = shifted_times_scale.raw_dim();
-    let square_both_scaled_shape = square_both_scaled.raw_dim();
+    let t8_shape = t8.raw_dim();
     let shifted_shape = shifted.raw_dim();
     let scale_shape = scale.raw_dim();
     let col_shape = col.raw_dim();
@@ -147,16 +159,13 @@ pub fn broadcasting_train<T: Real>(
     let x_plus_row_shape = x_plus_row.raw_dim();
     let x_shape = x.raw_dim();
     let saved = BroadcastingSaved {
+        x: x.to_owned(),
         row: row.to_owned(),
         col: col.to_owned(),
         scale: scale.to_owned(),
-        shifted,
-        both,
-        square_both_scaled,
-        out: out.clone(),
         out_shape,
         shifted_times_scale_shape,
-        square_both_scaled_shape,
+        t8_shape,
         shifted_shape,
         scale_shape,
         col_shape,
@@ -174,59 +183,133 @@ pub fn broadcasting_train<T: Real>(
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
+/// // line 12: let both = &col * &row;
+/// let both = ops::mul(
+///     &saved.col,
+///     &saved.row,
+///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+/// );
 /// // line 13: shifted * scale / (both.square() + 1.0)
-/// let t14 = ops::div(
+/// let t20 = {
+///     ::backprop::ndarray::Zip::from(&both)
+///         .map_collect(|&both| {
+///             let v0 = ops::elem::square(both);
+///             let v1 = v0 + T::lit(1.0);
+///             v1
+///         })
+/// };
+/// // line 11: let shifted = x + &row - &col;
+/// let shifted_2 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &saved.x.raw_dim(),
+///         &saved.row.raw_dim(),
+///         &ops::Site::new("add", "x + &row", file!(), 11, 19),
+///     );
+///     let shape_1 = ops::broadcast_dims(
+///         &shape_0,
+///         &saved.col.raw_dim(),
+///         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
+///     );
+///     let shape = shape_1;
+///     ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))
+///         .and(&ops::stretch(&saved.row, &shape))
+///         .and(&ops::stretch(&saved.col, &shape))
+///         .map_collect(|&x, &row, &col| {
+///             let v0 = x + row;
+///             let shifted = v0 - col;
+///             shifted
+///         })
+/// };
+/// // line 13: shifted * scale / (both.square() + 1.0)
+/// let t23 = ops::div(
 ///     &d_out,
-///     &saved.square_both_scaled,
+///     &t20,
 ///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
-/// let d_shifted_times_scale = ops::sum_to(&t14, saved.shifted_times_scale_shape);
-/// let t17 = ops::div(
-///     &saved.out,
-///     &saved.square_both_scaled,
-///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-/// );
-/// let t18 = ops::mul(
-///     &d_out,
-///     &t17,
-///     &ops::Site::new("mul", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-/// );
-/// let t19 = ops::neg(&t18);
-/// let d_square_both_scaled = ops::sum_to(&t19, saved.square_both_scaled_shape);
-/// let d_both = ops::square_backward(&saved.both, &d_square_both_scaled);
-/// let t23 = ops::mul(
+/// let d_shifted_times_scale = ops::sum_to(&t23, saved.shifted_times_scale_shape);
+/// let t25 = {
+///     let scale = saved.scale[()];
+///     let shape_1 = ops::broadcast_dims(
+///         &shifted_2.raw_dim(),
+///         &t20.raw_dim(),
+///         &ops::Site::new(
+///             "div",
+///             "shifted * scale / (both.square() + 1.0)",
+///             file!(),
+///             13,
+///             5,
+///         ),
+///     );
+///     let shape_2 = ops::broadcast_dims(
+///         &shape_1,
+///         &t20.raw_dim(),
+///         &ops::Site::new(
+///             "div",
+///             "shifted * scale / (both.square() + 1.0)",
+///             file!(),
+///             13,
+///             5,
+///         ),
+///     );
+///     let shape_3 = ops::broadcast_dims(
+///         &d_out.raw_dim(),
+///         &shape_2,
+///         &ops::Site::new(
+///             "mul",
+///             "shifted * scale / (both.square() + 1.0)",
+///             file!(),
+///             13,
+///             5,
+///         ),
+///     );
+///     let shape = shape_3;
+///     ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))
+///         .and(&ops::stretch(&t20, &shape))
+///         .and(&ops::stretch(&d_out, &shape))
+///         .map_collect(|&shifted_2, &t20, &d_out| {
+///             let v0 = shifted_2 * scale;
+///             let v1 = v0 / t20;
+///             let v2 = v1 / t20;
+///             let v3 = d_out * v2;
+///             let v4 = -v3;
+///             v4
+///         })
+/// };
+/// let d_t8 = ops::sum_to(&t25, saved.t8_shape);
+/// let t27 = ops::square_backward(&both, &d_t8);
+/// let t28 = ops::mul(
 ///     &d_shifted_times_scale,
 ///     &saved.scale,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
-/// let d_shifted = ops::sum_to(&t23, saved.shifted_shape);
-/// let t26 = ops::mul(
+/// let d_shifted = ops::sum_to(&t28, saved.shifted_shape);
+/// let t30 = ops::mul(
 ///     &d_shifted_times_scale,
-///     &saved.shifted,
+///     &shifted_2,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
-/// let d_scale = ops::sum_to(&t26, saved.scale_shape);
+/// let d_scale = ops::sum_to(&t30, saved.scale_shape);
 /// // line 12: let both = &col * &row;
-/// let t29 = ops::mul(
-///     &d_both,
+/// let t32 = ops::mul(
+///     &t27,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
-/// let t31 = ops::sum_to(&t29, saved.col_shape);
-/// let t32 = ops::mul(
-///     &d_both,
+/// let t33 = ops::sum_to(&t32, saved.col_shape);
+/// let t34 = ops::mul(
+///     &t27,
 ///     &saved.col,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
-/// let t34 = ops::sum_to(&t32, saved.row_shape);
+/// let t35 = ops::sum_to(&t34, saved.row_shape);
 /// // line 11: let shifted = x + &row - &col;
 /// let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
 /// let t37 = ops::neg(&d_shifted);
 /// let t38 = ops::sum_to(&t37, saved.col_shape);
 /// let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-/// let t41 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-/// let d_col = ops::add(&t31, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
-/// let d_row = ops::add(&t34, &t41, &ops::Site::new("add", "row", file!(), 7, 5));
+/// let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
+/// let d_col = ops::add(&t33, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
+/// let d_row = ops::add(&t35, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
 /// BroadcastingGrads {
 ///     x: d_x,
 ///     row: d_row,
@@ -247,56 +330,127 @@ pub fn broadcasting_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
-    let t14 = ops::div(
+    let both = ops::mul(
+        &saved.col,
+        &saved.row,
+        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+    );
+    let t20 = {
+        ::backprop::ndarray::Zip::from(&both)
+            .map_collect(|&both| {
+                let v0 = ops::elem::square(both);
+                let v1 = v0 + T::lit(1.0);
+                v1
+            })
+    };
+    let shifted_2 = {
+        let shape_0 = ops::broadcast_dims(
+            &saved.x.raw_dim(),
+            &saved.row.raw_dim(),
+            &ops::Site::new("add", "x + &row", file!(), 11, 19),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &saved.col.raw_dim(),
+            &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
+        );
+        let shape = shape_1;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))
+            .and(&ops::stretch(&saved.row, &shape))
+            .and(&ops::stretch(&saved.col, &shape))
+            .map_collect(|&x, &row, &col| {
+                let v0 = x + row;
+                let shifted = v0 - col;
+                shifted
+            })
+    };
+    let t23 = ops::div(
         &d_out,
-        &saved.square_both_scaled,
+        &t20,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let d_shifted_times_scale = ops::sum_to(&t14, saved.shifted_times_scale_shape);
-    let t17 = ops::div(
-        &saved.out,
-        &saved.square_both_scaled,
-        &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-    );
-    let t18 = ops::mul(
-        &d_out,
-        &t17,
-        &ops::Site::new("mul", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-    );
-    let t19 = ops::neg(&t18);
-    let d_square_both_scaled = ops::sum_to(&t19, saved.square_both_scaled_shape);
-    let d_both = ops::square_backward(&saved.both, &d_square_both_scaled);
-    let t23 = ops::mul(
+    let d_shifted_times_scale = ops::sum_to(&t23, saved.shifted_times_scale_shape);
+    let t25 = {
+        let scale = saved.scale[()];
+        let shape_1 = ops::broadcast_dims(
+            &shifted_2.raw_dim(),
+            &t20.raw_dim(),
+            &ops::Site::new(
+                "div",
+                "shifted * scale / (both.square() + 1.0)",
+                file!(),
+                13,
+                5,
+            ),
+        );
+        let shape_2 = ops::broadcast_dims(
+            &shape_1,
+            &t20.raw_dim(),
+            &ops::Site::new(
+                "div",
+                "shifted * scale / (both.square() + 1.0)",
+                file!(),
+                13,
+                5,
+            ),
+        );
+        let shape_3 = ops::broadcast_dims(
+            &d_out.raw_dim(),
+            &shape_2,
+            &ops::Site::new(
+                "mul",
+                "shifted * scale / (both.square() + 1.0)",
+                file!(),
+                13,
+                5,
+            ),
+        );
+        let shape = shape_3;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))
+            .and(&ops::stretch(&t20, &shape))
+            .and(&ops::stretch(&d_out, &shape))
+            .map_collect(|&shifted_2, &t20, &d_out| {
+                let v0 = shifted_2 * scale;
+                let v1 = v0 / t20;
+                let v2 = v1 / t20;
+                let v3 = d_out * v2;
+                let v4 = -v3;
+                v4
+            })
+    };
+    let d_t8 = ops::sum_to(&t25, saved.t8_shape);
+    let t27 = ops::square_backward(&both, &d_t8);
+    let t28 = ops::mul(
         &d_shifted_times_scale,
         &saved.scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let d_shifted = ops::sum_to(&t23, saved.shifted_shape);
-    let t26 = ops::mul(
+    let d_shifted = ops::sum_to(&t28, saved.shifted_shape);
+    let t30 = ops::mul(
         &d_shifted_times_scale,
-        &saved.shifted,
+        &shifted_2,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let d_scale = ops::sum_to(&t26, saved.scale_shape);
-    let t29 = ops::mul(
-        &d_both,
+    let d_scale = ops::sum_to(&t30, saved.scale_shape);
+    let t32 = ops::mul(
+        &t27,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t31 = ops::sum_to(&t29, saved.col_shape);
-    let t32 = ops::mul(
-        &d_both,
+    let t33 = ops::sum_to(&t32, saved.col_shape);
+    let t34 = ops::mul(
+        &t27,
         &saved.col,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t34 = ops::sum_to(&t32, saved.row_shape);
+    let t35 = ops::sum_to(&t34, saved.row_shape);
     let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
     let t37 = ops::neg(&d_shifted);
     let t38 = ops::sum_to(&t37, saved.col_shape);
     let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-    let t41 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-    let d_col = ops::add(&t31, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
-    let d_row = ops::add(&t34, &t41, &ops::Site::new("add", "row", file!(), 7, 5));
+    let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
+    let d_col = ops::add(&t33, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
+    let d_row = ops::add(&t35, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
     BroadcastingGrads {
         x: d_x,
         row: d_row,
@@ -353,7 +507,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = ops::div(\n    &d_out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to(&t14, saved.shifted_times_scale_shape);\nlet t17 = ops::div(\n    &saved.out,\n    &saved.square_both_scaled,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t18 = ops::mul(\n    &d_out,\n    &t17,\n    &ops::Site::new(\"mul\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t19 = ops::neg(&t18);\nlet d_square_both_scaled = ops::sum_to(&t19, saved.square_both_scaled_shape);\nlet d_both = ops::square_backward(&saved.both, &d_square_both_scaled);\nlet t23 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to(&t23, saved.shifted_shape);\nlet t26 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.shifted,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_scale = ops::sum_to(&t26, saved.scale_shape);\n// line 12: let both = &col * &row;\nlet t29 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t31 = ops::sum_to(&t29, saved.col_shape);\nlet t32 = ops::mul(\n    &d_both,\n    &saved.col,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t34 = ops::sum_to(&t32, saved.row_shape);\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t37 = ops::neg(&d_shifted);\nlet t38 = ops::sum_to(&t37, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t41 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t31, &t38, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t34, &t41, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ::backprop::ndarray::Zip::from(&both)\n        .map_collect(|&both| {\n            let v0 = ops::elem::square(both);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        })\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))\n        .and(&ops::stretch(&saved.row, &shape))\n        .and(&ops::stretch(&saved.col, &shape))\n        .map_collect(|&x, &row, &col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        })\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to(&t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))\n        .and(&ops::stretch(&t20, &shape))\n        .and(&ops::stretch(&d_out, &shape))\n        .map_collect(|&shifted_2, &t20, &d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        })\n};\nlet d_t8 = ops::sum_to(&t25, saved.t8_shape);\nlet t27 = ops::square_backward(&both, &d_t8);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to(&t28, saved.shifted_shape);\nlet t30 = ops::mul(\n    &d_shifted_times_scale,\n    &shifted_2,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_scale = ops::sum_to(&t30, saved.scale_shape);\n// line 12: let both = &col * &row;\nlet t32 = ops::mul(\n    &t27,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t33 = ops::sum_to(&t32, saved.col_shape);\nlet t34 = ops::mul(\n    &t27,\n    &saved.col,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t35 = ops::sum_to(&t34, saved.row_shape);\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t37 = ops::neg(&d_shifted);\nlet t38 = ops::sum_to(&t37, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t35, &t40, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

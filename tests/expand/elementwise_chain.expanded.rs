@@ -10,35 +10,25 @@
 pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let x_scaled = ops::mul_scalar(&x, T::lit(1.702));
-    let sigmoid_x_scaled = ops::sigmoid(&x_scaled);
-    let gated = ops::mul(
-        &x,
-        &sigmoid_x_scaled,
-        &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
-    );
-    let tanh_x = ops::tanh(&x);
-    let square_tanh_x = ops::square(&tanh_x);
-    let squashed = ops::mul_scalar(&square_tanh_x, T::lit(0.5));
-    let softplus_x = ops::softplus(&x);
-    let square_x = ops::square(&x);
-    let square_x_scaled = ops::add_scalar(&square_x, T::lit(1.0));
-    let damped = ops::div(
-        &softplus_x,
-        &square_x_scaled,
-        &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-    );
-    let gated_plus_squashed = ops::add(
-        &gated,
-        &squashed,
-        &ops::Site::new("add", "gated + squashed", file!(), 9, 6),
-    );
-    let t15 = ops::sub(
-        &gated_plus_squashed,
-        &damped,
-        &ops::Site::new("sub", "gated + squashed - damped", file!(), 9, 6),
-    );
-    let out = ops::sum(&t15);
+    let t4 = {
+        ::backprop::ndarray::Zip::from(&x)
+            .map_collect(|&x| {
+                let v0 = x * T::lit(1.702);
+                let v1 = ops::elem::sigmoid(v0);
+                let gated = x * v1;
+                let v3 = ops::elem::tanh(x);
+                let v4 = ops::elem::square(v3);
+                let squashed = v4 * T::lit(0.5);
+                let v6 = ops::elem::softplus(x);
+                let v7 = ops::elem::square(x);
+                let v8 = v7 + T::lit(1.0);
+                let damped = v6 / v8;
+                let v10 = gated + squashed;
+                let v11 = v10 - damped;
+                v11
+            })
+    };
+    let out = ops::sum(&t4);
     out.into_scalar()
 }
 /// What the backward pass of [`elementwise_chain`] needs, kept by [`elementwise_chain_train`].
@@ -46,16 +36,8 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
 pub struct ElementwiseChainSaved<T: Real> {
     /// `x`: 2-D float array (from statement 1).
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `sigmoid_x_scaled`: 2-D float array (from statement 1).
-    pub sigmoid_x_scaled: ::backprop::ndarray::Array2<T>,
-    /// `tanh_x`: 2-D float array (from statement 2).
-    pub tanh_x: ::backprop::ndarray::Array2<T>,
-    /// `square_x_scaled`: 2-D float array (from statement 3).
-    pub square_x_scaled: ::backprop::ndarray::Array2<T>,
-    /// `damped`: 2-D float array (from statement 3).
-    pub damped: ::backprop::ndarray::Array2<T>,
-    /// `t15_shape`: 2-D shape (from statement 4).
-    pub t15_shape: ::backprop::ndarray::Ix2,
+    /// `t4_shape`: 2-D shape (from statement 4).
+    pub t4_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`elementwise_chain_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -76,43 +58,29 @@ pub fn elementwise_chain_train<T: Real>(
 ) -> (T, ElementwiseChainSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let x_scaled = ops::mul_scalar(&x, T::lit(1.702));
-    let sigmoid_x_scaled = ops::sigmoid(&x_scaled);
-    let gated = ops::mul(
-        &x,
-        &sigmoid_x_scaled,
-        &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
-    );
-    let tanh_x = ops::tanh(&x);
-    let square_tanh_x = ops::square(&tanh_x);
-    let squashed = ops::mul_scalar(&square_tanh_x, T::lit(0.5));
-    let softplus_x = ops::softplus(&x);
-    let square_x = ops::square(&x);
-    let square_x_scaled = ops::add_scalar(&square_x, T::lit(1.0));
-    let damped = ops::div(
-        &softplus_x,
-        &square_x_scaled,
-        &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-    );
-    let gated_plus_squashed = ops::add(
-        &gated,
-        &squashed,
-        &ops::Site::new("add", "gated + squashed", file!(), 9, 6),
-    );
-    let t15 = ops::sub(
-        &gated_plus_squashed,
-        &damped,
-        &ops::Site::new("sub", "gated + squashed - damped", file!(), 9, 6),
-    );
-    let out = ops::sum(&t15);
-    let t15_shape = t15.raw_dim();
+    let t4 = {
+        ::backprop::ndarray::Zip::from(&x)
+            .map_collect(|&x| {
+                let v0 = x * T::lit(1.702);
+                let v1 = ops::elem::sigmoid(v0);
+                let gated = x * v1;
+                let v3 = ops::elem::tanh(x);
+                let v4 = ops::elem::square(v3);
+                let squashed = v4 * T::lit(0.5);
+                let v6 = ops::elem::softplus(x);
+                let v7 = ops::elem::square(x);
+                let v8 = v7 + T::lit(1.0);
+                let damped = v6 / v8;
+                let v10 = gated + squashed;
+                let v11 = v10 - damped;
+                v11
+            })
+    };
+    let out = ops::sum(&t4);
+    let t4_shape = t4.raw_dim();
     let saved = ElementwiseChainSaved {
         x: x.to_owned(),
-        sigmoid_x_scaled,
-        tanh_x,
-        square_x_scaled,
-        damped,
-        t15_shape,
+        t4_shape,
     };
     (out.into_scalar(), saved)
 }
@@ -124,49 +92,40 @@ pub fn elementwise_chain_train<T: Real>(
 ///
 /// ```text
 /// let d_out = ops::scalar(d_out);
-/// // line 9: (gated + squashed - damped).sum()
-/// let d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);
-/// let d_damped = ops::neg(&d_t15);
-/// // line 8: let damped = softplus(x) / (x.square() + 1.0);
-/// let d_softplus_x = ops::div(
-///     &d_damped,
-///     &saved.square_x_scaled,
-///     &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-/// );
-/// let t22 = ops::div(
-///     &saved.damped,
-///     &saved.square_x_scaled,
-///     &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-/// );
-/// let t23 = ops::mul(
-///     &d_damped,
-///     &t22,
-///     &ops::Site::new("mul", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-/// );
-/// let d_square_x_scaled = ops::neg(&t23);
-/// let t25 = ops::square_backward(&saved.x, &d_square_x_scaled);
-/// let t26 = ops::softplus_backward(&saved.x, &d_softplus_x);
-/// // line 7: let squashed = tanh(x).square() * 0.5;
-/// let d_square_tanh_x = ops::mul_scalar(&d_t15, T::lit(0.5));
-/// let d_tanh_x = ops::square_backward(&saved.tanh_x, &d_square_tanh_x);
-/// let t29 = ops::tanh_backward(&saved.tanh_x, &d_tanh_x);
 /// // line 6: let gated = x * sigmoid(x * 1.702);
-/// let t30 = ops::mul(
-///     &d_t15,
-///     &saved.sigmoid_x_scaled,
-///     &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
-/// );
-/// let d_sigmoid_x_scaled = ops::mul(
-///     &d_t15,
-///     &saved.x,
-///     &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
-/// );
-/// let d_x_scaled = ops::sigmoid_backward(&saved.sigmoid_x_scaled, &d_sigmoid_x_scaled);
-/// let t33 = ops::mul_scalar(&d_x_scaled, T::lit(1.702));
-/// let t34 = ops::add(&t25, &t26, &ops::Site::new("add", "x", file!(), 5, 35));
-/// let t35 = ops::add(&t34, &t29, &ops::Site::new("add", "x", file!(), 5, 35));
-/// let t36 = ops::add(&t35, &t30, &ops::Site::new("add", "x", file!(), 5, 35));
-/// let d_x = ops::add(&t36, &t33, &ops::Site::new("add", "x", file!(), 5, 35));
+/// let d_x = {
+///     let d_out = d_out[()];
+///     ::backprop::ndarray::Zip::from(&saved.x)
+///         .map_collect(|&x| {
+///             let v0 = ops::elem::square(x);
+///             let v1 = v0 + T::lit(1.0);
+///             let v2 = ops::elem::softplus(x);
+///             let damped = v2 / v1;
+///             let v4 = ops::elem::tanh(x);
+///             let v5 = x * T::lit(1.702);
+///             let v6 = ops::elem::sigmoid(v5);
+///             let v7 = d_out;
+///             let v8 = -v7;
+///             let v9 = v8 / v1;
+///             let v10 = damped / v1;
+///             let v11 = v8 * v10;
+///             let v12 = -v11;
+///             let v13 = ops::elem::square_backward(x, v12);
+///             let v14 = ops::elem::softplus_backward(x, v9);
+///             let v15 = v7 * T::lit(0.5);
+///             let v16 = ops::elem::square_backward(v4, v15);
+///             let v17 = ops::elem::tanh_backward(v4, v16);
+///             let v18 = v7 * v6;
+///             let v19 = v7 * x;
+///             let v20 = ops::elem::sigmoid_backward(v6, v19);
+///             let v21 = v20 * T::lit(1.702);
+///             let v22 = v13 + v14;
+///             let v23 = v22 + v17;
+///             let v24 = v23 + v18;
+///             let v25 = v24 + v21;
+///             v25
+///         })
+/// };
 /// ElementwiseChainGrads { x: d_x }
 /// ```
 #[allow(
@@ -182,45 +141,39 @@ pub fn elementwise_chain_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
-    let d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);
-    let d_damped = ops::neg(&d_t15);
-    let d_softplus_x = ops::div(
-        &d_damped,
-        &saved.square_x_scaled,
-        &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-    );
-    let t22 = ops::div(
-        &saved.damped,
-        &saved.square_x_scaled,
-        &ops::Site::new("div", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-    );
-    let t23 = ops::mul(
-        &d_damped,
-        &t22,
-        &ops::Site::new("mul", "softplus(x) / (x.square() + 1.0)", file!(), 8, 18),
-    );
-    let d_square_x_scaled = ops::neg(&t23);
-    let t25 = ops::square_backward(&saved.x, &d_square_x_scaled);
-    let t26 = ops::softplus_backward(&saved.x, &d_softplus_x);
-    let d_square_tanh_x = ops::mul_scalar(&d_t15, T::lit(0.5));
-    let d_tanh_x = ops::square_backward(&saved.tanh_x, &d_square_tanh_x);
-    let t29 = ops::tanh_backward(&saved.tanh_x, &d_tanh_x);
-    let t30 = ops::mul(
-        &d_t15,
-        &saved.sigmoid_x_scaled,
-        &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
-    );
-    let d_sigmoid_x_scaled = ops::mul(
-        &d_t15,
-        &saved.x,
-        &ops::Site::new("mul", "x * sigmoid(x * 1.702)", file!(), 6, 17),
-    );
-    let d_x_scaled = ops::sigmoid_backward(&saved.sigmoid_x_scaled, &d_sigmoid_x_scaled);
-    let t33 = ops::mul_scalar(&d_x_scaled, T::lit(1.702));
-    let t34 = ops::add(&t25, &t26, &ops::Site::new("add", "x", file!(), 5, 35));
-    let t35 = ops::add(&t34, &t29, &ops::Site::new("add", "x", file!(), 5, 35));
-    let t36 = ops::add(&t35, &t30, &ops::Site::new("add", "x", file!(), 5, 35));
-    let d_x = ops::add(&t36, &t33, &ops::Site::new("add", "x", file!(), 5, 35));
+    let d_x = {
+        let d_out = d_out[()];
+        ::backprop::ndarray::Zip::from(&saved.x)
+            .map_collect(|&x| {
+                let v0 = ops::elem::square(x);
+                let v1 = v0 + T::lit(1.0);
+                let v2 = ops::elem::softplus(x);
+                let damped = v2 / v1;
+                let v4 = ops::elem::tanh(x);
+                let v5 = x * T::lit(1.702);
+                let v6 = ops::elem::sigmoid(v5);
+                let v7 = d_out;
+                let v8 = -v7;
+                let v9 = v8 / v1;
+                let v10 = damped / v1;
+                let v11 = v8 * v10;
+                let v12 = -v11;
+                let v13 = ops::elem::square_backward(x, v12);
+                let v14 = ops::elem::softplus_backward(x, v9);
+                let v15 = v7 * T::lit(0.5);
+                let v16 = ops::elem::square_backward(v4, v15);
+                let v17 = ops::elem::tanh_backward(v4, v16);
+                let v18 = v7 * v6;
+                let v19 = v7 * x;
+                let v20 = ops::elem::sigmoid_backward(v6, v19);
+                let v21 = v20 * T::lit(1.702);
+                let v22 = v13 + v14;
+                let v23 = v22 + v17;
+                let v24 = v23 + v18;
+                let v25 = v24 + v21;
+                v25
+            })
+    };
     ElementwiseChainGrads { x: d_x }
 }
 /// [`elementwise_chain`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`).
@@ -254,7 +207,7 @@ pub fn elementwise_chain_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 2usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (gated + squashed - damped).sum()\nlet d_t15 = ops::broadcast_to(&d_out, saved.t15_shape);\nlet d_damped = ops::neg(&d_t15);\n// line 8: let damped = softplus(x) / (x.square() + 1.0);\nlet d_softplus_x = ops::div(\n    &d_damped,\n    &saved.square_x_scaled,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t22 = ops::div(\n    &saved.damped,\n    &saved.square_x_scaled,\n    &ops::Site::new(\"div\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet t23 = ops::mul(\n    &d_damped,\n    &t22,\n    &ops::Site::new(\"mul\", \"softplus(x) / (x.square() + 1.0)\", file!(), 8, 18),\n);\nlet d_square_x_scaled = ops::neg(&t23);\nlet t25 = ops::square_backward(&saved.x, &d_square_x_scaled);\nlet t26 = ops::softplus_backward(&saved.x, &d_softplus_x);\n// line 7: let squashed = tanh(x).square() * 0.5;\nlet d_square_tanh_x = ops::mul_scalar(&d_t15, T::lit(0.5));\nlet d_tanh_x = ops::square_backward(&saved.tanh_x, &d_square_tanh_x);\nlet t29 = ops::tanh_backward(&saved.tanh_x, &d_tanh_x);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet t30 = ops::mul(\n    &d_t15,\n    &saved.sigmoid_x_scaled,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_sigmoid_x_scaled = ops::mul(\n    &d_t15,\n    &saved.x,\n    &ops::Site::new(\"mul\", \"x * sigmoid(x * 1.702)\", file!(), 6, 17),\n);\nlet d_x_scaled = ops::sigmoid_backward(&saved.sigmoid_x_scaled, &d_sigmoid_x_scaled);\nlet t33 = ops::mul_scalar(&d_x_scaled, T::lit(1.702));\nlet t34 = ops::add(&t25, &t26, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t35 = ops::add(&t34, &t29, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet t36 = ops::add(&t35, &t30, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nlet d_x = ops::add(&t36, &t33, &ops::Site::new(\"add\", \"x\", file!(), 5, 35));\nElementwiseChainGrads { x: d_x }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet d_x = {\n    let d_out = d_out[()];\n    ::backprop::ndarray::Zip::from(&saved.x)\n        .map_collect(|&x| {\n            let v0 = ops::elem::square(x);\n            let v1 = v0 + T::lit(1.0);\n            let v2 = ops::elem::softplus(x);\n            let damped = v2 / v1;\n            let v4 = ops::elem::tanh(x);\n            let v5 = x * T::lit(1.702);\n            let v6 = ops::elem::sigmoid(v5);\n            let v7 = d_out;\n            let v8 = -v7;\n            let v9 = v8 / v1;\n            let v10 = damped / v1;\n            let v11 = v8 * v10;\n            let v12 = -v11;\n            let v13 = ops::elem::square_backward(x, v12);\n            let v14 = ops::elem::softplus_backward(x, v9);\n            let v15 = v7 * T::lit(0.5);\n            let v16 = ops::elem::square_backward(v4, v15);\n            let v17 = ops::elem::tanh_backward(v4, v16);\n            let v18 = v7 * v6;\n            let v19 = v7 * x;\n            let v20 = ops::elem::sigmoid_backward(v6, v19);\n            let v21 = v20 * T::lit(1.702);\n            let v22 = v13 + v14;\n            let v23 = v22 + v17;\n            let v24 = v23 + v18;\n            let v25 = v24 + v21;\n            v25\n        })\n};\nElementwiseChainGrads { x: d_x }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -20,11 +20,17 @@ pub fn layernorm<T: Real>(
     let square_centered = ops::square(&centered);
     let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
     let var = ops::insert_axis(&t7, ops::Axis(1));
-    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
-    let sqrt_var_scaled = ops::sqrt(&var_scaled);
+    let t10 = {
+        ::backprop::ndarray::Zip::from(&var)
+            .map_collect(|&var| {
+                let v0 = var + T::lit(0.00001);
+                let v1 = ops::elem::sqrt(v0);
+                v1
+            })
+    };
     let x_hat = ops::div(
         &centered,
-        &sqrt_var_scaled,
+        &t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
     let x_hat_times_gamma = ops::mul(
@@ -46,8 +52,8 @@ pub struct LayernormSaved<T: Real> {
     pub gamma: ::backprop::ndarray::Array1<T>,
     /// `centered`: 2-D float array (from statement 2).
     pub centered: ::backprop::ndarray::Array2<T>,
-    /// `sqrt_var_scaled`: 2-D float array (from statement 4).
-    pub sqrt_var_scaled: ::backprop::ndarray::Array2<T>,
+    /// `t10`: 2-D float array (from statement 4).
+    pub t10: ::backprop::ndarray::Array2<T>,
     /// `x_hat`: 2-D float array (from statement 4).
     pub x_hat: ::backprop::ndarray::Array2<T>,
     /// `out_shape`: 2-D shape (from statement 5).
@@ -62,8 +68,8 @@ pub struct LayernormSaved<T: Real> {
     pub gamma_shape: ::backprop::ndarray::Ix1,
     /// `centered_shape`: 2-D shape (from statement 2).
     pub centered_shape: ::backprop::ndarray::Ix2,
-    /// `sqrt_var_scaled_shape`: 2-D shape (from statement 4).
-    pub sqrt_var_scaled_shape: ::backprop::ndarray::Ix2,
+    /// `t10_shape`: 2-D shape (from statement 4).
+    pub t10_shape: ::backprop::ndarray::Ix2,
     /// `square_centered_shape`: 2-D shape (from statement 3).
     pub square_centered_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
@@ -102,11 +108,17 @@ pub fn layernorm_train<T: Real>(
     let square_centered = ops::square(&centered);
     let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
     let var = ops::insert_axis(&t7, ops::Axis(1));
-    let var_scaled = ops::add_scalar(&var, T::lit(0.00001));
-    let sqrt_var_scaled = ops::sqrt(&var_scaled);
+    let t10 = {
+        ::backprop::ndarray::Zip::from(&var)
+            .map_collect(|&var| {
+                let v0 = var + T::lit(0.00001);
+                let v1 = ops::elem::sqrt(v0);
+                v1
+            })
+    };
     let x_hat = ops::div(
         &centered,
-        &sqrt_var_scaled,
+        &t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
     let x_hat_times_gamma = ops::mul(
@@ -125,14 +137,14 @@ pub fn layernorm_train<T: Real>(
     let x_hat_shape = x_hat.raw_dim();
     let gamma_shape = gamma.raw_dim();
     let centered_shape = centered.raw_dim();
-    let sqrt_var_scaled_shape = sqrt_var_scaled.raw_dim();
+    let t10_shape = t10.raw_dim();
     let square_centered_shape = square_centered.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = LayernormSaved {
         gamma: gamma.to_owned(),
         centered,
-        sqrt_var_scaled,
+        t10,
         x_hat,
         out_shape,
         x_hat_times_gamma_shape,
@@ -140,7 +152,7 @@ pub fn layernorm_train<T: Real>(
         x_hat_shape,
         gamma_shape,
         centered_shape,
-        sqrt_var_scaled_shape,
+        t10_shape,
         square_centered_shape,
         x_shape,
         mu_shape,
@@ -158,59 +170,75 @@ pub fn layernorm_train<T: Real>(
 /// // line 10: x_hat * &gamma + &beta
 /// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t21 = ops::mul(
+/// let t20 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 /// );
-/// let d_x_hat = ops::sum_to(&t21, saved.x_hat_shape);
-/// let t24 = ops::mul(
+/// let d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);
+/// let t23 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.x_hat,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 /// );
-/// let d_gamma = ops::sum_to(&t24, saved.gamma_shape);
+/// let d_gamma = ops::sum_to(&t23, saved.gamma_shape);
 /// // line 9: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t27 = ops::div(
+/// let t26 = ops::div(
 ///     &d_x_hat,
-///     &saved.sqrt_var_scaled,
+///     &saved.t10,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
-/// let t29 = ops::sum_to(&t27, saved.centered_shape);
-/// let t30 = ops::div(
-///     &saved.x_hat,
-///     &saved.sqrt_var_scaled,
-///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-/// );
-/// let t31 = ops::mul(
-///     &d_x_hat,
-///     &t30,
-///     &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-/// );
-/// let t32 = ops::neg(&t31);
-/// let d_sqrt_var_scaled = ops::sum_to(&t32, saved.sqrt_var_scaled_shape);
-/// let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
+/// let t28 = ops::sum_to(&t26, saved.centered_shape);
+/// let t29 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &saved.x_hat.raw_dim(),
+///         &saved.t10.raw_dim(),
+///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+///     );
+///     let shape_1 = ops::broadcast_dims(
+///         &d_x_hat.raw_dim(),
+///         &shape_0,
+///         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+///     );
+///     let shape = shape_1;
+///     ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x_hat, &shape))
+///         .and(&ops::stretch(&saved.t10, &shape))
+///         .and(&ops::stretch(&d_x_hat, &shape))
+///         .map_collect(|&x_hat, &t10, &d_x_hat| {
+///             let v0 = x_hat / t10;
+///             let v1 = d_x_hat * v0;
+///             let v2 = -v1;
+///             v2
+///         })
+/// };
+/// let d_t10 = ops::sum_to(&t29, saved.t10_shape);
+/// let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
-/// let d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));
+/// let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
 /// let d_square_centered = ops::mean_axis_backward(
 ///     &d_t7,
 ///     ops::Axis(1),
 ///     saved.square_centered_shape,
 /// );
-/// let t39 = ops::square_backward(&saved.centered, &d_square_centered);
 /// // line 7: let centered = x - &mu;
-/// let d_centered = ops::add(
-///     &t29,
-///     &t39,
-///     &ops::Site::new("add", "x - &mu", file!(), 7, 20),
-/// );
-/// let t42 = ops::sum_to(&d_centered, saved.x_shape);
-/// let t43 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to(&t43, saved.mu_shape);
+/// let d_centered = {
+///     let shape = t28.raw_dim();
+///     ::backprop::ndarray::Zip::from(&ops::stretch(&saved.centered, &shape))
+///         .and(&ops::stretch(&d_square_centered, &shape))
+///         .and(&t28)
+///         .map_collect(|&centered, &d_square_centered, &t28| {
+///             let v0 = ops::elem::square_backward(centered, d_square_centered);
+///             let v1 = t28 + v0;
+///             v1
+///         })
+/// };
+/// let t38 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t39 = ops::neg(&d_centered);
+/// let d_mu = ops::sum_to(&t39, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-/// let t47 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-/// let d_x = ops::add(&t42, &t47, &ops::Site::new("add", "x", file!(), 5, 27));
+/// let t43 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+/// let d_x = ops::add(&t38, &t43, &ops::Site::new("add", "x", file!(), 5, 27));
 /// LayernormGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -232,55 +260,71 @@ pub fn layernorm_backward<T: Real>(
     ops::check_upstream(&d_out, &saved.out_shape, "layernorm", "d_out");
     let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t21 = ops::mul(
+    let t20 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
-    let d_x_hat = ops::sum_to(&t21, saved.x_hat_shape);
-    let t24 = ops::mul(
+    let d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);
+    let t23 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.x_hat,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
-    let d_gamma = ops::sum_to(&t24, saved.gamma_shape);
-    let t27 = ops::div(
+    let d_gamma = ops::sum_to(&t23, saved.gamma_shape);
+    let t26 = ops::div(
         &d_x_hat,
-        &saved.sqrt_var_scaled,
+        &saved.t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let t29 = ops::sum_to(&t27, saved.centered_shape);
-    let t30 = ops::div(
-        &saved.x_hat,
-        &saved.sqrt_var_scaled,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-    );
-    let t31 = ops::mul(
-        &d_x_hat,
-        &t30,
-        &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-    );
-    let t32 = ops::neg(&t31);
-    let d_sqrt_var_scaled = ops::sum_to(&t32, saved.sqrt_var_scaled_shape);
-    let d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);
-    let d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));
+    let t28 = ops::sum_to(&t26, saved.centered_shape);
+    let t29 = {
+        let shape_0 = ops::broadcast_dims(
+            &saved.x_hat.raw_dim(),
+            &saved.t10.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &d_x_hat.raw_dim(),
+            &shape_0,
+            &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+        );
+        let shape = shape_1;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x_hat, &shape))
+            .and(&ops::stretch(&saved.t10, &shape))
+            .and(&ops::stretch(&d_x_hat, &shape))
+            .map_collect(|&x_hat, &t10, &d_x_hat| {
+                let v0 = x_hat / t10;
+                let v1 = d_x_hat * v0;
+                let v2 = -v1;
+                v2
+            })
+    };
+    let d_t10 = ops::sum_to(&t29, saved.t10_shape);
+    let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
+    let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
     let d_square_centered = ops::mean_axis_backward(
         &d_t7,
         ops::Axis(1),
         saved.square_centered_shape,
     );
-    let t39 = ops::square_backward(&saved.centered, &d_square_centered);
-    let d_centered = ops::add(
-        &t29,
-        &t39,
-        &ops::Site::new("add", "x - &mu", file!(), 7, 20),
-    );
-    let t42 = ops::sum_to(&d_centered, saved.x_shape);
-    let t43 = ops::neg(&d_centered);
-    let d_mu = ops::sum_to(&t43, saved.mu_shape);
+    let d_centered = {
+        let shape = t28.raw_dim();
+        ::backprop::ndarray::Zip::from(&ops::stretch(&saved.centered, &shape))
+            .and(&ops::stretch(&d_square_centered, &shape))
+            .and(&t28)
+            .map_collect(|&centered, &d_square_centered, &t28| {
+                let v0 = ops::elem::square_backward(centered, d_square_centered);
+                let v1 = t28 + v0;
+                v1
+            })
+    };
+    let t38 = ops::sum_to(&d_centered, saved.x_shape);
+    let t39 = ops::neg(&d_centered);
+    let d_mu = ops::sum_to(&t39, saved.mu_shape);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-    let t47 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-    let d_x = ops::add(&t42, &t47, &ops::Site::new("add", "x", file!(), 5, 27));
+    let t43 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+    let d_x = ops::add(&t38, &t43, &ops::Site::new("add", "x", file!(), 5, 27));
     LayernormGrads {
         x: d_x,
         gamma: d_gamma,
@@ -332,7 +376,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t21 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to(&t21, saved.x_hat_shape);\nlet t24 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_gamma = ops::sum_to(&t24, saved.gamma_shape);\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t27 = ops::div(\n    &d_x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t29 = ops::sum_to(&t27, saved.centered_shape);\nlet t30 = ops::div(\n    &saved.x_hat,\n    &saved.sqrt_var_scaled,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t31 = ops::mul(\n    &d_x_hat,\n    &t30,\n    &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t32 = ops::neg(&t31);\nlet d_sqrt_var_scaled = ops::sum_to(&t32, saved.sqrt_var_scaled_shape);\nlet d_var_scaled = ops::sqrt_backward(&saved.sqrt_var_scaled, &d_sqrt_var_scaled);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var_scaled, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.square_centered_shape,\n);\nlet t39 = ops::square_backward(&saved.centered, &d_square_centered);\n// line 7: let centered = x - &mu;\nlet d_centered = ops::add(\n    &t29,\n    &t39,\n    &ops::Site::new(\"add\", \"x - &mu\", file!(), 7, 20),\n);\nlet t42 = ops::sum_to(&d_centered, saved.x_shape);\nlet t43 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t43, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t47 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t42, &t47, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to(&t20, saved.x_hat_shape);\nlet t23 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.x_hat,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_gamma = ops::sum_to(&t23, saved.gamma_shape);\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t28 = ops::sum_to(&t26, saved.centered_shape);\nlet t29 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x_hat, &shape))\n        .and(&ops::stretch(&saved.t10, &shape))\n        .and(&ops::stretch(&d_x_hat, &shape))\n        .map_collect(|&x_hat, &t10, &d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        })\n};\nlet d_t10 = ops::sum_to(&t29, saved.t10_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.square_centered_shape,\n);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t28.raw_dim();\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.centered, &shape))\n        .and(&ops::stretch(&d_square_centered, &shape))\n        .and(&t28)\n        .map_collect(|&centered, &d_square_centered, &t28| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t28 + v0;\n            v1\n        })\n};\nlet t38 = ops::sum_to(&d_centered, saved.x_shape);\nlet t39 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t39, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t43 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t38, &t43, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

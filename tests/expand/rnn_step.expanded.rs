@@ -31,12 +31,21 @@ pub fn rnn_step<T: Real>(
         &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
     );
-    let t7_plus_b = ops::add(
-        &t7,
-        &b,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-    );
-    let out = ops::tanh(&t7_plus_b);
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &t7.raw_dim(),
+            &b.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+        );
+        let shape = shape_0;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&t7, &shape))
+            .and(&ops::stretch(&b, &shape))
+            .map_collect(|&t7, &b| {
+                let v0 = t7 + b;
+                let v1 = ops::elem::tanh(v0);
+                v1
+            })
+    };
     out
 }
 /// What the backward pass of [`rnn_step`] needs, kept by [`rnn_step_train`].
@@ -109,12 +118,21 @@ pub fn rnn_step_train<T: Real>(
         &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
     );
-    let t7_plus_b = ops::add(
-        &t7,
-        &b,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-    );
-    let out = ops::tanh(&t7_plus_b);
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &t7.raw_dim(),
+            &b.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+        );
+        let shape = shape_0;
+        ::backprop::ndarray::Zip::from(&ops::stretch(&t7, &shape))
+            .and(&ops::stretch(&b, &shape))
+            .map_collect(|&t7, &b| {
+                let v0 = t7 + b;
+                let v1 = ops::elem::tanh(v0);
+                v1
+            })
+    };
     let out_shape = out.raw_dim();
     let t7_shape = t7.raw_dim();
     let b_shape = b.raw_dim();
@@ -143,9 +161,9 @@ pub fn rnn_step_train<T: Real>(
 /// ```text
 /// ops::check_upstream(&d_out, &saved.out_shape, "rnn_step", "d_out");
 /// // line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)
-/// let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
-/// let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
-/// let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
+/// let t11 = ops::tanh_backward(&saved.out, &d_out);
+/// let d_t7 = ops::sum_to(&t11, saved.t7_shape);
+/// let d_b = ops::sum_to(&t11, saved.b_shape);
 /// let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
 /// let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
 /// let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
@@ -173,9 +191,9 @@ pub fn rnn_step_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.out_shape, "rnn_step", "d_out");
-    let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
-    let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
-    let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
+    let t11 = ops::tanh_backward(&saved.out, &d_out);
+    let d_t7 = ops::sum_to(&t11, saved.t7_shape);
+    let d_b = ops::sum_to(&t11, saved.b_shape);
     let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
     let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
     let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
@@ -243,7 +261,7 @@ pub fn rnn_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"rnn_step\", \"d_out\");\n// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);\nlet d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"rnn_step\", \"d_out\");\n// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet t11 = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&t11, saved.t7_shape);\nlet d_b = ops::sum_to(&t11, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -9,6 +9,8 @@
 mod cse;
 mod dce;
 mod fold;
+mod fuse;
+mod remat;
 mod reshape;
 pub mod shapes;
 
@@ -46,6 +48,26 @@ pub static PIPELINE: &[Pass] = &[
         doc: "drops nodes that neither an output nor a gradient depends on",
         run: dce::eliminate_dead_values,
     },
+    Pass {
+        name: "remat",
+        doc: "recomputes in the backward the elementwise values that inputs give, instead of saving them",
+        run: remat::rematerialize,
+    },
+    Pass {
+        name: "cse-backward",
+        doc: "merges the recomputed values with what the backward already computes",
+        run: cse::eliminate_common_subexpressions,
+    },
+    Pass {
+        name: "dce-forward",
+        doc: "drops forward values that are no longer saved nor read",
+        run: dce::eliminate_dead_values,
+    },
+    Pass {
+        name: "fuse",
+        doc: "turns each chain of elementwise nodes into one loop",
+        run: fuse::fuse,
+    },
 ];
 
 /// Runs the pipeline, verifying after each pass when `verify` is set. A failed
@@ -59,6 +81,44 @@ pub fn optimize(g: &mut Graph, verify: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Runs the pipeline up to and including the pass named `last` (for tests of
+/// the passes after it).
+#[cfg(test)]
+pub(crate) fn optimize_until(g: &mut Graph, last: &str) {
+    for pass in PIPELINE {
+        (pass.run)(g);
+        if pass.name == last {
+            return;
+        }
+    }
+}
+
+/// Puts the nodes of `g` in a new order: `order[k]` is the old id of the node
+/// that becomes node `k` (a permutation in which arguments still come first).
+pub(crate) fn reorder(g: &mut Graph, order: &[ValueId]) {
+    let mut new_id = vec![usize::MAX; g.nodes.len()];
+    for (k, &old) in order.iter().enumerate() {
+        new_id[old] = k;
+    }
+    let mut nodes: Vec<_> = order.iter().map(|&old| g.nodes[old].clone()).collect();
+    for node in nodes.iter_mut() {
+        for a in node.args.iter_mut() {
+            *a = new_id[*a];
+        }
+    }
+    g.nodes = nodes;
+    let map = |v: ValueId| new_id[v];
+    g.outputs = g.outputs.iter().map(|&o| map(o)).collect();
+    g.grads = g.grads.iter().map(|gr| gr.map(map)).collect();
+    for input in g.inputs.iter_mut() {
+        input.node = map(input.node);
+    }
+    for b in g.lets.iter_mut() {
+        b.value = b.value.map(map);
+    }
+    g.grad_of = g.grad_of.iter().map(|&(f, b)| (map(f), map(b))).collect();
 }
 
 /// Rebuilds `g` from a plan: `replace[v]` is the node that stands for `v` from now

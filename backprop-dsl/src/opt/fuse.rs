@@ -1,0 +1,260 @@
+//! Fusion: a chain of elementwise nodes becomes one loop. `f(g(x))` computed
+//! element by element is the same as computing `g(x)` whole and then `f` of it
+//! (each element of an elementwise op depends only on the elements at its own
+//! broadcast position), so the arrays between them need not exist.
+//!
+//! A node joins the loop of its consumers when every consumer is in that one
+//! loop, in its own pass (forward or backward), and it has the rank of the
+//! loop's result: a value read anywhere else (an output, a gradient, a saved
+//! value, a matrix product's operand) is the result of a loop of its own, and a
+//! lower-rank value (a mean along an axis) is computed once, not per element of
+//! the loop. A loop reads at most [`MAX_ZIPPED`] arrays element by element.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ir::{Fused, Graph, Op, Ty, ValueId};
+
+use super::shapes::shape_classes;
+
+/// The most arrays one loop zips over (`ndarray::Zip::map_collect` takes five).
+pub const MAX_ZIPPED: usize = 5;
+
+/// Whether node `v` may be computed inside a loop.
+fn fusible(g: &Graph, v: ValueId) -> bool {
+    let n = &g.nodes[v];
+    let array = matches!(n.ty, Ty::Float(_) | Ty::Mask(_));
+    // `broadcast_to` is a loop's read of a scalar only when it stretches a 0-d value.
+    let stretch_ok = !n.op.is_stretch() || g.ty(n.args[0]) == Ty::Float(0);
+    array && n.op.is_elementwise() && stretch_ok
+}
+
+/// Whether a value is an array the loop reads element by element.
+fn zipped(ty: Ty) -> bool {
+    matches!(ty, Ty::Float(r) | Ty::Mask(r) | Ty::Int(r) if r > 0)
+}
+
+/// Which loop (named by its result) each node among `among` is in, decided from
+/// the last node back so that a node's consumers are decided before it. With a
+/// `limit`, a node joins only if the loop then reads at most that many arrays.
+fn grouping(
+    g: &Graph,
+    users: &[Vec<ValueId>],
+    escapes: &[bool],
+    among: &[bool],
+    limit: Option<usize>,
+) -> Vec<Option<ValueId>> {
+    let n = g.nodes.len();
+    let mut group: Vec<Option<ValueId>> = vec![None; n];
+    // Per loop: the arrays it reads from outside (tracked only with a limit).
+    let mut reads: Vec<HashSet<ValueId>> = vec![HashSet::new(); n];
+    for v in (0..n).rev() {
+        if !among[v] || !fusible(g, v) {
+            continue;
+        }
+        let node = &g.nodes[v];
+        let arrays = || node.args.iter().copied().filter(|&a| zipped(g.ty(a)));
+        let joined = match users[v].first().and_then(|&u| group[u]) {
+            Some(root)
+                if !escapes[v]
+                    && users[v].iter().all(|&u| group[u] == Some(root))
+                    && node.backward == g.nodes[root].backward
+                    && node.ty.rank() == g.nodes[root].ty.rank() =>
+            {
+                let mut after = reads[root].clone();
+                if limit.is_some() {
+                    after.remove(&v);
+                    after.extend(arrays());
+                }
+                limit
+                    .is_none_or(|l| after.len() <= l)
+                    .then_some((root, after))
+            }
+            _ => None,
+        };
+        match joined {
+            Some((root, after)) => {
+                group[v] = Some(root);
+                reads[root] = after;
+            }
+            None => {
+                group[v] = Some(v);
+                reads[v] = arrays().collect();
+            }
+        }
+    }
+    group
+}
+
+/// Per loop (by its result), the arrays it reads element by element from outside it.
+fn reads_of(g: &Graph, group: &[Option<ValueId>]) -> Vec<HashSet<ValueId>> {
+    let mut reads = vec![HashSet::new(); g.nodes.len()];
+    for (m, node) in g.nodes.iter().enumerate() {
+        if let Some(root) = group[m] {
+            for &a in &node.args {
+                if group[a] != Some(root) && zipped(g.ty(a)) {
+                    reads[root].insert(a);
+                }
+            }
+        }
+    }
+    reads
+}
+
+pub(crate) fn fuse(g: &mut Graph) {
+    let n = g.nodes.len();
+    let class = shape_classes(g);
+    let mut users: Vec<Vec<ValueId>> = vec![Vec::new(); n];
+    for (id, node) in g.nodes.iter().enumerate() {
+        for &a in &node.args {
+            users[a].push(id);
+        }
+    }
+    // Values read outside every loop.
+    let mut escapes = vec![false; n];
+    for &v in g.outputs.iter().chain(g.grads.iter().flatten()) {
+        escapes[v] = true;
+    }
+    // Loops first without a limit on what they read; a loop that reads too many
+    // arrays is then grouped again with the limit applied node by node.
+    let mut group = grouping(g, &users, &escapes, &vec![true; n], None);
+    let reads = reads_of(g, &group);
+    let over: Vec<bool> = (0..n)
+        .map(|v| group[v].is_some_and(|r| reads[r].len() > MAX_ZIPPED))
+        .collect();
+    if over.iter().any(|&o| o) {
+        let regrouped = grouping(g, &users, &escapes, &over, Some(MAX_ZIPPED));
+        for v in 0..n {
+            if over[v] {
+                group[v] = regrouped[v];
+            }
+        }
+    }
+    // A 0-d value stretched to a shape (the gradient of a sum) is read by every
+    // loop that needs it as the scalar it is, never made into an array.
+    let free: Vec<bool> = (0..n)
+        .map(|v| {
+            g.nodes[v].op.is_stretch()
+                && fusible(g, v)
+                && !escapes[v]
+                && users[v].iter().all(|&u| fusible(g, u))
+        })
+        .collect();
+    let mut members: Vec<Vec<ValueId>> = vec![Vec::new(); n];
+    let mut copied: HashSet<(ValueId, ValueId)> = HashSet::new();
+    for v in 0..n {
+        if let Some(root) = group[v]
+            && !free[v]
+        {
+            // The free values a node reads go into its loop first.
+            for &a in &g.nodes[v].args {
+                if free[a] && copied.insert((root, a)) {
+                    members[root].push(a);
+                }
+            }
+            members[root].push(v);
+        }
+    }
+    let mut keep: Vec<bool> = free.iter().map(|&f| !f).collect();
+    for root in 0..n {
+        let body_ids = &members[root];
+        // A loop of one node is its kernel call.
+        if body_ids.len() < 2 {
+            continue;
+        }
+        let inside: HashMap<ValueId, usize> =
+            body_ids.iter().enumerate().map(|(j, &m)| (m, j)).collect();
+        let mut outer: Vec<ValueId> = Vec::new();
+        let mut outer_index: HashMap<ValueId, usize> = HashMap::new();
+        for &m in body_ids {
+            for &a in &g.nodes[m].args {
+                if !inside.contains_key(&a) && !outer_index.contains_key(&a) {
+                    outer_index.insert(a, outer.len());
+                    outer.push(a);
+                }
+            }
+        }
+        let arity = outer.len();
+        let local = |a: ValueId| match inside.get(&a) {
+            Some(j) => arity + j,
+            None => outer_index[&a],
+        };
+        let mut body = Vec::with_capacity(body_ids.len());
+        let mut checks = Vec::with_capacity(body_ids.len());
+        for &m in body_ids {
+            let mut b = g.nodes[m].clone();
+            // Operands that may differ in shape are checked to broadcast.
+            let classes: HashSet<ValueId> = b
+                .args
+                .iter()
+                .filter(|&&a| matches!(g.ty(a), Ty::Float(r) | Ty::Mask(r) if r > 0))
+                .map(|&a| class[a])
+                .collect();
+            checks.push(classes.len() > 1 && !b.op.is_stretch());
+            b.args = b.args.iter().map(|&a| local(a)).collect();
+            body.push(b);
+            if m != root && !free[m] {
+                keep[m] = false;
+            }
+        }
+        let node = &mut g.nodes[root];
+        node.op = Op::Fused(Box::new(Fused {
+            body,
+            arity,
+            checks,
+        }));
+        node.args = outer;
+    }
+    let same: Vec<ValueId> = (0..n).collect();
+    super::rebuild(g, &same, &keep);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::Op;
+    use crate::opt::tests::{compiled, count};
+
+    fn fused_sizes(g: &crate::ir::Graph) -> Vec<usize> {
+        g.nodes
+            .iter()
+            .filter_map(|n| match &n.op {
+                Op::Fused(f) => Some(f.body.len()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_becomes_one_loop_and_saved_values_end_loops() {
+        let mut g = compiled(
+            "fn f<T: Real>(x: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> { tanh(x * 2.0 + &b).square() }",
+            "",
+        );
+        crate::opt::optimize_until(&mut g, "cse");
+        super::fuse(&mut g);
+        g.verify().expect("verified");
+        // Forward: `x * 2.0 + b` feeds tanh, whose output the backward reads, so
+        // tanh ends a loop; square is the output. Backward: one loop for d_z.
+        assert!(count(&g, "Fused") >= 2, "{g}");
+        assert!(fused_sizes(&g).iter().all(|&s| s >= 2), "{g}");
+    }
+
+    #[test]
+    fn a_loop_zips_at_most_five_arrays() {
+        let mut g = compiled(
+            "fn f<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayView2<T>, d: ArrayView2<T>, e: ArrayView2<T>, h: ArrayView2<T>, k: ArrayView2<T>) -> Array2<T> {
+                let s = stop_gradient(a);
+                s + stop_gradient(b) + stop_gradient(c) + stop_gradient(d) + stop_gradient(e) + stop_gradient(h) + stop_gradient(k)
+            }",
+            "",
+        );
+        super::fuse(&mut g);
+        g.verify().expect("verified");
+        for n in &g.nodes {
+            if let Op::Fused(_) = &n.op {
+                let arrays = n.args.iter().filter(|&&a| g.ty(a).rank() > Some(0)).count();
+                assert!(arrays <= super::MAX_ZIPPED, "{g}");
+            }
+        }
+        assert!(count(&g, "Fused") >= 2, "{g}");
+    }
+}
