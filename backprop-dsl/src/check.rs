@@ -16,6 +16,7 @@ use crate::ir::{
     BinOp, FloatType, Graph, Input, InputSig, Node, Op, OutputSig, ScalarOp, Signature, Ty,
     UsizeOp, ValueId,
 };
+use crate::messages::{self, FloatUse, OpHint, ValueHint};
 use crate::ops;
 use crate::parse::{FnDef, InputKind};
 
@@ -364,28 +365,12 @@ impl Lower<'_> {
         }
         if is_tuple != def.tuple_output || parts.len() != def.outputs.len() {
             let n = def.outputs.len();
-            let (message, help) = match (def.tuple_output, is_tuple) {
-                (true, false) => (
-                    format!("the function returns a tuple of {n} values but this is not a tuple"),
-                    "end the body with a tuple, as in `(a, b)`".to_string(),
-                ),
-                (false, true) => (
-                    format!(
-                        "the function returns one value but this is a tuple of {}",
-                        parts.len()
-                    ),
-                    "return one value, or declare a tuple return type such as `-> (Array2<T>, T)`"
-                        .to_string(),
-                ),
-                _ => (
-                    format!(
-                        "the function returns {n} values but this tuple has {}",
-                        parts.len()
-                    ),
-                    "make the final tuple match the declared return type".to_string(),
-                ),
+            let message = match (def.tuple_output, is_tuple) {
+                (true, false) => messages::tuple_expected(n),
+                (false, true) => messages::tuple_unexpected(parts.len()),
+                _ => messages::tuple_length(n, parts.len()),
             };
-            self.diags.error_at(&def.tail, message, help);
+            self.diags.error_at(&def.tail, message);
             return;
         }
         for (k, ((part, &rank), v)) in parts.iter().zip(&def.outputs).zip(values).enumerate() {
@@ -397,21 +382,8 @@ impl Lower<'_> {
                     .get(k)
                     .map(crate::diag::code)
                     .unwrap_or_default();
-                self.diags.error_at(
-                    &part,
-                    match ty {
-                        Ty::Scalar => format!(
-                            "this expression is a constant, but the function returns `{declared}`"
-                        ),
-                        _ => format!("this expression is a {ty}, but the function returns `{declared}`"),
-                    },
-                    match ty {
-                        Ty::Float(0) => "a full reduction gives a scalar: return `T`".to_string(),
-                        Ty::Float(r) => format!("declare the return type as a {r}-D array (`Array{r}<T>`), or reduce the result"),
-                        Ty::Scalar => "the output must be computed from array inputs; a constant has no gradient".to_string(),
-                        _ => "return a float array or a float scalar".to_string(),
-                    },
-                );
+                self.diags
+                    .error_at(&part, messages::wrong_output_type(ty, &declared));
                 continue;
             }
             self.g.outputs.push(v);
@@ -429,8 +401,7 @@ impl Lower<'_> {
                 let span = self.g.nodes[id].span;
                 self.diags.error_range(
                     self.ranges.get(&id).copied().unwrap_or((span, span)),
-                    format!("`{}` has no derivative, but a gradient flows through it here", e.name),
-                    format!("wrap its input in `stop_gradient(...)` if no gradient should flow, or mark the inputs it depends on `#[no_grad]`; `{}` is {}", e.name, e.doc),
+                    messages::no_derivative(e.name, e.doc),
                 );
             }
         }
@@ -463,11 +434,7 @@ impl Lower<'_> {
         {
             self.diags.error_at(
                 ident,
-                format!("`{name}` is used before its `let`"),
-                format!(
-                    "`let {name} = ...;` comes later, on line {}; move this statement below it",
-                    later.span().start().line
-                ),
+                messages::used_before_let(&name, later.span().start().line),
             );
             return None;
         }
@@ -477,19 +444,18 @@ impl Lower<'_> {
                 names.push(n);
             }
         }
-        let help = match did_you_mean(&name, names.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None if ops::arity(&name).is_some() => format!(
-                "`{name}` is an op: call it, as in `{}`",
-                ops::call_form(&name).unwrap_or_default()
-            ),
-            None if names.is_empty() => {
-                "declare it as an input, or bind it with `let` before this statement".to_string()
+        let call_form;
+        let hint = match did_you_mean(&name, names.iter().copied()) {
+            Some(s) => ValueHint::DidYouMean(s),
+            None if ops::arity(&name).is_some() => {
+                call_form = ops::call_form(&name).unwrap_or_default();
+                ValueHint::Op(&call_form)
             }
-            None => format!("the names in scope are: {}", names.join(", ")),
+            None if names.is_empty() => ValueHint::NothingInScope,
+            None => ValueHint::InScope(&names),
         };
         self.diags
-            .error_at(&ident, format!("cannot find value `{name}`"), help);
+            .error_at(&ident, messages::unknown_value(&name, hint));
         None
     }
 
@@ -511,11 +477,7 @@ impl Lower<'_> {
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => {
                 if let Some(m) = &r.mutability {
-                    self.diags.error_at(
-                        &m,
-                        "`&mut` is not supported",
-                        "values are never changed in place; write `&x`",
-                    );
+                    self.diags.error_at(&m, messages::MUT_REFERENCE);
                 }
                 self.expr(&r.expr)
             }
@@ -539,11 +501,7 @@ impl Lower<'_> {
                 match value {
                     Some(v) => Some(self.node(Op::Const(v), vec![], Ty::Scalar, e.span())),
                     None => {
-                        self.diags.error_at(
-                            &e,
-                            format!("cannot find value `{text}`"),
-                            "use input names, `let` names, literals, or `std::f64::consts::PI`/`E`",
-                        );
+                        self.diags.error_at(&e, messages::unknown_path(&text));
                         None
                     }
                 }
@@ -554,11 +512,8 @@ impl Lower<'_> {
                     self.negate(&u.expr, span)
                 }
                 _ => {
-                    self.diags.error_at(
-                        &u,
-                        format!("unary `{}` is not supported", u.op.to_token_stream()),
-                        "the only unary operator is `-`",
-                    );
+                    self.diags
+                        .error_at(&u, messages::unary_operator(u.op.to_token_stream()));
                     None
                 }
             },
@@ -568,11 +523,7 @@ impl Lower<'_> {
             }
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else {
-                    self.diags.error_at(
-                        &c.func,
-                        "only calls of named ops are supported",
-                        "call an op of the language by name, as in `sigmoid(z)`",
-                    );
+                    self.diags.error_at(&c.func, messages::UNNAMED_CALL);
                     return None;
                 };
                 if p.path.segments.len() > 1
@@ -585,42 +536,31 @@ impl Lower<'_> {
                 }
                 let seg = p.path.segments.last()?;
                 if !seg.arguments.is_empty() {
-                    self.diags.error_at(
-                        &seg.arguments,
-                        "type arguments are not supported here",
-                        "remove the turbofish; the float type is inferred",
-                    );
+                    self.diags.error_at(&seg.arguments, messages::TURBOFISH);
                 }
                 let args: Vec<&Expr> = c.args.iter().collect();
                 self.call(&seg.ident, &args, e)
             }
             Expr::MethodCall(m) => {
                 if let Some(t) = &m.turbofish {
-                    self.diags.error_at(
-                        &t,
-                        "type arguments are not supported here",
-                        "remove the turbofish; the float type is inferred",
-                    );
+                    self.diags.error_at(&t, messages::TURBOFISH);
                 }
                 let args: Vec<&Expr> = std::iter::once(&*m.receiver).chain(m.args.iter()).collect();
                 self.call(&m.method, &args, e)
             }
             Expr::Tuple(_) => {
-                self.diags.error_at(&e, "tuples are only supported as the final expression", "return several values as `(a, b)` at the end of the body, with a tuple return type");
+                self.diags.error_at(&e, messages::TUPLE_NOT_FINAL);
                 None
             }
             Expr::Range(_) => {
-                self.diags.error_at(
-                    &e,
-                    "a range is only supported as the bounds of `slice_axis`",
-                    "write `x.slice_axis(Axis(1), 0..h)`",
-                );
+                self.diags.error_at(&e, messages::RANGE_OUTSIDE_SLICE);
                 None
             }
             other => {
-                let (message, help) = crate::parse::syntax_error(other);
-                self.diags
-                    .error_range(crate::parse::syntax_range(other), message, help);
+                self.diags.error_range(
+                    crate::parse::syntax_range(other),
+                    crate::parse::syntax_error(other),
+                );
                 None
             }
         }
@@ -639,20 +579,12 @@ impl Lower<'_> {
             Some(_) => {
                 self.diags.error_at(
                     lit,
-                    format!(
-                        "the literal `{}` is out of range for a float",
-                        crate::diag::code(lit)
-                    ),
-                    "the largest float is about `1.7976931348623157e308` (`f64::MAX`)",
+                    messages::float_literal_out_of_range(&crate::diag::code(lit)),
                 );
                 None
             }
             None => {
-                self.diags.error_at(
-                    &lit,
-                    "only number literals are supported",
-                    "write a float literal such as `0.5`",
-                );
+                self.diags.error_at(&lit, messages::NOT_A_NUMBER_LITERAL);
                 None
             }
         }
@@ -672,24 +604,15 @@ impl Lower<'_> {
                 Some(self.node(Op::ScalarArith(BinOp::Mul), vec![v, m], Ty::Scalar, span))
             }
             other => {
-                self.not_float(inner, other, "negation");
+                self.not_float(inner, other, FloatUse::Negation);
                 None
             }
         }
     }
 
     /// Reports a value of the wrong kind where a float was needed.
-    fn not_float(&mut self, e: &Expr, ty: Ty, what: &str) {
-        let (message, help) = match ty {
-            Ty::Int(_) => (
-                format!("an integer array cannot be used in {what}: a gradient would have to flow through integers"),
-                "integer arrays are labels, actions or ids: use them as the index of `pick(q, &a)` or `rows(table, &ids)`".to_string(),
-            ),
-            Ty::Mask(_) => (format!("a comparison mask cannot be used in {what}"), "use the mask as the condition of `where_(mask, a, b)`".to_string()),
-            Ty::Usize => (format!("a `usize` cannot be used in {what}"), "`usize` values are sizes and slice bounds; use `mean` for averages".to_string()),
-            _ => (format!("a {ty} cannot be used in {what}"), "use a float array".to_string()),
-        };
-        self.diags.error_at(e, message, help);
+    fn not_float(&mut self, e: &Expr, ty: Ty, what: FloatUse<'_>) {
+        self.diags.error_at(e, messages::not_float(ty, what));
     }
 
     fn binary(&mut self, b: &syn::ExprBinary, span: Span) -> Option<ValueId> {
@@ -711,16 +634,12 @@ impl Lower<'_> {
             _ => None,
         };
         if arith.is_none() && cmp.is_none() {
-            let (message, help) = crate::parse::statement_error(&Expr::Binary(b.clone()));
-            let (message, help) = if message.starts_with("compound") {
-                (message, help)
+            let message = if crate::parse::is_compound_assign(&b.op) {
+                messages::COMPOUND_ASSIGNMENT
             } else {
-                (
-                    format!("operator `{}` is not supported", b.op.to_token_stream()),
-                    "the operators are `+ - * /`, unary `-`, and comparisons inside `where_`",
-                )
+                messages::binary_operator(b.op.to_token_stream())
             };
-            self.diags.error_at(&b.op, message, help);
+            self.diags.error_at(&b.op, message);
             return None;
         }
         let (l, r) = (self.expr(&b.left), self.expr(&b.right));
@@ -743,9 +662,9 @@ impl Lower<'_> {
         for (e, t) in [(&*b.left, lt), (&*b.right, rt)] {
             if !matches!(t, Ty::Float(_) | Ty::Scalar) {
                 let what = if cmp.is_some() {
-                    "a comparison"
+                    FloatUse::Comparison
                 } else {
-                    "arithmetic"
+                    FloatUse::Arithmetic
                 };
                 self.not_float(e, t, what);
                 bad = true;
@@ -757,11 +676,7 @@ impl Lower<'_> {
         let rank = lt.rank().unwrap_or(0).max(rt.rank().unwrap_or(0));
         if let Some(cmp) = cmp {
             if lt == Ty::Scalar && rt == Ty::Scalar {
-                self.diags.error_at(
-                    b,
-                    "a comparison of two scalars is constant",
-                    "compare an array, as in `x > 0.0`",
-                );
+                self.diags.error_at(b, messages::COMPARE_SCALARS);
                 return None;
             }
             return Some(self.node(Op::Compare(cmp), vec![l, r], Ty::Mask(rank), span));
@@ -824,11 +739,7 @@ impl Lower<'_> {
                     Some(this.node(Op::UsizeConst(n), vec![], Ty::Usize, this.g.nodes[v].span))
                 }
                 (ty, _) => {
-                    this.diags.error_at(
-                        e,
-                        format!("a {ty} cannot be mixed with a `usize` size"),
-                        "sizes combine with sizes and non-negative integer literals, as in `x.len_of(Axis(1)) / 2`",
-                    );
+                    this.diags.error_at(e, messages::mixed_with_size(ty));
                     None
                 }
             }
@@ -860,16 +771,9 @@ impl Lower<'_> {
         match op.apply(a, b) {
             Some(n) => Some(self.node(Op::UsizeConst(n), vec![], Ty::Usize, span)),
             None => {
-                let what = if op == UsizeOp::Div {
-                    "divides by zero"
-                } else {
-                    "is out of range for a `usize`"
-                };
-                self.diags.error_at(
-                    at,
-                    format!("`{a} {} {b}` {what}", crate::diag::code(at)),
-                    "sizes are non-negative: write bounds that stay between 0 and the axis length",
-                );
+                let message =
+                    messages::size_arithmetic(a, &crate::diag::code(at), b, op == UsizeOp::Div);
+                self.diags.error_at(at, message);
                 None
             }
         }
@@ -881,15 +785,11 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Float(r) => Some((v, r)),
             Ty::Scalar => {
-                self.diags.error_at(
-                    &e,
-                    format!("`{op}` needs an array here, not a scalar"),
-                    "pass an array input or a value computed from one",
-                );
+                self.diags.error_at(&e, messages::array_not_scalar(op));
                 None
             }
             other => {
-                self.not_float(e, other, &format!("`{op}`"));
+                self.not_float(e, other, FloatUse::Op(op));
                 None
             }
         }
@@ -902,7 +802,7 @@ impl Lower<'_> {
             Ty::Float(r) => Some((v, r)),
             Ty::Scalar => Some((v, 0)),
             other => {
-                self.not_float(e, other, &format!("`{op}`"));
+                self.not_float(e, other, FloatUse::Op(op));
                 None
             }
         }
@@ -914,11 +814,8 @@ impl Lower<'_> {
         if self.g.ty(v) == Ty::Scalar {
             return Some(v);
         }
-        self.diags.error_at(
-            &e,
-            format!("the `{param}` parameter of `{op}` must be a constant"),
-            format!("pass a literal such as `0.01` or a `#[no_grad]` scalar input of type `T`; `{param}` takes no gradient"),
-        );
+        self.diags
+            .error_at(&e, messages::parameter_not_constant(op, param));
         None
     }
 
@@ -926,42 +823,21 @@ impl Lower<'_> {
     /// in an `i32`, or a `usize` input. A float is an error, never truncated.
     fn integer_param(&mut self, e: &Expr, op: &str, param: &str) -> Option<ValueId> {
         let v = self.expr(e)?;
-        match (self.g.ty(v), &self.g.nodes[v].op) {
-            (Ty::Usize, _) => Some(v),
+        let message = match (self.g.ty(v), &self.g.nodes[v].op) {
+            (Ty::Usize, _) => return Some(v),
             (Ty::Scalar, Op::Const(c)) if c.fract() == 0.0 && c.abs() <= f64::from(i32::MAX) => {
-                Some(v)
+                return Some(v);
             }
             (Ty::Scalar, Op::Const(c)) if c.fract() == 0.0 => {
-                self.diags.error_at(
-                    &e,
-                    format!("the exponent `{}` of `{op}` is out of range", crate::diag::code(e)),
-                    format!("`{op}` takes an exponent that fits in an `i32` (at most {}); for a larger one write `powf(x, p)`", i32::MAX),
-                );
-                None
+                messages::exponent_out_of_range(&crate::diag::code(e), op)
             }
             (Ty::Scalar, Op::Const(_)) => {
-                self.diags.error_at(
-                    &e,
-                    format!(
-                        "`{op}` takes an integer `{param}`, found `{}`",
-                        crate::diag::code(e)
-                    ),
-                    format!(
-                        "write `powf(x, {})` for a non-integer exponent",
-                        crate::diag::code(e)
-                    ),
-                );
-                None
+                messages::exponent_not_integer(op, param, &crate::diag::code(e))
             }
-            (ty, _) => {
-                self.diags.error_at(
-                    &e,
-                    format!("`{op}` takes an integer `{param}`, found a {ty}"),
-                    format!("pass an integer literal such as `2` or a `usize` input; for a float exponent write `powf(x, {})`", crate::diag::code(e)),
-                );
-                None
-            }
-        }
+            (ty, _) => messages::exponent_wrong_type(op, param, ty, &crate::diag::code(e)),
+        };
+        self.diags.error_at(&e, message);
+        None
     }
 
     /// Constant parameters whose values make the op meaningless: caught here
@@ -977,26 +853,13 @@ impl Lower<'_> {
                     && l >= h
                 {
                     let (a, b) = (crate::diag::code(args[1]), crate::diag::code(args[2]));
-                    let (message, help) = if l == h {
-                        (
-                            format!("`clip` with equal bounds `{a}` and `{b}` is a constant"),
-                            "give `clip(x, lo, hi)` a lower bound below its upper bound; with equal bounds its gradient is zero everywhere".to_string(),
-                        )
+                    let message = if l == h {
+                        messages::clip_equal_bounds(&a, &b)
                     } else {
-                        (
-                            format!(
-                                "the lower bound `{a}` of `clip` is above its upper bound `{b}`"
-                            ),
-                            format!(
-                                "the bounds are `clip(x, lo, hi)` with `lo < hi`: write `clip(x, {b}, {a})`; reversed, the result is constant and its gradient zero"
-                            ),
-                        )
+                        messages::clip_reversed_bounds(&a, &b)
                     };
-                    self.diags.error_range(
-                        (span_range(args[1]).0, span_range(args[2]).1),
-                        message,
-                        help,
-                    );
+                    self.diags
+                        .error_range((span_range(args[1]).0, span_range(args[2]).1), message);
                 }
             }
             ("huber", &[delta]) => {
@@ -1005,8 +868,7 @@ impl Lower<'_> {
                 {
                     self.diags.error_at(
                         args[1],
-                        format!("the `delta` of `huber` must be positive, found `{}`", crate::diag::code(args[1])),
-                        "`delta` is where the loss turns from quadratic to linear, as in `huber(x, 1.0)`",
+                        messages::huber_delta_not_positive(&crate::diag::code(args[1])),
                     );
                 }
             }
@@ -1038,22 +900,12 @@ impl Lower<'_> {
             {
                 return None;
             }
-            self.diags.error_at(
-                &e,
-                format!("the axis of `{op}` must be a constant like `Axis(1)`"),
-                "axes are fixed at compile time: write `Axis(0)`, `Axis(1)`, ...",
-            );
+            self.diags.error_at(&e, messages::axis_not_constant(op));
             return None;
         };
         if k >= rank {
-            self.diags.error_at(
-                &e,
-                format!("axis {k} is out of range for a {rank}-D array"),
-                format!(
-                    "the axes of a {rank}-D array are 0 to {}",
-                    rank.saturating_sub(1)
-                ),
-            );
+            self.diags
+                .error_at(&e, messages::axis_out_of_range(k, rank));
             return None;
         }
         Some(k)
@@ -1065,11 +917,7 @@ impl Lower<'_> {
         match self.g.ty(v) {
             Ty::Int(1) => Some(v),
             other => {
-                self.diags.error_at(
-                    &e,
-                    format!("the index of `{op}` must be a 1-D `usize` array, found a {other}"),
-                    "pass integer labels, actions or ids declared as `ArrayView1<usize>`",
-                );
+                self.diags.error_at(&e, messages::index_not_1d(op, other));
                 None
             }
         }
@@ -1083,8 +931,7 @@ impl Lower<'_> {
             }) => match i.base10_parse::<usize>() {
                 Ok(n) => Some(self.node(Op::UsizeConst(n), vec![], Ty::Usize, e.span())),
                 Err(_) => {
-                    self.diags
-                        .error_at(&e, "not a valid `usize`", "write a non-negative integer");
+                    self.diags.error_at(&e, messages::INVALID_USIZE);
                     None
                 }
             },
@@ -1097,11 +944,7 @@ impl Lower<'_> {
                     B::Mul(_) => UsizeOp::Mul,
                     B::Div(_) => UsizeOp::Div,
                     _ => {
-                        self.diags.error_at(
-                            &b.op,
-                            "only `+ - * /` are supported in sizes",
-                            "write bounds like `2 * h..3 * h`",
-                        );
+                        self.diags.error_at(&b.op, messages::SIZE_OPERATOR);
                         return None;
                     }
                 };
@@ -1114,11 +957,8 @@ impl Lower<'_> {
                 if self.g.ty(v) == Ty::Usize {
                     return Some(v);
                 }
-                self.diags.error_at(
-                    &other,
-                    format!("expected a `usize`, found a {}", self.g.ty(v)),
-                    "slice bounds are `usize` inputs, literals, or sizes like `x.len_of(Axis(1))`",
-                );
+                let message = messages::expected_usize(self.g.ty(v));
+                self.diags.error_at(&other, message);
                 None
             }
         }
@@ -1136,26 +976,15 @@ impl Lower<'_> {
             _ => None,
         };
         let whole = crate::diag::code(call);
-        let not_needed = format!("`{whole}` is not needed in a differentiable function");
-        let (message, help) = match (last.as_deref(), literal) {
-            (Some("lit" | "from" | "from_f64" | "from_f32"), Some(lit)) => (
-                not_needed,
-                format!("write the literal `{lit}` itself: literals take the function's float type"),
-            ),
-            (Some("one"), _) => (
-                not_needed,
-                "write `1.0`: literals take the function's float type".to_string(),
-            ),
-            (Some("zero"), _) => (
-                not_needed,
-                "write `0.0`: literals take the function's float type".to_string(),
-            ),
-            _ => (
-                format!("functions of the float type such as `{}` are not supported", crate::diag::code(path)),
-                "write literals such as `0.5`, a `#[no_grad]` scalar input for a value known at run time, and the ops of the language for the rest".to_string(),
-            ),
+        let message = match (last.as_deref(), literal) {
+            (Some("lit" | "from" | "from_f64" | "from_f32"), Some(lit)) => {
+                messages::float_function_of_literal(&whole, &lit)
+            }
+            (Some("one"), _) => messages::float_function_one(&whole),
+            (Some("zero"), _) => messages::float_function_zero(&whole),
+            _ => messages::float_function(&crate::diag::code(path)),
         };
-        self.diags.error_at(call, message, help);
+        self.diags.error_at(call, message);
     }
 
     fn call(&mut self, name: &Ident, args: &[&Expr], whole: &Expr) -> Option<ValueId> {
@@ -1163,41 +992,29 @@ impl Lower<'_> {
         let span = range.0;
         let op = name.to_string();
         if op == "Axis" {
-            self.diags.error_range(
-                range,
-                "`Axis(k)` is not a value",
-                "write the axis where it is used, as in `x.sum_axis(Axis(1))` or `softmax(x, Axis(1))`",
-            );
+            self.diags.error_range(range, messages::AXIS_NOT_A_VALUE);
             return None;
         }
         let Some(arity) = ops::arity(&op) else {
-            let help = match (ops::foreign(&op), did_you_mean(&op, ops::all_names())) {
-                (Some(instead), _) => format!("there is no `{op}` here: write {instead}"),
-                (None, Some(s)) => format!(
-                    "did you mean `{s}`? ({})",
-                    ops::usage(s).unwrap_or_default()
-                ),
-                (None, None) => format!(
-                    "the ops are {}; to use a function of your own, make it #[differentiable] and call it outside",
-                    ops::all_names().collect::<Vec<_>>().join(", ")
-                ),
+            let (usage, names);
+            let hint = match (ops::foreign(&op), did_you_mean(&op, ops::all_names())) {
+                (Some(instead), _) => OpHint::Foreign(instead),
+                (None, Some(s)) => {
+                    usage = ops::usage(s).unwrap_or_default();
+                    OpHint::DidYouMean(s, &usage)
+                }
+                (None, None) => {
+                    names = ops::all_names().collect::<Vec<_>>();
+                    OpHint::Ops(&names)
+                }
             };
-            self.diags
-                .error_at(&name, format!("unknown op `{op}`"), help);
+            self.diags.error_at(&name, messages::unknown_op(&op, hint));
             return None;
         };
         if args.len() != arity {
-            let s = |n: usize| if n == 1 { "" } else { "s" };
-            self.diags.error_range(
-                range,
-                format!(
-                    "`{op}` takes {arity} argument{} but {} {} given",
-                    s(arity),
-                    args.len(),
-                    if args.len() == 1 { "was" } else { "were" }
-                ),
-                format!("usage: {}", ops::usage(&op).unwrap_or_default()),
-            );
+            let usage = ops::usage(&op).unwrap_or_default();
+            self.diags
+                .error_range(range, messages::wrong_arity(&op, arity, args.len(), &usage));
             return None;
         }
         let v = match (Elementwise::find(&op), ops::syntax(&op)) {
@@ -1237,11 +1054,8 @@ impl Lower<'_> {
         let params: Vec<ValueId> = params.into_iter().collect::<Option<_>>()?;
         self.check_param_values(e, args, &params);
         if self.g.ty(x) == Ty::Scalar {
-            self.diags.error_at(
-                &args[0],
-                format!("`{}` of a scalar is constant", e.name),
-                "apply the op to an array; compute constants by hand",
-            );
+            self.diags
+                .error_at(&args[0], messages::elementwise_of_scalar(e.name));
             return None;
         }
         let mut all = vec![x];

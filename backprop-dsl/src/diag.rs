@@ -1,8 +1,11 @@
 //! Compile errors and warnings: each with a span, a message and a `help:` line.
-//! They are collected, so one expansion reports every problem it finds.
+//! They are collected, so one expansion reports every problem it finds. Their
+//! text comes from the catalogue, [`crate::messages`].
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::ToTokens;
+
+use crate::messages::{self, Message};
 
 /// Whether a diagnostic stops the build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,14 +37,25 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at one span, not from a lint.
-    pub fn error(span: Span, message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn error(span: Span, message: Message) -> Self {
+        Self::new(Severity::Error, None, (span, span), message)
+    }
+
+    /// A diagnostic from the first span to the second.
+    pub fn new(
+        severity: Severity,
+        lint: Option<&'static str>,
+        (span, end): (Span, Span),
+        message: Message,
+    ) -> Self {
+        let (message, help) = message.into_parts();
         Diagnostic {
-            severity: Severity::Error,
-            lint: None,
+            severity,
+            lint,
             span,
-            end: span,
-            message: message.into(),
-            help: help.into(),
+            end,
+            message,
+            help,
         }
     }
 
@@ -55,10 +69,8 @@ impl Diagnostic {
         let mut text = format!("{}\n\nhelp: {}", self.message, self.help);
         if let Some(lint) = self.lint {
             let note = match self.severity {
-                Severity::Error => format!("`{lint}` is denied on this function"),
-                Severity::Warning => format!(
-                    "`#[differentiable(allow({lint}))]` allows it, `deny({lint})` makes it an error"
-                ),
+                Severity::Error => messages::lint_denied_note(lint),
+                Severity::Warning => messages::lint_warning_note(lint),
             };
             text.push_str(&format!("\nnote: {note}"));
         }
@@ -108,35 +120,19 @@ impl Diagnostics {
     }
 
     /// Records an error at one span.
-    pub fn error(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
-        self.error_range((span, span), message, help);
+    pub fn error(&mut self, span: Span, message: Message) {
+        self.error_range((span, span), message);
     }
 
     /// Records an error covering all of `tokens` (an expression, a type, a statement).
-    pub fn error_at<T: ToTokens + ?Sized>(
-        &mut self,
-        tokens: &T,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.error_range(span_range(tokens), message, help);
+    pub fn error_at<T: ToTokens + ?Sized>(&mut self, tokens: &T, message: Message) {
+        self.error_range(span_range(tokens), message);
     }
 
     /// Records an error from the first span to the second.
-    pub fn error_range(
-        &mut self,
-        (span, end): (Span, Span),
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.list.push(Diagnostic {
-            severity: Severity::Error,
-            lint: None,
-            span,
-            end,
-            message: message.into(),
-            help: help.into(),
-        });
+    pub fn error_range(&mut self, range: (Span, Span), message: Message) {
+        self.list
+            .push(Diagnostic::new(Severity::Error, None, range, message));
     }
 
     /// Records a diagnostic made elsewhere (a lint's finding).

@@ -540,9 +540,10 @@ impl Emitter<'_> {
             Op::Grad(GradOp::PrimGrad(p, i, attr)) => match p.grads.get(*i) {
                 Some(grad) => self.kernel_call(&grad.kernel, v, *attr, p.op, ctx),
                 // `verify` rejects such a node before emission.
-                None => quote!(::core::compile_error!(
-                    "internal error: a derivative that does not exist"
-                )),
+                None => {
+                    let message = crate::messages::MISSING_DERIVATIVE;
+                    quote!(::core::compile_error!(#message))
+                }
             },
             Op::Concat(k) => {
                 // `&*part` is a `&ArrayRef`, the element type the kernel's slice needs.
@@ -1319,7 +1320,7 @@ impl Emitter<'_> {
                     quote!(#k::function::scalar_of(&d_out[#i]))
                 } else {
                     let ix = format_ident!("Ix{}", r);
-                    let msg = format!("upstream gradient {i} must be a {r}-D array");
+                    let msg = crate::messages::upstream_gradient_rank(i, r);
                     quote!(d_out[#i].view().into_dimensionality::<#nd::#ix>().expect(#msg))
                 }
             })

@@ -7,6 +7,7 @@ use std::fmt;
 
 use backprop_kernels::{Compare, Elementwise};
 
+use crate::messages;
 use crate::ops::{Attr, Prim, Read};
 use proc_macro2::{Span, TokenStream};
 
@@ -517,33 +518,26 @@ impl Graph {
         for (id, n) in self.nodes.iter().enumerate() {
             for &a in &n.args {
                 if a >= id {
-                    return Err(format!("node {id} reads later node {a}"));
+                    return Err(messages::ir_reads_later_node(id, a));
                 }
                 if !n.backward && self.nodes[a].backward {
-                    return Err(format!("forward node {id} reads backward node {a}"));
+                    return Err(messages::ir_forward_reads_backward(id, a));
                 }
             }
             // Backward ops only in the backward pass (which also uses arithmetic).
             if matches!(n.op, Op::Grad(_)) && !n.backward {
-                return Err(format!(
-                    "forward node {id} has the backward op {}",
-                    n.op.name()
-                ));
+                return Err(messages::ir_backward_op_in_forward(id, &n.op.name()));
             }
             if let Some(arity) = fixed_arity(&n.op)
                 && n.args.len() != arity
             {
-                return Err(format!(
-                    "node {id} ({:?}) has {} args, expected {arity}",
-                    n.op,
-                    n.args.len()
-                ));
+                return Err(messages::ir_wrong_arity(id, &n.op, n.args.len(), arity));
             }
             self.check_type(id)?;
         }
         for &o in &self.outputs {
             if o >= self.nodes.len() || self.nodes[o].backward {
-                return Err(format!("output {o} is not a forward node"));
+                return Err(messages::ir_output_not_forward(o));
             }
         }
         Ok(())
@@ -592,15 +586,8 @@ impl Graph {
         let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
         match self.expected_type(n, &tys) {
             Some(ty) if ty == n.ty => Ok(()),
-            Some(ty) => Err(format!(
-                "node {id} ({}) is a {}, its type rule says {ty}",
-                n.op.name(),
-                n.ty
-            )),
-            None => Err(format!(
-                "node {id} ({}) has arguments its type rule rejects",
-                n.op.name()
-            )),
+            Some(ty) => Err(messages::ir_wrong_type(id, &n.op.name(), n.ty, ty)),
+            None => Err(messages::ir_rejected_arguments(id, &n.op.name())),
         }
     }
 

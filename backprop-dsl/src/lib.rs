@@ -7,7 +7,7 @@
 //! 2. [`check`]: names, and each op's check from [`ops`] (kinds, ranks, constants);
 //!    lowers to the [`ir`] with its [`ir::Signature`]. Only stages 1 and 2 reject
 //!    user input (and a lint the attribute denies); every diagnostic has a span and
-//!    a `help:` ([`diag`]).
+//!    a `help:` ([`diag`]), its text from the catalogue [`messages`].
 //! 3. [`lints`]: warnings over the checked IR, one registry entry each.
 //! 4. [`diff`]: reverse-mode differentiation, appended to the same graph.
 //! 5. [`opt`]: the pass pipeline (no-op reshapes, identities, CSE, DCE).
@@ -25,6 +25,7 @@ pub mod emit;
 pub mod interp;
 pub mod ir;
 pub mod lints;
+pub mod messages;
 pub mod ops;
 pub mod opt;
 pub mod parse;
@@ -85,8 +86,7 @@ const VERIFY: bool = cfg!(debug_assertions);
 fn internal_error(def: &parse::FnDef, what: String) -> Vec<Diagnostic> {
     vec![Diagnostic::error(
         def.item.sig.ident.span(),
-        format!("internal error in #[differentiable]: the IR is invalid {what}"),
-        "please report this bug in backprop, with the function",
+        messages::internal_error(&what),
     )]
 }
 
@@ -129,10 +129,7 @@ fn check_size(item: &TokenStream) -> Result<(), Diagnostic> {
     };
     Err(Diagnostic::error(
         span,
-        format!(
-            "this function has more than {MAX_TOKENS} tokens, the most a `#[differentiable]` function may have"
-        ),
-        "split the computation into several `#[differentiable]` functions",
+        messages::too_many_tokens(MAX_TOKENS),
     ))
 }
 
@@ -156,7 +153,7 @@ fn compile_inner(
     }
     let verify = |g: &Graph, stage: &str| match g.verify() {
         Ok(()) => Ok(()),
-        Err(e) => Err(internal_error(&def, format!("after {stage}: {e}"))),
+        Err(e) => Err(internal_error(&def, messages::after_stage(stage, &e))),
     };
     if VERIFY {
         verify(&graph, "checking")?;
@@ -181,16 +178,8 @@ fn check_layer_signature(def: &parse::FnDef, diags: &mut diag::Diagnostics) {
     use parse::InputKind;
     match def.inputs.first() {
         Some(first) if matches!(first.kind, InputKind::Float(..) | InputKind::Int(..)) => {}
-        Some(first) => diags.error(
-            first.name.span(),
-            "the first input of a layer is its input array",
-            "put the layer's input first (`x: ArrayView2<T>`), then the inputs named like the struct's fields",
-        ),
-        None => diags.error(
-            def.item.sig.ident.span(),
-            "a layer needs an input",
-            "put the layer's input first (`x: ArrayView2<T>`), then the inputs named like the struct's fields",
-        ),
+        Some(first) => diags.error(first.name.span(), messages::LAYER_FIRST_INPUT),
+        None => diags.error(def.item.sig.ident.span(), messages::LAYER_WITHOUT_INPUT),
     }
 }
 
@@ -249,7 +238,7 @@ fn expand_source_inner(src: &str) -> Result<String, String> {
 /// The `#[differentiable]` functions of a Rust source file, each with its
 /// attribute's arguments and without the attribute.
 fn differentiable_fns(src: &str) -> Result<Vec<(TokenStream, syn::ItemFn)>, String> {
-    let file: syn::File = syn::parse_str(src).map_err(|e| format!("not a valid Rust file: {e}"))?;
+    let file: syn::File = syn::parse_str(src).map_err(messages::not_a_rust_file)?;
     let mut fns = Vec::new();
     for item in file.items {
         let syn::Item::Fn(mut f) = item else { continue };
@@ -350,11 +339,12 @@ fn fallback(item: TokenStream) -> TokenStream {
         }
     }
     let (attrs, vis, sig) = (&f.attrs, &f.vis, &f.sig);
+    let message = messages::DID_NOT_COMPILE;
     quote! {
         #(#attrs)*
         #[allow(unused_variables)]
         #vis #sig {
-            ::core::unreachable!("this #[differentiable] function did not compile")
+            ::core::unreachable!(#message)
         }
     }
 }

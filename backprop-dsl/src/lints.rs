@@ -8,6 +8,7 @@ use proc_macro2::Span;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, did_you_mean};
 use crate::ir::{Graph, Op};
+use crate::messages::{self, Message};
 
 /// How a lint is reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,10 +26,8 @@ pub enum Level {
 pub struct Finding {
     /// The first and last token it is about.
     pub range: (Span, Span),
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub help: String,
+    /// What is wrong and what to do.
+    pub message: Message,
 }
 
 /// One compile-time check.
@@ -90,14 +89,12 @@ pub fn run(g: &Graph, settings: &[LevelSetting], diags: &mut Diagnostics) {
             Level::Deny => Severity::Error,
         };
         for f in (lint.check)(g) {
-            diags.push(Diagnostic {
+            diags.push(Diagnostic::new(
                 severity,
-                lint: Some(lint.name),
-                span: f.range.0,
-                end: f.range.1,
-                message: f.message,
-                help: f.help,
-            });
+                Some(lint.name),
+                f.range,
+                f.message,
+            ));
         }
     }
 }
@@ -105,10 +102,7 @@ pub fn run(g: &Graph, settings: &[LevelSetting], diags: &mut Diagnostics) {
 /// The help for a lint name that does not exist.
 pub fn unknown_help(name: &str) -> String {
     let names: Vec<&str> = LINTS.iter().map(|l| l.name).collect();
-    match did_you_mean(name, names.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`? The lints are {}", names.join(", ")),
-        None => format!("the lints are {}", names.join(", ")),
-    }
+    messages::unknown_lint_help(did_you_mean(name, names.iter().copied()), &names)
 }
 
 /// Which nodes the outputs depend on.
@@ -134,21 +128,9 @@ fn unused_inputs(g: &Graph) -> Vec<Finding> {
         .filter(|input| !live[input.node] && !input.name.starts_with('_'))
         .map(|input| {
             let span = g.nodes[input.node].span;
-            let gradient = if input.wants_grad {
-                " and its gradient is always zero"
-            } else {
-                ""
-            };
             Finding {
                 range: (span, span),
-                message: format!(
-                    "the input `{}` is never used: no output depends on it{gradient}",
-                    input.name
-                ),
-                help: format!(
-                    "use it, remove it, or name it `_{}` if it is there on purpose",
-                    input.name
-                ),
+                message: messages::unused_input(&input.name, input.wants_grad),
             }
         })
         .collect()
@@ -166,15 +148,7 @@ fn unused_lets(g: &Graph) -> Vec<Finding> {
                 .is_some_and(|v| !matches!(g.nodes[v].op, Op::Input(_)) && !live[v]);
             Finding {
                 range: (b.span, b.span),
-                message: format!("the binding `{}` is never used", b.name),
-                help: if dropped {
-                    format!(
-                        "use `{}`, or remove the `let`: its value is not computed in the generated code",
-                        b.name
-                    )
-                } else {
-                    format!("use `{}`, or remove the `let`", b.name)
-                },
+                message: messages::unused_let(&b.name, dropped),
             }
         })
         .collect()

@@ -10,6 +10,7 @@ use syn::{
 };
 
 use crate::diag::{Diagnostics, code, span_range};
+use crate::messages::{self, InputHint, Message};
 
 /// Options of `#[differentiable(...)]`.
 #[derive(Clone, Debug)]
@@ -77,24 +78,17 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     if attr.is_empty() {
         return options;
     }
-    const OPTIONS: &str = "the options are `layer = StructName`, `crate = path::to::backprop`, \
-        and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
-    let mut help = OPTIONS.to_string();
+    let mut help = messages::options_help();
     let parser = syn::meta::parser(|meta| {
-        let value = |what: &str| {
-            meta.value().map_err(|_| {
-                meta.error(format!(
-                    "`{}` needs a value: `{} = {what}`",
-                    code(&meta.path),
-                    code(&meta.path)
-                ))
-            })
+        let value = || {
+            meta.value()
+                .map_err(|_| meta.error(messages::option_needs_value(&code(&meta.path))))
         };
         if meta.path.is_ident("layer") {
-            options.layer = Some(value("StructName")?.parse()?);
+            options.layer = Some(value()?.parse()?);
             Ok(())
         } else if meta.path.is_ident("crate") {
-            options.krate = value("path::to::backprop")?.parse()?;
+            options.krate = value()?.parse()?;
             Ok(())
         } else if let Some(level) = ["allow", "warn", "deny"]
             .iter()
@@ -113,7 +107,7 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
                     }
                     None => {
                         help = crate::lints::unknown_help(&name);
-                        Err(lint.error(format!("unknown lint `{name}`")))
+                        Err(lint.error(messages::unknown_lint(&name)))
                     }
                 }
             })
@@ -122,39 +116,35 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             if let Some(s) =
                 crate::diag::did_you_mean(&name, ["layer", "crate", "allow", "warn", "deny"])
             {
-                help = format!("did you mean `{s}`? ({OPTIONS})");
+                help = messages::unknown_option_help(s);
             }
-            Err(meta.error(format!("unknown option `{name}`")))
+            Err(meta.error(messages::unknown_option(&name)))
         }
     });
     if let Err(e) = syn::parse::Parser::parse2(parser, attr) {
         diags.error_range(
             span_range(&e.to_compile_error()),
-            format!("invalid `#[differentiable]` option: {e}"),
-            help,
+            messages::invalid_option(e, help),
         );
     }
     options
 }
 
-/// What an item that is not a function is, for the message, and its keyword and name.
-fn item_kind(item: &syn::Item) -> (&'static str, (Span, Span)) {
+/// Where the error about an item that is not a function points: its keyword and name.
+fn item_range(item: &syn::Item) -> (Span, Span) {
     use syn::Item;
     let at = |kw: &dyn ToTokens, name: &dyn ToTokens| (span_range(kw).0, span_range(name).1);
     match item {
-        Item::Struct(s) => ("a struct", at(&s.struct_token, &s.ident)),
-        Item::Enum(e) => ("an enum", at(&e.enum_token, &e.ident)),
-        Item::Union(u) => ("a union", at(&u.union_token, &u.ident)),
-        Item::Trait(t) => ("a trait", at(&t.trait_token, &t.ident)),
-        Item::Impl(i) => (
-            "an `impl` block: put it on the function itself",
-            at(&i.impl_token, &i.self_ty),
-        ),
-        Item::Mod(m) => ("a module", at(&m.mod_token, &m.ident)),
-        Item::Const(c) => ("a constant", at(&c.const_token, &c.ident)),
-        Item::Static(s) => ("a static", at(&s.static_token, &s.ident)),
-        Item::Type(t) => ("a type alias", at(&t.type_token, &t.ident)),
-        other => ("this item", span_range(other)),
+        Item::Struct(s) => at(&s.struct_token, &s.ident),
+        Item::Enum(e) => at(&e.enum_token, &e.ident),
+        Item::Union(u) => at(&u.union_token, &u.ident),
+        Item::Trait(t) => at(&t.trait_token, &t.ident),
+        Item::Impl(i) => at(&i.impl_token, &i.self_ty),
+        Item::Mod(m) => at(&m.mod_token, &m.ident),
+        Item::Const(c) => at(&c.const_token, &c.ident),
+        Item::Static(s) => at(&s.static_token, &s.ident),
+        Item::Type(t) => at(&t.type_token, &t.ident),
+        other => span_range(other),
     }
 }
 
@@ -163,13 +153,7 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
     let mut item: ItemFn = match syn::parse2::<syn::Item>(item) {
         Ok(syn::Item::Fn(f)) => f,
         Ok(other) => {
-            let (kind, range) = item_kind(&other);
-            diags.error_range(
-                range,
-                format!("`#[differentiable]` goes on a function, not on {kind}"),
-                "write the forward pass as `fn name<T: Real>(x: ArrayView2<T>, ...) -> Array2<T> { ... }`; \
-                 for a layer, put the attribute on that function with `layer = StructName`",
-            );
+            diags.error_range(item_range(&other), messages::not_a_function(&other));
             return None;
         }
         // Not valid Rust. rustc reports the syntax error itself before expanding the
@@ -177,8 +161,7 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
         Err(e) => {
             diags.error_range(
                 span_range(&e.to_compile_error()),
-                format!("cannot parse the item: {e}"),
-                "`#[differentiable]` goes on a function written in valid Rust",
+                messages::unparsable_item(e),
             );
             return None;
         }
@@ -186,11 +169,7 @@ pub fn parse_fn(item: TokenStream, diags: &mut Diagnostics) -> Option<FnDef> {
     // A second `#[differentiable]` would expand again on the function this one
     // gives back, generating every item twice.
     for again in item.attrs.iter().filter(|a| is_differentiable(a)) {
-        diags.error_at(
-            again,
-            "`#[differentiable]` is written twice on this function",
-            "remove one: a single attribute generates everything, and its options go in one list, as in `#[differentiable(layer = Affine)]`",
-        );
+        diags.error_at(again, messages::DIFFERENTIABLE_TWICE);
     }
     item.attrs.retain(|a| !is_differentiable(a));
     check_signature_flags(&item, diags);
@@ -225,25 +204,20 @@ pub fn is_differentiable(attr: &syn::Attribute) -> bool {
 
 fn check_signature_flags(item: &ItemFn, diags: &mut Diagnostics) {
     let sig = &item.sig;
-    let help = "a differentiable function is a plain `fn`";
     if let Some(t) = &sig.asyncness {
-        diags.error_at(&t, "a differentiable function cannot be `async`", help);
+        diags.error_at(&t, messages::ASYNC_FN);
     }
     if let Some(t) = &sig.constness {
-        diags.error_at(&t, "a differentiable function cannot be `const`", help);
+        diags.error_at(&t, messages::CONST_FN);
     }
     if let syn::Safety::Unsafe(t) = &sig.safety {
-        diags.error_at(&t, "a differentiable function cannot be `unsafe`", help);
+        diags.error_at(&t, messages::UNSAFE_FN);
     }
     if let Some(abi) = &sig.abi {
-        diags.error_at(
-            &abi,
-            "a differentiable function cannot have an `extern` ABI",
-            help,
-        );
+        diags.error_at(&abi, messages::EXTERN_FN);
     }
     if let Some(v) = &sig.variadic {
-        diags.error_at(&v, "a differentiable function cannot be variadic", help);
+        diags.error_at(&v, messages::VARIADIC_FN);
     }
 }
 
@@ -253,16 +227,10 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
     for param in &item.sig.generics.params {
         match param {
             GenericParam::Type(t) if float.is_none() => float = Some(t.ident.clone()),
-            GenericParam::Type(t) => diags.error_at(
-                &t.ident,
-                format!("a second type parameter `{}`", t.ident),
-                "a differentiable function has at most one type parameter, the float type (`T: Real`)",
-            ),
-            GenericParam::Const(c) => diags.error_at(
-                &c.ident,
-                "const generic parameters are not supported",
-                "pass sizes as `usize` inputs instead",
-            ),
+            GenericParam::Type(t) => {
+                diags.error_at(&t.ident, messages::second_type_parameter(&t.ident));
+            }
+            GenericParam::Const(c) => diags.error_at(&c.ident, messages::CONST_GENERIC),
             GenericParam::Lifetime(_) => {}
         }
     }
@@ -279,26 +247,15 @@ fn find_float(item: &ItemFn, diags: &mut Diagnostics) -> Option<Ident> {
         (true, false) => Some(Ident::new("f32", Span::call_site())),
         (false, true) => Some(Ident::new("f64", Span::call_site())),
         (true, true) => {
-            diags.error_at(
-                &item.sig.ident,
-                "the signature mixes `f32` and `f64`",
-                "use one float type, or make the function generic: `fn f<T: Real>(...)`",
-            );
+            diags.error_at(&item.sig.ident, messages::MIXED_FLOAT_TYPES);
             None
         }
         (false, false) => {
-            diags.error_at(
-                &item.sig.ident,
-                "no float type in the signature",
-                "make the function generic over the float type: `fn f<T: Real>(x: ArrayView2<T>) -> Array2<T>`",
-            );
+            diags.error_at(&item.sig.ident, messages::NO_FLOAT_TYPE);
             None
         }
     }
 }
-
-const INPUT_HELP: &str = "inputs are float arrays (`ArrayView2<T>`, `&Array2<T>`, `Array2<T>`, ranks 0 to 6), \
-    integer arrays (`ArrayView1<usize>`), float scalars (`T`) and sizes (`usize`)";
 
 fn parse_inputs(
     item: &mut ItemFn,
@@ -310,12 +267,7 @@ fn parse_inputs(
     for arg in item.sig.inputs.iter_mut() {
         let pat_type = match arg {
             FnArg::Receiver(r) => {
-                diags.error_at(
-                    &r,
-                    "`self` is not supported in a differentiable function",
-                    "write the forward as a free function whose first input is the layer's input and whose other \
-                     inputs are named like the struct's fields, and add `layer = StructName` to the attribute",
-                );
+                diags.error_at(&r, messages::SELF_INPUT);
                 unbound.push("self".to_string());
                 continue;
             }
@@ -331,38 +283,25 @@ fn parse_inputs(
         let name = match &*pat_type.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 if let Some(m) = &p.mutability {
-                    diags.error_at(
-                        &m,
-                        "inputs cannot be `mut`",
-                        "a differentiable function does not mutate its inputs",
-                    );
+                    diags.error_at(&m, messages::MUT_INPUT);
                 }
                 p.ident.clone()
             }
             other => {
-                diags.error_at(
-                    &other,
-                    "input patterns are not supported",
-                    "name each input with a plain identifier",
-                );
+                diags.error_at(&other, messages::INPUT_PATTERN);
                 pat_idents(other, unbound);
                 continue;
             }
         };
         let Some(kind) = classify_type(&pat_type.ty, float) else {
-            let (message, help) = input_type_error(&pat_type.ty, float);
-            diags.error_at(&pat_type.ty, message, help);
+            diags.error_at(&pat_type.ty, input_type_error(&pat_type.ty, float));
             unbound.push(name.to_string());
             continue;
         };
         if let Some(attr) = no_grad_attr
             && matches!(kind, InputKind::Int(..) | InputKind::Usize)
         {
-            diags.error_range(
-                attr,
-                "`#[no_grad]` on an integer input",
-                "integer inputs never take gradients; remove the attribute",
-            );
+            diags.error_range(attr, messages::NO_GRAD_ON_INTEGER);
         }
         inputs.push(InputDecl {
             name,
@@ -374,28 +313,22 @@ fn parse_inputs(
     inputs
 }
 
-/// The message and help for an input type that is not supported, as specific as
-/// the type allows.
-fn input_type_error(ty: &Type, float: &Ident) -> (String, String) {
-    let message = format!("unsupported input type `{}`", code(ty));
-    let help = |h: String| (message.clone(), h);
+/// The error for an input type that is not supported, as specific as the type allows.
+fn input_type_error(ty: &Type, float: &Ident) -> Message {
+    let error = |hint| messages::unsupported_input_type(&code(ty), hint);
     if let Type::Reference(r) = ty {
         if r.mutability.is_some() {
-            return (
-                "`&mut` inputs are not supported".to_string(),
-                "a differentiable function does not change its inputs: take `&Array2<T>` or `ArrayView2<T>`"
-                    .to_string(),
-            );
+            return messages::MUT_REF_INPUT;
         }
         if matches!(&*r.elem, Type::Slice(_)) {
-            return help("pass arrays as ndarray types: `ArrayView1<T>` for a vector".to_string());
+            return error(InputHint::NotAnArray);
         }
     }
     let Type::Path(p) = ty else {
-        return (message, INPUT_HELP.to_string());
+        return error(InputHint::Other);
     };
     let Some(seg) = p.path.segments.last() else {
-        return (message, INPUT_HELP.to_string());
+        return error(InputHint::Other);
     };
     let name = seg.ident.to_string();
     let args: Vec<&Type> = match &seg.arguments {
@@ -412,48 +345,32 @@ fn input_type_error(ty: &Type, float: &Ident) -> (String, String) {
     let ints = [
         "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
     ];
+    let float = float.to_string();
     if ints.contains(&name.as_str()) {
-        return help(
-            "integer inputs are `usize`: a size as `n: usize`, labels or ids as `ArrayView1<usize>`"
-                .to_string(),
-        );
+        return error(InputHint::Integer);
     }
-    if (name == "f32" || name == "f64") && *float != name {
-        return help(format!(
-            "the float type of this function is `{float}`: write `{float}`"
-        ));
+    if (name == "f32" || name == "f64") && float != name {
+        return error(InputHint::OtherFloat(&float));
     }
     if name == "Vec" {
-        return help("pass arrays as ndarray types: `ArrayView1<T>` for a vector".to_string());
+        return error(InputHint::NotAnArray);
     }
     if name.starts_with("Array") {
         if name.ends_with('D') || args.iter().any(|a| code(*a) == "IxDyn") {
-            return help(
-                "arrays of dynamic rank are not supported: the rank is part of the type, as in `ArrayView2<T>`"
-                    .to_string(),
-            );
+            return error(InputHint::DynamicRank);
         }
         if let Some(elem) = args.first() {
             let elem = code(*elem);
             if ints.contains(&elem.as_str()) {
-                return help(format!(
-                    "integer arrays hold `usize`: write `{name}<usize>`"
-                ));
+                return error(InputHint::IntegerArray(&name));
             }
-            if *float != elem && elem != "usize" {
-                return help(format!(
-                    "array elements are `{float}` (the float type of this function) or `usize`: \
-                     write `{}<{float}>`",
-                    name
-                ));
+            if float != elem && elem != "usize" {
+                return error(InputHint::ElementType(&name, &float));
             }
         }
-        return help(format!(
-            "array ranks go from 0 to 6, as in `ArrayView2<{float}>`, `&Array2<{float}>`, `Array2<{float}>` \
-             or `ArrayView<{float}, Ix2>`"
-        ));
+        return error(InputHint::Rank(&float));
     }
-    (message, INPUT_HELP.to_string())
+    error(InputHint::Other)
 }
 
 /// Output ranks, which outputs are scalars `T`, the declared types, and whether it is a tuple.
@@ -462,22 +379,14 @@ type Outputs = (Vec<usize>, Vec<bool>, Vec<Type>, bool);
 fn parse_output(item: &ItemFn, float: &Ident, diags: &mut Diagnostics) -> Outputs {
     let ty = match &item.sig.output {
         ReturnType::Default => {
-            diags.error(
-                item.sig.paren_token.span.close(),
-                "a differentiable function must return a value",
-                "add the return type, for example `-> Array2<T>` or `-> T` for a loss",
-            );
+            diags.error(item.sig.paren_token.span.close(), messages::NO_RETURN_TYPE);
             return (Vec::new(), Vec::new(), Vec::new(), false);
         }
         ReturnType::Type(_, ty) => ty,
     };
     let (elems, tuple): (Vec<&Type>, bool) = match &**ty {
         Type::Tuple(t) if t.elems.is_empty() => {
-            diags.error_at(
-                &**ty,
-                "a differentiable function must return a value",
-                "return an array (`-> Array2<T>`), a scalar (`-> T`) for a loss, or a tuple of them",
-            );
+            diags.error_at(&**ty, messages::UNIT_RETURN_TYPE);
             return (Vec::new(), Vec::new(), Vec::new(), false);
         }
         Type::Tuple(t) => (t.elems.iter().collect(), true),
@@ -494,11 +403,7 @@ fn parse_output(item: &ItemFn, float: &Ident, diags: &mut Diagnostics) -> Output
                 ranks.push(0);
                 scalar.push(true);
             }
-            _ => diags.error_at(
-                &elem,
-                format!("unsupported return type `{}`", code(elem)),
-                "return an owned float array (`Array2<T>`), a scalar (`T`), or a tuple of them",
-            ),
+            _ => diags.error_at(&elem, messages::unsupported_return_type(&code(elem))),
         }
     }
     (ranks, scalar, elems.into_iter().cloned().collect(), tuple)
@@ -623,21 +528,12 @@ fn parse_body(
         match stmt {
             Stmt::Local(local) => {
                 for attr in &local.attrs {
-                    let (message, help) = if attr.path().is_ident("no_grad") {
-                        (
-                            "`#[no_grad]` on a `let` binding has no effect".to_string(),
-                            "to stop the gradient here, write `let name = stop_gradient(...);`; `#[no_grad]` goes on an input",
-                        )
+                    let message = if attr.path().is_ident("no_grad") {
+                        messages::NO_GRAD_ON_LET
                     } else {
-                        (
-                            format!(
-                                "attribute `#[{}]` on a `let` binding is not supported",
-                                code(attr.path())
-                            ),
-                            "remove it: statements in a differentiable function take no attributes",
-                        )
+                        messages::attribute_on_let(&code(attr.path()))
                     };
-                    diags.error_at(attr, message, help);
+                    diags.error_at(attr, message);
                 }
                 let pat = match &local.pat {
                     Pat::Type(t) => &*t.pat,
@@ -646,20 +542,12 @@ fn parse_body(
                 let name = match pat {
                     Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                         if p.mutability.is_some() {
-                            diags.error_at(
-                                p,
-                                "mutable bindings are not supported",
-                                "bind each new value with its own `let`; values are never changed in place",
-                            );
+                            diags.error_at(p, messages::MUT_BINDING);
                         }
                         p.ident.clone()
                     }
                     other => {
-                        diags.error_at(
-                            other,
-                            "only `let name = ...;` bindings are supported",
-                            "bind one name per `let`; destructuring is not supported",
-                        );
+                        diags.error_at(other, messages::DESTRUCTURING_LET);
                         pat_idents(other, unbound);
                         continue;
                     }
@@ -669,64 +557,38 @@ fn parse_body(
                         if let Some((else_token, diverge)) = &init.diverge {
                             diags.error_range(
                                 (else_token.span, span_range(diverge).1),
-                                "`let ... else` is not supported",
-                                "bind the value with a plain `let`",
+                                messages::LET_ELSE,
                             );
                         }
                         // Checked even when the `let` itself is rejected, so its errors show too.
                         lets.push((name, (*init.expr).clone()));
                     }
                     None => {
-                        diags.error_at(
-                            local,
-                            format!("`let {name};` has no value"),
-                            "write `let name = expression;`",
-                        );
+                        diags.error_at(local, messages::let_without_value(&name));
                         unbound.push(name.to_string());
                     }
                 }
             }
             Stmt::Expr(e, None) if last => tail = Some(e.clone()),
             Stmt::Expr(Expr::Return(r), _) if last && r.expr.is_some() => {
-                diags.error_at(
-                    &r.return_token,
-                    "`return` is not supported",
-                    "end the body with the returned expression itself, without `return` and the semicolon",
-                );
+                diags.error_at(&r.return_token, messages::RETURN_STATEMENT);
                 tail = r.expr.as_deref().cloned();
             }
             Stmt::Expr(e, Some(semi)) if last && is_plain_expression(e) => {
-                diags.error_at(
-                    semi,
-                    "the final expression ends with a semicolon, so the function returns nothing",
-                    "remove the `;` to return the value of this expression",
-                );
+                diags.error_at(semi, messages::FINAL_SEMICOLON);
                 tail = Some(e.clone());
             }
-            Stmt::Expr(e, _) => {
-                let (message, help) = statement_error(e);
-                diags.error_range(syntax_range(e), message, help);
-            }
-            Stmt::Item(it) => diags.error_at(
-                &it,
-                "items inside a differentiable function are not supported",
-                "define helper items outside the function",
-            ),
-            Stmt::Macro(m) => diags.error_at(
-                &m,
-                format!("macro `{}!` is not supported", code(&m.mac.path)),
-                "the body is `let` bindings and a final expression of supported ops",
-            ),
+            Stmt::Expr(e, _) => diags.error_range(syntax_range(e), statement_error(e)),
+            Stmt::Item(it) => diags.error_at(&it, messages::ITEM_IN_BODY),
+            Stmt::Macro(m) => diags.error_at(&m, messages::macro_call(&code(&m.mac.path))),
         }
     }
     match tail {
         Some(t) => Some((lets, t)),
         None => {
-            let help = match (stmts.last(), lets.last()) {
-                (Some(Stmt::Local(_)), Some((name, _))) => format!(
-                    "end the body with the value to return, for example `{name}` on a line of its own"
-                ),
-                _ => "end the body with the returned expression, without a semicolon".to_string(),
+            let last_let = match (stmts.last(), lets.last()) {
+                (Some(Stmt::Local(_)), Some((name, _))) => Some(name as &dyn std::fmt::Display),
+                _ => None,
             };
             let range = match stmts.last() {
                 Some(last) => span_range(last),
@@ -735,7 +597,7 @@ fn parse_body(
                     (span, span)
                 }
             };
-            diags.error_range(range, "the function has no final expression", help);
+            diags.error_range(range, messages::no_final_expression(last_let));
             None
         }
     }
@@ -759,26 +621,18 @@ fn is_plain_expression(e: &Expr) -> bool {
 }
 
 /// The error for an expression used as a statement.
-pub fn statement_error(e: &Expr) -> (String, &'static str) {
+fn statement_error(e: &Expr) -> Message {
     match e {
-        Expr::Assign(_) => (
-            "assignment is not supported".into(),
-            "values are never changed in place: bind a new name with `let`",
-        ),
-        Expr::Binary(b) if is_compound_assign(&b.op) => (
-            "compound assignment is not supported".into(),
-            "values are never changed in place: write `let y = x + 1.0;`",
-        ),
+        Expr::Assign(_) => messages::ASSIGNMENT,
+        Expr::Binary(b) if is_compound_assign(&b.op) => messages::COMPOUND_ASSIGNMENT,
         Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => syntax_error(e),
         Expr::If(_) | Expr::Match(_) | Expr::Return(_) => syntax_error(e),
-        _ => (
-            "an expression statement has no effect here".into(),
-            "the body is `let` bindings and a final expression without a semicolon",
-        ),
+        _ => messages::EXPRESSION_STATEMENT,
     }
 }
 
-fn is_compound_assign(op: &syn::BinOp) -> bool {
+/// Whether a binary operator is a compound assignment (`+=`, `<<=`, ...).
+pub fn is_compound_assign(op: &syn::BinOp) -> bool {
     use syn::BinOp::*;
     matches!(
         op,
@@ -809,72 +663,24 @@ pub fn syntax_range(e: &Expr) -> (Span, Span) {
     }
 }
 
-/// The message and help for syntax the language does not have.
-pub fn syntax_error(e: &Expr) -> (String, &'static str) {
+/// The error for syntax the language does not have.
+pub fn syntax_error(e: &Expr) -> Message {
     match e {
-        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => (
-            "loops are not supported".into(),
-            "write the computation with whole-array ops; for a recurrence over time steps, differentiate one step and loop in ordinary Rust",
-        ),
-        Expr::If(_) => (
-            "`if` is not supported".into(),
-            "choose elementwise with `where_(x > 0.0, a, b)`",
-        ),
-        Expr::Match(_) => (
-            "`match` is not supported".into(),
-            "choose elementwise with `where_(cond, a, b)`",
-        ),
-        Expr::Closure(_) => (
-            "closures are not supported".into(),
-            "use the elementwise ops of the language, or write a separate #[differentiable] function",
-        ),
-        Expr::Return(_) => (
-            "early return is not supported".into(),
-            "the function returns its final expression",
-        ),
-        Expr::Assign(_) => (
-            "assignment is not supported".into(),
-            "values are never changed in place: bind a new name with `let`",
-        ),
-        Expr::Macro(m) => (
-            format!("macro `{}!` is not supported", code(&m.mac.path)),
-            "the body is `let` bindings and a final expression of supported ops",
-        ),
-        Expr::Block(_) | Expr::Unsafe(_) => (
-            "blocks are not supported".into(),
-            "bind intermediate values with `let` at the top level of the body",
-        ),
-        Expr::Index(_) => (
-            "indexing with `[]` is not supported".into(),
-            "use `pick(q, &idx)` for one column per row, `rows(table, &idx)` for a lookup, or `slice_axis` for a range",
-        ),
-        Expr::Field(_) => (
-            "field access is not supported".into(),
-            "pass the value as an input; for a layer, name the input like the struct's field",
-        ),
-        Expr::Cast(_) => (
-            "`as` casts are not supported".into(),
-            "write float literals such as `2.0`; they take the function's float type",
-        ),
-        Expr::Try(_) => (
-            "the `?` operator is not supported".into(),
-            "nothing in the language can fail: use the value itself",
-        ),
-        Expr::Await(_) | Expr::Async(_) => (
-            "async code is not supported".into(),
-            "a differentiable function is a plain computation on arrays",
-        ),
-        Expr::TryBlock(_) | Expr::Yield(_) => (
-            "this syntax is not supported".into(),
-            "a differentiable function is a plain computation on arrays",
-        ),
-        Expr::Struct(_) | Expr::Array(_) | Expr::Repeat(_) => (
-            "this kind of literal is not supported here".into(),
-            "inputs come in as arguments; only `concatenate` takes a list `&[&a, &b]`",
-        ),
-        _ => (
-            "this expression is not supported".into(),
-            "the language has arithmetic, calls of its ops, method calls like `x.dot(&w)`, literals and names",
-        ),
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => messages::LOOP,
+        Expr::If(_) => messages::IF,
+        Expr::Match(_) => messages::MATCH,
+        Expr::Closure(_) => messages::CLOSURE,
+        Expr::Return(_) => messages::EARLY_RETURN,
+        Expr::Assign(_) => messages::ASSIGNMENT,
+        Expr::Macro(m) => messages::macro_call(&code(&m.mac.path)),
+        Expr::Block(_) | Expr::Unsafe(_) => messages::BLOCK,
+        Expr::Index(_) => messages::INDEXING,
+        Expr::Field(_) => messages::FIELD_ACCESS,
+        Expr::Cast(_) => messages::CAST,
+        Expr::Try(_) => messages::TRY_OPERATOR,
+        Expr::Await(_) | Expr::Async(_) => messages::ASYNC_CODE,
+        Expr::TryBlock(_) | Expr::Yield(_) => messages::OTHER_SYNTAX,
+        Expr::Struct(_) | Expr::Array(_) | Expr::Repeat(_) => messages::LITERAL_KIND,
+        _ => messages::UNSUPPORTED_EXPRESSION,
     }
 }

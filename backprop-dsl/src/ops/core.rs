@@ -9,17 +9,15 @@ use syn::Expr;
 use super::prim::{Call, Syntax};
 use crate::check::Lower;
 use crate::ir::{BinOp, Op, Ty, ValueId};
+use crate::messages;
 
 /// `maximum(a, b)` and `minimum(a, b)`: arrays or scalars, broadcasting.
 fn extremum(l: &mut Lower<'_>, c: &Call<'_>, op: BinOp) -> Option<ValueId> {
     let (a, b) = (l.operand(c.args[0], c.name), l.operand(c.args[1], c.name));
     let ((a, ra), (b, rb)) = (a?, b?);
     if l.ty(a) == Ty::Scalar && l.ty(b) == Ty::Scalar {
-        l.diags().error_range(
-            c.range,
-            format!("`{}` of two scalars is constant", c.name),
-            "pass at least one array",
-        );
+        l.diags()
+            .error_range(c.range, messages::extremum_of_scalars(c.name));
         return None;
     }
     Some(l.node(Op::Binary(op), vec![a, b], Ty::Float(ra.max(rb)), c.span))
@@ -31,12 +29,8 @@ fn where_(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (a, b) = (l.operand(c.args[1], c.name), l.operand(c.args[2], c.name));
     let m = m?;
     let Ty::Mask(rm) = l.ty(m) else {
-        let found = l.ty(m);
-        l.diags().error_at(
-            c.args[0],
-            format!("the condition of `where_` must be a comparison, found a {found}"),
-            "write a comparison such as `x > 0.0` or `a >= b`",
-        );
+        let message = messages::where_condition(l.ty(m));
+        l.diags().error_at(c.args[0], message);
         return None;
     };
     let ((a, ra), (b, rb)) = (a?, b?);
@@ -55,11 +49,8 @@ fn concatenate(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         other => other,
     };
     let Expr::Array(arr) = list else {
-        l.diags().error_at(
-            c.args[1],
-            "the parts of `concatenate` must be a list `&[&a, &b]`",
-            "write `concatenate(Axis(1), &[&a, &b])`",
-        );
+        l.diags()
+            .error_at(c.args[1], messages::CONCATENATE_NOT_A_LIST);
         return None;
     };
     let mut parts = Vec::new();
@@ -68,16 +59,12 @@ fn concatenate(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     }
     let parts: Vec<(ValueId, usize)> = parts.into_iter().collect::<Option<_>>()?;
     let Some(&(_, r)) = parts.first() else {
-        l.diags()
-            .error_at(arr, "`concatenate` of no parts", "pass at least one array");
+        l.diags().error_at(arr, messages::CONCATENATE_NOTHING);
         return None;
     };
     if let Some((i, &(_, rr))) = parts.iter().enumerate().find(|(_, p)| p.1 != r) {
-        l.diags().error_at(
-            &arr.elems[i],
-            format!("this part is a {rr}-D array but the first is {r}-D"),
-            "all parts of `concatenate` have the same rank",
-        );
+        l.diags()
+            .error_at(&arr.elems[i], messages::concatenate_ranks(rr, r));
         return None;
     }
     let k = l.axis(c.args[0], r, c.name)?;
@@ -99,21 +86,15 @@ fn stop_gradient(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
 fn size(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let v = l.expr(c.args[0])?;
     let (Ty::Float(r) | Ty::Int(r)) = l.ty(v) else {
-        l.diags().error_at(
-            c.args[0],
-            format!("`{}` needs an array", c.name),
-            "ask an array input or value for its size",
-        );
+        l.diags()
+            .error_at(c.args[0], messages::size_of_non_array(c.name));
         return None;
     };
     let k = match c.name {
         "len_of" => l.axis(c.args[1], r, c.name)?,
         _ if r != 2 => {
-            l.diags().error_at(
-                c.args[0],
-                format!("`{}` needs a 2-D array, found a {r}-D array", c.name),
-                "use `len_of(Axis(k))`",
-            );
+            l.diags()
+                .error_at(c.args[0], messages::size_of_non_matrix(c.name, r));
             return None;
         }
         "nrows" => 0,

@@ -5,6 +5,7 @@
 use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
 use crate::ir::{Ty, ValueId};
+use crate::messages;
 
 fn dot(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (a, b) = (
@@ -23,13 +24,8 @@ fn dot(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
             } else {
                 (c.args[1], rb)
             };
-            let help = if ra == 3 && (rb == 2 || rb == 3) {
-                "`dot` multiplies 1-D and 2-D arrays; for `[b, n, k]` write `matmul(a, &b)`"
-            } else {
-                "`dot` multiplies 1-D and 2-D arrays: matrix x matrix, matrix x vector, vector x matrix, vector x vector"
-            };
-            l.diags()
-                .error_at(bad, format!("`dot` of a {r}-D array"), help);
+            let batched = ra == 3 && (rb == 2 || rb == 3);
+            l.diags().error_at(bad, messages::dot_rank(r, batched));
             return None;
         }
     };

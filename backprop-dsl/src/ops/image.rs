@@ -5,6 +5,7 @@ use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Re
 use crate::check::Lower;
 use crate::diag::span_range;
 use crate::ir::{Ty, ValueId};
+use crate::messages::{self, Message};
 
 /// `conv2d(x, w, stride, pad)`: images, kernels and two sizes.
 fn conv2d(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
@@ -14,26 +15,19 @@ fn conv2d(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     );
     let (stride, pad) = (l.usize_expr(c.args[2]), l.usize_expr(c.args[3]));
     let ((x, rx), (w, rw)) = (x?, w?);
-    for (arg, r, what) in [
-        (c.args[0], rx, "the images [n, c, h, w]"),
-        (c.args[1], rw, "the kernels [f, c, kh, kw]"),
+    let images = messages::conv2d_images_rank as fn(usize) -> Message;
+    for (arg, r, message) in [
+        (c.args[0], rx, images),
+        (c.args[1], rw, messages::conv2d_kernels_rank),
     ] {
         if r != 4 {
-            l.diags().error(
-                span_range(arg).0,
-                format!("`conv2d` needs 4-D arrays, found a {r}-D array"),
-                format!("this argument is {what}"),
-            );
+            l.diags().error(span_range(arg).0, message(r));
             return None;
         }
     }
     let (stride, pad) = (stride?, pad?);
     if l.usize_constant(stride) == Some(0) {
-        l.diags().error_at(
-            c.args[2],
-            "the stride of `conv2d` is 0",
-            "the stride is the step between windows: at least 1, as in `conv2d(x, w, 1, 0)`",
-        );
+        l.diags().error_at(c.args[2], messages::CONV2D_STRIDE_ZERO);
         return None;
     }
     l.prim(&CONV2D, Attr::None, vec![x, w, stride, pad], c.span)
@@ -43,11 +37,8 @@ fn conv2d(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
 fn max_pool2(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (x, r) = l.array_arg(c.args[0], c.name)?;
     if r != 4 {
-        l.diags().error(
-            span_range(c.args[0]).0,
-            format!("`max_pool2` needs a 4-D array, found a {r}-D array"),
-            "pool images laid out [n, c, h, w]",
-        );
+        l.diags()
+            .error(span_range(c.args[0]).0, messages::max_pool2_rank(r));
         return None;
     }
     l.prim(&MAX_POOL2, Attr::None, vec![x], c.span)

@@ -5,23 +5,20 @@
 use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
 use crate::ir::{Ty, ValueId};
+use crate::messages::{self, Message};
 
 /// `pick(q, &idx)` and `rows(table, &ids)`: a 2-D array and a 1-D index.
 fn two_d_and_index(
     l: &mut Lower<'_>,
     c: &Call<'_>,
     prim: &'static Prim,
-    what: &str,
+    not_2d: fn(usize) -> Message,
 ) -> Option<ValueId> {
     let q = l.array_arg(c.args[0], c.name);
     let idx = l.index_arg(c.args[1], c.name);
     let ((q, r), idx) = (q?, idx?);
     if r != 2 {
-        l.diags().error_at(
-            c.args[0],
-            format!("`{}` needs a 2-D array, found a {r}-D array", c.name),
-            format!("the first argument is {what}"),
-        );
+        l.diags().error_at(c.args[0], not_2d(r));
         return None;
     }
     l.prim(prim, Attr::None, vec![q, idx], c.span)
@@ -33,15 +30,8 @@ fn take(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let idx = l.expr(c.args[1]);
     let ((x, r), idx) = (x?, idx?);
     if l.ty(idx) != Ty::Int(r) {
-        let found = l.ty(idx);
-        l.diags().error_at(
-            c.args[1],
-            format!("the indices of `take_along_axis` must be a {r}-D `usize` array like the values, found a {found}"),
-            format!(
-                "declare them as `ArrayView{r}<usize>`: along the axis they say which element to take, along the others their length is the values' or 1; \
-                 for one index per row of a matrix there is `pick(q, &idx)`, for rows of a table `rows(table, &ids)`"
-            ),
-        );
+        let message = messages::take_along_axis_indices(r, l.ty(idx));
+        l.diags().error_at(c.args[1], message);
         return None;
     }
     let k = l.axis(c.args[2], r, c.name)?;
@@ -189,13 +179,13 @@ pub static SYNTAX: &[Syntax] = &[
         name: "pick",
         usage: "pick(q, &actions)",
         arity: 2,
-        check: |l, c| two_d_and_index(l, c, &PICK, "a 2-D array of values, one row per index"),
+        check: |l, c| two_d_and_index(l, c, &PICK, messages::pick_rank),
     },
     Syntax {
         name: "rows",
         usage: "rows(table, &ids)",
         arity: 2,
-        check: |l, c| two_d_and_index(l, c, &ROWS, "a 2-D table, one row per id"),
+        check: |l, c| two_d_and_index(l, c, &ROWS, messages::rows_rank),
     },
     Syntax {
         name: "take_along_axis",

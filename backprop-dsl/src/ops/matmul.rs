@@ -5,6 +5,7 @@
 use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 use crate::check::Lower;
 use crate::ir::{Ty, ValueId};
+use crate::messages;
 
 fn matmul(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (a, b) = (
@@ -21,13 +22,8 @@ fn matmul(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
             } else {
                 (c.args[1], rb)
             };
-            let help = if ra <= 2 && rb <= 2 {
-                "for 1-D and 2-D arrays write `a.dot(&b)`".to_string()
-            } else {
-                "`matmul` multiplies `[b, n, k]` by `[b, k, m]` (a product per batch) or by `[k, m]` (one weight for all)".to_string()
-            };
-            l.diags()
-                .error_at(bad, format!("`matmul` of a {r}-D array here"), help);
+            let small = ra <= 2 && rb <= 2;
+            l.diags().error_at(bad, messages::matmul_rank(r, small));
             return None;
         }
     };

@@ -7,6 +7,7 @@ use super::prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Re
 use crate::check::Lower;
 use crate::diag::{code, span_range};
 use crate::ir::{Ty, ValueId};
+use crate::messages;
 
 const X_2D: &[CaseInput] = &[CaseInput::Float(&[3, 4], (-1.0, 1.0))];
 
@@ -17,11 +18,8 @@ fn transpose(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
         1 => Some(x),
         2 => l.prim(&TRANSPOSE, Attr::None, vec![x], c.span),
         _ => {
-            l.diags().error_at(
-                c.args[0],
-                format!("`{}` of a {r}-D array", c.name),
-                "transpose works on 2-D arrays",
-            );
+            l.diags()
+                .error_at(c.args[0], messages::transpose_rank(c.name, r));
             None
         }
     }
@@ -38,41 +36,24 @@ fn slice_axis(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (x, r) = l.array_arg(c.args[0], c.name)?;
     let k = l.axis(c.args[1], r, c.name)?;
     let Expr::Range(range) = c.args[2] else {
-        l.diags().error_at(
-            c.args[2],
-            "the bounds of `slice_axis` must be a range `start..end`",
-            "write `x.slice_axis(Axis(1), 0..h)`",
-        );
+        l.diags()
+            .error_at(c.args[2], messages::SLICE_BOUNDS_NOT_A_RANGE);
         return None;
     };
     let (Some(start), Some(end)) = (&range.start, &range.end) else {
-        l.diags().error_at(
-            range,
-            "both bounds of the range are needed",
-            "write `start..end`, for example `0..h` or `h..x.len_of(Axis(1))`",
-        );
+        l.diags().error_at(range, messages::SLICE_OPEN_RANGE);
         return None;
     };
     if matches!(range.limits, syn::RangeLimits::Closed(_)) {
-        l.diags().error_at(
-            range,
-            "inclusive ranges are not supported",
-            "write `start..end` with an exclusive end",
-        );
+        l.diags().error_at(range, messages::SLICE_INCLUSIVE_RANGE);
         return None;
     }
     let (s, e) = (l.usize_expr(start)?, l.usize_expr(end)?);
     if let (Some(a), Some(b)) = (l.usize_constant(s), l.usize_constant(e))
         && a > b
     {
-        l.diags().error_at(
-            range,
-            format!(
-                "the range `{}` of `slice_axis` starts after its end",
-                code(range)
-            ),
-            format!("write `start..end` with `start <= end`, as in `{b}..{a}`"),
-        );
+        l.diags()
+            .error_at(range, messages::slice_reversed(&code(range), a, b));
         return None;
     }
     l.prim(&SLICE_AXIS, Attr::Axis(k), vec![x, s, e], c.span)
@@ -82,11 +63,8 @@ fn slice_axis(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
 fn insert_axis(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (x, r) = l.array_arg(c.args[0], c.name)?;
     if r >= 6 {
-        l.diags().error(
-            span_range(c.args[0]).0,
-            "`insert_axis` of a 6-D array",
-            "arrays have at most 6 axes",
-        );
+        l.diags()
+            .error(span_range(c.args[0]).0, messages::INSERT_AXIS_6D);
         return None;
     }
     let k = l.axis(c.args[1], r + 1, c.name)?;
@@ -97,11 +75,8 @@ fn insert_axis(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
 fn flatten(l: &mut Lower<'_>, c: &Call<'_>) -> Option<ValueId> {
     let (x, r) = l.array_arg(c.args[0], c.name)?;
     if r < 2 {
-        l.diags().error(
-            span_range(c.args[0]).0,
-            format!("`flatten` of a {r}-D array"),
-            "flatten merges the axes after the first of an array of rank 2 or more",
-        );
+        l.diags()
+            .error(span_range(c.args[0]).0, messages::flatten_rank(r));
         return None;
     }
     l.prim(&FLATTEN, Attr::None, vec![x], c.span)

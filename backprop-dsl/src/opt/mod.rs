@@ -77,7 +77,7 @@ pub fn optimize(g: &mut Graph, verify: bool) -> Result<(), String> {
         (pass.run)(g);
         if verify {
             g.verify()
-                .map_err(|e| format!("after the `{}` pass: {e}", pass.name))?;
+                .map_err(|e| crate::messages::after_pass(pass.name, &e))?;
         }
     }
     Ok(())
