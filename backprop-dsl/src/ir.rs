@@ -553,28 +553,20 @@ impl Graph {
             || fused.checks.len() != fused.body.len()
             || fused.body.is_empty()
         {
-            return Err("a fused loop's arity, checks or body is malformed".into());
+            return Err(messages::IR_FUSED_MALFORMED.into());
         }
         let mut local: Vec<Ty> = tys.to_vec();
         for (j, b) in fused.body.iter().enumerate() {
             if !b.op.is_elementwise() || b.backward != n.backward {
-                return Err(format!(
-                    "fused body node {j} ({}) cannot be in the loop",
-                    b.op.name()
-                ));
+                return Err(messages::ir_fused_not_elementwise(j, &b.op.name()));
             }
             if b.args.iter().any(|&a| a >= fused.arity + j) {
-                return Err(format!("fused body node {j} reads a later node"));
+                return Err(messages::ir_fused_reads_later(j));
             }
             let arg_tys: Vec<Ty> = b.args.iter().map(|&a| local[a]).collect();
             match self.expected_type(b, &arg_tys) {
                 Some(ty) if ty == b.ty => local.push(ty),
-                _ => {
-                    return Err(format!(
-                        "fused body node {j} ({}) breaks its type rule",
-                        b.op.name()
-                    ));
-                }
+                _ => return Err(messages::ir_fused_wrong_type(j, &b.op.name())),
             }
         }
         Ok(fused.result().ty)

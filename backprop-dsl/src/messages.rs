@@ -1218,6 +1218,24 @@ pub fn ir_reads_later_node(id: usize, arg: usize) -> String {
     format!("node {id} reads later node {arg}")
 }
 
+/// `verify`: a fused loop's arity, checks or body do not fit together.
+pub const IR_FUSED_MALFORMED: &str = "a fused loop's arity, checks or body is malformed";
+
+/// `verify`: a fused loop holds a node that is not elementwise, or of the other pass.
+pub fn ir_fused_not_elementwise(j: usize, op: &str) -> String {
+    format!("fused body node {j} ({op}) cannot be in the loop")
+}
+
+/// `verify`: a fused body node reads a body node after it.
+pub fn ir_fused_reads_later(j: usize) -> String {
+    format!("fused body node {j} reads a later node")
+}
+
+/// `verify`: a fused body node's type disagrees with its op's rule.
+pub fn ir_fused_wrong_type(j: usize, op: &str) -> String {
+    format!("fused body node {j} ({op}) breaks its type rule")
+}
+
 /// `verify`: a forward node reads a backward node.
 pub fn ir_forward_reads_backward(id: usize, arg: usize) -> String {
     format!("forward node {id} reads backward node {arg}")
