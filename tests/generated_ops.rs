@@ -334,6 +334,40 @@ fn a_shape_mismatch_names_the_op_the_expression_and_both_shapes() {
     assert!(msg.contains("[2, 3]") && msg.contains("[4, 5]"), "{msg}");
 }
 
+/// A broadcast inside a fused loop (`x + &b` feeds `tanh` and a sum in one loop).
+#[differentiable]
+fn fused_bias_tanh<T: Real>(x: ArrayView2<T>, b: ArrayView1<T>) -> T {
+    (tanh(x + &b) * 2.0).sum()
+}
+
+/// Fusing `x + &b` into a loop keeps the add's own shape error, in the forward and
+/// in the training forward, and the loop computes what the kernels compute.
+#[test]
+fn a_shape_mismatch_inside_a_fused_loop_names_the_op_and_both_shapes() {
+    let x = Array2::<f64>::from_shape_fn((3, 4), |(i, j)| (i as f64) - 0.3 * j as f64);
+    let b = Array1::<f64>::from_vec(vec![0.1, -0.2, 0.3, 0.0]);
+    let expected = (x.clone() + &b).mapv(|v| 2.0 * v.tanh()).sum();
+    assert!((fused_bias_tanh(x.view(), b.view()) - expected).abs() < 1e-12);
+    let wrong = Array1::<f64>::zeros(5);
+    for err in [
+        std::panic::catch_unwind(|| fused_bias_tanh(x.view(), wrong.view()))
+            .expect_err("must panic"),
+        std::panic::catch_unwind(|| fused_bias_tanh_train(x.view(), wrong.view()).0)
+            .expect_err("must panic"),
+    ] {
+        let msg = err.downcast_ref::<String>().expect("a message");
+        assert!(msg.contains("`add`"), "{msg}");
+        assert!(msg.contains("x + &b"), "{msg}");
+        assert!(msg.contains("[3, 4]") && msg.contains("[5]"), "{msg}");
+    }
+    let report = check_function(
+        &fused_bias_tanh_dyn(),
+        &[DynValue::Float(x.into_dyn()), DynValue::Float(b.into_dyn())],
+        &GradCheck::default(),
+    );
+    assert!(report.passed(), "{report}");
+}
+
 /// A 0-d array result stays an array: `.mean()` returned as `Array0<T>`.
 #[differentiable]
 fn mean_as_array0<T: Real>(x: ArrayView2<T>) -> Array0<T> {

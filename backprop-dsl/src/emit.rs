@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
-use crate::ir::{BinOp, Fused, GradOp, Graph, Node, Op, Operand, ScalarOp, Ty, UsizeOp, ValueId};
+use crate::ir::{
+    BinOp, Fused, GradOp, Graph, Node, Op, Operand, Reduction, ScalarOp, Ty, UsizeOp, ValueId,
+};
 use crate::ir::{FloatType, Signature};
 use crate::ops::{Attr, K, Kernel, Naming};
 use crate::parse::{InputKind, Options, Pass};
@@ -37,6 +39,9 @@ struct Emitter<'a> {
     warnings: TokenStream,
     names: Vec<Ident>,
     saved: Vec<ValueId>,
+    /// For a backward temporary read by exactly one node (and neither returned
+    /// nor saved), that node: it may take the value by move.
+    last_use: Vec<Option<ValueId>>,
     /// `T`, or `f32`/`f64` for a concrete function.
     float: TokenStream,
     krate: TokenStream,
@@ -56,6 +61,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
             .collect(),
         names: Vec::new(),
         saved: Vec::new(),
+        last_use: sole_backward_reader(g),
         float: g.sig.float.clone(),
         krate: opts.krate.to_token_stream(),
     };
@@ -86,6 +92,40 @@ fn n_args(n: &Node, fused: &Fused, args: &[ValueId]) -> Vec<ValueId> {
             Operand::Local(_) => unreachable!("a parameter is an argument of the loop"),
         })
         .collect()
+}
+
+/// For each backward array computed in the backward body (not a seed, not a
+/// gradient it returns), its reader when it has exactly one.
+fn sole_backward_reader(g: &Graph) -> Vec<Option<ValueId>> {
+    let mut readers: Vec<Vec<ValueId>> = vec![Vec::new(); g.nodes.len()];
+    for (id, n) in g.nodes.iter().enumerate() {
+        for &a in &n.args {
+            readers[a].push(id);
+        }
+    }
+    let returned: HashSet<ValueId> = g.grads.iter().flatten().copied().collect();
+    (0..g.nodes.len())
+        .map(|v| {
+            let n = &g.nodes[v];
+            let temporary = n.backward
+                && !returned.contains(&v)
+                && !matches!(n.op, Op::Grad(GradOp::Seed(_)))
+                && matches!(n.ty, Ty::Float(_));
+            match readers[v].as_slice() {
+                [only] if temporary => Some(*only),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Which operand (argument of the loop, then body node) argument `i` of body node
+/// `b` is.
+fn b_arg(b: &Node, fused: &Fused, i: usize) -> Option<usize> {
+    b.args.get(i).map(|&a| match fused.operand(a) {
+        Operand::Outer(k) => k,
+        Operand::Local(k) => fused.arity + k,
+    })
 }
 
 /// The kernel an op's shape error names (`sub`, `where_`).
@@ -535,6 +575,12 @@ impl Emitter<'_> {
             ),
             Op::Grad(GradOp::MaskGrad(keep)) => call("mask_grad", vec![a(0), a(1), quote!(#keep)]),
             Op::Where => call("where_", vec![a(0), arr(1), arr(2), site("where_")]),
+            // A temporary read only here is given away, so that an equal-shape
+            // sum_to moves it instead of copying it.
+            Op::Grad(GradOp::SumTo) if self.last_use[n.args[0]] == Some(v) => {
+                let (g, shape) = (val(0), a(1));
+                call("sum_to_owned", vec![g, shape])
+            }
             Op::Grad(GradOp::SumTo) => call("sum_to", all(0)),
             Op::Prim(p, attr) => self.kernel_call(&p.kernel, v, *attr, p.op, ctx),
             Op::Grad(GradOp::PrimGrad(p, i, attr)) => match p.grads.get(*i) {
@@ -668,6 +714,10 @@ impl Emitter<'_> {
                 let params = self.params(e, &n_args(n, fused, &b.args[1..]), ctx);
                 before.push(quote!(ops::#check(#(#params),*);));
             }
+            // A reduction ends the loop: the elements before it are added up.
+            if b.op.reduction().is_some() {
+                continue;
+            }
             let name = self.body_name(b, j, &mut used);
             let expr = self.element(
                 b,
@@ -681,6 +731,13 @@ impl Emitter<'_> {
         }
         let result = elems.last().cloned().unwrap_or_default();
         let body = quote!({ #(#lines)* #result });
+        let reduced = fused.result();
+        if let Some(reduction) = reduced.op.reduction() {
+            // The shape of the elements the reduction adds up.
+            let shape = shapes[shapes.len() - 2].clone().unwrap_or_default();
+            let target = b_arg(reduced, fused, 1).map(|k| elems[k].clone());
+            return self.reducing_loop(reduction, before, &producers, shape, target, body);
+        }
         let Some(shape) = shapes.last().cloned().flatten() else {
             return quote!({ #(#before)* ops::scalar(#body) });
         };
@@ -711,6 +768,60 @@ impl Emitter<'_> {
         quote!({
             #(#before)*
             #nd::Zip::from(#first)#(.and(#rest))*.map_collect(|#(#params),*| #body)
+        })
+    }
+
+    /// A loop that ends in a reduction: its elements are computed a block of rows
+    /// at a time into a small buffer, and each block is added into the result.
+    fn reducing_loop(
+        &self,
+        reduction: Reduction,
+        before: Vec<TokenStream>,
+        producers: &[(TokenStream, Ident, TokenStream)],
+        shape: TokenStream,
+        target: Option<TokenStream>,
+        body: TokenStream,
+    ) -> TokenStream {
+        let nd = self.nd();
+        let f = &self.float;
+        let shape_text = shape.to_string();
+        // Each array as a view of the loop's shape, sliced per block below.
+        let views = producers.iter().map(|(value, name, own)| {
+            if own.to_string() == shape_text {
+                quote!(let #name = #value.view();)
+            } else {
+                quote!(let #name = ops::stretch(&#value, &shape);)
+            }
+        });
+        let rows = producers.iter().map(
+            |(_, name, _)| quote!(#name.slice_axis(ops::Axis(0), #nd::Slice::from(start..end))),
+        );
+        let params = producers.iter().map(|(_, name, _)| quote!(&#name));
+        let init = match reduction {
+            Reduction::Sum | Reduction::Mean => quote!(#nd::Array0::<#f>::zeros(())),
+            Reduction::SumTo => quote!(#nd::Array::<#f, _>::zeros(#target)),
+            Reduction::SumAxis0 | Reduction::MeanAxis0 => {
+                quote!(#nd::Array::<#f, _>::zeros(ops::without_axis0(&shape)))
+            }
+        };
+        let mean = match reduction {
+            Reduction::Mean => quote!(ops::divide_by(&mut acc, shape.size());),
+            Reduction::MeanAxis0 => quote!(ops::divide_by(&mut acc, shape[0]);),
+            _ => quote!(),
+        };
+        quote!({
+            #(#before)*
+            let shape = #shape;
+            #(#views)*
+            let mut acc = #init;
+            let mut block = ops::block_buffer::<#f, _>(&shape);
+            for (start, end) in ops::blocks(&shape) {
+                let mut part = block.slice_axis_mut(ops::Axis(0), #nd::Slice::from(0..end - start));
+                #nd::Zip::from(&mut part)#(.and(#rows))*.for_each(|out, #(#params),*| *out = #body);
+                ops::accumulate_to(&mut acc, &part);
+            }
+            #mean
+            acc
         })
     }
 

@@ -321,7 +321,8 @@ pub enum Op {
 /// per-element Rust under the forward line it comes from.
 #[derive(Clone, Debug)]
 pub struct Fused {
-    /// The loop's nodes in order; the last is its result. An argument `a` of a
+    /// The loop's nodes in order; the last is its result, and may be a
+    /// [`Reduction`] of the one before it. An argument `a` of a
     /// body node is the fused node's argument `a` when `a < arity` (an array read
     /// element by element after broadcasting, or a scalar), and body node
     /// `a - arity` otherwise.
@@ -332,6 +333,22 @@ pub struct Fused {
     /// that the loop checks at run time that they broadcast (with the error the
     /// op's own kernel gives); operands known to share a shape need no check.
     pub checks: Vec<bool>,
+}
+
+/// A reduction a fused loop may end in: its elements are computed a block at a
+/// time and added into the result, never made into an array of the loop's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// `sum`: all elements, into a 0-d array.
+    Sum,
+    /// `mean`: all elements.
+    Mean,
+    /// `sum_to(g, shape)`: undoing a broadcast.
+    SumTo,
+    /// `sum_axis(Axis(0))`.
+    SumAxis0,
+    /// `mean_axis(Axis(0))`.
+    MeanAxis0,
 }
 
 /// What an argument of a fused body node refers to.
@@ -398,6 +415,23 @@ impl Op {
                 | Op::StopGradient
                 | Op::Grad(GradOp::ElementwiseGrad(_) | GradOp::MaskBy(_) | GradOp::MaskGrad(_))
         ) || self.is_stretch()
+    }
+
+    /// The reduction this op is, if a fused loop can end in it.
+    pub fn reduction(&self) -> Option<Reduction> {
+        use crate::ops::{axis, shape};
+        match self {
+            Op::Grad(GradOp::SumTo) => Some(Reduction::SumTo),
+            Op::Prim(p, _) if std::ptr::eq(*p, &shape::SUM) => Some(Reduction::Sum),
+            Op::Prim(p, _) if std::ptr::eq(*p, &shape::MEAN) => Some(Reduction::Mean),
+            Op::Prim(p, attr) if attr.axis() == Some(0) && std::ptr::eq(*p, &axis::SUM_AXIS) => {
+                Some(Reduction::SumAxis0)
+            }
+            Op::Prim(p, attr) if attr.axis() == Some(0) && std::ptr::eq(*p, &axis::MEAN_AXIS) => {
+                Some(Reduction::MeanAxis0)
+            }
+            _ => None,
+        }
     }
 
     /// Whether the op only stretches its first argument to the shape given as its
@@ -533,6 +567,11 @@ impl Graph {
             {
                 return Err(messages::ir_wrong_arity(id, &n.op, n.args.len(), arity));
             }
+            // A loop's own errors say which body node is wrong.
+            if let Op::Fused(fused) = &n.op {
+                let tys: Vec<Ty> = n.args.iter().map(|&a| self.ty(a)).collect();
+                self.check_fused(n, fused, &tys)?;
+            }
             self.check_type(id)?;
         }
         for &o in &self.outputs {
@@ -557,7 +596,15 @@ impl Graph {
         }
         let mut local: Vec<Ty> = tys.to_vec();
         for (j, b) in fused.body.iter().enumerate() {
-            if !b.op.is_elementwise() || b.backward != n.backward {
+            let last = j + 1 == fused.body.len();
+            // A loop may end in a reduction that sums away axis 0 (it runs in
+            // blocks of rows).
+            let reduces_rows = b.op.reduction().is_some()
+                && b.args
+                    .first()
+                    .is_some_and(|&a| local[a].rank() > b.ty.rank());
+            let allowed = b.op.is_elementwise() || (last && reduces_rows);
+            if !allowed || b.backward != n.backward {
                 return Err(messages::ir_fused_not_elementwise(j, &b.op.name()));
             }
             if b.args.iter().any(|&a| a >= fused.arity + j) {

@@ -263,8 +263,15 @@ pub fn sum_to<T: Real, D: Dimension, E: Dimension>(g: &ArrayRef<T, D>, shape: E)
             "the gradient does not cover the operand's shape",
         )
     }
-    let mut acc = g.to_owned().into_dyn();
     let lead = g.ndim() - target.len();
+    // Only leading axes to sum (a bias gradient): add rows into the result,
+    // without copying `g` (contiguous `g` only, the layout that path reads).
+    if lead > 0 && g.shape()[lead..] == target[..] && g.is_standard_layout() {
+        let mut acc = Array::zeros(shape);
+        crate::accumulate_to(&mut acc, g);
+        return acc;
+    }
+    let mut acc = g.to_owned().into_dyn();
     for _ in 0..lead {
         acc = acc.sum_axis(Axis(0));
     }
@@ -274,6 +281,18 @@ pub fn sum_to<T: Real, D: Dimension, E: Dimension>(g: &ArrayRef<T, D>, shape: E)
         }
     }
     with_dim(acc)
+}
+
+/// [`sum_to`] of an array the caller no longer needs: where the shapes are
+/// equal (the common case), `g` itself is returned and nothing is copied.
+///
+/// # Panics
+/// If `shape` does not broadcast to the shape of `g`.
+pub fn sum_to_owned<T: Real, D: Dimension, E: Dimension>(g: Array<T, D>, shape: E) -> Array<T, E> {
+    if g.shape() == shape.slice() {
+        return with_dim(g.into_dyn());
+    }
+    sum_to(&g, shape)
 }
 
 /// An array whose shape is already the target's, in the target's dimension type.
@@ -419,62 +438,4 @@ mod tests {
             array![0.0, 6.0, 0.0]
         );
     }
-}
-
-/// The shape two operands of a broadcasting op take together, for a fused loop
-/// that checks, before it runs, what the op's own kernel would check.
-///
-/// # Panics
-/// With the op's shape error (naming the op, the expression and both shapes) if
-/// the shapes cannot be broadcast together.
-pub fn broadcast_dims<D1, D2>(a: &D1, b: &D2, site: &Site) -> Broadcast<D1, D2>
-where
-    D1: Dimension + DimMax<D2>,
-    D2: Dimension,
-{
-    match broadcast_shape(a.slice(), b.slice()) {
-        Some(shape) => dim_of(&shape),
-        None => site.shape_mismatch(
-            a.slice(),
-            b.slice(),
-            "the shapes cannot be broadcast together",
-        ),
-    }
-}
-
-/// The shape a mask and the values of `where_` take together (see [`broadcast_dims`]).
-///
-/// # Panics
-/// With `where_`'s shape error if the mask cannot be broadcast to the values.
-pub fn broadcast_mask_dims<DM, D>(mask: &DM, values: &D, site: &Site) -> Broadcast<DM, D>
-where
-    DM: Dimension + DimMax<D>,
-    D: Dimension,
-{
-    match broadcast_shape(mask.slice(), values.slice()) {
-        Some(shape) => dim_of(&shape),
-        None => site.shape_mismatch(
-            mask.slice(),
-            values.slice(),
-            "the mask cannot be broadcast to the values",
-        ),
-    }
-}
-
-/// `a` as a view of `shape`, stretched by broadcasting: an operand of a fused loop
-/// whose shapes were checked before it (with [`broadcast_dims`]).
-///
-/// # Panics
-/// If `a` does not broadcast to `shape`, which the checks before the loop rule out.
-pub fn stretch<'a, A, D: Dimension, E: Dimension>(
-    a: &'a ArrayRef<A, D>,
-    shape: &E,
-) -> ArrayView<'a, A, E> {
-    a.broadcast(shape.clone()).unwrap_or_else(|| {
-        Site::internal("fused loop").shape_mismatch(
-            a.shape(),
-            shape.slice(),
-            "an operand does not broadcast to the loop's shape",
-        )
-    })
 }

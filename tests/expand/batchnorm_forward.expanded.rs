@@ -183,21 +183,57 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let d_x_hat = ops::sum_to(&t27, saved.x_hat_shape);
-/// let t29 = ops::mul(
-///     &d_x_hat_times_gamma,
-///     &x_hat_2,
-///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-/// );
-/// let d_gamma = ops::sum_to(&t29, saved.gamma_shape);
+/// let d_x_hat = ops::sum_to_owned(t27, saved.x_hat_shape);
+/// let d_gamma = {
+///     let shape_0 = ops::broadcast_dims(
+///         &d_x_hat_times_gamma.raw_dim(),
+///         &x_hat_2.raw_dim(),
+///         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+///     );
+///     let shape = shape_0;
+///     let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
+///     let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
+///     let mut block = ops::block_buffer::<T, _>(&shape);
+///     for (start, end) in ops::blocks(&shape) {
+///         let mut part = block
+///             .slice_axis_mut(
+///                 ops::Axis(0),
+///                 ::backprop::ndarray::Slice::from(0..end - start),
+///             );
+///         ::backprop::ndarray::Zip::from(&mut part)
+///             .and(
+///                 d_x_hat_times_gamma
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .and(
+///                 x_hat_2
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .for_each(|out, &d_x_hat_times_gamma, &x_hat_2| {
+///                 *out = {
+///                     let v0 = d_x_hat_times_gamma * x_hat_2;
+///                     v0
+///                 };
+///             });
+///         ops::accumulate_to(&mut acc, &part);
+///     }
+///     acc
+/// };
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t31 = ops::div(
+/// let t30 = ops::div(
 ///     &d_x_hat,
 ///     &saved.t8,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
-/// let t32 = ops::sum_to(&t31, saved.centered_shape);
-/// let t33 = {
+/// let t31 = ops::sum_to_owned(t30, saved.centered_shape);
+/// let d_t8 = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &x_hat_2.raw_dim(),
 ///         &saved.t8.raw_dim(),
@@ -209,17 +245,51 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 ///     );
 ///     let shape = shape_1;
-///     ::backprop::ndarray::Zip::from(&ops::stretch(&x_hat_2, &shape))
-///         .and(&ops::stretch(&saved.t8, &shape))
-///         .and(&ops::stretch(&d_x_hat, &shape))
-///         .map_collect(|&x_hat_2, &t8, &d_x_hat| {
-///             let v0 = x_hat_2 / t8;
-///             let v1 = d_x_hat * v0;
-///             let v2 = -v1;
-///             v2
-///         })
+///     let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+///     let t8 = ops::stretch(&saved.t8, &shape);
+///     let d_x_hat = ops::stretch(&d_x_hat, &shape);
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.t8_shape);
+///     let mut block = ops::block_buffer::<T, _>(&shape);
+///     for (start, end) in ops::blocks(&shape) {
+///         let mut part = block
+///             .slice_axis_mut(
+///                 ops::Axis(0),
+///                 ::backprop::ndarray::Slice::from(0..end - start),
+///             );
+///         ::backprop::ndarray::Zip::from(&mut part)
+///             .and(
+///                 x_hat_2
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .and(
+///                 t8
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .and(
+///                 d_x_hat
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .for_each(|out, &x_hat_2, &t8, &d_x_hat| {
+///                 *out = {
+///                     let v0 = x_hat_2 / t8;
+///                     let v1 = d_x_hat * v0;
+///                     let v2 = -v1;
+///                     v2
+///                 };
+///             });
+///         ops::accumulate_to(&mut acc, &part);
+///     }
+///     acc
 /// };
-/// let d_t8 = ops::sum_to(&t33, saved.t8_shape);
 /// let d_var = ops::sqrt_backward(&saved.t8, &d_t8);
 /// // line 12: let var = centered.square().mean_axis(Axis(0));
 /// let d_square_centered = ops::mean_axis_backward(
@@ -235,26 +305,53 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
 ///     );
 ///     let shape_1 = ops::broadcast_dims(
-///         &t32.raw_dim(),
+///         &t31.raw_dim(),
 ///         &shape_0,
 ///         &ops::Site::new("add", "x - &mu", file!(), 11, 20),
 ///     );
 ///     let shape = shape_1;
 ///     ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))
 ///         .and(&ops::stretch(&d_square_centered, &shape))
-///         .and(&ops::stretch(&t32, &shape))
-///         .map_collect(|&centered_2, &d_square_centered, &t32| {
+///         .and(&ops::stretch(&t31, &shape))
+///         .map_collect(|&centered_2, &d_square_centered, &t31| {
 ///             let v0 = ops::elem::square_backward(centered_2, d_square_centered);
-///             let v1 = t32 + v0;
+///             let v1 = t31 + v0;
 ///             v1
 ///         })
 /// };
-/// let t38 = ops::sum_to(&d_centered, saved.x_shape);
-/// let t39 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to(&t39, saved.mu_shape);
+/// let t36 = ops::sum_to(&d_centered, saved.x_shape);
+/// let d_mu = {
+///     let shape = d_centered.raw_dim();
+///     let d_centered = d_centered.view();
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
+///     let mut block = ops::block_buffer::<T, _>(&shape);
+///     for (start, end) in ops::blocks(&shape) {
+///         let mut part = block
+///             .slice_axis_mut(
+///                 ops::Axis(0),
+///                 ::backprop::ndarray::Slice::from(0..end - start),
+///             );
+///         ::backprop::ndarray::Zip::from(&mut part)
+///             .and(
+///                 d_centered
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .for_each(|out, &d_centered| {
+///                 *out = {
+///                     let v0 = -d_centered;
+///                     v0
+///                 };
+///             });
+///         ops::accumulate_to(&mut acc, &part);
+///     }
+///     acc
+/// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
-/// let t41 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-/// let d_x = ops::add(&t38, &t41, &ops::Site::new("add", "x", file!(), 6, 5));
+/// let t38 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+/// let d_x = ops::add(&t36, &t38, &ops::Site::new("add", "x", file!(), 6, 5));
 /// BatchnormForwardGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -291,20 +388,56 @@ pub fn batchnorm_forward_backward<T: Real>(
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let d_x_hat = ops::sum_to(&t27, saved.x_hat_shape);
-    let t29 = ops::mul(
-        &d_x_hat_times_gamma,
-        &x_hat_2,
-        &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-    );
-    let d_gamma = ops::sum_to(&t29, saved.gamma_shape);
-    let t31 = ops::div(
+    let d_x_hat = ops::sum_to_owned(t27, saved.x_hat_shape);
+    let d_gamma = {
+        let shape_0 = ops::broadcast_dims(
+            &d_x_hat_times_gamma.raw_dim(),
+            &x_hat_2.raw_dim(),
+            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        );
+        let shape = shape_0;
+        let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
+        let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ::backprop::ndarray::Zip::from(&mut part)
+                .and(
+                    d_x_hat_times_gamma
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .and(
+                    x_hat_2
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .for_each(|out, &d_x_hat_times_gamma, &x_hat_2| {
+                    *out = {
+                        let v0 = d_x_hat_times_gamma * x_hat_2;
+                        v0
+                    };
+                });
+            ops::accumulate_to(&mut acc, &part);
+        }
+        acc
+    };
+    let t30 = ops::div(
         &d_x_hat,
         &saved.t8,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t32 = ops::sum_to(&t31, saved.centered_shape);
-    let t33 = {
+    let t31 = ops::sum_to_owned(t30, saved.centered_shape);
+    let d_t8 = {
         let shape_0 = ops::broadcast_dims(
             &x_hat_2.raw_dim(),
             &saved.t8.raw_dim(),
@@ -316,17 +449,51 @@ pub fn batchnorm_forward_backward<T: Real>(
             &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
         );
         let shape = shape_1;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&x_hat_2, &shape))
-            .and(&ops::stretch(&saved.t8, &shape))
-            .and(&ops::stretch(&d_x_hat, &shape))
-            .map_collect(|&x_hat_2, &t8, &d_x_hat| {
-                let v0 = x_hat_2 / t8;
-                let v1 = d_x_hat * v0;
-                let v2 = -v1;
-                v2
-            })
+        let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+        let t8 = ops::stretch(&saved.t8, &shape);
+        let d_x_hat = ops::stretch(&d_x_hat, &shape);
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.t8_shape);
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ::backprop::ndarray::Zip::from(&mut part)
+                .and(
+                    x_hat_2
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .and(
+                    t8
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .and(
+                    d_x_hat
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .for_each(|out, &x_hat_2, &t8, &d_x_hat| {
+                    *out = {
+                        let v0 = x_hat_2 / t8;
+                        let v1 = d_x_hat * v0;
+                        let v2 = -v1;
+                        v2
+                    };
+                });
+            ops::accumulate_to(&mut acc, &part);
+        }
+        acc
     };
-    let d_t8 = ops::sum_to(&t33, saved.t8_shape);
     let d_var = ops::sqrt_backward(&saved.t8, &d_t8);
     let d_square_centered = ops::mean_axis_backward(
         &d_var,
@@ -340,25 +507,52 @@ pub fn batchnorm_forward_backward<T: Real>(
             &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
         );
         let shape_1 = ops::broadcast_dims(
-            &t32.raw_dim(),
+            &t31.raw_dim(),
             &shape_0,
             &ops::Site::new("add", "x - &mu", file!(), 11, 20),
         );
         let shape = shape_1;
         ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))
             .and(&ops::stretch(&d_square_centered, &shape))
-            .and(&ops::stretch(&t32, &shape))
-            .map_collect(|&centered_2, &d_square_centered, &t32| {
+            .and(&ops::stretch(&t31, &shape))
+            .map_collect(|&centered_2, &d_square_centered, &t31| {
                 let v0 = ops::elem::square_backward(centered_2, d_square_centered);
-                let v1 = t32 + v0;
+                let v1 = t31 + v0;
                 v1
             })
     };
-    let t38 = ops::sum_to(&d_centered, saved.x_shape);
-    let t39 = ops::neg(&d_centered);
-    let d_mu = ops::sum_to(&t39, saved.mu_shape);
-    let t41 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-    let d_x = ops::add(&t38, &t41, &ops::Site::new("add", "x", file!(), 6, 5));
+    let t36 = ops::sum_to(&d_centered, saved.x_shape);
+    let d_mu = {
+        let shape = d_centered.raw_dim();
+        let d_centered = d_centered.view();
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ::backprop::ndarray::Zip::from(&mut part)
+                .and(
+                    d_centered
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .for_each(|out, &d_centered| {
+                    *out = {
+                        let v0 = -d_centered;
+                        v0
+                    };
+                });
+            ops::accumulate_to(&mut acc, &part);
+        }
+        acc
+    };
+    let t38 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+    let d_x = ops::add(&t36, &t38, &ops::Site::new("add", "x", file!(), 6, 5));
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,
@@ -410,7 +604,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t27 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to(&t27, saved.x_hat_shape);\nlet t29 = ops::mul(\n    &d_x_hat_times_gamma,\n    &x_hat_2,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_gamma = ops::sum_to(&t29, saved.gamma_shape);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t31 = ops::div(\n    &d_x_hat,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t32 = ops::sum_to(&t31, saved.centered_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t8.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&x_hat_2, &shape))\n        .and(&ops::stretch(&saved.t8, &shape))\n        .and(&ops::stretch(&d_x_hat, &shape))\n        .map_collect(|&x_hat_2, &t8, &d_x_hat| {\n            let v0 = x_hat_2 / t8;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        })\n};\nlet d_t8 = ops::sum_to(&t33, saved.t8_shape);\nlet d_var = ops::sqrt_backward(&saved.t8, &d_t8);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_0 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &d_square_centered.raw_dim(),\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &t32.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))\n        .and(&ops::stretch(&d_square_centered, &shape))\n        .and(&ops::stretch(&t32, &shape))\n        .map_collect(|&centered_2, &d_square_centered, &t32| {\n            let v0 = ops::elem::square_backward(centered_2, d_square_centered);\n            let v1 = t32 + v0;\n            v1\n        })\n};\nlet t38 = ops::sum_to(&d_centered, saved.x_shape);\nlet t39 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to(&t39, saved.mu_shape);\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t41 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t38, &t41, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t27 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t27, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                d_x_hat_times_gamma\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                x_hat_2\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &d_x_hat_times_gamma, &x_hat_2| {\n                *out = {\n                    let v0 = d_x_hat_times_gamma * x_hat_2;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t30 = ops::div(\n    &d_x_hat,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t31 = ops::sum_to_owned(t30, saved.centered_shape);\nlet d_t8 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t8.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t8 = ops::stretch(&saved.t8, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.t8_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                x_hat_2\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                t8\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                d_x_hat\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &x_hat_2, &t8, &d_x_hat| {\n                *out = {\n                    let v0 = x_hat_2 / t8;\n                    let v1 = d_x_hat * v0;\n                    let v2 = -v1;\n                    v2\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t8, &d_t8);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_0 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &d_square_centered.raw_dim(),\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &t31.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))\n        .and(&ops::stretch(&d_square_centered, &shape))\n        .and(&ops::stretch(&t31, &shape))\n        .map_collect(|&centered_2, &d_square_centered, &t31| {\n            let v0 = ops::elem::square_backward(centered_2, d_square_centered);\n            let v1 = t31 + v0;\n            v1\n        })\n};\nlet t36 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                d_centered\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &d_centered| {\n                *out = {\n                    let v0 = -d_centered;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t38 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t36, &t38, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -226,7 +226,7 @@ pub fn broadcasting_train<T: Real>(
 ///     &t20,
 ///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
-/// let d_shifted_times_scale = ops::sum_to(&t23, saved.shifted_times_scale_shape);
+/// let d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);
 /// let t25 = {
 ///     let scale = saved.scale[()];
 ///     let shape_1 = ops::broadcast_dims(
@@ -275,41 +275,113 @@ pub fn broadcasting_train<T: Real>(
 ///             v4
 ///         })
 /// };
-/// let d_t8 = ops::sum_to(&t25, saved.t8_shape);
+/// let d_t8 = ops::sum_to_owned(t25, saved.t8_shape);
 /// let t27 = ops::square_backward(&both, &d_t8);
 /// let t28 = ops::mul(
 ///     &d_shifted_times_scale,
 ///     &saved.scale,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
-/// let d_shifted = ops::sum_to(&t28, saved.shifted_shape);
-/// let t30 = ops::mul(
-///     &d_shifted_times_scale,
-///     &shifted_2,
-///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-/// );
-/// let d_scale = ops::sum_to(&t30, saved.scale_shape);
+/// let d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);
+/// let d_scale = {
+///     let shape_0 = ops::broadcast_dims(
+///         &d_shifted_times_scale.raw_dim(),
+///         &shifted_2.raw_dim(),
+///         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
+///     );
+///     let shape = shape_0;
+///     let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);
+///     let shifted_2 = ops::stretch(&shifted_2, &shape);
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
+///     let mut block = ops::block_buffer::<T, _>(&shape);
+///     for (start, end) in ops::blocks(&shape) {
+///         let mut part = block
+///             .slice_axis_mut(
+///                 ops::Axis(0),
+///                 ::backprop::ndarray::Slice::from(0..end - start),
+///             );
+///         ::backprop::ndarray::Zip::from(&mut part)
+///             .and(
+///                 d_shifted_times_scale
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .and(
+///                 shifted_2
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .for_each(|out, &d_shifted_times_scale, &shifted_2| {
+///                 *out = {
+///                     let v0 = d_shifted_times_scale * shifted_2;
+///                     v0
+///                 };
+///             });
+///         ops::accumulate_to(&mut acc, &part);
+///     }
+///     acc
+/// };
 /// // line 12: let both = &col * &row;
-/// let t32 = ops::mul(
+/// let t31 = ops::mul(
 ///     &t27,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
-/// let t33 = ops::sum_to(&t32, saved.col_shape);
-/// let t34 = ops::mul(
-///     &t27,
-///     &saved.col,
-///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-/// );
-/// let t35 = ops::sum_to(&t34, saved.row_shape);
+/// let t32 = ops::sum_to_owned(t31, saved.col_shape);
+/// let t33 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &t27.raw_dim(),
+///         &saved.col.raw_dim(),
+///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+///     );
+///     let shape = shape_0;
+///     let t27 = ops::stretch(&t27, &shape);
+///     let col = ops::stretch(&saved.col, &shape);
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
+///     let mut block = ops::block_buffer::<T, _>(&shape);
+///     for (start, end) in ops::blocks(&shape) {
+///         let mut part = block
+///             .slice_axis_mut(
+///                 ops::Axis(0),
+///                 ::backprop::ndarray::Slice::from(0..end - start),
+///             );
+///         ::backprop::ndarray::Zip::from(&mut part)
+///             .and(
+///                 t27
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .and(
+///                 col
+///                     .slice_axis(
+///                         ops::Axis(0),
+///                         ::backprop::ndarray::Slice::from(start..end),
+///                     ),
+///             )
+///             .for_each(|out, &t27, &col| {
+///                 *out = {
+///                     let v0 = t27 * col;
+///                     v0
+///                 };
+///             });
+///         ops::accumulate_to(&mut acc, &part);
+///     }
+///     acc
+/// };
 /// // line 11: let shifted = x + &row - &col;
 /// let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
-/// let t37 = ops::neg(&d_shifted);
-/// let t38 = ops::sum_to(&t37, saved.col_shape);
+/// let t35 = ops::neg(&d_shifted);
+/// let t36 = ops::sum_to_owned(t35, saved.col_shape);
 /// let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-/// let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-/// let d_col = ops::add(&t33, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
-/// let d_row = ops::add(&t35, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
+/// let t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);
+/// let d_col = ops::add(&t32, &t36, &ops::Site::new("add", "col", file!(), 8, 5));
+/// let d_row = ops::add(&t33, &t38, &ops::Site::new("add", "row", file!(), 7, 5));
 /// BroadcastingGrads {
 ///     x: d_x,
 ///     row: d_row,
@@ -369,7 +441,7 @@ pub fn broadcasting_backward<T: Real>(
         &t20,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let d_shifted_times_scale = ops::sum_to(&t23, saved.shifted_times_scale_shape);
+    let d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);
     let t25 = {
         let scale = saved.scale[()];
         let shape_1 = ops::broadcast_dims(
@@ -418,39 +490,111 @@ pub fn broadcasting_backward<T: Real>(
                 v4
             })
     };
-    let d_t8 = ops::sum_to(&t25, saved.t8_shape);
+    let d_t8 = ops::sum_to_owned(t25, saved.t8_shape);
     let t27 = ops::square_backward(&both, &d_t8);
     let t28 = ops::mul(
         &d_shifted_times_scale,
         &saved.scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let d_shifted = ops::sum_to(&t28, saved.shifted_shape);
-    let t30 = ops::mul(
-        &d_shifted_times_scale,
-        &shifted_2,
-        &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-    );
-    let d_scale = ops::sum_to(&t30, saved.scale_shape);
-    let t32 = ops::mul(
+    let d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);
+    let d_scale = {
+        let shape_0 = ops::broadcast_dims(
+            &d_shifted_times_scale.raw_dim(),
+            &shifted_2.raw_dim(),
+            &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
+        );
+        let shape = shape_0;
+        let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);
+        let shifted_2 = ops::stretch(&shifted_2, &shape);
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ::backprop::ndarray::Zip::from(&mut part)
+                .and(
+                    d_shifted_times_scale
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .and(
+                    shifted_2
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .for_each(|out, &d_shifted_times_scale, &shifted_2| {
+                    *out = {
+                        let v0 = d_shifted_times_scale * shifted_2;
+                        v0
+                    };
+                });
+            ops::accumulate_to(&mut acc, &part);
+        }
+        acc
+    };
+    let t31 = ops::mul(
         &t27,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t33 = ops::sum_to(&t32, saved.col_shape);
-    let t34 = ops::mul(
-        &t27,
-        &saved.col,
-        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-    );
-    let t35 = ops::sum_to(&t34, saved.row_shape);
+    let t32 = ops::sum_to_owned(t31, saved.col_shape);
+    let t33 = {
+        let shape_0 = ops::broadcast_dims(
+            &t27.raw_dim(),
+            &saved.col.raw_dim(),
+            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        );
+        let shape = shape_0;
+        let t27 = ops::stretch(&t27, &shape);
+        let col = ops::stretch(&saved.col, &shape);
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ::backprop::ndarray::Zip::from(&mut part)
+                .and(
+                    t27
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .and(
+                    col
+                        .slice_axis(
+                            ops::Axis(0),
+                            ::backprop::ndarray::Slice::from(start..end),
+                        ),
+                )
+                .for_each(|out, &t27, &col| {
+                    *out = {
+                        let v0 = t27 * col;
+                        v0
+                    };
+                });
+            ops::accumulate_to(&mut acc, &part);
+        }
+        acc
+    };
     let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
-    let t37 = ops::neg(&d_shifted);
-    let t38 = ops::sum_to(&t37, saved.col_shape);
+    let t35 = ops::neg(&d_shifted);
+    let t36 = ops::sum_to_owned(t35, saved.col_shape);
     let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-    let t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-    let d_col = ops::add(&t33, &t38, &ops::Site::new("add", "col", file!(), 8, 5));
-    let d_row = ops::add(&t35, &t40, &ops::Site::new("add", "row", file!(), 7, 5));
+    let t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);
+    let d_col = ops::add(&t32, &t36, &ops::Site::new("add", "col", file!(), 8, 5));
+    let d_row = ops::add(&t33, &t38, &ops::Site::new("add", "row", file!(), 7, 5));
     BroadcastingGrads {
         x: d_x,
         row: d_row,
@@ -507,7 +651,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ::backprop::ndarray::Zip::from(&both)\n        .map_collect(|&both| {\n            let v0 = ops::elem::square(both);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        })\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))\n        .and(&ops::stretch(&saved.row, &shape))\n        .and(&ops::stretch(&saved.col, &shape))\n        .map_collect(|&x, &row, &col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        })\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to(&t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))\n        .and(&ops::stretch(&t20, &shape))\n        .and(&ops::stretch(&d_out, &shape))\n        .map_collect(|&shifted_2, &t20, &d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        })\n};\nlet d_t8 = ops::sum_to(&t25, saved.t8_shape);\nlet t27 = ops::square_backward(&both, &d_t8);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to(&t28, saved.shifted_shape);\nlet t30 = ops::mul(\n    &d_shifted_times_scale,\n    &shifted_2,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_scale = ops::sum_to(&t30, saved.scale_shape);\n// line 12: let both = &col * &row;\nlet t32 = ops::mul(\n    &t27,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t33 = ops::sum_to(&t32, saved.col_shape);\nlet t34 = ops::mul(\n    &t27,\n    &saved.col,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t35 = ops::sum_to(&t34, saved.row_shape);\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t37 = ops::neg(&d_shifted);\nlet t38 = ops::sum_to(&t37, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t40 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t35, &t40, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ::backprop::ndarray::Zip::from(&both)\n        .map_collect(|&both| {\n            let v0 = ops::elem::square(both);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        })\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))\n        .and(&ops::stretch(&saved.row, &shape))\n        .and(&ops::stretch(&saved.col, &shape))\n        .map_collect(|&x, &row, &col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        })\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))\n        .and(&ops::stretch(&t20, &shape))\n        .and(&ops::stretch(&d_out, &shape))\n        .map_collect(|&shifted_2, &t20, &d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        })\n};\nlet d_t8 = ops::sum_to_owned(t25, saved.t8_shape);\nlet t27 = ops::square_backward(&both, &d_t8);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_shifted_times_scale.raw_dim(),\n        &shifted_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);\n    let shifted_2 = ops::stretch(&shifted_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                d_shifted_times_scale\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                shifted_2\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &d_shifted_times_scale, &shifted_2| {\n                *out = {\n                    let v0 = d_shifted_times_scale * shifted_2;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 12: let both = &col * &row;\nlet t31 = ops::mul(\n    &t27,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t32 = ops::sum_to_owned(t31, saved.col_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &t27.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let t27 = ops::stretch(&t27, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                t27\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                col\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &t27, &col| {\n                *out = {\n                    let v0 = t27 * col;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t35 = ops::neg(&d_shifted);\nlet t36 = ops::sum_to_owned(t35, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t32, &t36, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -200,7 +200,7 @@ pub fn dqn_huber_loss_train<T: Real>(
 ///             v1
 ///         })
 /// };
-/// let d_q_taken = ops::sum_to(&t20, saved.q_taken_shape);
+/// let d_q_taken = ops::sum_to_owned(t20, saved.q_taken_shape);
 /// // line 16: let q_taken = pick(q, &actions);
 /// let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
 /// // line 15: let q = h.dot(&w2) + &b2;
@@ -250,7 +250,7 @@ pub fn dqn_huber_loss_backward<T: Real>(
                 v1
             })
     };
-    let d_q_taken = ops::sum_to(&t20, saved.q_taken_shape);
+    let d_q_taken = ops::sum_to_owned(t20, saved.q_taken_shape);
     let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
     let d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);
     let d_b2 = ops::sum_to(&d_q, saved.b2_shape);
@@ -328,7 +328,7 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : false } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet d_t15 = ops::mean_backward(&d_out, saved.t15_shape);\nlet t20 = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ::backprop::ndarray::Zip::from(&saved.target_minus_q_taken)\n        .and(&ops::stretch(&d_t15, &shape))\n        .map_collect(|&target_minus_q_taken, &d_t15| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                d_t15,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        })\n};\nlet d_q_taken = ops::sum_to(&t20, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet d_t15 = ops::mean_backward(&d_out, saved.t15_shape);\nlet t20 = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ::backprop::ndarray::Zip::from(&saved.target_minus_q_taken)\n        .and(&ops::stretch(&d_t15, &shape))\n        .map_collect(|&target_minus_q_taken, &d_t15| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                d_t15,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        })\n};\nlet d_q_taken = ops::sum_to_owned(t20, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -381,13 +381,13 @@ pub fn lstm_cell_train<T: Real>(
 ///     &saved.tanh_c,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_o = ops::sum_to(&t35, saved.o_shape);
+/// let d_o = ops::sum_to_owned(t35, saved.o_shape);
 /// let t38 = ops::mul(
 ///     &d_h,
 ///     &saved.o,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_tanh_c = ops::sum_to(&t38, saved.tanh_c_shape);
+/// let d_tanh_c = ops::sum_to_owned(t38, saved.tanh_c_shape);
 /// // line 19: let c = f * &c_prev + i * g;
 /// let d_c_2 = {
 ///     let shape = d_c.raw_dim();
@@ -407,25 +407,25 @@ pub fn lstm_cell_train<T: Real>(
 ///     &saved.g,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
-/// let d_i = ops::sum_to(&t46, saved.i_shape);
+/// let d_i = ops::sum_to_owned(t46, saved.i_shape);
 /// let t49 = ops::mul(
 ///     &d_i_times_g,
 ///     &saved.i,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
-/// let d_g = ops::sum_to(&t49, saved.g_shape);
+/// let d_g = ops::sum_to_owned(t49, saved.g_shape);
 /// let t52 = ops::mul(
 ///     &d_f_times_c_prev,
 ///     &saved.c_prev,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_f = ops::sum_to(&t52, saved.f_shape);
+/// let d_f = ops::sum_to_owned(t52, saved.f_shape);
 /// let t55 = ops::mul(
 ///     &d_f_times_c_prev,
 ///     &saved.f,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_c_prev = ops::sum_to(&t55, saved.c_prev_shape);
+/// let d_c_prev = ops::sum_to_owned(t55, saved.c_prev_shape);
 /// // line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));
 /// let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
 /// let t60 = ops::slice_axis_backward(
@@ -512,13 +512,13 @@ pub fn lstm_cell_backward<T: Real>(
         &saved.tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_o = ops::sum_to(&t35, saved.o_shape);
+    let d_o = ops::sum_to_owned(t35, saved.o_shape);
     let t38 = ops::mul(
         &d_h,
         &saved.o,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_tanh_c = ops::sum_to(&t38, saved.tanh_c_shape);
+    let d_tanh_c = ops::sum_to_owned(t38, saved.tanh_c_shape);
     let d_c_2 = {
         let shape = d_c.raw_dim();
         ::backprop::ndarray::Zip::from(&ops::stretch(&saved.tanh_c, &shape))
@@ -537,25 +537,25 @@ pub fn lstm_cell_backward<T: Real>(
         &saved.g,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
-    let d_i = ops::sum_to(&t46, saved.i_shape);
+    let d_i = ops::sum_to_owned(t46, saved.i_shape);
     let t49 = ops::mul(
         &d_i_times_g,
         &saved.i,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
-    let d_g = ops::sum_to(&t49, saved.g_shape);
+    let d_g = ops::sum_to_owned(t49, saved.g_shape);
     let t52 = ops::mul(
         &d_f_times_c_prev,
         &saved.c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_f = ops::sum_to(&t52, saved.f_shape);
+    let d_f = ops::sum_to_owned(t52, saved.f_shape);
     let t55 = ops::mul(
         &d_f_times_c_prev,
         &saved.f,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_c_prev = ops::sum_to(&t55, saved.c_prev_shape);
+    let d_c_prev = ops::sum_to_owned(t55, saved.c_prev_shape);
     let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
     let t60 = ops::slice_axis_backward(
         &d_gates_slice_4,
@@ -678,7 +678,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.h_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.c_shape, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to(&t35, saved.o_shape);\nlet t38 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to(&t38, saved.tanh_c_shape);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.tanh_c, &shape))\n        .and(&ops::stretch(&d_tanh_c, &shape))\n        .and(&d_c)\n        .map_collect(|&tanh_c, &d_tanh_c, &d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        })\n};\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t46 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to(&t46, saved.i_shape);\nlet t49 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to(&t49, saved.g_shape);\nlet t52 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to(&t52, saved.f_shape);\nlet t55 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to(&t55, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t60 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t62 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t15,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t64 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t66 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t60.raw_dim();\n    ::backprop::ndarray::Zip::from(&t60)\n        .and(&ops::stretch(&t62, &shape))\n        .and(&ops::stretch(&t64, &shape))\n        .and(&ops::stretch(&t66, &shape))\n        .map_collect(|&t60, &t62, &t64, &t66| {\n            let v0 = t60 + t62;\n            let v1 = v0 + t64;\n            let v2 = v1 + t66;\n            v2\n        })\n};\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.h_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.c_shape, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t35, saved.o_shape);\nlet t38 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t38, saved.tanh_c_shape);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.tanh_c, &shape))\n        .and(&ops::stretch(&d_tanh_c, &shape))\n        .and(&d_c)\n        .map_collect(|&tanh_c, &d_tanh_c, &d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        })\n};\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t46 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to_owned(t46, saved.i_shape);\nlet t49 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to_owned(t49, saved.g_shape);\nlet t52 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t52, saved.f_shape);\nlet t55 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t55, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t60 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t62 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t15,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t64 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t66 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t60.raw_dim();\n    ::backprop::ndarray::Zip::from(&t60)\n        .and(&ops::stretch(&t62, &shape))\n        .and(&ops::stretch(&t64, &shape))\n        .and(&ops::stretch(&t66, &shape))\n        .map_collect(|&t60, &t62, &t64, &t66| {\n            let v0 = t60 + t62;\n            let v1 = v0 + t64;\n            let v2 = v1 + t66;\n            v2\n        })\n};\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -127,7 +127,7 @@ pub fn svm_hinge_train<T: Real>(
 /// let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
 /// let t17 = ops::sum_to(&d_t5, saved.scores_shape);
 /// let t18 = ops::neg(&d_t5);
-/// let d_correct = ops::sum_to(&t18, saved.correct_shape);
+/// let d_correct = ops::sum_to_owned(t18, saved.correct_shape);
 /// // line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));
 /// let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
 /// let t22 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
@@ -156,7 +156,7 @@ pub fn svm_hinge_backward<T: Real>(
     let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
     let t17 = ops::sum_to(&d_t5, saved.scores_shape);
     let t18 = ops::neg(&d_t5);
-    let d_correct = ops::sum_to(&t18, saved.correct_shape);
+    let d_correct = ops::sum_to_owned(t18, saved.correct_shape);
     let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
     let t22 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
     let d_scores = ops::add(
@@ -201,7 +201,7 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_t8 = ops::mean_backward(&d_out, saved.t8_shape);\nlet d_margins = ops::sum_axis_backward(&d_t8, ops::Axis(1), saved.margins_shape);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t5 = ops::relu_backward(&saved.t5, &d_margins);\nlet t17 = ops::sum_to(&d_t5, saved.scores_shape);\nlet t18 = ops::neg(&d_t5);\nlet d_correct = ops::sum_to(&t18, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t22 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t17,\n    &t22,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_t8 = ops::mean_backward(&d_out, saved.t8_shape);\nlet d_margins = ops::sum_axis_backward(&d_t8, ops::Axis(1), saved.margins_shape);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t5 = ops::relu_backward(&saved.t5, &d_margins);\nlet t17 = ops::sum_to(&d_t5, saved.scores_shape);\nlet t18 = ops::neg(&d_t5);\nlet d_correct = ops::sum_to_owned(t18, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t22 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t17,\n    &t22,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -6,14 +6,14 @@
 //! `where_`, `concatenate`, `stop_gradient`, sizes) lower to the IR's own
 //! arithmetic nodes, whose derivative rules are in `crate::diff`.
 
-mod axis;
+pub(crate) mod axis;
 mod core;
 mod dot;
 mod image;
 mod index;
 mod matmul;
 pub mod prim;
-mod shape;
+pub(crate) mod shape;
 
 use backprop_kernels::ELEMENTWISE;
 

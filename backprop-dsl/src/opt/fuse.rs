@@ -19,9 +19,24 @@ use super::shapes::shape_classes;
 /// The most arrays one loop zips over (`ndarray::Zip::map_collect` takes five).
 pub const MAX_ZIPPED: usize = 5;
 
-/// Whether node `v` may be computed inside a loop.
+/// The rank of the elements loop `root` computes: a reduction's operand's.
+fn loop_rank(g: &Graph, root: ValueId) -> Option<usize> {
+    let n = &g.nodes[root];
+    match n.op.reduction() {
+        Some(_) => g.ty(n.args[0]).rank(),
+        None => n.ty.rank(),
+    }
+}
+
+/// Whether node `v` may be computed inside a loop: an elementwise node, or a
+/// reduction of an array (which ends its loop).
 fn fusible(g: &Graph, v: ValueId) -> bool {
     let n = &g.nodes[v];
+    if n.op.reduction().is_some() {
+        // The loop runs in blocks of rows, which the reduction must sum away:
+        // a `sum_to` of the same rank (often the identity) stays a kernel call.
+        return g.ty(n.args[0]).rank() > n.ty.rank();
+    }
     let array = matches!(n.ty, Ty::Float(_) | Ty::Mask(_));
     // `broadcast_to` is a loop's read of a scalar only when it stretches a 0-d value.
     let stretch_ok = !n.op.is_stretch() || g.ty(n.args[0]) == Ty::Float(0);
@@ -53,12 +68,14 @@ fn grouping(
         }
         let node = &g.nodes[v];
         let arrays = || node.args.iter().copied().filter(|&a| zipped(g.ty(a)));
+        // A reduction only ever ends a loop.
         let joined = match users[v].first().and_then(|&u| group[u]) {
             Some(root)
                 if !escapes[v]
+                    && node.op.reduction().is_none()
                     && users[v].iter().all(|&u| group[u] == Some(root))
                     && node.backward == g.nodes[root].backward
-                    && node.ty.rank() == g.nodes[root].ty.rank() =>
+                    && node.ty.rank() == loop_rank(g, root) =>
             {
                 let mut after = reads[root].clone();
                 if limit.is_some() {
@@ -155,8 +172,7 @@ pub(crate) fn fuse(g: &mut Graph) {
         }
     }
     let mut keep: Vec<bool> = free.iter().map(|&f| !f).collect();
-    for root in 0..n {
-        let body_ids = &members[root];
+    for (root, body_ids) in members.iter().enumerate() {
         // A loop of one node is its kernel call.
         if body_ids.len() < 2 {
             continue;
@@ -236,6 +252,36 @@ mod tests {
         // tanh ends a loop; square is the output. Backward: one loop for d_z.
         assert!(count(&g, "Fused") >= 2, "{g}");
         assert!(fused_sizes(&g).iter().all(|&s| s >= 2), "{g}");
+    }
+
+    /// verify looks inside loops: a body node of the wrong type or reading a
+    /// later node is caught.
+    #[test]
+    fn verify_checks_the_body_of_a_loop() {
+        let mut g = compiled(
+            "fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> { tanh(x * 2.0 + 1.0) }",
+            "",
+        );
+        super::fuse(&mut g);
+        g.verify().expect("verified");
+        let id = g
+            .nodes
+            .iter()
+            .position(|n| matches!(n.op, Op::Fused(_)))
+            .expect("a loop");
+        let mut bad = g.clone();
+        if let Op::Fused(f) = &mut bad.nodes[id].op {
+            f.body[0].ty = crate::ir::Ty::Float(5);
+        }
+        let err = bad.verify().expect_err("a wrong type");
+        assert!(err.contains("fused body node 0"), "{err}");
+        let mut bad = g.clone();
+        if let Op::Fused(f) = &mut bad.nodes[id].op {
+            let arity = f.arity;
+            f.body[0].args[0] = arity + 1;
+        }
+        let err = bad.verify().expect_err("a later read");
+        assert!(err.contains("later"), "{err}");
     }
 
     #[test]
