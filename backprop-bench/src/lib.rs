@@ -38,23 +38,39 @@ pub struct StepResult<T> {
     pub grads: Vec<(&'static str, ArrayD<T>)>,
 }
 
-/// The sums of a [`StepResult`]: the loss and the sum of each gradient's elements.
+/// The checksum of one gradient.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradSum {
+    /// The name of the input the gradient is for.
+    pub name: &'static str,
+    /// The sum of its elements.
+    pub sum: f64,
+    /// Its Euclidean norm: some gradients sum to zero by construction (a softmax's
+    /// bias gradient, batch norm's input gradient), and the norm still tells them apart.
+    pub norm: f64,
+}
+
+/// The sums of a [`StepResult`]: the loss and the sum (and norm) of each gradient.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checksums {
     /// The loss.
     pub loss: f64,
-    /// The sum of each gradient, by name, in the order of [`StepResult::grads`].
-    pub grads: Vec<(&'static str, f64)>,
+    /// Each gradient's sum and norm, in the order of [`StepResult::grads`].
+    pub grads: Vec<GradSum>,
 }
 
-/// The checksums of one step: the loss, and each gradient summed in `f64`.
+/// The checksums of one step: the loss, and each gradient summed (and its norm) in `f64`.
 pub fn checksum<T: Real>(result: &StepResult<T>) -> Checksums {
     Checksums {
         loss: result.loss.to_f64_lossy(),
         grads: result
             .grads
             .iter()
-            .map(|(name, g)| (*name, sum_f64(g)))
+            .map(|(name, g)| GradSum {
+                name,
+                sum: sum_f64(g),
+                norm: dot_sum_f64(g, g).sqrt(),
+            })
             .collect(),
     }
 }
@@ -267,7 +283,11 @@ mod tests {
             checksum(&r),
             Checksums {
                 loss: 1.5,
-                grads: vec![("a", 3.0)]
+                grads: vec![GradSum {
+                    name: "a",
+                    sum: 3.0,
+                    norm: 5f64.sqrt()
+                }]
             }
         );
         assert_eq!(max_rel_diff(&r, &r), 0.0);
