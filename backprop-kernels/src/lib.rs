@@ -17,6 +17,7 @@ mod elementwise;
 mod gather;
 mod index;
 mod linalg;
+pub mod math;
 mod real;
 mod reduce;
 mod site;
