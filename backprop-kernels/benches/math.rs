@@ -36,8 +36,9 @@ fn softplus_std<T: Real>(x: T) -> T {
 }
 
 /// One benchmark group per function: `std` (std's function in a `Zip` loop),
-/// `math` (the same loop on `math`'s function, default target) and `dispatch`
-/// (that loop inside `math::dispatch`).
+/// `math` (the same loop on `math`'s function, default target), `zip_dispatch`
+/// (that loop inside `math::dispatch`, which does not reach it) and `map`
+/// (`math::map`: a slice loop inside `math::dispatch`, AVX2).
 macro_rules! group {
     ($name:ident, $lo:expr, $hi:expr, $std:expr) => {
         mod $name {
@@ -56,9 +57,25 @@ macro_rules! group {
             }
 
             #[divan::bench(types = [f32, f64])]
-            fn dispatch<T: Real>(b: Bencher) {
+            fn zip_dispatch<T: Real>(b: Bencher) {
                 let x = input::<T>($lo, $hi);
-                b.bench_local(|| math::dispatch(|| Zip::from(&x).map_collect(|&x| math::$name(x))));
+                b.bench_local(|| {
+                    math::dispatch(
+                        #[inline(always)]
+                        || {
+                            Zip::from(&x).map_collect(
+                                #[inline(always)]
+                                |&x| math::$name(x),
+                            )
+                        },
+                    )
+                });
+            }
+
+            #[divan::bench(types = [f32, f64])]
+            fn map<T: Real>(b: Bencher) {
+                let x = input::<T>($lo, $hi);
+                b.bench_local(|| math::map(&x, math::$name));
             }
         }
     };
@@ -103,14 +120,15 @@ mod w2 {
     }
 
     #[divan::bench(types = [f32, f64])]
-    fn dispatch<T: Real>(b: Bencher) {
+    fn map<T: Real>(b: Bencher) {
         let x = input::<T>(-8.0, 8.0);
         b.bench_local(|| {
-            math::dispatch(|| {
-                Zip::from(&x)
-                    .map_collect(|&x| w2(x, math::sigmoid, math::tanh, math::softplus))
-                    .sum()
-            })
+            math::map(
+                &x,
+                #[inline(always)]
+                |x| w2(x, math::sigmoid, math::tanh, math::softplus),
+            )
+            .sum()
         });
     }
 }

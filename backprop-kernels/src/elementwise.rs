@@ -7,7 +7,7 @@
 
 use ndarray::{Array, ArrayD, ArrayRef, Dimension, Zip};
 
-use crate::Real;
+use crate::{Real, math};
 
 /// Which forward values a derivative rule reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,19 +115,16 @@ fn grad_by_xy<T: Real, D: Dimension>(
         .map_collect(|&x, &y, &g| g * d(x, y))
 }
 
+#[inline(always)]
 fn sigmoid_scalar<T: Real>(x: T) -> T {
-    // Two branches so that exp never overflows.
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
+    // Branch-free and overflow-free: see `math::sigmoid`.
+    math::sigmoid(x)
 }
 
+#[inline(always)]
 fn softplus_scalar<T: Real>(x: T) -> T {
     // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), exact and overflow-free.
-    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
+    math::softplus(x)
 }
 
 // ---------------------------------------------------------------- neg
@@ -145,7 +142,7 @@ pub fn neg_backward<T: Real, D: Dimension>(g: &ArrayRef<T, D>) -> Array<T, D> {
 
 /// `e^x`.
 pub fn exp<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::exp)
+    x.mapv(math::exp)
 }
 /// Derivative of `e^x`: `g * y`.
 pub fn exp_backward<T: Real, D: Dimension>(y: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
@@ -156,7 +153,7 @@ pub fn exp_backward<T: Real, D: Dimension>(y: &ArrayRef<T, D>, g: &ArrayRef<T, D
 
 /// Natural logarithm.
 pub fn ln<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::ln)
+    x.mapv(math::ln)
 }
 /// Derivative of `ln x`: `g / x`.
 pub fn ln_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
@@ -289,7 +286,7 @@ pub fn sigmoid_backward<T: Real, D: Dimension>(
 
 /// Hyperbolic tangent.
 pub fn tanh<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
-    x.mapv(T::tanh)
+    x.mapv(math::tanh)
 }
 /// Derivative of `tanh`: `g (1 - y^2)`.
 pub fn tanh_backward<T: Real, D: Dimension>(y: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
@@ -367,13 +364,13 @@ const GELU_A: f64 = 0.044_715;
 /// GELU in its tanh approximation: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
 pub fn gelu<T: Real, D: Dimension>(x: &ArrayRef<T, D>) -> Array<T, D> {
     let (c, a) = (T::lit(GELU_C), T::lit(GELU_A));
-    x.mapv(|x| T::lit(0.5) * x * (T::one() + (c * (x + a * x * x * x)).tanh()))
+    x.mapv(|x| T::lit(0.5) * x * (T::one() + math::tanh(c * (x + a * x * x * x))))
 }
 /// Derivative of `gelu`: `g (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2))` with `t = tanh(c (x + a x^3))`.
 pub fn gelu_backward<T: Real, D: Dimension>(x: &ArrayRef<T, D>, g: &ArrayRef<T, D>) -> Array<T, D> {
     let (c, a, half) = (T::lit(GELU_C), T::lit(GELU_A), T::lit(0.5));
     grad_by(x, g, |x| {
-        let t = (c * (x + a * x * x * x)).tanh();
+        let t = math::tanh(c * (x + a * x * x * x));
         half * (T::one() + t)
             + half * x * (T::one() - t * t) * c * (T::one() + T::lit(3.0) * a * x * x)
     })

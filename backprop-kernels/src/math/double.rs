@@ -1,5 +1,9 @@
 //! The `f64` implementations (fdlibm/musl algorithms, made branch-free).
 
+// The constants are copied digit for digit from fdlibm, musl and Cephes, so
+// they can be checked against them; they round to the same floats.
+#![allow(clippy::excessive_precision)]
+
 use super::select;
 
 /// `log2(e)`.

@@ -41,21 +41,25 @@
 //!
 //! [`dispatch`] runs a closure with the best instruction set the CPU has
 //! (through the `pulp` crate's safe API), so that the loops inlined into it use
-//! AVX2:
+//! AVX2. That reaches loops over slices, not ndarray's `Zip` loops (whose
+//! loop is in a function that is not inlined); [`map`] and [`map2`] are the
+//! `mapv` and two-operand `map_collect` that get it:
 //!
 //! ```
 //! use backprop_kernels::math;
-//! use ndarray::{Array1, Zip};
+//! use ndarray::Array1;
 //!
 //! let x = Array1::linspace(-5.0_f32, 5.0, 1000);
-//! let y = math::dispatch(|| Zip::from(&x).map_collect(|&x| math::sigmoid(x)));
-//! assert!((y[999] - 1.0 / (1.0 + (-5.0_f32).exp())).abs() < 1e-6);
+//! let y = math::map(&x, |x| x * math::sigmoid(x)); // silu, on AVX2 where there is one
+//! assert!((y[999] - 5.0 / (1.0 + (-5.0_f32).exp())).abs() < 1e-5);
 //! ```
 
-mod single;
 mod double;
+mod single;
 #[cfg(test)]
 mod tests;
+
+use ndarray::{Array, ArrayRef, Dimension, Zip};
 
 use crate::Real;
 
@@ -168,12 +172,64 @@ pub fn softplus<T: Real>(x: T) -> T {
 /// AVX2 and FMA where available, detected at run time and cached), and returns
 /// its result.
 ///
-/// Code the compiler inlines into `f` is compiled for that instruction set, so
-/// a loop such as `Zip::from(&x).map_collect(|&x| math::exp(x))` written in the
-/// closure runs on 256-bit vectors. Functions that are not inlined (a call to a
-/// non-generic function of another crate, say) keep the default target.
+/// Only code that the compiler inlines into `f` is compiled for that
+/// instruction set. A loop over slices written in the closure is (`for (o, &x)
+/// in out.iter_mut().zip(xs)`, see [`map`]); an ndarray `Zip` or `mapv` loop
+/// is not: its loop lives in ndarray functions (`Zip::inner`) that are not
+/// inlined, so it runs on the default target (SSE2) even inside `dispatch`.
 /// Built on [`pulp::Arch::dispatch`], a safe API.
 #[inline(always)]
 pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
+}
+
+/// `x.mapv(f)`, run in [`dispatch`] over the elements as a slice when `x` is
+/// in standard layout (else `mapv` on the default target), so that `f` (a
+/// function of this module, or a closure calling them) runs on AVX2 where the
+/// CPU has it.
+#[inline(always)]
+pub fn map<T: Real, D: Dimension>(x: &ArrayRef<T, D>, f: impl Fn(T) -> T) -> Array<T, D> {
+    match x.as_slice() {
+        Some(xs) => {
+            let out = dispatch(
+                #[inline(always)]
+                || {
+                    let mut out = vec![T::zero(); xs.len()];
+                    for (o, &x) in out.iter_mut().zip(xs) {
+                        *o = f(x);
+                    }
+                    out
+                },
+            );
+            Array::from_shape_vec(x.raw_dim(), out).expect("the shape of x holds its elements")
+        }
+        None => x.mapv(f),
+    }
+}
+
+/// `Zip::from(x).and(y).map_collect(|&x, &y| f(x, y))` (`x` and `y` of one
+/// shape, else this panics), run like [`map`]: in [`dispatch`] over slices when
+/// both are in standard layout.
+#[inline(always)]
+pub fn map2<T: Real, D: Dimension>(
+    x: &ArrayRef<T, D>,
+    y: &ArrayRef<T, D>,
+    f: impl Fn(T, T) -> T,
+) -> Array<T, D> {
+    match (x.as_slice(), y.as_slice()) {
+        (Some(xs), Some(ys)) if x.shape() == y.shape() => {
+            let out = dispatch(
+                #[inline(always)]
+                || {
+                    let mut out = vec![T::zero(); xs.len()];
+                    for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
+                        *o = f(x, y);
+                    }
+                    out
+                },
+            );
+            Array::from_shape_vec(x.raw_dim(), out).expect("the shape of x holds its elements")
+        }
+        _ => Zip::from(x).and(y).map_collect(|&x, &y| f(x, y)),
+    }
 }

@@ -1,6 +1,10 @@
 //! The `f32` implementations, evaluated in `f32` arithmetic so that a loop over
 //! them vectorizes eight lanes to an AVX2 register.
 
+// The constants are copied digit for digit from fdlibm, musl and Cephes, so
+// they can be checked against them; they round to the same floats.
+#![allow(clippy::excessive_precision)]
+
 use super::select;
 
 /// `log2(e)`.

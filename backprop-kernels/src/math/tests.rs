@@ -437,7 +437,7 @@ fn special_values_f64() {
     same(exp(f64::from_bits(last.to_bits() + 1)), f64::INFINITY);
     same(exp(-745.133_219_101_941_1_f64), f64::from_bits(1));
     same(exp(-745.2_f64), 0.0);
-    same(ln(f64::from_bits(1)), -744.440_071_921_381_3);
+    same(ln(f64::from_bits(1)), f64::from_bits(1).ln());
     same(sigmoid(-740.0_f64), (-740.0_f64).exp());
 }
 
