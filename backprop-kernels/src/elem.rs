@@ -9,7 +9,7 @@
 //! Parameter checks (`clip`'s bounds, `huber`'s delta) are not repeated here: the
 //! array kernels and the fused loops check them once, before the loop.
 
-use crate::Real;
+use crate::{Real, math};
 
 // The sign of zero is kept by every branch-free form below where the op is odd.
 
@@ -27,7 +27,7 @@ pub fn neg_backward<T: Real>(g: T) -> T {
 /// `e^x`.
 #[inline(always)]
 pub fn exp<T: Real>(x: T) -> T {
-    x.exp()
+    math::exp(x)
 }
 /// Derivative of `e^x`: `g * y`.
 #[inline(always)]
@@ -38,7 +38,7 @@ pub fn exp_backward<T: Real>(y: T, g: T) -> T {
 /// Natural logarithm.
 #[inline(always)]
 pub fn ln<T: Real>(x: T) -> T {
-    x.ln()
+    math::ln(x)
 }
 /// Derivative of `ln x`: `g / x`.
 #[inline(always)]
@@ -120,11 +120,8 @@ pub fn recip_backward<T: Real>(y: T, g: T) -> T {
 /// Logistic sigmoid `1 / (1 + e^-x)`, computed without overflow.
 #[inline(always)]
 pub fn sigmoid<T: Real>(x: T) -> T {
-    // e^-|x| never overflows; for x < 0 the result is e^x / (1 + e^x), which
-    // keeps its relative precision where `1 - sigmoid(-x)` would cancel.
-    let e = (-x.abs()).exp();
-    let numerator = if x >= T::zero() { T::one() } else { e };
-    numerator / (T::one() + e)
+    // Branch-free and overflow-free (see `math::sigmoid`).
+    math::sigmoid(x)
 }
 /// Derivative of the sigmoid: `g y (1 - y)`, at most `g / 4`.
 #[inline(always)]
@@ -135,7 +132,7 @@ pub fn sigmoid_backward<T: Real>(y: T, g: T) -> T {
 /// Hyperbolic tangent.
 #[inline(always)]
 pub fn tanh<T: Real>(x: T) -> T {
-    x.tanh()
+    math::tanh(x)
 }
 /// Derivative of `tanh`: `g (1 - y^2)`.
 #[inline(always)]
@@ -179,8 +176,8 @@ pub fn elu_backward<T: Real>(x: T, y: T, g: T, alpha: T) -> T {
 /// `ln(1 + e^x)`, computed without overflow.
 #[inline(always)]
 pub fn softplus<T: Real>(x: T) -> T {
-    // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), exact and overflow-free.
-    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
+    // max(x, 0) + ln(1 + e^-|x|), exact and overflow-free (see `math::softplus`).
+    math::softplus(x)
 }
 /// Derivative of `softplus`: `g sigmoid(x)`.
 #[inline(always)]
@@ -197,13 +194,13 @@ const GELU_A: f64 = 0.044_715;
 #[inline(always)]
 pub fn gelu<T: Real>(x: T) -> T {
     let (c, a) = (T::lit(GELU_C), T::lit(GELU_A));
-    T::lit(0.5) * x * (T::one() + (c * (x + a * x * x * x)).tanh())
+    T::lit(0.5) * x * (T::one() + math::tanh(c * (x + a * x * x * x)))
 }
 /// Derivative of `gelu`: `g (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2))` with `t = tanh(c (x + a x^3))`.
 #[inline(always)]
 pub fn gelu_backward<T: Real>(x: T, g: T) -> T {
     let (c, a, half) = (T::lit(GELU_C), T::lit(GELU_A), T::lit(0.5));
-    let t = (c * (x + a * x * x * x)).tanh();
+    let t = math::tanh(c * (x + a * x * x * x));
     g * (half * (T::one() + t)
         + half * x * (T::one() - t * t) * c * (T::one() + T::lit(3.0) * a * x * x))
 }

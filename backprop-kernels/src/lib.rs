@@ -19,6 +19,7 @@ mod fused;
 mod gather;
 mod index;
 mod linalg;
+pub mod math;
 mod real;
 mod reduce;
 mod site;

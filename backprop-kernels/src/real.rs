@@ -26,6 +26,7 @@ pub trait Real:
     + Default
     + Send
     + Sync
+    + crate::math::Elementary
     + 'static
 {
     /// The value of an `f64` literal in this type (rounded for `f32`).
