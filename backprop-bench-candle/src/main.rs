@@ -62,11 +62,14 @@ fn array(t: &Tensor) -> Result<ArrayD<f32>> {
     Ok(ArrayD::from_shape_vec(IxDyn(t.dims()), data).expect("the tensor's own shape"))
 }
 
+/// A forward pass: the loss built from the parameters.
+type Forward = Box<dyn Fn(&[Var]) -> Result<Tensor>>;
+
 /// One workload in candle: parameters as `Var`s, a step that records the forward on
 /// the tape and runs `backward`.
 struct CandleWorkload {
     /// The forward pass, building the loss from the parameters.
-    forward: Box<dyn Fn(&[Var]) -> Result<Tensor>>,
+    forward: Forward,
     /// The parameters that take gradients, in the order of the workload's gradients.
     params: Vec<(&'static str, Var)>,
 }
