@@ -763,11 +763,11 @@ impl Emitter<'_> {
                 }
             })
             .collect();
-        let params = producers.iter().map(|(_, name, _)| quote!(&#name));
-        let (first, rest) = (&zipped[0], &zipped[1..]);
+        let params = producers.iter().map(|(_, name, _)| name);
+        let map = format_ident!("zip_map{}", producers.len());
         quote!({
             #(#before)*
-            #nd::Zip::from(#first)#(.and(#rest))*.map_collect(|#(#params),*| #body)
+            ops::#map(#(#zipped),*, #[inline(always)] |#(#params),*| #body)
         })
     }
 
@@ -796,7 +796,13 @@ impl Emitter<'_> {
         let rows = producers.iter().map(
             |(_, name, _)| quote!(#name.slice_axis(ops::Axis(0), #nd::Slice::from(start..end))),
         );
-        let params = producers.iter().map(|(_, name, _)| quote!(&#name));
+        let params = producers.iter().map(|(_, name, _)| name);
+        let fill = format_ident!("zip_fill{}", producers.len());
+        let compute = if producers.is_empty() {
+            quote!(part.fill(#body);)
+        } else {
+            quote!(ops::#fill(&mut part, #(&#rows),*, #[inline(always)] |#(#params),*| #body);)
+        };
         let init = match reduction {
             Reduction::Sum | Reduction::Mean => quote!(#nd::Array0::<#f>::zeros(())),
             Reduction::SumTo => quote!(#nd::Array::<#f, _>::zeros(#target)),
@@ -805,7 +811,7 @@ impl Emitter<'_> {
             }
         };
         let mean = match reduction {
-            Reduction::Mean => quote!(ops::divide_by(&mut acc, shape.size());),
+            Reduction::Mean => quote!(ops::divide_by(&mut acc, ops::elements(&shape));),
             Reduction::MeanAxis0 => quote!(ops::divide_by(&mut acc, shape[0]);),
             _ => quote!(),
         };
@@ -817,7 +823,7 @@ impl Emitter<'_> {
             let mut block = ops::block_buffer::<#f, _>(&shape);
             for (start, end) in ops::blocks(&shape) {
                 let mut part = block.slice_axis_mut(ops::Axis(0), #nd::Slice::from(0..end - start));
-                #nd::Zip::from(&mut part)#(.and(#rows))*.for_each(|out, #(#params),*| *out = #body);
+                #compute
                 ops::accumulate_to(&mut acc, &part);
             }
             #mean

@@ -833,9 +833,11 @@ impl fmt::Display for Graph {
 mod tests {
     use super::*;
 
+    /// The differentiated graph before the pipeline (whose fusion would put
+    /// the nodes the corruptions below look for inside loops).
     fn graph(src: &str) -> Graph {
         let item: TokenStream = src.parse().expect("tokens");
-        match crate::compile(TokenStream::new(), item) {
+        match crate::compile_unoptimized(TokenStream::new(), item) {
             Ok(c) => c.graph,
             Err(e) => panic!("{}", e[0].text()),
         }
@@ -848,6 +850,13 @@ mod tests {
     #[test]
     fn a_compiled_graph_verifies() {
         graph(SRC).verify().expect("verified");
+        let item: TokenStream = SRC.parse().expect("tokens");
+        let optimized = crate::compile(TokenStream::new(), item).map_err(|e| e[0].text());
+        optimized
+            .expect("compiles")
+            .graph
+            .verify()
+            .expect("verified");
     }
 
     /// verify checks types, not only order: each kind of corruption is caught.

@@ -3,10 +3,10 @@
 //! time into a small buffer, and adds each block into the result, so that no
 //! array of the loop's full shape is ever made.
 
-use ndarray::{Array, ArrayRef, ArrayView, Axis, DimMax, Dimension, Ix1, Ix2, RemoveAxis};
+use ndarray::{Array, ArrayRef, ArrayView, Axis, DimMax, Dimension, Ix1, Ix2, RemoveAxis, Zip};
 
 use crate::broadcast::{Broadcast, broadcast_shape, dim_of};
-use crate::{Real, Site};
+use crate::{Real, Site, math};
 
 /// About how many elements one block of a reducing loop holds: small enough to
 /// stay in the first-level cache, large enough for the per-element loop to run
@@ -68,6 +68,11 @@ pub fn accumulate_to<T: Real, D: Dimension, E: Dimension>(
     ndarray::Zip::from(acc)
         .and(&summed)
         .for_each(|a, &s| *a += s);
+}
+
+/// How many elements an array of `shape` has.
+pub fn elements<D: Dimension>(shape: &D) -> usize {
+    shape.size()
 }
 
 /// `acc` divided by `n`: a mean from a sum.
@@ -144,11 +149,113 @@ pub fn stretch<'a, A, D: Dimension, E: Dimension>(
     })
 }
 
+/// The loops of fused code: `zip_mapN(a, b, .., f)` is
+/// `Zip::from(a).and(b)...map_collect(|&a, &b, ..| f(a, b, ..))`, and
+/// `zip_fillN(out, a, .., f)` writes `f` of each element into `out`. Where every
+/// operand is a contiguous array of one shape (the common case), the loop runs
+/// over slices inside [`math::dispatch`], so that `f` (a closure marked
+/// `#[inline(always)]`) is compiled for AVX2 where the CPU has it; other
+/// layouts (a broadcast operand) run the `Zip` on the default target.
+macro_rules! zip_loops {
+    ($($map:ident $fill:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
+        #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", collecting `f` of each element.")]
+        #[inline(always)]
+        pub fn $map<$A0: Copy, $($A: Copy,)* R: Copy, D: Dimension>(
+            $a0: &ArrayRef<$A0, D>,
+            $($a: &ArrayRef<$A, D>,)*
+            f: impl Fn($A0 $(, $A)*) -> R,
+        ) -> Array<R, D> {
+            let shape = $a0.raw_dim();
+            if let (Some($a0), $(Some($a),)*) = ($a0.as_slice(), $(slice_of($a, shape.slice()),)*) {
+                // Slices of one known length: no bounds checks in the loop.
+                let len = $a0.len();
+                $(let $a = &$a[..len];)*
+                let out: Vec<R> = math::dispatch(
+                    #[inline(always)]
+                    || (0..len).map(|i| f($a0[i] $(, $a[i])*)).collect(),
+                );
+                return Array::from_shape_vec(shape, out).expect("one element per position");
+            }
+            Zip::from($a0)$(.and($a))*.map_collect(|&$a0 $(, &$a)*| f($a0 $(, $a)*))
+        }
+
+        #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", writing `f` of each element into `out`.")]
+        #[inline(always)]
+        pub fn $fill<$A0: Copy, $($A: Copy,)* R: Copy, D: Dimension>(
+            out: &mut ArrayRef<R, D>,
+            $a0: &ArrayRef<$A0, D>,
+            $($a: &ArrayRef<$A, D>,)*
+            f: impl Fn($A0 $(, $A)*) -> R,
+        ) {
+            let shape = out.raw_dim();
+            if let (Some(o), Some($a0), $(Some($a),)*) =
+                (out.as_slice_mut(), slice_of($a0, shape.slice()), $(slice_of($a, shape.slice()),)*)
+            {
+                let len = o.len();
+                let $a0 = &$a0[..len];
+                $(let $a = &$a[..len];)*
+                math::dispatch(
+                    #[inline(always)]
+                    || {
+                        for (i, o) in o.iter_mut().enumerate() {
+                            *o = f($a0[i] $(, $a[i])*);
+                        }
+                    },
+                );
+                return;
+            }
+            Zip::from(out).and($a0)$(.and($a))*.for_each(|o, &$a0 $(, &$a)*| *o = f($a0 $(, $a)*));
+        }
+    )*};
+}
+
+/// `a` as a slice when it is contiguous in standard order and has `shape`.
+#[inline(always)]
+fn slice_of<'a, A, D: Dimension>(a: &'a ArrayRef<A, D>, shape: &[usize]) -> Option<&'a [A]> {
+    if a.shape() == shape {
+        a.as_slice()
+    } else {
+        None
+    }
+}
+
+zip_loops! {
+    zip_map1 zip_fill1 (a: A);
+    zip_map2 zip_fill2 (a: A, b: B);
+    zip_map3 zip_fill3 (a: A, b: B, c: C);
+    zip_map4 zip_fill4 (a: A, b: B, c: C, e: E);
+    zip_map5 zip_fill5 (a: A, b: B, c: C, e: E, h: H);
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{Array0, Array1, Array2, Array3, array};
 
     use super::*;
+
+    /// The slice path and the Zip path compute the same, for contiguous,
+    /// transposed and broadcast operands.
+    #[test]
+    fn zip_loops_match_zip_on_every_layout() {
+        let a = Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f64);
+        let b = Array2::from_shape_fn((3, 4), |(i, j)| (j as f64) - (i as f64));
+        let expected = Zip::from(&a).and(&b).map_collect(|&a, &b| a * b + 1.0);
+        assert_eq!(zip_map2(&a, &b, |a, b| a * b + 1.0), expected);
+        let at = a.t().to_owned();
+        let expected_t = Zip::from(&at.t()).and(&b).map_collect(|&a, &b| a - b);
+        assert_eq!(zip_map2(&at.t(), &b, |a, b| a - b), expected_t);
+        let row = array![1.0, 2.0, 3.0, 4.0];
+        let stretched = stretch(&row, &a.raw_dim());
+        assert_eq!(zip_map2(&a, &stretched, |a, r| a + r), &a + &row);
+        let mut out = Array2::zeros((3, 4));
+        zip_fill2(&mut out, &a, &b, |a, b| a * b + 1.0);
+        assert_eq!(out, expected);
+        let mask = a.mapv(|v| v > 5.0);
+        assert_eq!(
+            zip_map2(&mask, &a, |m, a| if m { a } else { 0.0 }),
+            a.mapv(|v| if v > 5.0 { v } else { 0.0 })
+        );
+    }
 
     #[test]
     fn blocks_cover_every_row_once() {

@@ -16,19 +16,52 @@ pub fn batchnorm_forward<T: Real>(
     use ::backprop::ops;
     let mu = ops::mean_axis(&x, ops::Axis(0));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
-    let square_centered = ops::square(&centered);
-    let var = ops::mean_axis(&square_centered, ops::Axis(0));
-    let t8 = {
-        ::backprop::ndarray::Zip::from(&var)
-            .map_collect(|&var| {
+    let var = {
+        let shape = centered.raw_dim();
+        let centered = centered.view();
+        let mut acc = ::backprop::ndarray::Array::<
+            T,
+            _,
+        >::zeros(ops::without_axis0(&shape));
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ops::zip_fill1(
+                &mut part,
+                &centered
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |centered| {
+                    let v0 = ops::elem::square(centered);
+                    v0
+                },
+            );
+            ops::accumulate_to(&mut acc, &part);
+        }
+        ops::divide_by(&mut acc, shape[0]);
+        acc
+    };
+    let t7 = {
+        ops::zip_map1(
+            &var,
+            #[inline(always)]
+            |var| {
                 let v0 = var + T::lit(0.00001);
                 let v1 = ops::elem::sqrt(v0);
                 v1
-            })
+            },
+        )
     };
     let x_hat = ops::div(
         &centered,
-        &t8,
+        &t7,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let x_hat_times_gamma = ops::mul(
@@ -52,8 +85,8 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub gamma: ::backprop::ndarray::Array1<T>,
     /// `mu`: 1-D float array (from statement 1).
     pub mu: ::backprop::ndarray::Array1<T>,
-    /// `t8`: 1-D float array (from statement 4).
-    pub t8: ::backprop::ndarray::Array1<T>,
+    /// `t7`: 1-D float array (from statement 4).
+    pub t7: ::backprop::ndarray::Array1<T>,
     /// `out_shape`: 2-D shape (from statement 5).
     pub out_shape: ::backprop::ndarray::Ix2,
     /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
@@ -66,10 +99,8 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub gamma_shape: ::backprop::ndarray::Ix1,
     /// `centered_shape`: 2-D shape (from statement 2).
     pub centered_shape: ::backprop::ndarray::Ix2,
-    /// `t8_shape`: 1-D shape (from statement 4).
-    pub t8_shape: ::backprop::ndarray::Ix1,
-    /// `square_centered_shape`: 2-D shape (from statement 3).
-    pub square_centered_shape: ::backprop::ndarray::Ix2,
+    /// `var_shape`: 1-D shape (from statement 4).
+    pub var_shape: ::backprop::ndarray::Ix1,
     /// `x_shape`: 2-D shape (from statement 1).
     pub x_shape: ::backprop::ndarray::Ix2,
     /// `mu_shape`: 1-D shape (from statement 1).
@@ -102,19 +133,52 @@ pub fn batchnorm_forward_train<T: Real>(
     use ::backprop::ops;
     let mu = ops::mean_axis(&x, ops::Axis(0));
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
-    let square_centered = ops::square(&centered);
-    let var = ops::mean_axis(&square_centered, ops::Axis(0));
-    let t8 = {
-        ::backprop::ndarray::Zip::from(&var)
-            .map_collect(|&var| {
+    let var = {
+        let shape = centered.raw_dim();
+        let centered = centered.view();
+        let mut acc = ::backprop::ndarray::Array::<
+            T,
+            _,
+        >::zeros(ops::without_axis0(&shape));
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ops::zip_fill1(
+                &mut part,
+                &centered
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |centered| {
+                    let v0 = ops::elem::square(centered);
+                    v0
+                },
+            );
+            ops::accumulate_to(&mut acc, &part);
+        }
+        ops::divide_by(&mut acc, shape[0]);
+        acc
+    };
+    let t7 = {
+        ops::zip_map1(
+            &var,
+            #[inline(always)]
+            |var| {
                 let v0 = var + T::lit(0.00001);
                 let v1 = ops::elem::sqrt(v0);
                 v1
-            })
+            },
+        )
     };
     let x_hat = ops::div(
         &centered,
-        &t8,
+        &t7,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let x_hat_times_gamma = ops::mul(
@@ -133,23 +197,21 @@ pub fn batchnorm_forward_train<T: Real>(
     let x_hat_shape = x_hat.raw_dim();
     let gamma_shape = gamma.raw_dim();
     let centered_shape = centered.raw_dim();
-    let t8_shape = t8.raw_dim();
-    let square_centered_shape = square_centered.raw_dim();
+    let var_shape = var.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = BatchnormForwardSaved {
         x: x.to_owned(),
         gamma: gamma.to_owned(),
         mu,
-        t8,
+        t7,
         out_shape,
         x_hat_times_gamma_shape,
         beta_shape,
         x_hat_shape,
         gamma_shape,
         centered_shape,
-        t8_shape,
-        square_centered_shape,
+        var_shape,
         x_shape,
         mu_shape,
     };
@@ -172,18 +234,18 @@ pub fn batchnorm_forward_train<T: Real>(
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
 /// let x_hat_2 = ops::div(
 ///     &centered_2,
-///     &saved.t8,
+///     &saved.t7,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
 /// // line 14: x_hat * &gamma + &beta
 /// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t27 = ops::mul(
+/// let t25 = ops::mul(
 ///     &d_x_hat_times_gamma,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let d_x_hat = ops::sum_to_owned(t27, saved.x_hat_shape);
+/// let d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &d_x_hat_times_gamma.raw_dim(),
@@ -201,42 +263,39 @@ pub fn batchnorm_forward_train<T: Real>(
 ///                 ops::Axis(0),
 ///                 ::backprop::ndarray::Slice::from(0..end - start),
 ///             );
-///         ::backprop::ndarray::Zip::from(&mut part)
-///             .and(
-///                 d_x_hat_times_gamma
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .and(
-///                 x_hat_2
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .for_each(|out, &d_x_hat_times_gamma, &x_hat_2| {
-///                 *out = {
-///                     let v0 = d_x_hat_times_gamma * x_hat_2;
-///                     v0
-///                 };
-///             });
+///         ops::zip_fill2(
+///             &mut part,
+///             &d_x_hat_times_gamma
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             &x_hat_2
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             #[inline(always)]
+///             |d_x_hat_times_gamma, x_hat_2| {
+///                 let v0 = d_x_hat_times_gamma * x_hat_2;
+///                 v0
+///             },
+///         );
 ///         ops::accumulate_to(&mut acc, &part);
 ///     }
 ///     acc
 /// };
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t30 = ops::div(
+/// let t28 = ops::div(
 ///     &d_x_hat,
-///     &saved.t8,
+///     &saved.t7,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
-/// let t31 = ops::sum_to_owned(t30, saved.centered_shape);
-/// let d_t8 = {
+/// let t29 = ops::sum_to_owned(t28, saved.centered_shape);
+/// let d_t7 = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &x_hat_2.raw_dim(),
-///         &saved.t8.raw_dim(),
+///         &saved.t7.raw_dim(),
 ///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 ///     );
 ///     let shape_1 = ops::broadcast_dims(
@@ -246,9 +305,9 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     );
 ///     let shape = shape_1;
 ///     let x_hat_2 = ops::stretch(&x_hat_2, &shape);
-///     let t8 = ops::stretch(&saved.t8, &shape);
+///     let t7 = ops::stretch(&saved.t7, &shape);
 ///     let d_x_hat = ops::stretch(&d_x_hat, &shape);
-///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.t8_shape);
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
 ///     let mut block = ops::block_buffer::<T, _>(&shape);
 ///     for (start, end) in ops::blocks(&shape) {
 ///         let mut part = block
@@ -256,70 +315,64 @@ pub fn batchnorm_forward_train<T: Real>(
 ///                 ops::Axis(0),
 ///                 ::backprop::ndarray::Slice::from(0..end - start),
 ///             );
-///         ::backprop::ndarray::Zip::from(&mut part)
-///             .and(
-///                 x_hat_2
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .and(
-///                 t8
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .and(
-///                 d_x_hat
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .for_each(|out, &x_hat_2, &t8, &d_x_hat| {
-///                 *out = {
-///                     let v0 = x_hat_2 / t8;
-///                     let v1 = d_x_hat * v0;
-///                     let v2 = -v1;
-///                     v2
-///                 };
-///             });
+///         ops::zip_fill3(
+///             &mut part,
+///             &x_hat_2
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             &t7
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             &d_x_hat
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             #[inline(always)]
+///             |x_hat_2, t7, d_x_hat| {
+///                 let v0 = x_hat_2 / t7;
+///                 let v1 = d_x_hat * v0;
+///                 let v2 = -v1;
+///                 v2
+///             },
+///         );
 ///         ops::accumulate_to(&mut acc, &part);
 ///     }
 ///     acc
 /// };
-/// let d_var = ops::sqrt_backward(&saved.t8, &d_t8);
+/// let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
 /// // line 12: let var = centered.square().mean_axis(Axis(0));
-/// let d_square_centered = ops::mean_axis_backward(
-///     &d_var,
-///     ops::Axis(0),
-///     saved.square_centered_shape,
-/// );
+/// let t32 = ops::mean_axis_backward(&d_var, ops::Axis(0), saved.centered_shape);
 /// // line 11: let centered = x - &mu;
 /// let d_centered = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &centered_2.raw_dim(),
-///         &d_square_centered.raw_dim(),
+///         &t32.raw_dim(),
 ///         &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
 ///     );
 ///     let shape_1 = ops::broadcast_dims(
-///         &t31.raw_dim(),
+///         &t29.raw_dim(),
 ///         &shape_0,
 ///         &ops::Site::new("add", "x - &mu", file!(), 11, 20),
 ///     );
 ///     let shape = shape_1;
-///     ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))
-///         .and(&ops::stretch(&d_square_centered, &shape))
-///         .and(&ops::stretch(&t31, &shape))
-///         .map_collect(|&centered_2, &d_square_centered, &t31| {
-///             let v0 = ops::elem::square_backward(centered_2, d_square_centered);
-///             let v1 = t31 + v0;
+///     ops::zip_map3(
+///         &ops::stretch(&centered_2, &shape),
+///         &ops::stretch(&t32, &shape),
+///         &ops::stretch(&t29, &shape),
+///         #[inline(always)]
+///         |centered_2, t32, t29| {
+///             let v0 = ops::elem::square_backward(centered_2, t32);
+///             let v1 = t29 + v0;
 ///             v1
-///         })
+///         },
+///     )
 /// };
-/// let t36 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t34 = ops::sum_to(&d_centered, saved.x_shape);
 /// let d_mu = {
 ///     let shape = d_centered.raw_dim();
 ///     let d_centered = d_centered.view();
@@ -331,27 +384,26 @@ pub fn batchnorm_forward_train<T: Real>(
 ///                 ops::Axis(0),
 ///                 ::backprop::ndarray::Slice::from(0..end - start),
 ///             );
-///         ::backprop::ndarray::Zip::from(&mut part)
-///             .and(
-///                 d_centered
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .for_each(|out, &d_centered| {
-///                 *out = {
-///                     let v0 = -d_centered;
-///                     v0
-///                 };
-///             });
+///         ops::zip_fill1(
+///             &mut part,
+///             &d_centered
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             #[inline(always)]
+///             |d_centered| {
+///                 let v0 = -d_centered;
+///                 v0
+///             },
+///         );
 ///         ops::accumulate_to(&mut acc, &part);
 ///     }
 ///     acc
 /// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
-/// let t38 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-/// let d_x = ops::add(&t36, &t38, &ops::Site::new("add", "x", file!(), 6, 5));
+/// let t36 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+/// let d_x = ops::add(&t34, &t36, &ops::Site::new("add", "x", file!(), 6, 5));
 /// BatchnormForwardGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -378,17 +430,17 @@ pub fn batchnorm_forward_backward<T: Real>(
     );
     let x_hat_2 = ops::div(
         &centered_2,
-        &saved.t8,
+        &saved.t7,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
     let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t27 = ops::mul(
+    let t25 = ops::mul(
         &d_x_hat_times_gamma,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let d_x_hat = ops::sum_to_owned(t27, saved.x_hat_shape);
+    let d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
             &d_x_hat_times_gamma.raw_dim(),
@@ -406,41 +458,38 @@ pub fn batchnorm_forward_backward<T: Real>(
                     ops::Axis(0),
                     ::backprop::ndarray::Slice::from(0..end - start),
                 );
-            ::backprop::ndarray::Zip::from(&mut part)
-                .and(
-                    d_x_hat_times_gamma
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .and(
-                    x_hat_2
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .for_each(|out, &d_x_hat_times_gamma, &x_hat_2| {
-                    *out = {
-                        let v0 = d_x_hat_times_gamma * x_hat_2;
-                        v0
-                    };
-                });
+            ops::zip_fill2(
+                &mut part,
+                &d_x_hat_times_gamma
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                &x_hat_2
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |d_x_hat_times_gamma, x_hat_2| {
+                    let v0 = d_x_hat_times_gamma * x_hat_2;
+                    v0
+                },
+            );
             ops::accumulate_to(&mut acc, &part);
         }
         acc
     };
-    let t30 = ops::div(
+    let t28 = ops::div(
         &d_x_hat,
-        &saved.t8,
+        &saved.t7,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t31 = ops::sum_to_owned(t30, saved.centered_shape);
-    let d_t8 = {
+    let t29 = ops::sum_to_owned(t28, saved.centered_shape);
+    let d_t7 = {
         let shape_0 = ops::broadcast_dims(
             &x_hat_2.raw_dim(),
-            &saved.t8.raw_dim(),
+            &saved.t7.raw_dim(),
             &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
         );
         let shape_1 = ops::broadcast_dims(
@@ -450,9 +499,9 @@ pub fn batchnorm_forward_backward<T: Real>(
         );
         let shape = shape_1;
         let x_hat_2 = ops::stretch(&x_hat_2, &shape);
-        let t8 = ops::stretch(&saved.t8, &shape);
+        let t7 = ops::stretch(&saved.t7, &shape);
         let d_x_hat = ops::stretch(&d_x_hat, &shape);
-        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.t8_shape);
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
         let mut block = ops::block_buffer::<T, _>(&shape);
         for (start, end) in ops::blocks(&shape) {
             let mut part = block
@@ -460,68 +509,62 @@ pub fn batchnorm_forward_backward<T: Real>(
                     ops::Axis(0),
                     ::backprop::ndarray::Slice::from(0..end - start),
                 );
-            ::backprop::ndarray::Zip::from(&mut part)
-                .and(
-                    x_hat_2
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .and(
-                    t8
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .and(
-                    d_x_hat
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .for_each(|out, &x_hat_2, &t8, &d_x_hat| {
-                    *out = {
-                        let v0 = x_hat_2 / t8;
-                        let v1 = d_x_hat * v0;
-                        let v2 = -v1;
-                        v2
-                    };
-                });
+            ops::zip_fill3(
+                &mut part,
+                &x_hat_2
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                &t7
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                &d_x_hat
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |x_hat_2, t7, d_x_hat| {
+                    let v0 = x_hat_2 / t7;
+                    let v1 = d_x_hat * v0;
+                    let v2 = -v1;
+                    v2
+                },
+            );
             ops::accumulate_to(&mut acc, &part);
         }
         acc
     };
-    let d_var = ops::sqrt_backward(&saved.t8, &d_t8);
-    let d_square_centered = ops::mean_axis_backward(
-        &d_var,
-        ops::Axis(0),
-        saved.square_centered_shape,
-    );
+    let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
+    let t32 = ops::mean_axis_backward(&d_var, ops::Axis(0), saved.centered_shape);
     let d_centered = {
         let shape_0 = ops::broadcast_dims(
             &centered_2.raw_dim(),
-            &d_square_centered.raw_dim(),
+            &t32.raw_dim(),
             &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
         );
         let shape_1 = ops::broadcast_dims(
-            &t31.raw_dim(),
+            &t29.raw_dim(),
             &shape_0,
             &ops::Site::new("add", "x - &mu", file!(), 11, 20),
         );
         let shape = shape_1;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))
-            .and(&ops::stretch(&d_square_centered, &shape))
-            .and(&ops::stretch(&t31, &shape))
-            .map_collect(|&centered_2, &d_square_centered, &t31| {
-                let v0 = ops::elem::square_backward(centered_2, d_square_centered);
-                let v1 = t31 + v0;
+        ops::zip_map3(
+            &ops::stretch(&centered_2, &shape),
+            &ops::stretch(&t32, &shape),
+            &ops::stretch(&t29, &shape),
+            #[inline(always)]
+            |centered_2, t32, t29| {
+                let v0 = ops::elem::square_backward(centered_2, t32);
+                let v1 = t29 + v0;
                 v1
-            })
+            },
+        )
     };
-    let t36 = ops::sum_to(&d_centered, saved.x_shape);
+    let t34 = ops::sum_to(&d_centered, saved.x_shape);
     let d_mu = {
         let shape = d_centered.raw_dim();
         let d_centered = d_centered.view();
@@ -533,26 +576,25 @@ pub fn batchnorm_forward_backward<T: Real>(
                     ops::Axis(0),
                     ::backprop::ndarray::Slice::from(0..end - start),
                 );
-            ::backprop::ndarray::Zip::from(&mut part)
-                .and(
-                    d_centered
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .for_each(|out, &d_centered| {
-                    *out = {
-                        let v0 = -d_centered;
-                        v0
-                    };
-                });
+            ops::zip_fill1(
+                &mut part,
+                &d_centered
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |d_centered| {
+                    let v0 = -d_centered;
+                    v0
+                },
+            );
             ops::accumulate_to(&mut acc, &part);
         }
         acc
     };
-    let t38 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-    let d_x = ops::add(&t36, &t38, &ops::Site::new("add", "x", file!(), 6, 5));
+    let t36 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
+    let d_x = ops::add(&t34, &t36, &ops::Site::new("add", "x", file!(), 6, 5));
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,
@@ -604,7 +646,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t27 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t27, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                d_x_hat_times_gamma\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                x_hat_2\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &d_x_hat_times_gamma, &x_hat_2| {\n                *out = {\n                    let v0 = d_x_hat_times_gamma * x_hat_2;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t30 = ops::div(\n    &d_x_hat,\n    &saved.t8,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t31 = ops::sum_to_owned(t30, saved.centered_shape);\nlet d_t8 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t8.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t8 = ops::stretch(&saved.t8, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.t8_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                x_hat_2\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                t8\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                d_x_hat\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &x_hat_2, &t8, &d_x_hat| {\n                *out = {\n                    let v0 = x_hat_2 / t8;\n                    let v1 = d_x_hat * v0;\n                    let v2 = -v1;\n                    v2\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t8, &d_t8);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_var,\n    ops::Axis(0),\n    saved.square_centered_shape,\n);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_0 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &d_square_centered.raw_dim(),\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &t31.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&centered_2, &shape))\n        .and(&ops::stretch(&d_square_centered, &shape))\n        .and(&ops::stretch(&t31, &shape))\n        .map_collect(|&centered_2, &d_square_centered, &t31| {\n            let v0 = ops::elem::square_backward(centered_2, d_square_centered);\n            let v1 = t31 + v0;\n            v1\n        })\n};\nlet t36 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                d_centered\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &d_centered| {\n                *out = {\n                    let v0 = -d_centered;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t38 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t36, &t38, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t25 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_x_hat_times_gamma\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat_2| {\n                let v0 = d_x_hat_times_gamma * x_hat_2;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t28 = ops::div(\n    &d_x_hat,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::sum_to_owned(t28, saved.centered_shape);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill3(\n            &mut part,\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &t7\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &d_x_hat\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |x_hat_2, t7, d_x_hat| {\n                let v0 = x_hat_2 / t7;\n                let v1 = d_x_hat * v0;\n                let v2 = -v1;\n                v2\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet t32 = ops::mean_axis_backward(&d_var, ops::Axis(0), saved.centered_shape);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_0 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &t32.raw_dim(),\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &t29.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&centered_2, &shape),\n        &ops::stretch(&t32, &shape),\n        &ops::stretch(&t29, &shape),\n        #[inline(always)]\n        |centered_2, t32, t29| {\n            let v0 = ops::elem::square_backward(centered_2, t32);\n            let v1 = t29 + v0;\n            v1\n        },\n    )\n};\nlet t34 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill1(\n            &mut part,\n            &d_centered\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t36 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t34, &t36, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -26,32 +26,41 @@ pub fn broadcasting<T: Real>(
         &col,
         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
     );
+    let both = ops::mul(
+        &col,
+        &row,
+        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+    );
     let shifted_times_scale = ops::mul(
         &shifted,
         &scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let t8 = {
-        let shape_0 = ops::broadcast_dims(
-            &col.raw_dim(),
-            &row.raw_dim(),
-            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+    let out = {
+        let shape_2 = ops::broadcast_dims(
+            &shifted_times_scale.raw_dim(),
+            &both.raw_dim(),
+            &ops::Site::new(
+                "div",
+                "shifted * scale / (both.square() + 1.0)",
+                file!(),
+                13,
+                5,
+            ),
         );
-        let shape = shape_0;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&col, &shape))
-            .and(&ops::stretch(&row, &shape))
-            .map_collect(|&col, &row| {
-                let both = col * row;
-                let v1 = ops::elem::square(both);
-                let v2 = v1 + T::lit(1.0);
+        let shape = shape_2;
+        ops::zip_map2(
+            &ops::stretch(&both, &shape),
+            &ops::stretch(&shifted_times_scale, &shape),
+            #[inline(always)]
+            |both, shifted_times_scale| {
+                let v0 = ops::elem::square(both);
+                let v1 = v0 + T::lit(1.0);
+                let v2 = shifted_times_scale / v1;
                 v2
-            })
+            },
+        )
     };
-    let out = ops::div(
-        &shifted_times_scale,
-        &t8,
-        &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-    );
     out
 }
 /// What the backward pass of [`broadcasting`] needs, kept by [`broadcasting_train`].
@@ -69,8 +78,8 @@ pub struct BroadcastingSaved<T: Real> {
     pub out_shape: ::backprop::ndarray::Ix2,
     /// `shifted_times_scale_shape`: 2-D shape (from statement 3).
     pub shifted_times_scale_shape: ::backprop::ndarray::Ix2,
-    /// `t8_shape`: 2-D shape (from statement 3).
-    pub t8_shape: ::backprop::ndarray::Ix2,
+    /// `both_shape`: 2-D shape (from statement 3).
+    pub both_shape: ::backprop::ndarray::Ix2,
     /// `shifted_shape`: 2-D shape (from statement 1).
     pub shifted_shape: ::backprop::ndarray::Ix2,
     /// `scale_shape`: 0-D shape (from statement 1).
@@ -123,35 +132,44 @@ pub fn broadcasting_train<T: Real>(
         &col,
         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
     );
+    let both = ops::mul(
+        &col,
+        &row,
+        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+    );
     let shifted_times_scale = ops::mul(
         &shifted,
         &scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let t8 = {
-        let shape_0 = ops::broadcast_dims(
-            &col.raw_dim(),
-            &row.raw_dim(),
-            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+    let out = {
+        let shape_2 = ops::broadcast_dims(
+            &shifted_times_scale.raw_dim(),
+            &both.raw_dim(),
+            &ops::Site::new(
+                "div",
+                "shifted * scale / (both.square() + 1.0)",
+                file!(),
+                13,
+                5,
+            ),
         );
-        let shape = shape_0;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&col, &shape))
-            .and(&ops::stretch(&row, &shape))
-            .map_collect(|&col, &row| {
-                let both = col * row;
-                let v1 = ops::elem::square(both);
-                let v2 = v1 + T::lit(1.0);
+        let shape = shape_2;
+        ops::zip_map2(
+            &ops::stretch(&both, &shape),
+            &ops::stretch(&shifted_times_scale, &shape),
+            #[inline(always)]
+            |both, shifted_times_scale| {
+                let v0 = ops::elem::square(both);
+                let v1 = v0 + T::lit(1.0);
+                let v2 = shifted_times_scale / v1;
                 v2
-            })
+            },
+        )
     };
-    let out = ops::div(
-        &shifted_times_scale,
-        &t8,
-        &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-    );
     let out_shape = out.raw_dim();
     let shifted_times_scale_shape = shifted_times_scale.raw_dim();
-    let t8_shape = t8.raw_dim();
+    let both_shape = both.raw_dim();
     let shifted_shape = shifted.raw_dim();
     let scale_shape = scale.raw_dim();
     let col_shape = col.raw_dim();
@@ -165,7 +183,7 @@ pub fn broadcasting_train<T: Real>(
         scale: scale.to_owned(),
         out_shape,
         shifted_times_scale_shape,
-        t8_shape,
+        both_shape,
         shifted_shape,
         scale_shape,
         col_shape,
@@ -184,19 +202,22 @@ pub fn broadcasting_train<T: Real>(
 /// ```text
 /// ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
 /// // line 12: let both = &col * &row;
-/// let both = ops::mul(
+/// let both_2 = ops::mul(
 ///     &saved.col,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
 /// // line 13: shifted * scale / (both.square() + 1.0)
 /// let t20 = {
-///     ::backprop::ndarray::Zip::from(&both)
-///         .map_collect(|&both| {
-///             let v0 = ops::elem::square(both);
+///     ops::zip_map1(
+///         &both_2,
+///         #[inline(always)]
+///         |both_2| {
+///             let v0 = ops::elem::square(both_2);
 ///             let v1 = v0 + T::lit(1.0);
 ///             v1
-///         })
+///         },
+///     )
 /// };
 /// // line 11: let shifted = x + &row - &col;
 /// let shifted_2 = {
@@ -211,14 +232,17 @@ pub fn broadcasting_train<T: Real>(
 ///         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
 ///     );
 ///     let shape = shape_1;
-///     ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))
-///         .and(&ops::stretch(&saved.row, &shape))
-///         .and(&ops::stretch(&saved.col, &shape))
-///         .map_collect(|&x, &row, &col| {
+///     ops::zip_map3(
+///         &ops::stretch(&saved.x, &shape),
+///         &ops::stretch(&saved.row, &shape),
+///         &ops::stretch(&saved.col, &shape),
+///         #[inline(always)]
+///         |x, row, col| {
 ///             let v0 = x + row;
 ///             let shifted = v0 - col;
 ///             shifted
-///         })
+///         },
+///     )
 /// };
 /// // line 13: shifted * scale / (both.square() + 1.0)
 /// let t23 = ops::div(
@@ -263,20 +287,23 @@ pub fn broadcasting_train<T: Real>(
 ///         ),
 ///     );
 ///     let shape = shape_3;
-///     ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))
-///         .and(&ops::stretch(&t20, &shape))
-///         .and(&ops::stretch(&d_out, &shape))
-///         .map_collect(|&shifted_2, &t20, &d_out| {
+///     ops::zip_map3(
+///         &ops::stretch(&shifted_2, &shape),
+///         &ops::stretch(&t20, &shape),
+///         &ops::stretch(&d_out, &shape),
+///         #[inline(always)]
+///         |shifted_2, t20, d_out| {
 ///             let v0 = shifted_2 * scale;
 ///             let v1 = v0 / t20;
 ///             let v2 = v1 / t20;
 ///             let v3 = d_out * v2;
 ///             let v4 = -v3;
 ///             v4
-///         })
+///         },
+///     )
 /// };
-/// let d_t8 = ops::sum_to_owned(t25, saved.t8_shape);
-/// let t27 = ops::square_backward(&both, &d_t8);
+/// let t26 = ops::sum_to_owned(t25, saved.both_shape);
+/// let d_both = ops::square_backward(&both_2, &t26);
 /// let t28 = ops::mul(
 ///     &d_shifted_times_scale,
 ///     &saved.scale,
@@ -300,46 +327,43 @@ pub fn broadcasting_train<T: Real>(
 ///                 ops::Axis(0),
 ///                 ::backprop::ndarray::Slice::from(0..end - start),
 ///             );
-///         ::backprop::ndarray::Zip::from(&mut part)
-///             .and(
-///                 d_shifted_times_scale
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .and(
-///                 shifted_2
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .for_each(|out, &d_shifted_times_scale, &shifted_2| {
-///                 *out = {
-///                     let v0 = d_shifted_times_scale * shifted_2;
-///                     v0
-///                 };
-///             });
+///         ops::zip_fill2(
+///             &mut part,
+///             &d_shifted_times_scale
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             &shifted_2
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             #[inline(always)]
+///             |d_shifted_times_scale, shifted_2| {
+///                 let v0 = d_shifted_times_scale * shifted_2;
+///                 v0
+///             },
+///         );
 ///         ops::accumulate_to(&mut acc, &part);
 ///     }
 ///     acc
 /// };
 /// // line 12: let both = &col * &row;
 /// let t31 = ops::mul(
-///     &t27,
+///     &d_both,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
 /// let t32 = ops::sum_to_owned(t31, saved.col_shape);
 /// let t33 = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &t27.raw_dim(),
+///         &d_both.raw_dim(),
 ///         &saved.col.raw_dim(),
 ///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 ///     );
 ///     let shape = shape_0;
-///     let t27 = ops::stretch(&t27, &shape);
+///     let d_both = ops::stretch(&d_both, &shape);
 ///     let col = ops::stretch(&saved.col, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
 ///     let mut block = ops::block_buffer::<T, _>(&shape);
@@ -349,27 +373,24 @@ pub fn broadcasting_train<T: Real>(
 ///                 ops::Axis(0),
 ///                 ::backprop::ndarray::Slice::from(0..end - start),
 ///             );
-///         ::backprop::ndarray::Zip::from(&mut part)
-///             .and(
-///                 t27
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .and(
-///                 col
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .for_each(|out, &t27, &col| {
-///                 *out = {
-///                     let v0 = t27 * col;
-///                     v0
-///                 };
-///             });
+///         ops::zip_fill2(
+///             &mut part,
+///             &d_both
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             &col
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             #[inline(always)]
+///             |d_both, col| {
+///                 let v0 = d_both * col;
+///                 v0
+///             },
+///         );
 ///         ops::accumulate_to(&mut acc, &part);
 ///     }
 ///     acc
@@ -402,18 +423,21 @@ pub fn broadcasting_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
-    let both = ops::mul(
+    let both_2 = ops::mul(
         &saved.col,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
     let t20 = {
-        ::backprop::ndarray::Zip::from(&both)
-            .map_collect(|&both| {
-                let v0 = ops::elem::square(both);
+        ops::zip_map1(
+            &both_2,
+            #[inline(always)]
+            |both_2| {
+                let v0 = ops::elem::square(both_2);
                 let v1 = v0 + T::lit(1.0);
                 v1
-            })
+            },
+        )
     };
     let shifted_2 = {
         let shape_0 = ops::broadcast_dims(
@@ -427,14 +451,17 @@ pub fn broadcasting_backward<T: Real>(
             &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
         );
         let shape = shape_1;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))
-            .and(&ops::stretch(&saved.row, &shape))
-            .and(&ops::stretch(&saved.col, &shape))
-            .map_collect(|&x, &row, &col| {
+        ops::zip_map3(
+            &ops::stretch(&saved.x, &shape),
+            &ops::stretch(&saved.row, &shape),
+            &ops::stretch(&saved.col, &shape),
+            #[inline(always)]
+            |x, row, col| {
                 let v0 = x + row;
                 let shifted = v0 - col;
                 shifted
-            })
+            },
+        )
     };
     let t23 = ops::div(
         &d_out,
@@ -478,20 +505,23 @@ pub fn broadcasting_backward<T: Real>(
             ),
         );
         let shape = shape_3;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))
-            .and(&ops::stretch(&t20, &shape))
-            .and(&ops::stretch(&d_out, &shape))
-            .map_collect(|&shifted_2, &t20, &d_out| {
+        ops::zip_map3(
+            &ops::stretch(&shifted_2, &shape),
+            &ops::stretch(&t20, &shape),
+            &ops::stretch(&d_out, &shape),
+            #[inline(always)]
+            |shifted_2, t20, d_out| {
                 let v0 = shifted_2 * scale;
                 let v1 = v0 / t20;
                 let v2 = v1 / t20;
                 let v3 = d_out * v2;
                 let v4 = -v3;
                 v4
-            })
+            },
+        )
     };
-    let d_t8 = ops::sum_to_owned(t25, saved.t8_shape);
-    let t27 = ops::square_backward(&both, &d_t8);
+    let t26 = ops::sum_to_owned(t25, saved.both_shape);
+    let d_both = ops::square_backward(&both_2, &t26);
     let t28 = ops::mul(
         &d_shifted_times_scale,
         &saved.scale,
@@ -515,45 +545,42 @@ pub fn broadcasting_backward<T: Real>(
                     ops::Axis(0),
                     ::backprop::ndarray::Slice::from(0..end - start),
                 );
-            ::backprop::ndarray::Zip::from(&mut part)
-                .and(
-                    d_shifted_times_scale
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .and(
-                    shifted_2
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .for_each(|out, &d_shifted_times_scale, &shifted_2| {
-                    *out = {
-                        let v0 = d_shifted_times_scale * shifted_2;
-                        v0
-                    };
-                });
+            ops::zip_fill2(
+                &mut part,
+                &d_shifted_times_scale
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                &shifted_2
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |d_shifted_times_scale, shifted_2| {
+                    let v0 = d_shifted_times_scale * shifted_2;
+                    v0
+                },
+            );
             ops::accumulate_to(&mut acc, &part);
         }
         acc
     };
     let t31 = ops::mul(
-        &t27,
+        &d_both,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
     let t32 = ops::sum_to_owned(t31, saved.col_shape);
     let t33 = {
         let shape_0 = ops::broadcast_dims(
-            &t27.raw_dim(),
+            &d_both.raw_dim(),
             &saved.col.raw_dim(),
             &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
         );
         let shape = shape_0;
-        let t27 = ops::stretch(&t27, &shape);
+        let d_both = ops::stretch(&d_both, &shape);
         let col = ops::stretch(&saved.col, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
         let mut block = ops::block_buffer::<T, _>(&shape);
@@ -563,27 +590,24 @@ pub fn broadcasting_backward<T: Real>(
                     ops::Axis(0),
                     ::backprop::ndarray::Slice::from(0..end - start),
                 );
-            ::backprop::ndarray::Zip::from(&mut part)
-                .and(
-                    t27
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .and(
-                    col
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .for_each(|out, &t27, &col| {
-                    *out = {
-                        let v0 = t27 * col;
-                        v0
-                    };
-                });
+            ops::zip_fill2(
+                &mut part,
+                &d_both
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                &col
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |d_both, col| {
+                    let v0 = d_both * col;
+                    v0
+                },
+            );
             ops::accumulate_to(&mut acc, &part);
         }
         acc
@@ -651,7 +675,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ::backprop::ndarray::Zip::from(&both)\n        .map_collect(|&both| {\n            let v0 = ops::elem::square(both);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        })\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x, &shape))\n        .and(&ops::stretch(&saved.row, &shape))\n        .and(&ops::stretch(&saved.col, &shape))\n        .map_collect(|&x, &row, &col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        })\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&shifted_2, &shape))\n        .and(&ops::stretch(&t20, &shape))\n        .and(&ops::stretch(&d_out, &shape))\n        .map_collect(|&shifted_2, &t20, &d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        })\n};\nlet d_t8 = ops::sum_to_owned(t25, saved.t8_shape);\nlet t27 = ops::square_backward(&both, &d_t8);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_shifted_times_scale.raw_dim(),\n        &shifted_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);\n    let shifted_2 = ops::stretch(&shifted_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                d_shifted_times_scale\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                shifted_2\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &d_shifted_times_scale, &shifted_2| {\n                *out = {\n                    let v0 = d_shifted_times_scale * shifted_2;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 12: let both = &col * &row;\nlet t31 = ops::mul(\n    &t27,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t32 = ops::sum_to_owned(t31, saved.col_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &t27.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let t27 = ops::stretch(&t27, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                t27\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                col\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &t27, &col| {\n                *out = {\n                    let v0 = t27 * col;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t35 = ops::neg(&d_shifted);\nlet t36 = ops::sum_to_owned(t35, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t32, &t36, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both_2 = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ops::zip_map1(\n        &both_2,\n        #[inline(always)]\n        |both_2| {\n            let v0 = ops::elem::square(both_2);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ops::zip_map3(\n        &ops::stretch(&shifted_2, &shape),\n        &ops::stretch(&t20, &shape),\n        &ops::stretch(&d_out, &shape),\n        #[inline(always)]\n        |shifted_2, t20, d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t26 = ops::sum_to_owned(t25, saved.both_shape);\nlet d_both = ops::square_backward(&both_2, &t26);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_shifted_times_scale.raw_dim(),\n        &shifted_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);\n    let shifted_2 = ops::stretch(&shifted_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_shifted_times_scale\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &shifted_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_shifted_times_scale, shifted_2| {\n                let v0 = d_shifted_times_scale * shifted_2;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 12: let both = &col * &row;\nlet t31 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t32 = ops::sum_to_owned(t31, saved.col_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &d_both.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let d_both = ops::stretch(&d_both, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_both\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &col\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_both, col| {\n                let v0 = d_both * col;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t35 = ops::neg(&d_shifted);\nlet t36 = ops::sum_to_owned(t35, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t32, &t36, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

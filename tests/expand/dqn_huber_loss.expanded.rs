@@ -49,8 +49,36 @@ pub fn dqn_huber_loss<T: Real>(
         &q_taken,
         &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
     );
-    let t15 = ops::huber(&target_minus_q_taken, T::lit(1.0));
-    let out = ops::mean(&t15);
+    let out = {
+        ops::check_huber_delta(T::lit(1.0));
+        let shape = target_minus_q_taken.raw_dim();
+        let target_minus_q_taken = target_minus_q_taken.view();
+        let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ops::zip_fill1(
+                &mut part,
+                &target_minus_q_taken
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |target_minus_q_taken| {
+                    let v0 = ops::elem::huber(target_minus_q_taken, T::lit(1.0));
+                    v0
+                },
+            );
+            ops::accumulate_to(&mut acc, &part);
+        }
+        ops::divide_by(&mut acc, ops::elements(&shape));
+        acc
+    };
     out.into_scalar()
 }
 /// What the backward pass of [`dqn_huber_loss`] needs, kept by [`dqn_huber_loss_train`].
@@ -70,8 +98,8 @@ pub struct DqnHuberLossSaved<T: Real> {
     pub h: ::backprop::ndarray::Array2<T>,
     /// `target_minus_q_taken`: 1-D float array (from statement 4).
     pub target_minus_q_taken: ::backprop::ndarray::Array1<T>,
-    /// `t15_shape`: 1-D shape (from statement 4).
-    pub t15_shape: ::backprop::ndarray::Ix1,
+    /// `target_minus_q_taken_shape`: 1-D shape (from statement 4).
+    pub target_minus_q_taken_shape: ::backprop::ndarray::Ix1,
     /// `q_taken_shape`: 1-D shape (from statement 3).
     pub q_taken_shape: ::backprop::ndarray::Ix1,
     /// `q_shape`: 2-D shape (from statement 2).
@@ -149,9 +177,37 @@ pub fn dqn_huber_loss_train<T: Real>(
         &q_taken,
         &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
     );
-    let t15 = ops::huber(&target_minus_q_taken, T::lit(1.0));
-    let out = ops::mean(&t15);
-    let t15_shape = t15.raw_dim();
+    let out = {
+        ops::check_huber_delta(T::lit(1.0));
+        let shape = target_minus_q_taken.raw_dim();
+        let target_minus_q_taken = target_minus_q_taken.view();
+        let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ops::zip_fill1(
+                &mut part,
+                &target_minus_q_taken
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |target_minus_q_taken| {
+                    let v0 = ops::elem::huber(target_minus_q_taken, T::lit(1.0));
+                    v0
+                },
+            );
+            ops::accumulate_to(&mut acc, &part);
+        }
+        ops::divide_by(&mut acc, ops::elements(&shape));
+        acc
+    };
+    let target_minus_q_taken_shape = target_minus_q_taken.raw_dim();
     let q_taken_shape = q_taken.raw_dim();
     let q_shape = q.raw_dim();
     let h_dot_w2_shape = h_dot_w2.raw_dim();
@@ -166,7 +222,7 @@ pub fn dqn_huber_loss_train<T: Real>(
         s_dot_w1_plus_b1,
         h,
         target_minus_q_taken,
-        t15_shape,
+        target_minus_q_taken_shape,
         q_taken_shape,
         q_shape,
         h_dot_w2_shape,
@@ -185,22 +241,25 @@ pub fn dqn_huber_loss_train<T: Real>(
 /// ```text
 /// let d_out = ops::scalar(d_out);
 /// // line 17: huber(target - q_taken, 1.0).mean()
-/// let d_t15 = ops::mean_backward(&d_out, saved.t15_shape);
-/// let t20 = {
+/// let t18 = ops::mean_backward(&d_out, saved.target_minus_q_taken_shape);
+/// let t19 = {
 ///     let shape = saved.target_minus_q_taken.raw_dim();
-///     ::backprop::ndarray::Zip::from(&saved.target_minus_q_taken)
-///         .and(&ops::stretch(&d_t15, &shape))
-///         .map_collect(|&target_minus_q_taken, &d_t15| {
+///     ops::zip_map2(
+///         &saved.target_minus_q_taken,
+///         &ops::stretch(&t18, &shape),
+///         #[inline(always)]
+///         |target_minus_q_taken, t18| {
 ///             let v0 = ops::elem::huber_backward(
 ///                 target_minus_q_taken,
-///                 d_t15,
+///                 t18,
 ///                 T::lit(1.0),
 ///             );
 ///             let v1 = -v0;
 ///             v1
-///         })
+///         },
+///     )
 /// };
-/// let d_q_taken = ops::sum_to_owned(t20, saved.q_taken_shape);
+/// let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
 /// // line 16: let q_taken = pick(q, &actions);
 /// let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
 /// // line 15: let q = h.dot(&w2) + &b2;
@@ -235,22 +294,25 @@ pub fn dqn_huber_loss_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
-    let d_t15 = ops::mean_backward(&d_out, saved.t15_shape);
-    let t20 = {
+    let t18 = ops::mean_backward(&d_out, saved.target_minus_q_taken_shape);
+    let t19 = {
         let shape = saved.target_minus_q_taken.raw_dim();
-        ::backprop::ndarray::Zip::from(&saved.target_minus_q_taken)
-            .and(&ops::stretch(&d_t15, &shape))
-            .map_collect(|&target_minus_q_taken, &d_t15| {
+        ops::zip_map2(
+            &saved.target_minus_q_taken,
+            &ops::stretch(&t18, &shape),
+            #[inline(always)]
+            |target_minus_q_taken, t18| {
                 let v0 = ops::elem::huber_backward(
                     target_minus_q_taken,
-                    d_t15,
+                    t18,
                     T::lit(1.0),
                 );
                 let v1 = -v0;
                 v1
-            })
+            },
+        )
     };
-    let d_q_taken = ops::sum_to_owned(t20, saved.q_taken_shape);
+    let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
     let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
     let d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);
     let d_b2 = ops::sum_to(&d_q, saved.b2_shape);
@@ -328,7 +390,7 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : false } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet d_t15 = ops::mean_backward(&d_out, saved.t15_shape);\nlet t20 = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ::backprop::ndarray::Zip::from(&saved.target_minus_q_taken)\n        .and(&ops::stretch(&d_t15, &shape))\n        .map_collect(|&target_minus_q_taken, &d_t15| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                d_t15,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        })\n};\nlet d_q_taken = ops::sum_to_owned(t20, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet t18 = ops::mean_backward(&d_out, saved.target_minus_q_taken_shape);\nlet t19 = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ops::zip_map2(\n        &saved.target_minus_q_taken,\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |target_minus_q_taken, t18| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                t18,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        },\n    )\n};\nlet d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

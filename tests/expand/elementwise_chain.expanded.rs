@@ -10,25 +10,45 @@
 pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t4 = {
-        ::backprop::ndarray::Zip::from(&x)
-            .map_collect(|&x| {
-                let v0 = x * T::lit(1.702);
-                let v1 = ops::elem::sigmoid(v0);
-                let gated = x * v1;
-                let v3 = ops::elem::tanh(x);
-                let v4 = ops::elem::square(v3);
-                let squashed = v4 * T::lit(0.5);
-                let v6 = ops::elem::softplus(x);
-                let v7 = ops::elem::square(x);
-                let v8 = v7 + T::lit(1.0);
-                let damped = v6 / v8;
-                let v10 = gated + squashed;
-                let v11 = v10 - damped;
-                v11
-            })
+    let out = {
+        let shape = x.raw_dim();
+        let x = x.view();
+        let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ops::zip_fill1(
+                &mut part,
+                &x
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |x| {
+                    let v0 = x * T::lit(1.702);
+                    let v1 = ops::elem::sigmoid(v0);
+                    let gated = x * v1;
+                    let v3 = ops::elem::tanh(x);
+                    let v4 = ops::elem::square(v3);
+                    let squashed = v4 * T::lit(0.5);
+                    let v6 = ops::elem::softplus(x);
+                    let v7 = ops::elem::square(x);
+                    let v8 = v7 + T::lit(1.0);
+                    let damped = v6 / v8;
+                    let v10 = gated + squashed;
+                    let v11 = v10 - damped;
+                    v11
+                },
+            );
+            ops::accumulate_to(&mut acc, &part);
+        }
+        acc
     };
-    let out = ops::sum(&t4);
     out.into_scalar()
 }
 /// What the backward pass of [`elementwise_chain`] needs, kept by [`elementwise_chain_train`].
@@ -36,8 +56,8 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
 pub struct ElementwiseChainSaved<T: Real> {
     /// `x`: 2-D float array (from statement 1).
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `t4_shape`: 2-D shape (from statement 4).
-    pub t4_shape: ::backprop::ndarray::Ix2,
+    /// `x_shape`: 2-D shape (from statement 4).
+    pub x_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`elementwise_chain_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -58,29 +78,49 @@ pub fn elementwise_chain_train<T: Real>(
 ) -> (T, ElementwiseChainSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    let t4 = {
-        ::backprop::ndarray::Zip::from(&x)
-            .map_collect(|&x| {
-                let v0 = x * T::lit(1.702);
-                let v1 = ops::elem::sigmoid(v0);
-                let gated = x * v1;
-                let v3 = ops::elem::tanh(x);
-                let v4 = ops::elem::square(v3);
-                let squashed = v4 * T::lit(0.5);
-                let v6 = ops::elem::softplus(x);
-                let v7 = ops::elem::square(x);
-                let v8 = v7 + T::lit(1.0);
-                let damped = v6 / v8;
-                let v10 = gated + squashed;
-                let v11 = v10 - damped;
-                v11
-            })
+    let out = {
+        let shape = x.raw_dim();
+        let x = x.view();
+        let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
+        let mut block = ops::block_buffer::<T, _>(&shape);
+        for (start, end) in ops::blocks(&shape) {
+            let mut part = block
+                .slice_axis_mut(
+                    ops::Axis(0),
+                    ::backprop::ndarray::Slice::from(0..end - start),
+                );
+            ops::zip_fill1(
+                &mut part,
+                &x
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |x| {
+                    let v0 = x * T::lit(1.702);
+                    let v1 = ops::elem::sigmoid(v0);
+                    let gated = x * v1;
+                    let v3 = ops::elem::tanh(x);
+                    let v4 = ops::elem::square(v3);
+                    let squashed = v4 * T::lit(0.5);
+                    let v6 = ops::elem::softplus(x);
+                    let v7 = ops::elem::square(x);
+                    let v8 = v7 + T::lit(1.0);
+                    let damped = v6 / v8;
+                    let v10 = gated + squashed;
+                    let v11 = v10 - damped;
+                    v11
+                },
+            );
+            ops::accumulate_to(&mut acc, &part);
+        }
+        acc
     };
-    let out = ops::sum(&t4);
-    let t4_shape = t4.raw_dim();
+    let x_shape = x.raw_dim();
     let saved = ElementwiseChainSaved {
         x: x.to_owned(),
-        t4_shape,
+        x_shape,
     };
     (out.into_scalar(), saved)
 }
@@ -95,8 +135,10 @@ pub fn elementwise_chain_train<T: Real>(
 /// // line 6: let gated = x * sigmoid(x * 1.702);
 /// let d_x = {
 ///     let d_out = d_out[()];
-///     ::backprop::ndarray::Zip::from(&saved.x)
-///         .map_collect(|&x| {
+///     ops::zip_map1(
+///         &saved.x,
+///         #[inline(always)]
+///         |x| {
 ///             let v0 = ops::elem::square(x);
 ///             let v1 = v0 + T::lit(1.0);
 ///             let v2 = ops::elem::softplus(x);
@@ -124,7 +166,8 @@ pub fn elementwise_chain_train<T: Real>(
 ///             let v24 = v23 + v18;
 ///             let v25 = v24 + v21;
 ///             v25
-///         })
+///         },
+///     )
 /// };
 /// ElementwiseChainGrads { x: d_x }
 /// ```
@@ -143,8 +186,10 @@ pub fn elementwise_chain_backward<T: Real>(
     let d_out = ops::scalar(d_out);
     let d_x = {
         let d_out = d_out[()];
-        ::backprop::ndarray::Zip::from(&saved.x)
-            .map_collect(|&x| {
+        ops::zip_map1(
+            &saved.x,
+            #[inline(always)]
+            |x| {
                 let v0 = ops::elem::square(x);
                 let v1 = v0 + T::lit(1.0);
                 let v2 = ops::elem::softplus(x);
@@ -172,7 +217,8 @@ pub fn elementwise_chain_backward<T: Real>(
                 let v24 = v23 + v18;
                 let v25 = v24 + v21;
                 v25
-            })
+            },
+        )
     };
     ElementwiseChainGrads { x: d_x }
 }
@@ -207,7 +253,7 @@ pub fn elementwise_chain_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 2usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet d_x = {\n    let d_out = d_out[()];\n    ::backprop::ndarray::Zip::from(&saved.x)\n        .map_collect(|&x| {\n            let v0 = ops::elem::square(x);\n            let v1 = v0 + T::lit(1.0);\n            let v2 = ops::elem::softplus(x);\n            let damped = v2 / v1;\n            let v4 = ops::elem::tanh(x);\n            let v5 = x * T::lit(1.702);\n            let v6 = ops::elem::sigmoid(v5);\n            let v7 = d_out;\n            let v8 = -v7;\n            let v9 = v8 / v1;\n            let v10 = damped / v1;\n            let v11 = v8 * v10;\n            let v12 = -v11;\n            let v13 = ops::elem::square_backward(x, v12);\n            let v14 = ops::elem::softplus_backward(x, v9);\n            let v15 = v7 * T::lit(0.5);\n            let v16 = ops::elem::square_backward(v4, v15);\n            let v17 = ops::elem::tanh_backward(v4, v16);\n            let v18 = v7 * v6;\n            let v19 = v7 * x;\n            let v20 = ops::elem::sigmoid_backward(v6, v19);\n            let v21 = v20 * T::lit(1.702);\n            let v22 = v13 + v14;\n            let v23 = v22 + v17;\n            let v24 = v23 + v18;\n            let v25 = v24 + v21;\n            v25\n        })\n};\nElementwiseChainGrads { x: d_x }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet d_x = {\n    let d_out = d_out[()];\n    ops::zip_map1(\n        &saved.x,\n        #[inline(always)]\n        |x| {\n            let v0 = ops::elem::square(x);\n            let v1 = v0 + T::lit(1.0);\n            let v2 = ops::elem::softplus(x);\n            let damped = v2 / v1;\n            let v4 = ops::elem::tanh(x);\n            let v5 = x * T::lit(1.702);\n            let v6 = ops::elem::sigmoid(v5);\n            let v7 = d_out;\n            let v8 = -v7;\n            let v9 = v8 / v1;\n            let v10 = damped / v1;\n            let v11 = v8 * v10;\n            let v12 = -v11;\n            let v13 = ops::elem::square_backward(x, v12);\n            let v14 = ops::elem::softplus_backward(x, v9);\n            let v15 = v7 * T::lit(0.5);\n            let v16 = ops::elem::square_backward(v4, v15);\n            let v17 = ops::elem::tanh_backward(v4, v16);\n            let v18 = v7 * v6;\n            let v19 = v7 * x;\n            let v20 = ops::elem::sigmoid_backward(v6, v19);\n            let v21 = v20 * T::lit(1.702);\n            let v22 = v13 + v14;\n            let v23 = v22 + v17;\n            let v24 = v23 + v18;\n            let v25 = v24 + v21;\n            v25\n        },\n    )\n};\nElementwiseChainGrads { x: d_x }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

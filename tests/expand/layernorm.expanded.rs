@@ -21,12 +21,15 @@ pub fn layernorm<T: Real>(
     let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
     let var = ops::insert_axis(&t7, ops::Axis(1));
     let t10 = {
-        ::backprop::ndarray::Zip::from(&var)
-            .map_collect(|&var| {
+        ops::zip_map1(
+            &var,
+            #[inline(always)]
+            |var| {
                 let v0 = var + T::lit(0.00001);
                 let v1 = ops::elem::sqrt(v0);
                 v1
-            })
+            },
+        )
     };
     let x_hat = ops::div(
         &centered,
@@ -68,10 +71,8 @@ pub struct LayernormSaved<T: Real> {
     pub gamma_shape: ::backprop::ndarray::Ix1,
     /// `centered_shape`: 2-D shape (from statement 2).
     pub centered_shape: ::backprop::ndarray::Ix2,
-    /// `t10_shape`: 2-D shape (from statement 4).
-    pub t10_shape: ::backprop::ndarray::Ix2,
-    /// `square_centered_shape`: 2-D shape (from statement 3).
-    pub square_centered_shape: ::backprop::ndarray::Ix2,
+    /// `var_shape`: 2-D shape (from statement 4).
+    pub var_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
     pub x_shape: ::backprop::ndarray::Ix2,
     /// `mu_shape`: 2-D shape (from statement 1).
@@ -109,12 +110,15 @@ pub fn layernorm_train<T: Real>(
     let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
     let var = ops::insert_axis(&t7, ops::Axis(1));
     let t10 = {
-        ::backprop::ndarray::Zip::from(&var)
-            .map_collect(|&var| {
+        ops::zip_map1(
+            &var,
+            #[inline(always)]
+            |var| {
                 let v0 = var + T::lit(0.00001);
                 let v1 = ops::elem::sqrt(v0);
                 v1
-            })
+            },
+        )
     };
     let x_hat = ops::div(
         &centered,
@@ -137,8 +141,7 @@ pub fn layernorm_train<T: Real>(
     let x_hat_shape = x_hat.raw_dim();
     let gamma_shape = gamma.raw_dim();
     let centered_shape = centered.raw_dim();
-    let t10_shape = t10.raw_dim();
-    let square_centered_shape = square_centered.raw_dim();
+    let var_shape = var.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = LayernormSaved {
@@ -152,8 +155,7 @@ pub fn layernorm_train<T: Real>(
         x_hat_shape,
         gamma_shape,
         centered_shape,
-        t10_shape,
-        square_centered_shape,
+        var_shape,
         x_shape,
         mu_shape,
     };
@@ -193,27 +195,24 @@ pub fn layernorm_train<T: Real>(
 ///                 ops::Axis(0),
 ///                 ::backprop::ndarray::Slice::from(0..end - start),
 ///             );
-///         ::backprop::ndarray::Zip::from(&mut part)
-///             .and(
-///                 d_x_hat_times_gamma
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .and(
-///                 x_hat
-///                     .slice_axis(
-///                         ops::Axis(0),
-///                         ::backprop::ndarray::Slice::from(start..end),
-///                     ),
-///             )
-///             .for_each(|out, &d_x_hat_times_gamma, &x_hat| {
-///                 *out = {
-///                     let v0 = d_x_hat_times_gamma * x_hat;
-///                     v0
-///                 };
-///             });
+///         ops::zip_fill2(
+///             &mut part,
+///             &d_x_hat_times_gamma
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             &x_hat
+///                 .slice_axis(
+///                     ops::Axis(0),
+///                     ::backprop::ndarray::Slice::from(start..end),
+///                 ),
+///             #[inline(always)]
+///             |d_x_hat_times_gamma, x_hat| {
+///                 let v0 = d_x_hat_times_gamma * x_hat;
+///                 v0
+///             },
+///         );
 ///         ops::accumulate_to(&mut acc, &part);
 ///     }
 ///     acc
@@ -237,44 +236,50 @@ pub fn layernorm_train<T: Real>(
 ///         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 ///     );
 ///     let shape = shape_1;
-///     ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x_hat, &shape))
-///         .and(&ops::stretch(&saved.t10, &shape))
-///         .and(&ops::stretch(&d_x_hat, &shape))
-///         .map_collect(|&x_hat, &t10, &d_x_hat| {
+///     ops::zip_map3(
+///         &ops::stretch(&saved.x_hat, &shape),
+///         &ops::stretch(&saved.t10, &shape),
+///         &ops::stretch(&d_x_hat, &shape),
+///         #[inline(always)]
+///         |x_hat, t10, d_x_hat| {
 ///             let v0 = x_hat / t10;
 ///             let v1 = d_x_hat * v0;
 ///             let v2 = -v1;
 ///             v2
-///         })
+///         },
+///     )
 /// };
-/// let d_t10 = ops::sum_to_owned(t28, saved.t10_shape);
+/// let d_t10 = ops::sum_to_owned(t28, saved.var_shape);
 /// let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
 /// let d_square_centered = ops::mean_axis_backward(
 ///     &d_t7,
 ///     ops::Axis(1),
-///     saved.square_centered_shape,
+///     saved.centered_shape,
 /// );
 /// // line 7: let centered = x - &mu;
 /// let d_centered = {
 ///     let shape = t27.raw_dim();
-///     ::backprop::ndarray::Zip::from(&ops::stretch(&saved.centered, &shape))
-///         .and(&ops::stretch(&d_square_centered, &shape))
-///         .and(&t27)
-///         .map_collect(|&centered, &d_square_centered, &t27| {
+///     ops::zip_map3(
+///         &ops::stretch(&saved.centered, &shape),
+///         &ops::stretch(&d_square_centered, &shape),
+///         &t27,
+///         #[inline(always)]
+///         |centered, d_square_centered, t27| {
 ///             let v0 = ops::elem::square_backward(centered, d_square_centered);
 ///             let v1 = t27 + v0;
 ///             v1
-///         })
+///         },
+///     )
 /// };
-/// let t37 = ops::sum_to(&d_centered, saved.x_shape);
-/// let t38 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to_owned(t38, saved.mu_shape);
+/// let t36 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t37 = ops::neg(&d_centered);
+/// let d_mu = ops::sum_to_owned(t37, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-/// let t42 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-/// let d_x = ops::add(&t37, &t42, &ops::Site::new("add", "x", file!(), 5, 27));
+/// let t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+/// let d_x = ops::add(&t36, &t41, &ops::Site::new("add", "x", file!(), 5, 27));
 /// LayernormGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -319,27 +324,24 @@ pub fn layernorm_backward<T: Real>(
                     ops::Axis(0),
                     ::backprop::ndarray::Slice::from(0..end - start),
                 );
-            ::backprop::ndarray::Zip::from(&mut part)
-                .and(
-                    d_x_hat_times_gamma
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .and(
-                    x_hat
-                        .slice_axis(
-                            ops::Axis(0),
-                            ::backprop::ndarray::Slice::from(start..end),
-                        ),
-                )
-                .for_each(|out, &d_x_hat_times_gamma, &x_hat| {
-                    *out = {
-                        let v0 = d_x_hat_times_gamma * x_hat;
-                        v0
-                    };
-                });
+            ops::zip_fill2(
+                &mut part,
+                &d_x_hat_times_gamma
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                &x_hat
+                    .slice_axis(
+                        ops::Axis(0),
+                        ::backprop::ndarray::Slice::from(start..end),
+                    ),
+                #[inline(always)]
+                |d_x_hat_times_gamma, x_hat| {
+                    let v0 = d_x_hat_times_gamma * x_hat;
+                    v0
+                },
+            );
             ops::accumulate_to(&mut acc, &part);
         }
         acc
@@ -362,41 +364,47 @@ pub fn layernorm_backward<T: Real>(
             &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
         );
         let shape = shape_1;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x_hat, &shape))
-            .and(&ops::stretch(&saved.t10, &shape))
-            .and(&ops::stretch(&d_x_hat, &shape))
-            .map_collect(|&x_hat, &t10, &d_x_hat| {
+        ops::zip_map3(
+            &ops::stretch(&saved.x_hat, &shape),
+            &ops::stretch(&saved.t10, &shape),
+            &ops::stretch(&d_x_hat, &shape),
+            #[inline(always)]
+            |x_hat, t10, d_x_hat| {
                 let v0 = x_hat / t10;
                 let v1 = d_x_hat * v0;
                 let v2 = -v1;
                 v2
-            })
+            },
+        )
     };
-    let d_t10 = ops::sum_to_owned(t28, saved.t10_shape);
+    let d_t10 = ops::sum_to_owned(t28, saved.var_shape);
     let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
     let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
     let d_square_centered = ops::mean_axis_backward(
         &d_t7,
         ops::Axis(1),
-        saved.square_centered_shape,
+        saved.centered_shape,
     );
     let d_centered = {
         let shape = t27.raw_dim();
-        ::backprop::ndarray::Zip::from(&ops::stretch(&saved.centered, &shape))
-            .and(&ops::stretch(&d_square_centered, &shape))
-            .and(&t27)
-            .map_collect(|&centered, &d_square_centered, &t27| {
+        ops::zip_map3(
+            &ops::stretch(&saved.centered, &shape),
+            &ops::stretch(&d_square_centered, &shape),
+            &t27,
+            #[inline(always)]
+            |centered, d_square_centered, t27| {
                 let v0 = ops::elem::square_backward(centered, d_square_centered);
                 let v1 = t27 + v0;
                 v1
-            })
+            },
+        )
     };
-    let t37 = ops::sum_to(&d_centered, saved.x_shape);
-    let t38 = ops::neg(&d_centered);
-    let d_mu = ops::sum_to_owned(t38, saved.mu_shape);
+    let t36 = ops::sum_to(&d_centered, saved.x_shape);
+    let t37 = ops::neg(&d_centered);
+    let d_mu = ops::sum_to_owned(t37, saved.mu_shape);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-    let t42 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-    let d_x = ops::add(&t37, &t42, &ops::Site::new("add", "x", file!(), 5, 27));
+    let t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+    let d_x = ops::add(&t36, &t41, &ops::Site::new("add", "x", file!(), 5, 27));
     LayernormGrads {
         x: d_x,
         gamma: d_gamma,
@@ -448,7 +456,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t20, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ::backprop::ndarray::Zip::from(&mut part)\n            .and(\n                d_x_hat_times_gamma\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .and(\n                x_hat\n                    .slice_axis(\n                        ops::Axis(0),\n                        ::backprop::ndarray::Slice::from(start..end),\n                    ),\n            )\n            .for_each(|out, &d_x_hat_times_gamma, &x_hat| {\n                *out = {\n                    let v0 = d_x_hat_times_gamma * x_hat;\n                    v0\n                };\n            });\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t25 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t27 = ops::sum_to_owned(t25, saved.centered_shape);\nlet t28 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = shape_1;\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.x_hat, &shape))\n        .and(&ops::stretch(&saved.t10, &shape))\n        .and(&ops::stretch(&d_x_hat, &shape))\n        .map_collect(|&x_hat, &t10, &d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        })\n};\nlet d_t10 = ops::sum_to_owned(t28, saved.t10_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.square_centered_shape,\n);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.centered, &shape))\n        .and(&ops::stretch(&d_square_centered, &shape))\n        .and(&t27)\n        .map_collect(|&centered, &d_square_centered, &t27| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t27 + v0;\n            v1\n        })\n};\nlet t37 = ops::sum_to(&d_centered, saved.x_shape);\nlet t38 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t38, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t42 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t37, &t42, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t20, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_x_hat_times_gamma\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &x_hat\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat| {\n                let v0 = d_x_hat_times_gamma * x_hat;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t25 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t27 = ops::sum_to_owned(t25, saved.centered_shape);\nlet t28 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &ops::stretch(&d_x_hat, &shape),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t28, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.centered_shape,\n);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t27,\n        #[inline(always)]\n        |centered, d_square_centered, t27| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t27 + v0;\n            v1\n        },\n    )\n};\nlet t36 = ops::sum_to(&d_centered, saved.x_shape);\nlet t37 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t37, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t36, &t41, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -155,20 +155,18 @@ pub struct LstmCellSaved<T: Real> {
     pub h_shape: ::backprop::ndarray::Ix2,
     /// `c_shape`: 2-D shape (from statement 7).
     pub c_shape: ::backprop::ndarray::Ix2,
-    /// `o_shape`: 2-D shape (from statement 5).
-    pub o_shape: ::backprop::ndarray::Ix2,
-    /// `tanh_c_shape`: 2-D shape (from statement 8).
-    pub tanh_c_shape: ::backprop::ndarray::Ix2,
+    /// `gates_slice_3_shape`: 2-D shape (from statement 5).
+    pub gates_slice_3_shape: ::backprop::ndarray::Ix2,
     /// `f_times_c_prev_shape`: 2-D shape (from statement 7).
     pub f_times_c_prev_shape: ::backprop::ndarray::Ix2,
     /// `i_times_g_shape`: 2-D shape (from statement 7).
     pub i_times_g_shape: ::backprop::ndarray::Ix2,
-    /// `i_shape`: 2-D shape (from statement 3).
-    pub i_shape: ::backprop::ndarray::Ix2,
-    /// `g_shape`: 2-D shape (from statement 6).
-    pub g_shape: ::backprop::ndarray::Ix2,
-    /// `f_shape`: 2-D shape (from statement 4).
-    pub f_shape: ::backprop::ndarray::Ix2,
+    /// `gates_slice_shape`: 2-D shape (from statement 3).
+    pub gates_slice_shape: ::backprop::ndarray::Ix2,
+    /// `gates_slice_4_shape`: 2-D shape (from statement 6).
+    pub gates_slice_4_shape: ::backprop::ndarray::Ix2,
+    /// `gates_slice_2_shape`: 2-D shape (from statement 4).
+    pub gates_slice_2_shape: ::backprop::ndarray::Ix2,
     /// `c_prev_shape`: 2-D shape (from statement 1).
     pub c_prev_shape: ::backprop::ndarray::Ix2,
     /// `gates_shape`: 2-D shape (from statement 2).
@@ -319,13 +317,12 @@ pub fn lstm_cell_train<T: Real>(
     );
     let h_shape = h.raw_dim();
     let c_shape = c.raw_dim();
-    let o_shape = o.raw_dim();
-    let tanh_c_shape = tanh_c.raw_dim();
+    let gates_slice_3_shape = gates_slice_3.raw_dim();
     let f_times_c_prev_shape = f_times_c_prev.raw_dim();
     let i_times_g_shape = i_times_g.raw_dim();
-    let i_shape = i.raw_dim();
-    let g_shape = g.raw_dim();
-    let f_shape = f.raw_dim();
+    let gates_slice_shape = gates_slice.raw_dim();
+    let gates_slice_4_shape = gates_slice_4.raw_dim();
+    let gates_slice_2_shape = gates_slice_2.raw_dim();
     let c_prev_shape = c_prev.raw_dim();
     let gates_shape = gates.raw_dim();
     let t9_shape = t9.raw_dim();
@@ -349,13 +346,12 @@ pub fn lstm_cell_train<T: Real>(
         tanh_c,
         h_shape,
         c_shape,
-        o_shape,
-        tanh_c_shape,
+        gates_slice_3_shape,
         f_times_c_prev_shape,
         i_times_g_shape,
-        i_shape,
-        g_shape,
-        f_shape,
+        gates_slice_shape,
+        gates_slice_4_shape,
+        gates_slice_2_shape,
         c_prev_shape,
         gates_shape,
         t9_shape,
@@ -381,54 +377,57 @@ pub fn lstm_cell_train<T: Real>(
 ///     &saved.tanh_c,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_o = ops::sum_to_owned(t35, saved.o_shape);
+/// let d_o = ops::sum_to_owned(t35, saved.gates_slice_3_shape);
 /// let t38 = ops::mul(
 ///     &d_h,
 ///     &saved.o,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_tanh_c = ops::sum_to_owned(t38, saved.tanh_c_shape);
+/// let d_tanh_c = ops::sum_to_owned(t38, saved.c_shape);
 /// // line 19: let c = f * &c_prev + i * g;
 /// let d_c_2 = {
 ///     let shape = d_c.raw_dim();
-///     ::backprop::ndarray::Zip::from(&ops::stretch(&saved.tanh_c, &shape))
-///         .and(&ops::stretch(&d_tanh_c, &shape))
-///         .and(&d_c)
-///         .map_collect(|&tanh_c, &d_tanh_c, &d_c| {
+///     ops::zip_map3(
+///         &ops::stretch(&saved.tanh_c, &shape),
+///         &ops::stretch(&d_tanh_c, &shape),
+///         &d_c,
+///         #[inline(always)]
+///         |tanh_c, d_tanh_c, d_c| {
 ///             let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);
 ///             let v1 = d_c + v0;
 ///             v1
-///         })
+///         },
+///     )
 /// };
 /// let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
 /// let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
-/// let t46 = ops::mul(
+/// let t45 = ops::mul(
 ///     &d_i_times_g,
 ///     &saved.g,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
-/// let d_i = ops::sum_to_owned(t46, saved.i_shape);
-/// let t49 = ops::mul(
+/// let d_i = ops::sum_to_owned(t45, saved.gates_slice_shape);
+/// let t48 = ops::mul(
 ///     &d_i_times_g,
 ///     &saved.i,
 ///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
 /// );
-/// let d_g = ops::sum_to_owned(t49, saved.g_shape);
-/// let t52 = ops::mul(
+/// let d_g = ops::sum_to_owned(t48, saved.gates_slice_4_shape);
+/// let t51 = ops::mul(
 ///     &d_f_times_c_prev,
 ///     &saved.c_prev,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_f = ops::sum_to_owned(t52, saved.f_shape);
-/// let t55 = ops::mul(
+/// let d_f = ops::sum_to_owned(t51, saved.gates_slice_2_shape);
+/// let t54 = ops::mul(
 ///     &d_f_times_c_prev,
 ///     &saved.f,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_c_prev = ops::sum_to_owned(t55, saved.c_prev_shape);
+/// let d_c_prev = ops::sum_to_owned(t54, saved.c_prev_shape);
 /// // line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));
 /// let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
-/// let t60 = ops::slice_axis_backward(
+/// let t59 = ops::slice_axis_backward(
 ///     &d_gates_slice_4,
 ///     ops::Axis(1),
 ///     saved.t19,
@@ -436,7 +435,7 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));
 /// let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
-/// let t62 = ops::slice_axis_backward(
+/// let t61 = ops::slice_axis_backward(
 ///     &d_gates_slice_3,
 ///     ops::Axis(1),
 ///     saved.t15,
@@ -444,7 +443,7 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));
 /// let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
-/// let t64 = ops::slice_axis_backward(
+/// let t63 = ops::slice_axis_backward(
 ///     &d_gates_slice_2,
 ///     ops::Axis(1),
 ///     saved.hidden,
@@ -452,7 +451,7 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));
 /// let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
-/// let t66 = ops::slice_axis_backward(
+/// let t65 = ops::slice_axis_backward(
 ///     &d_gates_slice,
 ///     ops::Axis(1),
 ///     saved.t11,
@@ -460,17 +459,20 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;
 /// let d_gates = {
-///     let shape = t60.raw_dim();
-///     ::backprop::ndarray::Zip::from(&t60)
-///         .and(&ops::stretch(&t62, &shape))
-///         .and(&ops::stretch(&t64, &shape))
-///         .and(&ops::stretch(&t66, &shape))
-///         .map_collect(|&t60, &t62, &t64, &t66| {
-///             let v0 = t60 + t62;
-///             let v1 = v0 + t64;
-///             let v2 = v1 + t66;
+///     let shape = t59.raw_dim();
+///     ops::zip_map4(
+///         &t59,
+///         &ops::stretch(&t61, &shape),
+///         &ops::stretch(&t63, &shape),
+///         &ops::stretch(&t65, &shape),
+///         #[inline(always)]
+///         |t59, t61, t63, t65| {
+///             let v0 = t59 + t61;
+///             let v1 = v0 + t63;
+///             let v2 = v1 + t65;
 ///             v2
-///         })
+///         },
+///     )
 /// };
 /// let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
 /// let d_b = ops::sum_to(&d_gates, saved.b_shape);
@@ -512,90 +514,96 @@ pub fn lstm_cell_backward<T: Real>(
         &saved.tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_o = ops::sum_to_owned(t35, saved.o_shape);
+    let d_o = ops::sum_to_owned(t35, saved.gates_slice_3_shape);
     let t38 = ops::mul(
         &d_h,
         &saved.o,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_tanh_c = ops::sum_to_owned(t38, saved.tanh_c_shape);
+    let d_tanh_c = ops::sum_to_owned(t38, saved.c_shape);
     let d_c_2 = {
         let shape = d_c.raw_dim();
-        ::backprop::ndarray::Zip::from(&ops::stretch(&saved.tanh_c, &shape))
-            .and(&ops::stretch(&d_tanh_c, &shape))
-            .and(&d_c)
-            .map_collect(|&tanh_c, &d_tanh_c, &d_c| {
+        ops::zip_map3(
+            &ops::stretch(&saved.tanh_c, &shape),
+            &ops::stretch(&d_tanh_c, &shape),
+            &d_c,
+            #[inline(always)]
+            |tanh_c, d_tanh_c, d_c| {
                 let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);
                 let v1 = d_c + v0;
                 v1
-            })
+            },
+        )
     };
     let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
     let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
-    let t46 = ops::mul(
+    let t45 = ops::mul(
         &d_i_times_g,
         &saved.g,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
-    let d_i = ops::sum_to_owned(t46, saved.i_shape);
-    let t49 = ops::mul(
+    let d_i = ops::sum_to_owned(t45, saved.gates_slice_shape);
+    let t48 = ops::mul(
         &d_i_times_g,
         &saved.i,
         &ops::Site::new("mul", "i * g", file!(), 19, 27),
     );
-    let d_g = ops::sum_to_owned(t49, saved.g_shape);
-    let t52 = ops::mul(
+    let d_g = ops::sum_to_owned(t48, saved.gates_slice_4_shape);
+    let t51 = ops::mul(
         &d_f_times_c_prev,
         &saved.c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_f = ops::sum_to_owned(t52, saved.f_shape);
-    let t55 = ops::mul(
+    let d_f = ops::sum_to_owned(t51, saved.gates_slice_2_shape);
+    let t54 = ops::mul(
         &d_f_times_c_prev,
         &saved.f,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_c_prev = ops::sum_to_owned(t55, saved.c_prev_shape);
+    let d_c_prev = ops::sum_to_owned(t54, saved.c_prev_shape);
     let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
-    let t60 = ops::slice_axis_backward(
+    let t59 = ops::slice_axis_backward(
         &d_gates_slice_4,
         ops::Axis(1),
         saved.t19,
         saved.gates_shape,
     );
     let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
-    let t62 = ops::slice_axis_backward(
+    let t61 = ops::slice_axis_backward(
         &d_gates_slice_3,
         ops::Axis(1),
         saved.t15,
         saved.gates_shape,
     );
     let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
-    let t64 = ops::slice_axis_backward(
+    let t63 = ops::slice_axis_backward(
         &d_gates_slice_2,
         ops::Axis(1),
         saved.hidden,
         saved.gates_shape,
     );
     let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
-    let t66 = ops::slice_axis_backward(
+    let t65 = ops::slice_axis_backward(
         &d_gates_slice,
         ops::Axis(1),
         saved.t11,
         saved.gates_shape,
     );
     let d_gates = {
-        let shape = t60.raw_dim();
-        ::backprop::ndarray::Zip::from(&t60)
-            .and(&ops::stretch(&t62, &shape))
-            .and(&ops::stretch(&t64, &shape))
-            .and(&ops::stretch(&t66, &shape))
-            .map_collect(|&t60, &t62, &t64, &t66| {
-                let v0 = t60 + t62;
-                let v1 = v0 + t64;
-                let v2 = v1 + t66;
+        let shape = t59.raw_dim();
+        ops::zip_map4(
+            &t59,
+            &ops::stretch(&t61, &shape),
+            &ops::stretch(&t63, &shape),
+            &ops::stretch(&t65, &shape),
+            #[inline(always)]
+            |t59, t61, t63, t65| {
+                let v0 = t59 + t61;
+                let v1 = v0 + t63;
+                let v2 = v1 + t65;
                 v2
-            })
+            },
+        )
     };
     let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
     let d_b = ops::sum_to(&d_gates, saved.b_shape);
@@ -678,7 +686,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.h_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.c_shape, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t35, saved.o_shape);\nlet t38 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t38, saved.tanh_c_shape);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ::backprop::ndarray::Zip::from(&ops::stretch(&saved.tanh_c, &shape))\n        .and(&ops::stretch(&d_tanh_c, &shape))\n        .and(&d_c)\n        .map_collect(|&tanh_c, &d_tanh_c, &d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        })\n};\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t46 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to_owned(t46, saved.i_shape);\nlet t49 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to_owned(t49, saved.g_shape);\nlet t52 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t52, saved.f_shape);\nlet t55 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t55, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t60 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t62 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t15,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t64 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t66 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t60.raw_dim();\n    ::backprop::ndarray::Zip::from(&t60)\n        .and(&ops::stretch(&t62, &shape))\n        .and(&ops::stretch(&t64, &shape))\n        .and(&ops::stretch(&t66, &shape))\n        .map_collect(|&t60, &t62, &t64, &t66| {\n            let v0 = t60 + t62;\n            let v1 = v0 + t64;\n            let v2 = v1 + t66;\n            v2\n        })\n};\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.h_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.c_shape, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t35, saved.gates_slice_3_shape);\nlet t38 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t38, saved.c_shape);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c,\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        },\n    )\n};\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t45 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to_owned(t45, saved.gates_slice_shape);\nlet t48 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to_owned(t48, saved.gates_slice_4_shape);\nlet t51 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t51, saved.gates_slice_2_shape);\nlet t54 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t54, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t59 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t61 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t15,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t63 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t65 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t59.raw_dim();\n    ops::zip_map4(\n        &t59,\n        &ops::stretch(&t61, &shape),\n        &ops::stretch(&t63, &shape),\n        &ops::stretch(&t65, &shape),\n        #[inline(always)]\n        |t59, t61, t63, t65| {\n            let v0 = t59 + t61;\n            let v1 = v0 + t63;\n            let v2 = v1 + t65;\n            v2\n        },\n    )\n};\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

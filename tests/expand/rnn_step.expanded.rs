@@ -31,21 +31,12 @@ pub fn rnn_step<T: Real>(
         &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
     );
-    let out = {
-        let shape_0 = ops::broadcast_dims(
-            &t7.raw_dim(),
-            &b.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-        );
-        let shape = shape_0;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&t7, &shape))
-            .and(&ops::stretch(&b, &shape))
-            .map_collect(|&t7, &b| {
-                let v0 = t7 + b;
-                let v1 = ops::elem::tanh(v0);
-                v1
-            })
-    };
+    let t7_plus_b = ops::add(
+        &t7,
+        &b,
+        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+    );
+    let out = ops::tanh(&t7_plus_b);
     out
 }
 /// What the backward pass of [`rnn_step`] needs, kept by [`rnn_step_train`].
@@ -61,8 +52,8 @@ pub struct RnnStepSaved<T: Real> {
     pub wh: ::backprop::ndarray::Array2<T>,
     /// `out`: 2-D float array (from statement 1).
     pub out: ::backprop::ndarray::Array2<T>,
-    /// `out_shape`: 2-D shape (from statement 1).
-    pub out_shape: ::backprop::ndarray::Ix2,
+    /// `t7_plus_b_shape`: 2-D shape (from statement 1).
+    pub t7_plus_b_shape: ::backprop::ndarray::Ix2,
     /// `t7_shape`: 2-D shape (from statement 1).
     pub t7_shape: ::backprop::ndarray::Ix2,
     /// `b_shape`: 1-D shape (from statement 1).
@@ -118,22 +109,13 @@ pub fn rnn_step_train<T: Real>(
         &h_prev_dot_wh,
         &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
     );
-    let out = {
-        let shape_0 = ops::broadcast_dims(
-            &t7.raw_dim(),
-            &b.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-        );
-        let shape = shape_0;
-        ::backprop::ndarray::Zip::from(&ops::stretch(&t7, &shape))
-            .and(&ops::stretch(&b, &shape))
-            .map_collect(|&t7, &b| {
-                let v0 = t7 + b;
-                let v1 = ops::elem::tanh(v0);
-                v1
-            })
-    };
-    let out_shape = out.raw_dim();
+    let t7_plus_b = ops::add(
+        &t7,
+        &b,
+        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+    );
+    let out = ops::tanh(&t7_plus_b);
+    let t7_plus_b_shape = t7_plus_b.raw_dim();
     let t7_shape = t7.raw_dim();
     let b_shape = b.raw_dim();
     let x_dot_wx_shape = x_dot_wx.raw_dim();
@@ -144,7 +126,7 @@ pub fn rnn_step_train<T: Real>(
         wx: wx.to_owned(),
         wh: wh.to_owned(),
         out: out.clone(),
-        out_shape,
+        t7_plus_b_shape,
         t7_shape,
         b_shape,
         x_dot_wx_shape,
@@ -159,11 +141,11 @@ pub fn rnn_step_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.out_shape, "rnn_step", "d_out");
+/// ops::check_upstream(&d_out, &saved.t7_plus_b_shape, "rnn_step", "d_out");
 /// // line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)
-/// let t11 = ops::tanh_backward(&saved.out, &d_out);
-/// let d_t7 = ops::sum_to(&t11, saved.t7_shape);
-/// let d_b = ops::sum_to(&t11, saved.b_shape);
+/// let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
+/// let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
+/// let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
 /// let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
 /// let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
 /// let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
@@ -190,10 +172,10 @@ pub fn rnn_step_backward<T: Real>(
 ) -> RnnStepGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.out_shape, "rnn_step", "d_out");
-    let t11 = ops::tanh_backward(&saved.out, &d_out);
-    let d_t7 = ops::sum_to(&t11, saved.t7_shape);
-    let d_b = ops::sum_to(&t11, saved.b_shape);
+    ops::check_upstream(&d_out, &saved.t7_plus_b_shape, "rnn_step", "d_out");
+    let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
+    let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
+    let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
     let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
     let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
     let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
@@ -261,7 +243,7 @@ pub fn rnn_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"rnn_step\", \"d_out\");\n// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet t11 = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&t11, saved.t7_shape);\nlet d_b = ops::sum_to(&t11, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t7_plus_b_shape, \"rnn_step\", \"d_out\");\n// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);\nlet d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -32,8 +32,8 @@ pub struct SoftmaxCrossEntropySaved<T: Real> {
     pub log_probs: ::backprop::ndarray::Array2<T>,
     /// `picked_log_probs_shape`: 1-D shape (from statement 2).
     pub picked_log_probs_shape: ::backprop::ndarray::Ix1,
-    /// `log_probs_shape`: 2-D shape (from statement 1).
-    pub log_probs_shape: ::backprop::ndarray::Ix2,
+    /// `scores_shape`: 2-D shape (from statement 1).
+    pub scores_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`softmax_cross_entropy_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -64,12 +64,12 @@ pub fn softmax_cross_entropy_train<T: Real>(
     let t4 = ops::mean(&picked_log_probs);
     let out = ops::neg(&t4);
     let picked_log_probs_shape = picked_log_probs.raw_dim();
-    let log_probs_shape = log_probs.raw_dim();
+    let scores_shape = scores.raw_dim();
     let saved = SoftmaxCrossEntropySaved {
         labels: labels.to_owned(),
         log_probs,
         picked_log_probs_shape,
-        log_probs_shape,
+        scores_shape,
     };
     (out.into_scalar(), saved)
 }
@@ -87,7 +87,7 @@ pub fn softmax_cross_entropy_train<T: Real>(
 /// let d_log_probs = ops::pick_backward(
 ///     &d_picked_log_probs,
 ///     &saved.labels,
-///     saved.log_probs_shape,
+///     saved.scores_shape,
 /// );
 /// // line 6: let log_probs = log_softmax(scores, Axis(1));
 /// let d_scores = ops::log_softmax_backward(
@@ -117,7 +117,7 @@ pub fn softmax_cross_entropy_backward<T: Real>(
     let d_log_probs = ops::pick_backward(
         &d_picked_log_probs,
         &saved.labels,
-        saved.log_probs_shape,
+        saved.scores_shape,
     );
     let d_scores = ops::log_softmax_backward(
         &saved.log_probs,
@@ -163,7 +163,7 @@ pub fn softmax_cross_entropy_dyn<T: Real>() -> ::backprop::function::DynFunction
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: -pick(log_probs, &labels).mean()\nlet d_t4 = ops::neg(&d_out);\nlet d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);\nlet d_log_probs = ops::pick_backward(\n    &d_picked_log_probs,\n    &saved.labels,\n    saved.log_probs_shape,\n);\n// line 6: let log_probs = log_softmax(scores, Axis(1));\nlet d_scores = ops::log_softmax_backward(\n    &saved.log_probs,\n    &d_log_probs,\n    ops::Axis(1),\n);\nSoftmaxCrossEntropyGrads {\n    scores: d_scores,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: -pick(log_probs, &labels).mean()\nlet d_t4 = ops::neg(&d_out);\nlet d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);\nlet d_log_probs = ops::pick_backward(\n    &d_picked_log_probs,\n    &saved.labels,\n    saved.scores_shape,\n);\n// line 6: let log_probs = log_softmax(scores, Axis(1));\nlet d_scores = ops::log_softmax_backward(\n    &saved.log_probs,\n    &d_log_probs,\n    ops::Axis(1),\n);\nSoftmaxCrossEntropyGrads {\n    scores: d_scores,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

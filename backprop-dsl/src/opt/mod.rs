@@ -12,6 +12,7 @@ mod fold;
 mod fuse;
 mod remat;
 mod reshape;
+mod shape_of;
 pub mod shapes;
 
 use crate::ir::{Graph, ValueId};
@@ -32,6 +33,11 @@ pub static PIPELINE: &[Pass] = &[
         name: "noop-reshapes",
         doc: "removes `sum_to` and `broadcast_to` between values known to share a shape",
         run: reshape::remove_noop_reshapes,
+    },
+    Pass {
+        name: "shape-of",
+        doc: "reads each saved shape from the first value known to have it",
+        run: shape_of::read_shapes_early,
     },
     Pass {
         name: "fold",
