@@ -911,7 +911,12 @@ impl Emitter<'_> {
             }
             Op::Grad(GradOp::MaskGrad(true)) => quote!(if #a0 { #a1 } else { #zero }),
             Op::Grad(GradOp::MaskGrad(false)) => quote!(if #a0 { #zero } else { #a1 }),
-            // Identities on one element: stop_gradient, and broadcast_to of a 0-d value.
+            // A stretch that divides: by the length of axis 0, computed before the loop.
+            op if op.stretch_divides() => {
+                let shape = &ops[1];
+                quote!(ops::over_len0(#a0, &#shape))
+            }
+            // Identities on one element: stop_gradient, and the stretches.
             _ => a0,
         }
     }

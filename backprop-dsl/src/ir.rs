@@ -435,9 +435,28 @@ impl Op {
     }
 
     /// Whether the op only stretches its first argument to the shape given as its
-    /// second (`broadcast_to`, the derivative of `sum`).
+    /// second, by broadcasting, maybe dividing by the length of axis 0 (see
+    /// [`Op::stretch_divides`]): `broadcast_to` (the derivative of `sum`), and
+    /// the derivatives of `sum_axis` and `mean_axis` along axis 0 (whose lost
+    /// axis is the leading one broadcasting adds).
     pub fn is_stretch(&self) -> bool {
-        matches!(self, Op::Grad(GradOp::PrimGrad(p, i, _)) if p.grads.get(*i).is_some_and(|g| g.reshape_only))
+        use crate::ops::axis;
+        match self {
+            Op::Grad(GradOp::PrimGrad(p, i, attr)) => {
+                p.grads.get(*i).is_some_and(|g| g.reshape_only)
+                    || (attr.axis() == Some(0)
+                        && (std::ptr::eq(*p, &axis::SUM_AXIS)
+                            || std::ptr::eq(*p, &axis::MEAN_AXIS)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a stretch also divides by the length of axis 0 of its shape (the
+    /// derivative of `mean_axis` along axis 0).
+    pub fn stretch_divides(&self) -> bool {
+        matches!(self, Op::Grad(GradOp::PrimGrad(p, _, attr))
+            if attr.axis() == Some(0) && std::ptr::eq(*p, &crate::ops::axis::MEAN_AXIS))
     }
 
     /// The op's name as the IR printout shows it: the elementwise op's name

@@ -70,6 +70,13 @@ pub fn accumulate_to<T: Real, D: Dimension, E: Dimension>(
         .for_each(|a, &s| *a += s);
 }
 
+/// `v` divided by the length of axis 0 of `shape`: one element of the
+/// derivative of a mean along axis 0.
+#[inline(always)]
+pub fn over_len0<T: Real, D: Dimension>(v: T, shape: &D) -> T {
+    v / T::from_usize(shape.slice()[0]).unwrap_or_else(T::nan)
+}
+
 /// How many elements an array of `shape` has.
 pub fn elements<D: Dimension>(shape: &D) -> usize {
     shape.size()
@@ -160,23 +167,14 @@ macro_rules! zip_loops {
     ($($map:ident $fill:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
         #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", collecting `f` of each element.")]
         #[inline(always)]
-        pub fn $map<$A0: Copy, $($A: Copy,)* R: Copy, D: Dimension>(
+        pub fn $map<$A0: Copy, $($A: Copy,)* R: Copy + Default, D: Dimension>(
             $a0: &ArrayRef<$A0, D>,
             $($a: &ArrayRef<$A, D>,)*
             f: impl Fn($A0 $(, $A)*) -> R,
         ) -> Array<R, D> {
-            let shape = $a0.raw_dim();
-            if let (Some($a0), $(Some($a),)*) = ($a0.as_slice(), $(slice_of($a, shape.slice()),)*) {
-                // Slices of one known length: no bounds checks in the loop.
-                let len = $a0.len();
-                $(let $a = &$a[..len];)*
-                let out: Vec<R> = math::dispatch(
-                    #[inline(always)]
-                    || (0..len).map(|i| f($a0[i] $(, $a[i])*)).collect(),
-                );
-                return Array::from_shape_vec(shape, out).expect("one element per position");
-            }
-            Zip::from($a0)$(.and($a))*.map_collect(|&$a0 $(, &$a)*| f($a0 $(, $a)*))
+            let mut out = Array::from_elem($a0.raw_dim(), R::default());
+            $fill(&mut out, $a0 $(, $a)*, f);
+            out
         }
 
         #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", writing `f` of each element into `out`.")]

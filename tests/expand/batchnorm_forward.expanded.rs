@@ -345,34 +345,33 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     acc
 /// };
 /// let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
-/// // line 12: let var = centered.square().mean_axis(Axis(0));
-/// let t32 = ops::mean_axis_backward(&d_var, ops::Axis(0), saved.centered_shape);
 /// // line 11: let centered = x - &mu;
 /// let d_centered = {
-///     let shape_0 = ops::broadcast_dims(
+///     let shape_1 = ops::broadcast_dims(
 ///         &centered_2.raw_dim(),
-///         &t32.raw_dim(),
+///         &saved.centered_shape,
 ///         &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
 ///     );
-///     let shape_1 = ops::broadcast_dims(
+///     let shape_2 = ops::broadcast_dims(
 ///         &t29.raw_dim(),
-///         &shape_0,
+///         &shape_1,
 ///         &ops::Site::new("add", "x - &mu", file!(), 11, 20),
 ///     );
-///     let shape = shape_1;
+///     let shape = shape_2;
 ///     ops::zip_map3(
+///         &ops::stretch(&d_var, &shape),
 ///         &ops::stretch(&centered_2, &shape),
-///         &ops::stretch(&t32, &shape),
 ///         &ops::stretch(&t29, &shape),
 ///         #[inline(always)]
-///         |centered_2, t32, t29| {
-///             let v0 = ops::elem::square_backward(centered_2, t32);
-///             let v1 = t29 + v0;
-///             v1
+///         |d_var, centered_2, t29| {
+///             let v0 = ops::over_len0(d_var, &saved.centered_shape);
+///             let v1 = ops::elem::square_backward(centered_2, v0);
+///             let v2 = t29 + v1;
+///             v2
 ///         },
 ///     )
 /// };
-/// let t34 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t33 = ops::sum_to(&d_centered, saved.x_shape);
 /// let d_mu = {
 ///     let shape = d_centered.raw_dim();
 ///     let d_centered = d_centered.view();
@@ -402,8 +401,19 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     acc
 /// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
-/// let t36 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-/// let d_x = ops::add(&t34, &t36, &ops::Site::new("add", "x", file!(), 6, 5));
+/// let d_x = {
+///     let shape = t33.raw_dim();
+///     ops::zip_map2(
+///         &ops::stretch(&d_mu, &shape),
+///         &t33,
+///         #[inline(always)]
+///         |d_mu, t33| {
+///             let v0 = ops::over_len0(d_mu, &saved.x_shape);
+///             let v1 = t33 + v0;
+///             v1
+///         },
+///     )
+/// };
 /// BatchnormForwardGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -539,32 +549,32 @@ pub fn batchnorm_forward_backward<T: Real>(
         acc
     };
     let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
-    let t32 = ops::mean_axis_backward(&d_var, ops::Axis(0), saved.centered_shape);
     let d_centered = {
-        let shape_0 = ops::broadcast_dims(
+        let shape_1 = ops::broadcast_dims(
             &centered_2.raw_dim(),
-            &t32.raw_dim(),
+            &saved.centered_shape,
             &ops::Site::new("square_backward", "centered.square()", file!(), 12, 15),
         );
-        let shape_1 = ops::broadcast_dims(
+        let shape_2 = ops::broadcast_dims(
             &t29.raw_dim(),
-            &shape_0,
+            &shape_1,
             &ops::Site::new("add", "x - &mu", file!(), 11, 20),
         );
-        let shape = shape_1;
+        let shape = shape_2;
         ops::zip_map3(
+            &ops::stretch(&d_var, &shape),
             &ops::stretch(&centered_2, &shape),
-            &ops::stretch(&t32, &shape),
             &ops::stretch(&t29, &shape),
             #[inline(always)]
-            |centered_2, t32, t29| {
-                let v0 = ops::elem::square_backward(centered_2, t32);
-                let v1 = t29 + v0;
-                v1
+            |d_var, centered_2, t29| {
+                let v0 = ops::over_len0(d_var, &saved.centered_shape);
+                let v1 = ops::elem::square_backward(centered_2, v0);
+                let v2 = t29 + v1;
+                v2
             },
         )
     };
-    let t34 = ops::sum_to(&d_centered, saved.x_shape);
+    let t33 = ops::sum_to(&d_centered, saved.x_shape);
     let d_mu = {
         let shape = d_centered.raw_dim();
         let d_centered = d_centered.view();
@@ -593,8 +603,19 @@ pub fn batchnorm_forward_backward<T: Real>(
         }
         acc
     };
-    let t36 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);
-    let d_x = ops::add(&t34, &t36, &ops::Site::new("add", "x", file!(), 6, 5));
+    let d_x = {
+        let shape = t33.raw_dim();
+        ops::zip_map2(
+            &ops::stretch(&d_mu, &shape),
+            &t33,
+            #[inline(always)]
+            |d_mu, t33| {
+                let v0 = ops::over_len0(d_mu, &saved.x_shape);
+                let v1 = t33 + v0;
+                v1
+            },
+        )
+    };
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,
@@ -646,7 +667,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t25 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_x_hat_times_gamma\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat_2| {\n                let v0 = d_x_hat_times_gamma * x_hat_2;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t28 = ops::div(\n    &d_x_hat,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::sum_to_owned(t28, saved.centered_shape);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill3(\n            &mut part,\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &t7\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &d_x_hat\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |x_hat_2, t7, d_x_hat| {\n                let v0 = x_hat_2 / t7;\n                let v1 = d_x_hat * v0;\n                let v2 = -v1;\n                v2\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 12: let var = centered.square().mean_axis(Axis(0));\nlet t32 = ops::mean_axis_backward(&d_var, ops::Axis(0), saved.centered_shape);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_0 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &t32.raw_dim(),\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &t29.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&centered_2, &shape),\n        &ops::stretch(&t32, &shape),\n        &ops::stretch(&t29, &shape),\n        #[inline(always)]\n        |centered_2, t32, t29| {\n            let v0 = ops::elem::square_backward(centered_2, t32);\n            let v1 = t29 + v0;\n            v1\n        },\n    )\n};\nlet t34 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill1(\n            &mut part,\n            &d_centered\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet t36 = ops::mean_axis_backward(&d_mu, ops::Axis(0), saved.x_shape);\nlet d_x = ops::add(&t34, &t36, &ops::Site::new(\"add\", \"x\", file!(), 6, 5));\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t25 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_x_hat_times_gamma\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat_2| {\n                let v0 = d_x_hat_times_gamma * x_hat_2;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t28 = ops::div(\n    &d_x_hat,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::sum_to_owned(t28, saved.centered_shape);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill3(\n            &mut part,\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &t7\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &d_x_hat\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |x_hat_2, t7, d_x_hat| {\n                let v0 = x_hat_2 / t7;\n                let v1 = d_x_hat * v0;\n                let v2 = -v1;\n                v2\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_1 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &saved.centered_shape,\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &t29.raw_dim(),\n        &shape_1,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_2;\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &ops::stretch(&t29, &shape),\n        #[inline(always)]\n        |d_var, centered_2, t29| {\n            let v0 = ops::over_len0(d_var, &saved.centered_shape);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t29 + v1;\n            v2\n        },\n    )\n};\nlet t33 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill1(\n            &mut part,\n            &d_centered\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t33.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t33,\n        #[inline(always)]\n        |d_mu, t33| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t33 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

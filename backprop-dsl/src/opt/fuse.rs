@@ -38,9 +38,7 @@ fn fusible(g: &Graph, v: ValueId) -> bool {
         return g.ty(n.args[0]).rank() > n.ty.rank();
     }
     let array = matches!(n.ty, Ty::Float(_) | Ty::Mask(_));
-    // `broadcast_to` is a loop's read of a scalar only when it stretches a 0-d value.
-    let stretch_ok = !n.op.is_stretch() || g.ty(n.args[0]) == Ty::Float(0);
-    array && n.op.is_elementwise() && stretch_ok
+    array && n.op.is_elementwise()
 }
 
 /// Whether a value is an array the loop reads element by element.
@@ -146,8 +144,9 @@ pub(crate) fn fuse(g: &mut Graph) {
             }
         }
     }
-    // A 0-d value stretched to a shape (the gradient of a sum) is read by every
-    // loop that needs it as the scalar it is, never made into an array.
+    // A value stretched to a shape (the gradient of a sum, of a mean along axis
+    // 0) is read by every loop that needs it, stretched there, never made into
+    // an array of the larger shape.
     let free: Vec<bool> = (0..n)
         .map(|v| {
             g.nodes[v].op.is_stretch()
