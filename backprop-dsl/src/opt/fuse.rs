@@ -144,12 +144,14 @@ pub(crate) fn fuse(g: &mut Graph) {
             }
         }
     }
-    // A value stretched to a shape (the gradient of a sum, of a mean along axis
-    // 0) is read by every loop that needs it, stretched there, never made into
-    // an array of the larger shape.
+    // A 0-d value stretched to a shape (the gradient of a sum) is read by every
+    // loop that needs it as the scalar it is, never made into an array.
     let free: Vec<bool> = (0..n)
         .map(|v| {
+            // Only 0-d values: they are no array the loop zips, so copying
+            // them never takes a loop past MAX_ZIPPED.
             g.nodes[v].op.is_stretch()
+                && g.ty(g.nodes[v].args[0]) == Ty::Float(0)
                 && fusible(g, v)
                 && !escapes[v]
                 && users[v].iter().all(|&u| fusible(g, u))
