@@ -631,6 +631,20 @@ impl Emitter<'_> {
         let mut elems: Vec<TokenStream> = Vec::new();
         // Arrays the loop zips over: (expression, closure parameter, shape).
         let mut producers: Vec<(TokenStream, Ident, TokenStream)> = Vec::new();
+        // The arguments read element by element (not a stretch's target shape).
+        let read_elementwise: HashSet<usize> = fused
+            .body
+            .iter()
+            .flat_map(|b| {
+                let stretch = b.op.is_stretch();
+                b.args
+                    .iter()
+                    .enumerate()
+                    .filter(move |&(k, _)| !(stretch && k == 1))
+                    .map(|(_, &x)| x)
+            })
+            .filter(|&x| x < fused.arity)
+            .collect();
         for (i, &a) in n.args.iter().enumerate() {
             let value = self.value(a, ctx);
             let name = self.names[a].clone();
@@ -643,13 +657,7 @@ impl Emitter<'_> {
                 Ty::Float(_) | Ty::Mask(_) | Ty::Int(_) => {
                     let shape = quote!(#value.raw_dim());
                     // Only arrays read element by element are zipped.
-                    let read = fused.body.iter().any(|b| {
-                        b.args
-                            .iter()
-                            .enumerate()
-                            .any(|(k, &x)| x == i && !(b.op.is_stretch() && k == 1))
-                    });
-                    if read {
+                    if read_elementwise.contains(&i) {
                         producers.push((value, name.clone(), shape.clone()));
                     }
                     shapes.push(Some(shape));
