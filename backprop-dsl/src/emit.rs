@@ -801,15 +801,15 @@ impl Emitter<'_> {
                 quote!(let #name = ops::stretch(&#value, &shape);)
             }
         });
-        let rows = producers.iter().map(
-            |(_, name, _)| quote!(#name.slice_axis(ops::Axis(0), #nd::Slice::from(start..end))),
-        );
+        let rows = producers
+            .iter()
+            .map(|(_, name, _)| quote!(#name.slice_axis(ops::Axis(0), rows)));
         let params = producers.iter().map(|(_, name, _)| name);
         let fill = format_ident!("zip_fill{}", producers.len());
         let compute = if producers.is_empty() {
-            quote!(part.fill(#body);)
+            quote!(part.fill(#body))
         } else {
-            quote!(ops::#fill(&mut part, #(&#rows),*, #[inline(always)] |#(#params),*| #body);)
+            quote!(ops::#fill(part, #(&#rows),*, #[inline(always)] |#(#params),*| #body))
         };
         let init = match reduction {
             Reduction::Sum | Reduction::Mean => quote!(#nd::Array0::<#f>::zeros(())),
@@ -828,12 +828,7 @@ impl Emitter<'_> {
             let shape = #shape;
             #(#views)*
             let mut acc = #init;
-            let mut block = ops::block_buffer::<#f, _>(&shape);
-            for (start, end) in ops::blocks(&shape) {
-                let mut part = block.slice_axis_mut(ops::Axis(0), #nd::Slice::from(0..end - start));
-                #compute
-                ops::accumulate_to(&mut acc, &part);
-            }
+            ops::reduce_blocks(&mut acc, &shape, |rows, part| #compute);
             #mean
             acc
         })

@@ -37,6 +37,23 @@ pub fn blocks<D: Dimension>(shape: &D) -> impl Iterator<Item = (usize, usize)> {
         .map(move |start| (start, (start + step).min(rows)))
 }
 
+/// The loop of a fused reduction: `compute(rows, part)` writes the elements of
+/// the rows `rows` of the loop's shape into `part` (a small buffer, a block of
+/// rows at a time), and each block is added into `acc` with [`accumulate_to`].
+#[inline(always)]
+pub fn reduce_blocks<T: Real, D: Dimension, E: Dimension>(
+    acc: &mut ArrayRef<T, E>,
+    shape: &D,
+    mut compute: impl FnMut(ndarray::Slice, &mut ArrayRef<T, D>),
+) {
+    let mut block = block_buffer::<T, D>(shape);
+    for (start, end) in blocks(shape) {
+        let mut part = block.slice_axis_mut(Axis(0), ndarray::Slice::from(0..end - start));
+        compute(ndarray::Slice::from(start..end), &mut part);
+        accumulate_to(acc, &part);
+    }
+}
+
 /// Adds `part` into `acc`, summing away the leading axes `part` has beyond
 /// `acc`'s and the axes where `acc` has length 1 (as [`crate::sum_to`] does).
 pub fn accumulate_to<T: Real, D: Dimension, E: Dimension>(

@@ -23,28 +23,19 @@ pub fn batchnorm_forward<T: Real>(
             T,
             _,
         >::zeros(ops::without_axis0(&shape));
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &centered
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &centered.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |centered| {
                     let v0 = ops::elem::square(centered);
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         ops::divide_by(&mut acc, shape[0]);
         acc
     };
@@ -140,28 +131,19 @@ pub fn batchnorm_forward_train<T: Real>(
             T,
             _,
         >::zeros(ops::without_axis0(&shape));
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &centered
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &centered.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |centered| {
                     let v0 = ops::elem::square(centered);
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         ops::divide_by(&mut acc, shape[0]);
         acc
     };
@@ -256,33 +238,20 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
 ///     let x_hat_2 = ops::stretch(&x_hat_2, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
-///     let mut block = ops::block_buffer::<T, _>(&shape);
-///     for (start, end) in ops::blocks(&shape) {
-///         let mut part = block
-///             .slice_axis_mut(
-///                 ops::Axis(0),
-///                 ::backprop::ndarray::Slice::from(0..end - start),
-///             );
-///         ops::zip_fill2(
-///             &mut part,
-///             &d_x_hat_times_gamma
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
-///             &x_hat_2
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
+///     ops::reduce_blocks(
+///         &mut acc,
+///         &shape,
+///         |rows, part| ops::zip_fill2(
+///             part,
+///             &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
+///             &x_hat_2.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |d_x_hat_times_gamma, x_hat_2| {
 ///                 let v0 = d_x_hat_times_gamma * x_hat_2;
 ///                 v0
 ///             },
-///         );
-///         ops::accumulate_to(&mut acc, &part);
-///     }
+///         ),
+///     );
 ///     acc
 /// };
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
@@ -308,30 +277,14 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     let t7 = ops::stretch(&saved.t7, &shape);
 ///     let d_x_hat = ops::stretch(&d_x_hat, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
-///     let mut block = ops::block_buffer::<T, _>(&shape);
-///     for (start, end) in ops::blocks(&shape) {
-///         let mut part = block
-///             .slice_axis_mut(
-///                 ops::Axis(0),
-///                 ::backprop::ndarray::Slice::from(0..end - start),
-///             );
-///         ops::zip_fill3(
-///             &mut part,
-///             &x_hat_2
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
-///             &t7
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
-///             &d_x_hat
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
+///     ops::reduce_blocks(
+///         &mut acc,
+///         &shape,
+///         |rows, part| ops::zip_fill3(
+///             part,
+///             &x_hat_2.slice_axis(ops::Axis(0), rows),
+///             &t7.slice_axis(ops::Axis(0), rows),
+///             &d_x_hat.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |x_hat_2, t7, d_x_hat| {
 ///                 let v0 = x_hat_2 / t7;
@@ -339,9 +292,8 @@ pub fn batchnorm_forward_train<T: Real>(
 ///                 let v2 = -v1;
 ///                 v2
 ///             },
-///         );
-///         ops::accumulate_to(&mut acc, &part);
-///     }
+///         ),
+///     );
 ///     acc
 /// };
 /// let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
@@ -376,28 +328,19 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     let shape = d_centered.raw_dim();
 ///     let d_centered = d_centered.view();
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
-///     let mut block = ops::block_buffer::<T, _>(&shape);
-///     for (start, end) in ops::blocks(&shape) {
-///         let mut part = block
-///             .slice_axis_mut(
-///                 ops::Axis(0),
-///                 ::backprop::ndarray::Slice::from(0..end - start),
-///             );
-///         ops::zip_fill1(
-///             &mut part,
-///             &d_centered
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
+///     ops::reduce_blocks(
+///         &mut acc,
+///         &shape,
+///         |rows, part| ops::zip_fill1(
+///             part,
+///             &d_centered.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |d_centered| {
 ///                 let v0 = -d_centered;
 ///                 v0
 ///             },
-///         );
-///         ops::accumulate_to(&mut acc, &part);
-///     }
+///         ),
+///     );
 ///     acc
 /// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
@@ -461,33 +404,20 @@ pub fn batchnorm_forward_backward<T: Real>(
         let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
         let x_hat_2 = ops::stretch(&x_hat_2, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill2(
-                &mut part,
-                &d_x_hat_times_gamma
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
-                &x_hat_2
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill2(
+                part,
+                &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
+                &x_hat_2.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |d_x_hat_times_gamma, x_hat_2| {
                     let v0 = d_x_hat_times_gamma * x_hat_2;
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     let t28 = ops::div(
@@ -512,30 +442,14 @@ pub fn batchnorm_forward_backward<T: Real>(
         let t7 = ops::stretch(&saved.t7, &shape);
         let d_x_hat = ops::stretch(&d_x_hat, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill3(
-                &mut part,
-                &x_hat_2
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
-                &t7
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
-                &d_x_hat
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill3(
+                part,
+                &x_hat_2.slice_axis(ops::Axis(0), rows),
+                &t7.slice_axis(ops::Axis(0), rows),
+                &d_x_hat.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |x_hat_2, t7, d_x_hat| {
                     let v0 = x_hat_2 / t7;
@@ -543,9 +457,8 @@ pub fn batchnorm_forward_backward<T: Real>(
                     let v2 = -v1;
                     v2
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
@@ -579,28 +492,19 @@ pub fn batchnorm_forward_backward<T: Real>(
         let shape = d_centered.raw_dim();
         let d_centered = d_centered.view();
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &d_centered
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &d_centered.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |d_centered| {
                     let v0 = -d_centered;
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     let d_x = {
@@ -667,7 +571,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t25 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_x_hat_times_gamma\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat_2| {\n                let v0 = d_x_hat_times_gamma * x_hat_2;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t28 = ops::div(\n    &d_x_hat,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::sum_to_owned(t28, saved.centered_shape);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill3(\n            &mut part,\n            &x_hat_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &t7\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &d_x_hat\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |x_hat_2, t7, d_x_hat| {\n                let v0 = x_hat_2 / t7;\n                let v1 = d_x_hat * v0;\n                let v2 = -v1;\n                v2\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_1 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &saved.centered_shape,\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &t29.raw_dim(),\n        &shape_1,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_2;\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &ops::stretch(&t29, &shape),\n        #[inline(always)]\n        |d_var, centered_2, t29| {\n            let v0 = ops::over_len0(d_var, &saved.centered_shape);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t29 + v1;\n            v2\n        },\n    )\n};\nlet t33 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill1(\n            &mut part,\n            &d_centered\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t33.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t33,\n        #[inline(always)]\n        |d_mu, t33| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t33 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t25 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            &x_hat_2.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat_2| {\n                let v0 = d_x_hat_times_gamma * x_hat_2;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t28 = ops::div(\n    &d_x_hat,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::sum_to_owned(t28, saved.centered_shape);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &x_hat_2.slice_axis(ops::Axis(0), rows),\n            &t7.slice_axis(ops::Axis(0), rows),\n            &d_x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x_hat_2, t7, d_x_hat| {\n                let v0 = x_hat_2 / t7;\n                let v1 = d_x_hat * v0;\n                let v2 = -v1;\n                v2\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape_1 = ops::broadcast_dims(\n        &centered_2.raw_dim(),\n        &saved.centered_shape,\n        &ops::Site::new(\"square_backward\", \"centered.square()\", file!(), 12, 15),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &t29.raw_dim(),\n        &shape_1,\n        &ops::Site::new(\"add\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_2;\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &ops::stretch(&t29, &shape),\n        #[inline(always)]\n        |d_var, centered_2, t29| {\n            let v0 = ops::over_len0(d_var, &saved.centered_shape);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t29 + v1;\n            v2\n        },\n    )\n};\nlet t33 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &d_centered.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t33.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t33,\n        #[inline(always)]\n        |d_mu, t33| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t33 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -320,33 +320,20 @@ pub fn broadcasting_train<T: Real>(
 ///     let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);
 ///     let shifted_2 = ops::stretch(&shifted_2, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
-///     let mut block = ops::block_buffer::<T, _>(&shape);
-///     for (start, end) in ops::blocks(&shape) {
-///         let mut part = block
-///             .slice_axis_mut(
-///                 ops::Axis(0),
-///                 ::backprop::ndarray::Slice::from(0..end - start),
-///             );
-///         ops::zip_fill2(
-///             &mut part,
-///             &d_shifted_times_scale
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
-///             &shifted_2
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
+///     ops::reduce_blocks(
+///         &mut acc,
+///         &shape,
+///         |rows, part| ops::zip_fill2(
+///             part,
+///             &d_shifted_times_scale.slice_axis(ops::Axis(0), rows),
+///             &shifted_2.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |d_shifted_times_scale, shifted_2| {
 ///                 let v0 = d_shifted_times_scale * shifted_2;
 ///                 v0
 ///             },
-///         );
-///         ops::accumulate_to(&mut acc, &part);
-///     }
+///         ),
+///     );
 ///     acc
 /// };
 /// // line 12: let both = &col * &row;
@@ -366,33 +353,20 @@ pub fn broadcasting_train<T: Real>(
 ///     let d_both = ops::stretch(&d_both, &shape);
 ///     let col = ops::stretch(&saved.col, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
-///     let mut block = ops::block_buffer::<T, _>(&shape);
-///     for (start, end) in ops::blocks(&shape) {
-///         let mut part = block
-///             .slice_axis_mut(
-///                 ops::Axis(0),
-///                 ::backprop::ndarray::Slice::from(0..end - start),
-///             );
-///         ops::zip_fill2(
-///             &mut part,
-///             &d_both
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
-///             &col
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
+///     ops::reduce_blocks(
+///         &mut acc,
+///         &shape,
+///         |rows, part| ops::zip_fill2(
+///             part,
+///             &d_both.slice_axis(ops::Axis(0), rows),
+///             &col.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |d_both, col| {
 ///                 let v0 = d_both * col;
 ///                 v0
 ///             },
-///         );
-///         ops::accumulate_to(&mut acc, &part);
-///     }
+///         ),
+///     );
 ///     acc
 /// };
 /// // line 11: let shifted = x + &row - &col;
@@ -538,33 +512,20 @@ pub fn broadcasting_backward<T: Real>(
         let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);
         let shifted_2 = ops::stretch(&shifted_2, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill2(
-                &mut part,
-                &d_shifted_times_scale
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
-                &shifted_2
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill2(
+                part,
+                &d_shifted_times_scale.slice_axis(ops::Axis(0), rows),
+                &shifted_2.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |d_shifted_times_scale, shifted_2| {
                     let v0 = d_shifted_times_scale * shifted_2;
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     let t31 = ops::mul(
@@ -583,33 +544,20 @@ pub fn broadcasting_backward<T: Real>(
         let d_both = ops::stretch(&d_both, &shape);
         let col = ops::stretch(&saved.col, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill2(
-                &mut part,
-                &d_both
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
-                &col
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill2(
+                part,
+                &d_both.slice_axis(ops::Axis(0), rows),
+                &col.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |d_both, col| {
                     let v0 = d_both * col;
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
@@ -675,7 +623,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both_2 = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ops::zip_map1(\n        &both_2,\n        #[inline(always)]\n        |both_2| {\n            let v0 = ops::elem::square(both_2);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ops::zip_map3(\n        &ops::stretch(&shifted_2, &shape),\n        &ops::stretch(&t20, &shape),\n        &ops::stretch(&d_out, &shape),\n        #[inline(always)]\n        |shifted_2, t20, d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t26 = ops::sum_to_owned(t25, saved.both_shape);\nlet d_both = ops::square_backward(&both_2, &t26);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_shifted_times_scale.raw_dim(),\n        &shifted_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);\n    let shifted_2 = ops::stretch(&shifted_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_shifted_times_scale\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &shifted_2\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_shifted_times_scale, shifted_2| {\n                let v0 = d_shifted_times_scale * shifted_2;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 12: let both = &col * &row;\nlet t31 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t32 = ops::sum_to_owned(t31, saved.col_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &d_both.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let d_both = ops::stretch(&d_both, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_both\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &col\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_both, col| {\n                let v0 = d_both * col;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t35 = ops::neg(&d_shifted);\nlet t36 = ops::sum_to_owned(t35, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t32, &t36, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both_2 = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ops::zip_map1(\n        &both_2,\n        #[inline(always)]\n        |both_2| {\n            let v0 = ops::elem::square(both_2);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ops::zip_map3(\n        &ops::stretch(&shifted_2, &shape),\n        &ops::stretch(&t20, &shape),\n        &ops::stretch(&d_out, &shape),\n        #[inline(always)]\n        |shifted_2, t20, d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t26 = ops::sum_to_owned(t25, saved.both_shape);\nlet d_both = ops::square_backward(&both_2, &t26);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_shifted_times_scale.raw_dim(),\n        &shifted_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);\n    let shifted_2 = ops::stretch(&shifted_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_shifted_times_scale.slice_axis(ops::Axis(0), rows),\n            &shifted_2.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_shifted_times_scale, shifted_2| {\n                let v0 = d_shifted_times_scale * shifted_2;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t31 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t32 = ops::sum_to_owned(t31, saved.col_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &d_both.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let d_both = ops::stretch(&d_both, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_both.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_both, col| {\n                let v0 = d_both * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t35 = ops::neg(&d_shifted);\nlet t36 = ops::sum_to_owned(t35, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t32, &t36, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

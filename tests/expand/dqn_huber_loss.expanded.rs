@@ -54,28 +54,19 @@ pub fn dqn_huber_loss<T: Real>(
         let shape = target_minus_q_taken.raw_dim();
         let target_minus_q_taken = target_minus_q_taken.view();
         let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &target_minus_q_taken
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &target_minus_q_taken.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |target_minus_q_taken| {
                     let v0 = ops::elem::huber(target_minus_q_taken, T::lit(1.0));
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
@@ -182,28 +173,19 @@ pub fn dqn_huber_loss_train<T: Real>(
         let shape = target_minus_q_taken.raw_dim();
         let target_minus_q_taken = target_minus_q_taken.view();
         let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &target_minus_q_taken
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &target_minus_q_taken.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |target_minus_q_taken| {
                     let v0 = ops::elem::huber(target_minus_q_taken, T::lit(1.0));
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };

@@ -14,20 +14,12 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
         let shape = x.raw_dim();
         let x = x.view();
         let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &x
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &x.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |x| {
                     let v0 = x * T::lit(1.702);
@@ -44,9 +36,8 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
                     let v11 = v10 - damped;
                     v11
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     out.into_scalar()
@@ -82,20 +73,12 @@ pub fn elementwise_chain_train<T: Real>(
         let shape = x.raw_dim();
         let x = x.view();
         let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &x
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &x.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |x| {
                     let v0 = x * T::lit(1.702);
@@ -112,9 +95,8 @@ pub fn elementwise_chain_train<T: Real>(
                     let v11 = v10 - damped;
                     v11
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     let x_shape = x.raw_dim();

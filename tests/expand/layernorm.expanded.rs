@@ -188,33 +188,20 @@ pub fn layernorm_train<T: Real>(
 ///     let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
 ///     let x_hat = ops::stretch(&saved.x_hat, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
-///     let mut block = ops::block_buffer::<T, _>(&shape);
-///     for (start, end) in ops::blocks(&shape) {
-///         let mut part = block
-///             .slice_axis_mut(
-///                 ops::Axis(0),
-///                 ::backprop::ndarray::Slice::from(0..end - start),
-///             );
-///         ops::zip_fill2(
-///             &mut part,
-///             &d_x_hat_times_gamma
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
-///             &x_hat
-///                 .slice_axis(
-///                     ops::Axis(0),
-///                     ::backprop::ndarray::Slice::from(start..end),
-///                 ),
+///     ops::reduce_blocks(
+///         &mut acc,
+///         &shape,
+///         |rows, part| ops::zip_fill2(
+///             part,
+///             &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
+///             &x_hat.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |d_x_hat_times_gamma, x_hat| {
 ///                 let v0 = d_x_hat_times_gamma * x_hat;
 ///                 v0
 ///             },
-///         );
-///         ops::accumulate_to(&mut acc, &part);
-///     }
+///         ),
+///     );
 ///     acc
 /// };
 /// // line 9: let x_hat = centered / (var + 1e-5).sqrt();
@@ -317,33 +304,20 @@ pub fn layernorm_backward<T: Real>(
         let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
         let x_hat = ops::stretch(&saved.x_hat, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill2(
-                &mut part,
-                &d_x_hat_times_gamma
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
-                &x_hat
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill2(
+                part,
+                &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
+                &x_hat.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |d_x_hat_times_gamma, x_hat| {
                     let v0 = d_x_hat_times_gamma * x_hat;
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         acc
     };
     let t25 = ops::div(
@@ -456,7 +430,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t20, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    let mut block = ops::block_buffer::<T, _>(&shape);\n    for (start, end) in ops::blocks(&shape) {\n        let mut part = block\n            .slice_axis_mut(\n                ops::Axis(0),\n                ::backprop::ndarray::Slice::from(0..end - start),\n            );\n        ops::zip_fill2(\n            &mut part,\n            &d_x_hat_times_gamma\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            &x_hat\n                .slice_axis(\n                    ops::Axis(0),\n                    ::backprop::ndarray::Slice::from(start..end),\n                ),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat| {\n                let v0 = d_x_hat_times_gamma * x_hat;\n                v0\n            },\n        );\n        ops::accumulate_to(&mut acc, &part);\n    }\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t25 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t27 = ops::sum_to_owned(t25, saved.centered_shape);\nlet t28 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &ops::stretch(&d_x_hat, &shape),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t28, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.centered_shape,\n);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t27,\n        #[inline(always)]\n        |centered, d_square_centered, t27| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t27 + v0;\n            v1\n        },\n    )\n};\nlet t36 = ops::sum_to(&d_centered, saved.x_shape);\nlet t37 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t37, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t36, &t41, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t20, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat| {\n                let v0 = d_x_hat_times_gamma * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t25 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t27 = ops::sum_to_owned(t25, saved.centered_shape);\nlet t28 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &ops::stretch(&d_x_hat, &shape),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t28, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.centered_shape,\n);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t27,\n        #[inline(always)]\n        |centered, d_square_centered, t27| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t27 + v0;\n            v1\n        },\n    )\n};\nlet t36 = ops::sum_to(&d_centered, saved.x_shape);\nlet t37 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t37, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t36, &t41, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

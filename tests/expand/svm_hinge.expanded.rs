@@ -28,28 +28,19 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
         let shape = sum_axis_margins.raw_dim();
         let sum_axis_margins = sum_axis_margins.view();
         let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &sum_axis_margins
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &sum_axis_margins.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |sum_axis_margins| {
                     let v0 = sum_axis_margins - T::lit(1.0);
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
@@ -109,28 +100,19 @@ pub fn svm_hinge_train<T: Real>(
         let shape = sum_axis_margins.raw_dim();
         let sum_axis_margins = sum_axis_margins.view();
         let mut acc = ::backprop::ndarray::Array0::<T>::zeros(());
-        let mut block = ops::block_buffer::<T, _>(&shape);
-        for (start, end) in ops::blocks(&shape) {
-            let mut part = block
-                .slice_axis_mut(
-                    ops::Axis(0),
-                    ::backprop::ndarray::Slice::from(0..end - start),
-                );
-            ops::zip_fill1(
-                &mut part,
-                &sum_axis_margins
-                    .slice_axis(
-                        ops::Axis(0),
-                        ::backprop::ndarray::Slice::from(start..end),
-                    ),
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill1(
+                part,
+                &sum_axis_margins.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |sum_axis_margins| {
                     let v0 = sum_axis_margins - T::lit(1.0);
                     v0
                 },
-            );
-            ops::accumulate_to(&mut acc, &part);
-        }
+            ),
+        );
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
