@@ -4,11 +4,14 @@
 //! `Shape` value is in the class of the array it is the shape of. The analysis is
 //! conservative: values of unknown relation get classes of their own.
 
+use std::collections::HashMap;
+
 use crate::ir::{GradOp, Graph, Op, Ty, ValueId};
 
 /// The class of every node (the id of the first node known to have its shape).
 pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
     let mut class: Vec<ValueId> = Vec::with_capacity(g.nodes.len());
+    let mut known: HashMap<Vec<ValueId>, ValueId> = HashMap::new();
     for (id, n) in g.nodes.iter().enumerate() {
         let arg = |i: usize| class[n.args[i]];
         // Array arguments only: scalars broadcast without changing the shape.
@@ -22,17 +25,26 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
             Some(&first) if arrays.iter().all(|&c| c == first) => Some(first),
             _ => None,
         };
+        // Broadcasting ops whose operands differ in shape: the result's shape is
+        // the broadcast of the operands' shapes, whatever the op, so two such
+        // nodes over the same classes share a class (a value the backward
+        // recomputes has the class of the forward value it copies).
+        let broadcast = |known: &mut HashMap<Vec<ValueId>, ValueId>| {
+            let mut key = arrays.clone();
+            key.sort_unstable();
+            key.dedup();
+            *known.entry(key).or_insert(id)
+        };
         let c = match &n.op {
             // Ops that keep the shape of their array operands, when those agree.
             Op::Elementwise(_)
             | Op::Grad(GradOp::ElementwiseGrad(_))
-            | Op::Binary(_)
-            | Op::WithScalar(_)
-            | Op::Compare(_)
-            | Op::Grad(GradOp::MaskBy(_))
             | Op::Grad(GradOp::MaskGrad(_))
-            | Op::Where
-            | Op::StopGradient => all_same(),
+            | Op::StopGradient
+            | Op::WithScalar(_) => all_same(),
+            Op::Binary(_) | Op::Compare(_) | Op::Grad(GradOp::MaskBy(_)) | Op::Where => {
+                all_same().or_else(|| Some(broadcast(&mut known)))
+            }
             Op::Prim(p, _) if p.keeps_shape => Some(arg(0)),
             // A derivative has the shape of its argument: the class of the
             // argument's value or shape among what it reads.
@@ -50,4 +62,29 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
         class.push(c.unwrap_or(id));
     }
     class
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::Op;
+    use crate::opt::tests::compiled;
+
+    /// `x + &b` and `x * &b` broadcast the same shapes, so they share a class;
+    /// `x + &c` does not.
+    #[test]
+    fn broadcasts_of_the_same_shapes_share_a_class() {
+        let g = compiled(
+            "fn f<T: Real>(x: ArrayView2<T>, b: ArrayView1<T>, c: ArrayView1<T>) -> Array2<T> {
+                (x + &b) * (x * &b) + (x + &c)
+            }",
+            "",
+        );
+        let class = super::shape_classes(&g);
+        let binaries: Vec<usize> = (0..g.nodes.len())
+            .filter(|&v| !g.nodes[v].backward && matches!(g.nodes[v].op, Op::Binary(_)))
+            .collect();
+        let (sum_b, prod_b, sum_c) = (binaries[0], binaries[1], binaries[3]);
+        assert_eq!(class[sum_b], class[prod_b], "{g}");
+        assert_ne!(class[sum_b], class[sum_c], "{g}");
+    }
 }
