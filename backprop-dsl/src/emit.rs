@@ -213,7 +213,9 @@ impl Emitter<'_> {
                 }
                 (Op::Input(_), Some(name)) => name.clone(),
                 (_, Some(name)) => fresh(name.clone()),
-                (Op::ShapeOf, None) => fresh(format!("{}_shape", names[n.args[0]])),
+                (Op::ShapeOf, None) if n.args.len() == 1 => {
+                    fresh(format!("{}_shape", names[n.args[0]]))
+                }
                 (Op::Grad(GradOp::Seed(k)), None) => {
                     if self.g.outputs.len() == 1 {
                         "d_out".to_string()
@@ -535,9 +537,18 @@ impl Emitter<'_> {
                 let x = val(0);
                 quote!(#x.to_owned())
             }
-            Op::ShapeOf => {
+            Op::ShapeOf if n.args.len() == 1 => {
                 let x = val(0);
                 quote!(#x.raw_dim())
+            }
+            Op::ShapeOf => {
+                let shapes = (0..n.args.len()).map(|i| {
+                    let x = val(i);
+                    quote!(#x.shape())
+                });
+                let ix = format_ident!("Ix{}", n.ty.rank().unwrap_or(0));
+                let nd = self.nd();
+                quote!(ops::broadcast_shape_of::<#nd::#ix>(&[#(#shapes),*]))
             }
             Op::Grad(GradOp::Zeros) => {
                 let (nd, shape) = (self.nd(), a(0));

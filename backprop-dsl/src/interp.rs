@@ -254,11 +254,22 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             fl(k::concatenate_backward(&f(&a[0]), Axis(*ax), &lens, *i))
         }
         Op::StopGradient => fl(f(&a[0])),
-        Op::ShapeOf => Value::Shape(match &a[0] {
-            Value::Float(x) => x.raw_dim(),
-            Value::Int(x) => x.raw_dim(),
-            other => panic!("shape of {other:?}"),
-        }),
+        Op::ShapeOf => {
+            let shapes: Vec<Vec<usize>> = a
+                .iter()
+                .map(|v| match v {
+                    Value::Float(x) => x.shape().to_vec(),
+                    Value::Int(x) => x.shape().to_vec(),
+                    Value::Mask(x) => x.shape().to_vec(),
+                    other => panic!("shape of {other:?}"),
+                })
+                .collect();
+            let shape = shapes
+                .iter()
+                .try_fold(Vec::new(), |acc, s| k::broadcast_shape(&acc, s))
+                .expect("shapes that broadcast");
+            Value::Shape(IxDyn(&shape))
+        }
         Op::Grad(GradOp::SumTo) => fl(k::sum_to(&f(&a[0]), shape(&a[1]))),
         Op::Grad(GradOp::MaskBy(cmp)) => {
             let (l, r) = (f(&a[0]), f(&a[1]));

@@ -307,7 +307,8 @@ pub enum Op {
     Unavailable,
 
     /// The shape of an array: computed in the forward pass and saved, where the
-    /// backward needs only the shape (created by differentiation).
+    /// backward needs only the shape (created by differentiation). With several
+    /// arguments, the shape they broadcast to (made by the `shape-of` pass).
     ShapeOf,
     /// An op of the backward pass, created only by differentiation.
     Grad(GradOp),
@@ -701,10 +702,17 @@ impl Graph {
             }
             Op::StopGradient => Ty::Float(float(arg(0))?),
             Op::Unavailable => Ty::Float(float(Some(n.ty))?),
-            Op::ShapeOf => match arg(0)? {
-                Ty::Float(r) | Ty::Int(r) => Ty::Shape(r),
-                _ => return None,
-            },
+            // The shape of its argument, or the broadcast of its arguments' shapes.
+            Op::ShapeOf => {
+                let ranks: Option<Vec<usize>> = tys
+                    .iter()
+                    .map(|t| match t {
+                        Ty::Float(r) | Ty::Int(r) | Ty::Mask(r) => Some(*r),
+                        _ => None,
+                    })
+                    .collect();
+                Ty::Shape(ranks?.into_iter().max()?)
+            }
             Op::Prim(p, attr) => (p.ty)(tys, *attr)?,
             Op::Fused(fused) => self.check_fused(n, fused, tys).ok()?,
             Op::Grad(g) => match g {
@@ -756,7 +764,7 @@ impl Graph {
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
         Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Unavailable => 0,
-        Op::LenOf(_) | Op::StopGradient | Op::ShapeOf | Op::Grad(GradOp::Zeros) => 1,
+        Op::LenOf(_) | Op::StopGradient | Op::Grad(GradOp::Zeros) => 1,
         Op::UsizeArith(_)
         | Op::ScalarArith(_)
         | Op::Binary(_)
@@ -773,6 +781,7 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         | Op::Grad(GradOp::ConcatGrad(..))
         | Op::Grad(GradOp::ElementwiseGrad(_))
         | Op::Prim(..)
+        | Op::ShapeOf
         | Op::Fused(_) => {
             return None;
         }

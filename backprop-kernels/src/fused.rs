@@ -94,6 +94,26 @@ pub fn over_len0<T: Real, D: Dimension>(v: T, shape: &D) -> T {
     v / T::from_usize(shape.slice()[0]).unwrap_or_else(T::nan)
 }
 
+/// The shape arrays of `shapes` take together by broadcasting: the saved shape
+/// of a value the backward reads only for its shape, computed from the shapes it
+/// was broadcast from (so that the value itself can be fused away).
+///
+/// # Panics
+/// If the shapes do not broadcast together, which the forward's own ops ruled out.
+pub fn broadcast_shape_of<E: Dimension>(shapes: &[&[usize]]) -> E {
+    let shape = shapes
+        .iter()
+        .try_fold(Vec::new(), |acc, s| broadcast_shape(&acc, s));
+    match shape {
+        Some(shape) if shape.len() == E::NDIM.unwrap_or(shape.len()) => dim_of(&shape),
+        _ => Site::internal("shape").shape_mismatch(
+            shapes.first().copied().unwrap_or_default(),
+            shapes.last().copied().unwrap_or_default(),
+            "saved shapes that do not broadcast together",
+        ),
+    }
+}
+
 /// How many elements an array of `shape` has.
 pub fn elements<D: Dimension>(shape: &D) -> usize {
     shape.size()

@@ -36,8 +36,8 @@ pub struct AffineReluSaved<T: Real> {
     pub w: ::backprop::ndarray::Array2<T>,
     /// `z`: 2-D float array (from statement 1).
     pub z: ::backprop::ndarray::Array2<T>,
-    /// `z_shape`: 2-D shape (from statement 2).
-    pub z_shape: ::backprop::ndarray::Ix2,
+    /// `t6`: 2-D shape (from statement 2).
+    pub t6: ::backprop::ndarray::Ix2,
     /// `x_dot_w_shape`: 2-D shape (from statement 1).
     pub x_dot_w_shape: ::backprop::ndarray::Ix2,
     /// `b_shape`: 1-D shape (from statement 1).
@@ -79,14 +79,16 @@ pub fn affine_relu_train<T: Real>(
         &ops::Site::new("add", "x.dot(&w) + &b", file!(), 6, 13),
     );
     let out = ops::relu(&z);
-    let z_shape = z.raw_dim();
+    let t6 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[b.shape(), x_dot_w.shape()]);
     let x_dot_w_shape = x_dot_w.raw_dim();
     let b_shape = b.raw_dim();
     let saved = AffineReluSaved {
         x: x.to_owned(),
         w: w.to_owned(),
         z,
-        z_shape,
+        t6,
         x_dot_w_shape,
         b_shape,
     };
@@ -99,7 +101,7 @@ pub fn affine_relu_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.z_shape, "affine_relu", "d_out");
+/// ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
 /// // line 7: relu(z)
 /// let d_z = ops::relu_backward(&saved.z, &d_out);
 /// // line 6: let z = x.dot(&w) + &b;
@@ -125,7 +127,7 @@ pub fn affine_relu_backward<T: Real>(
 ) -> AffineReluGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.z_shape, "affine_relu", "d_out");
+    ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
     let d_z = ops::relu_backward(&saved.z, &d_out);
     let d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);
     let d_b = ops::sum_to(&d_z, saved.b_shape);
@@ -181,7 +183,7 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.z_shape, \"affine_relu\", \"d_out\");\n// line 7: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 6: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"affine_relu\", \"d_out\");\n// line 7: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 6: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -50,21 +50,37 @@ pub fn batchnorm_forward<T: Real>(
             },
         )
     };
-    let x_hat = ops::div(
-        &centered,
-        &t7,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-    );
-    let x_hat_times_gamma = ops::mul(
-        &x_hat,
-        &gamma,
-        &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-    );
-    let out = ops::add(
-        &x_hat_times_gamma,
-        &beta,
-        &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
-    );
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &centered.raw_dim(),
+            &t7.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &gamma.raw_dim(),
+            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        );
+        let shape_2 = ops::broadcast_dims(
+            &shape_1,
+            &beta.raw_dim(),
+            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
+        );
+        let shape = shape_2;
+        ops::zip_map4(
+            &ops::stretch(&centered, &shape),
+            &ops::stretch(&t7, &shape),
+            &ops::stretch(&gamma, &shape),
+            &ops::stretch(&beta, &shape),
+            #[inline(always)]
+            |centered, t7, gamma, beta| {
+                let x_hat = centered / t7;
+                let v1 = x_hat * gamma;
+                let v2 = v1 + beta;
+                v2
+            },
+        )
+    };
     out
 }
 /// What the backward pass of [`batchnorm_forward`] needs, kept by [`batchnorm_forward_train`].
@@ -78,18 +94,18 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub mu: ::backprop::ndarray::Array1<T>,
     /// `t7`: 1-D float array (from statement 4).
     pub t7: ::backprop::ndarray::Array1<T>,
-    /// `out_shape`: 2-D shape (from statement 5).
-    pub out_shape: ::backprop::ndarray::Ix2,
-    /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
-    pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
+    /// `t9`: 2-D shape (from statement 5).
+    pub t9: ::backprop::ndarray::Ix2,
+    /// `t10`: 2-D shape (from statement 5).
+    pub t10: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
     pub beta_shape: ::backprop::ndarray::Ix1,
-    /// `x_hat_shape`: 2-D shape (from statement 4).
-    pub x_hat_shape: ::backprop::ndarray::Ix2,
+    /// `t12`: 2-D shape (from statement 4).
+    pub t12: ::backprop::ndarray::Ix2,
     /// `gamma_shape`: 1-D shape (from statement 1).
     pub gamma_shape: ::backprop::ndarray::Ix1,
-    /// `centered_shape`: 2-D shape (from statement 2).
-    pub centered_shape: ::backprop::ndarray::Ix2,
+    /// `t14`: 2-D shape (from statement 2).
+    pub t14: ::backprop::ndarray::Ix2,
     /// `var_shape`: 1-D shape (from statement 4).
     pub var_shape: ::backprop::ndarray::Ix1,
     /// `x_shape`: 2-D shape (from statement 1).
@@ -158,27 +174,51 @@ pub fn batchnorm_forward_train<T: Real>(
             },
         )
     };
-    let x_hat = ops::div(
-        &centered,
-        &t7,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-    );
-    let x_hat_times_gamma = ops::mul(
-        &x_hat,
-        &gamma,
-        &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-    );
-    let out = ops::add(
-        &x_hat_times_gamma,
-        &beta,
-        &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
-    );
-    let out_shape = out.raw_dim();
-    let x_hat_times_gamma_shape = x_hat_times_gamma.raw_dim();
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &centered.raw_dim(),
+            &t7.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &gamma.raw_dim(),
+            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        );
+        let shape_2 = ops::broadcast_dims(
+            &shape_1,
+            &beta.raw_dim(),
+            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
+        );
+        let shape = shape_2;
+        ops::zip_map4(
+            &ops::stretch(&centered, &shape),
+            &ops::stretch(&t7, &shape),
+            &ops::stretch(&gamma, &shape),
+            &ops::stretch(&beta, &shape),
+            #[inline(always)]
+            |centered, t7, gamma, beta| {
+                let x_hat = centered / t7;
+                let v1 = x_hat * gamma;
+                let v2 = v1 + beta;
+                v2
+            },
+        )
+    };
+    let t9 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), gamma.shape(), beta.shape(), mu.shape(), var.shape()]);
+    let t10 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), gamma.shape(), mu.shape(), var.shape()]);
     let beta_shape = beta.raw_dim();
-    let x_hat_shape = x_hat.raw_dim();
+    let t12 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), mu.shape(), var.shape()]);
     let gamma_shape = gamma.raw_dim();
-    let centered_shape = centered.raw_dim();
+    let t14 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), mu.shape()]);
     let var_shape = var.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
@@ -187,12 +227,12 @@ pub fn batchnorm_forward_train<T: Real>(
         gamma: gamma.to_owned(),
         mu,
         t7,
-        out_shape,
-        x_hat_times_gamma_shape,
+        t9,
+        t10,
         beta_shape,
-        x_hat_shape,
+        t12,
         gamma_shape,
-        centered_shape,
+        t14,
         var_shape,
         x_shape,
         mu_shape,
@@ -206,7 +246,7 @@ pub fn batchnorm_forward_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.out_shape, "batchnorm_forward", "d_out");
+/// ops::check_upstream(&d_out, &saved.t9, "batchnorm_forward", "d_out");
 /// // line 11: let centered = x - &mu;
 /// let centered_2 = ops::sub(
 ///     &saved.x,
@@ -214,40 +254,40 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
 /// );
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let x_hat_2 = ops::div(
+/// let x_hat = ops::div(
 ///     &centered_2,
 ///     &saved.t7,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
 /// // line 14: x_hat * &gamma + &beta
-/// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
+/// let t21 = ops::sum_to(&d_out, saved.t10);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t25 = ops::mul(
-///     &d_x_hat_times_gamma,
+/// let t23 = ops::mul(
+///     &t21,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);
+/// let t24 = ops::sum_to_owned(t23, saved.t12);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &d_x_hat_times_gamma.raw_dim(),
-///         &x_hat_2.raw_dim(),
+///         &t21.raw_dim(),
+///         &x_hat.raw_dim(),
 ///         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 ///     );
 ///     let shape = shape_0;
-///     let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
-///     let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+///     let t21 = ops::stretch(&t21, &shape);
+///     let x_hat = ops::stretch(&x_hat, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
 ///         |rows, part| ops::zip_fill2(
 ///             part,
-///             &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
-///             &x_hat_2.slice_axis(ops::Axis(0), rows),
+///             &t21.slice_axis(ops::Axis(0), rows),
+///             &x_hat.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |d_x_hat_times_gamma, x_hat_2| {
-///                 let v0 = d_x_hat_times_gamma * x_hat_2;
+///             |t21, x_hat| {
+///                 let v0 = t21 * x_hat;
 ///                 v0
 ///             },
 ///         ),
@@ -255,40 +295,35 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     acc
 /// };
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t28 = ops::div(
-///     &d_x_hat,
+/// let t26 = ops::div(
+///     &t24,
 ///     &saved.t7,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 /// );
-/// let t29 = ops::sum_to_owned(t28, saved.centered_shape);
+/// let t27 = ops::sum_to_owned(t26, saved.t14);
 /// let d_t7 = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &x_hat_2.raw_dim(),
+///         &x_hat.raw_dim(),
 ///         &saved.t7.raw_dim(),
 ///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 ///     );
-///     let shape_1 = ops::broadcast_dims(
-///         &d_x_hat.raw_dim(),
-///         &shape_0,
-///         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-///     );
-///     let shape = shape_1;
-///     let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+///     let shape = t24.raw_dim();
+///     let x_hat = ops::stretch(&x_hat, &shape);
 ///     let t7 = ops::stretch(&saved.t7, &shape);
-///     let d_x_hat = ops::stretch(&d_x_hat, &shape);
+///     let t24 = t24.view();
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
 ///         |rows, part| ops::zip_fill3(
 ///             part,
-///             &x_hat_2.slice_axis(ops::Axis(0), rows),
+///             &x_hat.slice_axis(ops::Axis(0), rows),
 ///             &t7.slice_axis(ops::Axis(0), rows),
-///             &d_x_hat.slice_axis(ops::Axis(0), rows),
+///             &t24.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |x_hat_2, t7, d_x_hat| {
-///                 let v0 = x_hat_2 / t7;
-///                 let v1 = d_x_hat * v0;
+///             |x_hat, t7, t24| {
+///                 let v0 = x_hat / t7;
+///                 let v1 = t24 * v0;
 ///                 let v2 = -v1;
 ///                 v2
 ///             },
@@ -299,21 +334,21 @@ pub fn batchnorm_forward_train<T: Real>(
 /// let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
 /// // line 11: let centered = x - &mu;
 /// let d_centered = {
-///     let shape = t29.raw_dim();
+///     let shape = t27.raw_dim();
 ///     ops::zip_map3(
 ///         &ops::stretch(&d_var, &shape),
 ///         &ops::stretch(&centered_2, &shape),
-///         &t29,
+///         &t27,
 ///         #[inline(always)]
-///         |d_var, centered_2, t29| {
-///             let v0 = ops::over_len0(d_var, &saved.centered_shape);
+///         |d_var, centered_2, t27| {
+///             let v0 = ops::over_len0(d_var, &saved.t14);
 ///             let v1 = ops::elem::square_backward(centered_2, v0);
-///             let v2 = t29 + v1;
+///             let v2 = t27 + v1;
 ///             v2
 ///         },
 ///     )
 /// };
-/// let t33 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t31 = ops::sum_to(&d_centered, saved.x_shape);
 /// let d_mu = {
 ///     let shape = d_centered.raw_dim();
 ///     let d_centered = d_centered.view();
@@ -335,14 +370,14 @@ pub fn batchnorm_forward_train<T: Real>(
 /// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
 /// let d_x = {
-///     let shape = t33.raw_dim();
+///     let shape = t31.raw_dim();
 ///     ops::zip_map2(
 ///         &ops::stretch(&d_mu, &shape),
-///         &t33,
+///         &t31,
 ///         #[inline(always)]
-///         |d_mu, t33| {
+///         |d_mu, t31| {
 ///             let v0 = ops::over_len0(d_mu, &saved.x_shape);
-///             let v1 = t33 + v0;
+///             let v1 = t31 + v0;
 ///             v1
 ///         },
 ///     )
@@ -365,85 +400,80 @@ pub fn batchnorm_forward_backward<T: Real>(
 ) -> BatchnormForwardGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.out_shape, "batchnorm_forward", "d_out");
+    ops::check_upstream(&d_out, &saved.t9, "batchnorm_forward", "d_out");
     let centered_2 = ops::sub(
         &saved.x,
         &saved.mu,
         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
     );
-    let x_hat_2 = ops::div(
+    let x_hat = ops::div(
         &centered_2,
         &saved.t7,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
+    let t21 = ops::sum_to(&d_out, saved.t10);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t25 = ops::mul(
-        &d_x_hat_times_gamma,
+    let t23 = ops::mul(
+        &t21,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);
+    let t24 = ops::sum_to_owned(t23, saved.t12);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
-            &d_x_hat_times_gamma.raw_dim(),
-            &x_hat_2.raw_dim(),
+            &t21.raw_dim(),
+            &x_hat.raw_dim(),
             &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
         );
         let shape = shape_0;
-        let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
-        let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+        let t21 = ops::stretch(&t21, &shape);
+        let x_hat = ops::stretch(&x_hat, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
             |rows, part| ops::zip_fill2(
                 part,
-                &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
-                &x_hat_2.slice_axis(ops::Axis(0), rows),
+                &t21.slice_axis(ops::Axis(0), rows),
+                &x_hat.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |d_x_hat_times_gamma, x_hat_2| {
-                    let v0 = d_x_hat_times_gamma * x_hat_2;
+                |t21, x_hat| {
+                    let v0 = t21 * x_hat;
                     v0
                 },
             ),
         );
         acc
     };
-    let t28 = ops::div(
-        &d_x_hat,
+    let t26 = ops::div(
+        &t24,
         &saved.t7,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
     );
-    let t29 = ops::sum_to_owned(t28, saved.centered_shape);
+    let t27 = ops::sum_to_owned(t26, saved.t14);
     let d_t7 = {
         let shape_0 = ops::broadcast_dims(
-            &x_hat_2.raw_dim(),
+            &x_hat.raw_dim(),
             &saved.t7.raw_dim(),
             &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
         );
-        let shape_1 = ops::broadcast_dims(
-            &d_x_hat.raw_dim(),
-            &shape_0,
-            &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-        );
-        let shape = shape_1;
-        let x_hat_2 = ops::stretch(&x_hat_2, &shape);
+        let shape = t24.raw_dim();
+        let x_hat = ops::stretch(&x_hat, &shape);
         let t7 = ops::stretch(&saved.t7, &shape);
-        let d_x_hat = ops::stretch(&d_x_hat, &shape);
+        let t24 = t24.view();
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
             |rows, part| ops::zip_fill3(
                 part,
-                &x_hat_2.slice_axis(ops::Axis(0), rows),
+                &x_hat.slice_axis(ops::Axis(0), rows),
                 &t7.slice_axis(ops::Axis(0), rows),
-                &d_x_hat.slice_axis(ops::Axis(0), rows),
+                &t24.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |x_hat_2, t7, d_x_hat| {
-                    let v0 = x_hat_2 / t7;
-                    let v1 = d_x_hat * v0;
+                |x_hat, t7, t24| {
+                    let v0 = x_hat / t7;
+                    let v1 = t24 * v0;
                     let v2 = -v1;
                     v2
                 },
@@ -453,21 +483,21 @@ pub fn batchnorm_forward_backward<T: Real>(
     };
     let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
     let d_centered = {
-        let shape = t29.raw_dim();
+        let shape = t27.raw_dim();
         ops::zip_map3(
             &ops::stretch(&d_var, &shape),
             &ops::stretch(&centered_2, &shape),
-            &t29,
+            &t27,
             #[inline(always)]
-            |d_var, centered_2, t29| {
-                let v0 = ops::over_len0(d_var, &saved.centered_shape);
+            |d_var, centered_2, t27| {
+                let v0 = ops::over_len0(d_var, &saved.t14);
                 let v1 = ops::elem::square_backward(centered_2, v0);
-                let v2 = t29 + v1;
+                let v2 = t27 + v1;
                 v2
             },
         )
     };
-    let t33 = ops::sum_to(&d_centered, saved.x_shape);
+    let t31 = ops::sum_to(&d_centered, saved.x_shape);
     let d_mu = {
         let shape = d_centered.raw_dim();
         let d_centered = d_centered.view();
@@ -488,14 +518,14 @@ pub fn batchnorm_forward_backward<T: Real>(
         acc
     };
     let d_x = {
-        let shape = t33.raw_dim();
+        let shape = t31.raw_dim();
         ops::zip_map2(
             &ops::stretch(&d_mu, &shape),
-            &t33,
+            &t31,
             #[inline(always)]
-            |d_mu, t33| {
+            |d_mu, t31| {
                 let v0 = ops::over_len0(d_mu, &saved.x_shape);
-                let v1 = t33 + v0;
+                let v1 = t31 + v0;
                 v1
             },
         )
@@ -551,7 +581,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat_2 = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t25 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t25, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &x_hat_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            &x_hat_2.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat_2| {\n                let v0 = d_x_hat_times_gamma * x_hat_2;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t28 = ops::div(\n    &d_x_hat,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t29 = ops::sum_to_owned(t28, saved.centered_shape);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat_2.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = shape_1;\n    let x_hat_2 = ops::stretch(&x_hat_2, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let d_x_hat = ops::stretch(&d_x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &x_hat_2.slice_axis(ops::Axis(0), rows),\n            &t7.slice_axis(ops::Axis(0), rows),\n            &d_x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x_hat_2, t7, d_x_hat| {\n                let v0 = x_hat_2 / t7;\n                let v1 = d_x_hat * v0;\n                let v2 = -v1;\n                v2\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape = t29.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &t29,\n        #[inline(always)]\n        |d_var, centered_2, t29| {\n            let v0 = ops::over_len0(d_var, &saved.centered_shape);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t29 + v1;\n            v2\n        },\n    )\n};\nlet t33 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &d_centered.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t33.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t33,\n        #[inline(always)]\n        |d_mu, t33| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t33 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t9, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet t21 = ops::sum_to(&d_out, saved.t10);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t23 = ops::mul(\n    &t21,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t24 = ops::sum_to_owned(t23, saved.t12);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t21.raw_dim(),\n        &x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let t21 = ops::stretch(&t21, &shape);\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t21.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t21, x_hat| {\n                let v0 = t21 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &t24,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t27 = ops::sum_to_owned(t26, saved.t14);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t24.raw_dim();\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let t24 = t24.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            &t7.slice_axis(ops::Axis(0), rows),\n            &t24.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x_hat, t7, t24| {\n                let v0 = x_hat / t7;\n                let v1 = t24 * v0;\n                let v2 = -v1;\n                v2\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &t27,\n        #[inline(always)]\n        |d_var, centered_2, t27| {\n            let v0 = ops::over_len0(d_var, &saved.t14);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t27 + v1;\n            v2\n        },\n    )\n};\nlet t31 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &d_centered.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t31.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t31,\n        #[inline(always)]\n        |d_mu, t31| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t31 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -16,30 +16,26 @@ pub fn broadcasting<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
-    let x_plus_row = ops::add(
-        &x,
-        &row,
-        &ops::Site::new("add", "x + &row", file!(), 11, 19),
-    );
-    let shifted = ops::sub(
-        &x_plus_row,
-        &col,
-        &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
-    );
-    let both = ops::mul(
-        &col,
-        &row,
-        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-    );
-    let shifted_times_scale = ops::mul(
-        &shifted,
-        &scale,
-        &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-    );
     let out = {
+        let scale = scale[()];
+        let shape_0 = ops::broadcast_dims(
+            &x.raw_dim(),
+            &row.raw_dim(),
+            &ops::Site::new("add", "x + &row", file!(), 11, 19),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &col.raw_dim(),
+            &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
+        );
         let shape_2 = ops::broadcast_dims(
-            &shifted_times_scale.raw_dim(),
-            &both.raw_dim(),
+            &col.raw_dim(),
+            &row.raw_dim(),
+            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        );
+        let shape_6 = ops::broadcast_dims(
+            &shape_1,
+            &shape_2,
             &ops::Site::new(
                 "div",
                 "shifted * scale / (both.square() + 1.0)",
@@ -48,16 +44,21 @@ pub fn broadcasting<T: Real>(
                 5,
             ),
         );
-        let shape = shape_2;
-        ops::zip_map2(
-            &ops::stretch(&both, &shape),
-            &ops::stretch(&shifted_times_scale, &shape),
+        let shape = shape_6;
+        ops::zip_map3(
+            &ops::stretch(&x, &shape),
+            &ops::stretch(&row, &shape),
+            &ops::stretch(&col, &shape),
             #[inline(always)]
-            |both, shifted_times_scale| {
-                let v0 = ops::elem::square(both);
-                let v1 = v0 + T::lit(1.0);
-                let v2 = shifted_times_scale / v1;
-                v2
+            |x, row, col| {
+                let v0 = x + row;
+                let shifted = v0 - col;
+                let both = col * row;
+                let v3 = shifted * scale;
+                let v4 = ops::elem::square(both);
+                let v5 = v4 + T::lit(1.0);
+                let v6 = v3 / v5;
+                v6
             },
         )
     };
@@ -74,22 +75,20 @@ pub struct BroadcastingSaved<T: Real> {
     pub col: ::backprop::ndarray::Array2<T>,
     /// `scale`: 0-d float array (from statement 1).
     pub scale: ::backprop::ndarray::Array0<T>,
-    /// `out_shape`: 2-D shape (from statement 3).
-    pub out_shape: ::backprop::ndarray::Ix2,
-    /// `shifted_times_scale_shape`: 2-D shape (from statement 3).
-    pub shifted_times_scale_shape: ::backprop::ndarray::Ix2,
-    /// `both_shape`: 2-D shape (from statement 3).
-    pub both_shape: ::backprop::ndarray::Ix2,
-    /// `shifted_shape`: 2-D shape (from statement 1).
-    pub shifted_shape: ::backprop::ndarray::Ix2,
+    /// `t6`: 2-D shape (from statement 3).
+    pub t6: ::backprop::ndarray::Ix2,
+    /// `t7`: 2-D shape (from statement 3).
+    pub t7: ::backprop::ndarray::Ix2,
+    /// `t8`: 2-D shape (from statement 1).
+    pub t8: ::backprop::ndarray::Ix2,
     /// `scale_shape`: 0-D shape (from statement 1).
     pub scale_shape: ::backprop::ndarray::Ix0,
     /// `col_shape`: 2-D shape (from statement 1).
     pub col_shape: ::backprop::ndarray::Ix2,
     /// `row_shape`: 1-D shape (from statement 1).
     pub row_shape: ::backprop::ndarray::Ix1,
-    /// `x_plus_row_shape`: 2-D shape (from statement 1).
-    pub x_plus_row_shape: ::backprop::ndarray::Ix2,
+    /// `t12`: 2-D shape (from statement 1).
+    pub t12: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
     pub x_shape: ::backprop::ndarray::Ix2,
 }
@@ -122,30 +121,26 @@ pub fn broadcasting_train<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
-    let x_plus_row = ops::add(
-        &x,
-        &row,
-        &ops::Site::new("add", "x + &row", file!(), 11, 19),
-    );
-    let shifted = ops::sub(
-        &x_plus_row,
-        &col,
-        &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
-    );
-    let both = ops::mul(
-        &col,
-        &row,
-        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-    );
-    let shifted_times_scale = ops::mul(
-        &shifted,
-        &scale,
-        &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-    );
     let out = {
+        let scale = scale[()];
+        let shape_0 = ops::broadcast_dims(
+            &x.raw_dim(),
+            &row.raw_dim(),
+            &ops::Site::new("add", "x + &row", file!(), 11, 19),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &col.raw_dim(),
+            &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
+        );
         let shape_2 = ops::broadcast_dims(
-            &shifted_times_scale.raw_dim(),
-            &both.raw_dim(),
+            &col.raw_dim(),
+            &row.raw_dim(),
+            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        );
+        let shape_6 = ops::broadcast_dims(
+            &shape_1,
+            &shape_2,
             &ops::Site::new(
                 "div",
                 "shifted * scale / (both.square() + 1.0)",
@@ -154,41 +149,52 @@ pub fn broadcasting_train<T: Real>(
                 5,
             ),
         );
-        let shape = shape_2;
-        ops::zip_map2(
-            &ops::stretch(&both, &shape),
-            &ops::stretch(&shifted_times_scale, &shape),
+        let shape = shape_6;
+        ops::zip_map3(
+            &ops::stretch(&x, &shape),
+            &ops::stretch(&row, &shape),
+            &ops::stretch(&col, &shape),
             #[inline(always)]
-            |both, shifted_times_scale| {
-                let v0 = ops::elem::square(both);
-                let v1 = v0 + T::lit(1.0);
-                let v2 = shifted_times_scale / v1;
-                v2
+            |x, row, col| {
+                let v0 = x + row;
+                let shifted = v0 - col;
+                let both = col * row;
+                let v3 = shifted * scale;
+                let v4 = ops::elem::square(both);
+                let v5 = v4 + T::lit(1.0);
+                let v6 = v3 / v5;
+                v6
             },
         )
     };
-    let out_shape = out.raw_dim();
-    let shifted_times_scale_shape = shifted_times_scale.raw_dim();
-    let both_shape = both.raw_dim();
-    let shifted_shape = shifted.raw_dim();
+    let t6 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), row.shape(), col.shape(), scale.shape()]);
+    let t7 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[row.shape(), col.shape()]);
+    let t8 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), row.shape(), col.shape()]);
     let scale_shape = scale.raw_dim();
     let col_shape = col.raw_dim();
     let row_shape = row.raw_dim();
-    let x_plus_row_shape = x_plus_row.raw_dim();
+    let t12 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), row.shape()]);
     let x_shape = x.raw_dim();
     let saved = BroadcastingSaved {
         x: x.to_owned(),
         row: row.to_owned(),
         col: col.to_owned(),
         scale: scale.to_owned(),
-        out_shape,
-        shifted_times_scale_shape,
-        both_shape,
-        shifted_shape,
+        t6,
+        t7,
+        t8,
         scale_shape,
         col_shape,
         row_shape,
-        x_plus_row_shape,
+        t12,
         x_shape,
     };
     (out, saved)
@@ -200,27 +206,27 @@ pub fn broadcasting_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
+/// ops::check_upstream(&d_out, &saved.t6, "broadcasting", "d_out");
 /// // line 12: let both = &col * &row;
-/// let both_2 = ops::mul(
+/// let both = ops::mul(
 ///     &saved.col,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
 /// // line 13: shifted * scale / (both.square() + 1.0)
-/// let t20 = {
+/// let t15 = {
 ///     ops::zip_map1(
-///         &both_2,
+///         &both,
 ///         #[inline(always)]
-///         |both_2| {
-///             let v0 = ops::elem::square(both_2);
+///         |both| {
+///             let v0 = ops::elem::square(both);
 ///             let v1 = v0 + T::lit(1.0);
 ///             v1
 ///         },
 ///     )
 /// };
 /// // line 11: let shifted = x + &row - &col;
-/// let shifted_2 = {
+/// let shifted = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
 ///         &saved.row.raw_dim(),
@@ -245,17 +251,16 @@ pub fn broadcasting_train<T: Real>(
 ///     )
 /// };
 /// // line 13: shifted * scale / (both.square() + 1.0)
-/// let t23 = ops::div(
+/// let t18 = ops::div(
 ///     &d_out,
-///     &t20,
+///     &t15,
 ///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
 /// );
-/// let d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);
-/// let t25 = {
+/// let t19 = {
 ///     let scale = saved.scale[()];
 ///     let shape_1 = ops::broadcast_dims(
-///         &shifted_2.raw_dim(),
-///         &t20.raw_dim(),
+///         &shifted.raw_dim(),
+///         &t15.raw_dim(),
 ///         &ops::Site::new(
 ///             "div",
 ///             "shifted * scale / (both.square() + 1.0)",
@@ -266,7 +271,7 @@ pub fn broadcasting_train<T: Real>(
 ///     );
 ///     let shape_2 = ops::broadcast_dims(
 ///         &shape_1,
-///         &t20.raw_dim(),
+///         &t15.raw_dim(),
 ///         &ops::Site::new(
 ///             "div",
 ///             "shifted * scale / (both.square() + 1.0)",
@@ -275,61 +280,50 @@ pub fn broadcasting_train<T: Real>(
 ///             5,
 ///         ),
 ///     );
-///     let shape_3 = ops::broadcast_dims(
-///         &d_out.raw_dim(),
-///         &shape_2,
-///         &ops::Site::new(
-///             "mul",
-///             "shifted * scale / (both.square() + 1.0)",
-///             file!(),
-///             13,
-///             5,
-///         ),
-///     );
-///     let shape = shape_3;
+///     let shape = d_out.raw_dim();
 ///     ops::zip_map3(
-///         &ops::stretch(&shifted_2, &shape),
-///         &ops::stretch(&t20, &shape),
-///         &ops::stretch(&d_out, &shape),
+///         &ops::stretch(&shifted, &shape),
+///         &ops::stretch(&t15, &shape),
+///         &d_out,
 ///         #[inline(always)]
-///         |shifted_2, t20, d_out| {
-///             let v0 = shifted_2 * scale;
-///             let v1 = v0 / t20;
-///             let v2 = v1 / t20;
+///         |shifted, t15, d_out| {
+///             let v0 = shifted * scale;
+///             let v1 = v0 / t15;
+///             let v2 = v1 / t15;
 ///             let v3 = d_out * v2;
 ///             let v4 = -v3;
 ///             v4
 ///         },
 ///     )
 /// };
-/// let t26 = ops::sum_to_owned(t25, saved.both_shape);
-/// let d_both = ops::square_backward(&both_2, &t26);
-/// let t28 = ops::mul(
-///     &d_shifted_times_scale,
+/// let t20 = ops::sum_to_owned(t19, saved.t7);
+/// let t21 = ops::square_backward(&both, &t20);
+/// let t22 = ops::mul(
+///     &t18,
 ///     &saved.scale,
 ///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 /// );
-/// let d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);
+/// let t23 = ops::sum_to_owned(t22, saved.t8);
 /// let d_scale = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &d_shifted_times_scale.raw_dim(),
-///         &shifted_2.raw_dim(),
+///         &t18.raw_dim(),
+///         &shifted.raw_dim(),
 ///         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 ///     );
 ///     let shape = shape_0;
-///     let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);
-///     let shifted_2 = ops::stretch(&shifted_2, &shape);
+///     let t18 = ops::stretch(&t18, &shape);
+///     let shifted = ops::stretch(&shifted, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
 ///         |rows, part| ops::zip_fill2(
 ///             part,
-///             &d_shifted_times_scale.slice_axis(ops::Axis(0), rows),
-///             &shifted_2.slice_axis(ops::Axis(0), rows),
+///             &t18.slice_axis(ops::Axis(0), rows),
+///             &shifted.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |d_shifted_times_scale, shifted_2| {
-///                 let v0 = d_shifted_times_scale * shifted_2;
+///             |t18, shifted| {
+///                 let v0 = t18 * shifted;
 ///                 v0
 ///             },
 ///         ),
@@ -337,20 +331,20 @@ pub fn broadcasting_train<T: Real>(
 ///     acc
 /// };
 /// // line 12: let both = &col * &row;
-/// let t31 = ops::mul(
-///     &d_both,
+/// let t25 = ops::mul(
+///     &t21,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
-/// let t32 = ops::sum_to_owned(t31, saved.col_shape);
-/// let t33 = {
+/// let t26 = ops::sum_to_owned(t25, saved.col_shape);
+/// let t27 = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &d_both.raw_dim(),
+///         &t21.raw_dim(),
 ///         &saved.col.raw_dim(),
 ///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 ///     );
 ///     let shape = shape_0;
-///     let d_both = ops::stretch(&d_both, &shape);
+///     let t21 = ops::stretch(&t21, &shape);
 ///     let col = ops::stretch(&saved.col, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
 ///     ops::reduce_blocks(
@@ -358,11 +352,11 @@ pub fn broadcasting_train<T: Real>(
 ///         &shape,
 ///         |rows, part| ops::zip_fill2(
 ///             part,
-///             &d_both.slice_axis(ops::Axis(0), rows),
+///             &t21.slice_axis(ops::Axis(0), rows),
 ///             &col.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |d_both, col| {
-///                 let v0 = d_both * col;
+///             |t21, col| {
+///                 let v0 = t21 * col;
 ///                 v0
 ///             },
 ///         ),
@@ -370,13 +364,13 @@ pub fn broadcasting_train<T: Real>(
 ///     acc
 /// };
 /// // line 11: let shifted = x + &row - &col;
-/// let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
-/// let t35 = ops::neg(&d_shifted);
-/// let t36 = ops::sum_to_owned(t35, saved.col_shape);
-/// let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-/// let t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-/// let d_col = ops::add(&t32, &t36, &ops::Site::new("add", "col", file!(), 8, 5));
-/// let d_row = ops::add(&t33, &t38, &ops::Site::new("add", "row", file!(), 7, 5));
+/// let t28 = ops::sum_to(&t23, saved.t12);
+/// let t29 = ops::neg(&t23);
+/// let t30 = ops::sum_to_owned(t29, saved.col_shape);
+/// let d_x = ops::sum_to(&t28, saved.x_shape);
+/// let t32 = ops::sum_to(&t28, saved.row_shape);
+/// let d_col = ops::add(&t26, &t30, &ops::Site::new("add", "col", file!(), 8, 5));
+/// let d_row = ops::add(&t27, &t32, &ops::Site::new("add", "row", file!(), 7, 5));
 /// BroadcastingGrads {
 ///     x: d_x,
 ///     row: d_row,
@@ -396,24 +390,24 @@ pub fn broadcasting_backward<T: Real>(
 ) -> BroadcastingGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.out_shape, "broadcasting", "d_out");
-    let both_2 = ops::mul(
+    ops::check_upstream(&d_out, &saved.t6, "broadcasting", "d_out");
+    let both = ops::mul(
         &saved.col,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t20 = {
+    let t15 = {
         ops::zip_map1(
-            &both_2,
+            &both,
             #[inline(always)]
-            |both_2| {
-                let v0 = ops::elem::square(both_2);
+            |both| {
+                let v0 = ops::elem::square(both);
                 let v1 = v0 + T::lit(1.0);
                 v1
             },
         )
     };
-    let shifted_2 = {
+    let shifted = {
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
             &saved.row.raw_dim(),
@@ -437,17 +431,16 @@ pub fn broadcasting_backward<T: Real>(
             },
         )
     };
-    let t23 = ops::div(
+    let t18 = ops::div(
         &d_out,
-        &t20,
+        &t15,
         &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
     );
-    let d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);
-    let t25 = {
+    let t19 = {
         let scale = saved.scale[()];
         let shape_1 = ops::broadcast_dims(
-            &shifted_2.raw_dim(),
-            &t20.raw_dim(),
+            &shifted.raw_dim(),
+            &t15.raw_dim(),
             &ops::Site::new(
                 "div",
                 "shifted * scale / (both.square() + 1.0)",
@@ -458,7 +451,7 @@ pub fn broadcasting_backward<T: Real>(
         );
         let shape_2 = ops::broadcast_dims(
             &shape_1,
-            &t20.raw_dim(),
+            &t15.raw_dim(),
             &ops::Site::new(
                 "div",
                 "shifted * scale / (both.square() + 1.0)",
@@ -467,81 +460,70 @@ pub fn broadcasting_backward<T: Real>(
                 5,
             ),
         );
-        let shape_3 = ops::broadcast_dims(
-            &d_out.raw_dim(),
-            &shape_2,
-            &ops::Site::new(
-                "mul",
-                "shifted * scale / (both.square() + 1.0)",
-                file!(),
-                13,
-                5,
-            ),
-        );
-        let shape = shape_3;
+        let shape = d_out.raw_dim();
         ops::zip_map3(
-            &ops::stretch(&shifted_2, &shape),
-            &ops::stretch(&t20, &shape),
-            &ops::stretch(&d_out, &shape),
+            &ops::stretch(&shifted, &shape),
+            &ops::stretch(&t15, &shape),
+            &d_out,
             #[inline(always)]
-            |shifted_2, t20, d_out| {
-                let v0 = shifted_2 * scale;
-                let v1 = v0 / t20;
-                let v2 = v1 / t20;
+            |shifted, t15, d_out| {
+                let v0 = shifted * scale;
+                let v1 = v0 / t15;
+                let v2 = v1 / t15;
                 let v3 = d_out * v2;
                 let v4 = -v3;
                 v4
             },
         )
     };
-    let t26 = ops::sum_to_owned(t25, saved.both_shape);
-    let d_both = ops::square_backward(&both_2, &t26);
-    let t28 = ops::mul(
-        &d_shifted_times_scale,
+    let t20 = ops::sum_to_owned(t19, saved.t7);
+    let t21 = ops::square_backward(&both, &t20);
+    let t22 = ops::mul(
+        &t18,
         &saved.scale,
         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
     );
-    let d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);
+    let t23 = ops::sum_to_owned(t22, saved.t8);
     let d_scale = {
         let shape_0 = ops::broadcast_dims(
-            &d_shifted_times_scale.raw_dim(),
-            &shifted_2.raw_dim(),
+            &t18.raw_dim(),
+            &shifted.raw_dim(),
             &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
         );
         let shape = shape_0;
-        let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);
-        let shifted_2 = ops::stretch(&shifted_2, &shape);
+        let t18 = ops::stretch(&t18, &shape);
+        let shifted = ops::stretch(&shifted, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
             |rows, part| ops::zip_fill2(
                 part,
-                &d_shifted_times_scale.slice_axis(ops::Axis(0), rows),
-                &shifted_2.slice_axis(ops::Axis(0), rows),
+                &t18.slice_axis(ops::Axis(0), rows),
+                &shifted.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |d_shifted_times_scale, shifted_2| {
-                    let v0 = d_shifted_times_scale * shifted_2;
+                |t18, shifted| {
+                    let v0 = t18 * shifted;
                     v0
                 },
             ),
         );
         acc
     };
-    let t31 = ops::mul(
-        &d_both,
+    let t25 = ops::mul(
+        &t21,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t32 = ops::sum_to_owned(t31, saved.col_shape);
-    let t33 = {
+    let t26 = ops::sum_to_owned(t25, saved.col_shape);
+    let t27 = {
         let shape_0 = ops::broadcast_dims(
-            &d_both.raw_dim(),
+            &t21.raw_dim(),
             &saved.col.raw_dim(),
             &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
         );
         let shape = shape_0;
-        let d_both = ops::stretch(&d_both, &shape);
+        let t21 = ops::stretch(&t21, &shape);
         let col = ops::stretch(&saved.col, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
         ops::reduce_blocks(
@@ -549,24 +531,24 @@ pub fn broadcasting_backward<T: Real>(
             &shape,
             |rows, part| ops::zip_fill2(
                 part,
-                &d_both.slice_axis(ops::Axis(0), rows),
+                &t21.slice_axis(ops::Axis(0), rows),
                 &col.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |d_both, col| {
-                    let v0 = d_both * col;
+                |t21, col| {
+                    let v0 = t21 * col;
                     v0
                 },
             ),
         );
         acc
     };
-    let d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);
-    let t35 = ops::neg(&d_shifted);
-    let t36 = ops::sum_to_owned(t35, saved.col_shape);
-    let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
-    let t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);
-    let d_col = ops::add(&t32, &t36, &ops::Site::new("add", "col", file!(), 8, 5));
-    let d_row = ops::add(&t33, &t38, &ops::Site::new("add", "row", file!(), 7, 5));
+    let t28 = ops::sum_to(&t23, saved.t12);
+    let t29 = ops::neg(&t23);
+    let t30 = ops::sum_to_owned(t29, saved.col_shape);
+    let d_x = ops::sum_to(&t28, saved.x_shape);
+    let t32 = ops::sum_to(&t28, saved.row_shape);
+    let d_col = ops::add(&t26, &t30, &ops::Site::new("add", "col", file!(), 8, 5));
+    let d_row = ops::add(&t27, &t32, &ops::Site::new("add", "row", file!(), 7, 5));
     BroadcastingGrads {
         x: d_x,
         row: d_row,
@@ -623,7 +605,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both_2 = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t20 = {\n    ops::zip_map1(\n        &both_2,\n        #[inline(always)]\n        |both_2| {\n            let v0 = ops::elem::square(both_2);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted_2 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t23 = ops::div(\n    &d_out,\n    &t20,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet d_shifted_times_scale = ops::sum_to_owned(t23, saved.shifted_times_scale_shape);\nlet t25 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted_2.raw_dim(),\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t20.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_3 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &shape_2,\n        &ops::Site::new(\n            \"mul\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_3;\n    ops::zip_map3(\n        &ops::stretch(&shifted_2, &shape),\n        &ops::stretch(&t20, &shape),\n        &ops::stretch(&d_out, &shape),\n        #[inline(always)]\n        |shifted_2, t20, d_out| {\n            let v0 = shifted_2 * scale;\n            let v1 = v0 / t20;\n            let v2 = v1 / t20;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t26 = ops::sum_to_owned(t25, saved.both_shape);\nlet d_both = ops::square_backward(&both_2, &t26);\nlet t28 = ops::mul(\n    &d_shifted_times_scale,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet d_shifted = ops::sum_to_owned(t28, saved.shifted_shape);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_shifted_times_scale.raw_dim(),\n        &shifted_2.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let d_shifted_times_scale = ops::stretch(&d_shifted_times_scale, &shape);\n    let shifted_2 = ops::stretch(&shifted_2, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_shifted_times_scale.slice_axis(ops::Axis(0), rows),\n            &shifted_2.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_shifted_times_scale, shifted_2| {\n                let v0 = d_shifted_times_scale * shifted_2;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t31 = ops::mul(\n    &d_both,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t32 = ops::sum_to_owned(t31, saved.col_shape);\nlet t33 = {\n    let shape_0 = ops::broadcast_dims(\n        &d_both.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let d_both = ops::stretch(&d_both, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_both.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_both, col| {\n                let v0 = d_both * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to(&d_shifted, saved.x_plus_row_shape);\nlet t35 = ops::neg(&d_shifted);\nlet t36 = ops::sum_to_owned(t35, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet t38 = ops::sum_to(&d_x_plus_row, saved.row_shape);\nlet d_col = ops::add(&t32, &t36, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t33, &t38, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t15 = {\n    ops::zip_map1(\n        &both,\n        #[inline(always)]\n        |both| {\n            let v0 = ops::elem::square(both);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t18 = ops::div(\n    &d_out,\n    &t15,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t19 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted.raw_dim(),\n        &t15.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t15.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t15, &shape),\n        &d_out,\n        #[inline(always)]\n        |shifted, t15, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t15;\n            let v2 = v1 / t15;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t20 = ops::sum_to_owned(t19, saved.t7);\nlet t21 = ops::square_backward(&both, &t20);\nlet t22 = ops::mul(\n    &t18,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet t23 = ops::sum_to_owned(t22, saved.t8);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &shifted.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let t18 = ops::stretch(&t18, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t18.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t18, shifted| {\n                let v0 = t18 * shifted;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t25 = ops::mul(\n    &t21,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t26 = ops::sum_to_owned(t25, saved.col_shape);\nlet t27 = {\n    let shape_0 = ops::broadcast_dims(\n        &t21.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let t21 = ops::stretch(&t21, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t21.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t21, col| {\n                let v0 = t21 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet t28 = ops::sum_to(&t23, saved.t12);\nlet t29 = ops::neg(&t23);\nlet t30 = ops::sum_to_owned(t29, saved.col_shape);\nlet d_x = ops::sum_to(&t28, saved.x_shape);\nlet t32 = ops::sum_to(&t28, saved.row_shape);\nlet d_col = ops::add(&t26, &t30, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t27, &t32, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -89,12 +89,12 @@ pub struct DqnHuberLossSaved<T: Real> {
     pub h: ::backprop::ndarray::Array2<T>,
     /// `target_minus_q_taken`: 1-D float array (from statement 4).
     pub target_minus_q_taken: ::backprop::ndarray::Array1<T>,
-    /// `target_minus_q_taken_shape`: 1-D shape (from statement 4).
-    pub target_minus_q_taken_shape: ::backprop::ndarray::Ix1,
+    /// `t17`: 1-D shape (from statement 4).
+    pub t17: ::backprop::ndarray::Ix1,
     /// `q_taken_shape`: 1-D shape (from statement 3).
     pub q_taken_shape: ::backprop::ndarray::Ix1,
-    /// `q_shape`: 2-D shape (from statement 2).
-    pub q_shape: ::backprop::ndarray::Ix2,
+    /// `t22`: 2-D shape (from statement 2).
+    pub t22: ::backprop::ndarray::Ix2,
     /// `h_dot_w2_shape`: 2-D shape (from statement 2).
     pub h_dot_w2_shape: ::backprop::ndarray::Ix2,
     /// `b2_shape`: 1-D shape (from statement 1).
@@ -189,9 +189,13 @@ pub fn dqn_huber_loss_train<T: Real>(
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
-    let target_minus_q_taken_shape = target_minus_q_taken.raw_dim();
+    let t17 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix1,
+    >(&[target.shape(), q_taken.shape()]);
     let q_taken_shape = q_taken.raw_dim();
-    let q_shape = q.raw_dim();
+    let t22 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[b2.shape(), h_dot_w2.shape()]);
     let h_dot_w2_shape = h_dot_w2.raw_dim();
     let b2_shape = b2.raw_dim();
     let s_dot_w1_shape = s_dot_w1.raw_dim();
@@ -204,9 +208,9 @@ pub fn dqn_huber_loss_train<T: Real>(
         s_dot_w1_plus_b1,
         h,
         target_minus_q_taken,
-        target_minus_q_taken_shape,
+        t17,
         q_taken_shape,
-        q_shape,
+        t22,
         h_dot_w2_shape,
         b2_shape,
         s_dot_w1_shape,
@@ -223,7 +227,7 @@ pub fn dqn_huber_loss_train<T: Real>(
 /// ```text
 /// let d_out = ops::scalar(d_out);
 /// // line 17: huber(target - q_taken, 1.0).mean()
-/// let t18 = ops::mean_backward(&d_out, saved.target_minus_q_taken_shape);
+/// let t18 = ops::mean_backward(&d_out, saved.t17);
 /// let t19 = {
 ///     let shape = saved.target_minus_q_taken.raw_dim();
 ///     ops::zip_map2(
@@ -243,7 +247,7 @@ pub fn dqn_huber_loss_train<T: Real>(
 /// };
 /// let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
 /// // line 16: let q_taken = pick(q, &actions);
-/// let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
+/// let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);
 /// // line 15: let q = h.dot(&w2) + &b2;
 /// let d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);
 /// let d_b2 = ops::sum_to(&d_q, saved.b2_shape);
@@ -276,7 +280,7 @@ pub fn dqn_huber_loss_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
-    let t18 = ops::mean_backward(&d_out, saved.target_minus_q_taken_shape);
+    let t18 = ops::mean_backward(&d_out, saved.t17);
     let t19 = {
         let shape = saved.target_minus_q_taken.raw_dim();
         ops::zip_map2(
@@ -295,7 +299,7 @@ pub fn dqn_huber_loss_backward<T: Real>(
         )
     };
     let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
-    let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);
+    let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);
     let d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);
     let d_b2 = ops::sum_to(&d_q, saved.b2_shape);
     let d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);
@@ -372,7 +376,7 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : false } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet t18 = ops::mean_backward(&d_out, saved.target_minus_q_taken_shape);\nlet t19 = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ops::zip_map2(\n        &saved.target_minus_q_taken,\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |target_minus_q_taken, t18| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                t18,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        },\n    )\n};\nlet d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.q_shape);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet t18 = ops::mean_backward(&d_out, saved.t17);\nlet t19 = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ops::zip_map2(\n        &saved.target_minus_q_taken,\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |target_minus_q_taken, t18| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                t18,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        },\n    )\n};\nlet d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

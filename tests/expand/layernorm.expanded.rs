@@ -36,16 +36,30 @@ pub fn layernorm<T: Real>(
         &t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let x_hat_times_gamma = ops::mul(
-        &x_hat,
-        &gamma,
-        &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
-    );
-    let out = ops::add(
-        &x_hat_times_gamma,
-        &beta,
-        &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
-    );
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &x_hat.raw_dim(),
+            &gamma.raw_dim(),
+            &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &beta.raw_dim(),
+            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
+        );
+        let shape = shape_1;
+        ops::zip_map3(
+            &ops::stretch(&x_hat, &shape),
+            &ops::stretch(&gamma, &shape),
+            &ops::stretch(&beta, &shape),
+            #[inline(always)]
+            |x_hat, gamma, beta| {
+                let v0 = x_hat * gamma;
+                let v1 = v0 + beta;
+                v1
+            },
+        )
+    };
     out
 }
 /// What the backward pass of [`layernorm`] needs, kept by [`layernorm_train`].
@@ -59,18 +73,18 @@ pub struct LayernormSaved<T: Real> {
     pub t10: ::backprop::ndarray::Array2<T>,
     /// `x_hat`: 2-D float array (from statement 4).
     pub x_hat: ::backprop::ndarray::Array2<T>,
-    /// `out_shape`: 2-D shape (from statement 5).
-    pub out_shape: ::backprop::ndarray::Ix2,
-    /// `x_hat_times_gamma_shape`: 2-D shape (from statement 5).
-    pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
+    /// `t13`: 2-D shape (from statement 5).
+    pub t13: ::backprop::ndarray::Ix2,
+    /// `t15`: 2-D shape (from statement 5).
+    pub t15: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
     pub beta_shape: ::backprop::ndarray::Ix1,
-    /// `x_hat_shape`: 2-D shape (from statement 4).
-    pub x_hat_shape: ::backprop::ndarray::Ix2,
+    /// `t20`: 2-D shape (from statement 4).
+    pub t20: ::backprop::ndarray::Ix2,
     /// `gamma_shape`: 1-D shape (from statement 1).
     pub gamma_shape: ::backprop::ndarray::Ix1,
-    /// `centered_shape`: 2-D shape (from statement 2).
-    pub centered_shape: ::backprop::ndarray::Ix2,
+    /// `t25`: 2-D shape (from statement 2).
+    pub t25: ::backprop::ndarray::Ix2,
     /// `var_shape`: 2-D shape (from statement 4).
     pub var_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: 2-D shape (from statement 1).
@@ -125,22 +139,44 @@ pub fn layernorm_train<T: Real>(
         &t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let x_hat_times_gamma = ops::mul(
-        &x_hat,
-        &gamma,
-        &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
-    );
-    let out = ops::add(
-        &x_hat_times_gamma,
-        &beta,
-        &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
-    );
-    let out_shape = out.raw_dim();
-    let x_hat_times_gamma_shape = x_hat_times_gamma.raw_dim();
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &x_hat.raw_dim(),
+            &gamma.raw_dim(),
+            &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &beta.raw_dim(),
+            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
+        );
+        let shape = shape_1;
+        ops::zip_map3(
+            &ops::stretch(&x_hat, &shape),
+            &ops::stretch(&gamma, &shape),
+            &ops::stretch(&beta, &shape),
+            #[inline(always)]
+            |x_hat, gamma, beta| {
+                let v0 = x_hat * gamma;
+                let v1 = v0 + beta;
+                v1
+            },
+        )
+    };
+    let t13 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), gamma.shape(), beta.shape(), mu.shape(), var.shape()]);
+    let t15 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), gamma.shape(), mu.shape(), var.shape()]);
     let beta_shape = beta.raw_dim();
-    let x_hat_shape = x_hat.raw_dim();
+    let t20 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), mu.shape(), var.shape()]);
     let gamma_shape = gamma.raw_dim();
-    let centered_shape = centered.raw_dim();
+    let t25 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x.shape(), mu.shape()]);
     let var_shape = var.raw_dim();
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
@@ -149,12 +185,12 @@ pub fn layernorm_train<T: Real>(
         centered,
         t10,
         x_hat,
-        out_shape,
-        x_hat_times_gamma_shape,
+        t13,
+        t15,
         beta_shape,
-        x_hat_shape,
+        t20,
         gamma_shape,
-        centered_shape,
+        t25,
         var_shape,
         x_shape,
         mu_shape,
@@ -168,24 +204,24 @@ pub fn layernorm_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.out_shape, "layernorm", "d_out");
+/// ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
 /// // line 10: x_hat * &gamma + &beta
-/// let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
+/// let t16 = ops::sum_to(&d_out, saved.t15);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t20 = ops::mul(
-///     &d_x_hat_times_gamma,
+/// let t19 = ops::mul(
+///     &t16,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 /// );
-/// let d_x_hat = ops::sum_to_owned(t20, saved.x_hat_shape);
+/// let d_x_hat = ops::sum_to_owned(t19, saved.t20);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &d_x_hat_times_gamma.raw_dim(),
+///         &t16.raw_dim(),
 ///         &saved.x_hat.raw_dim(),
 ///         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
 ///     );
 ///     let shape = shape_0;
-///     let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
+///     let t16 = ops::stretch(&t16, &shape);
 ///     let x_hat = ops::stretch(&saved.x_hat, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
 ///     ops::reduce_blocks(
@@ -193,11 +229,11 @@ pub fn layernorm_train<T: Real>(
 ///         &shape,
 ///         |rows, part| ops::zip_fill2(
 ///             part,
-///             &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
+///             &t16.slice_axis(ops::Axis(0), rows),
 ///             &x_hat.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |d_x_hat_times_gamma, x_hat| {
-///                 let v0 = d_x_hat_times_gamma * x_hat;
+///             |t16, x_hat| {
+///                 let v0 = t16 * x_hat;
 ///                 v0
 ///             },
 ///         ),
@@ -205,28 +241,23 @@ pub fn layernorm_train<T: Real>(
 ///     acc
 /// };
 /// // line 9: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t25 = ops::div(
+/// let t24 = ops::div(
 ///     &d_x_hat,
 ///     &saved.t10,
 ///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 /// );
-/// let t27 = ops::sum_to_owned(t25, saved.centered_shape);
-/// let t28 = {
+/// let t26 = ops::sum_to_owned(t24, saved.t25);
+/// let t27 = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x_hat.raw_dim(),
 ///         &saved.t10.raw_dim(),
 ///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
 ///     );
-///     let shape_1 = ops::broadcast_dims(
-///         &d_x_hat.raw_dim(),
-///         &shape_0,
-///         &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-///     );
-///     let shape = shape_1;
+///     let shape = d_x_hat.raw_dim();
 ///     ops::zip_map3(
 ///         &ops::stretch(&saved.x_hat, &shape),
 ///         &ops::stretch(&saved.t10, &shape),
-///         &ops::stretch(&d_x_hat, &shape),
+///         &d_x_hat,
 ///         #[inline(always)]
 ///         |x_hat, t10, d_x_hat| {
 ///             let v0 = x_hat / t10;
@@ -236,37 +267,33 @@ pub fn layernorm_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let d_t10 = ops::sum_to_owned(t28, saved.var_shape);
+/// let d_t10 = ops::sum_to_owned(t27, saved.var_shape);
 /// let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
-/// let d_square_centered = ops::mean_axis_backward(
-///     &d_t7,
-///     ops::Axis(1),
-///     saved.centered_shape,
-/// );
+/// let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
 /// // line 7: let centered = x - &mu;
 /// let d_centered = {
-///     let shape = t27.raw_dim();
+///     let shape = t26.raw_dim();
 ///     ops::zip_map3(
 ///         &ops::stretch(&saved.centered, &shape),
 ///         &ops::stretch(&d_square_centered, &shape),
-///         &t27,
+///         &t26,
 ///         #[inline(always)]
-///         |centered, d_square_centered, t27| {
+///         |centered, d_square_centered, t26| {
 ///             let v0 = ops::elem::square_backward(centered, d_square_centered);
-///             let v1 = t27 + v0;
+///             let v1 = t26 + v0;
 ///             v1
 ///         },
 ///     )
 /// };
-/// let t36 = ops::sum_to(&d_centered, saved.x_shape);
-/// let t37 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to_owned(t37, saved.mu_shape);
+/// let t35 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t36 = ops::neg(&d_centered);
+/// let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-/// let t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-/// let d_x = ops::add(&t36, &t41, &ops::Site::new("add", "x", file!(), 5, 27));
+/// let t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+/// let d_x = ops::add(&t35, &t40, &ops::Site::new("add", "x", file!(), 5, 27));
 /// LayernormGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -285,23 +312,23 @@ pub fn layernorm_backward<T: Real>(
 ) -> LayernormGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.out_shape, "layernorm", "d_out");
-    let d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);
+    ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
+    let t16 = ops::sum_to(&d_out, saved.t15);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t20 = ops::mul(
-        &d_x_hat_times_gamma,
+    let t19 = ops::mul(
+        &t16,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
-    let d_x_hat = ops::sum_to_owned(t20, saved.x_hat_shape);
+    let d_x_hat = ops::sum_to_owned(t19, saved.t20);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
-            &d_x_hat_times_gamma.raw_dim(),
+            &t16.raw_dim(),
             &saved.x_hat.raw_dim(),
             &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
         );
         let shape = shape_0;
-        let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
+        let t16 = ops::stretch(&t16, &shape);
         let x_hat = ops::stretch(&saved.x_hat, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
         ops::reduce_blocks(
@@ -309,39 +336,34 @@ pub fn layernorm_backward<T: Real>(
             &shape,
             |rows, part| ops::zip_fill2(
                 part,
-                &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
+                &t16.slice_axis(ops::Axis(0), rows),
                 &x_hat.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |d_x_hat_times_gamma, x_hat| {
-                    let v0 = d_x_hat_times_gamma * x_hat;
+                |t16, x_hat| {
+                    let v0 = t16 * x_hat;
                     v0
                 },
             ),
         );
         acc
     };
-    let t25 = ops::div(
+    let t24 = ops::div(
         &d_x_hat,
         &saved.t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
-    let t27 = ops::sum_to_owned(t25, saved.centered_shape);
-    let t28 = {
+    let t26 = ops::sum_to_owned(t24, saved.t25);
+    let t27 = {
         let shape_0 = ops::broadcast_dims(
             &saved.x_hat.raw_dim(),
             &saved.t10.raw_dim(),
             &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
         );
-        let shape_1 = ops::broadcast_dims(
-            &d_x_hat.raw_dim(),
-            &shape_0,
-            &ops::Site::new("mul", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-        );
-        let shape = shape_1;
+        let shape = d_x_hat.raw_dim();
         ops::zip_map3(
             &ops::stretch(&saved.x_hat, &shape),
             &ops::stretch(&saved.t10, &shape),
-            &ops::stretch(&d_x_hat, &shape),
+            &d_x_hat,
             #[inline(always)]
             |x_hat, t10, d_x_hat| {
                 let v0 = x_hat / t10;
@@ -351,34 +373,30 @@ pub fn layernorm_backward<T: Real>(
             },
         )
     };
-    let d_t10 = ops::sum_to_owned(t28, saved.var_shape);
+    let d_t10 = ops::sum_to_owned(t27, saved.var_shape);
     let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
     let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
-    let d_square_centered = ops::mean_axis_backward(
-        &d_t7,
-        ops::Axis(1),
-        saved.centered_shape,
-    );
+    let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
     let d_centered = {
-        let shape = t27.raw_dim();
+        let shape = t26.raw_dim();
         ops::zip_map3(
             &ops::stretch(&saved.centered, &shape),
             &ops::stretch(&d_square_centered, &shape),
-            &t27,
+            &t26,
             #[inline(always)]
-            |centered, d_square_centered, t27| {
+            |centered, d_square_centered, t26| {
                 let v0 = ops::elem::square_backward(centered, d_square_centered);
-                let v1 = t27 + v0;
+                let v1 = t26 + v0;
                 v1
             },
         )
     };
-    let t36 = ops::sum_to(&d_centered, saved.x_shape);
-    let t37 = ops::neg(&d_centered);
-    let d_mu = ops::sum_to_owned(t37, saved.mu_shape);
+    let t35 = ops::sum_to(&d_centered, saved.x_shape);
+    let t36 = ops::neg(&d_centered);
+    let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-    let t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-    let d_x = ops::add(&t36, &t41, &ops::Site::new("add", "x", file!(), 5, 27));
+    let t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+    let d_x = ops::add(&t35, &t40, &ops::Site::new("add", "x", file!(), 5, 27));
     LayernormGrads {
         x: d_x,
         gamma: d_gamma,
@@ -430,7 +448,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &d_x_hat_times_gamma,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t20, saved.x_hat_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat| {\n                let v0 = d_x_hat_times_gamma * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t25 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t27 = ops::sum_to_owned(t25, saved.centered_shape);\nlet t28 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &d_x_hat.raw_dim(),\n        &shape_0,\n        &ops::Site::new(\"mul\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &ops::stretch(&d_x_hat, &shape),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t28, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.centered_shape,\n);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t27,\n        #[inline(always)]\n        |centered, d_square_centered, t27| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t27 + v0;\n            v1\n        },\n    )\n};\nlet t36 = ops::sum_to(&d_centered, saved.x_shape);\nlet t37 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t37, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t41 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t36, &t41, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet t16 = ops::sum_to(&d_out, saved.t15);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t19 = ops::mul(\n    &t16,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t19, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t16.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let t16 = ops::stretch(&t16, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t16.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t16, x_hat| {\n                let v0 = t16 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t26 = ops::sum_to_owned(t24, saved.t25);\nlet t27 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat,\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t27, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t26.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t26,\n        #[inline(always)]\n        |centered, d_square_centered, t26| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t26 + v0;\n            v1\n        },\n    )\n};\nlet t35 = ops::sum_to(&d_centered, saved.x_shape);\nlet t36 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t36, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t35, &t40, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

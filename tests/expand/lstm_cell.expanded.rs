@@ -28,21 +28,35 @@ pub fn lstm_cell<T: Real>(
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
     );
-    let t9 = ops::add(
-        &x_dot_wx,
-        &h_prev_dot_wh,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
-    );
-    let gates = ops::add(
-        &t9,
-        &b,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
-    );
-    let t11 = 0;
+    let gates = {
+        let shape_0 = ops::broadcast_dims(
+            &x_dot_wx.raw_dim(),
+            &h_prev_dot_wh.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &b.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
+        );
+        let shape = shape_1;
+        ops::zip_map3(
+            &ops::stretch(&x_dot_wx, &shape),
+            &ops::stretch(&h_prev_dot_wh, &shape),
+            &ops::stretch(&b, &shape),
+            #[inline(always)]
+            |x_dot_wx, h_prev_dot_wh, b| {
+                let v0 = x_dot_wx + h_prev_dot_wh;
+                let gates = v0 + b;
+                gates
+            },
+        )
+    };
+    let t10 = 0;
     let gates_slice = ops::slice_axis(
         &gates,
         ops::Axis(1),
-        t11,
+        t10,
         hidden,
         &ops::Site::new(
             "slice_axis",
@@ -53,13 +67,13 @@ pub fn lstm_cell<T: Real>(
         ),
     );
     let i = ops::sigmoid(&gates_slice);
-    let t14 = 2;
-    let t15 = t14 * hidden;
+    let t13 = 2;
+    let t14 = t13 * hidden;
     let gates_slice_2 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         hidden,
-        t15,
+        t14,
         &ops::Site::new(
             "slice_axis",
             "gates.slice_axis(Axis(1), hidden..2 * hidden)",
@@ -69,13 +83,13 @@ pub fn lstm_cell<T: Real>(
         ),
     );
     let f = ops::sigmoid(&gates_slice_2);
-    let t18 = 3;
-    let t19 = t18 * hidden;
+    let t17 = 3;
+    let t18 = t17 * hidden;
     let gates_slice_3 = ops::slice_axis(
         &gates,
         ops::Axis(1),
-        t15,
-        t19,
+        t14,
+        t18,
         &ops::Site::new(
             "slice_axis",
             "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
@@ -85,13 +99,13 @@ pub fn lstm_cell<T: Real>(
         ),
     );
     let o = ops::sigmoid(&gates_slice_3);
-    let t22 = 4;
-    let t23 = t22 * hidden;
+    let t21 = 4;
+    let t22 = t21 * hidden;
     let gates_slice_4 = ops::slice_axis(
         &gates,
         ops::Axis(1),
-        t19,
-        t23,
+        t18,
+        t22,
         &ops::Site::new(
             "slice_axis",
             "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
@@ -101,17 +115,37 @@ pub fn lstm_cell<T: Real>(
         ),
     );
     let g = ops::tanh(&gates_slice_4);
-    let f_times_c_prev = ops::mul(
-        &f,
-        &c_prev,
-        &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-    );
-    let i_times_g = ops::mul(&i, &g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
-    let c = ops::add(
-        &f_times_c_prev,
-        &i_times_g,
-        &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
-    );
+    let c = {
+        let shape_0 = ops::broadcast_dims(
+            &f.raw_dim(),
+            &c_prev.raw_dim(),
+            &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &i.raw_dim(),
+            &g.raw_dim(),
+            &ops::Site::new("mul", "i * g", file!(), 19, 27),
+        );
+        let shape_2 = ops::broadcast_dims(
+            &shape_0,
+            &shape_1,
+            &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
+        );
+        let shape = shape_2;
+        ops::zip_map4(
+            &ops::stretch(&f, &shape),
+            &ops::stretch(&c_prev, &shape),
+            &ops::stretch(&i, &shape),
+            &ops::stretch(&g, &shape),
+            #[inline(always)]
+            |f, c_prev, i, g| {
+                let v0 = f * c_prev;
+                let v1 = i * g;
+                let c = v0 + v1;
+                c
+            },
+        )
+    };
     let tanh_c = ops::tanh(&c);
     let h = ops::mul(
         &o,
@@ -135,32 +169,32 @@ pub struct LstmCellSaved<T: Real> {
     pub wh: ::backprop::ndarray::Array2<T>,
     /// `hidden`: usize (from statement 1).
     pub hidden: usize,
-    /// `t11`: usize (from statement 3).
-    pub t11: usize,
+    /// `t10`: usize (from statement 3).
+    pub t10: usize,
     /// `i`: 2-D float array (from statement 3).
     pub i: ::backprop::ndarray::Array2<T>,
-    /// `t15`: usize (from statement 4).
-    pub t15: usize,
+    /// `t14`: usize (from statement 4).
+    pub t14: usize,
     /// `f`: 2-D float array (from statement 4).
     pub f: ::backprop::ndarray::Array2<T>,
-    /// `t19`: usize (from statement 5).
-    pub t19: usize,
+    /// `t18`: usize (from statement 5).
+    pub t18: usize,
     /// `o`: 2-D float array (from statement 5).
     pub o: ::backprop::ndarray::Array2<T>,
     /// `g`: 2-D float array (from statement 6).
     pub g: ::backprop::ndarray::Array2<T>,
     /// `tanh_c`: 2-D float array (from statement 8).
     pub tanh_c: ::backprop::ndarray::Array2<T>,
-    /// `h_shape`: 2-D shape (from statement 8).
-    pub h_shape: ::backprop::ndarray::Ix2,
-    /// `c_shape`: 2-D shape (from statement 7).
-    pub c_shape: ::backprop::ndarray::Ix2,
+    /// `t28`: 2-D shape (from statement 8).
+    pub t28: ::backprop::ndarray::Ix2,
+    /// `t30`: 2-D shape (from statement 7).
+    pub t30: ::backprop::ndarray::Ix2,
     /// `gates_slice_3_shape`: 2-D shape (from statement 5).
     pub gates_slice_3_shape: ::backprop::ndarray::Ix2,
-    /// `f_times_c_prev_shape`: 2-D shape (from statement 7).
-    pub f_times_c_prev_shape: ::backprop::ndarray::Ix2,
-    /// `i_times_g_shape`: 2-D shape (from statement 7).
-    pub i_times_g_shape: ::backprop::ndarray::Ix2,
+    /// `t38`: 2-D shape (from statement 7).
+    pub t38: ::backprop::ndarray::Ix2,
+    /// `t40`: 2-D shape (from statement 7).
+    pub t40: ::backprop::ndarray::Ix2,
     /// `gates_slice_shape`: 2-D shape (from statement 3).
     pub gates_slice_shape: ::backprop::ndarray::Ix2,
     /// `gates_slice_4_shape`: 2-D shape (from statement 6).
@@ -169,10 +203,10 @@ pub struct LstmCellSaved<T: Real> {
     pub gates_slice_2_shape: ::backprop::ndarray::Ix2,
     /// `c_prev_shape`: 2-D shape (from statement 1).
     pub c_prev_shape: ::backprop::ndarray::Ix2,
-    /// `gates_shape`: 2-D shape (from statement 2).
-    pub gates_shape: ::backprop::ndarray::Ix2,
-    /// `t9_shape`: 2-D shape (from statement 2).
-    pub t9_shape: ::backprop::ndarray::Ix2,
+    /// `t55`: 2-D shape (from statement 2).
+    pub t55: ::backprop::ndarray::Ix2,
+    /// `t64`: 2-D shape (from statement 2).
+    pub t64: ::backprop::ndarray::Ix2,
     /// `b_shape`: 1-D shape (from statement 1).
     pub b_shape: ::backprop::ndarray::Ix1,
     /// `x_dot_wx_shape`: 2-D shape (from statement 2).
@@ -225,21 +259,35 @@ pub fn lstm_cell_train<T: Real>(
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
     );
-    let t9 = ops::add(
-        &x_dot_wx,
-        &h_prev_dot_wh,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
-    );
-    let gates = ops::add(
-        &t9,
-        &b,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
-    );
-    let t11 = 0;
+    let gates = {
+        let shape_0 = ops::broadcast_dims(
+            &x_dot_wx.raw_dim(),
+            &h_prev_dot_wh.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &b.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
+        );
+        let shape = shape_1;
+        ops::zip_map3(
+            &ops::stretch(&x_dot_wx, &shape),
+            &ops::stretch(&h_prev_dot_wh, &shape),
+            &ops::stretch(&b, &shape),
+            #[inline(always)]
+            |x_dot_wx, h_prev_dot_wh, b| {
+                let v0 = x_dot_wx + h_prev_dot_wh;
+                let gates = v0 + b;
+                gates
+            },
+        )
+    };
+    let t10 = 0;
     let gates_slice = ops::slice_axis(
         &gates,
         ops::Axis(1),
-        t11,
+        t10,
         hidden,
         &ops::Site::new(
             "slice_axis",
@@ -250,13 +298,13 @@ pub fn lstm_cell_train<T: Real>(
         ),
     );
     let i = ops::sigmoid(&gates_slice);
-    let t14 = 2;
-    let t15 = t14 * hidden;
+    let t13 = 2;
+    let t14 = t13 * hidden;
     let gates_slice_2 = ops::slice_axis(
         &gates,
         ops::Axis(1),
         hidden,
-        t15,
+        t14,
         &ops::Site::new(
             "slice_axis",
             "gates.slice_axis(Axis(1), hidden..2 * hidden)",
@@ -266,13 +314,13 @@ pub fn lstm_cell_train<T: Real>(
         ),
     );
     let f = ops::sigmoid(&gates_slice_2);
-    let t18 = 3;
-    let t19 = t18 * hidden;
+    let t17 = 3;
+    let t18 = t17 * hidden;
     let gates_slice_3 = ops::slice_axis(
         &gates,
         ops::Axis(1),
-        t15,
-        t19,
+        t14,
+        t18,
         &ops::Site::new(
             "slice_axis",
             "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
@@ -282,13 +330,13 @@ pub fn lstm_cell_train<T: Real>(
         ),
     );
     let o = ops::sigmoid(&gates_slice_3);
-    let t22 = 4;
-    let t23 = t22 * hidden;
+    let t21 = 4;
+    let t22 = t21 * hidden;
     let gates_slice_4 = ops::slice_axis(
         &gates,
         ops::Axis(1),
-        t19,
-        t23,
+        t18,
+        t22,
         &ops::Site::new(
             "slice_axis",
             "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
@@ -298,34 +346,81 @@ pub fn lstm_cell_train<T: Real>(
         ),
     );
     let g = ops::tanh(&gates_slice_4);
-    let f_times_c_prev = ops::mul(
-        &f,
-        &c_prev,
-        &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-    );
-    let i_times_g = ops::mul(&i, &g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
-    let c = ops::add(
-        &f_times_c_prev,
-        &i_times_g,
-        &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
-    );
+    let c = {
+        let shape_0 = ops::broadcast_dims(
+            &f.raw_dim(),
+            &c_prev.raw_dim(),
+            &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &i.raw_dim(),
+            &g.raw_dim(),
+            &ops::Site::new("mul", "i * g", file!(), 19, 27),
+        );
+        let shape_2 = ops::broadcast_dims(
+            &shape_0,
+            &shape_1,
+            &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
+        );
+        let shape = shape_2;
+        ops::zip_map4(
+            &ops::stretch(&f, &shape),
+            &ops::stretch(&c_prev, &shape),
+            &ops::stretch(&i, &shape),
+            &ops::stretch(&g, &shape),
+            #[inline(always)]
+            |f, c_prev, i, g| {
+                let v0 = f * c_prev;
+                let v1 = i * g;
+                let c = v0 + v1;
+                c
+            },
+        )
+    };
     let tanh_c = ops::tanh(&c);
     let h = ops::mul(
         &o,
         &tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let h_shape = h.raw_dim();
-    let c_shape = c.raw_dim();
+    let t28 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(
+        &[
+            c_prev.shape(),
+            gates_slice.shape(),
+            gates_slice_2.shape(),
+            gates_slice_3.shape(),
+            gates_slice_4.shape(),
+        ],
+    );
+    let t30 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(
+        &[
+            c_prev.shape(),
+            gates_slice.shape(),
+            gates_slice_2.shape(),
+            gates_slice_4.shape(),
+        ],
+    );
     let gates_slice_3_shape = gates_slice_3.raw_dim();
-    let f_times_c_prev_shape = f_times_c_prev.raw_dim();
-    let i_times_g_shape = i_times_g.raw_dim();
+    let t38 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[c_prev.shape(), gates_slice_2.shape()]);
+    let t40 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[gates_slice.shape(), gates_slice_4.shape()]);
     let gates_slice_shape = gates_slice.raw_dim();
     let gates_slice_4_shape = gates_slice_4.raw_dim();
     let gates_slice_2_shape = gates_slice_2.raw_dim();
     let c_prev_shape = c_prev.raw_dim();
-    let gates_shape = gates.raw_dim();
-    let t9_shape = t9.raw_dim();
+    let t55 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[b.shape(), x_dot_wx.shape(), h_prev_dot_wh.shape()]);
+    let t64 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x_dot_wx.shape(), h_prev_dot_wh.shape()]);
     let b_shape = b.raw_dim();
     let x_dot_wx_shape = x_dot_wx.raw_dim();
     let h_prev_dot_wh_shape = h_prev_dot_wh.raw_dim();
@@ -336,25 +431,25 @@ pub fn lstm_cell_train<T: Real>(
         wx: wx.to_owned(),
         wh: wh.to_owned(),
         hidden,
-        t11,
+        t10,
         i,
-        t15,
+        t14,
         f,
-        t19,
+        t18,
         o,
         g,
         tanh_c,
-        h_shape,
-        c_shape,
+        t28,
+        t30,
         gates_slice_3_shape,
-        f_times_c_prev_shape,
-        i_times_g_shape,
+        t38,
+        t40,
         gates_slice_shape,
         gates_slice_4_shape,
         gates_slice_2_shape,
         c_prev_shape,
-        gates_shape,
-        t9_shape,
+        t55,
+        t64,
         b_shape,
         x_dot_wx_shape,
         h_prev_dot_wh_shape,
@@ -369,21 +464,21 @@ pub fn lstm_cell_train<T: Real>(
 ///
 /// ```text
 /// let (d_h, d_c) = d_out;
-/// ops::check_upstream(&d_h, &saved.h_shape, "lstm_cell", "d_h");
-/// ops::check_upstream(&d_c, &saved.c_shape, "lstm_cell", "d_c");
+/// ops::check_upstream(&d_h, &saved.t28, "lstm_cell", "d_h");
+/// ops::check_upstream(&d_c, &saved.t30, "lstm_cell", "d_c");
 /// // line 20: let h = o * tanh(c);
-/// let t35 = ops::mul(
+/// let t32 = ops::mul(
 ///     &d_h,
 ///     &saved.tanh_c,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_o = ops::sum_to_owned(t35, saved.gates_slice_3_shape);
-/// let t38 = ops::mul(
+/// let d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);
+/// let t35 = ops::mul(
 ///     &d_h,
 ///     &saved.o,
 ///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
 /// );
-/// let d_tanh_c = ops::sum_to_owned(t38, saved.c_shape);
+/// let d_tanh_c = ops::sum_to_owned(t35, saved.t30);
 /// // line 19: let c = f * &c_prev + i * g;
 /// let d_c_2 = {
 ///     let shape = d_c.raw_dim();
@@ -399,85 +494,77 @@ pub fn lstm_cell_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
-/// let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
-/// let t45 = ops::mul(
-///     &d_i_times_g,
-///     &saved.g,
-///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
-/// );
-/// let d_i = ops::sum_to_owned(t45, saved.gates_slice_shape);
+/// let t39 = ops::sum_to(&d_c_2, saved.t38);
+/// let t41 = ops::sum_to(&d_c_2, saved.t40);
+/// let t42 = ops::mul(&t41, &saved.g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+/// let d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);
+/// let t45 = ops::mul(&t41, &saved.i, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+/// let d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);
 /// let t48 = ops::mul(
-///     &d_i_times_g,
-///     &saved.i,
-///     &ops::Site::new("mul", "i * g", file!(), 19, 27),
-/// );
-/// let d_g = ops::sum_to_owned(t48, saved.gates_slice_4_shape);
-/// let t51 = ops::mul(
-///     &d_f_times_c_prev,
+///     &t39,
 ///     &saved.c_prev,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_f = ops::sum_to_owned(t51, saved.gates_slice_2_shape);
-/// let t54 = ops::mul(
-///     &d_f_times_c_prev,
+/// let d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);
+/// let t51 = ops::mul(
+///     &t39,
 ///     &saved.f,
 ///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
 /// );
-/// let d_c_prev = ops::sum_to_owned(t54, saved.c_prev_shape);
+/// let d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);
 /// // line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));
 /// let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
-/// let t59 = ops::slice_axis_backward(
+/// let t56 = ops::slice_axis_backward(
 ///     &d_gates_slice_4,
 ///     ops::Axis(1),
-///     saved.t19,
-///     saved.gates_shape,
+///     saved.t18,
+///     saved.t55,
 /// );
 /// // line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));
 /// let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
-/// let t61 = ops::slice_axis_backward(
+/// let t58 = ops::slice_axis_backward(
 ///     &d_gates_slice_3,
 ///     ops::Axis(1),
-///     saved.t15,
-///     saved.gates_shape,
+///     saved.t14,
+///     saved.t55,
 /// );
 /// // line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));
 /// let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
-/// let t63 = ops::slice_axis_backward(
+/// let t60 = ops::slice_axis_backward(
 ///     &d_gates_slice_2,
 ///     ops::Axis(1),
 ///     saved.hidden,
-///     saved.gates_shape,
+///     saved.t55,
 /// );
 /// // line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));
 /// let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
-/// let t65 = ops::slice_axis_backward(
+/// let t62 = ops::slice_axis_backward(
 ///     &d_gates_slice,
 ///     ops::Axis(1),
-///     saved.t11,
-///     saved.gates_shape,
+///     saved.t10,
+///     saved.t55,
 /// );
 /// // line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;
 /// let d_gates = {
-///     let shape = t59.raw_dim();
+///     let shape = t56.raw_dim();
 ///     ops::zip_map4(
-///         &t59,
-///         &ops::stretch(&t61, &shape),
-///         &ops::stretch(&t63, &shape),
-///         &ops::stretch(&t65, &shape),
+///         &t56,
+///         &ops::stretch(&t58, &shape),
+///         &ops::stretch(&t60, &shape),
+///         &ops::stretch(&t62, &shape),
 ///         #[inline(always)]
-///         |t59, t61, t63, t65| {
-///             let v0 = t59 + t61;
-///             let v1 = v0 + t63;
-///             let v2 = v1 + t65;
+///         |t56, t58, t60, t62| {
+///             let v0 = t56 + t58;
+///             let v1 = v0 + t60;
+///             let v2 = v1 + t62;
 ///             v2
 ///         },
 ///     )
 /// };
-/// let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
+/// let t65 = ops::sum_to(&d_gates, saved.t64);
 /// let d_b = ops::sum_to(&d_gates, saved.b_shape);
-/// let d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);
-/// let d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);
+/// let d_x_dot_wx = ops::sum_to(&t65, saved.x_dot_wx_shape);
+/// let d_h_prev_dot_wh = ops::sum_to(&t65, saved.h_prev_dot_wh_shape);
 /// let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
 /// let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
 /// let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
@@ -507,20 +594,20 @@ pub fn lstm_cell_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let (d_h, d_c) = d_out;
-    ops::check_upstream(&d_h, &saved.h_shape, "lstm_cell", "d_h");
-    ops::check_upstream(&d_c, &saved.c_shape, "lstm_cell", "d_c");
-    let t35 = ops::mul(
+    ops::check_upstream(&d_h, &saved.t28, "lstm_cell", "d_h");
+    ops::check_upstream(&d_c, &saved.t30, "lstm_cell", "d_c");
+    let t32 = ops::mul(
         &d_h,
         &saved.tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_o = ops::sum_to_owned(t35, saved.gates_slice_3_shape);
-    let t38 = ops::mul(
+    let d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);
+    let t35 = ops::mul(
         &d_h,
         &saved.o,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
-    let d_tanh_c = ops::sum_to_owned(t38, saved.c_shape);
+    let d_tanh_c = ops::sum_to_owned(t35, saved.t30);
     let d_c_2 = {
         let shape = d_c.raw_dim();
         ops::zip_map3(
@@ -535,80 +622,72 @@ pub fn lstm_cell_backward<T: Real>(
             },
         )
     };
-    let d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);
-    let d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);
-    let t45 = ops::mul(
-        &d_i_times_g,
-        &saved.g,
-        &ops::Site::new("mul", "i * g", file!(), 19, 27),
-    );
-    let d_i = ops::sum_to_owned(t45, saved.gates_slice_shape);
+    let t39 = ops::sum_to(&d_c_2, saved.t38);
+    let t41 = ops::sum_to(&d_c_2, saved.t40);
+    let t42 = ops::mul(&t41, &saved.g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+    let d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);
+    let t45 = ops::mul(&t41, &saved.i, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+    let d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);
     let t48 = ops::mul(
-        &d_i_times_g,
-        &saved.i,
-        &ops::Site::new("mul", "i * g", file!(), 19, 27),
-    );
-    let d_g = ops::sum_to_owned(t48, saved.gates_slice_4_shape);
-    let t51 = ops::mul(
-        &d_f_times_c_prev,
+        &t39,
         &saved.c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_f = ops::sum_to_owned(t51, saved.gates_slice_2_shape);
-    let t54 = ops::mul(
-        &d_f_times_c_prev,
+    let d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);
+    let t51 = ops::mul(
+        &t39,
         &saved.f,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
-    let d_c_prev = ops::sum_to_owned(t54, saved.c_prev_shape);
+    let d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);
     let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
-    let t59 = ops::slice_axis_backward(
+    let t56 = ops::slice_axis_backward(
         &d_gates_slice_4,
         ops::Axis(1),
-        saved.t19,
-        saved.gates_shape,
+        saved.t18,
+        saved.t55,
     );
     let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
-    let t61 = ops::slice_axis_backward(
+    let t58 = ops::slice_axis_backward(
         &d_gates_slice_3,
         ops::Axis(1),
-        saved.t15,
-        saved.gates_shape,
+        saved.t14,
+        saved.t55,
     );
     let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
-    let t63 = ops::slice_axis_backward(
+    let t60 = ops::slice_axis_backward(
         &d_gates_slice_2,
         ops::Axis(1),
         saved.hidden,
-        saved.gates_shape,
+        saved.t55,
     );
     let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
-    let t65 = ops::slice_axis_backward(
+    let t62 = ops::slice_axis_backward(
         &d_gates_slice,
         ops::Axis(1),
-        saved.t11,
-        saved.gates_shape,
+        saved.t10,
+        saved.t55,
     );
     let d_gates = {
-        let shape = t59.raw_dim();
+        let shape = t56.raw_dim();
         ops::zip_map4(
-            &t59,
-            &ops::stretch(&t61, &shape),
-            &ops::stretch(&t63, &shape),
-            &ops::stretch(&t65, &shape),
+            &t56,
+            &ops::stretch(&t58, &shape),
+            &ops::stretch(&t60, &shape),
+            &ops::stretch(&t62, &shape),
             #[inline(always)]
-            |t59, t61, t63, t65| {
-                let v0 = t59 + t61;
-                let v1 = v0 + t63;
-                let v2 = v1 + t65;
+            |t56, t58, t60, t62| {
+                let v0 = t56 + t58;
+                let v1 = v0 + t60;
+                let v2 = v1 + t62;
                 v2
             },
         )
     };
-    let d_t9 = ops::sum_to(&d_gates, saved.t9_shape);
+    let t65 = ops::sum_to(&d_gates, saved.t64);
     let d_b = ops::sum_to(&d_gates, saved.b_shape);
-    let d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);
-    let d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);
+    let d_x_dot_wx = ops::sum_to(&t65, saved.x_dot_wx_shape);
+    let d_h_prev_dot_wh = ops::sum_to(&t65, saved.h_prev_dot_wh_shape);
     let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
     let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
     let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
@@ -686,7 +765,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.h_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.c_shape, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t35, saved.gates_slice_3_shape);\nlet t38 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t38, saved.c_shape);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c,\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        },\n    )\n};\nlet d_f_times_c_prev = ops::sum_to(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to(&d_c_2, saved.i_times_g_shape);\nlet t45 = ops::mul(\n    &d_i_times_g,\n    &saved.g,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_i = ops::sum_to_owned(t45, saved.gates_slice_shape);\nlet t48 = ops::mul(\n    &d_i_times_g,\n    &saved.i,\n    &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27),\n);\nlet d_g = ops::sum_to_owned(t48, saved.gates_slice_4_shape);\nlet t51 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t51, saved.gates_slice_2_shape);\nlet t54 = ops::mul(\n    &d_f_times_c_prev,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t54, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t59 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t19,\n    saved.gates_shape,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t61 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t15,\n    saved.gates_shape,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t63 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.gates_shape,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t65 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t11,\n    saved.gates_shape,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t59.raw_dim();\n    ops::zip_map4(\n        &t59,\n        &ops::stretch(&t61, &shape),\n        &ops::stretch(&t63, &shape),\n        &ops::stretch(&t65, &shape),\n        #[inline(always)]\n        |t59, t61, t63, t65| {\n            let v0 = t59 + t61;\n            let v1 = v0 + t63;\n            let v2 = v1 + t65;\n            v2\n        },\n    )\n};\nlet d_t9 = ops::sum_to(&d_gates, saved.t9_shape);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t9, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t9, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.t28, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.t30, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t32 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t35, saved.t30);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c,\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        },\n    )\n};\nlet t39 = ops::sum_to(&d_c_2, saved.t38);\nlet t41 = ops::sum_to(&d_c_2, saved.t40);\nlet t42 = ops::mul(&t41, &saved.g, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);\nlet t45 = ops::mul(&t41, &saved.i, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);\nlet t48 = ops::mul(\n    &t39,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);\nlet t51 = ops::mul(\n    &t39,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t56 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t18,\n    saved.t55,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t58 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t14,\n    saved.t55,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t60 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.t55,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t62 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t10,\n    saved.t55,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t56.raw_dim();\n    ops::zip_map4(\n        &t56,\n        &ops::stretch(&t58, &shape),\n        &ops::stretch(&t60, &shape),\n        &ops::stretch(&t62, &shape),\n        #[inline(always)]\n        |t56, t58, t60, t62| {\n            let v0 = t56 + t58;\n            let v1 = v0 + t60;\n            let v2 = v1 + t62;\n            v2\n        },\n    )\n};\nlet t65 = ops::sum_to(&d_gates, saved.t64);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&t65, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&t65, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -26,17 +26,31 @@ pub fn rnn_step<T: Real>(
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
     );
-    let t7 = ops::add(
-        &x_dot_wx,
-        &h_prev_dot_wh,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
-    );
-    let t7_plus_b = ops::add(
-        &t7,
-        &b,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-    );
-    let out = ops::tanh(&t7_plus_b);
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &x_dot_wx.raw_dim(),
+            &h_prev_dot_wh.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &b.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+        );
+        let shape = shape_1;
+        ops::zip_map3(
+            &ops::stretch(&x_dot_wx, &shape),
+            &ops::stretch(&h_prev_dot_wh, &shape),
+            &ops::stretch(&b, &shape),
+            #[inline(always)]
+            |x_dot_wx, h_prev_dot_wh, b| {
+                let v0 = x_dot_wx + h_prev_dot_wh;
+                let v1 = v0 + b;
+                let v2 = ops::elem::tanh(v1);
+                v2
+            },
+        )
+    };
     out
 }
 /// What the backward pass of [`rnn_step`] needs, kept by [`rnn_step_train`].
@@ -52,10 +66,10 @@ pub struct RnnStepSaved<T: Real> {
     pub wh: ::backprop::ndarray::Array2<T>,
     /// `out`: 2-D float array (from statement 1).
     pub out: ::backprop::ndarray::Array2<T>,
-    /// `t7_plus_b_shape`: 2-D shape (from statement 1).
-    pub t7_plus_b_shape: ::backprop::ndarray::Ix2,
-    /// `t7_shape`: 2-D shape (from statement 1).
-    pub t7_shape: ::backprop::ndarray::Ix2,
+    /// `t8`: 2-D shape (from statement 1).
+    pub t8: ::backprop::ndarray::Ix2,
+    /// `t11`: 2-D shape (from statement 1).
+    pub t11: ::backprop::ndarray::Ix2,
     /// `b_shape`: 1-D shape (from statement 1).
     pub b_shape: ::backprop::ndarray::Ix1,
     /// `x_dot_wx_shape`: 2-D shape (from statement 1).
@@ -104,19 +118,37 @@ pub fn rnn_step_train<T: Real>(
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
     );
-    let t7 = ops::add(
-        &x_dot_wx,
-        &h_prev_dot_wh,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
-    );
-    let t7_plus_b = ops::add(
-        &t7,
-        &b,
-        &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-    );
-    let out = ops::tanh(&t7_plus_b);
-    let t7_plus_b_shape = t7_plus_b.raw_dim();
-    let t7_shape = t7.raw_dim();
+    let out = {
+        let shape_0 = ops::broadcast_dims(
+            &x_dot_wx.raw_dim(),
+            &h_prev_dot_wh.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &b.raw_dim(),
+            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+        );
+        let shape = shape_1;
+        ops::zip_map3(
+            &ops::stretch(&x_dot_wx, &shape),
+            &ops::stretch(&h_prev_dot_wh, &shape),
+            &ops::stretch(&b, &shape),
+            #[inline(always)]
+            |x_dot_wx, h_prev_dot_wh, b| {
+                let v0 = x_dot_wx + h_prev_dot_wh;
+                let v1 = v0 + b;
+                let v2 = ops::elem::tanh(v1);
+                v2
+            },
+        )
+    };
+    let t8 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[b.shape(), x_dot_wx.shape(), h_prev_dot_wh.shape()]);
+    let t11 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[x_dot_wx.shape(), h_prev_dot_wh.shape()]);
     let b_shape = b.raw_dim();
     let x_dot_wx_shape = x_dot_wx.raw_dim();
     let h_prev_dot_wh_shape = h_prev_dot_wh.raw_dim();
@@ -126,8 +158,8 @@ pub fn rnn_step_train<T: Real>(
         wx: wx.to_owned(),
         wh: wh.to_owned(),
         out: out.clone(),
-        t7_plus_b_shape,
-        t7_shape,
+        t8,
+        t11,
         b_shape,
         x_dot_wx_shape,
         h_prev_dot_wh_shape,
@@ -141,13 +173,13 @@ pub fn rnn_step_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.t7_plus_b_shape, "rnn_step", "d_out");
+/// ops::check_upstream(&d_out, &saved.t8, "rnn_step", "d_out");
 /// // line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)
-/// let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
-/// let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
-/// let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
-/// let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
-/// let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
+/// let t10 = ops::tanh_backward(&saved.out, &d_out);
+/// let t12 = ops::sum_to(&t10, saved.t11);
+/// let d_b = ops::sum_to(&t10, saved.b_shape);
+/// let d_x_dot_wx = ops::sum_to(&t12, saved.x_dot_wx_shape);
+/// let d_h_prev_dot_wh = ops::sum_to(&t12, saved.h_prev_dot_wh_shape);
 /// let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
 /// let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
 /// let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
@@ -172,12 +204,12 @@ pub fn rnn_step_backward<T: Real>(
 ) -> RnnStepGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.t7_plus_b_shape, "rnn_step", "d_out");
-    let d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);
-    let d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);
-    let d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);
-    let d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);
-    let d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);
+    ops::check_upstream(&d_out, &saved.t8, "rnn_step", "d_out");
+    let t10 = ops::tanh_backward(&saved.out, &d_out);
+    let t12 = ops::sum_to(&t10, saved.t11);
+    let d_b = ops::sum_to(&t10, saved.b_shape);
+    let d_x_dot_wx = ops::sum_to(&t12, saved.x_dot_wx_shape);
+    let d_h_prev_dot_wh = ops::sum_to(&t12, saved.h_prev_dot_wh_shape);
     let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
     let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
     let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
@@ -243,7 +275,7 @@ pub fn rnn_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t7_plus_b_shape, \"rnn_step\", \"d_out\");\n// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet d_t7_plus_b = ops::tanh_backward(&saved.out, &d_out);\nlet d_t7 = ops::sum_to(&d_t7_plus_b, saved.t7_shape);\nlet d_b = ops::sum_to(&d_t7_plus_b, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&d_t7, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&d_t7, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"rnn_step\", \"d_out\");\n// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet t10 = ops::tanh_backward(&saved.out, &d_out);\nlet t12 = ops::sum_to(&t10, saved.t11);\nlet d_b = ops::sum_to(&t10, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&t12, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&t12, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -16,13 +16,25 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
     let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
-    let scores_minus_correct = ops::sub(
-        &scores,
-        &correct,
-        &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
-    );
-    let t6 = ops::add_scalar(&scores_minus_correct, T::lit(1.0));
-    let margins = ops::relu(&t6);
+    let t5 = {
+        let shape_0 = ops::broadcast_dims(
+            &scores.raw_dim(),
+            &correct.raw_dim(),
+            &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
+        );
+        let shape = shape_0;
+        ops::zip_map2(
+            &ops::stretch(&scores, &shape),
+            &ops::stretch(&correct, &shape),
+            #[inline(always)]
+            |scores, correct| {
+                let v0 = scores - correct;
+                let v1 = v0 + T::lit(1.0);
+                v1
+            },
+        )
+    };
+    let margins = ops::relu(&t5);
     let sum_axis_margins = ops::sum_axis(&margins, ops::Axis(1));
     let out = {
         let shape = sum_axis_margins.raw_dim();
@@ -51,12 +63,12 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
 pub struct SvmHingeSaved<T: Real> {
     /// `labels`: 1-D integer array (from statement 1).
     pub labels: ::backprop::ndarray::Array1<usize>,
-    /// `t6`: 2-D float array (from statement 2).
-    pub t6: ::backprop::ndarray::Array2<T>,
+    /// `t5`: 2-D float array (from statement 2).
+    pub t5: ::backprop::ndarray::Array2<T>,
     /// `sum_axis_margins_shape`: 1-D shape (from statement 3).
     pub sum_axis_margins_shape: ::backprop::ndarray::Ix1,
-    /// `scores_minus_correct_shape`: 2-D shape (from statement 2).
-    pub scores_minus_correct_shape: ::backprop::ndarray::Ix2,
+    /// `t12`: 2-D shape (from statement 2).
+    pub t12: ::backprop::ndarray::Ix2,
     /// `scores_shape`: 2-D shape (from statement 1).
     pub scores_shape: ::backprop::ndarray::Ix2,
     /// `correct_shape`: 2-D shape (from statement 1).
@@ -88,13 +100,25 @@ pub fn svm_hinge_train<T: Real>(
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
     let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
-    let scores_minus_correct = ops::sub(
-        &scores,
-        &correct,
-        &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
-    );
-    let t6 = ops::add_scalar(&scores_minus_correct, T::lit(1.0));
-    let margins = ops::relu(&t6);
+    let t5 = {
+        let shape_0 = ops::broadcast_dims(
+            &scores.raw_dim(),
+            &correct.raw_dim(),
+            &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
+        );
+        let shape = shape_0;
+        ops::zip_map2(
+            &ops::stretch(&scores, &shape),
+            &ops::stretch(&correct, &shape),
+            #[inline(always)]
+            |scores, correct| {
+                let v0 = scores - correct;
+                let v1 = v0 + T::lit(1.0);
+                v1
+            },
+        )
+    };
+    let margins = ops::relu(&t5);
     let sum_axis_margins = ops::sum_axis(&margins, ops::Axis(1));
     let out = {
         let shape = sum_axis_margins.raw_dim();
@@ -117,14 +141,16 @@ pub fn svm_hinge_train<T: Real>(
         acc
     };
     let sum_axis_margins_shape = sum_axis_margins.raw_dim();
-    let scores_minus_correct_shape = scores_minus_correct.raw_dim();
+    let t12 = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[scores.shape(), correct.shape()]);
     let scores_shape = scores.raw_dim();
     let correct_shape = correct.raw_dim();
     let saved = SvmHingeSaved {
         labels: labels.to_owned(),
-        t6,
+        t5,
         sum_axis_margins_shape,
-        scores_minus_correct_shape,
+        t12,
         scores_shape,
         correct_shape,
     };
@@ -140,22 +166,18 @@ pub fn svm_hinge_train<T: Real>(
 /// let d_out = ops::scalar(d_out);
 /// // line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()
 /// let d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);
-/// let d_margins = ops::sum_axis_backward(
-///     &d_sum_axis_margins,
-///     ops::Axis(1),
-///     saved.scores_minus_correct_shape,
-/// );
+/// let d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);
 /// // line 8: let margins = relu(scores - &correct + 1.0);
-/// let d_t6 = ops::relu_backward(&saved.t6, &d_margins);
-/// let t17 = ops::sum_to(&d_t6, saved.scores_shape);
-/// let t18 = ops::neg(&d_t6);
-/// let d_correct = ops::sum_to_owned(t18, saved.correct_shape);
+/// let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
+/// let t16 = ops::sum_to(&d_t5, saved.scores_shape);
+/// let t17 = ops::neg(&d_t5);
+/// let d_correct = ops::sum_to_owned(t17, saved.correct_shape);
 /// // line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));
 /// let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-/// let t22 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
+/// let t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
 /// let d_scores = ops::add(
-///     &t17,
-///     &t22,
+///     &t16,
+///     &t21,
 ///     &ops::Site::new("add", "scores", file!(), 5, 27),
 /// );
 /// SvmHingeGrads { scores: d_scores }
@@ -174,20 +196,16 @@ pub fn svm_hinge_backward<T: Real>(
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
     let d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);
-    let d_margins = ops::sum_axis_backward(
-        &d_sum_axis_margins,
-        ops::Axis(1),
-        saved.scores_minus_correct_shape,
-    );
-    let d_t6 = ops::relu_backward(&saved.t6, &d_margins);
-    let t17 = ops::sum_to(&d_t6, saved.scores_shape);
-    let t18 = ops::neg(&d_t6);
-    let d_correct = ops::sum_to_owned(t18, saved.correct_shape);
+    let d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);
+    let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
+    let t16 = ops::sum_to(&d_t5, saved.scores_shape);
+    let t17 = ops::neg(&d_t5);
+    let d_correct = ops::sum_to_owned(t17, saved.correct_shape);
     let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-    let t22 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
+    let t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
     let d_scores = ops::add(
-        &t17,
-        &t22,
+        &t16,
+        &t21,
         &ops::Site::new("add", "scores", file!(), 5, 27),
     );
     SvmHingeGrads { scores: d_scores }
@@ -227,7 +245,7 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);\nlet d_margins = ops::sum_axis_backward(\n    &d_sum_axis_margins,\n    ops::Axis(1),\n    saved.scores_minus_correct_shape,\n);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t6 = ops::relu_backward(&saved.t6, &d_margins);\nlet t17 = ops::sum_to(&d_t6, saved.scores_shape);\nlet t18 = ops::neg(&d_t6);\nlet d_correct = ops::sum_to_owned(t18, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t22 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t17,\n    &t22,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);\nlet d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t5 = ops::relu_backward(&saved.t5, &d_margins);\nlet t16 = ops::sum_to(&d_t5, saved.scores_shape);\nlet t17 = ops::neg(&d_t5);\nlet d_correct = ops::sum_to_owned(t17, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t16,\n    &t21,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

@@ -10,8 +10,17 @@ use crate::ir::{GradOp, Graph, Op, Ty, ValueId};
 
 /// The class of every node (the id of the first node known to have its shape).
 pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
+    shape_classes_and_leaves(g).0
+}
+
+/// The classes, and for each class that is a broadcast of others, the classes
+/// it is the broadcast of (never themselves broadcasts: broadcasting is
+/// associative and commutative, so `(x - mu) / s` is the broadcast of the
+/// classes of `x`, `mu` and `s`).
+pub fn shape_classes_and_leaves(g: &Graph) -> (Vec<ValueId>, HashMap<ValueId, Vec<ValueId>>) {
     let mut class: Vec<ValueId> = Vec::with_capacity(g.nodes.len());
     let mut known: HashMap<Vec<ValueId>, ValueId> = HashMap::new();
+    let mut leaves: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
     for (id, n) in g.nodes.iter().enumerate() {
         let arg = |i: usize| class[n.args[i]];
         // Array arguments only: scalars broadcast without changing the shape.
@@ -29,11 +38,20 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
         // the broadcast of the operands' shapes, whatever the op, so two such
         // nodes over the same classes share a class (a value the backward
         // recomputes has the class of the forward value it copies).
-        let broadcast = |known: &mut HashMap<Vec<ValueId>, ValueId>| {
-            let mut key = arrays.clone();
+        let broadcast = |known: &mut HashMap<Vec<ValueId>, ValueId>,
+                         leaves: &mut HashMap<ValueId, Vec<ValueId>>| {
+            let mut key: Vec<ValueId> = arrays
+                .iter()
+                .flat_map(|c| leaves.get(c).cloned().unwrap_or_else(|| vec![*c]))
+                .collect();
             key.sort_unstable();
             key.dedup();
-            *known.entry(key).or_insert(id)
+            if key.len() == 1 {
+                return key[0];
+            }
+            let c = *known.entry(key.clone()).or_insert(id);
+            leaves.insert(c, key);
+            c
         };
         let c = match &n.op {
             // Ops that keep the shape of their array operands, when those agree.
@@ -43,8 +61,10 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
             | Op::StopGradient
             | Op::WithScalar(_) => all_same(),
             Op::Binary(_) | Op::Compare(_) | Op::Grad(GradOp::MaskBy(_)) | Op::Where => {
-                all_same().or_else(|| Some(broadcast(&mut known)))
+                all_same().or_else(|| Some(broadcast(&mut known, &mut leaves)))
             }
+            // The broadcast of several shapes (see `shape_of.rs`).
+            Op::ShapeOf if n.args.len() > 1 => Some(broadcast(&mut known, &mut leaves)),
             Op::Prim(p, _) if p.keeps_shape => Some(arg(0)),
             // A derivative has the shape of its argument: the class of the
             // argument's value or shape among what it reads.
@@ -61,7 +81,7 @@ pub fn shape_classes(g: &Graph) -> Vec<ValueId> {
         };
         class.push(c.unwrap_or(id));
     }
-    class
+    (class, leaves)
 }
 
 #[cfg(test)]
