@@ -947,12 +947,14 @@ pub fn axis_not_constant(op: &str) -> Message {
 
 /// Axis `k` of an array of rank `rank`, which has no such axis.
 pub fn axis_out_of_range(k: usize, rank: usize) -> Message {
+    let help = match rank {
+        // A full reduction's result has no axis at all.
+        0 => "a 0-D array (the result of `sum()` or `mean()`) has no axes".to_string(),
+        _ => format!("the axes of a {rank}-D array are 0 to {}", rank - 1),
+    };
     Message::new(
         format!("axis {k} is out of range for a {rank}-D array"),
-        format!(
-            "the axes of a {rank}-D array are 0 to {}",
-            rank.saturating_sub(1)
-        ),
+        help,
     )
 }
 
