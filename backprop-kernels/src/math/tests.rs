@@ -227,7 +227,7 @@ fn f32_strided_sweep() {
     assert!(failures.is_empty(), "{failures:?}");
 }
 
-/// Every `f32` bit pattern, on two threads (some minutes in release: run with
+/// Every `f32` bit pattern, one thread per function (26 minutes in release on two busy cores: run with
 /// `cargo test -p backprop-kernels --release -- --ignored f32_exhaustive`).
 #[test]
 #[ignore]
