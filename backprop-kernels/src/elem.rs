@@ -1,5 +1,5 @@
 //! Every elementwise op on one element: its forward and its derivative rule as
-//! plain scalar functions. The array kernels of [`crate::elementwise`] map these
+//! plain scalar functions. The array kernels (`exp`, `exp_backward`, ...) map these
 //! over arrays, and the loops that the compiler fuses call them directly, so each
 //! op's math is written once.
 //!
