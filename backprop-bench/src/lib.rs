@@ -168,6 +168,35 @@ impl std::fmt::Debug for Variant {
     }
 }
 
+/// The two variants every workload has, the hand-written baseline first, each
+/// on its own copy of `d`.
+pub fn hand_and_generated<D: Clone + 'static>(
+    d: D,
+    hand: fn(&D) -> StepResult<f32>,
+    generated: fn(&D) -> StepResult<f32>,
+) -> Vec<Variant> {
+    let d2 = d.clone();
+    vec![
+        Variant::new(BASELINE, move || hand(&d)),
+        Variant::new("generated", move || generated(&d2)),
+    ]
+}
+
+/// Asserts that the generated and the hand-written step agree to 1e-9 relative,
+/// on the data of three seeds.
+#[cfg(test)]
+pub(crate) fn assert_agree<D>(
+    data: impl Fn(u64) -> D,
+    generated: fn(&D) -> StepResult<f64>,
+    hand: fn(&D) -> StepResult<f64>,
+) {
+    for seed in 0..3 {
+        let d = data(seed);
+        let diff = max_rel_diff(&generated(&d), &hand(&d));
+        assert!(diff < 1e-9, "generated vs hand-written: {diff:e}");
+    }
+}
+
 /// The name of the hand-written baseline, the one ratios are taken against.
 pub const BASELINE: &str = "hand-written";
 

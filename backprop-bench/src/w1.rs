@@ -241,12 +241,9 @@ impl<T: Real> Layers<T> {
 pub fn variants(seed: u64) -> Vec<Variant> {
     let d = Data::<f32>::new(Sizes::FULL, seed);
     let mut layers = Layers::new(&d);
-    let d2 = d.clone();
-    vec![
-        Variant::new(crate::BASELINE, move || hand(&d)),
-        Variant::new("generated", move || generated(&d2)),
-        Variant::new("layers", move || layers.step()),
-    ]
+    let mut variants = crate::hand_and_generated(d, hand, generated);
+    variants.push(Variant::new("layers", move || layers.step()));
+    variants
 }
 
 #[cfg(test)]

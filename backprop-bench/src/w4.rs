@@ -180,25 +180,15 @@ pub fn hand<T: Real>(d: &Data<T>) -> StepResult<T> {
 
 /// The variants at full size in `f32`.
 pub fn variants(seed: u64) -> Vec<Variant> {
-    let d = Data::<f32>::new(Sizes::FULL, seed);
-    let d2 = d.clone();
-    vec![
-        Variant::new(crate::BASELINE, move || hand(&d)),
-        Variant::new("generated", move || generated(&d2)),
-    ]
+    crate::hand_and_generated(Data::<f32>::new(Sizes::FULL, seed), hand, generated)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::max_rel_diff;
 
     #[test]
     fn generated_and_hand_written_agree() {
-        for seed in 0..3 {
-            let d = Data::<f64>::new(Sizes::SMALL, seed);
-            let diff = max_rel_diff(&generated(&d), &hand(&d));
-            assert!(diff < 1e-9, "generated vs hand-written: {diff:e}");
-        }
+        crate::assert_agree(|seed| Data::<f64>::new(Sizes::SMALL, seed), generated, hand);
     }
 }

@@ -83,13 +83,15 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     }
 }
 
-/// The graph values a fused body node's arguments stand for (parameters of an
-/// elementwise op are always arguments of the loop).
+/// The graph values the parameters `args` of a fused body node stand for.
+/// Parameters are scalars, so always arguments of the loop (`verify`'s type
+/// rule: a body node is an array); a body node among them would leave the call
+/// one argument short, which rustc reports, never a wrong value.
 fn n_args(n: &Node, fused: &Fused, args: &[ValueId]) -> Vec<ValueId> {
     args.iter()
-        .map(|&a| match fused.operand(a) {
-            Operand::Outer(i) => n.args[i],
-            Operand::Local(_) => unreachable!("a parameter is an argument of the loop"),
+        .filter_map(|&a| match fused.operand(a) {
+            Operand::Outer(i) => Some(n.args[i]),
+            Operand::Local(_) => None,
         })
         .collect()
 }
@@ -119,13 +121,15 @@ fn sole_backward_reader(g: &Graph) -> Vec<Option<ValueId>> {
         .collect()
 }
 
-/// Which operand (argument of the loop, then body node) argument `i` of body node
-/// `b` is.
-fn b_arg(b: &Node, fused: &Fused, i: usize) -> Option<usize> {
-    b.args.get(i).map(|&a| match fused.operand(a) {
-        Operand::Outer(k) => k,
-        Operand::Local(k) => fused.arity + k,
-    })
+/// An array a loop zips, as a view of the loop's shape (bound as `shape`): the
+/// array itself when it has that shape (`own`, as text, is the loop's
+/// `shape_text`), else stretched to it (its shape was checked before the loop).
+fn loop_view(value: &TokenStream, own: &TokenStream, shape_text: &str) -> TokenStream {
+    if own.to_string() == shape_text {
+        quote!(#value.view())
+    } else {
+        quote!(ops::stretch(&#value, &shape))
+    }
 }
 
 /// The kernel an op's shape error names (`sub`, `where_`).
@@ -687,11 +691,9 @@ impl Emitter<'_> {
         let mut lines: Vec<TokenStream> = Vec::new();
         let mut used: HashSet<String> = elems.iter().map(|e| e.to_string()).collect();
         for (j, b) in fused.body.iter().enumerate() {
-            let operand = |a: ValueId| match fused.operand(a) {
-                Operand::Outer(i) => i,
-                Operand::Local(k) => fused.arity + k,
-            };
-            let ops: Vec<usize> = b.args.iter().map(|&a| operand(a)).collect();
+            // A body node's argument is already an index into the operands
+            // (the loop's arguments, then its body nodes).
+            let ops: &[usize] = &b.args;
             // The result's shape: a stretch's target; else its operands', checked
             // to broadcast where they may differ.
             let arrays: Vec<TokenStream> = ops.iter().filter_map(|&k| shapes[k].clone()).collect();
@@ -699,28 +701,33 @@ impl Emitter<'_> {
                 shapes[ops[1]].clone()
             } else if fused.checks[j] && arrays.len() > 1 {
                 let site = Self::site_of(b, &kernel_name(&b.op));
-                let joined = match (&b.op, arrays.as_slice()) {
-                    // `where_`: the values together, then the mask to them.
-                    (Op::Where, [m, rest @ ..]) => {
-                        let values = rest.iter().skip(1).fold(
-                            rest[0].clone(),
+                let join = |parts: Vec<TokenStream>| {
+                    parts.split_first().map(|(first, rest)| {
+                        rest.iter().fold(
+                            first.clone(),
                             |acc, s| quote!(ops::broadcast_dims(&#acc, &#s, #site)),
-                        );
-                        if shapes[ops[0]].is_some() {
-                            quote!(ops::broadcast_mask_dims(&#m, &#values, #site))
-                        } else {
-                            values
+                        )
+                    })
+                };
+                let joined = match &b.op {
+                    // `where_`: the values together, then the mask to them.
+                    Op::Where => {
+                        let values =
+                            join(ops[1..].iter().filter_map(|&k| shapes[k].clone()).collect());
+                        match (shapes[ops[0]].clone(), values) {
+                            (Some(m), Some(v)) => {
+                                Some(quote!(ops::broadcast_mask_dims(&#m, &#v, #site)))
+                            }
+                            (m, v) => m.or(v),
                         }
                     }
-                    (_, [first, rest @ ..]) => rest.iter().fold(
-                        first.clone(),
-                        |acc, s| quote!(ops::broadcast_dims(&#acc, &#s, #site)),
-                    ),
-                    _ => unreachable!("two or more shapes"),
+                    _ => join(arrays),
                 };
-                let id = format_ident!("shape_{}", j);
-                before.push(quote!(let #id = #joined;));
-                Some(quote!(#id))
+                joined.map(|joined| {
+                    let id = format_ident!("shape_{}", j);
+                    before.push(quote!(let #id = #joined;));
+                    quote!(#id)
+                })
             } else {
                 arrays.into_iter().next()
             };
@@ -750,11 +757,22 @@ impl Emitter<'_> {
         }
         let result = elems.last().cloned().unwrap_or_default();
         let body = quote!({ #(#lines)* #result });
-        let reduced = fused.result();
+        // `verify` rejects an empty loop before emission.
+        let Some(reduced) = fused.result() else {
+            return quote!(::core::compile_error!(
+                "internal error: an empty fused loop"
+            ));
+        };
         if let Some(reduction) = reduced.op.reduction() {
-            // The shape of the elements the reduction adds up.
-            let shape = shapes[shapes.len() - 2].clone().unwrap_or_default();
-            let target = b_arg(reduced, fused, 1).map(|k| elems[k].clone());
+            // The shape of the elements the reduction adds up (the node before it).
+            let shape = shapes
+                .iter()
+                .rev()
+                .nth(1)
+                .cloned()
+                .flatten()
+                .unwrap_or_default();
+            let target = reduced.args.get(1).map(|&k| elems[k].clone());
             return self.reducing_loop(reduction, before, &producers, shape, target, body);
         }
         let Some(shape) = shapes.last().cloned().flatten() else {
@@ -775,11 +793,8 @@ impl Emitter<'_> {
         let zipped: Vec<TokenStream> = producers
             .iter()
             .map(|(value, _, own)| {
-                if own.to_string() == shape_text {
-                    quote!(&#value)
-                } else {
-                    quote!(&ops::stretch(&#value, &shape))
-                }
+                let view = loop_view(value, own, &shape_text);
+                quote!(&#view)
             })
             .collect();
         let params = producers.iter().map(|(_, name, _)| name);
@@ -806,11 +821,8 @@ impl Emitter<'_> {
         let shape_text = shape.to_string();
         // Each array as a view of the loop's shape, sliced per block below.
         let views = producers.iter().map(|(value, name, own)| {
-            if own.to_string() == shape_text {
-                quote!(let #name = #value.view();)
-            } else {
-                quote!(let #name = ops::stretch(&#value, &shape);)
-            }
+            let view = loop_view(value, own, &shape_text);
+            quote!(let #name = #view;)
         });
         let rows = producers
             .iter()

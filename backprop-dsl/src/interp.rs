@@ -264,11 +264,8 @@ fn eval(op: &Op, a: &[Value]) -> Value {
                     other => panic!("shape of {other:?}"),
                 })
                 .collect();
-            let shape = shapes
-                .iter()
-                .try_fold(Vec::new(), |acc, s| k::broadcast_shape(&acc, s))
-                .expect("shapes that broadcast");
-            Value::Shape(IxDyn(&shape))
+            let shapes: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
+            Value::Shape(k::broadcast_shape_of::<IxDyn>(&shapes))
         }
         Op::Grad(GradOp::SumTo) => fl(k::sum_to(&f(&a[0]), shape(&a[1]))),
         Op::Grad(GradOp::MaskBy(cmp)) => {

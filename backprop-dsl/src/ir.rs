@@ -371,9 +371,10 @@ impl Fused {
         }
     }
 
-    /// The body node that is the loop's result.
-    pub fn result(&self) -> &Node {
-        self.body.last().expect("a fused loop has a body")
+    /// The body node that is the loop's result (`None` only for an empty
+    /// body, which `verify` rejects).
+    pub fn result(&self) -> Option<&Node> {
+        self.body.last()
     }
 }
 
@@ -636,7 +637,10 @@ impl Graph {
                 _ => return Err(messages::ir_fused_wrong_type(j, &b.op.name())),
             }
         }
-        Ok(fused.result().ty)
+        fused
+            .result()
+            .map(|r| r.ty)
+            .ok_or_else(|| messages::IR_FUSED_MALFORMED.into())
     }
 
     /// Checks node `id`'s type against its op's type rule.

@@ -42,6 +42,50 @@ pub type Broadcast<D1, D2> = <D1 as DimMax<D2>>::Output;
 /// A view stretched to the broadcast shape of `D1` and `D2`.
 type BroadcastView<'a, A, D1, D2> = ArrayView<'a, A, Broadcast<D1, D2>>;
 
+/// The shape two operands of a broadcasting op take together: what each
+/// broadcasting kernel checks, and what a fused loop checks before it runs.
+///
+/// # Panics
+/// With the op's shape error (naming the op, the expression and both shapes) if
+/// the shapes cannot be broadcast together.
+pub fn broadcast_dims<D1, D2>(a: &D1, b: &D2, site: &Site) -> Broadcast<D1, D2>
+where
+    D1: Dimension + DimMax<D2>,
+    D2: Dimension,
+{
+    joined_dims(
+        a.slice(),
+        b.slice(),
+        site,
+        "the shapes cannot be broadcast together",
+    )
+}
+
+/// The shape a mask and the values of `where_` take together (see [`broadcast_dims`]).
+///
+/// # Panics
+/// With `where_`'s shape error if the mask cannot be broadcast to the values.
+pub fn broadcast_mask_dims<DM, D>(mask: &DM, values: &D, site: &Site) -> Broadcast<DM, D>
+where
+    DM: Dimension + DimMax<D>,
+    D: Dimension,
+{
+    joined_dims(
+        mask.slice(),
+        values.slice(),
+        site,
+        "the mask cannot be broadcast to the values",
+    )
+}
+
+/// The broadcast of two shapes as a dimension, or `site`'s shape error saying `why`.
+fn joined_dims<E: Dimension>(a: &[usize], b: &[usize], site: &Site, why: &str) -> E {
+    match broadcast_shape(a, b) {
+        Some(shape) => dim_of(&shape),
+        None => site.shape_mismatch(a, b, why),
+    }
+}
+
 /// Both operands as views of their common broadcast shape.
 fn co_broadcast<'a, A, D1, D2>(
     a: &'a ArrayRef<A, D1>,
@@ -52,14 +96,7 @@ where
     D1: Dimension + DimMax<D2>,
     D2: Dimension,
 {
-    let Some(shape) = broadcast_shape(a.shape(), b.shape()) else {
-        site.shape_mismatch(
-            a.shape(),
-            b.shape(),
-            "the shapes cannot be broadcast together",
-        )
-    };
-    let dim: Broadcast<D1, D2> = dim_of(&shape);
+    let dim = broadcast_dims(&a.raw_dim(), &b.raw_dim(), site);
     let av = a
         .broadcast(dim.clone())
         .expect("broadcast shape checked above");
@@ -205,14 +242,7 @@ where
     DM: Dimension + DimMax<Broadcast<D1, D2>>,
 {
     let (av, bv) = co_broadcast(a, b, site);
-    let Some(shape) = broadcast_shape(mask.shape(), av.shape()) else {
-        site.shape_mismatch(
-            mask.shape(),
-            av.shape(),
-            "the mask cannot be broadcast to the values",
-        )
-    };
-    let dim: Broadcast<DM, Broadcast<D1, D2>> = dim_of(&shape);
+    let dim = broadcast_mask_dims(&mask.raw_dim(), &av.raw_dim(), site);
     let m = mask.broadcast(dim.clone()).expect("checked above");
     let av = av.broadcast(dim.clone()).expect("checked above");
     let bv = bv.broadcast(dim).expect("checked above");

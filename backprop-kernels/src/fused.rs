@@ -3,9 +3,9 @@
 //! time into a small buffer, and adds each block into the result, so that no
 //! array of the loop's full shape is ever made.
 
-use ndarray::{Array, ArrayRef, ArrayView, Axis, DimMax, Dimension, Ix1, Ix2, RemoveAxis, Zip};
+use ndarray::{Array, ArrayRef, ArrayView, Axis, Dimension, Ix2, RemoveAxis, Zip};
 
-use crate::broadcast::{Broadcast, broadcast_shape, dim_of};
+use crate::broadcast::{broadcast_shape, dim_of};
 use crate::{Real, Site, math};
 
 /// About how many elements one block of a reducing loop holds: small enough to
@@ -128,51 +128,6 @@ pub fn divide_by<T: Real, D: Dimension>(acc: &mut ArrayRef<T, D>, n: usize) {
 /// The shape of a loop's result reduced along axis 0.
 pub fn without_axis0<D: RemoveAxis>(shape: &D) -> D::Smaller {
     shape.remove_axis(Axis(0))
-}
-
-/// The shape of a 1-D result: a helper so that generated code names no `Ix1`.
-pub fn dim1(n: usize) -> Ix1 {
-    Ix1(n)
-}
-
-/// The shape two operands of a broadcasting op take together, for a fused loop
-/// that checks, before it runs, what the op's own kernel would check.
-///
-/// # Panics
-/// With the op's shape error (naming the op, the expression and both shapes) if
-/// the shapes cannot be broadcast together.
-pub fn broadcast_dims<D1, D2>(a: &D1, b: &D2, site: &Site) -> Broadcast<D1, D2>
-where
-    D1: Dimension + DimMax<D2>,
-    D2: Dimension,
-{
-    match broadcast_shape(a.slice(), b.slice()) {
-        Some(shape) => dim_of(&shape),
-        None => site.shape_mismatch(
-            a.slice(),
-            b.slice(),
-            "the shapes cannot be broadcast together",
-        ),
-    }
-}
-
-/// The shape a mask and the values of `where_` take together (see [`broadcast_dims`]).
-///
-/// # Panics
-/// With `where_`'s shape error if the mask cannot be broadcast to the values.
-pub fn broadcast_mask_dims<DM, D>(mask: &DM, values: &D, site: &Site) -> Broadcast<DM, D>
-where
-    DM: Dimension + DimMax<D>,
-    D: Dimension,
-{
-    match broadcast_shape(mask.slice(), values.slice()) {
-        Some(shape) => dim_of(&shape),
-        None => site.shape_mismatch(
-            mask.slice(),
-            values.slice(),
-            "the mask cannot be broadcast to the values",
-        ),
-    }
 }
 
 /// `a` as a view of `shape`, stretched by broadcasting: an operand of a fused loop

@@ -41,7 +41,7 @@ pub fn batchnorm_forward<T: Real>(
     };
     let t7 = {
         ops::zip_map1(
-            &var,
+            &var.view(),
             #[inline(always)]
             |var| {
                 let v0 = var + T::lit(0.00001);
@@ -165,7 +165,7 @@ pub fn batchnorm_forward_train<T: Real>(
     };
     let t7 = {
         ops::zip_map1(
-            &var,
+            &var.view(),
             #[inline(always)]
             |var| {
                 let v0 = var + T::lit(0.00001);
@@ -338,7 +338,7 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     ops::zip_map3(
 ///         &ops::stretch(&d_var, &shape),
 ///         &ops::stretch(&centered_2, &shape),
-///         &t27,
+///         &t27.view(),
 ///         #[inline(always)]
 ///         |d_var, centered_2, t27| {
 ///             let v0 = ops::over_len0(d_var, &saved.t14);
@@ -373,7 +373,7 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     let shape = t31.raw_dim();
 ///     ops::zip_map2(
 ///         &ops::stretch(&d_mu, &shape),
-///         &t31,
+///         &t31.view(),
 ///         #[inline(always)]
 ///         |d_mu, t31| {
 ///             let v0 = ops::over_len0(d_mu, &saved.x_shape);
@@ -487,7 +487,7 @@ pub fn batchnorm_forward_backward<T: Real>(
         ops::zip_map3(
             &ops::stretch(&d_var, &shape),
             &ops::stretch(&centered_2, &shape),
-            &t27,
+            &t27.view(),
             #[inline(always)]
             |d_var, centered_2, t27| {
                 let v0 = ops::over_len0(d_var, &saved.t14);
@@ -521,7 +521,7 @@ pub fn batchnorm_forward_backward<T: Real>(
         let shape = t31.raw_dim();
         ops::zip_map2(
             &ops::stretch(&d_mu, &shape),
-            &t31,
+            &t31.view(),
             #[inline(always)]
             |d_mu, t31| {
                 let v0 = ops::over_len0(d_mu, &saved.x_shape);
@@ -581,7 +581,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t9, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet t21 = ops::sum_to(&d_out, saved.t10);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t23 = ops::mul(\n    &t21,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t24 = ops::sum_to_owned(t23, saved.t12);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t21.raw_dim(),\n        &x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let t21 = ops::stretch(&t21, &shape);\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t21.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t21, x_hat| {\n                let v0 = t21 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &t24,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t27 = ops::sum_to_owned(t26, saved.t14);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t24.raw_dim();\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let t24 = t24.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            &t7.slice_axis(ops::Axis(0), rows),\n            &t24.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x_hat, t7, t24| {\n                let v0 = x_hat / t7;\n                let v1 = t24 * v0;\n                let v2 = -v1;\n                v2\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &t27,\n        #[inline(always)]\n        |d_var, centered_2, t27| {\n            let v0 = ops::over_len0(d_var, &saved.t14);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t27 + v1;\n            v2\n        },\n    )\n};\nlet t31 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &d_centered.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t31.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t31,\n        #[inline(always)]\n        |d_mu, t31| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t31 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t9, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet t21 = ops::sum_to(&d_out, saved.t10);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t23 = ops::mul(\n    &t21,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t24 = ops::sum_to_owned(t23, saved.t12);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t21.raw_dim(),\n        &x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let t21 = ops::stretch(&t21, &shape);\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t21.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t21, x_hat| {\n                let v0 = t21 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &t24,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t27 = ops::sum_to_owned(t26, saved.t14);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t24.raw_dim();\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let t24 = t24.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            &t7.slice_axis(ops::Axis(0), rows),\n            &t24.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x_hat, t7, t24| {\n                let v0 = x_hat / t7;\n                let v1 = t24 * v0;\n                let v2 = -v1;\n                v2\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &t27.view(),\n        #[inline(always)]\n        |d_var, centered_2, t27| {\n            let v0 = ops::over_len0(d_var, &saved.t14);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t27 + v1;\n            v2\n        },\n    )\n};\nlet t31 = ops::sum_to(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &d_centered.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t31.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t31.view(),\n        #[inline(always)]\n        |d_mu, t31| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t31 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

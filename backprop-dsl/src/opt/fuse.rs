@@ -191,6 +191,7 @@ pub(crate) fn fuse(g: &mut Graph) {
             }
         }
         let arity = outer.len();
+        // Every argument of a member is in the loop or was listed just above.
         let local = |a: ValueId| match inside.get(&a) {
             Some(j) => arity + j,
             None => outer_index[&a],
