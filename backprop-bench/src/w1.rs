@@ -211,7 +211,8 @@ impl<T: Real> Layers<T> {
     }
 
     /// One step: forward in training mode, the loss and its gradient, the model's
-    /// backward; the accumulated gradients are then taken out of the model (and
+    /// backward for training (`backward_params`, as `train_step` runs it: the
+    /// input's gradient is not computed); the accumulated gradients are then taken out of the model (and
     /// replaced by zeros, which is the `zero_grad` of the next step).
     pub fn step(&mut self) -> StepResult<T> {
         let scores = self
@@ -221,7 +222,7 @@ impl<T: Real> Layers<T> {
             .expect("the model's output is 2-D");
         let (loss, saved) = softmax_cross_entropy_train(scores.view(), self.labels.view());
         let d_scores = softmax_cross_entropy_backward(&saved, T::one()).scores;
-        self.model.backward(&d_scores);
+        self.model.backward_params(&d_scores);
         let mut grads = Vec::with_capacity(4);
         for (layer, w, b) in [("fc1", "w1", "b1"), ("fc2", "w2", "b2")] {
             let affine = self

@@ -118,6 +118,15 @@ pub trait Layer<T: Real>: Parameters<T> {
     /// Accumulates parameter gradients for upstream gradient `d_out` and returns the
     /// gradient of the input.
     fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad;
+
+    /// Accumulates parameter gradients for upstream gradient `d_out`, without
+    /// computing the input's gradient: what a model runs for its first layer,
+    /// whose input gradient nobody reads (for an `Affine`, one matrix product of
+    /// three). Generated layers skip the input gradient's statements; the
+    /// default calls [`Layer::backward`] and drops its result.
+    fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
+        let _ = self.backward(saved, d_out);
+    }
 }
 
 #[cfg(test)]

@@ -51,19 +51,25 @@ pub trait DynLayer<T: Real>: Parameters<T> {
     ///
     /// # Panics
     /// If `x` does not have the rank of [`DynLayer::input_rank`].
-    fn forward_dyn(&self, x: &ArrayD<T>) -> ArrayD<T>;
+    fn forward_dyn(&self, x: ArrayD<T>) -> ArrayD<T>;
 
     /// [`Layer::forward_train`], with the saved values boxed.
     ///
     /// # Panics
     /// If `x` does not have the rank of [`DynLayer::input_rank`].
-    fn forward_train_dyn(&mut self, x: &ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>);
+    fn forward_train_dyn(&mut self, x: ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>);
 
     /// [`Layer::backward`], from the values [`DynLayer::forward_train_dyn`] saved.
     ///
     /// # Panics
     /// If `saved` does not come from this layer's type, or `d_out` has the wrong rank.
-    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: &ArrayD<T>) -> ArrayD<T>;
+    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) -> ArrayD<T>;
+
+    /// [`Layer::backward_params`]: the parameters' gradients only.
+    ///
+    /// # Panics
+    /// As [`DynLayer::backward_dyn`].
+    fn backward_params_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>);
 
     /// The layer as [`Any`], to get its concrete type back ([`Sequential::get`]).
     fn as_any(&self) -> &dyn Any;
@@ -72,18 +78,16 @@ pub trait DynLayer<T: Real>: Parameters<T> {
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-/// `a` as an array of rank `D`.
-fn to_rank<T: Real, D: Dimension>(a: &ArrayD<T>, what: &str) -> Array<T, D> {
-    a.view()
-        .into_dimensionality::<D>()
-        .unwrap_or_else(|_| {
-            panic!(
-                "{what} must be a {}-D array, got shape {:?}",
-                D::NDIM.unwrap_or(0),
-                a.shape()
-            )
-        })
-        .to_owned()
+/// `a` as an array of rank `D`, without a copy: the arrays a model passes
+/// between its layers are its own.
+fn to_rank<T: Real, D: Dimension>(a: ArrayD<T>, what: &str) -> Array<T, D> {
+    let shape = a.shape().to_vec();
+    a.into_dimensionality::<D>().unwrap_or_else(|_| {
+        panic!(
+            "{what} must be a {}-D array, got shape {shape:?}",
+            D::NDIM.unwrap_or(0),
+        )
+    })
 }
 
 impl<T, L, D1, D2> DynLayer<T> for L
@@ -102,21 +106,28 @@ where
         type_name::<L>()
     }
 
-    fn forward_dyn(&self, x: &ArrayD<T>) -> ArrayD<T> {
+    fn forward_dyn(&self, x: ArrayD<T>) -> ArrayD<T> {
         self.forward(&to_rank(x, "the input")).into_dyn()
     }
 
-    fn forward_train_dyn(&mut self, x: &ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>) {
+    fn forward_train_dyn(&mut self, x: ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>) {
         let (y, saved) = self.forward_train(&to_rank(x, "the input"));
         (y.into_dyn(), Box::new(saved))
     }
 
-    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: &ArrayD<T>) -> ArrayD<T> {
+    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) -> ArrayD<T> {
         let saved = saved
             .downcast::<L::Saved>()
             .expect("the saved values come from this layer's forward_train_dyn");
         self.backward(*saved, &to_rank(d_out, "the output gradient"))
             .into_dyn()
+    }
+
+    fn backward_params_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) {
+        let saved = saved
+            .downcast::<L::Saved>()
+            .expect("the saved values come from this layer's forward_train_dyn");
+        self.backward_params(*saved, &to_rank(d_out, "the output gradient"));
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -285,7 +296,7 @@ impl<T: Real> Sequential<T> {
         for k in 0..self.layers.len() {
             let context = self.context(k, h.shape());
             let layer = &mut self.layers[k].layer;
-            let (y, s) = in_layer(&context, || layer.forward_train_dyn(&h));
+            let (y, s) = in_layer(&context, || layer.forward_train_dyn(h));
             saved.push(s);
             h = y;
         }
@@ -304,7 +315,7 @@ impl<T: Real> Sequential<T> {
         let mut h = x.view().into_dyn().to_owned();
         for (k, entry) in self.layers.iter().enumerate() {
             let context = self.context(k, h.shape());
-            h = in_layer(&context, || entry.layer.forward_dyn(&h));
+            h = in_layer(&context, || entry.layer.forward_dyn(h));
         }
         h
     }
@@ -312,11 +323,45 @@ impl<T: Real> Sequential<T> {
     /// The backward pass of the last training-mode [`Sequential::forward`]: runs the
     /// layers' backward passes in reverse, accumulates every parameter gradient, and
     /// returns the gradient of the model's input for the output gradient `d_out`.
+    /// Training needs only the parameters' gradients: [`Sequential::backward_params`]
+    /// skips the input's (what [`crate::train::train_step`] calls).
     ///
     /// # Panics
     /// If there was no training forward since the last backward, or `d_out` does not
     /// have the shape of that forward's output.
     pub fn backward<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) -> ArrayD<T> {
+        match self.backward_to_first(d_out) {
+            Some((saved, d)) => {
+                let context = format!("in the backward pass of {}", self.describe(0));
+                let layer = &mut self.layers[0].layer;
+                in_layer(&context, || layer.backward_dyn(saved, d))
+            }
+            None => d_out.view().into_dyn().to_owned(),
+        }
+    }
+
+    /// The backward pass of the last training-mode [`Sequential::forward`] for
+    /// training: accumulates every parameter gradient for the output gradient
+    /// `d_out`, and does not compute the gradient of the model's input, which
+    /// nobody reads (the first layer runs [`Layer::backward_params`]).
+    ///
+    /// # Panics
+    /// As [`Sequential::backward`].
+    pub fn backward_params<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) {
+        if let Some((saved, d)) = self.backward_to_first(d_out) {
+            let context = format!("in the backward pass of {}", self.describe(0));
+            let layer = &mut self.layers[0].layer;
+            in_layer(&context, || layer.backward_params_dyn(saved, d));
+        }
+    }
+
+    /// Runs the backward of every layer but the first, in reverse, and returns the
+    /// first layer's saved values and output gradient (`None` for a model without
+    /// layers).
+    fn backward_to_first<D: Dimension>(
+        &mut self,
+        d_out: &ArrayRef<T, D>,
+    ) -> Option<(Box<dyn Any>, ArrayD<T>)> {
         let Some(trace) = self.trace.take() else {
             panic!(
                 "Sequential::backward needs a training-mode forward first (one backward per forward)"
@@ -330,12 +375,18 @@ impl<T: Real> Sequential<T> {
             trace.output_shape
         );
         let mut d = d_out.view().into_dyn().to_owned();
-        for (k, saved) in trace.saved.into_iter().enumerate().rev() {
+        let mut saved = trace.saved;
+        if saved.is_empty() {
+            return None;
+        }
+        let first = saved.remove(0);
+        for (k, saved) in saved.into_iter().enumerate().rev() {
+            let k = k + 1;
             let context = format!("in the backward pass of {}", self.describe(k));
             let layer = &mut self.layers[k].layer;
-            d = in_layer(&context, || layer.backward_dyn(saved, &d));
+            d = in_layer(&context, || layer.backward_dyn(saved, d));
         }
-        d
+        Some((first, d))
     }
 
     /// `layer `fc2` (type)`, for messages.
@@ -463,6 +514,65 @@ mod tests {
         model.visit_params(&mut |p| params.push(p.name.to_string()));
         model.visit_buffers(&mut |name, _| buffers.push(name.to_string()));
         (params, buffers)
+    }
+
+    /// Every parameter gradient of `model`, by name, and the gradients zeroed.
+    fn take_grads(model: &mut Sequential<f64>) -> Vec<(String, ArrayD<f64>)> {
+        let mut grads = Vec::new();
+        model.visit_params(&mut |mut p| {
+            grads.push((p.name.to_string(), p.grad.to_owned()));
+            p.grad.fill(0.0);
+        });
+        grads
+    }
+
+    #[test]
+    fn backward_params_accumulates_what_backward_does_without_the_input_gradient() {
+        // A generated user layer first (its input gradient is skipped), then
+        // the library's layers; and an Affine first.
+        let mut rng = SeededRng::new(3);
+        let residual = Residual {
+            w: Param::new(random((3, 3), 4)),
+            b: Param::new(random(3, 5)),
+        };
+        let mut first_residual = Sequential::new();
+        first_residual
+            .add(residual)
+            .add(Tanh::new())
+            .add(Affine::new(3, 2, &mut rng));
+        for mut model in [first_residual, mlp(&mut rng)] {
+            let x = random((4, 3), 6);
+            let d_out = random((4, 2), 7);
+            model.forward(&x);
+            model.backward(&d_out);
+            let full = take_grads(&mut model);
+            model.forward(&x);
+            model.backward_params(&d_out);
+            let params_only = take_grads(&mut model);
+            assert_eq!(full.len(), params_only.len());
+            for ((name, a), (_, b)) in full.iter().zip(&params_only) {
+                assert!(a.iter().any(|&v| v != 0.0), "{name} has no gradient");
+                assert_eq!(a, b, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_generated_layer_skips_its_input_gradient_in_backward_params() {
+        let mut layer = Residual {
+            w: Param::new(random((3, 3), 8)),
+            b: Param::new(random(3, 9)),
+        };
+        let x = random((2, 3), 10);
+        let d_out = random((2, 3), 11);
+        let (_, saved) = layer.forward_train(&x);
+        // The generated params-only backward hands out the parameters' gradients only.
+        let (d_w, d_b) = __residual_backward_params(&saved, d_out.view());
+        let grads = residual_backward(&saved, d_out.view());
+        assert_eq!((&d_w, &d_b), (&grads.w, &grads.b));
+        layer.backward_params(saved, &d_out);
+        assert_eq!(layer.w.grad, grads.w);
+        assert_eq!(layer.b.grad, grads.b);
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub fn train_step<T: Real, D: Dimension>(
     let output = into_2d(model.forward(x));
     let (loss, d_output) = target.loss_and_grad(output.view());
     let correct = target.correct(output.view());
-    model.backward(&d_output);
+    model.backward_params(&d_output);
     let grad_norm = clip_grad_norm(model, clip_norm.unwrap_or(f64::INFINITY));
     let updated = grad_norm.is_finite();
     if updated {

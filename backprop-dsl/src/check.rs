@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use backprop_kernels::{Compare, Elementwise};
+use backprop_spec::{Compare, Elementwise};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use backprop_kernels::{Compare, Elementwise, Uses};
+use backprop_spec::{Compare, Elementwise, Uses};
 
 use crate::ir::{BinOp, GradOp, Graph, Node, Op, ScalarOp, Ty, ValueId};
 use crate::ops::Read;

@@ -199,7 +199,8 @@ fn eval(op: &Op, a: &[Value]) -> Value {
         }
         Op::Elementwise(e) => {
             let params: Vec<f64> = a[1..].iter().map(s).collect();
-            fl((e.forward)(&f(&a[0]), &params))
+            fl(k::dynamic::elementwise(e.name, &f(&a[0]), &params)
+                .unwrap_or_else(|e| panic!("{e}")))
         }
         Op::Grad(GradOp::ElementwiseGrad(e)) => {
             let reads = a.len() - e.params.len();
@@ -210,7 +211,10 @@ fn eval(op: &Op, a: &[Value]) -> Value {
                 (k::Uses::XY, 3) => (f(&a[0]), f(&a[1]), f(&a[2])),
                 other => panic!("elementwise gradient with {other:?}"),
             };
-            fl((e.backward.expect("has a derivative"))(&x, &y, &g, &params))
+            fl(
+                k::dynamic::elementwise_backward(e.name, &x, &y, &g, &params)
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
         }
         Op::Binary(op) => {
             let (l, r) = (f(&a[0]), f(&a[1]));

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use backprop_kernels::{Compare, Elementwise};
+use backprop_spec::{Compare, Elementwise};
 
 use crate::messages;
 use crate::ops::{Attr, Prim, Read};

@@ -22,6 +22,7 @@ pub mod check;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+#[cfg(any(test, feature = "interp"))]
 pub mod interp;
 pub mod ir;
 pub mod lints;

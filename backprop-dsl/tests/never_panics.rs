@@ -485,8 +485,7 @@ impl Gen {
         let axis = |g: &mut Gen, r: usize| g.below(r.max(1));
         match self.below(16) {
             0 | 1 => {
-                let op =
-                    backprop_kernels::ELEMENTWISE[self.below(backprop_kernels::ELEMENTWISE.len())];
+                let op = backprop_spec::ELEMENTWISE[self.below(backprop_spec::ELEMENTWISE.len())];
                 let mut args = vec![self.expr(rank, d, names)];
                 for _ in op.params {
                     args.push(

@@ -3,6 +3,7 @@
 
 use ndarray::{Array, ArrayRef, ArrayView, Axis, DimMax, Dimension, IxDyn, Zip};
 
+use crate::Compare;
 use crate::Real;
 use crate::Site;
 
@@ -189,23 +190,6 @@ pub fn scalar_div<T: Real, D: Dimension>(c: T, a: &ArrayRef<T, D>) -> Array<T, D
 /// A 0-d array holding `c`, for a constant that meets a broadcasting op.
 pub fn scalar<T: Real>(c: T) -> ndarray::Array0<T> {
     ndarray::arr0(c)
-}
-
-/// Comparison of two arrays with broadcasting, giving a mask for `where_`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compare {
-    /// `a > b`
-    Gt,
-    /// `a >= b`
-    Ge,
-    /// `a < b`
-    Lt,
-    /// `a <= b`
-    Le,
-    /// `a == b`
-    Eq,
-    /// `a != b`
-    Ne,
 }
 
 /// The mask `a <cmp> b` with broadcasting.

@@ -7,6 +7,131 @@ use ndarray::{ArrayD, ArrayRef, Axis, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, IxDyn}
 
 use crate::Site;
 
+/// A forward elementwise kernel on `f64`: `(x, params)`.
+type Forward = fn(&ArrayD<f64>, &[f64]) -> ArrayD<f64>;
+/// A derivative kernel on `f64`: `(x, y, g, params) -> g * dy/dx`.
+type Backward = fn(&ArrayD<f64>, &ArrayD<f64>, &ArrayD<f64>, &[f64]) -> ArrayD<f64>;
+
+/// Each entry of [`crate::ELEMENTWISE`] with its kernels (a test checks that
+/// none is missing): the same generic kernels generated code calls, on `f64`.
+const ELEMENTWISE_KERNELS: &[(&str, Forward, Option<Backward>)] = {
+    use crate::elementwise::*;
+    &[
+        ("neg", |x, _| neg(x), Some(|_, _, g, _| neg_backward(g))),
+        ("exp", |x, _| exp(x), Some(|_, y, g, _| exp_backward(y, g))),
+        ("ln", |x, _| ln(x), Some(|x, _, g, _| ln_backward(x, g))),
+        (
+            "sqrt",
+            |x, _| sqrt(x),
+            Some(|_, y, g, _| sqrt_backward(y, g)),
+        ),
+        ("abs", |x, _| abs(x), Some(|x, _, g, _| abs_backward(x, g))),
+        (
+            "square",
+            |x, _| square(x),
+            Some(|x, _, g, _| square_backward(x, g)),
+        ),
+        (
+            "powi",
+            |x, p| powi(x, p[0] as i32),
+            Some(|x, _, g, p| powi_backward(x, g, p[0] as i32)),
+        ),
+        (
+            "powf",
+            |x, p| powf(x, p[0]),
+            Some(|x, _, g, p| powf_backward(x, g, p[0])),
+        ),
+        (
+            "recip",
+            |x, _| recip(x),
+            Some(|_, y, g, _| recip_backward(y, g)),
+        ),
+        (
+            "sigmoid",
+            |x, _| sigmoid(x),
+            Some(|_, y, g, _| sigmoid_backward(y, g)),
+        ),
+        (
+            "tanh",
+            |x, _| tanh(x),
+            Some(|_, y, g, _| tanh_backward(y, g)),
+        ),
+        (
+            "relu",
+            |x, _| relu(x),
+            Some(|x, _, g, _| relu_backward(x, g)),
+        ),
+        (
+            "leaky_relu",
+            |x, p| leaky_relu(x, p[0]),
+            Some(|x, _, g, p| leaky_relu_backward(x, g, p[0])),
+        ),
+        (
+            "elu",
+            |x, p| elu(x, p[0]),
+            Some(|x, y, g, p| elu_backward(x, y, g, p[0])),
+        ),
+        (
+            "softplus",
+            |x, _| softplus(x),
+            Some(|x, _, g, _| softplus_backward(x, g)),
+        ),
+        (
+            "gelu",
+            |x, _| gelu(x),
+            Some(|x, _, g, _| gelu_backward(x, g)),
+        ),
+        (
+            "silu",
+            |x, _| silu(x),
+            Some(|x, _, g, _| silu_backward(x, g)),
+        ),
+        ("sin", |x, _| sin(x), Some(|x, _, g, _| sin_backward(x, g))),
+        ("cos", |x, _| cos(x), Some(|x, _, g, _| cos_backward(x, g))),
+        (
+            "clip",
+            |x, p| clip(x, p[0], p[1]),
+            Some(|x, _, g, p| clip_backward(x, g, p[0], p[1])),
+        ),
+        (
+            "huber",
+            |x, p| huber(x, p[0]),
+            Some(|x, _, g, p| huber_backward(x, g, p[0])),
+        ),
+        ("sign", |x, _| sign(x), None),
+        ("floor", |x, _| floor(x), None),
+        ("round", |x, _| round(x), None),
+    ]
+};
+
+fn elementwise_kernels(name: &str) -> Result<(Forward, Option<Backward>), String> {
+    ELEMENTWISE_KERNELS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, f, b)| (f, b))
+        .ok_or_else(|| format!("no elementwise op `{name}`"))
+}
+
+/// The elementwise op `name` on `x` with its constant parameters.
+pub fn elementwise(name: &str, x: &ArrayD<f64>, params: &[f64]) -> Result<ArrayD<f64>, String> {
+    Ok(elementwise_kernels(name)?.0(x, params))
+}
+
+/// The derivative of the elementwise op `name`: `g * dy/dx`, given the forward
+/// input `x`, its output `y` and the upstream gradient `g`.
+pub fn elementwise_backward(
+    name: &str,
+    x: &ArrayD<f64>,
+    y: &ArrayD<f64>,
+    g: &ArrayD<f64>,
+    params: &[f64],
+) -> Result<ArrayD<f64>, String> {
+    let backward = elementwise_kernels(name)?
+        .1
+        .ok_or_else(|| format!("`{name}` has no derivative"))?;
+    Ok(backward(x, y, g, params))
+}
+
 /// One argument of a kernel call.
 #[derive(Clone, Copy, Debug)]
 pub enum Arg<'a> {
@@ -215,4 +340,24 @@ pub fn call(name: &str, args: &[Arg<'_>]) -> Result<ArrayD<f64>, String> {
         "mul" => crate::mul(r, f(1)?, &SITE),
         other => return Err(format!("no kernel `{other}` in backprop_kernels::dynamic")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_elementwise_op_has_its_kernels() {
+        // Their values are checked against each op's reference formula in
+        // backprop-tests/tests/gradients.rs, their derivatives by finite differences.
+        for op in crate::ELEMENTWISE {
+            let (_, backward) = elementwise_kernels(op.name).unwrap();
+            assert_eq!(backward.is_some(), op.uses.is_some(), "{}", op.name);
+        }
+        assert_eq!(
+            ELEMENTWISE_KERNELS.len(),
+            crate::ELEMENTWISE.len(),
+            "a kernel entry without an op"
+        );
+    }
 }

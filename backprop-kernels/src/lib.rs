@@ -12,6 +12,7 @@
 mod batched;
 mod broadcast;
 mod conv;
+#[cfg(any(test, feature = "dynamic"))]
 pub mod dynamic;
 pub mod elem;
 mod elementwise;
@@ -24,6 +25,7 @@ mod real;
 mod reduce;
 mod site;
 
+pub use backprop_spec::{Compare, ELEMENTWISE, Elementwise, Param, Uses};
 pub use batched::*;
 pub use broadcast::*;
 pub use conv::*;

@@ -2,7 +2,7 @@
 //! [`Syntax`] (name, usage, check and lowering) and, for an op described by data,
 //! its [`Prim`] (type rule, kernel, derivative kernels, naming, doc, test cases),
 //! which every stage reads. Elementwise ops come from the runtime's table
-//! (`backprop_kernels::ELEMENTWISE`). The core ops of `core.rs` (extrema,
+//! (`backprop_spec::ELEMENTWISE`). The core ops of `core.rs` (extrema,
 //! `where_`, `concatenate`, `stop_gradient`, sizes) lower to the IR's own
 //! arithmetic nodes, whose derivative rules are in `crate::diff`.
 
@@ -15,7 +15,7 @@ mod matmul;
 pub mod prim;
 pub(crate) mod shape;
 
-use backprop_kernels::ELEMENTWISE;
+use backprop_spec::ELEMENTWISE;
 
 pub use prim::{Attr, Call, Case, CaseInput, Grad, K, Kernel, Naming, Prim, Read, Syntax};
 
@@ -32,7 +32,7 @@ static FAMILIES: &[(&[Syntax], &[&Prim])] = &[
 
 /// The elementwise negation, the first entry of the table (a test keeps it there):
 /// the derivative rules and the lowering of unary `-` build on it.
-pub fn neg() -> &'static backprop_kernels::Elementwise {
+pub fn neg() -> &'static backprop_spec::Elementwise {
     &ELEMENTWISE[0]
 }
 

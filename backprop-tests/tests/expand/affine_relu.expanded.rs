@@ -17,12 +17,12 @@ pub fn affine_relu<T: Real>(
     let x_dot_w = ops::dot_mm(
         &x,
         &w,
-        &ops::Site::new("dot", "x.dot(&w)", file!(), 6, 13),
+        &ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
     );
     let z = ops::add(
         &x_dot_w,
         &b,
-        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 6, 13),
+        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
     );
     let out = ops::relu(&z);
     out
@@ -71,12 +71,12 @@ pub fn affine_relu_train<T: Real>(
     let x_dot_w = ops::dot_mm(
         &x,
         &w,
-        &ops::Site::new("dot", "x.dot(&w)", file!(), 6, 13),
+        &ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
     );
     let z = ops::add(
         &x_dot_w,
         &b,
-        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 6, 13),
+        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
     );
     let out = ops::relu(&z);
     let t6 = ops::broadcast_shape_of::<
@@ -102,9 +102,9 @@ pub fn affine_relu_train<T: Real>(
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
-/// // line 7: relu(z)
+/// // line 15: relu(z)
 /// let d_z = ops::relu_backward(&saved.z, &d_out);
-/// // line 6: let z = x.dot(&w) + &b;
+/// // line 14: let z = x.dot(&w) + &b;
 /// let d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);
 /// let d_b = ops::sum_to(&d_z, saved.b_shape);
 /// let d_x = ops::dot_mt(&d_x_dot_w, &saved.w);
@@ -183,8 +183,104 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"affine_relu\", \"d_out\");\n// line 7: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 6: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"affine_relu\", \"d_out\");\n// line 15: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 14: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
+    }
+}
+#[doc(hidden)]
+#[allow(
+    clippy::let_and_return,
+    clippy::needless_borrow,
+    clippy::redundant_clone,
+    clippy::type_complexity,
+    unused_variables
+)]
+pub fn __affine_relu_backward_params<T: Real>(
+    saved: &AffineReluSaved<T>,
+    d_out: ::backprop::ndarray::ArrayView2<'_, T>,
+) -> (::backprop::ndarray::Array2<T>, ::backprop::ndarray::Array1<T>) {
+    #[allow(unused_imports)]
+    use ::backprop::ops;
+    ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
+    let d_z = ops::relu_backward(&saved.z, &d_out);
+    let d_x_dot_w = ops::sum_to(&d_z, saved.x_dot_w_shape);
+    let d_b = ops::sum_to(&d_z, saved.b_shape);
+    let d_w = ops::dot_tm(&saved.x, &d_x_dot_w);
+    (d_w, d_b)
+}
+#[doc(hidden)]
+#[allow(clippy::type_complexity, non_snake_case)]
+fn __backprop_affine_relu_fields<T: Real>(
+    this: &AffineRelu<T>,
+) -> (
+    &::backprop::Param<T, ::backprop::ndarray::Ix2>,
+    &::backprop::Param<T, ::backprop::ndarray::Ix1>,
+) {
+    let _ = this;
+    (
+        ::backprop::LayerField::<
+            ::backprop::Param<T, ::backprop::ndarray::Ix2>,
+        >::get(&(*this).w),
+        ::backprop::LayerField::<
+            ::backprop::Param<T, ::backprop::ndarray::Ix1>,
+        >::get(&(*this).b),
+    )
+}
+#[doc(hidden)]
+#[allow(clippy::type_complexity, non_snake_case, dead_code)]
+fn __backprop_affine_relu_fields_mut<T: Real>(
+    this: &mut AffineRelu<T>,
+) -> (
+    &mut ::backprop::Param<T, ::backprop::ndarray::Ix2>,
+    &mut ::backprop::Param<T, ::backprop::ndarray::Ix1>,
+) {
+    let _ = &this;
+    (
+        ::backprop::LayerField::<
+            ::backprop::Param<T, ::backprop::ndarray::Ix2>,
+        >::get_mut(&mut (*this).w),
+        ::backprop::LayerField::<
+            ::backprop::Param<T, ::backprop::ndarray::Ix1>,
+        >::get_mut(&mut (*this).b),
+    )
+}
+impl<T: Real> ::backprop::Parameters<T> for AffineRelu<T> {
+    #[allow(unused_variables)]
+    fn visit_params(&mut self, f: &mut dyn FnMut(::backprop::ParamMut<'_, T>)) {
+        let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
+        f(w.as_param_mut("w"));
+        f(b.as_param_mut("b"));
+    }
+}
+impl<T: Real> ::backprop::Layer<T> for AffineRelu<T> {
+    type Input = ::backprop::ndarray::Array2<T>;
+    type Output = Array2<T>;
+    type InputGrad = ::backprop::ndarray::Array2<T>;
+    type Saved = AffineReluSaved<T>;
+    #[allow(unused_variables)]
+    fn forward(&self, x: &Self::Input) -> Self::Output {
+        let (w, b) = __backprop_affine_relu_fields::<T>(self);
+        affine_relu(x.view(), w.value.view(), b.value.view())
+    }
+    #[allow(unused_variables)]
+    fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved) {
+        let (w, b) = __backprop_affine_relu_fields::<T>(self);
+        affine_relu_train(x.view(), w.value.view(), b.value.view())
+    }
+    #[allow(unused_variables)]
+    fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {
+        let grads = affine_relu_backward(&saved, d_out.view());
+        let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
+        w.accumulate(&grads.w);
+        b.accumulate(&grads.b);
+        grads.x
+    }
+    #[allow(unused_variables)]
+    fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
+        let grads = __affine_relu_backward_params::<T>(&saved, d_out.view());
+        let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
+        w.accumulate(&grads.0);
+        b.accumulate(&grads.1);
     }
 }
