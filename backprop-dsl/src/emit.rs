@@ -602,10 +602,13 @@ impl Emitter<'_> {
             Op::Where => call("where_", vec![a(0), arr(1), arr(2), site("where_")]),
             // A temporary read only here is given away, so that an equal-shape
             // sum_to moves it instead of copying it.
-            Op::Grad(GradOp::SumTo) if self.last_use[n.args[0]] == Some(v) => {
+            Op::Grad(GradOp::SumTo) if self.moves_into_sum_to(v) => {
                 let (g, shape) = (val(0), a(1));
                 call("sum_to_owned", vec![g, shape])
             }
+            // Borrows its operand when the shapes turn out equal (a bias added
+            // to an array of the same shape, which only run time knows).
+            Op::Grad(GradOp::SumTo) if self.borrows_in_sum_to(v) => call("sum_to_cow", all(0)),
             Op::Grad(GradOp::SumTo) => call("sum_to", all(0)),
             Op::Prim(p, attr) => self.kernel_call(&p.kernel, v, *attr, p.op, ctx),
             Op::Grad(GradOp::PrimGrad(p, i, attr)) => match p.grads.get(*i) {
@@ -1068,6 +1071,21 @@ impl Emitter<'_> {
             }
         }
         .to_token_stream()
+    }
+
+    /// Whether the `sum_to` node `v` moves its operand, a temporary it reads last.
+    fn moves_into_sum_to(&self, v: ValueId) -> bool {
+        let operand = self.g.nodes[v].args[0];
+        self.last_use[operand] == Some(v) && !self.borrows_in_sum_to(operand)
+    }
+
+    /// Whether the `sum_to` node `v` is a `CowArray` that may borrow its operand:
+    /// one it cannot move and whose value is not returned (a gradient is owned).
+    fn borrows_in_sum_to(&self, v: ValueId) -> bool {
+        let n = &self.g.nodes[v];
+        matches!(n.op, Op::Grad(GradOp::SumTo))
+            && self.last_use[n.args[0]] != Some(v)
+            && !self.g.grads.iter().flatten().any(|&g| g == v)
     }
 
     fn grad_inputs(&self) -> Vec<(usize, ValueId)> {

@@ -1,7 +1,7 @@
 //! Binary arithmetic with NumPy broadcasting, comparisons, `where_`, and the
 //! helpers that undo broadcasting in the backward pass.
 
-use ndarray::{Array, ArrayRef, ArrayView, Axis, DimMax, Dimension, IxDyn, Zip};
+use ndarray::{Array, ArrayRef, ArrayView, Axis, CowArray, DimMax, Dimension, IxDyn, Zip};
 
 use crate::Compare;
 use crate::Real;
@@ -307,6 +307,20 @@ pub fn sum_to_owned<T: Real, D: Dimension, E: Dimension>(g: Array<T, D>, shape: 
         return with_dim(g.into_dyn());
     }
     sum_to(&g, shape)
+}
+
+/// [`sum_to`] that borrows `g` when it has the target's shape already (a bias
+/// gradient whose shapes only run time knows are equal), instead of copying it.
+pub fn sum_to_cow<'a, T: Real, D: Dimension, E: Dimension>(
+    g: &'a ArrayRef<T, D>,
+    shape: E,
+) -> CowArray<'a, T, E> {
+    if g.shape() == shape.slice() {
+        if let Ok(view) = g.view().into_dimensionality::<E>() {
+            return CowArray::from(view);
+        }
+    }
+    CowArray::from(sum_to(g, shape))
 }
 
 /// An array whose shape is already the target's, in the target's dimension type.

@@ -206,7 +206,7 @@ pub fn layernorm_train<T: Real>(
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
 /// // line 10: x_hat * &gamma + &beta
-/// let t16 = ops::sum_to(&d_out, saved.t15);
+/// let t16 = ops::sum_to_cow(&d_out, saved.t15);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
 /// let t19 = ops::mul(
 ///     &t16,
@@ -287,7 +287,7 @@ pub fn layernorm_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let t35 = ops::sum_to(&d_centered, saved.x_shape);
+/// let t35 = ops::sum_to_cow(&d_centered, saved.x_shape);
 /// let t36 = ops::neg(&d_centered);
 /// let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
@@ -313,7 +313,7 @@ pub fn layernorm_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
-    let t16 = ops::sum_to(&d_out, saved.t15);
+    let t16 = ops::sum_to_cow(&d_out, saved.t15);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
     let t19 = ops::mul(
         &t16,
@@ -391,7 +391,7 @@ pub fn layernorm_backward<T: Real>(
             },
         )
     };
-    let t35 = ops::sum_to(&d_centered, saved.x_shape);
+    let t35 = ops::sum_to_cow(&d_centered, saved.x_shape);
     let t36 = ops::neg(&d_centered);
     let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
@@ -448,7 +448,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet t16 = ops::sum_to(&d_out, saved.t15);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t19 = ops::mul(\n    &t16,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t19, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t16.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let t16 = ops::stretch(&t16, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t16.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t16, x_hat| {\n                let v0 = t16 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t26 = ops::sum_to_owned(t24, saved.t25);\nlet t27 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat.view(),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t27, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t26.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t26.view(),\n        #[inline(always)]\n        |centered, d_square_centered, t26| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t26 + v0;\n            v1\n        },\n    )\n};\nlet t35 = ops::sum_to(&d_centered, saved.x_shape);\nlet t36 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t36, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t35, &t40, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet t16 = ops::sum_to_cow(&d_out, saved.t15);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t19 = ops::mul(\n    &t16,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t19, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t16.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let t16 = ops::stretch(&t16, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t16.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t16, x_hat| {\n                let v0 = t16 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t26 = ops::sum_to_owned(t24, saved.t25);\nlet t27 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat.view(),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t27, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t26.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t26.view(),\n        #[inline(always)]\n        |centered, d_square_centered, t26| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t26 + v0;\n            v1\n        },\n    )\n};\nlet t35 = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet t36 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t36, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t35, &t40, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

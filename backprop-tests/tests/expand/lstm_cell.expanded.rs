@@ -494,8 +494,8 @@ pub fn lstm_cell_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let t39 = ops::sum_to(&d_c_2, saved.t38);
-/// let t41 = ops::sum_to(&d_c_2, saved.t40);
+/// let t39 = ops::sum_to_cow(&d_c_2, saved.t38);
+/// let t41 = ops::sum_to_cow(&d_c_2, saved.t40);
 /// let t42 = ops::mul(&t41, &saved.g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
 /// let d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);
 /// let t45 = ops::mul(&t41, &saved.i, &ops::Site::new("mul", "i * g", file!(), 19, 27));
@@ -561,10 +561,10 @@ pub fn lstm_cell_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let t65 = ops::sum_to(&d_gates, saved.t64);
+/// let t65 = ops::sum_to_cow(&d_gates, saved.t64);
 /// let d_b = ops::sum_to(&d_gates, saved.b_shape);
-/// let d_x_dot_wx = ops::sum_to(&t65, saved.x_dot_wx_shape);
-/// let d_h_prev_dot_wh = ops::sum_to(&t65, saved.h_prev_dot_wh_shape);
+/// let d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);
+/// let d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);
 /// let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
 /// let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
 /// let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
@@ -622,8 +622,8 @@ pub fn lstm_cell_backward<T: Real>(
             },
         )
     };
-    let t39 = ops::sum_to(&d_c_2, saved.t38);
-    let t41 = ops::sum_to(&d_c_2, saved.t40);
+    let t39 = ops::sum_to_cow(&d_c_2, saved.t38);
+    let t41 = ops::sum_to_cow(&d_c_2, saved.t40);
     let t42 = ops::mul(&t41, &saved.g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
     let d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);
     let t45 = ops::mul(&t41, &saved.i, &ops::Site::new("mul", "i * g", file!(), 19, 27));
@@ -684,10 +684,10 @@ pub fn lstm_cell_backward<T: Real>(
             },
         )
     };
-    let t65 = ops::sum_to(&d_gates, saved.t64);
+    let t65 = ops::sum_to_cow(&d_gates, saved.t64);
     let d_b = ops::sum_to(&d_gates, saved.b_shape);
-    let d_x_dot_wx = ops::sum_to(&t65, saved.x_dot_wx_shape);
-    let d_h_prev_dot_wh = ops::sum_to(&t65, saved.h_prev_dot_wh_shape);
+    let d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);
+    let d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);
     let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
     let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
     let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
@@ -765,7 +765,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.t28, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.t30, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t32 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t35, saved.t30);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c.view(),\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        },\n    )\n};\nlet t39 = ops::sum_to(&d_c_2, saved.t38);\nlet t41 = ops::sum_to(&d_c_2, saved.t40);\nlet t42 = ops::mul(&t41, &saved.g, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);\nlet t45 = ops::mul(&t41, &saved.i, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);\nlet t48 = ops::mul(\n    &t39,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);\nlet t51 = ops::mul(\n    &t39,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t56 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t18,\n    saved.t55,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t58 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t14,\n    saved.t55,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t60 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.t55,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t62 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t10,\n    saved.t55,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t56.raw_dim();\n    ops::zip_map4(\n        &t56.view(),\n        &ops::stretch(&t58, &shape),\n        &ops::stretch(&t60, &shape),\n        &ops::stretch(&t62, &shape),\n        #[inline(always)]\n        |t56, t58, t60, t62| {\n            let v0 = t56 + t58;\n            let v1 = v0 + t60;\n            let v2 = v1 + t62;\n            v2\n        },\n    )\n};\nlet t65 = ops::sum_to(&d_gates, saved.t64);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to(&t65, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to(&t65, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.t28, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.t30, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t32 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t35, saved.t30);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c.view(),\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        },\n    )\n};\nlet t39 = ops::sum_to_cow(&d_c_2, saved.t38);\nlet t41 = ops::sum_to_cow(&d_c_2, saved.t40);\nlet t42 = ops::mul(&t41, &saved.g, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);\nlet t45 = ops::mul(&t41, &saved.i, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);\nlet t48 = ops::mul(\n    &t39,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);\nlet t51 = ops::mul(\n    &t39,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t56 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t18,\n    saved.t55,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t58 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t14,\n    saved.t55,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t60 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.t55,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t62 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t10,\n    saved.t55,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t56.raw_dim();\n    ops::zip_map4(\n        &t56.view(),\n        &ops::stretch(&t58, &shape),\n        &ops::stretch(&t60, &shape),\n        &ops::stretch(&t62, &shape),\n        #[inline(always)]\n        |t56, t58, t60, t62| {\n            let v0 = t56 + t58;\n            let v1 = v0 + t60;\n            let v2 = v1 + t62;\n            v2\n        },\n    )\n};\nlet t65 = ops::sum_to_cow(&d_gates, saved.t64);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }
