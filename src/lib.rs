@@ -158,8 +158,22 @@
 //! Lints warn about code that compiles but is probably not what was meant, at the
 //! offending token with a `help:`. Each is allowed or made an error per function:
 //! `#[differentiable(allow(unused_let), deny(unused_input))]`. Their names:
-//! `unused_input` (an input no output depends on) and `unused_let` (a binding
-//! nothing reads). On stable Rust they reach you through rustc's `deprecated` lint,
+//!
+//! - `unused_input`: an input no output depends on;
+//! - `unused_let`: a binding nothing reads;
+//! - `clip_zero_gradient`: a `clip`, `minimum` or `maximum` with a constant bound
+//!   between a parameter and a scalar loss, whose gradient is exactly zero
+//!   wherever the bound takes over (the DQN bug:
+//!   `clip(target - q, -1.0, 1.0).square().mean()`; write `huber(target - q, 1.0)`);
+//! - `unstable_log`: `ln(softmax(..))` or `ln(sigmoid(..))`, `-inf` with a NaN
+//!   gradient once the probability rounds to zero (write `log_softmax`, or
+//!   `-softplus(-x)`);
+//! - `unbounded_exp`: `exp` of a value nothing bounds above, which overflows
+//!   (subtract the maximum first, or use `softmax`/`logsumexp`); a sign-aware
+//!   range analysis knows that `tanh(x)`, `-x.square()`, `-softplus(x)` and
+//!   `x - max_axis(x, ..)` are bounded above.
+//!
+//! On stable Rust they reach you through rustc's `deprecated` lint,
 //! as "use of deprecated unit struct `f::_::unused_input`" followed by the message.
 //!
 //! `Axis` inside a body needs no import (it is also in the [`prelude`]).

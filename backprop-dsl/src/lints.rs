@@ -7,7 +7,7 @@
 use proc_macro2::Span;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, did_you_mean};
-use crate::ir::{Graph, Op};
+use crate::ir::{BinOp, Graph, Op, ScalarOp, Ty};
 use crate::messages::{self, Message};
 
 /// How a lint is reported.
@@ -56,6 +56,24 @@ pub static LINTS: &[Lint] = &[
         default: Level::Warn,
         doc: "a `let` binding that nothing reads: its computation is dropped from the generated code",
         check: unused_lets,
+    },
+    Lint {
+        name: "clip_zero_gradient",
+        default: Level::Warn,
+        doc: "a `clip`, `minimum` or `maximum` with a constant bound between a parameter and a scalar loss: its gradient is exactly zero wherever the bound takes over (the DQN clipped-loss bug); `huber` keeps a gradient",
+        check: clips_on_the_loss_path,
+    },
+    Lint {
+        name: "unstable_log",
+        default: Level::Warn,
+        doc: "`ln(softmax(..))` or `ln(sigmoid(..))`: `-inf` and a NaN gradient once the probability rounds to zero; `log_softmax` and `-softplus(-x)` compute the same without underflow",
+        check: logs_of_probabilities,
+    },
+    Lint {
+        name: "unbounded_exp",
+        default: Level::Warn,
+        doc: "`exp` of a value that grows with an input and that nothing bounds: it overflows to infinity (subtract the maximum, or use `softmax`/`logsumexp`)",
+        check: unbounded_exps,
     },
 ];
 
@@ -152,4 +170,298 @@ fn unused_lets(g: &Graph) -> Vec<Finding> {
             }
         })
         .collect()
+}
+
+/// Which forward nodes a differentiable input reaches.
+fn from_parameters(g: &Graph) -> Vec<bool> {
+    let mut reached = vec![false; g.nodes.len()];
+    for (id, n) in g.nodes.iter().enumerate() {
+        reached[id] = match n.op {
+            Op::Input(i) => g.inputs.get(i).is_some_and(|input| input.wants_grad),
+            _ => n.args.iter().any(|&a| reached[a]),
+        };
+    }
+    reached
+}
+
+/// Which nodes no input reaches: literals and what is computed from them alone.
+fn constants(g: &Graph) -> Vec<bool> {
+    let mut constant = vec![false; g.nodes.len()];
+    for (id, n) in g.nodes.iter().enumerate() {
+        constant[id] = !matches!(n.op, Op::Input(_)) && n.args.iter().all(|&a| constant[a]);
+    }
+    constant
+}
+
+/// Which nodes a scalar output (a loss: `T` or a 0-d array) depends on.
+fn reaches_a_loss(g: &Graph) -> Vec<bool> {
+    let mut live = vec![false; g.nodes.len()];
+    for &o in &g.outputs {
+        live[o] = matches!(g.ty(o), Ty::Float(0) | Ty::Scalar);
+    }
+    for id in (0..g.nodes.len()).rev() {
+        if live[id] {
+            for &a in &g.nodes[id].args {
+                live[a] = true;
+            }
+        }
+    }
+    live
+}
+
+fn finding_at(g: &Graph, id: usize, message: Message) -> Finding {
+    let span = g.nodes[id].span;
+    Finding {
+        range: (span, span),
+        message,
+    }
+}
+
+/// `clip(x, lo, hi)`, `minimum(x, c)`, `maximum(x, c)` with constant bounds, `x`
+/// from a parameter, on the way to a scalar loss: where the bound takes over, the
+/// gradient is exactly zero. (`relu` is not one: it says what it does.)
+fn clips_on_the_loss_path(g: &Graph) -> Vec<Finding> {
+    let (param, constant, loss) = (from_parameters(g), constants(g), reaches_a_loss(g));
+    let mut found = Vec::new();
+    for (id, n) in g.nodes.iter().enumerate() {
+        let clipped = match (&n.op, n.args.as_slice()) {
+            (Op::Elementwise(e), [x, bounds @ ..]) if e.name == "clip" => {
+                bounds.iter().all(|&b| constant[b]).then_some(("clip", *x))
+            }
+            (Op::Binary(op @ (BinOp::Minimum | BinOp::Maximum)), &[a, b]) => {
+                let name = if *op == BinOp::Minimum {
+                    "minimum"
+                } else {
+                    "maximum"
+                };
+                match (constant[a], constant[b]) {
+                    (false, true) => Some((name, a)),
+                    (true, false) => Some((name, b)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some((op, x)) = clipped
+            && param[x]
+            && loss[id]
+        {
+            found.push(finding_at(g, id, messages::clip_zero_gradient(op, &n.text)));
+        }
+    }
+    found
+}
+
+/// `ln` applied directly to a `softmax` or a `sigmoid`.
+fn logs_of_probabilities(g: &Graph) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (id, n) in g.nodes.iter().enumerate() {
+        let (Op::Elementwise(e), Some(&arg)) = (&n.op, n.args.first()) else {
+            continue;
+        };
+        if e.name != "ln" {
+            continue;
+        }
+        let inner = match &g.nodes[arg].op {
+            Op::Prim(p, _) if p.op == "softmax" => "softmax",
+            Op::Elementwise(e) if e.name == "sigmoid" => "sigmoid",
+            _ => continue,
+        };
+        found.push(finding_at(g, id, messages::unstable_log(inner, &n.text)));
+    }
+    found
+}
+
+/// Whether a value is bounded above and below whatever the inputs: a sign-aware
+/// range analysis over the forward graph (float array inputs are unbounded both
+/// ways; literals and scalar inputs, hyperparameters, are bounded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Bounds {
+    above: bool,
+    below: bool,
+}
+
+impl Bounds {
+    const BOTH: Bounds = Bounds {
+        above: true,
+        below: true,
+    };
+    const fn new(above: bool, below: bool) -> Bounds {
+        Bounds { above, below }
+    }
+    fn both(self) -> bool {
+        self.above && self.below
+    }
+}
+
+/// [`Bounds`] of every node. `a - m` where `m` is a maximum (`max_axis` or
+/// `logsumexp`, through `insert_axis` or `stop_gradient`) is bounded above: the
+/// usual guard before `exp`.
+fn bounds(g: &Graph) -> Vec<Bounds> {
+    let is_maximum = |mut v: usize| loop {
+        match &g.nodes[v].op {
+            Op::StopGradient => v = g.nodes[v].args[0],
+            Op::Prim(p, _) if p.op == "insert_axis" => v = g.nodes[v].args[0],
+            Op::Prim(p, _) => return matches!(p.op, "max_axis" | "logsumexp"),
+            _ => return false,
+        }
+    };
+    let mut out: Vec<Bounds> = Vec::with_capacity(g.nodes.len());
+    for n in &g.nodes {
+        let arg = |i: usize| n.args.get(i).map_or(Bounds::BOTH, |&a| out[a]);
+        let (x, y) = (arg(0), arg(1));
+        let all = n.args.iter().all(|&a| out[a].both());
+        let b = match &n.op {
+            Op::Input(_) => {
+                Bounds::new(!matches!(n.ty, Ty::Float(_)), !matches!(n.ty, Ty::Float(_)))
+            }
+            Op::Elementwise(e) => match e.name {
+                "tanh" | "sigmoid" | "sin" | "cos" | "sign" | "clip" => Bounds::BOTH,
+                "neg" => Bounds::new(x.below, x.above),
+                // Increasing and at least zero (or above -alpha).
+                "relu" | "softplus" | "exp" | "sqrt" | "elu" | "gelu" | "silu" | "leaky_relu" => {
+                    Bounds::new(x.above, e.name != "leaky_relu" || x.below)
+                }
+                "ln" => Bounds::new(x.above, false),
+                "square" | "abs" | "huber" => Bounds::new(x.both(), true),
+                "floor" | "round" => x,
+                _ => Bounds::new(all, all),
+            },
+            Op::Binary(BinOp::Add) => Bounds::new(x.above && y.above, x.below && y.below),
+            Op::Binary(BinOp::Sub) if is_maximum(n.args[1]) => {
+                Bounds::new(true, x.below && y.above)
+            }
+            Op::Binary(BinOp::Sub) => Bounds::new(x.above && y.below, x.below && y.above),
+            // `x op c`: a scaling by a constant keeps or swaps the bounds.
+            Op::WithScalar(op) => {
+                let sign = match g.nodes[n.args[1]].op {
+                    Op::Const(c) => c.partial_cmp(&0.0),
+                    _ => None,
+                };
+                match (op, sign) {
+                    (ScalarOp::Add, _) => Bounds::new(x.above && y.above, x.below && y.below),
+                    (ScalarOp::Sub, _) => Bounds::new(x.above && y.below, x.below && y.above),
+                    (ScalarOp::RSub, _) => Bounds::new(y.above && x.below, y.below && x.above),
+                    (_, Some(std::cmp::Ordering::Equal)) if *op == ScalarOp::Mul => Bounds::BOTH,
+                    (ScalarOp::Mul | ScalarOp::Div, Some(std::cmp::Ordering::Greater)) => x,
+                    (ScalarOp::Mul | ScalarOp::Div, Some(std::cmp::Ordering::Less)) => {
+                        Bounds::new(x.below, x.above)
+                    }
+                    _ => Bounds::new(all, all),
+                }
+            }
+            Op::Where => {
+                let (a, b) = (y, arg(2));
+                Bounds::new(a.above && b.above, a.below && b.below)
+            }
+            Op::Binary(BinOp::Minimum) => Bounds::new(x.above || y.above, x.below && y.below),
+            Op::Binary(BinOp::Maximum) => Bounds::new(x.above && y.above, x.below || y.below),
+            Op::Prim(p, _) => match p.op {
+                "softmax" => Bounds::BOTH,
+                "log_softmax" => Bounds::new(true, false),
+                // Reductions and plumbing keep their argument's bounds.
+                "sum" | "mean" | "sum_axis" | "mean_axis" | "max_axis" | "logsumexp"
+                | "insert_axis" | "transpose" | "flatten" | "slice_axis" | "pick" | "rows"
+                | "take_along_axis" | "max_pool2" => x,
+                _ => Bounds::new(all, all),
+            },
+            Op::StopGradient => x,
+            _ => Bounds::new(all, all),
+        };
+        out.push(b);
+    }
+    out
+}
+
+/// `exp` of a value that nothing bounds above.
+fn unbounded_exps(g: &Graph) -> Vec<Finding> {
+    let bounds = bounds(g);
+    g.nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            matches!(&n.op, Op::Elementwise(e) if e.name == "exp")
+                && n.args.first().is_some_and(|&a| !bounds[a].above)
+        })
+        .map(|(id, n)| finding_at(g, id, messages::unbounded_exp(&n.text)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::tests::compiled;
+
+    fn graph(body: &str) -> Graph {
+        compiled(
+            &format!(
+                "fn f<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, #[no_grad] t: ArrayView2<T>) -> T {{ {body} }}"
+            ),
+            "",
+        )
+    }
+
+    /// The bounds of the value `(body).sum()` sums.
+    fn bounds_of(body: &str) -> Bounds {
+        let g = graph(&format!("({body}).sum()"));
+        bounds(&g)[g.nodes[g.outputs[0]].args[0]]
+    }
+
+    #[test]
+    fn bounds_follow_signs_through_ops() {
+        let (above, below, neither) = (
+            Bounds::new(true, false),
+            Bounds::new(false, true),
+            Bounds::new(false, false),
+        );
+        assert_eq!(bounds_of("x"), neither);
+        assert_eq!(bounds_of("tanh(x) * 3.0 - sigmoid(w)"), Bounds::BOTH);
+        assert_eq!(bounds_of("-x.square()"), above);
+        assert_eq!(bounds_of("relu(x.dot(&w))"), below);
+        assert_eq!(bounds_of("-softplus(x) + 1.0"), above);
+        assert_eq!(
+            bounds_of("x - max_axis(x, Axis(1)).insert_axis(Axis(1))"),
+            above
+        );
+        assert_eq!(bounds_of("minimum(x, 2.0)"), above);
+        assert_eq!(bounds_of("maximum(x, 2.0)"), below);
+        assert_eq!(bounds_of("x * tanh(x)"), neither);
+        assert_eq!(bounds_of("log_softmax(x, Axis(1))"), above);
+    }
+
+    fn findings(lint: fn(&Graph) -> Vec<Finding>, body: &str) -> usize {
+        lint(&graph(body)).len()
+    }
+
+    #[test]
+    fn a_constant_clip_fires_only_between_a_parameter_and_the_loss() {
+        let lint = clips_on_the_loss_path;
+        assert_eq!(findings(lint, "clip(t - x, -1.0, 1.0).square().mean()"), 1);
+        assert_eq!(
+            findings(lint, "(maximum(x, 0.5) + minimum(1.0, w)).sum()"),
+            2
+        );
+        assert_eq!(findings(lint, "huber(t - x, 1.0).mean()"), 0);
+        assert_eq!(findings(lint, "(clip(t, 0.0, 1.0) - x).square().mean()"), 0);
+        assert_eq!(findings(lint, "minimum(x, w).sum()"), 0);
+        assert_eq!(findings(lint, "minimum(x, t).sum()"), 0);
+    }
+
+    #[test]
+    fn logs_of_probabilities_and_unbounded_exps_are_found() {
+        assert_eq!(
+            findings(logs_of_probabilities, "ln(softmax(x, Axis(1))).sum()"),
+            1
+        );
+        assert_eq!(findings(logs_of_probabilities, "ln(sigmoid(x)).sum()"), 1);
+        assert_eq!(
+            findings(logs_of_probabilities, "ln(sigmoid(x) + 1e-7).sum()"),
+            0
+        );
+        assert_eq!(findings(unbounded_exps, "exp(x.dot(&w)).sum()"), 1);
+        assert_eq!(
+            findings(unbounded_exps, "(exp(tanh(x)) + exp(-w.square())).sum()"),
+            0
+        );
+    }
 }

@@ -1183,6 +1183,47 @@ pub fn unused_let(name: &str, dropped: bool) -> Message {
     Message::new(format!("the binding `{name}` is never used"), help)
 }
 
+/// `clip_zero_gradient`: `clip`, `minimum` or `maximum` (`op`) with a constant
+/// bound, between a parameter and a scalar loss; `text` is the call.
+pub fn clip_zero_gradient(op: &str, text: &str) -> Message {
+    let help = if op == "clip" {
+        "to limit the loss's slope rather than its value, use `huber(x, delta)`: its gradient is `x` limited to `[-delta, delta]`, never zero (`clip(e, -1.0, 1.0).square()` is the DQN bug; `huber(e, 1.0)` is the fix)"
+    } else {
+        "keep a gradient with a smooth bound (`softplus`, or `huber` for a loss), or write `relu` if this is an activation"
+    };
+    Message::new(
+        format!(
+            "`{text}` has an exactly zero gradient wherever its constant bound takes over: on the way to the loss, those samples stop training, silently"
+        ),
+        format!("{help}; if the flat region is intended, allow `clip_zero_gradient`"),
+    )
+}
+
+/// `unstable_log`: `ln` of a `softmax` or `sigmoid` (`inner`); `text` is the call.
+pub fn unstable_log(inner: &str, text: &str) -> Message {
+    let instead = if inner == "softmax" {
+        "`log_softmax(x, Axis(k))`"
+    } else {
+        "`-softplus(-x)` (`ln(sigmoid(x))` without the rounding)"
+    };
+    Message::new(
+        format!(
+            "`{text}` is `ln(0) = -inf` once the `{inner}` rounds to zero, and its gradient is then NaN or infinite"
+        ),
+        format!("write {instead}, which computes the same value without underflow"),
+    )
+}
+
+/// `unbounded_exp`: `exp` of a value that grows with an input; `text` is the call.
+pub fn unbounded_exp(text: &str) -> Message {
+    Message::new(
+        format!(
+            "`{text}`: nothing bounds the argument of `exp`, which overflows to infinity above about 88 in `f32` (709 in `f64`), and the gradient with it"
+        ),
+        "subtract the maximum first (`exp(x - max_axis(x, Axis(k)).insert_axis(Axis(k)))`), use `softmax`, `logsumexp` or `sigmoid`, which do, or bound the argument (`tanh`, `clip`)",
+    )
+}
+
 /// The note of a lint denied in the attribute.
 pub fn lint_denied_note(lint: &str) -> String {
     format!("`{lint}` is denied on this function")

@@ -315,10 +315,10 @@ pub fn sum_to_cow<'a, T: Real, D: Dimension, E: Dimension>(
     g: &'a ArrayRef<T, D>,
     shape: E,
 ) -> CowArray<'a, T, E> {
-    if g.shape() == shape.slice() {
-        if let Ok(view) = g.view().into_dimensionality::<E>() {
-            return CowArray::from(view);
-        }
+    if g.shape() == shape.slice()
+        && let Ok(view) = g.view().into_dimensionality::<E>()
+    {
+        return CowArray::from(view);
     }
     CowArray::from(sum_to(g, shape))
 }
@@ -438,6 +438,17 @@ mod tests {
         assert_eq!(sum_to(&gt, Ix2(3, 2)), gt);
         assert_eq!(sum_to(&gt, Ix2(1, 2)), array![[6.0, 15.0]]);
         assert_eq!(sum_to(&gt, Ix1(2)), array![6.0, 15.0]);
+    }
+
+    #[test]
+    fn sum_to_cow_borrows_equal_shapes_and_reduces_others() {
+        let g = ndarray::array![[1.0, 2.0], [3.0, 4.0]];
+        let same = sum_to_cow(&g, g.raw_dim());
+        assert!(same.is_view(), "an equal shape is borrowed, not copied");
+        assert_eq!(same, g);
+        let row = sum_to_cow(&g, ndarray::Ix2(1, 2));
+        assert!(row.is_owned());
+        assert_eq!(row, ndarray::array![[4.0, 6.0]]);
     }
 
     #[test]
