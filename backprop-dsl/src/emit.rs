@@ -1338,11 +1338,10 @@ impl Emitter<'_> {
     }
 
     fn backward_fn(&self) -> (TokenStream, String) {
-        let krate = &self.krate;
         let vis = &self.def.vis;
         let name = self.item_name("_backward");
-        let (saved_ty, grads_ty) = (self.struct_name("Saved"), self.struct_name("Grads"));
-        let (imp, sty, wh) = self.struct_generics();
+        let grads_ty = self.struct_name("Grads");
+        let (_, sty, _) = self.struct_generics();
         let body = self.backward_body(&self.grad_inputs());
         let fields: Vec<TokenStream> = body
             .grads
@@ -1369,6 +1368,29 @@ impl Emitter<'_> {
         ];
         doc.extend(text.lines().map(|l| format!(" {l}")));
         doc.push(" ```".to_string());
+        let tokens = self.backward_item(
+            quote!(#(#[doc = #doc])*),
+            quote!(#vis fn #name),
+            body,
+            quote!(#grads_ty #sty),
+            quote!(#grads_ty { #(#fields,)* #grads_marker_init }),
+        );
+        (tokens, text)
+    }
+
+    /// A backward function from its body: `attrs`, then `head` (visibility,
+    /// `fn`, name) taking `saved` and the seed, returning `result` of type `ret`.
+    fn backward_item(
+        &self,
+        attrs: TokenStream,
+        head: TokenStream,
+        body: BackwardBody,
+        ret: TokenStream,
+        result: TokenStream,
+    ) -> TokenStream {
+        let krate = &self.krate;
+        let saved_ty = self.struct_name("Saved");
+        let (imp, sty, wh) = self.struct_generics();
         let BackwardBody {
             stmts,
             seed_param,
@@ -1377,19 +1399,18 @@ impl Emitter<'_> {
         } = body;
         let stmts = stmts.into_iter().map(|(_, s)| s);
         let allows = self.user_allows();
-        let tokens = quote! {
-            #(#[doc = #doc])*
+        quote! {
+            #attrs
             #allows
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
-            #vis fn #name #imp (saved: &#saved_ty #sty, #seed_param) -> #grads_ty #sty #wh {
+            #head #imp (saved: &#saved_ty #sty, #seed_param) -> #ret #wh {
                 #[allow(unused_imports)]
                 use #krate::ops;
                 #seed_prologue
                 #(#stmts)*
-                #grads_ty { #(#fields,)* #grads_marker_init }
+                #result
             }
-        };
-        (tokens, text)
+        }
     }
 
     /// For a layer whose input and parameters take gradients: the backward without the
@@ -1402,36 +1423,20 @@ impl Emitter<'_> {
         if wanted.first().is_none_or(|&(i, _)| i != 0) || wanted.len() == 1 {
             return None;
         }
-        let krate = &self.krate;
         let name = self.backward_params_name();
-        let saved_ty = self.struct_name("Saved");
-        let (imp, sty, wh) = self.struct_generics();
         let body = self.backward_body(&wanted[1..]);
         let (tys, values): (Vec<TokenStream>, Vec<TokenStream>) = wanted[1..]
             .iter()
             .zip(&body.grads)
             .map(|(&(i, _), (_, value))| (self.grad_field_ty(i), value.clone()))
             .unzip();
-        let BackwardBody {
-            stmts,
-            seed_param,
-            seed_prologue,
-            ..
-        } = body;
-        let stmts = stmts.into_iter().map(|(_, s)| s);
-        let allows = self.user_allows();
-        Some(quote! {
-            #[doc(hidden)]
-            #allows
-            #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, clippy::type_complexity, unused_variables)]
-            pub fn #name #imp (saved: &#saved_ty #sty, #seed_param) -> (#(#tys,)*) #wh {
-                #[allow(unused_imports)]
-                use #krate::ops;
-                #seed_prologue
-                #(#stmts)*
-                (#(#values,)*)
-            }
-        })
+        Some(self.backward_item(
+            quote!(#[doc(hidden)] #[allow(clippy::type_complexity)]),
+            quote!(pub fn #name),
+            body,
+            quote!((#(#tys,)*)),
+            quote!((#(#values,)*)),
+        ))
     }
 
     fn backward_params_name(&self) -> Ident {

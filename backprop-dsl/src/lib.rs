@@ -13,7 +13,7 @@
 //! 5. [`opt`]: the pass pipeline (no-op reshapes, identities, CSE, DCE).
 //! 6. [`emit`]: Rust tokens from the IR alone, calling the kernels of `backprop::ops`.
 //!
-//! [`interp`] evaluates a graph directly, through the same kernel descriptions, so
+//! `interp` (feature `interp`) evaluates a graph directly, through the same kernel descriptions, so
 //! derivative rules can be tested against finite differences without rustc.
 //! `verify` runs after every stage and pass in debug builds.
 #![forbid(unsafe_code)]

@@ -131,7 +131,7 @@ pub fn without_axis0<D: RemoveAxis>(shape: &D) -> D::Smaller {
 }
 
 /// `a` as a view of `shape`, stretched by broadcasting: an operand of a fused loop
-/// whose shapes were checked before it (with [`broadcast_dims`]).
+/// whose shapes were checked before it (with [`broadcast_dims`](crate::broadcast_dims)).
 ///
 /// # Panics
 /// If `a` does not broadcast to `shape`, which the checks before the loop rule out.

@@ -189,11 +189,11 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
     }
 }
 #[doc(hidden)]
+#[allow(clippy::type_complexity)]
 #[allow(
     clippy::let_and_return,
     clippy::needless_borrow,
     clippy::redundant_clone,
-    clippy::type_complexity,
     unused_variables
 )]
 pub fn __affine_relu_backward_params<T: Real>(
