@@ -115,6 +115,107 @@ fn reads_of(g: &Graph, group: &[Option<ValueId>]) -> Vec<HashSet<ValueId>> {
     reads
 }
 
+/// Whether `v` is cheap enough to compute again in every loop that reads it:
+/// plain arithmetic, no transcendental function.
+fn cheap(g: &Graph, v: ValueId) -> bool {
+    match &g.nodes[v].op {
+        Op::Binary(_) | Op::WithScalar(_) => true,
+        Op::Elementwise(e) => matches!(e.name, "neg" | "square" | "abs"),
+        _ => false,
+    }
+}
+
+/// Marks `free` the cheap values that only loops read, so that each of those
+/// loops computes them again element by element instead of reading a whole
+/// array (the backward's recomputed `x - mean` and `(x - mean) / std`, read by
+/// three loops, are then never made). Decided from the last node back, so a
+/// value's readers are settled first; only when every loop that would compute
+/// it still zips at most [`MAX_ZIPPED`] arrays.
+fn recompute_cheap_values(
+    g: &Graph,
+    users: &[Vec<ValueId>],
+    escapes: &[bool],
+    group: &[Option<ValueId>],
+    free: &mut [bool],
+) {
+    let mut reads = reads_of(g, group);
+    let mut size = vec![0usize; g.nodes.len()];
+    for r in group.iter().flatten() {
+        size[*r] += 1;
+    }
+    for v in (0..g.nodes.len()).rev() {
+        let node = &g.nodes[v];
+        // A loop of its own, of one node (a loop of several is kept whole).
+        let alone = group[v] == Some(v) && size[v] == 1;
+        if free[v] || escapes[v] || !alone || !cheap(g, v) || !fusible(g, v) {
+            continue;
+        }
+        // The loops that would compute it: its readers', through free readers.
+        let mut roots = HashSet::new();
+        let mut seen = HashSet::new();
+        let mut stack = users[v].clone();
+        let mut ok = !stack.is_empty();
+        while let Some(u) = stack.pop() {
+            if !seen.insert(u) {
+                continue;
+            }
+            if free[u] {
+                stack.extend(users[u].iter().copied());
+                continue;
+            }
+            match group[u] {
+                Some(r)
+                    if r != v
+                        && g.nodes[u].backward == node.backward
+                        && loop_rank(g, r) == node.ty.rank() =>
+                {
+                    roots.insert(r);
+                }
+                _ => ok = false,
+            }
+        }
+        let arrays: Vec<ValueId> = node
+            .args
+            .iter()
+            .copied()
+            .filter(|&a| zipped(g.ty(a)))
+            .collect();
+        let after: Vec<(ValueId, HashSet<ValueId>)> = roots
+            .iter()
+            .map(|&r| {
+                let mut after = reads[r].clone();
+                after.remove(&v);
+                after.extend(arrays.iter().copied());
+                (r, after)
+            })
+            .collect();
+        if ok && after.iter().all(|(_, a)| a.len() <= MAX_ZIPPED) {
+            free[v] = true;
+            for (r, a) in after {
+                reads[r] = a;
+            }
+        }
+    }
+}
+
+/// Adds `v` to loop `root`, after the free values it reads (and theirs), each
+/// copied into a loop once.
+fn push_member(
+    g: &Graph,
+    v: ValueId,
+    root: ValueId,
+    free: &[bool],
+    members: &mut [Vec<ValueId>],
+    copied: &mut HashSet<(ValueId, ValueId)>,
+) {
+    for &a in &g.nodes[v].args {
+        if free[a] && copied.insert((root, a)) {
+            push_member(g, a, root, free, members, copied);
+        }
+    }
+    members[root].push(v);
+}
+
 pub(crate) fn fuse(g: &mut Graph) {
     let n = g.nodes.len();
     let class = shape_classes(g);
@@ -146,7 +247,7 @@ pub(crate) fn fuse(g: &mut Graph) {
     }
     // A 0-d value stretched to a shape (the gradient of a sum) is read by every
     // loop that needs it as the scalar it is, never made into an array.
-    let free: Vec<bool> = (0..n)
+    let mut free: Vec<bool> = (0..n)
         .map(|v| {
             // Only 0-d values: they are no array the loop zips, so copying
             // them never takes a loop past MAX_ZIPPED.
@@ -157,19 +258,14 @@ pub(crate) fn fuse(g: &mut Graph) {
                 && users[v].iter().all(|&u| fusible(g, u))
         })
         .collect();
+    recompute_cheap_values(g, &users, &escapes, &group, &mut free);
     let mut members: Vec<Vec<ValueId>> = vec![Vec::new(); n];
     let mut copied: HashSet<(ValueId, ValueId)> = HashSet::new();
     for v in 0..n {
         if let Some(root) = group[v]
             && !free[v]
         {
-            // The free values a node reads go into its loop first.
-            for &a in &g.nodes[v].args {
-                if free[a] && copied.insert((root, a)) {
-                    members[root].push(a);
-                }
-            }
-            members[root].push(v);
+            push_member(g, v, root, &free, &mut members, &mut copied);
         }
     }
     let mut keep: Vec<bool> = free.iter().map(|&f| !f).collect();
@@ -284,6 +380,46 @@ mod tests {
         }
         let err = bad.verify().expect_err("a later read");
         assert!(err.contains("later"), "{err}");
+    }
+
+    #[test]
+    fn cheap_values_read_by_several_loops_are_computed_in_each() {
+        let mut g = compiled(
+            "fn f<T: Real>(x: ArrayView2<T>, gamma: ArrayView1<T>, beta: ArrayView1<T>) -> Array2<T> {
+                let mu = x.mean_axis(Axis(0));
+                let centered = x - &mu;
+                let var = centered.square().mean_axis(Axis(0));
+                let x_hat = centered / (var + 1e-5).sqrt();
+                x_hat * &gamma + &beta
+            }",
+            "",
+        );
+        crate::opt::optimize_until(&mut g, "dce-forward");
+        // Before: `x - mu`, `/ std`, `* gamma`, `+ beta` are whole arrays, and
+        // `x - mu` and `/ std` again in the backward, which recomputes them.
+        let before = count(&g, "Binary");
+        assert!(before >= 6, "{g}");
+        super::fuse(&mut g);
+        g.verify().expect("verified");
+        // After: `x - mu` and `x_hat` only inside the loops that read them.
+        let sub_outside = g
+            .nodes
+            .iter()
+            .filter(|n| n.op.name() == "Binary" && n.text.contains("x - &mu"))
+            .count();
+        assert_eq!(sub_outside, 0, "{g}");
+        let div_outside = g
+            .nodes
+            .iter()
+            .filter(|n| n.op.name() == "Binary" && n.name.as_deref() == Some("x_hat"))
+            .count();
+        assert_eq!(div_outside, 0, "{g}");
+        for n in &g.nodes {
+            if let Op::Fused(_) = &n.op {
+                let arrays = n.args.iter().filter(|&&a| g.ty(a).rank() > Some(0)).count();
+                assert!(arrays <= super::MAX_ZIPPED, "{g}");
+            }
+        }
     }
 
     #[test]

@@ -15,10 +15,15 @@ pub fn batchnorm_forward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let mu = ops::mean_axis(&x, ops::Axis(0));
-    let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
     let var = {
-        let shape = centered.raw_dim();
-        let centered = centered.view();
+        let shape_0 = ops::broadcast_dims(
+            &x.raw_dim(),
+            &mu.raw_dim(),
+            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        );
+        let shape = shape_0;
+        let x = ops::stretch(&x, &shape);
+        let mu = ops::stretch(&mu, &shape);
         let mut acc = ::backprop::ndarray::Array::<
             T,
             _,
@@ -26,20 +31,22 @@ pub fn batchnorm_forward<T: Real>(
         ops::reduce_blocks(
             &mut acc,
             &shape,
-            |rows, part| ops::zip_fill1(
+            |rows, part| ops::zip_fill2(
                 part,
-                &centered.slice_axis(ops::Axis(0), rows),
+                &x.slice_axis(ops::Axis(0), rows),
+                &mu.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |centered| {
-                    let v0 = ops::elem::square(centered);
-                    v0
+                |x, mu| {
+                    let centered = x - mu;
+                    let v1 = ops::elem::square(centered);
+                    v1
                 },
             ),
         );
         ops::divide_by(&mut acc, shape[0]);
         acc
     };
-    let t7 = {
+    let t6 = {
         ops::zip_map1(
             &var.view(),
             #[inline(always)]
@@ -52,32 +59,39 @@ pub fn batchnorm_forward<T: Real>(
     };
     let out = {
         let shape_0 = ops::broadcast_dims(
-            &centered.raw_dim(),
-            &t7.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+            &x.raw_dim(),
+            &mu.raw_dim(),
+            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
         );
         let shape_1 = ops::broadcast_dims(
             &shape_0,
-            &gamma.raw_dim(),
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+            &t6.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
         );
         let shape_2 = ops::broadcast_dims(
             &shape_1,
+            &gamma.raw_dim(),
+            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        );
+        let shape_3 = ops::broadcast_dims(
+            &shape_2,
             &beta.raw_dim(),
             &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
         );
-        let shape = shape_2;
-        ops::zip_map4(
-            &ops::stretch(&centered, &shape),
-            &ops::stretch(&t7, &shape),
+        let shape = shape_3;
+        ops::zip_map5(
+            &ops::stretch(&x, &shape),
+            &ops::stretch(&mu, &shape),
+            &ops::stretch(&t6, &shape),
             &ops::stretch(&gamma, &shape),
             &ops::stretch(&beta, &shape),
             #[inline(always)]
-            |centered, t7, gamma, beta| {
-                let x_hat = centered / t7;
-                let v1 = x_hat * gamma;
-                let v2 = v1 + beta;
-                v2
+            |x, mu, t6, gamma, beta| {
+                let centered = x - mu;
+                let x_hat = centered / t6;
+                let v2 = x_hat * gamma;
+                let v3 = v2 + beta;
+                v3
             },
         )
     };
@@ -92,20 +106,20 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub gamma: ::backprop::ndarray::Array1<T>,
     /// `mu`: 1-D float array (from statement 1).
     pub mu: ::backprop::ndarray::Array1<T>,
-    /// `t7`: 1-D float array (from statement 4).
-    pub t7: ::backprop::ndarray::Array1<T>,
+    /// `t6`: 1-D float array (from statement 4).
+    pub t6: ::backprop::ndarray::Array1<T>,
+    /// `t8`: 2-D shape (from statement 5).
+    pub t8: ::backprop::ndarray::Ix2,
     /// `t9`: 2-D shape (from statement 5).
     pub t9: ::backprop::ndarray::Ix2,
-    /// `t10`: 2-D shape (from statement 5).
-    pub t10: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
     pub beta_shape: ::backprop::ndarray::Ix1,
-    /// `t12`: 2-D shape (from statement 4).
-    pub t12: ::backprop::ndarray::Ix2,
+    /// `t11`: 2-D shape (from statement 4).
+    pub t11: ::backprop::ndarray::Ix2,
     /// `gamma_shape`: 1-D shape (from statement 1).
     pub gamma_shape: ::backprop::ndarray::Ix1,
-    /// `t14`: 2-D shape (from statement 2).
-    pub t14: ::backprop::ndarray::Ix2,
+    /// `t13`: 2-D shape (from statement 2).
+    pub t13: ::backprop::ndarray::Ix2,
     /// `var_shape`: 1-D shape (from statement 4).
     pub var_shape: ::backprop::ndarray::Ix1,
     /// `x_shape`: 2-D shape (from statement 1).
@@ -139,10 +153,15 @@ pub fn batchnorm_forward_train<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let mu = ops::mean_axis(&x, ops::Axis(0));
-    let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 11, 20));
     let var = {
-        let shape = centered.raw_dim();
-        let centered = centered.view();
+        let shape_0 = ops::broadcast_dims(
+            &x.raw_dim(),
+            &mu.raw_dim(),
+            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        );
+        let shape = shape_0;
+        let x = ops::stretch(&x, &shape);
+        let mu = ops::stretch(&mu, &shape);
         let mut acc = ::backprop::ndarray::Array::<
             T,
             _,
@@ -150,20 +169,22 @@ pub fn batchnorm_forward_train<T: Real>(
         ops::reduce_blocks(
             &mut acc,
             &shape,
-            |rows, part| ops::zip_fill1(
+            |rows, part| ops::zip_fill2(
                 part,
-                &centered.slice_axis(ops::Axis(0), rows),
+                &x.slice_axis(ops::Axis(0), rows),
+                &mu.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |centered| {
-                    let v0 = ops::elem::square(centered);
-                    v0
+                |x, mu| {
+                    let centered = x - mu;
+                    let v1 = ops::elem::square(centered);
+                    v1
                 },
             ),
         );
         ops::divide_by(&mut acc, shape[0]);
         acc
     };
-    let t7 = {
+    let t6 = {
         ops::zip_map1(
             &var.view(),
             #[inline(always)]
@@ -176,47 +197,54 @@ pub fn batchnorm_forward_train<T: Real>(
     };
     let out = {
         let shape_0 = ops::broadcast_dims(
-            &centered.raw_dim(),
-            &t7.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+            &x.raw_dim(),
+            &mu.raw_dim(),
+            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
         );
         let shape_1 = ops::broadcast_dims(
             &shape_0,
-            &gamma.raw_dim(),
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+            &t6.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
         );
         let shape_2 = ops::broadcast_dims(
             &shape_1,
+            &gamma.raw_dim(),
+            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        );
+        let shape_3 = ops::broadcast_dims(
+            &shape_2,
             &beta.raw_dim(),
             &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
         );
-        let shape = shape_2;
-        ops::zip_map4(
-            &ops::stretch(&centered, &shape),
-            &ops::stretch(&t7, &shape),
+        let shape = shape_3;
+        ops::zip_map5(
+            &ops::stretch(&x, &shape),
+            &ops::stretch(&mu, &shape),
+            &ops::stretch(&t6, &shape),
             &ops::stretch(&gamma, &shape),
             &ops::stretch(&beta, &shape),
             #[inline(always)]
-            |centered, t7, gamma, beta| {
-                let x_hat = centered / t7;
-                let v1 = x_hat * gamma;
-                let v2 = v1 + beta;
-                v2
+            |x, mu, t6, gamma, beta| {
+                let centered = x - mu;
+                let x_hat = centered / t6;
+                let v2 = x_hat * gamma;
+                let v3 = v2 + beta;
+                v3
             },
         )
     };
-    let t9 = ops::broadcast_shape_of::<
+    let t8 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape(), beta.shape(), mu.shape(), var.shape()]);
-    let t10 = ops::broadcast_shape_of::<
+    let t9 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape(), mu.shape(), var.shape()]);
     let beta_shape = beta.raw_dim();
-    let t12 = ops::broadcast_shape_of::<
+    let t11 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), mu.shape(), var.shape()]);
     let gamma_shape = gamma.raw_dim();
-    let t14 = ops::broadcast_shape_of::<
+    let t13 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), mu.shape()]);
     let var_shape = var.raw_dim();
@@ -226,13 +254,13 @@ pub fn batchnorm_forward_train<T: Real>(
         x: x.to_owned(),
         gamma: gamma.to_owned(),
         mu,
-        t7,
+        t6,
+        t8,
         t9,
-        t10,
         beta_shape,
-        t12,
+        t11,
         gamma_shape,
-        t14,
+        t13,
         var_shape,
         x_shape,
         mu_shape,
@@ -246,122 +274,147 @@ pub fn batchnorm_forward_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.t9, "batchnorm_forward", "d_out");
-/// // line 11: let centered = x - &mu;
-/// let centered_2 = ops::sub(
-///     &saved.x,
-///     &saved.mu,
-///     &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
-/// );
-/// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let x_hat = ops::div(
-///     &centered_2,
-///     &saved.t7,
-///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-/// );
+/// ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
 /// // line 14: x_hat * &gamma + &beta
-/// let t21 = ops::sum_to_cow(&d_out, saved.t10);
+/// let t18 = ops::sum_to_cow(&d_out, saved.t9);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t23 = ops::mul(
-///     &t21,
+/// let t20 = ops::mul(
+///     &t18,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let t24 = ops::sum_to_owned(t23, saved.t12);
+/// let t21 = ops::sum_to_owned(t20, saved.t11);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &t21.raw_dim(),
-///         &x_hat.raw_dim(),
+///         &saved.x.raw_dim(),
+///         &saved.mu.raw_dim(),
+///         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+///     );
+///     let shape_1 = ops::broadcast_dims(
+///         &shape_0,
+///         &saved.t6.raw_dim(),
+///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+///     );
+///     let shape_2 = ops::broadcast_dims(
+///         &t18.raw_dim(),
+///         &shape_1,
 ///         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 ///     );
-///     let shape = shape_0;
-///     let t21 = ops::stretch(&t21, &shape);
-///     let x_hat = ops::stretch(&x_hat, &shape);
+///     let shape = shape_2;
+///     let x = ops::stretch(&saved.x, &shape);
+///     let mu = ops::stretch(&saved.mu, &shape);
+///     let t6 = ops::stretch(&saved.t6, &shape);
+///     let t18 = ops::stretch(&t18, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
-///         |rows, part| ops::zip_fill2(
+///         |rows, part| ops::zip_fill4(
 ///             part,
-///             &t21.slice_axis(ops::Axis(0), rows),
-///             &x_hat.slice_axis(ops::Axis(0), rows),
+///             &x.slice_axis(ops::Axis(0), rows),
+///             &mu.slice_axis(ops::Axis(0), rows),
+///             &t6.slice_axis(ops::Axis(0), rows),
+///             &t18.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |t21, x_hat| {
-///                 let v0 = t21 * x_hat;
-///                 v0
-///             },
-///         ),
-///     );
-///     acc
-/// };
-/// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t26 = ops::div(
-///     &t24,
-///     &saved.t7,
-///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-/// );
-/// let t27 = ops::sum_to_owned(t26, saved.t14);
-/// let d_t7 = {
-///     let shape_0 = ops::broadcast_dims(
-///         &x_hat.raw_dim(),
-///         &saved.t7.raw_dim(),
-///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-///     );
-///     let shape = t24.raw_dim();
-///     let x_hat = ops::stretch(&x_hat, &shape);
-///     let t7 = ops::stretch(&saved.t7, &shape);
-///     let t24 = t24.view();
-///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
-///     ops::reduce_blocks(
-///         &mut acc,
-///         &shape,
-///         |rows, part| ops::zip_fill3(
-///             part,
-///             &x_hat.slice_axis(ops::Axis(0), rows),
-///             &t7.slice_axis(ops::Axis(0), rows),
-///             &t24.slice_axis(ops::Axis(0), rows),
-///             #[inline(always)]
-///             |x_hat, t7, t24| {
-///                 let v0 = x_hat / t7;
-///                 let v1 = t24 * v0;
-///                 let v2 = -v1;
+///             |x, mu, t6, t18| {
+///                 let centered = x - mu;
+///                 let x_hat = centered / t6;
+///                 let v2 = t18 * x_hat;
 ///                 v2
 ///             },
 ///         ),
 ///     );
 ///     acc
 /// };
-/// let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
+/// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
+/// let t23 = ops::div(
+///     &t21,
+///     &saved.t6,
+///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+/// );
+/// let t24 = ops::sum_to_owned(t23, saved.t13);
+/// let d_t6 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &saved.x.raw_dim(),
+///         &saved.mu.raw_dim(),
+///         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+///     );
+///     let shape_1 = ops::broadcast_dims(
+///         &shape_0,
+///         &saved.t6.raw_dim(),
+///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+///     );
+///     let shape_2 = ops::broadcast_dims(
+///         &shape_1,
+///         &saved.t6.raw_dim(),
+///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+///     );
+///     let shape = t21.raw_dim();
+///     let x = ops::stretch(&saved.x, &shape);
+///     let mu = ops::stretch(&saved.mu, &shape);
+///     let t6 = ops::stretch(&saved.t6, &shape);
+///     let t21 = t21.view();
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
+///     ops::reduce_blocks(
+///         &mut acc,
+///         &shape,
+///         |rows, part| ops::zip_fill4(
+///             part,
+///             &x.slice_axis(ops::Axis(0), rows),
+///             &mu.slice_axis(ops::Axis(0), rows),
+///             &t6.slice_axis(ops::Axis(0), rows),
+///             &t21.slice_axis(ops::Axis(0), rows),
+///             #[inline(always)]
+///             |x, mu, t6, t21| {
+///                 let centered = x - mu;
+///                 let x_hat = centered / t6;
+///                 let v2 = x_hat / t6;
+///                 let v3 = t21 * v2;
+///                 let v4 = -v3;
+///                 v4
+///             },
+///         ),
+///     );
+///     acc
+/// };
+/// let d_var = ops::sqrt_backward(&saved.t6, &d_t6);
 /// // line 11: let centered = x - &mu;
-/// let d_centered = {
-///     let shape = t27.raw_dim();
-///     ops::zip_map3(
+/// let t27 = {
+///     let shape_1 = ops::broadcast_dims(
+///         &saved.x.raw_dim(),
+///         &saved.mu.raw_dim(),
+///         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+///     );
+///     let shape = t24.raw_dim();
+///     ops::zip_map4(
 ///         &ops::stretch(&d_var, &shape),
-///         &ops::stretch(&centered_2, &shape),
-///         &t27.view(),
+///         &ops::stretch(&saved.x, &shape),
+///         &ops::stretch(&saved.mu, &shape),
+///         &t24.view(),
 ///         #[inline(always)]
-///         |d_var, centered_2, t27| {
-///             let v0 = ops::over_len0(d_var, &saved.t14);
-///             let v1 = ops::elem::square_backward(centered_2, v0);
-///             let v2 = t27 + v1;
-///             v2
+///         |d_var, x, mu, t24| {
+///             let v0 = ops::over_len0(d_var, &saved.t13);
+///             let centered = x - mu;
+///             let v2 = ops::elem::square_backward(centered, v0);
+///             let v3 = t24 + v2;
+///             v3
 ///         },
 ///     )
 /// };
-/// let t31 = ops::sum_to_cow(&d_centered, saved.x_shape);
+/// let t28 = ops::sum_to_cow(&t27, saved.x_shape);
 /// let d_mu = {
-///     let shape = d_centered.raw_dim();
-///     let d_centered = d_centered.view();
+///     let shape = t27.raw_dim();
+///     let t27 = t27.view();
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
 ///         |rows, part| ops::zip_fill1(
 ///             part,
-///             &d_centered.slice_axis(ops::Axis(0), rows),
+///             &t27.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |d_centered| {
-///                 let v0 = -d_centered;
+///             |t27| {
+///                 let v0 = -t27;
 ///                 v0
 ///             },
 ///         ),
@@ -370,14 +423,14 @@ pub fn batchnorm_forward_train<T: Real>(
 /// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
 /// let d_x = {
-///     let shape = t31.raw_dim();
+///     let shape = t28.raw_dim();
 ///     ops::zip_map2(
 ///         &ops::stretch(&d_mu, &shape),
-///         &t31.view(),
+///         &t28.view(),
 ///         #[inline(always)]
-///         |d_mu, t31| {
+///         |d_mu, t28| {
 ///             let v0 = ops::over_len0(d_mu, &saved.x_shape);
-///             let v1 = t31 + v0;
+///             let v1 = t28 + v0;
 ///             v1
 ///         },
 ///     )
@@ -400,117 +453,144 @@ pub fn batchnorm_forward_backward<T: Real>(
 ) -> BatchnormForwardGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.t9, "batchnorm_forward", "d_out");
-    let centered_2 = ops::sub(
-        &saved.x,
-        &saved.mu,
-        &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
-    );
-    let x_hat = ops::div(
-        &centered_2,
-        &saved.t7,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-    );
-    let t21 = ops::sum_to_cow(&d_out, saved.t10);
+    ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
+    let t18 = ops::sum_to_cow(&d_out, saved.t9);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t23 = ops::mul(
-        &t21,
+    let t20 = ops::mul(
+        &t18,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let t24 = ops::sum_to_owned(t23, saved.t12);
+    let t21 = ops::sum_to_owned(t20, saved.t11);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
-            &t21.raw_dim(),
-            &x_hat.raw_dim(),
+            &saved.x.raw_dim(),
+            &saved.mu.raw_dim(),
+            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &saved.t6.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape_2 = ops::broadcast_dims(
+            &t18.raw_dim(),
+            &shape_1,
             &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
         );
-        let shape = shape_0;
-        let t21 = ops::stretch(&t21, &shape);
-        let x_hat = ops::stretch(&x_hat, &shape);
+        let shape = shape_2;
+        let x = ops::stretch(&saved.x, &shape);
+        let mu = ops::stretch(&saved.mu, &shape);
+        let t6 = ops::stretch(&saved.t6, &shape);
+        let t18 = ops::stretch(&t18, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
-            |rows, part| ops::zip_fill2(
+            |rows, part| ops::zip_fill4(
                 part,
-                &t21.slice_axis(ops::Axis(0), rows),
-                &x_hat.slice_axis(ops::Axis(0), rows),
+                &x.slice_axis(ops::Axis(0), rows),
+                &mu.slice_axis(ops::Axis(0), rows),
+                &t6.slice_axis(ops::Axis(0), rows),
+                &t18.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |t21, x_hat| {
-                    let v0 = t21 * x_hat;
-                    v0
-                },
-            ),
-        );
-        acc
-    };
-    let t26 = ops::div(
-        &t24,
-        &saved.t7,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-    );
-    let t27 = ops::sum_to_owned(t26, saved.t14);
-    let d_t7 = {
-        let shape_0 = ops::broadcast_dims(
-            &x_hat.raw_dim(),
-            &saved.t7.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-        );
-        let shape = t24.raw_dim();
-        let x_hat = ops::stretch(&x_hat, &shape);
-        let t7 = ops::stretch(&saved.t7, &shape);
-        let t24 = t24.view();
-        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
-        ops::reduce_blocks(
-            &mut acc,
-            &shape,
-            |rows, part| ops::zip_fill3(
-                part,
-                &x_hat.slice_axis(ops::Axis(0), rows),
-                &t7.slice_axis(ops::Axis(0), rows),
-                &t24.slice_axis(ops::Axis(0), rows),
-                #[inline(always)]
-                |x_hat, t7, t24| {
-                    let v0 = x_hat / t7;
-                    let v1 = t24 * v0;
-                    let v2 = -v1;
+                |x, mu, t6, t18| {
+                    let centered = x - mu;
+                    let x_hat = centered / t6;
+                    let v2 = t18 * x_hat;
                     v2
                 },
             ),
         );
         acc
     };
-    let d_var = ops::sqrt_backward(&saved.t7, &d_t7);
-    let d_centered = {
-        let shape = t27.raw_dim();
-        ops::zip_map3(
+    let t23 = ops::div(
+        &t21,
+        &saved.t6,
+        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+    );
+    let t24 = ops::sum_to_owned(t23, saved.t13);
+    let d_t6 = {
+        let shape_0 = ops::broadcast_dims(
+            &saved.x.raw_dim(),
+            &saved.mu.raw_dim(),
+            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
+            &saved.t6.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape_2 = ops::broadcast_dims(
+            &shape_1,
+            &saved.t6.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape = t21.raw_dim();
+        let x = ops::stretch(&saved.x, &shape);
+        let mu = ops::stretch(&saved.mu, &shape);
+        let t6 = ops::stretch(&saved.t6, &shape);
+        let t21 = t21.view();
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
+        ops::reduce_blocks(
+            &mut acc,
+            &shape,
+            |rows, part| ops::zip_fill4(
+                part,
+                &x.slice_axis(ops::Axis(0), rows),
+                &mu.slice_axis(ops::Axis(0), rows),
+                &t6.slice_axis(ops::Axis(0), rows),
+                &t21.slice_axis(ops::Axis(0), rows),
+                #[inline(always)]
+                |x, mu, t6, t21| {
+                    let centered = x - mu;
+                    let x_hat = centered / t6;
+                    let v2 = x_hat / t6;
+                    let v3 = t21 * v2;
+                    let v4 = -v3;
+                    v4
+                },
+            ),
+        );
+        acc
+    };
+    let d_var = ops::sqrt_backward(&saved.t6, &d_t6);
+    let t27 = {
+        let shape_1 = ops::broadcast_dims(
+            &saved.x.raw_dim(),
+            &saved.mu.raw_dim(),
+            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        );
+        let shape = t24.raw_dim();
+        ops::zip_map4(
             &ops::stretch(&d_var, &shape),
-            &ops::stretch(&centered_2, &shape),
-            &t27.view(),
+            &ops::stretch(&saved.x, &shape),
+            &ops::stretch(&saved.mu, &shape),
+            &t24.view(),
             #[inline(always)]
-            |d_var, centered_2, t27| {
-                let v0 = ops::over_len0(d_var, &saved.t14);
-                let v1 = ops::elem::square_backward(centered_2, v0);
-                let v2 = t27 + v1;
-                v2
+            |d_var, x, mu, t24| {
+                let v0 = ops::over_len0(d_var, &saved.t13);
+                let centered = x - mu;
+                let v2 = ops::elem::square_backward(centered, v0);
+                let v3 = t24 + v2;
+                v3
             },
         )
     };
-    let t31 = ops::sum_to_cow(&d_centered, saved.x_shape);
+    let t28 = ops::sum_to_cow(&t27, saved.x_shape);
     let d_mu = {
-        let shape = d_centered.raw_dim();
-        let d_centered = d_centered.view();
+        let shape = t27.raw_dim();
+        let t27 = t27.view();
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
             |rows, part| ops::zip_fill1(
                 part,
-                &d_centered.slice_axis(ops::Axis(0), rows),
+                &t27.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |d_centered| {
-                    let v0 = -d_centered;
+                |t27| {
+                    let v0 = -t27;
                     v0
                 },
             ),
@@ -518,14 +598,14 @@ pub fn batchnorm_forward_backward<T: Real>(
         acc
     };
     let d_x = {
-        let shape = t31.raw_dim();
+        let shape = t28.raw_dim();
         ops::zip_map2(
             &ops::stretch(&d_mu, &shape),
-            &t31.view(),
+            &t28.view(),
             #[inline(always)]
-            |d_mu, t31| {
+            |d_mu, t28| {
                 let v0 = ops::over_len0(d_mu, &saved.x_shape);
-                let v1 = t31 + v0;
+                let v1 = t28 + v0;
                 v1
             },
         )
@@ -581,7 +661,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t9, \"batchnorm_forward\", \"d_out\");\n// line 11: let centered = x - &mu;\nlet centered_2 = ops::sub(\n    &saved.x,\n    &saved.mu,\n    &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n);\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet x_hat = ops::div(\n    &centered_2,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\n// line 14: x_hat * &gamma + &beta\nlet t21 = ops::sum_to_cow(&d_out, saved.t10);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t23 = ops::mul(\n    &t21,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t24 = ops::sum_to_owned(t23, saved.t12);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t21.raw_dim(),\n        &x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_0;\n    let t21 = ops::stretch(&t21, &shape);\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t21.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t21, x_hat| {\n                let v0 = t21 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t26 = ops::div(\n    &t24,\n    &saved.t7,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t27 = ops::sum_to_owned(t26, saved.t14);\nlet d_t7 = {\n    let shape_0 = ops::broadcast_dims(\n        &x_hat.raw_dim(),\n        &saved.t7.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t24.raw_dim();\n    let x_hat = ops::stretch(&x_hat, &shape);\n    let t7 = ops::stretch(&saved.t7, &shape);\n    let t24 = t24.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            &t7.slice_axis(ops::Axis(0), rows),\n            &t24.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x_hat, t7, t24| {\n                let v0 = x_hat / t7;\n                let v1 = t24 * v0;\n                let v2 = -v1;\n                v2\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t7, &d_t7);\n// line 11: let centered = x - &mu;\nlet d_centered = {\n    let shape = t27.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&centered_2, &shape),\n        &t27.view(),\n        #[inline(always)]\n        |d_var, centered_2, t27| {\n            let v0 = ops::over_len0(d_var, &saved.t14);\n            let v1 = ops::elem::square_backward(centered_2, v0);\n            let v2 = t27 + v1;\n            v2\n        },\n    )\n};\nlet t31 = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet d_mu = {\n    let shape = d_centered.raw_dim();\n    let d_centered = d_centered.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &d_centered.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_centered| {\n                let v0 = -d_centered;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t31.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t31.view(),\n        #[inline(always)]\n        |d_mu, t31| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t31 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// line 14: x_hat * &gamma + &beta\nlet t18 = ops::sum_to_cow(&d_out, saved.t9);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &t18,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t21 = ops::sum_to_owned(t20, saved.t11);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &shape_1,\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = ops::stretch(&t18, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = t18 * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t23 = ops::div(\n    &t21,\n    &saved.t6,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t24 = ops::sum_to_owned(t23, saved.t13);\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t21.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t21 = t21.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t21.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t21| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t21 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t27 = {\n    let shape_1 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = t24.raw_dim();\n    ops::zip_map4(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        &t24.view(),\n        #[inline(always)]\n        |d_var, x, mu, t24| {\n            let v0 = ops::over_len0(d_var, &saved.t13);\n            let centered = x - mu;\n            let v2 = ops::elem::square_backward(centered, v0);\n            let v3 = t24 + v2;\n            v3\n        },\n    )\n};\nlet t28 = ops::sum_to_cow(&t27, saved.x_shape);\nlet d_mu = {\n    let shape = t27.raw_dim();\n    let t27 = t27.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t27.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t27| {\n                let v0 = -t27;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t28.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t28.view(),\n        #[inline(always)]\n        |d_mu, t28| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t28 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }

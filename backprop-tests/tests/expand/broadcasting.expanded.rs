@@ -207,21 +207,23 @@ pub fn broadcasting_train<T: Real>(
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t6, "broadcasting", "d_out");
-/// // line 12: let both = &col * &row;
-/// let both = ops::mul(
-///     &saved.col,
-///     &saved.row,
-///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-/// );
 /// // line 13: shifted * scale / (both.square() + 1.0)
-/// let t15 = {
-///     ops::zip_map1(
-///         &both.view(),
+/// let t14 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &saved.col.raw_dim(),
+///         &saved.row.raw_dim(),
+///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+///     );
+///     let shape = shape_0;
+///     ops::zip_map2(
+///         &ops::stretch(&saved.col, &shape),
+///         &ops::stretch(&saved.row, &shape),
 ///         #[inline(always)]
-///         |both| {
-///             let v0 = ops::elem::square(both);
-///             let v1 = v0 + T::lit(1.0);
-///             v1
+///         |col, row| {
+///             let both = col * row;
+///             let v1 = ops::elem::square(both);
+///             let v2 = v1 + T::lit(1.0);
+///             v2
 ///         },
 ///     )
 /// };
@@ -251,16 +253,11 @@ pub fn broadcasting_train<T: Real>(
 ///     )
 /// };
 /// // line 13: shifted * scale / (both.square() + 1.0)
-/// let t18 = ops::div(
-///     &d_out,
-///     &t15,
-///     &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-/// );
-/// let t19 = {
+/// let t17 = {
 ///     let scale = saved.scale[()];
 ///     let shape_1 = ops::broadcast_dims(
 ///         &shifted.raw_dim(),
-///         &t15.raw_dim(),
+///         &t14.raw_dim(),
 ///         &ops::Site::new(
 ///             "div",
 ///             "shifted * scale / (both.square() + 1.0)",
@@ -271,7 +268,7 @@ pub fn broadcasting_train<T: Real>(
 ///     );
 ///     let shape_2 = ops::broadcast_dims(
 ///         &shape_1,
-///         &t15.raw_dim(),
+///         &t14.raw_dim(),
 ///         &ops::Site::new(
 ///             "div",
 ///             "shifted * scale / (both.square() + 1.0)",
@@ -283,68 +280,120 @@ pub fn broadcasting_train<T: Real>(
 ///     let shape = d_out.raw_dim();
 ///     ops::zip_map3(
 ///         &ops::stretch(&shifted, &shape),
-///         &ops::stretch(&t15, &shape),
+///         &ops::stretch(&t14, &shape),
 ///         &d_out.view(),
 ///         #[inline(always)]
-///         |shifted, t15, d_out| {
+///         |shifted, t14, d_out| {
 ///             let v0 = shifted * scale;
-///             let v1 = v0 / t15;
-///             let v2 = v1 / t15;
+///             let v1 = v0 / t14;
+///             let v2 = v1 / t14;
 ///             let v3 = d_out * v2;
 ///             let v4 = -v3;
 ///             v4
 ///         },
 ///     )
 /// };
-/// let t20 = ops::sum_to_owned(t19, saved.t7);
-/// let t21 = ops::square_backward(&both, &t20);
-/// let t22 = ops::mul(
-///     &t18,
-///     &saved.scale,
-///     &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-/// );
-/// let t23 = ops::sum_to_owned(t22, saved.t8);
+/// let t18 = ops::sum_to_owned(t17, saved.t7);
+/// let t19 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &saved.col.raw_dim(),
+///         &saved.row.raw_dim(),
+///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+///     );
+///     let shape = shape_0;
+///     ops::zip_map3(
+///         &ops::stretch(&saved.col, &shape),
+///         &ops::stretch(&saved.row, &shape),
+///         &ops::stretch(&t18, &shape),
+///         #[inline(always)]
+///         |col, row, t18| {
+///             let both = col * row;
+///             let v1 = ops::elem::square_backward(both, t18);
+///             v1
+///         },
+///     )
+/// };
+/// let t20 = {
+///     let scale = saved.scale[()];
+///     let shape_0 = ops::broadcast_dims(
+///         &d_out.raw_dim(),
+///         &t14.raw_dim(),
+///         &ops::Site::new(
+///             "div",
+///             "shifted * scale / (both.square() + 1.0)",
+///             file!(),
+///             13,
+///             5,
+///         ),
+///     );
+///     let shape = shape_0;
+///     ops::zip_map2(
+///         &ops::stretch(&d_out, &shape),
+///         &ops::stretch(&t14, &shape),
+///         #[inline(always)]
+///         |d_out, t14| {
+///             let v0 = d_out / t14;
+///             let v1 = v0 * scale;
+///             v1
+///         },
+///     )
+/// };
+/// let t21 = ops::sum_to_owned(t20, saved.t8);
 /// let d_scale = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &t18.raw_dim(),
+///         &d_out.raw_dim(),
+///         &t14.raw_dim(),
+///         &ops::Site::new(
+///             "div",
+///             "shifted * scale / (both.square() + 1.0)",
+///             file!(),
+///             13,
+///             5,
+///         ),
+///     );
+///     let shape_1 = ops::broadcast_dims(
+///         &shape_0,
 ///         &shifted.raw_dim(),
 ///         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
 ///     );
-///     let shape = shape_0;
-///     let t18 = ops::stretch(&t18, &shape);
+///     let shape = shape_1;
+///     let d_out = ops::stretch(&d_out, &shape);
+///     let t14 = ops::stretch(&t14, &shape);
 ///     let shifted = ops::stretch(&shifted, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
-///         |rows, part| ops::zip_fill2(
+///         |rows, part| ops::zip_fill3(
 ///             part,
-///             &t18.slice_axis(ops::Axis(0), rows),
+///             &d_out.slice_axis(ops::Axis(0), rows),
+///             &t14.slice_axis(ops::Axis(0), rows),
 ///             &shifted.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |t18, shifted| {
-///                 let v0 = t18 * shifted;
-///                 v0
+///             |d_out, t14, shifted| {
+///                 let v0 = d_out / t14;
+///                 let v1 = v0 * shifted;
+///                 v1
 ///             },
 ///         ),
 ///     );
 ///     acc
 /// };
 /// // line 12: let both = &col * &row;
-/// let t25 = ops::mul(
-///     &t21,
+/// let t23 = ops::mul(
+///     &t19,
 ///     &saved.row,
 ///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 /// );
-/// let t26 = ops::sum_to_owned(t25, saved.col_shape);
-/// let t27 = {
+/// let t24 = ops::sum_to_owned(t23, saved.col_shape);
+/// let t25 = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &t21.raw_dim(),
+///         &t19.raw_dim(),
 ///         &saved.col.raw_dim(),
 ///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
 ///     );
 ///     let shape = shape_0;
-///     let t21 = ops::stretch(&t21, &shape);
+///     let t19 = ops::stretch(&t19, &shape);
 ///     let col = ops::stretch(&saved.col, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
 ///     ops::reduce_blocks(
@@ -352,11 +401,11 @@ pub fn broadcasting_train<T: Real>(
 ///         &shape,
 ///         |rows, part| ops::zip_fill2(
 ///             part,
-///             &t21.slice_axis(ops::Axis(0), rows),
+///             &t19.slice_axis(ops::Axis(0), rows),
 ///             &col.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |t21, col| {
-///                 let v0 = t21 * col;
+///             |t19, col| {
+///                 let v0 = t19 * col;
 ///                 v0
 ///             },
 ///         ),
@@ -364,13 +413,13 @@ pub fn broadcasting_train<T: Real>(
 ///     acc
 /// };
 /// // line 11: let shifted = x + &row - &col;
-/// let t28 = ops::sum_to_cow(&t23, saved.t12);
-/// let t29 = ops::neg(&t23);
-/// let t30 = ops::sum_to_owned(t29, saved.col_shape);
-/// let d_x = ops::sum_to(&t28, saved.x_shape);
-/// let t32 = ops::sum_to_cow(&t28, saved.row_shape);
-/// let d_col = ops::add(&t26, &t30, &ops::Site::new("add", "col", file!(), 8, 5));
-/// let d_row = ops::add(&t27, &t32, &ops::Site::new("add", "row", file!(), 7, 5));
+/// let t26 = ops::sum_to_cow(&t21, saved.t12);
+/// let t27 = ops::neg(&t21);
+/// let t28 = ops::sum_to_owned(t27, saved.col_shape);
+/// let d_x = ops::sum_to(&t26, saved.x_shape);
+/// let t30 = ops::sum_to_cow(&t26, saved.row_shape);
+/// let d_col = ops::add(&t24, &t28, &ops::Site::new("add", "col", file!(), 8, 5));
+/// let d_row = ops::add(&t25, &t30, &ops::Site::new("add", "row", file!(), 7, 5));
 /// BroadcastingGrads {
 ///     x: d_x,
 ///     row: d_row,
@@ -391,19 +440,22 @@ pub fn broadcasting_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t6, "broadcasting", "d_out");
-    let both = ops::mul(
-        &saved.col,
-        &saved.row,
-        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-    );
-    let t15 = {
-        ops::zip_map1(
-            &both.view(),
+    let t14 = {
+        let shape_0 = ops::broadcast_dims(
+            &saved.col.raw_dim(),
+            &saved.row.raw_dim(),
+            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        );
+        let shape = shape_0;
+        ops::zip_map2(
+            &ops::stretch(&saved.col, &shape),
+            &ops::stretch(&saved.row, &shape),
             #[inline(always)]
-            |both| {
-                let v0 = ops::elem::square(both);
-                let v1 = v0 + T::lit(1.0);
-                v1
+            |col, row| {
+                let both = col * row;
+                let v1 = ops::elem::square(both);
+                let v2 = v1 + T::lit(1.0);
+                v2
             },
         )
     };
@@ -431,16 +483,11 @@ pub fn broadcasting_backward<T: Real>(
             },
         )
     };
-    let t18 = ops::div(
-        &d_out,
-        &t15,
-        &ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
-    );
-    let t19 = {
+    let t17 = {
         let scale = saved.scale[()];
         let shape_1 = ops::broadcast_dims(
             &shifted.raw_dim(),
-            &t15.raw_dim(),
+            &t14.raw_dim(),
             &ops::Site::new(
                 "div",
                 "shifted * scale / (both.square() + 1.0)",
@@ -451,7 +498,7 @@ pub fn broadcasting_backward<T: Real>(
         );
         let shape_2 = ops::broadcast_dims(
             &shape_1,
-            &t15.raw_dim(),
+            &t14.raw_dim(),
             &ops::Site::new(
                 "div",
                 "shifted * scale / (both.square() + 1.0)",
@@ -463,67 +510,119 @@ pub fn broadcasting_backward<T: Real>(
         let shape = d_out.raw_dim();
         ops::zip_map3(
             &ops::stretch(&shifted, &shape),
-            &ops::stretch(&t15, &shape),
+            &ops::stretch(&t14, &shape),
             &d_out.view(),
             #[inline(always)]
-            |shifted, t15, d_out| {
+            |shifted, t14, d_out| {
                 let v0 = shifted * scale;
-                let v1 = v0 / t15;
-                let v2 = v1 / t15;
+                let v1 = v0 / t14;
+                let v2 = v1 / t14;
                 let v3 = d_out * v2;
                 let v4 = -v3;
                 v4
             },
         )
     };
-    let t20 = ops::sum_to_owned(t19, saved.t7);
-    let t21 = ops::square_backward(&both, &t20);
-    let t22 = ops::mul(
-        &t18,
-        &saved.scale,
-        &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-    );
-    let t23 = ops::sum_to_owned(t22, saved.t8);
+    let t18 = ops::sum_to_owned(t17, saved.t7);
+    let t19 = {
+        let shape_0 = ops::broadcast_dims(
+            &saved.col.raw_dim(),
+            &saved.row.raw_dim(),
+            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        );
+        let shape = shape_0;
+        ops::zip_map3(
+            &ops::stretch(&saved.col, &shape),
+            &ops::stretch(&saved.row, &shape),
+            &ops::stretch(&t18, &shape),
+            #[inline(always)]
+            |col, row, t18| {
+                let both = col * row;
+                let v1 = ops::elem::square_backward(both, t18);
+                v1
+            },
+        )
+    };
+    let t20 = {
+        let scale = saved.scale[()];
+        let shape_0 = ops::broadcast_dims(
+            &d_out.raw_dim(),
+            &t14.raw_dim(),
+            &ops::Site::new(
+                "div",
+                "shifted * scale / (both.square() + 1.0)",
+                file!(),
+                13,
+                5,
+            ),
+        );
+        let shape = shape_0;
+        ops::zip_map2(
+            &ops::stretch(&d_out, &shape),
+            &ops::stretch(&t14, &shape),
+            #[inline(always)]
+            |d_out, t14| {
+                let v0 = d_out / t14;
+                let v1 = v0 * scale;
+                v1
+            },
+        )
+    };
+    let t21 = ops::sum_to_owned(t20, saved.t8);
     let d_scale = {
         let shape_0 = ops::broadcast_dims(
-            &t18.raw_dim(),
+            &d_out.raw_dim(),
+            &t14.raw_dim(),
+            &ops::Site::new(
+                "div",
+                "shifted * scale / (both.square() + 1.0)",
+                file!(),
+                13,
+                5,
+            ),
+        );
+        let shape_1 = ops::broadcast_dims(
+            &shape_0,
             &shifted.raw_dim(),
             &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
         );
-        let shape = shape_0;
-        let t18 = ops::stretch(&t18, &shape);
+        let shape = shape_1;
+        let d_out = ops::stretch(&d_out, &shape);
+        let t14 = ops::stretch(&t14, &shape);
         let shifted = ops::stretch(&shifted, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
-            |rows, part| ops::zip_fill2(
+            |rows, part| ops::zip_fill3(
                 part,
-                &t18.slice_axis(ops::Axis(0), rows),
+                &d_out.slice_axis(ops::Axis(0), rows),
+                &t14.slice_axis(ops::Axis(0), rows),
                 &shifted.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |t18, shifted| {
-                    let v0 = t18 * shifted;
-                    v0
+                |d_out, t14, shifted| {
+                    let v0 = d_out / t14;
+                    let v1 = v0 * shifted;
+                    v1
                 },
             ),
         );
         acc
     };
-    let t25 = ops::mul(
-        &t21,
+    let t23 = ops::mul(
+        &t19,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
-    let t26 = ops::sum_to_owned(t25, saved.col_shape);
-    let t27 = {
+    let t24 = ops::sum_to_owned(t23, saved.col_shape);
+    let t25 = {
         let shape_0 = ops::broadcast_dims(
-            &t21.raw_dim(),
+            &t19.raw_dim(),
             &saved.col.raw_dim(),
             &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
         );
         let shape = shape_0;
-        let t21 = ops::stretch(&t21, &shape);
+        let t19 = ops::stretch(&t19, &shape);
         let col = ops::stretch(&saved.col, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);
         ops::reduce_blocks(
@@ -531,24 +630,24 @@ pub fn broadcasting_backward<T: Real>(
             &shape,
             |rows, part| ops::zip_fill2(
                 part,
-                &t21.slice_axis(ops::Axis(0), rows),
+                &t19.slice_axis(ops::Axis(0), rows),
                 &col.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |t21, col| {
-                    let v0 = t21 * col;
+                |t19, col| {
+                    let v0 = t19 * col;
                     v0
                 },
             ),
         );
         acc
     };
-    let t28 = ops::sum_to_cow(&t23, saved.t12);
-    let t29 = ops::neg(&t23);
-    let t30 = ops::sum_to_owned(t29, saved.col_shape);
-    let d_x = ops::sum_to(&t28, saved.x_shape);
-    let t32 = ops::sum_to_cow(&t28, saved.row_shape);
-    let d_col = ops::add(&t26, &t30, &ops::Site::new("add", "col", file!(), 8, 5));
-    let d_row = ops::add(&t27, &t32, &ops::Site::new("add", "row", file!(), 7, 5));
+    let t26 = ops::sum_to_cow(&t21, saved.t12);
+    let t27 = ops::neg(&t21);
+    let t28 = ops::sum_to_owned(t27, saved.col_shape);
+    let d_x = ops::sum_to(&t26, saved.x_shape);
+    let t30 = ops::sum_to_cow(&t26, saved.row_shape);
+    let d_col = ops::add(&t24, &t28, &ops::Site::new("add", "col", file!(), 8, 5));
+    let d_row = ops::add(&t25, &t30, &ops::Site::new("add", "row", file!(), 7, 5));
     BroadcastingGrads {
         x: d_x,
         row: d_row,
@@ -605,7 +704,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// line 12: let both = &col * &row;\nlet both = ops::mul(\n    &saved.col,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t15 = {\n    ops::zip_map1(\n        &both.view(),\n        #[inline(always)]\n        |both| {\n            let v0 = ops::elem::square(both);\n            let v1 = v0 + T::lit(1.0);\n            v1\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t18 = ops::div(\n    &d_out,\n    &t15,\n    &ops::Site::new(\"div\", \"shifted * scale / (both.square() + 1.0)\", file!(), 13, 5),\n);\nlet t19 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted.raw_dim(),\n        &t15.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t15.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t15, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t15, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t15;\n            let v2 = v1 / t15;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t20 = ops::sum_to_owned(t19, saved.t7);\nlet t21 = ops::square_backward(&both, &t20);\nlet t22 = ops::mul(\n    &t18,\n    &saved.scale,\n    &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n);\nlet t23 = ops::sum_to_owned(t22, saved.t8);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &shifted.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_0;\n    let t18 = ops::stretch(&t18, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t18.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t18, shifted| {\n                let v0 = t18 * shifted;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t25 = ops::mul(\n    &t21,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t26 = ops::sum_to_owned(t25, saved.col_shape);\nlet t27 = {\n    let shape_0 = ops::broadcast_dims(\n        &t21.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let t21 = ops::stretch(&t21, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t21.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t21, col| {\n                let v0 = t21 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet t28 = ops::sum_to_cow(&t23, saved.t12);\nlet t29 = ops::neg(&t23);\nlet t30 = ops::sum_to_owned(t29, saved.col_shape);\nlet d_x = ops::sum_to(&t28, saved.x_shape);\nlet t32 = ops::sum_to_cow(&t28, saved.row_shape);\nlet d_col = ops::add(&t26, &t30, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t27, &t32, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        #[inline(always)]\n        |col, row| {\n            let both = col * row;\n            let v1 = ops::elem::square(both);\n            let v2 = v1 + T::lit(1.0);\n            v2\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t17 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted.raw_dim(),\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t14, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t14, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t14;\n            let v2 = v1 / t14;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t18 = ops::sum_to_owned(t17, saved.t7);\nlet t19 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    ops::zip_map3(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |col, row, t18| {\n            let both = col * row;\n            let v1 = ops::elem::square_backward(both, t18);\n            v1\n        },\n    )\n};\nlet t20 = {\n    let scale = saved.scale[()];\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&d_out, &shape),\n        &ops::stretch(&t14, &shape),\n        #[inline(always)]\n        |d_out, t14| {\n            let v0 = d_out / t14;\n            let v1 = v0 * scale;\n            v1\n        },\n    )\n};\nlet t21 = ops::sum_to_owned(t20, saved.t8);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &shifted.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_1;\n    let d_out = ops::stretch(&d_out, &shape);\n    let t14 = ops::stretch(&t14, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &t14.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, t14, shifted| {\n                let v0 = d_out / t14;\n                let v1 = v0 * shifted;\n                v1\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t23 = ops::mul(\n    &t19,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t24 = ops::sum_to_owned(t23, saved.col_shape);\nlet t25 = {\n    let shape_0 = ops::broadcast_dims(\n        &t19.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let t19 = ops::stretch(&t19, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t19.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t19, col| {\n                let v0 = t19 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet t26 = ops::sum_to_cow(&t21, saved.t12);\nlet t27 = ops::neg(&t21);\nlet t28 = ops::sum_to_owned(t27, saved.col_shape);\nlet d_x = ops::sum_to(&t26, saved.x_shape);\nlet t30 = ops::sum_to_cow(&t26, saved.row_shape);\nlet d_col = ops::add(&t24, &t28, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t25, &t30, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }
