@@ -416,7 +416,7 @@ mod tests {
         assert_eq!(div_outside, 0, "{g}");
         for n in &g.nodes {
             if let Op::Fused(_) = &n.op {
-                let arrays = n.args.iter().filter(|&&a| g.ty(a).rank() > Some(0)).count();
+                let arrays = n.args.iter().filter(|&&a| super::zipped(g.ty(a))).count();
                 assert!(arrays <= super::MAX_ZIPPED, "{g}");
             }
         }

@@ -21,6 +21,11 @@ pub fn shape_classes_and_leaves(g: &Graph) -> (Vec<ValueId>, HashMap<ValueId, Ve
     let mut class: Vec<ValueId> = Vec::with_capacity(g.nodes.len());
     let mut known: HashMap<Vec<ValueId>, ValueId> = HashMap::new();
     let mut leaves: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
+    // Classes known to be another class's shape without its first axis (a
+    // reduction along axis 0): `trailing[c]` is that class, and `without_axis0`
+    // finds the class of a reduction from its operand's.
+    let mut trailing: HashMap<ValueId, ValueId> = HashMap::new();
+    let mut without_axis0: HashMap<ValueId, ValueId> = HashMap::new();
     for (id, n) in g.nodes.iter().enumerate() {
         let arg = |i: usize| class[n.args[i]];
         // Array arguments only: scalars broadcast without changing the shape.
@@ -46,6 +51,19 @@ pub fn shape_classes_and_leaves(g: &Graph) -> (Vec<ValueId>, HashMap<ValueId, Ve
                 .collect();
             key.sort_unstable();
             key.dedup();
+            // A shape broadcast with its own trailing dims is itself: `x - mu`
+            // with `mu` a mean of `x` along axis 0 has `x`'s shape.
+            let covered = |mut c: ValueId| {
+                while let Some(&parent) = trailing.get(&c) {
+                    if key.binary_search(&parent).is_ok() {
+                        return true;
+                    }
+                    c = parent;
+                }
+                false
+            };
+            let kept: Vec<ValueId> = key.iter().copied().filter(|&c| !covered(c)).collect();
+            let key = kept;
             if key.len() == 1 {
                 return key[0];
             }
@@ -66,6 +84,16 @@ pub fn shape_classes_and_leaves(g: &Graph) -> (Vec<ValueId>, HashMap<ValueId, Ve
             // The broadcast of several shapes (see `shape_of.rs`).
             Op::ShapeOf if n.args.len() > 1 => Some(broadcast(&mut known, &mut leaves)),
             Op::Prim(p, _) if p.keeps_shape => Some(arg(0)),
+            // A reduction along axis 0 has its operand's trailing dims.
+            Op::Prim(p, attr)
+                if attr.axis() == Some(0)
+                    && matches!(p.name, "sum_axis" | "mean_axis" | "max_axis" | "logsumexp") =>
+            {
+                let parent = arg(0);
+                let c = *without_axis0.entry(parent).or_insert(id);
+                trailing.insert(c, parent);
+                Some(c)
+            }
             // A derivative has the shape of its argument: the class of the
             // argument's value or shape among what it reads.
             Op::Grad(GradOp::PrimGrad(p, i, _)) => p.grad_shaped_like(*i).map(arg),
@@ -106,5 +134,39 @@ mod tests {
         let (sum_b, prod_b, sum_c) = (binaries[0], binaries[1], binaries[3]);
         assert_eq!(class[sum_b], class[prod_b], "{g}");
         assert_ne!(class[sum_b], class[sum_c], "{g}");
+    }
+
+    /// `x - mu` with `mu` a mean of `x` along axis 0 has `x`'s shape, and so has
+    /// `(x - mu) / s` for `s` computed from it the same way; `x * &b` with an
+    /// input `b` does not (`b` may stretch `x`).
+    #[test]
+    fn a_broadcast_with_its_own_trailing_dims_keeps_the_shape() {
+        let g = compiled(
+            "fn f<T: Real>(x: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
+                let mu = x.mean_axis(Axis(0));
+                let centered = x - &mu;
+                let s = centered.square().mean_axis(Axis(0)).sqrt();
+                centered / &s + x * &b
+            }",
+            "",
+        );
+        let class = super::shape_classes(&g);
+        let forward = |name: &str| {
+            (0..g.nodes.len())
+                .find(|&v| !g.nodes[v].backward && g.nodes[v].name.as_deref() == Some(name))
+                .expect(name)
+        };
+        let (x, mu, centered, s) = (
+            forward("x"),
+            forward("mu"),
+            forward("centered"),
+            forward("s"),
+        );
+        assert_eq!(class[centered], class[x], "{g}");
+        assert_eq!(class[s], class[mu], "{g}");
+        let scaled = (0..g.nodes.len())
+            .find(|&v| !g.nodes[v].backward && g.nodes[v].text == "x * &b")
+            .expect("x * &b");
+        assert_ne!(class[scaled], class[x], "{g}");
     }
 }

@@ -114,17 +114,11 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub t9: ::backprop::ndarray::Ix2,
     /// `beta_shape`: 1-D shape (from statement 1).
     pub beta_shape: ::backprop::ndarray::Ix1,
-    /// `t11`: 2-D shape (from statement 4).
-    pub t11: ::backprop::ndarray::Ix2,
+    /// `x_shape`: 2-D shape (from statement 4).
+    pub x_shape: ::backprop::ndarray::Ix2,
     /// `gamma_shape`: 1-D shape (from statement 1).
     pub gamma_shape: ::backprop::ndarray::Ix1,
-    /// `t13`: 2-D shape (from statement 2).
-    pub t13: ::backprop::ndarray::Ix2,
-    /// `var_shape`: 1-D shape (from statement 4).
-    pub var_shape: ::backprop::ndarray::Ix1,
-    /// `x_shape`: 2-D shape (from statement 1).
-    pub x_shape: ::backprop::ndarray::Ix2,
-    /// `mu_shape`: 1-D shape (from statement 1).
+    /// `mu_shape`: 1-D shape (from statement 4).
     pub mu_shape: ::backprop::ndarray::Ix1,
 }
 /// Gradients computed by [`batchnorm_forward_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -235,20 +229,13 @@ pub fn batchnorm_forward_train<T: Real>(
     };
     let t8 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
-    >(&[x.shape(), gamma.shape(), beta.shape(), mu.shape(), var.shape()]);
+    >(&[x.shape(), gamma.shape(), beta.shape()]);
     let t9 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
-    >(&[x.shape(), gamma.shape(), mu.shape(), var.shape()]);
+    >(&[x.shape(), gamma.shape()]);
     let beta_shape = beta.raw_dim();
-    let t11 = ops::broadcast_shape_of::<
-        ::backprop::ndarray::Ix2,
-    >(&[x.shape(), mu.shape(), var.shape()]);
-    let gamma_shape = gamma.raw_dim();
-    let t13 = ops::broadcast_shape_of::<
-        ::backprop::ndarray::Ix2,
-    >(&[x.shape(), mu.shape()]);
-    let var_shape = var.raw_dim();
     let x_shape = x.raw_dim();
+    let gamma_shape = gamma.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = BatchnormForwardSaved {
         x: x.to_owned(),
@@ -258,11 +245,8 @@ pub fn batchnorm_forward_train<T: Real>(
         t8,
         t9,
         beta_shape,
-        t11,
-        gamma_shape,
-        t13,
-        var_shape,
         x_shape,
+        gamma_shape,
         mu_shape,
     };
     (out, saved)
@@ -276,14 +260,14 @@ pub fn batchnorm_forward_train<T: Real>(
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
 /// // line 14: x_hat * &gamma + &beta
-/// let t18 = ops::sum_to_cow(&d_out, saved.t9);
+/// let t15 = ops::sum_to_cow(&d_out, saved.t9);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t20 = ops::mul(
-///     &t18,
+/// let t17 = ops::mul(
+///     &t15,
 ///     &saved.gamma,
 ///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 /// );
-/// let t21 = ops::sum_to_owned(t20, saved.t11);
+/// let t18 = ops::sum_to_owned(t17, saved.x_shape);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
@@ -296,7 +280,7 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 ///     );
 ///     let shape_2 = ops::broadcast_dims(
-///         &t18.raw_dim(),
+///         &t15.raw_dim(),
 ///         &shape_1,
 ///         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
 ///     );
@@ -304,7 +288,7 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     let x = ops::stretch(&saved.x, &shape);
 ///     let mu = ops::stretch(&saved.mu, &shape);
 ///     let t6 = ops::stretch(&saved.t6, &shape);
-///     let t18 = ops::stretch(&t18, &shape);
+///     let t15 = ops::stretch(&t15, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
@@ -314,12 +298,12 @@ pub fn batchnorm_forward_train<T: Real>(
 ///             &x.slice_axis(ops::Axis(0), rows),
 ///             &mu.slice_axis(ops::Axis(0), rows),
 ///             &t6.slice_axis(ops::Axis(0), rows),
-///             &t18.slice_axis(ops::Axis(0), rows),
+///             &t15.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |x, mu, t6, t18| {
+///             |x, mu, t6, t15| {
 ///                 let centered = x - mu;
 ///                 let x_hat = centered / t6;
-///                 let v2 = t18 * x_hat;
+///                 let v2 = t15 * x_hat;
 ///                 v2
 ///             },
 ///         ),
@@ -327,12 +311,6 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     acc
 /// };
 /// // line 13: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t23 = ops::div(
-///     &t21,
-///     &saved.t6,
-///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-/// );
-/// let t24 = ops::sum_to_owned(t23, saved.t13);
 /// let d_t6 = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
@@ -349,12 +327,12 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         &saved.t6.raw_dim(),
 ///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
 ///     );
-///     let shape = t21.raw_dim();
+///     let shape = t18.raw_dim();
 ///     let x = ops::stretch(&saved.x, &shape);
 ///     let mu = ops::stretch(&saved.mu, &shape);
 ///     let t6 = ops::stretch(&saved.t6, &shape);
-///     let t21 = t21.view();
-///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
+///     let t18 = t18.view();
+///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
@@ -363,13 +341,13 @@ pub fn batchnorm_forward_train<T: Real>(
 ///             &x.slice_axis(ops::Axis(0), rows),
 ///             &mu.slice_axis(ops::Axis(0), rows),
 ///             &t6.slice_axis(ops::Axis(0), rows),
-///             &t21.slice_axis(ops::Axis(0), rows),
+///             &t18.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |x, mu, t6, t21| {
+///             |x, mu, t6, t18| {
 ///                 let centered = x - mu;
 ///                 let x_hat = centered / t6;
 ///                 let v2 = x_hat / t6;
-///                 let v3 = t21 * v2;
+///                 let v3 = t18 * v2;
 ///                 let v4 = -v3;
 ///                 v4
 ///             },
@@ -379,42 +357,48 @@ pub fn batchnorm_forward_train<T: Real>(
 /// };
 /// let d_var = ops::sqrt_backward(&saved.t6, &d_t6);
 /// // line 11: let centered = x - &mu;
-/// let t27 = {
-///     let shape_1 = ops::broadcast_dims(
+/// let t22 = {
+///     let shape_0 = ops::broadcast_dims(
+///         &t18.raw_dim(),
+///         &saved.t6.raw_dim(),
+///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+///     );
+///     let shape_2 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
 ///         &saved.mu.raw_dim(),
 ///         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
 ///     );
-///     let shape = t24.raw_dim();
-///     ops::zip_map4(
+///     let shape = shape_0;
+///     ops::zip_map5(
+///         &ops::stretch(&t18, &shape),
+///         &ops::stretch(&saved.t6, &shape),
 ///         &ops::stretch(&d_var, &shape),
 ///         &ops::stretch(&saved.x, &shape),
 ///         &ops::stretch(&saved.mu, &shape),
-///         &t24.view(),
 ///         #[inline(always)]
-///         |d_var, x, mu, t24| {
-///             let v0 = ops::over_len0(d_var, &saved.t13);
+///         |t18, t6, d_var, x, mu| {
+///             let v0 = t18 / t6;
+///             let v1 = ops::over_len0(d_var, &saved.x_shape);
 ///             let centered = x - mu;
-///             let v2 = ops::elem::square_backward(centered, v0);
-///             let v3 = t24 + v2;
-///             v3
+///             let v3 = ops::elem::square_backward(centered, v1);
+///             let v4 = v0 + v3;
+///             v4
 ///         },
 ///     )
 /// };
-/// let t28 = ops::sum_to_cow(&t27, saved.x_shape);
 /// let d_mu = {
-///     let shape = t27.raw_dim();
-///     let t27 = t27.view();
+///     let shape = t22.raw_dim();
+///     let t22 = t22.view();
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
 ///         &shape,
 ///         |rows, part| ops::zip_fill1(
 ///             part,
-///             &t27.slice_axis(ops::Axis(0), rows),
+///             &t22.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |t27| {
-///                 let v0 = -t27;
+///             |t22| {
+///                 let v0 = -t22;
 ///                 v0
 ///             },
 ///         ),
@@ -423,14 +407,14 @@ pub fn batchnorm_forward_train<T: Real>(
 /// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
 /// let d_x = {
-///     let shape = t28.raw_dim();
+///     let shape = t22.raw_dim();
 ///     ops::zip_map2(
 ///         &ops::stretch(&d_mu, &shape),
-///         &t28.view(),
+///         &t22.view(),
 ///         #[inline(always)]
-///         |d_mu, t28| {
+///         |d_mu, t22| {
 ///             let v0 = ops::over_len0(d_mu, &saved.x_shape);
-///             let v1 = t28 + v0;
+///             let v1 = t22 + v0;
 ///             v1
 ///         },
 ///     )
@@ -454,14 +438,14 @@ pub fn batchnorm_forward_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
-    let t18 = ops::sum_to_cow(&d_out, saved.t9);
+    let t15 = ops::sum_to_cow(&d_out, saved.t9);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-    let t20 = ops::mul(
-        &t18,
+    let t17 = ops::mul(
+        &t15,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
-    let t21 = ops::sum_to_owned(t20, saved.t11);
+    let t18 = ops::sum_to_owned(t17, saved.x_shape);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
@@ -474,7 +458,7 @@ pub fn batchnorm_forward_backward<T: Real>(
             &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
         );
         let shape_2 = ops::broadcast_dims(
-            &t18.raw_dim(),
+            &t15.raw_dim(),
             &shape_1,
             &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
         );
@@ -482,7 +466,7 @@ pub fn batchnorm_forward_backward<T: Real>(
         let x = ops::stretch(&saved.x, &shape);
         let mu = ops::stretch(&saved.mu, &shape);
         let t6 = ops::stretch(&saved.t6, &shape);
-        let t18 = ops::stretch(&t18, &shape);
+        let t15 = ops::stretch(&t15, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
         ops::reduce_blocks(
             &mut acc,
@@ -492,24 +476,18 @@ pub fn batchnorm_forward_backward<T: Real>(
                 &x.slice_axis(ops::Axis(0), rows),
                 &mu.slice_axis(ops::Axis(0), rows),
                 &t6.slice_axis(ops::Axis(0), rows),
-                &t18.slice_axis(ops::Axis(0), rows),
+                &t15.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |x, mu, t6, t18| {
+                |x, mu, t6, t15| {
                     let centered = x - mu;
                     let x_hat = centered / t6;
-                    let v2 = t18 * x_hat;
+                    let v2 = t15 * x_hat;
                     v2
                 },
             ),
         );
         acc
     };
-    let t23 = ops::div(
-        &t21,
-        &saved.t6,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-    );
-    let t24 = ops::sum_to_owned(t23, saved.t13);
     let d_t6 = {
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
@@ -526,12 +504,12 @@ pub fn batchnorm_forward_backward<T: Real>(
             &saved.t6.raw_dim(),
             &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
         );
-        let shape = t21.raw_dim();
+        let shape = t18.raw_dim();
         let x = ops::stretch(&saved.x, &shape);
         let mu = ops::stretch(&saved.mu, &shape);
         let t6 = ops::stretch(&saved.t6, &shape);
-        let t21 = t21.view();
-        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);
+        let t18 = t18.view();
+        let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
@@ -540,13 +518,13 @@ pub fn batchnorm_forward_backward<T: Real>(
                 &x.slice_axis(ops::Axis(0), rows),
                 &mu.slice_axis(ops::Axis(0), rows),
                 &t6.slice_axis(ops::Axis(0), rows),
-                &t21.slice_axis(ops::Axis(0), rows),
+                &t18.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |x, mu, t6, t21| {
+                |x, mu, t6, t18| {
                     let centered = x - mu;
                     let x_hat = centered / t6;
                     let v2 = x_hat / t6;
-                    let v3 = t21 * v2;
+                    let v3 = t18 * v2;
                     let v4 = -v3;
                     v4
                 },
@@ -555,42 +533,48 @@ pub fn batchnorm_forward_backward<T: Real>(
         acc
     };
     let d_var = ops::sqrt_backward(&saved.t6, &d_t6);
-    let t27 = {
-        let shape_1 = ops::broadcast_dims(
+    let t22 = {
+        let shape_0 = ops::broadcast_dims(
+            &t18.raw_dim(),
+            &saved.t6.raw_dim(),
+            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        );
+        let shape_2 = ops::broadcast_dims(
             &saved.x.raw_dim(),
             &saved.mu.raw_dim(),
             &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
         );
-        let shape = t24.raw_dim();
-        ops::zip_map4(
+        let shape = shape_0;
+        ops::zip_map5(
+            &ops::stretch(&t18, &shape),
+            &ops::stretch(&saved.t6, &shape),
             &ops::stretch(&d_var, &shape),
             &ops::stretch(&saved.x, &shape),
             &ops::stretch(&saved.mu, &shape),
-            &t24.view(),
             #[inline(always)]
-            |d_var, x, mu, t24| {
-                let v0 = ops::over_len0(d_var, &saved.t13);
+            |t18, t6, d_var, x, mu| {
+                let v0 = t18 / t6;
+                let v1 = ops::over_len0(d_var, &saved.x_shape);
                 let centered = x - mu;
-                let v2 = ops::elem::square_backward(centered, v0);
-                let v3 = t24 + v2;
-                v3
+                let v3 = ops::elem::square_backward(centered, v1);
+                let v4 = v0 + v3;
+                v4
             },
         )
     };
-    let t28 = ops::sum_to_cow(&t27, saved.x_shape);
     let d_mu = {
-        let shape = t27.raw_dim();
-        let t27 = t27.view();
+        let shape = t22.raw_dim();
+        let t22 = t22.view();
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);
         ops::reduce_blocks(
             &mut acc,
             &shape,
             |rows, part| ops::zip_fill1(
                 part,
-                &t27.slice_axis(ops::Axis(0), rows),
+                &t22.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |t27| {
-                    let v0 = -t27;
+                |t22| {
+                    let v0 = -t22;
                     v0
                 },
             ),
@@ -598,14 +582,14 @@ pub fn batchnorm_forward_backward<T: Real>(
         acc
     };
     let d_x = {
-        let shape = t28.raw_dim();
+        let shape = t22.raw_dim();
         ops::zip_map2(
             &ops::stretch(&d_mu, &shape),
-            &t28.view(),
+            &t22.view(),
             #[inline(always)]
-            |d_mu, t28| {
+            |d_mu, t22| {
                 let v0 = ops::over_len0(d_mu, &saved.x_shape);
-                let v1 = t28 + v0;
+                let v1 = t22 + v0;
                 v1
             },
         )
@@ -661,7 +645,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// line 14: x_hat * &gamma + &beta\nlet t18 = ops::sum_to_cow(&d_out, saved.t9);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t20 = ops::mul(\n    &t18,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t21 = ops::sum_to_owned(t20, saved.t11);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &shape_1,\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = ops::stretch(&t18, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = t18 * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet t23 = ops::div(\n    &t21,\n    &saved.t6,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n);\nlet t24 = ops::sum_to_owned(t23, saved.t13);\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t21.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t21 = t21.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.var_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t21.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t21| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t21 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t27 = {\n    let shape_1 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = t24.raw_dim();\n    ops::zip_map4(\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        &t24.view(),\n        #[inline(always)]\n        |d_var, x, mu, t24| {\n            let v0 = ops::over_len0(d_var, &saved.t13);\n            let centered = x - mu;\n            let v2 = ops::elem::square_backward(centered, v0);\n            let v3 = t24 + v2;\n            v3\n        },\n    )\n};\nlet t28 = ops::sum_to_cow(&t27, saved.x_shape);\nlet d_mu = {\n    let shape = t27.raw_dim();\n    let t27 = t27.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t27.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t27| {\n                let v0 = -t27;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t28.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t28.view(),\n        #[inline(always)]\n        |d_mu, t28| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t28 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// line 14: x_hat * &gamma + &beta\nlet t15 = ops::sum_to_cow(&d_out, saved.t9);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(\n    &t15,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &t15.raw_dim(),\n        &shape_1,\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t15 = ops::stretch(&t15, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t15.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t15| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = t15 * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t18 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let v0 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let v4 = v0 + v3;\n            v4\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let v0 = -t22;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t22 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
     }
