@@ -180,6 +180,15 @@
 //!
 //! A shape mismatch at run time panics with the op, the source expression and
 //! its location, and both shapes.
+//!
+//! # Threads
+//!
+//! A fused loop with a transcendental function (`exp`, `tanh`, `ln`, ...) over a
+//! big array is split over rayon's thread pool (one thread per core, or
+//! `RAYON_NUM_THREADS`); [`ops::set_loop_threads`] sets how many it uses (`1`:
+//! the calling thread only). The results are the same bits on any number of
+//! threads. Loops of plain arithmetic, which memory bounds, and matrix products
+//! run on one thread.
 #![forbid(unsafe_code)]
 
 pub use backprop_core::*;

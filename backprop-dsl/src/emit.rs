@@ -651,6 +651,13 @@ impl Emitter<'_> {
     fn fused(&self, v: ValueId, fused: &Fused, ctx: Ctx) -> TokenStream {
         let n = &self.g.nodes[v];
         let nd = self.nd();
+        // A loop with a transcendental function does enough work per element to
+        // be split over threads (`par_`); one of plain arithmetic is bound by memory.
+        let costly = fused.body.iter().any(|b| match &b.op {
+            Op::Elementwise(e) | Op::Grad(GradOp::ElementwiseGrad(e)) => e.costly,
+            _ => false,
+        });
+        let par = if costly { "par_" } else { "" };
         let mut before: Vec<TokenStream> = Vec::new();
         // Per operand (arguments, then body nodes): its shape as an expression
         // (`None` for scalars and 0-d arrays, which broadcast anywhere) and how the
@@ -786,7 +793,7 @@ impl Emitter<'_> {
                 .flatten()
                 .unwrap_or_default();
             let target = reduced.args.get(1).map(|&k| elems[k].clone());
-            return self.reducing_loop(reduction, before, &producers, shape, target, body);
+            return self.reducing_loop((reduction, target), before, &producers, shape, body, par);
         }
         let Some(shape) = shapes.last().cloned().flatten() else {
             return quote!({ #(#before)* ops::scalar(#body) });
@@ -811,23 +818,24 @@ impl Emitter<'_> {
             })
             .collect();
         let params = producers.iter().map(|(_, name, _)| name);
-        let map = format_ident!("zip_map{}", producers.len());
+        let map = format_ident!("{par}zip_map{}", producers.len());
         quote!({
             #(#before)*
             ops::#map(#(#zipped),*, #[inline(always)] |#(#params),*| #body)
         })
     }
 
-    /// A loop that ends in a reduction: its elements are computed a block of rows
-    /// at a time into a small buffer, and each block is added into the result.
+    /// A loop that ends in a reduction (into `target` for a `sum_to`): its
+    /// elements are computed a block of rows at a time into a small buffer, and
+    /// each block is added into the result.
     fn reducing_loop(
         &self,
-        reduction: Reduction,
+        (reduction, target): (Reduction, Option<TokenStream>),
         before: Vec<TokenStream>,
         producers: &[(TokenStream, Ident, TokenStream)],
         shape: TokenStream,
-        target: Option<TokenStream>,
         body: TokenStream,
+        par: &str,
     ) -> TokenStream {
         let nd = self.nd();
         let f = &self.float;
@@ -842,6 +850,7 @@ impl Emitter<'_> {
             .map(|(_, name, _)| quote!(#name.slice_axis(ops::Axis(0), rows)));
         let params = producers.iter().map(|(_, name, _)| name);
         let fill = format_ident!("zip_fill{}", producers.len());
+        let reduce = format_ident!("{par}reduce_blocks");
         let compute = if producers.is_empty() {
             quote!(part.fill(#body))
         } else {
@@ -864,7 +873,7 @@ impl Emitter<'_> {
             let shape = #shape;
             #(#views)*
             let mut acc = #init;
-            ops::reduce_blocks(&mut acc, &shape, |rows, part| #compute);
+            ops::#reduce(&mut acc, &shape, |rows, part| #compute);
             #mean
             acc
         })

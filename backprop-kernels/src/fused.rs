@@ -4,6 +4,8 @@
 //! array of the loop's full shape is ever made.
 
 use ndarray::{Array, ArrayRef, ArrayView, Axis, Dimension, Ix2, RemoveAxis, Zip};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::broadcast::{broadcast_shape, dim_of};
 use crate::{Real, Site, math};
@@ -12,6 +14,37 @@ use crate::{Real, Site, math};
 /// stay in the first-level cache, large enough for the per-element loop to run
 /// at full speed.
 const BLOCK_ELEMENTS: usize = 8 * 1024;
+
+/// The fewest elements a loop must have to be split over threads: below it,
+/// handing out the work costs more than it saves (measured on W2 and W4).
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// The threads fused loops may use; 0 for as many as rayon's pool has.
+static LOOP_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets how many threads the fused loops of generated code split big loops
+/// over (on rayon's pool): 1 runs everything on the calling thread, 0 (the
+/// default) uses every thread of rayon's pool (one per core, or
+/// `RAYON_NUM_THREADS`). Results are the same bits whatever the setting: each
+/// loop is split so that no sum depends on it. Matrix products stay on one
+/// thread.
+pub fn set_loop_threads(n: usize) {
+    LOOP_THREADS.store(n, Ordering::Relaxed);
+}
+
+/// How many threads the fused loops use (see [`set_loop_threads`]).
+pub fn loop_threads() -> usize {
+    match LOOP_THREADS.load(Ordering::Relaxed) {
+        0 => rayon::current_num_threads(),
+        n => n,
+    }
+}
+
+/// Whether a loop of `len` elements is split over threads: when there are
+/// several and the loop is big.
+fn parallel(len: usize) -> bool {
+    len >= PARALLEL_ELEMENTS && loop_threads() > 1
+}
 
 /// How many rows (along axis 0) of a loop over `shape` one block holds.
 pub fn block_rows<D: Dimension>(shape: &D) -> usize {
@@ -51,6 +84,47 @@ pub fn reduce_blocks<T: Real, D: Dimension, E: Dimension>(
         let mut part = block.slice_axis_mut(Axis(0), ndarray::Slice::from(0..end - start));
         compute(ndarray::Slice::from(start..end), &mut part);
         accumulate_to(acc, &part);
+    }
+}
+
+/// [`reduce_blocks`] for a loop that does much work per element (a
+/// transcendental function), split over [`loop_threads`] threads when it is big.
+/// Each block's sum is a partial of its own, added in block order, so the result
+/// is the same bits on one thread or many; not when the result is as big as a
+/// block (a sum over few long rows), where the partials would cost as much as
+/// the loop, which then runs as [`reduce_blocks`].
+#[inline(always)]
+pub fn par_reduce_blocks<T: Real, D: Dimension, E: Dimension>(
+    acc: &mut ArrayRef<T, E>,
+    shape: &D,
+    compute: impl Fn(ndarray::Slice, &mut ArrayRef<T, D>) + Sync,
+) {
+    if acc.len() * 8 > BLOCK_ELEMENTS {
+        return reduce_blocks(acc, shape, compute);
+    }
+    let ranges: Vec<(usize, usize)> = blocks(shape).collect();
+    let acc_dim = acc.raw_dim();
+    let block_sum = |block: &mut Array<T, D>, (start, end): (usize, usize)| {
+        let mut part = block.slice_axis_mut(Axis(0), ndarray::Slice::from(0..end - start));
+        compute(ndarray::Slice::from(start..end), &mut part);
+        let mut partial = Array::zeros(acc_dim.clone());
+        accumulate_to(&mut partial, &part);
+        partial
+    };
+    if ranges.len() > 1 && parallel(shape.size()) {
+        let partials: Vec<Array<T, E>> = ranges
+            .par_iter()
+            .map_init(
+                || block_buffer::<T, D>(shape),
+                |block, &r| block_sum(block, r),
+            )
+            .collect();
+        partials.iter().for_each(|p| *acc += &**p);
+    } else {
+        let mut block = block_buffer::<T, D>(shape);
+        for r in ranges {
+            *acc += &*block_sum(&mut block, r);
+        }
     }
 }
 
@@ -157,13 +231,33 @@ pub fn stretch<'a, A, D: Dimension, E: Dimension>(
 /// marked `#[inline(always)]`) is compiled for AVX2 where the CPU has it. Other
 /// layouts (a broadcast operand) run the `Zip`.
 macro_rules! zip_loops {
-    ($($map:ident $fill:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
+    ($($map:ident $par_map:ident $map_on:ident $fill:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
         #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", collecting `f` of each element.")]
         #[inline(always)]
-        pub fn $map<$A0: Copy, $($A: Copy,)* R: Copy + Default, D: Dimension>(
+        pub fn $map<$A0: Copy + Sync, $($A: Copy + Sync,)* R: Copy + Default + Send, D: Dimension>(
             $a0: &ArrayRef<$A0, D>,
             $($a: &ArrayRef<$A, D>,)*
-            f: impl Fn($A0 $(, $A)*) -> R,
+            f: impl Fn($A0 $(, $A)*) -> R + Sync,
+        ) -> Array<R, D> {
+            $map_on(false, $a0, $($a,)* f)
+        }
+
+        #[doc = concat!("[`", stringify!($map), "`] for a loop that does much work per element (a transcendental function): split over [`loop_threads`] threads when it is big, with the same result.")]
+        #[inline(always)]
+        pub fn $par_map<$A0: Copy + Sync, $($A: Copy + Sync,)* R: Copy + Default + Send, D: Dimension>(
+            $a0: &ArrayRef<$A0, D>,
+            $($a: &ArrayRef<$A, D>,)*
+            f: impl Fn($A0 $(, $A)*) -> R + Sync,
+        ) -> Array<R, D> {
+            $map_on(true, $a0, $($a,)* f)
+        }
+
+        #[inline(always)]
+        fn $map_on<$A0: Copy + Sync, $($A: Copy + Sync,)* R: Copy + Default + Send, D: Dimension>(
+            threads: bool,
+            $a0: &ArrayRef<$A0, D>,
+            $($a: &ArrayRef<$A, D>,)*
+            f: impl Fn($A0 $(, $A)*) -> R + Sync,
         ) -> Array<R, D> {
             let shape = $a0.raw_dim();
             if let (Some($a0), $(Some($a),)*) = ($a0.as_slice(), $(slice_of($a, shape.slice()),)*) {
@@ -174,8 +268,22 @@ macro_rules! zip_loops {
                 let len = $a0.len();
                 $(let $a = &$a[..len];)*
                 let mut out: Vec<R> = vec![R::default(); len];
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = f($a0[i] $(, $a[i])*);
+                let run = |out: &mut [R], from: usize| {
+                    let $a0 = &$a0[from..from + out.len()];
+                    $(let $a = &$a[from..from + out.len()];)*
+                    for (i, o) in out.iter_mut().enumerate() {
+                        *o = f($a0[i] $(, $a[i])*);
+                    }
+                };
+                if threads && parallel(len) {
+                    // A chunk per thread; each element depends on its own
+                    // position only, so the result is the same bits however it is split.
+                    let chunk = len.div_ceil(loop_threads());
+                    out.par_chunks_mut(chunk)
+                        .enumerate()
+                        .for_each(|(c, out)| run(out, c * chunk));
+                } else {
+                    run(&mut out, 0);
                 }
                 return Array::from_shape_vec(shape, out).expect("one element per position");
             }
@@ -223,11 +331,11 @@ fn slice_of<'a, A, D: Dimension>(a: &'a ArrayRef<A, D>, shape: &[usize]) -> Opti
 }
 
 zip_loops! {
-    zip_map1 zip_fill1 (a: A);
-    zip_map2 zip_fill2 (a: A, b: B);
-    zip_map3 zip_fill3 (a: A, b: B, c: C);
-    zip_map4 zip_fill4 (a: A, b: B, c: C, e: E);
-    zip_map5 zip_fill5 (a: A, b: B, c: C, e: E, h: H);
+    zip_map1 par_zip_map1 zip_map1_on zip_fill1 (a: A);
+    zip_map2 par_zip_map2 zip_map2_on zip_fill2 (a: A, b: B);
+    zip_map3 par_zip_map3 zip_map3_on zip_fill3 (a: A, b: B, c: C);
+    zip_map4 par_zip_map4 zip_map4_on zip_fill4 (a: A, b: B, c: C, e: E);
+    zip_map5 par_zip_map5 zip_map5_on zip_fill5 (a: A, b: B, c: C, e: E, h: H);
 }
 
 #[cfg(test)]
@@ -238,6 +346,51 @@ mod tests {
 
     /// The slice path and the Zip path compute the same, for contiguous,
     /// transposed and broadcast operands.
+    #[test]
+    fn loops_split_over_threads_give_the_same_bits() {
+        // Big enough to be split; values whose sums depend on the order.
+        let x = Array::from_shape_fn((700, 300), |(i, j)| {
+            ((i * 300 + j) as f64 * 0.37).sin() * 3.0
+        });
+        let f = |x: f64| x.exp().ln_1p() * 0.5 + x.tanh();
+        let reduce = |par: bool| {
+            let mut acc = ndarray::Array1::<f64>::zeros(300);
+            let compute = |rows, part: &mut ArrayRef<f64, ndarray::Ix2>| {
+                zip_fill1(part, &x.slice_axis(Axis(0), rows), f)
+            };
+            if par {
+                par_reduce_blocks(&mut acc, &x.raw_dim(), compute);
+            } else {
+                reduce_blocks(&mut acc, &x.raw_dim(), compute);
+            }
+            acc
+        };
+        let one = {
+            set_loop_threads(1);
+            (par_zip_map1(&x, f), reduce(true))
+        };
+        set_loop_threads(2);
+        let two = (par_zip_map1(&x, f), reduce(true));
+        set_loop_threads(0);
+        assert_eq!(one.0, two.0);
+        assert_eq!(one.0, zip_map1(&x, f));
+        // Bit for bit, whatever the split.
+        assert!(
+            one.1
+                .iter()
+                .zip(&two.1)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        // And the same sums as the one-thread loop up to rounding.
+        let plain = reduce(false);
+        assert!(
+            one.1
+                .iter()
+                .zip(&plain)
+                .all(|(a, b)| (a - b).abs() <= 1e-9 * b.abs().max(1.0))
+        );
+    }
+
     #[test]
     fn zip_loops_match_zip_on_every_layout() {
         let a = Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f64);

@@ -69,6 +69,11 @@ pub struct Elementwise {
     pub tolerance: f64,
     /// Points where the derivative jumps, given the parameters: gradient tests stay away from them.
     pub kinks: fn(&[f64]) -> Vec<f64>,
+    /// Whether computing it (or its derivative) takes a transcendental function
+    /// (`exp`, `ln`, `tanh`...): a fused loop with such an op does enough work per
+    /// element to be worth splitting over threads; a loop of plain arithmetic is
+    /// bound by memory, where a second thread does not pay.
+    pub costly: bool,
     /// The kernel that checks the parameters (panicking as the forward kernel
     /// does), which a fused loop calls once before it runs; `None` if any value goes.
     pub check: Option<&'static str>,
@@ -103,6 +108,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -115,6 +121,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -127,6 +134,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -139,6 +147,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -151,6 +160,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -163,6 +173,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -175,6 +186,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[3.0],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -187,6 +199,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[1.7],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -199,6 +212,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -211,6 +225,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -223,6 +238,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -235,6 +251,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -247,6 +264,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[0.1],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -259,6 +277,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[0.7],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -271,6 +290,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -286,6 +306,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -298,6 +319,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -310,6 +332,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -322,6 +345,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: true,
         check: None,
     },
     Elementwise {
@@ -342,6 +366,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[-1.0, 1.5],
         tolerance: 1e-7,
         kinks: |p| vec![p[0], p[1]],
+        costly: false,
         check: Some("check_clip_bounds"),
     },
     Elementwise {
@@ -360,6 +385,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[1.0],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: Some("check_huber_delta"),
     },
     Elementwise {
@@ -380,6 +406,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: kink_at_zero,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -392,6 +419,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: None,
     },
     Elementwise {
@@ -410,6 +438,7 @@ pub static ELEMENTWISE: &[Elementwise] = &[
         test_params: &[],
         tolerance: 1e-7,
         kinks: no_kinks,
+        costly: false,
         check: None,
     },
 ];

@@ -40,6 +40,10 @@ struct Args {
     /// The seed of the workloads' data.
     #[arg(long, default_value_t = SEED)]
     seed: u64,
+    /// Also run the generated variants on this many threads (rayon), beside
+    /// themselves on one; 1 runs everything on one thread only.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 /// What was measured of one variant.
@@ -75,8 +79,8 @@ fn main() {
             })
             .collect()
     };
-    if args.steps == 0 {
-        eprintln!("--steps must be at least 1");
+    if args.steps == 0 || args.threads == 0 {
+        eprintln!("--steps and --threads must be at least 1");
         std::process::exit(2);
     }
 
@@ -95,8 +99,18 @@ fn main() {
         gemm / 1e9
     );
     println!(
-        "- {} timed steps per variant after {} warm-up (fewer if a workload passes {} s), variants interleaved; f32, one thread",
-        args.steps, args.warmup, args.max_seconds
+        "- {} timed steps per variant after {} warm-up (fewer if a workload passes {} s), variants interleaved; f32, one thread{}",
+        args.steps,
+        args.warmup,
+        args.max_seconds,
+        if args.threads > 1 {
+            format!(
+                " (the `{} threads` variants: fused loops on {} threads)",
+                args.threads, args.threads
+            )
+        } else {
+            String::new()
+        }
     );
     println!(
         "- peak heap: the most heap in use during one step above what was in use before it (inputs excluded, outputs included)\n"
@@ -177,8 +191,41 @@ fn main() {
 }
 
 /// Warms up, measures the peak heap of one step, then times the variants interleaved.
+/// `v` with the fused loops on `threads` threads, under `name`.
+fn on_threads(mut v: Variant, name: &'static str, threads: usize) -> Variant {
+    Variant::new(name, move || {
+        backprop::ops::set_loop_threads(threads);
+        v.step()
+    })
+}
+
+/// The workload's variants on one thread, and with `--threads N` the
+/// generated ones again on N (rayon's pool has one thread per core; set
+/// `RAYON_NUM_THREADS` for more).
+fn variants(w: Workload, args: &Args) -> Vec<Variant> {
+    let mut variants: Vec<Variant> = w
+        .variants(args.seed)
+        .into_iter()
+        .map(|v| {
+            let name = v.name;
+            on_threads(v, name, 1)
+        })
+        .collect();
+    if args.threads > 1 {
+        for v in w.variants(args.seed) {
+            if v.name != BASELINE {
+                // Leaked once per variant: the names live as long as the program.
+                let name: &'static str =
+                    Box::leak(format!("{}, {} threads", v.name, args.threads).into_boxed_str());
+                variants.push(on_threads(v, name, args.threads));
+            }
+        }
+    }
+    variants
+}
+
 fn run(w: Workload, args: &Args) -> Vec<Measured> {
-    let mut variants: Vec<Variant> = w.variants(args.seed);
+    let mut variants: Vec<Variant> = variants(w, args);
     let mut measured: Vec<Measured> = variants
         .iter_mut()
         .map(|v| {

@@ -38,7 +38,7 @@ pub fn rnn_step<T: Real>(
             &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
         );
         let shape = shape_1;
-        ops::zip_map3(
+        ops::par_zip_map3(
             &ops::stretch(&x_dot_wx, &shape),
             &ops::stretch(&h_prev_dot_wh, &shape),
             &ops::stretch(&b, &shape),
@@ -130,7 +130,7 @@ pub fn rnn_step_train<T: Real>(
             &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
         );
         let shape = shape_1;
-        ops::zip_map3(
+        ops::par_zip_map3(
             &ops::stretch(&x_dot_wx, &shape),
             &ops::stretch(&h_prev_dot_wh, &shape),
             &ops::stretch(&b, &shape),
