@@ -171,7 +171,15 @@
 //! - `unbounded_exp`: `exp` of a value nothing bounds above, which overflows
 //!   (subtract the maximum first, or use `softmax`/`logsumexp`); a sign-aware
 //!   range analysis knows that `tanh(x)`, `-x.square()`, `-softplus(x)` and
-//!   `x - max_axis(x, ..)` are bounded above.
+//!   `x - max_axis(x, ..)` are bounded above;
+//! - `singular_at_zero`: `sqrt`, `ln`, `recip` or a division of a value that is
+//!   never negative but reaches 0, between a parameter and an output (a norm
+//!   without an epsilon: `sqrt(x.square().sum())`), whose gradient is then inf
+//!   or NaN (write `sqrt(x.square().sum() + 1e-12)`);
+//! - `nan_through_where`: `sqrt`, `ln`, `recip` or a division inside a `where_`
+//!   branch, whose NaN derivative where the branch is not taken leaks into the
+//!   gradient as 0 * NaN (guard the argument too:
+//!   `where_(x > 0.0, sqrt(where_(x > 0.0, x, 1.0)), 0.0)`).
 //!
 //! On stable Rust they reach you through rustc's `deprecated` lint,
 //! as "use of deprecated unit struct `f::_::unused_input`" followed by the message.

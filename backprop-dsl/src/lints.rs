@@ -7,7 +7,7 @@
 use proc_macro2::Span;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, did_you_mean};
-use crate::ir::{BinOp, Graph, Op, ScalarOp, Ty};
+use crate::ir::{BinOp, Graph, Op, ScalarOp, Ty, ValueId};
 use crate::messages::{self, Message};
 
 /// How a lint is reported.
@@ -74,6 +74,18 @@ pub static LINTS: &[Lint] = &[
         default: Level::Warn,
         doc: "`exp` of a value that grows with an input and that nothing bounds: it overflows to infinity (subtract the maximum, or use `softmax`/`logsumexp`)",
         check: unbounded_exps,
+    },
+    Lint {
+        name: "singular_at_zero",
+        default: Level::Warn,
+        doc: "`sqrt`, `ln`, `recip` or a division of a value that is never negative but reaches 0 (`sqrt(x.square().sum())`), on the gradient path: the derivative there is infinite and the gradient inf or NaN; add an epsilon",
+        check: singular_at_zero,
+    },
+    Lint {
+        name: "nan_through_where",
+        default: Level::Warn,
+        doc: "`sqrt`, `ln`, `recip` or a division inside a `where_` branch: where the branch is not taken its derivative can be NaN, and 0 * NaN is NaN, so the NaN leaks into the gradient; guard the argument with a `where_` of its own",
+        check: nan_through_where,
     },
 ];
 
@@ -448,6 +460,65 @@ mod tests {
     }
 
     #[test]
+    fn signs_know_what_never_reaches_zero() {
+        let sign_of = |body: &str| {
+            let g = graph(&format!("({body}).sum()"));
+            signs(&g)[g.nodes[g.outputs[0]].args[0]]
+        };
+        assert_eq!(sign_of("x"), Sign::Any);
+        assert_eq!(sign_of("x.square().sum_axis(Axis(1))"), Sign::NonNegative);
+        assert_eq!(sign_of("x.square() + 1e-8"), Sign::Positive);
+        assert_eq!(sign_of("sqrt(relu(x) * 2.0)"), Sign::NonNegative);
+        assert_eq!(sign_of("exp(x) + x.square()"), Sign::Positive);
+        assert_eq!(sign_of("maximum(x.square(), 1e-6)"), Sign::Positive);
+        assert_eq!(sign_of("x.square() - 1.0"), Sign::Any);
+    }
+
+    #[test]
+    fn singular_ops_of_values_reaching_zero_are_found() {
+        let lint = singular_at_zero;
+        assert_eq!(
+            findings(lint, "sqrt(x.square().sum_axis(Axis(1))).sum()"),
+            1
+        );
+        assert_eq!(findings(lint, "(x / sqrt(w.square().sum())).sum()"), 1);
+        assert_eq!(
+            findings(
+                lint,
+                "(x / sqrt(w.square().sum_axis(Axis(1))).insert_axis(Axis(1))).sum()"
+            ),
+            1
+        );
+        assert_eq!(findings(lint, "ln(relu(x)).sum()"), 1);
+        assert_eq!(findings(lint, "sqrt(x.square().sum() + 1e-12)"), 0);
+        assert_eq!(findings(lint, "ln(x).sum()"), 0);
+        // No parameter reaches it.
+        assert_eq!(findings(lint, "(x * sqrt(t.square().sum())).sum()"), 0);
+    }
+
+    #[test]
+    fn singular_ops_inside_where_branches_are_found() {
+        let lint = nan_through_where;
+        assert_eq!(findings(lint, "where_(x > 0.0, sqrt(x), x * 0.0).sum()"), 1);
+        assert_eq!(
+            findings(lint, "where_(x > 1.0, x * 0.0, ln(x - 1.0)).sum()"),
+            1
+        );
+        // The double where: the argument is guarded.
+        assert_eq!(
+            findings(
+                lint,
+                "where_(x > 0.0, sqrt(where_(x > 0.0, x, x * 0.0 + 1.0)), x * 0.0).sum()"
+            ),
+            0
+        );
+        assert_eq!(
+            findings(lint, "where_(x > 0.0, sqrt(x.square() + 1.0), x).sum()"),
+            0
+        );
+    }
+
+    #[test]
     fn logs_of_probabilities_and_unbounded_exps_are_found() {
         assert_eq!(
             findings(logs_of_probabilities, "ln(softmax(x, Axis(1))).sum()"),
@@ -464,4 +535,173 @@ mod tests {
             0
         );
     }
+}
+
+/// What the sign analysis knows of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sign {
+    /// Above zero whatever the inputs (`exp`, `softplus`, `x.square() + 1e-8`),
+    /// up to underflow.
+    Positive,
+    /// Never negative, but 0 for some inputs (`x.square()`, `relu`, their sums).
+    NonNegative,
+    /// Anything.
+    Any,
+}
+
+/// The [`Sign`] of every node.
+fn signs(g: &Graph) -> Vec<Sign> {
+    use Sign::{Any, NonNegative, Positive};
+    let at_least_zero = |s: Sign| s != Any;
+    let mut out: Vec<Sign> = Vec::with_capacity(g.nodes.len());
+    for n in &g.nodes {
+        let arg = |i: usize| n.args.get(i).map_or(Any, |&a| out[a]);
+        let (x, y) = (arg(0), arg(1));
+        // a + b, a * b and a / b of values of known sign.
+        let sum = |x: Sign, y: Sign| match (x, y) {
+            (Positive, s) | (s, Positive) if at_least_zero(s) => Positive,
+            (NonNegative, NonNegative) => NonNegative,
+            _ => Any,
+        };
+        let product = |x: Sign, y: Sign| match (x, y) {
+            (Positive, Positive) => Positive,
+            (a, b) if at_least_zero(a) && at_least_zero(b) => NonNegative,
+            _ => Any,
+        };
+        let quotient = |x: Sign, y: Sign| if y == Positive { product(x, y) } else { Any };
+        let s = match &n.op {
+            Op::Const(c) if *c > 0.0 => Positive,
+            Op::Const(c) if *c == 0.0 => NonNegative,
+            Op::Elementwise(e) => match e.name {
+                "exp" | "sigmoid" | "softplus" => Positive,
+                "square" | "abs" => {
+                    if x == Positive {
+                        Positive
+                    } else {
+                        NonNegative
+                    }
+                }
+                "relu" => {
+                    if x == Positive {
+                        Positive
+                    } else {
+                        NonNegative
+                    }
+                }
+                "sqrt" => x,
+                _ => Any,
+            },
+            Op::Binary(BinOp::Add) => sum(x, y),
+            Op::Binary(BinOp::Mul) => product(x, y),
+            Op::Binary(BinOp::Div) => quotient(x, y),
+            Op::Binary(BinOp::Maximum) => match (x, y) {
+                (Positive, _) | (_, Positive) => Positive,
+                (NonNegative, _) | (_, NonNegative) => NonNegative,
+                _ => Any,
+            },
+            Op::Binary(BinOp::Minimum) => match (x, y) {
+                (Positive, Positive) => Positive,
+                (a, b) if at_least_zero(a) && at_least_zero(b) => NonNegative,
+                _ => Any,
+            },
+            Op::WithScalar(ScalarOp::Add) => sum(x, y),
+            Op::WithScalar(ScalarOp::Mul) => product(x, y),
+            Op::WithScalar(ScalarOp::Div) => quotient(x, y),
+            Op::WithScalar(ScalarOp::RDiv) => quotient(y, x),
+            Op::Where => match (arg(1), arg(2)) {
+                (Positive, Positive) => Positive,
+                (a, b) if at_least_zero(a) && at_least_zero(b) => NonNegative,
+                _ => Any,
+            },
+            Op::Prim(p, _) => match p.op {
+                "softmax" => Positive,
+                // Sums, means and maxima of values of one sign, and plumbing.
+                "sum" | "mean" | "sum_axis" | "mean_axis" | "max_axis" | "insert_axis"
+                | "transpose" | "flatten" | "slice_axis" | "pick" | "rows" | "take_along_axis"
+                | "max_pool2" => x,
+                _ => Any,
+            },
+            Op::StopGradient => x,
+            _ => Any,
+        };
+        out.push(s);
+    }
+    out
+}
+
+/// The operand of `n` that must not be 0 (or negative, for `sqrt` and `ln`):
+/// the argument of `sqrt`, `ln`, `recip`, the denominator of a division.
+fn singular_operand(n: &crate::ir::Node) -> Option<(&'static str, ValueId)> {
+    match (&n.op, n.args.as_slice()) {
+        (Op::Elementwise(e), [x, ..]) => match e.name {
+            "sqrt" => Some(("sqrt", *x)),
+            "ln" => Some(("ln", *x)),
+            "recip" => Some(("recip", *x)),
+            _ => None,
+        },
+        (Op::Binary(BinOp::Div), [_, d]) => Some(("division", *d)),
+        (Op::WithScalar(ScalarOp::RDiv), [d, _]) => Some(("division", *d)),
+        _ => None,
+    }
+}
+
+/// `sqrt`, `ln`, `recip` or a division of a value that is never negative but
+/// can be exactly 0, between a parameter and an output.
+fn singular_at_zero(g: &Graph) -> Vec<Finding> {
+    let (sign, param, live) = (signs(g), from_parameters(g), reaches_outputs(g));
+    let mut found = Vec::new();
+    // A hazard reported once: not again where its result is divided by.
+    let mut flagged = vec![false; g.nodes.len()];
+    for (id, n) in g.nodes.iter().enumerate() {
+        // Through the values that keep its sign (`insert_axis`, a scaling, a sum).
+        if sign[id] == Sign::NonNegative && n.args.iter().any(|&a| flagged[a]) {
+            flagged[id] = true;
+        }
+        if let Some((op, a)) = singular_operand(n)
+            && sign[a] == Sign::NonNegative
+            && param[a]
+            && live[id]
+        {
+            flagged[id] = true;
+            if !flagged[a] {
+                let message = messages::singular_at_zero(op, &n.text, &g.nodes[a].text);
+                found.push(finding_at(g, id, message));
+            }
+        }
+    }
+    found
+}
+
+/// A `where_` whose branch computes `sqrt`, `ln`, `recip` or a division (in
+/// the elementwise chain that gives the branch) of a value that is not surely
+/// positive and not itself guarded by a `where_`.
+fn nan_through_where(g: &Graph) -> Vec<Finding> {
+    let (sign, param, live) = (signs(g), from_parameters(g), reaches_outputs(g));
+    let mut found = Vec::new();
+    for (id, n) in g.nodes.iter().enumerate() {
+        if !matches!(n.op, Op::Where) || !live[id] {
+            continue;
+        }
+        for &branch in &n.args[1..] {
+            // The elementwise chain that computes the branch, within this pass.
+            let mut stack = vec![branch];
+            let mut seen = std::collections::HashSet::new();
+            while let Some(v) = stack.pop() {
+                let node = &g.nodes[v];
+                if !seen.insert(v) || !node.op.is_elementwise() || matches!(node.op, Op::Where) {
+                    continue;
+                }
+                if let Some((op, a)) = singular_operand(node)
+                    && sign[a] != Sign::Positive
+                    && !matches!(g.nodes[a].op, Op::Where)
+                    && param[a]
+                {
+                    let message = messages::nan_through_where(op, &node.text, &g.nodes[a].text);
+                    found.push(finding_at(g, v, message));
+                }
+                stack.extend(node.args.iter().copied());
+            }
+        }
+    }
+    found
 }

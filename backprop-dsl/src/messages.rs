@@ -1224,6 +1224,43 @@ pub fn unbounded_exp(text: &str) -> Message {
     )
 }
 
+/// `singular_at_zero`: `op` (`sqrt`, `ln`, `recip`, `division`) in `text`, of
+/// `arg`, which is never negative but reaches 0.
+pub fn singular_at_zero(op: &str, text: &str, arg: &str) -> Message {
+    let (what, fix) = match op {
+        "ln" => ("is `-inf` at 0", format!("`ln({arg} + 1e-7)`")),
+        "division" => ("divides by 0", format!("`/ ({arg} + 1e-12)`")),
+        "recip" => ("is infinite at 0", format!("`recip({arg} + 1e-12)`")),
+        _ => (
+            "has an infinite derivative at 0",
+            format!("`sqrt({arg} + 1e-12)`"),
+        ),
+    };
+    Message::new(
+        format!(
+            "`{text}` {what}, and `{arg}` reaches 0 (it is never negative, but nothing keeps it away from 0): the gradient there is inf or NaN"
+        ),
+        format!("add a small constant where it can reach 0, as in {fix}"),
+    )
+}
+
+/// `nan_through_where`: `op` in `text` (of `arg`) inside a `where_` branch.
+pub fn nan_through_where(op: &str, text: &str, arg: &str) -> Message {
+    let guarded = if op == "division" {
+        format!("`/ where_(cond, {arg}, 1.0)`")
+    } else {
+        format!("`{op}(where_(cond, {arg}, 1.0))`")
+    };
+    Message::new(
+        format!(
+            "`{text}` is inside a `where_` branch: where `{arg}` is out of the {op}'s domain and the branch is not taken, its derivative is NaN, and the gradient gets 0 * NaN = NaN"
+        ),
+        format!(
+            "guard the argument too, so that the branch not taken computes something harmless: {guarded} inside the outer `where_` (the double where)"
+        ),
+    )
+}
+
 /// The note of a lint denied in the attribute.
 pub fn lint_denied_note(lint: &str) -> String {
     format!("`{lint}` is denied on this function")
