@@ -189,6 +189,18 @@
 //! A shape mismatch at run time panics with the op, the source expression and
 //! its location, and both shapes.
 //!
+//! # Finding where a NaN comes from
+//!
+//! `backprop::ops::set_non_finite_guard(true)` turns on, for the calling
+//! thread, a check after every array a generated function computes: the first
+//! NaN or infinity stops the call with a panic that names the value, the op
+//! (or every expression of a fused loop, each with its line and column), the
+//! forward expression (in the backward: the expression whose derivative it is
+//! part of), its file, line and column, the operands' shapes and how many
+//! elements are not finite; a non-finite input or upstream gradient is named as
+//! such. Off (the default) it costs a thread-local read per array, no pass
+//! over the data.
+//!
 //! # Threads
 //!
 //! A fused loop with a transcendental function (`exp`, `tanh`, `ln`, ...) over a

@@ -88,6 +88,8 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
 /// gradient handed out: the input's name and the expression.
 struct BackwardBody {
     stmts: Vec<(ValueId, TokenStream)>,
+    /// The statements with their non-finite guards, as emitted.
+    code: Vec<TokenStream>,
     seed_param: TokenStream,
     seed_prologue: TokenStream,
     grads: Vec<(Ident, TokenStream)>,
@@ -992,6 +994,99 @@ impl Emitter<'_> {
 
     /// Inputs whose declared type is a float scalar that takes a gradient: turned
     /// into 0-d arrays at the top of the body.
+    /// The statements with the non-finite guard after each array they compute,
+    /// and first on the `entry` values (the array inputs, or the upstream
+    /// gradients): `ops::guard` checks only while the guard is on, against an
+    /// entry of the function's `ORIGINS` table (value, op, forward expression,
+    /// location), with the shapes of the operands.
+    fn guarded(
+        &self,
+        stmts: &[(ValueId, TokenStream)],
+        entry: &[ValueId],
+        ctx: Ctx,
+    ) -> Vec<TokenStream> {
+        let mut origins = Vec::new();
+        let mut code = Vec::new();
+        let mut origin = |v: ValueId, op: String| {
+            let n = &self.g.nodes[v];
+            let start = n.span.start();
+            let (line, col) = (
+                Literal::u32_unsuffixed(start.line as u32),
+                Literal::u32_unsuffixed(start.column as u32 + 1),
+            );
+            let value = self.names[v].to_string();
+            let expr = match &n.op {
+                // A loop names every expression it computes, with its place.
+                Op::Fused(f) => {
+                    let mut parts: Vec<String> = Vec::new();
+                    for b in &f.body {
+                        let at = b.span.start();
+                        let part = format!("`{}` ({}:{})", b.text, at.line, at.column + 1);
+                        if !b.text.is_empty() && !parts.contains(&part) {
+                            parts.push(part);
+                        }
+                    }
+                    parts.join(", ")
+                }
+                _ if n.text.is_empty() => value.clone(),
+                _ => n.text.clone(),
+            };
+            let backward = n.backward;
+            origins.push(
+                quote!(ops::Origin::new(#value, #op, #expr, file!(), #line, #col, #backward)),
+            );
+            Literal::usize_unsuffixed(origins.len() - 1)
+        };
+        for &v in entry {
+            let kind = if self.g.nodes[v].backward {
+                "upstream gradient"
+            } else {
+                "input"
+            };
+            let k = origin(v, kind.to_string());
+            let var = &self.names[v];
+            code.push(quote!(ops::guard(&#var, &ORIGINS[#k], &[]);));
+        }
+        for (v, stmt) in stmts {
+            code.push(stmt.clone());
+            let n = &self.g.nodes[*v];
+            if !matches!(n.ty, Ty::Float(_)) {
+                continue;
+            }
+            let op = match &n.op {
+                Op::Fused(_) => "a fused loop".to_string(),
+                other => format!("`{}`", kernel_name(other)),
+            };
+            let k = origin(*v, op);
+            // A `sum_to` that moves its operand leaves no shape to read.
+            let moved = self.moves_into_sum_to(*v).then(|| n.args[0]);
+            let operands = n
+                .args
+                .iter()
+                .filter(|&&a| matches!(self.g.ty(a), Ty::Float(_)) && Some(a) != moved)
+                .map(|&a| {
+                    let x = self.value(a, ctx);
+                    quote!(#x.shape())
+                });
+            let var = &self.names[*v];
+            code.push(quote!(ops::guard(&#var, &ORIGINS[#k], &[#(#operands),*]);));
+        }
+        if !origins.is_empty() {
+            code.insert(0, quote!(const ORIGINS: &[ops::Origin] = &[#(#origins),*];));
+        }
+        code
+    }
+
+    /// The float array inputs, which the forward guards first.
+    fn array_inputs(&self) -> Vec<ValueId> {
+        self.g
+            .inputs
+            .iter()
+            .filter(|i| matches!(i.ty, Ty::Float(_)))
+            .map(|i| i.node)
+            .collect()
+    }
+
     fn scalar_prologue(&self) -> Vec<TokenStream> {
         self.def
             .inputs
@@ -1053,10 +1148,11 @@ impl Emitter<'_> {
         let nodes = self.closure(&self.g.outputs, |v| {
             !self.g.nodes[v].backward && !matches!(self.g.nodes[v].op, Op::ShapeOf)
         });
-        let stmts = self
-            .statements(&nodes, Ctx::Forward)
-            .into_iter()
-            .map(|(_, s)| s);
+        let stmts = self.guarded(
+            &self.statements(&nodes, Ctx::Forward),
+            &self.array_inputs(),
+            Ctx::Forward,
+        );
         let prologue = self.scalar_prologue();
         let out = self.output_exprs(true);
         let warnings = &self.warnings;
@@ -1201,10 +1297,11 @@ impl Emitter<'_> {
         let mut roots = self.g.outputs.clone();
         roots.extend(&self.saved);
         let nodes = self.closure(&roots, |v| !self.g.nodes[v].backward);
-        let stmts = self
-            .statements(&nodes, Ctx::Forward)
-            .into_iter()
-            .map(|(_, s)| s);
+        let stmts = self.guarded(
+            &self.statements(&nodes, Ctx::Forward),
+            &self.array_inputs(),
+            Ctx::Forward,
+        );
         let prologue = self.scalar_prologue();
         let fields: Vec<TokenStream> = self
             .saved
@@ -1318,6 +1415,15 @@ impl Emitter<'_> {
         let roots: Vec<ValueId> = wanted.iter().map(|&(_, g)| g).collect();
         let nodes = self.closure(&roots, |v| self.g.nodes[v].backward);
         let stmts = self.statements(&nodes, Ctx::Backward);
+        let seeds: Vec<ValueId> = nodes
+            .iter()
+            .copied()
+            .filter(|&v| {
+                matches!(self.g.nodes[v].op, Op::Grad(GradOp::Seed(_)))
+                    && matches!(self.g.nodes[v].ty, Ty::Float(_))
+            })
+            .collect();
+        let code = self.guarded(&stmts, &seeds, Ctx::Backward);
         let (seed_param, seed_prologue) = self.seed_param();
         let mut moved = HashSet::new();
         let grads = wanted
@@ -1340,6 +1446,7 @@ impl Emitter<'_> {
             .collect();
         BackwardBody {
             stmts,
+            code,
             seed_param,
             seed_prologue,
             grads,
@@ -1401,12 +1508,11 @@ impl Emitter<'_> {
         let saved_ty = self.struct_name("Saved");
         let (imp, sty, wh) = self.struct_generics();
         let BackwardBody {
-            stmts,
+            code: stmts,
             seed_param,
             seed_prologue,
             ..
         } = body;
-        let stmts = stmts.into_iter().map(|(_, s)| s);
         let allows = self.user_allows();
         quote! {
             #attrs

@@ -14,17 +14,31 @@ pub fn affine_relu<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 13, 29, false),
+        ops::Origin::new("w", "input", "w", file!(), 13, 47, false),
+        ops::Origin::new("b", "input", "b", file!(), 13, 65, false),
+        ops::Origin::new("x_dot_w", "`dot_mm`", "x.dot(&w)", file!(), 14, 13, false),
+        ops::Origin::new("z", "`add`", "x.dot(&w) + &b", file!(), 14, 13, false),
+        ops::Origin::new("out", "`relu`", "relu(z)", file!(), 15, 5, false),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&w, &ORIGINS[1], &[]);
+    ops::guard(&b, &ORIGINS[2], &[]);
     let x_dot_w = ops::dot_mm(
         &x,
         &w,
         &ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
     );
+    ops::guard(&x_dot_w, &ORIGINS[3], &[x.shape(), w.shape()]);
     let z = ops::add(
         &x_dot_w,
         &b,
         &ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
     );
+    ops::guard(&z, &ORIGINS[4], &[x_dot_w.shape(), b.shape()]);
     let out = ops::relu(&z);
+    ops::guard(&out, &ORIGINS[5], &[z.shape()]);
     out
 }
 /// What the backward pass of [`affine_relu`] needs, kept by [`affine_relu_train`].
@@ -68,17 +82,31 @@ pub fn affine_relu_train<T: Real>(
 ) -> (Array2<T>, AffineReluSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 13, 29, false),
+        ops::Origin::new("w", "input", "w", file!(), 13, 47, false),
+        ops::Origin::new("b", "input", "b", file!(), 13, 65, false),
+        ops::Origin::new("x_dot_w", "`dot_mm`", "x.dot(&w)", file!(), 14, 13, false),
+        ops::Origin::new("z", "`add`", "x.dot(&w) + &b", file!(), 14, 13, false),
+        ops::Origin::new("out", "`relu`", "relu(z)", file!(), 15, 5, false),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&w, &ORIGINS[1], &[]);
+    ops::guard(&b, &ORIGINS[2], &[]);
     let x_dot_w = ops::dot_mm(
         &x,
         &w,
         &ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
     );
+    ops::guard(&x_dot_w, &ORIGINS[3], &[x.shape(), w.shape()]);
     let z = ops::add(
         &x_dot_w,
         &b,
         &ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
     );
+    ops::guard(&z, &ORIGINS[4], &[x_dot_w.shape(), b.shape()]);
     let out = ops::relu(&z);
+    ops::guard(&out, &ORIGINS[5], &[z.shape()]);
     let t6 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[b.shape(), x_dot_w.shape()]);
@@ -128,11 +156,33 @@ pub fn affine_relu_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("d_out", "upstream gradient", "relu(z)", file!(), 15, 5, true),
+        ops::Origin::new("d_z", "`relu_backward`", "relu(z)", file!(), 15, 5, true),
+        ops::Origin::new(
+            "d_x_dot_w",
+            "`SumTo`",
+            "x.dot(&w) + &b",
+            file!(),
+            14,
+            13,
+            true,
+        ),
+        ops::Origin::new("d_b", "`SumTo`", "x.dot(&w) + &b", file!(), 14, 13, true),
+        ops::Origin::new("d_x", "`dot_mt`", "x.dot(&w)", file!(), 14, 13, true),
+        ops::Origin::new("d_w", "`dot_tm`", "x.dot(&w)", file!(), 14, 13, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_z = ops::relu_backward(&saved.z, &d_out);
+    ops::guard(&d_z, &ORIGINS[1], &[saved.z.shape(), d_out.shape()]);
     let d_x_dot_w = ops::sum_to_cow(&d_z, saved.x_dot_w_shape);
+    ops::guard(&d_x_dot_w, &ORIGINS[2], &[d_z.shape()]);
     let d_b = ops::sum_to(&d_z, saved.b_shape);
+    ops::guard(&d_b, &ORIGINS[3], &[d_z.shape()]);
     let d_x = ops::dot_mt(&d_x_dot_w, &saved.w);
+    ops::guard(&d_x, &ORIGINS[4], &[d_x_dot_w.shape(), saved.w.shape()]);
     let d_w = ops::dot_tm(&saved.x, &d_x_dot_w);
+    ops::guard(&d_w, &ORIGINS[5], &[saved.x.shape(), d_x_dot_w.shape()]);
     AffineReluGrads {
         x: d_x,
         w: d_w,
@@ -203,10 +253,30 @@ pub fn __affine_relu_backward_params<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("d_out", "upstream gradient", "relu(z)", file!(), 15, 5, true),
+        ops::Origin::new("d_z", "`relu_backward`", "relu(z)", file!(), 15, 5, true),
+        ops::Origin::new(
+            "d_x_dot_w",
+            "`SumTo`",
+            "x.dot(&w) + &b",
+            file!(),
+            14,
+            13,
+            true,
+        ),
+        ops::Origin::new("d_b", "`SumTo`", "x.dot(&w) + &b", file!(), 14, 13, true),
+        ops::Origin::new("d_w", "`dot_tm`", "x.dot(&w)", file!(), 14, 13, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_z = ops::relu_backward(&saved.z, &d_out);
+    ops::guard(&d_z, &ORIGINS[1], &[saved.z.shape(), d_out.shape()]);
     let d_x_dot_w = ops::sum_to_cow(&d_z, saved.x_dot_w_shape);
+    ops::guard(&d_x_dot_w, &ORIGINS[2], &[d_z.shape()]);
     let d_b = ops::sum_to(&d_z, saved.b_shape);
+    ops::guard(&d_b, &ORIGINS[3], &[d_z.shape()]);
     let d_w = ops::dot_tm(&saved.x, &d_x_dot_w);
+    ops::guard(&d_w, &ORIGINS[4], &[saved.x.shape(), d_x_dot_w.shape()]);
     (d_w, d_b)
 }
 #[doc(hidden)]

@@ -15,19 +15,61 @@ pub fn attention<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("q", "input", "q", file!(), 5, 27, false),
+        ops::Origin::new("k", "input", "k", file!(), 5, 45, false),
+        ops::Origin::new("v", "input", "v", file!(), 5, 63, false),
+        ops::Origin::new("k_t", "`transpose`", "k.t()", file!(), 6, 25, false),
+        ops::Origin::new(
+            "q_dot_k_t",
+            "`dot_mm`",
+            "q.dot(&k.t())",
+            file!(),
+            6,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "scores",
+            "`WithScalar`",
+            "q.dot(&k.t()) * scale",
+            file!(),
+            6,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "weights",
+            "`softmax`",
+            "softmax(scores, Axis(1))",
+            file!(),
+            7,
+            19,
+            false,
+        ),
+        ops::Origin::new("out", "`dot_mm`", "weights.dot(&v)", file!(), 8, 5, false),
+    ];
+    ops::guard(&q, &ORIGINS[0], &[]);
+    ops::guard(&k, &ORIGINS[1], &[]);
+    ops::guard(&v, &ORIGINS[2], &[]);
     let k_t = ops::transpose(&k);
+    ops::guard(&k_t, &ORIGINS[3], &[k.shape()]);
     let q_dot_k_t = ops::dot_mm(
         &q,
         &k_t,
         &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
     );
+    ops::guard(&q_dot_k_t, &ORIGINS[4], &[q.shape(), k_t.shape()]);
     let scores = ops::mul_scalar(&q_dot_k_t, scale);
+    ops::guard(&scores, &ORIGINS[5], &[q_dot_k_t.shape()]);
     let weights = ops::softmax(&scores, ops::Axis(1));
+    ops::guard(&weights, &ORIGINS[6], &[scores.shape()]);
     let out = ops::dot_mm(
         &weights,
         &v,
         &ops::Site::new("dot", "weights.dot(&v)", file!(), 8, 5),
     );
+    ops::guard(&out, &ORIGINS[7], &[weights.shape(), v.shape()]);
     out
 }
 /// What the backward pass of [`attention`] needs, kept by [`attention_train`].
@@ -72,19 +114,61 @@ pub fn attention_train<T: Real>(
 ) -> (Array2<T>, AttentionSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("q", "input", "q", file!(), 5, 27, false),
+        ops::Origin::new("k", "input", "k", file!(), 5, 45, false),
+        ops::Origin::new("v", "input", "v", file!(), 5, 63, false),
+        ops::Origin::new("k_t", "`transpose`", "k.t()", file!(), 6, 25, false),
+        ops::Origin::new(
+            "q_dot_k_t",
+            "`dot_mm`",
+            "q.dot(&k.t())",
+            file!(),
+            6,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "scores",
+            "`WithScalar`",
+            "q.dot(&k.t()) * scale",
+            file!(),
+            6,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "weights",
+            "`softmax`",
+            "softmax(scores, Axis(1))",
+            file!(),
+            7,
+            19,
+            false,
+        ),
+        ops::Origin::new("out", "`dot_mm`", "weights.dot(&v)", file!(), 8, 5, false),
+    ];
+    ops::guard(&q, &ORIGINS[0], &[]);
+    ops::guard(&k, &ORIGINS[1], &[]);
+    ops::guard(&v, &ORIGINS[2], &[]);
     let k_t = ops::transpose(&k);
+    ops::guard(&k_t, &ORIGINS[3], &[k.shape()]);
     let q_dot_k_t = ops::dot_mm(
         &q,
         &k_t,
         &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
     );
+    ops::guard(&q_dot_k_t, &ORIGINS[4], &[q.shape(), k_t.shape()]);
     let scores = ops::mul_scalar(&q_dot_k_t, scale);
+    ops::guard(&scores, &ORIGINS[5], &[q_dot_k_t.shape()]);
     let weights = ops::softmax(&scores, ops::Axis(1));
+    ops::guard(&weights, &ORIGINS[6], &[scores.shape()]);
     let out = ops::dot_mm(
         &weights,
         &v,
         &ops::Site::new("dot", "weights.dot(&v)", file!(), 8, 5),
     );
+    ops::guard(&out, &ORIGINS[7], &[weights.shape(), v.shape()]);
     let out_shape = out.raw_dim();
     let saved = AttentionSaved {
         q: q.to_owned(),
@@ -133,13 +217,63 @@ pub fn attention_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.out_shape, "attention", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "weights.dot(&v)",
+            file!(),
+            8,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_weights",
+            "`dot_mt`",
+            "weights.dot(&v)",
+            file!(),
+            8,
+            5,
+            true,
+        ),
+        ops::Origin::new("d_v", "`dot_tm`", "weights.dot(&v)", file!(), 8, 5, true),
+        ops::Origin::new(
+            "d_scores",
+            "`softmax_backward`",
+            "softmax(scores, Axis(1))",
+            file!(),
+            7,
+            19,
+            true,
+        ),
+        ops::Origin::new(
+            "d_q_dot_k_t",
+            "`WithScalar`",
+            "q.dot(&k.t()) * scale",
+            file!(),
+            6,
+            18,
+            true,
+        ),
+        ops::Origin::new("d_q", "`dot_mt`", "q.dot(&k.t())", file!(), 6, 18, true),
+        ops::Origin::new("d_k_t", "`dot_tm`", "q.dot(&k.t())", file!(), 6, 18, true),
+        ops::Origin::new("d_k", "`transpose`", "k.t()", file!(), 6, 25, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_weights = ops::dot_mt(&d_out, &saved.v);
+    ops::guard(&d_weights, &ORIGINS[1], &[d_out.shape(), saved.v.shape()]);
     let d_v = ops::dot_tm(&saved.weights, &d_out);
+    ops::guard(&d_v, &ORIGINS[2], &[saved.weights.shape(), d_out.shape()]);
     let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));
+    ops::guard(&d_scores, &ORIGINS[3], &[saved.weights.shape(), d_weights.shape()]);
     let d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);
+    ops::guard(&d_q_dot_k_t, &ORIGINS[4], &[]);
     let d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);
+    ops::guard(&d_q, &ORIGINS[5], &[d_q_dot_k_t.shape(), saved.k_t.shape()]);
     let d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);
+    ops::guard(&d_k_t, &ORIGINS[6], &[saved.q.shape(), d_q_dot_k_t.shape()]);
     let d_k = ops::transpose(&d_k_t);
+    ops::guard(&d_k, &ORIGINS[7], &[]);
     AttentionGrads {
         q: d_q,
         k: d_k,

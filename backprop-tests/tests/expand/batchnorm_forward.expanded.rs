@@ -14,7 +14,52 @@ pub fn batchnorm_forward<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("gamma", "input", "gamma", file!(), 7, 5, false),
+        ops::Origin::new("beta", "input", "beta", file!(), 8, 5, false),
+        ops::Origin::new(
+            "mu",
+            "`mean_axis`",
+            "x.mean_axis(Axis(0))",
+            file!(),
+            10,
+            14,
+            false,
+        ),
+        ops::Origin::new(
+            "var",
+            "a fused loop",
+            "`x - &mu` (11:20), `centered.square()` (12:15), `centered.square().mean_axis(Axis(0))` (12:15)",
+            file!(),
+            12,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "t6",
+            "a fused loop",
+            "`var + 1e-5` (13:29), `(var + 1e-5).sqrt()` (13:28)",
+            file!(),
+            13,
+            28,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x - &mu` (11:20), `centered / (var + 1e-5).sqrt()` (13:17), `x_hat * &gamma` (14:5), `x_hat * &gamma + &beta` (14:5)",
+            file!(),
+            14,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&gamma, &ORIGINS[1], &[]);
+    ops::guard(&beta, &ORIGINS[2], &[]);
     let mu = ops::mean_axis(&x, ops::Axis(0));
+    ops::guard(&mu, &ORIGINS[3], &[x.shape()]);
     let var = {
         let shape_0 = ops::broadcast_dims(
             &x.raw_dim(),
@@ -46,6 +91,7 @@ pub fn batchnorm_forward<T: Real>(
         ops::divide_by(&mut acc, shape[0]);
         acc
     };
+    ops::guard(&var, &ORIGINS[4], &[x.shape(), mu.shape()]);
     let t6 = {
         ops::zip_map1(
             &var.view(),
@@ -57,6 +103,7 @@ pub fn batchnorm_forward<T: Real>(
             },
         )
     };
+    ops::guard(&t6, &ORIGINS[5], &[var.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x.raw_dim(),
@@ -95,6 +142,11 @@ pub fn batchnorm_forward<T: Real>(
             },
         )
     };
+    ops::guard(
+        &out,
+        &ORIGINS[6],
+        &[x.shape(), mu.shape(), t6.shape(), gamma.shape(), beta.shape()],
+    );
     out
 }
 /// What the backward pass of [`batchnorm_forward`] needs, kept by [`batchnorm_forward_train`].
@@ -146,7 +198,52 @@ pub fn batchnorm_forward_train<T: Real>(
 ) -> (Array2<T>, BatchnormForwardSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("gamma", "input", "gamma", file!(), 7, 5, false),
+        ops::Origin::new("beta", "input", "beta", file!(), 8, 5, false),
+        ops::Origin::new(
+            "mu",
+            "`mean_axis`",
+            "x.mean_axis(Axis(0))",
+            file!(),
+            10,
+            14,
+            false,
+        ),
+        ops::Origin::new(
+            "var",
+            "a fused loop",
+            "`x - &mu` (11:20), `centered.square()` (12:15), `centered.square().mean_axis(Axis(0))` (12:15)",
+            file!(),
+            12,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "t6",
+            "a fused loop",
+            "`var + 1e-5` (13:29), `(var + 1e-5).sqrt()` (13:28)",
+            file!(),
+            13,
+            28,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x - &mu` (11:20), `centered / (var + 1e-5).sqrt()` (13:17), `x_hat * &gamma` (14:5), `x_hat * &gamma + &beta` (14:5)",
+            file!(),
+            14,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&gamma, &ORIGINS[1], &[]);
+    ops::guard(&beta, &ORIGINS[2], &[]);
     let mu = ops::mean_axis(&x, ops::Axis(0));
+    ops::guard(&mu, &ORIGINS[3], &[x.shape()]);
     let var = {
         let shape_0 = ops::broadcast_dims(
             &x.raw_dim(),
@@ -178,6 +275,7 @@ pub fn batchnorm_forward_train<T: Real>(
         ops::divide_by(&mut acc, shape[0]);
         acc
     };
+    ops::guard(&var, &ORIGINS[4], &[x.shape(), mu.shape()]);
     let t6 = {
         ops::zip_map1(
             &var.view(),
@@ -189,6 +287,7 @@ pub fn batchnorm_forward_train<T: Real>(
             },
         )
     };
+    ops::guard(&t6, &ORIGINS[5], &[var.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x.raw_dim(),
@@ -227,6 +326,11 @@ pub fn batchnorm_forward_train<T: Real>(
             },
         )
     };
+    ops::guard(
+        &out,
+        &ORIGINS[6],
+        &[x.shape(), mu.shape(), t6.shape(), gamma.shape(), beta.shape()],
+    );
     let t8 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape(), beta.shape()]);
@@ -438,14 +542,104 @@ pub fn batchnorm_forward_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "x_hat * &gamma + &beta",
+            file!(),
+            14,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t15",
+            "`SumTo`",
+            "x_hat * &gamma + &beta",
+            file!(),
+            14,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_beta",
+            "`SumTo`",
+            "x_hat * &gamma + &beta",
+            file!(),
+            14,
+            5,
+            true,
+        ),
+        ops::Origin::new("t17", "`mul`", "x_hat * &gamma", file!(), 14, 5, true),
+        ops::Origin::new("t18", "`SumTo`", "x_hat * &gamma", file!(), 14, 5, true),
+        ops::Origin::new(
+            "d_gamma",
+            "a fused loop",
+            "`x - &mu` (11:20), `centered / (var + 1e-5).sqrt()` (13:17), `x_hat * &gamma` (14:5)",
+            file!(),
+            14,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_t6",
+            "a fused loop",
+            "`x - &mu` (11:20), `centered / (var + 1e-5).sqrt()` (13:17)",
+            file!(),
+            13,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "d_var",
+            "`sqrt_backward`",
+            "(var + 1e-5).sqrt()",
+            file!(),
+            13,
+            28,
+            true,
+        ),
+        ops::Origin::new(
+            "t22",
+            "a fused loop",
+            "`centered / (var + 1e-5).sqrt()` (13:17), `centered.square().mean_axis(Axis(0))` (12:15), `x - &mu` (11:20), `centered.square()` (12:15)",
+            file!(),
+            11,
+            20,
+            true,
+        ),
+        ops::Origin::new(
+            "d_mu",
+            "a fused loop",
+            "`x - &mu` (11:20)",
+            file!(),
+            11,
+            20,
+            true,
+        ),
+        ops::Origin::new(
+            "d_x",
+            "a fused loop",
+            "`x.mean_axis(Axis(0))` (10:14), `x` (6:5)",
+            file!(),
+            6,
+            5,
+            true,
+        ),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let t15 = ops::sum_to_cow(&d_out, saved.t9);
+    ops::guard(&t15, &ORIGINS[1], &[d_out.shape()]);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
+    ops::guard(&d_beta, &ORIGINS[2], &[d_out.shape()]);
     let t17 = ops::mul(
         &t15,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
     );
+    ops::guard(&t17, &ORIGINS[3], &[t15.shape(), saved.gamma.shape()]);
     let t18 = ops::sum_to_owned(t17, saved.x_shape);
+    ops::guard(&t18, &ORIGINS[4], &[]);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
@@ -488,6 +682,11 @@ pub fn batchnorm_forward_backward<T: Real>(
         );
         acc
     };
+    ops::guard(
+        &d_gamma,
+        &ORIGINS[5],
+        &[saved.x.shape(), saved.mu.shape(), saved.t6.shape(), t15.shape()],
+    );
     let d_t6 = {
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
@@ -532,7 +731,13 @@ pub fn batchnorm_forward_backward<T: Real>(
         );
         acc
     };
+    ops::guard(
+        &d_t6,
+        &ORIGINS[6],
+        &[saved.x.shape(), saved.mu.shape(), saved.t6.shape(), t18.shape()],
+    );
     let d_var = ops::sqrt_backward(&saved.t6, &d_t6);
+    ops::guard(&d_var, &ORIGINS[7], &[saved.t6.shape(), d_t6.shape()]);
     let t22 = {
         let shape_0 = ops::broadcast_dims(
             &t18.raw_dim(),
@@ -562,6 +767,17 @@ pub fn batchnorm_forward_backward<T: Real>(
             },
         )
     };
+    ops::guard(
+        &t22,
+        &ORIGINS[8],
+        &[
+            t18.shape(),
+            saved.t6.shape(),
+            d_var.shape(),
+            saved.x.shape(),
+            saved.mu.shape(),
+        ],
+    );
     let d_mu = {
         let shape = t22.raw_dim();
         let t22 = t22.view();
@@ -581,6 +797,7 @@ pub fn batchnorm_forward_backward<T: Real>(
         );
         acc
     };
+    ops::guard(&d_mu, &ORIGINS[9], &[t22.shape()]);
     let d_x = {
         let shape = t22.raw_dim();
         ops::zip_map2(
@@ -594,6 +811,7 @@ pub fn batchnorm_forward_backward<T: Real>(
             },
         )
     };
+    ops::guard(&d_x, &ORIGINS[10], &[t22.shape()]);
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,

@@ -16,6 +16,25 @@ pub fn broadcasting<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("row", "input", "row", file!(), 7, 5, false),
+        ops::Origin::new("col", "input", "col", file!(), 8, 5, false),
+        ops::Origin::new("scale", "input", "scale", file!(), 9, 5, false),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x + &row` (11:19), `x + &row - &col` (11:19), `&col * &row` (12:16), `shifted * scale` (13:5), `both.square()` (13:24), `both.square() + 1.0` (13:24), `shifted * scale / (both.square() + 1.0)` (13:5)",
+            file!(),
+            13,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&row, &ORIGINS[1], &[]);
+    ops::guard(&col, &ORIGINS[2], &[]);
+    ops::guard(&scale, &ORIGINS[3], &[]);
     let out = {
         let scale = scale[()];
         let shape_0 = ops::broadcast_dims(
@@ -62,6 +81,7 @@ pub fn broadcasting<T: Real>(
             },
         )
     };
+    ops::guard(&out, &ORIGINS[4], &[x.shape(), row.shape(), col.shape(), scale.shape()]);
     out
 }
 /// What the backward pass of [`broadcasting`] needs, kept by [`broadcasting_train`].
@@ -121,6 +141,25 @@ pub fn broadcasting_train<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("row", "input", "row", file!(), 7, 5, false),
+        ops::Origin::new("col", "input", "col", file!(), 8, 5, false),
+        ops::Origin::new("scale", "input", "scale", file!(), 9, 5, false),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x + &row` (11:19), `x + &row - &col` (11:19), `&col * &row` (12:16), `shifted * scale` (13:5), `both.square()` (13:24), `both.square() + 1.0` (13:24), `shifted * scale / (both.square() + 1.0)` (13:5)",
+            file!(),
+            13,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&row, &ORIGINS[1], &[]);
+    ops::guard(&col, &ORIGINS[2], &[]);
+    ops::guard(&scale, &ORIGINS[3], &[]);
     let out = {
         let scale = scale[()];
         let shape_0 = ops::broadcast_dims(
@@ -167,6 +206,7 @@ pub fn broadcasting_train<T: Real>(
             },
         )
     };
+    ops::guard(&out, &ORIGINS[4], &[x.shape(), row.shape(), col.shape(), scale.shape()]);
     let t6 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), row.shape(), col.shape(), scale.shape()]);
@@ -440,6 +480,100 @@ pub fn broadcasting_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t6, "broadcasting", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "shifted * scale / (both.square() + 1.0)",
+            file!(),
+            13,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t14",
+            "a fused loop",
+            "`&col * &row` (12:16), `both.square()` (13:24), `both.square() + 1.0` (13:24)",
+            file!(),
+            13,
+            24,
+            true,
+        ),
+        ops::Origin::new(
+            "shifted",
+            "a fused loop",
+            "`x + &row` (11:19), `x + &row - &col` (11:19)",
+            file!(),
+            11,
+            19,
+            true,
+        ),
+        ops::Origin::new(
+            "t17",
+            "a fused loop",
+            "`shifted * scale` (13:5), `shifted * scale / (both.square() + 1.0)` (13:5)",
+            file!(),
+            13,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t18",
+            "`SumTo`",
+            "shifted * scale / (both.square() + 1.0)",
+            file!(),
+            13,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t19",
+            "a fused loop",
+            "`&col * &row` (12:16), `both.square()` (13:24)",
+            file!(),
+            13,
+            24,
+            true,
+        ),
+        ops::Origin::new(
+            "t20",
+            "a fused loop",
+            "`shifted * scale / (both.square() + 1.0)` (13:5), `shifted * scale` (13:5)",
+            file!(),
+            13,
+            5,
+            true,
+        ),
+        ops::Origin::new("t21", "`SumTo`", "shifted * scale", file!(), 13, 5, true),
+        ops::Origin::new(
+            "d_scale",
+            "a fused loop",
+            "`shifted * scale / (both.square() + 1.0)` (13:5), `shifted * scale` (13:5)",
+            file!(),
+            13,
+            5,
+            true,
+        ),
+        ops::Origin::new("t23", "`mul`", "&col * &row", file!(), 12, 16, true),
+        ops::Origin::new("t24", "`SumTo`", "&col * &row", file!(), 12, 16, true),
+        ops::Origin::new(
+            "t25",
+            "a fused loop",
+            "`&col * &row` (12:16)",
+            file!(),
+            12,
+            16,
+            true,
+        ),
+        ops::Origin::new("t26", "`SumTo`", "x + &row - &col", file!(), 11, 19, true),
+        ops::Origin::new("t27", "`neg`", "x + &row - &col", file!(), 11, 19, true),
+        ops::Origin::new("t28", "`SumTo`", "x + &row - &col", file!(), 11, 19, true),
+        ops::Origin::new("d_x", "`SumTo`", "x + &row", file!(), 11, 19, true),
+        ops::Origin::new("t30", "`SumTo`", "x + &row", file!(), 11, 19, true),
+        ops::Origin::new("d_col", "`add`", "col", file!(), 8, 5, true),
+        ops::Origin::new("d_row", "`add`", "row", file!(), 7, 5, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let t14 = {
         let shape_0 = ops::broadcast_dims(
             &saved.col.raw_dim(),
@@ -459,6 +593,7 @@ pub fn broadcasting_backward<T: Real>(
             },
         )
     };
+    ops::guard(&t14, &ORIGINS[1], &[saved.col.shape(), saved.row.shape()]);
     let shifted = {
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
@@ -483,6 +618,11 @@ pub fn broadcasting_backward<T: Real>(
             },
         )
     };
+    ops::guard(
+        &shifted,
+        &ORIGINS[2],
+        &[saved.x.shape(), saved.row.shape(), saved.col.shape()],
+    );
     let t17 = {
         let scale = saved.scale[()];
         let shape_1 = ops::broadcast_dims(
@@ -523,7 +663,13 @@ pub fn broadcasting_backward<T: Real>(
             },
         )
     };
+    ops::guard(
+        &t17,
+        &ORIGINS[3],
+        &[shifted.shape(), saved.scale.shape(), t14.shape(), d_out.shape()],
+    );
     let t18 = ops::sum_to_owned(t17, saved.t7);
+    ops::guard(&t18, &ORIGINS[4], &[]);
     let t19 = {
         let shape_0 = ops::broadcast_dims(
             &saved.col.raw_dim(),
@@ -543,6 +689,7 @@ pub fn broadcasting_backward<T: Real>(
             },
         )
     };
+    ops::guard(&t19, &ORIGINS[5], &[saved.col.shape(), saved.row.shape(), t18.shape()]);
     let t20 = {
         let scale = saved.scale[()];
         let shape_0 = ops::broadcast_dims(
@@ -568,7 +715,9 @@ pub fn broadcasting_backward<T: Real>(
             },
         )
     };
+    ops::guard(&t20, &ORIGINS[6], &[d_out.shape(), t14.shape(), saved.scale.shape()]);
     let t21 = ops::sum_to_owned(t20, saved.t8);
+    ops::guard(&t21, &ORIGINS[7], &[]);
     let d_scale = {
         let shape_0 = ops::broadcast_dims(
             &d_out.raw_dim(),
@@ -609,12 +758,15 @@ pub fn broadcasting_backward<T: Real>(
         );
         acc
     };
+    ops::guard(&d_scale, &ORIGINS[8], &[d_out.shape(), t14.shape(), shifted.shape()]);
     let t23 = ops::mul(
         &t19,
         &saved.row,
         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
     );
+    ops::guard(&t23, &ORIGINS[9], &[t19.shape(), saved.row.shape()]);
     let t24 = ops::sum_to_owned(t23, saved.col_shape);
+    ops::guard(&t24, &ORIGINS[10], &[]);
     let t25 = {
         let shape_0 = ops::broadcast_dims(
             &t19.raw_dim(),
@@ -641,13 +793,21 @@ pub fn broadcasting_backward<T: Real>(
         );
         acc
     };
+    ops::guard(&t25, &ORIGINS[11], &[t19.shape(), saved.col.shape()]);
     let t26 = ops::sum_to_cow(&t21, saved.t12);
+    ops::guard(&t26, &ORIGINS[12], &[t21.shape()]);
     let t27 = ops::neg(&t21);
+    ops::guard(&t27, &ORIGINS[13], &[t21.shape()]);
     let t28 = ops::sum_to_owned(t27, saved.col_shape);
+    ops::guard(&t28, &ORIGINS[14], &[]);
     let d_x = ops::sum_to(&t26, saved.x_shape);
+    ops::guard(&d_x, &ORIGINS[15], &[t26.shape()]);
     let t30 = ops::sum_to_cow(&t26, saved.row_shape);
+    ops::guard(&t30, &ORIGINS[16], &[t26.shape()]);
     let d_col = ops::add(&t24, &t28, &ops::Site::new("add", "col", file!(), 8, 5));
+    ops::guard(&d_col, &ORIGINS[17], &[t28.shape()]);
     let d_row = ops::add(&t25, &t30, &ops::Site::new("add", "row", file!(), 7, 5));
+    ops::guard(&d_row, &ORIGINS[18], &[t30.shape()]);
     BroadcastingGrads {
         x: d_x,
         row: d_row,

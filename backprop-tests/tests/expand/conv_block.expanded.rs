@@ -14,8 +14,64 @@ pub fn conv_block<T: Real>(
 ) -> Array4<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 5, 28, false),
+        ops::Origin::new("w", "input", "w", file!(), 5, 46, false),
+        ops::Origin::new("b", "input", "b", file!(), 5, 64, false),
+        ops::Origin::new(
+            "b_col",
+            "`insert_axis`",
+            "b.insert_axis(Axis(1))",
+            file!(),
+            6,
+            16,
+            false,
+        ),
+        ops::Origin::new(
+            "bias",
+            "`insert_axis`",
+            "b.insert_axis(Axis(1)).insert_axis(Axis(2))",
+            file!(),
+            6,
+            16,
+            false,
+        ),
+        ops::Origin::new(
+            "conv_x",
+            "`conv2d`",
+            "conv2d(x, w, 1, 1)",
+            file!(),
+            7,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "z",
+            "`add`",
+            "conv2d(x, w, 1, 1) + &bias",
+            file!(),
+            7,
+            13,
+            false,
+        ),
+        ops::Origin::new("relu_z", "`relu`", "relu(z)", file!(), 8, 15, false),
+        ops::Origin::new(
+            "out",
+            "`max_pool2`",
+            "max_pool2(relu(z))",
+            file!(),
+            8,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&w, &ORIGINS[1], &[]);
+    ops::guard(&b, &ORIGINS[2], &[]);
     let b_col = ops::insert_axis(&b, ops::Axis(1));
+    ops::guard(&b_col, &ORIGINS[3], &[b.shape()]);
     let bias = ops::insert_axis(&b_col, ops::Axis(2));
+    ops::guard(&bias, &ORIGINS[4], &[b_col.shape()]);
     let t5 = 1;
     let conv_x = ops::conv2d(
         &x,
@@ -24,13 +80,17 @@ pub fn conv_block<T: Real>(
         t5,
         &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
     );
+    ops::guard(&conv_x, &ORIGINS[5], &[x.shape(), w.shape()]);
     let z = ops::add(
         &conv_x,
         &bias,
         &ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
     );
+    ops::guard(&z, &ORIGINS[6], &[conv_x.shape(), bias.shape()]);
     let relu_z = ops::relu(&z);
+    ops::guard(&relu_z, &ORIGINS[7], &[z.shape()]);
     let out = ops::max_pool2(&relu_z);
+    ops::guard(&out, &ORIGINS[8], &[relu_z.shape()]);
     out
 }
 /// What the backward pass of [`conv_block`] needs, kept by [`conv_block_train`].
@@ -84,8 +144,64 @@ pub fn conv_block_train<T: Real>(
 ) -> (Array4<T>, ConvBlockSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 5, 28, false),
+        ops::Origin::new("w", "input", "w", file!(), 5, 46, false),
+        ops::Origin::new("b", "input", "b", file!(), 5, 64, false),
+        ops::Origin::new(
+            "b_col",
+            "`insert_axis`",
+            "b.insert_axis(Axis(1))",
+            file!(),
+            6,
+            16,
+            false,
+        ),
+        ops::Origin::new(
+            "bias",
+            "`insert_axis`",
+            "b.insert_axis(Axis(1)).insert_axis(Axis(2))",
+            file!(),
+            6,
+            16,
+            false,
+        ),
+        ops::Origin::new(
+            "conv_x",
+            "`conv2d`",
+            "conv2d(x, w, 1, 1)",
+            file!(),
+            7,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "z",
+            "`add`",
+            "conv2d(x, w, 1, 1) + &bias",
+            file!(),
+            7,
+            13,
+            false,
+        ),
+        ops::Origin::new("relu_z", "`relu`", "relu(z)", file!(), 8, 15, false),
+        ops::Origin::new(
+            "out",
+            "`max_pool2`",
+            "max_pool2(relu(z))",
+            file!(),
+            8,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&w, &ORIGINS[1], &[]);
+    ops::guard(&b, &ORIGINS[2], &[]);
     let b_col = ops::insert_axis(&b, ops::Axis(1));
+    ops::guard(&b_col, &ORIGINS[3], &[b.shape()]);
     let bias = ops::insert_axis(&b_col, ops::Axis(2));
+    ops::guard(&bias, &ORIGINS[4], &[b_col.shape()]);
     let t5 = 1;
     let conv_x = ops::conv2d(
         &x,
@@ -94,13 +210,17 @@ pub fn conv_block_train<T: Real>(
         t5,
         &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
     );
+    ops::guard(&conv_x, &ORIGINS[5], &[x.shape(), w.shape()]);
     let z = ops::add(
         &conv_x,
         &bias,
         &ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
     );
+    ops::guard(&z, &ORIGINS[6], &[conv_x.shape(), bias.shape()]);
     let relu_z = ops::relu(&z);
+    ops::guard(&relu_z, &ORIGINS[7], &[z.shape()]);
     let out = ops::max_pool2(&relu_z);
+    ops::guard(&out, &ORIGINS[8], &[relu_z.shape()]);
     let out_shape = out.raw_dim();
     let conv_x_shape = conv_x.raw_dim();
     let bias_shape = bias.raw_dim();
@@ -171,10 +291,94 @@ pub fn conv_block_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.out_shape, "conv_block", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "max_pool2(relu(z))",
+            file!(),
+            8,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_relu_z",
+            "`max_pool2_backward`",
+            "max_pool2(relu(z))",
+            file!(),
+            8,
+            5,
+            true,
+        ),
+        ops::Origin::new("d_z", "`relu_backward`", "relu(z)", file!(), 8, 15, true),
+        ops::Origin::new(
+            "d_conv_x",
+            "`SumTo`",
+            "conv2d(x, w, 1, 1) + &bias",
+            file!(),
+            7,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "d_bias",
+            "`SumTo`",
+            "conv2d(x, w, 1, 1) + &bias",
+            file!(),
+            7,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "d_x",
+            "`conv2d_backward_input`",
+            "conv2d(x, w, 1, 1)",
+            file!(),
+            7,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "d_w",
+            "`conv2d_backward_weight`",
+            "conv2d(x, w, 1, 1)",
+            file!(),
+            7,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "d_b_col",
+            "`insert_axis_backward`",
+            "b.insert_axis(Axis(1)).insert_axis(Axis(2))",
+            file!(),
+            6,
+            16,
+            true,
+        ),
+        ops::Origin::new(
+            "d_b",
+            "`insert_axis_backward`",
+            "b.insert_axis(Axis(1))",
+            file!(),
+            6,
+            16,
+            true,
+        ),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);
+    ops::guard(
+        &d_relu_z,
+        &ORIGINS[1],
+        &[saved.relu_z.shape(), saved.out.shape(), d_out.shape()],
+    );
     let d_z = ops::relu_backward(&saved.z, &d_relu_z);
+    ops::guard(&d_z, &ORIGINS[2], &[saved.z.shape(), d_relu_z.shape()]);
     let d_conv_x = ops::sum_to_cow(&d_z, saved.conv_x_shape);
+    ops::guard(&d_conv_x, &ORIGINS[3], &[d_z.shape()]);
     let d_bias = ops::sum_to_cow(&d_z, saved.bias_shape);
+    ops::guard(&d_bias, &ORIGINS[4], &[d_z.shape()]);
     let d_x = ops::conv2d_backward_input(
         &d_conv_x,
         &saved.w,
@@ -182,6 +386,7 @@ pub fn conv_block_backward<T: Real>(
         saved.t5,
         saved.t5,
     );
+    ops::guard(&d_x, &ORIGINS[5], &[d_conv_x.shape(), saved.w.shape()]);
     let d_w = ops::conv2d_backward_weight(
         &d_conv_x,
         &saved.x,
@@ -189,8 +394,11 @@ pub fn conv_block_backward<T: Real>(
         saved.t5,
         saved.t5,
     );
+    ops::guard(&d_w, &ORIGINS[6], &[d_conv_x.shape(), saved.x.shape()]);
     let d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));
+    ops::guard(&d_b_col, &ORIGINS[7], &[d_bias.shape()]);
     let d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));
+    ops::guard(&d_b, &ORIGINS[8], &[]);
     ConvBlockGrads {
         x: d_x,
         w: d_w,

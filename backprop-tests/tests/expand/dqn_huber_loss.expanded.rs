@@ -18,37 +18,106 @@ pub fn dqn_huber_loss<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("s", "input", "s", file!(), 6, 5, false),
+        ops::Origin::new("w1", "input", "w1", file!(), 7, 5, false),
+        ops::Origin::new("b1", "input", "b1", file!(), 8, 5, false),
+        ops::Origin::new("w2", "input", "w2", file!(), 9, 5, false),
+        ops::Origin::new("b2", "input", "b2", file!(), 10, 5, false),
+        ops::Origin::new("target", "input", "target", file!(), 12, 16, false),
+        ops::Origin::new("s_dot_w1", "`dot_mm`", "s.dot(&w1)", file!(), 14, 18, false),
+        ops::Origin::new(
+            "s_dot_w1_plus_b1",
+            "`add`",
+            "s.dot(&w1) + &b1",
+            file!(),
+            14,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "h",
+            "`relu`",
+            "relu(s.dot(&w1) + &b1)",
+            file!(),
+            14,
+            13,
+            false,
+        ),
+        ops::Origin::new("h_dot_w2", "`dot_mm`", "h.dot(&w2)", file!(), 15, 13, false),
+        ops::Origin::new("q", "`add`", "h.dot(&w2) + &b2", file!(), 15, 13, false),
+        ops::Origin::new(
+            "q_taken",
+            "`pick`",
+            "pick(q, &actions)",
+            file!(),
+            16,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "target_minus_q_taken",
+            "`sub`",
+            "target - q_taken",
+            file!(),
+            17,
+            11,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`huber(target - q_taken, 1.0)` (17:5), `huber(target - q_taken, 1.0).mean()` (17:5)",
+            file!(),
+            17,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&s, &ORIGINS[0], &[]);
+    ops::guard(&w1, &ORIGINS[1], &[]);
+    ops::guard(&b1, &ORIGINS[2], &[]);
+    ops::guard(&w2, &ORIGINS[3], &[]);
+    ops::guard(&b2, &ORIGINS[4], &[]);
+    ops::guard(&target, &ORIGINS[5], &[]);
     let s_dot_w1 = ops::dot_mm(
         &s,
         &w1,
         &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
     );
+    ops::guard(&s_dot_w1, &ORIGINS[6], &[s.shape(), w1.shape()]);
     let s_dot_w1_plus_b1 = ops::add(
         &s_dot_w1,
         &b1,
         &ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
     );
+    ops::guard(&s_dot_w1_plus_b1, &ORIGINS[7], &[s_dot_w1.shape(), b1.shape()]);
     let h = ops::relu(&s_dot_w1_plus_b1);
+    ops::guard(&h, &ORIGINS[8], &[s_dot_w1_plus_b1.shape()]);
     let h_dot_w2 = ops::dot_mm(
         &h,
         &w2,
         &ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
     );
+    ops::guard(&h_dot_w2, &ORIGINS[9], &[h.shape(), w2.shape()]);
     let q = ops::add(
         &h_dot_w2,
         &b2,
         &ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
     );
+    ops::guard(&q, &ORIGINS[10], &[h_dot_w2.shape(), b2.shape()]);
     let q_taken = ops::pick(
         &q,
         &actions,
         &ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
     );
+    ops::guard(&q_taken, &ORIGINS[11], &[q.shape()]);
     let target_minus_q_taken = ops::sub(
         &target,
         &q_taken,
         &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
     );
+    ops::guard(&target_minus_q_taken, &ORIGINS[12], &[target.shape(), q_taken.shape()]);
     let out = {
         ops::check_huber_delta(T::lit(1.0));
         let shape = target_minus_q_taken.raw_dim();
@@ -70,6 +139,7 @@ pub fn dqn_huber_loss<T: Real>(
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
+    ops::guard(&out, &ORIGINS[13], &[target_minus_q_taken.shape()]);
     out.into_scalar()
 }
 /// What the backward pass of [`dqn_huber_loss`] needs, kept by [`dqn_huber_loss_train`].
@@ -137,37 +207,106 @@ pub fn dqn_huber_loss_train<T: Real>(
 ) -> (T, DqnHuberLossSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("s", "input", "s", file!(), 6, 5, false),
+        ops::Origin::new("w1", "input", "w1", file!(), 7, 5, false),
+        ops::Origin::new("b1", "input", "b1", file!(), 8, 5, false),
+        ops::Origin::new("w2", "input", "w2", file!(), 9, 5, false),
+        ops::Origin::new("b2", "input", "b2", file!(), 10, 5, false),
+        ops::Origin::new("target", "input", "target", file!(), 12, 16, false),
+        ops::Origin::new("s_dot_w1", "`dot_mm`", "s.dot(&w1)", file!(), 14, 18, false),
+        ops::Origin::new(
+            "s_dot_w1_plus_b1",
+            "`add`",
+            "s.dot(&w1) + &b1",
+            file!(),
+            14,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "h",
+            "`relu`",
+            "relu(s.dot(&w1) + &b1)",
+            file!(),
+            14,
+            13,
+            false,
+        ),
+        ops::Origin::new("h_dot_w2", "`dot_mm`", "h.dot(&w2)", file!(), 15, 13, false),
+        ops::Origin::new("q", "`add`", "h.dot(&w2) + &b2", file!(), 15, 13, false),
+        ops::Origin::new(
+            "q_taken",
+            "`pick`",
+            "pick(q, &actions)",
+            file!(),
+            16,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "target_minus_q_taken",
+            "`sub`",
+            "target - q_taken",
+            file!(),
+            17,
+            11,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`huber(target - q_taken, 1.0)` (17:5), `huber(target - q_taken, 1.0).mean()` (17:5)",
+            file!(),
+            17,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&s, &ORIGINS[0], &[]);
+    ops::guard(&w1, &ORIGINS[1], &[]);
+    ops::guard(&b1, &ORIGINS[2], &[]);
+    ops::guard(&w2, &ORIGINS[3], &[]);
+    ops::guard(&b2, &ORIGINS[4], &[]);
+    ops::guard(&target, &ORIGINS[5], &[]);
     let s_dot_w1 = ops::dot_mm(
         &s,
         &w1,
         &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
     );
+    ops::guard(&s_dot_w1, &ORIGINS[6], &[s.shape(), w1.shape()]);
     let s_dot_w1_plus_b1 = ops::add(
         &s_dot_w1,
         &b1,
         &ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
     );
+    ops::guard(&s_dot_w1_plus_b1, &ORIGINS[7], &[s_dot_w1.shape(), b1.shape()]);
     let h = ops::relu(&s_dot_w1_plus_b1);
+    ops::guard(&h, &ORIGINS[8], &[s_dot_w1_plus_b1.shape()]);
     let h_dot_w2 = ops::dot_mm(
         &h,
         &w2,
         &ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
     );
+    ops::guard(&h_dot_w2, &ORIGINS[9], &[h.shape(), w2.shape()]);
     let q = ops::add(
         &h_dot_w2,
         &b2,
         &ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
     );
+    ops::guard(&q, &ORIGINS[10], &[h_dot_w2.shape(), b2.shape()]);
     let q_taken = ops::pick(
         &q,
         &actions,
         &ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
     );
+    ops::guard(&q_taken, &ORIGINS[11], &[q.shape()]);
     let target_minus_q_taken = ops::sub(
         &target,
         &q_taken,
         &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
     );
+    ops::guard(&target_minus_q_taken, &ORIGINS[12], &[target.shape(), q_taken.shape()]);
     let out = {
         ops::check_huber_delta(T::lit(1.0));
         let shape = target_minus_q_taken.raw_dim();
@@ -189,6 +328,7 @@ pub fn dqn_huber_loss_train<T: Real>(
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
+    ops::guard(&out, &ORIGINS[13], &[target_minus_q_taken.shape()]);
     let t17 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix1,
     >(&[target.shape(), q_taken.shape()]);
@@ -280,7 +420,89 @@ pub fn dqn_huber_loss_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "huber(target - q_taken, 1.0).mean()",
+            file!(),
+            17,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t18",
+            "`mean_backward`",
+            "huber(target - q_taken, 1.0).mean()",
+            file!(),
+            17,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t19",
+            "a fused loop",
+            "`huber(target - q_taken, 1.0)` (17:5), `target - q_taken` (17:11)",
+            file!(),
+            17,
+            11,
+            true,
+        ),
+        ops::Origin::new(
+            "d_q_taken",
+            "`SumTo`",
+            "target - q_taken",
+            file!(),
+            17,
+            11,
+            true,
+        ),
+        ops::Origin::new(
+            "d_q",
+            "`pick_backward`",
+            "pick(q, &actions)",
+            file!(),
+            16,
+            19,
+            true,
+        ),
+        ops::Origin::new(
+            "d_h_dot_w2",
+            "`SumTo`",
+            "h.dot(&w2) + &b2",
+            file!(),
+            15,
+            13,
+            true,
+        ),
+        ops::Origin::new("d_b2", "`SumTo`", "h.dot(&w2) + &b2", file!(), 15, 13, true),
+        ops::Origin::new("d_h", "`dot_mt`", "h.dot(&w2)", file!(), 15, 13, true),
+        ops::Origin::new("d_w2", "`dot_tm`", "h.dot(&w2)", file!(), 15, 13, true),
+        ops::Origin::new(
+            "d_s_dot_w1_plus_b1",
+            "`relu_backward`",
+            "relu(s.dot(&w1) + &b1)",
+            file!(),
+            14,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "d_s_dot_w1",
+            "`SumTo`",
+            "s.dot(&w1) + &b1",
+            file!(),
+            14,
+            18,
+            true,
+        ),
+        ops::Origin::new("d_b1", "`SumTo`", "s.dot(&w1) + &b1", file!(), 14, 18, true),
+        ops::Origin::new("d_s", "`dot_mt`", "s.dot(&w1)", file!(), 14, 18, true),
+        ops::Origin::new("d_w1", "`dot_tm`", "s.dot(&w1)", file!(), 14, 18, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let t18 = ops::mean_backward(&d_out, saved.t17);
+    ops::guard(&t18, &ORIGINS[1], &[d_out.shape()]);
     let t19 = {
         let shape = saved.target_minus_q_taken.raw_dim();
         ops::zip_map2(
@@ -298,17 +520,33 @@ pub fn dqn_huber_loss_backward<T: Real>(
             },
         )
     };
+    ops::guard(&t19, &ORIGINS[2], &[saved.target_minus_q_taken.shape(), t18.shape()]);
     let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
+    ops::guard(&d_q_taken, &ORIGINS[3], &[]);
     let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);
+    ops::guard(&d_q, &ORIGINS[4], &[]);
     let d_h_dot_w2 = ops::sum_to_cow(&d_q, saved.h_dot_w2_shape);
+    ops::guard(&d_h_dot_w2, &ORIGINS[5], &[d_q.shape()]);
     let d_b2 = ops::sum_to(&d_q, saved.b2_shape);
+    ops::guard(&d_b2, &ORIGINS[6], &[d_q.shape()]);
     let d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);
+    ops::guard(&d_h, &ORIGINS[7], &[d_h_dot_w2.shape(), saved.w2.shape()]);
     let d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);
+    ops::guard(&d_w2, &ORIGINS[8], &[saved.h.shape(), d_h_dot_w2.shape()]);
     let d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);
+    ops::guard(
+        &d_s_dot_w1_plus_b1,
+        &ORIGINS[9],
+        &[saved.s_dot_w1_plus_b1.shape(), d_h.shape()],
+    );
     let d_s_dot_w1 = ops::sum_to_cow(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);
+    ops::guard(&d_s_dot_w1, &ORIGINS[10], &[d_s_dot_w1_plus_b1.shape()]);
     let d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);
+    ops::guard(&d_b1, &ORIGINS[11], &[d_s_dot_w1_plus_b1.shape()]);
     let d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);
+    ops::guard(&d_s, &ORIGINS[12], &[d_s_dot_w1.shape(), saved.w1.shape()]);
     let d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);
+    ops::guard(&d_w1, &ORIGINS[13], &[saved.s.shape(), d_s_dot_w1.shape()]);
     DqnHuberLossGrads {
         s: d_s,
         w1: d_w1,

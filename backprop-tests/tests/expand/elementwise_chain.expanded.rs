@@ -10,6 +10,19 @@
 pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 5, 35, false),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x * 1.702` (6:29), `sigmoid(x * 1.702)` (6:21), `x * sigmoid(x * 1.702)` (6:17), `tanh(x)` (7:20), `tanh(x).square()` (7:20), `tanh(x).square() * 0.5` (7:20), `softplus(x)` (8:18), `x.square()` (8:33), `x.square() + 1.0` (8:33), `softplus(x) / (x.square() + 1.0)` (8:18), `gated + squashed` (9:6), `gated + squashed - damped` (9:6), `(gated + squashed - damped).sum()` (9:5)",
+            file!(),
+            9,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
     let out = {
         let shape = x.raw_dim();
         let x = x.view();
@@ -40,6 +53,7 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
         );
         acc
     };
+    ops::guard(&out, &ORIGINS[1], &[x.shape()]);
     out.into_scalar()
 }
 /// What the backward pass of [`elementwise_chain`] needs, kept by [`elementwise_chain_train`].
@@ -69,6 +83,19 @@ pub fn elementwise_chain_train<T: Real>(
 ) -> (T, ElementwiseChainSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 5, 35, false),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x * 1.702` (6:29), `sigmoid(x * 1.702)` (6:21), `x * sigmoid(x * 1.702)` (6:17), `tanh(x)` (7:20), `tanh(x).square()` (7:20), `tanh(x).square() * 0.5` (7:20), `softplus(x)` (8:18), `x.square()` (8:33), `x.square() + 1.0` (8:33), `softplus(x) / (x.square() + 1.0)` (8:18), `gated + squashed` (9:6), `gated + squashed - damped` (9:6), `(gated + squashed - damped).sum()` (9:5)",
+            file!(),
+            9,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
     let out = {
         let shape = x.raw_dim();
         let x = x.view();
@@ -99,6 +126,7 @@ pub fn elementwise_chain_train<T: Real>(
         );
         acc
     };
+    ops::guard(&out, &ORIGINS[1], &[x.shape()]);
     let x_shape = x.raw_dim();
     let saved = ElementwiseChainSaved {
         x: x.to_owned(),
@@ -166,6 +194,27 @@ pub fn elementwise_chain_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "(gated + squashed - damped).sum()",
+            file!(),
+            9,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_x",
+            "a fused loop",
+            "`x.square()` (8:33), `x.square() + 1.0` (8:33), `softplus(x)` (8:18), `softplus(x) / (x.square() + 1.0)` (8:18), `tanh(x)` (7:20), `x * 1.702` (6:29), `sigmoid(x * 1.702)` (6:21), `(gated + squashed - damped).sum()` (9:5), `gated + squashed - damped` (9:6), `tanh(x).square() * 0.5` (7:20), `tanh(x).square()` (7:20), `x * sigmoid(x * 1.702)` (6:17), `x` (5:35)",
+            file!(),
+            5,
+            35,
+            true,
+        ),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_x = {
         let d_out = d_out[()];
         ops::par_zip_map1(
@@ -202,6 +251,7 @@ pub fn elementwise_chain_backward<T: Real>(
             },
         )
     };
+    ops::guard(&d_x, &ORIGINS[1], &[saved.x.shape(), d_out.shape()]);
     ElementwiseChainGrads { x: d_x }
 }
 /// [`elementwise_chain`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`).

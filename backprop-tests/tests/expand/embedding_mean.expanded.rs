@@ -14,17 +14,45 @@ pub fn embedding_mean<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("table", "input", "table", file!(), 5, 32, false),
+        ops::Origin::new("w", "input", "w", file!(), 5, 78, false),
+        ops::Origin::new("rows", "`rows`", "rows(table, &ids)", file!(), 6, 16, false),
+        ops::Origin::new(
+            "mean_axis_rows",
+            "`mean_axis`",
+            "rows.mean_axis(Axis(0))",
+            file!(),
+            7,
+            5,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "`dot_vv`",
+            "rows.mean_axis(Axis(0)).dot(&w)",
+            file!(),
+            7,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&table, &ORIGINS[0], &[]);
+    ops::guard(&w, &ORIGINS[1], &[]);
     let rows = ops::rows(
         &table,
         &ids,
         &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
     );
+    ops::guard(&rows, &ORIGINS[2], &[table.shape()]);
     let mean_axis_rows = ops::mean_axis(&rows, ops::Axis(0));
+    ops::guard(&mean_axis_rows, &ORIGINS[3], &[rows.shape()]);
     let out = ops::dot_vv(
         &mean_axis_rows,
         &w,
         &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
+    ops::guard(&out, &ORIGINS[4], &[mean_axis_rows.shape(), w.shape()]);
     out.into_scalar()
 }
 /// What the backward pass of [`embedding_mean`] needs, kept by [`embedding_mean_train`].
@@ -64,17 +92,45 @@ pub fn embedding_mean_train<T: Real>(
 ) -> (T, EmbeddingMeanSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("table", "input", "table", file!(), 5, 32, false),
+        ops::Origin::new("w", "input", "w", file!(), 5, 78, false),
+        ops::Origin::new("rows", "`rows`", "rows(table, &ids)", file!(), 6, 16, false),
+        ops::Origin::new(
+            "mean_axis_rows",
+            "`mean_axis`",
+            "rows.mean_axis(Axis(0))",
+            file!(),
+            7,
+            5,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "`dot_vv`",
+            "rows.mean_axis(Axis(0)).dot(&w)",
+            file!(),
+            7,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&table, &ORIGINS[0], &[]);
+    ops::guard(&w, &ORIGINS[1], &[]);
     let rows = ops::rows(
         &table,
         &ids,
         &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
     );
+    ops::guard(&rows, &ORIGINS[2], &[table.shape()]);
     let mean_axis_rows = ops::mean_axis(&rows, ops::Axis(0));
+    ops::guard(&mean_axis_rows, &ORIGINS[3], &[rows.shape()]);
     let out = ops::dot_vv(
         &mean_axis_rows,
         &w,
         &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
+    ops::guard(&out, &ORIGINS[4], &[mean_axis_rows.shape(), w.shape()]);
     let rows_shape = rows.raw_dim();
     let table_shape = table.raw_dim();
     let saved = EmbeddingMeanSaved {
@@ -130,22 +186,74 @@ pub fn embedding_mean_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "rows.mean_axis(Axis(0)).dot(&w)",
+            file!(),
+            7,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_mean_axis_rows",
+            "`mul`",
+            "rows.mean_axis(Axis(0)).dot(&w)",
+            file!(),
+            7,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_w",
+            "`mul`",
+            "rows.mean_axis(Axis(0)).dot(&w)",
+            file!(),
+            7,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_rows",
+            "`mean_axis_backward`",
+            "rows.mean_axis(Axis(0))",
+            file!(),
+            7,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_table",
+            "`rows_backward`",
+            "rows(table, &ids)",
+            file!(),
+            6,
+            16,
+            true,
+        ),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_mean_axis_rows = ops::mul(
         &d_out,
         &saved.w,
         &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
+    ops::guard(&d_mean_axis_rows, &ORIGINS[1], &[d_out.shape(), saved.w.shape()]);
     let d_w = ops::mul(
         &d_out,
         &saved.mean_axis_rows,
         &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
     );
+    ops::guard(&d_w, &ORIGINS[2], &[d_out.shape(), saved.mean_axis_rows.shape()]);
     let d_rows = ops::mean_axis_backward(
         &d_mean_axis_rows,
         ops::Axis(0),
         saved.rows_shape,
     );
+    ops::guard(&d_rows, &ORIGINS[3], &[]);
     let d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);
+    ops::guard(&d_table, &ORIGINS[4], &[]);
     EmbeddingMeanGrads {
         table: d_table,
         w: d_w,

@@ -14,12 +14,99 @@ pub fn layernorm<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 5, 27, false),
+        ops::Origin::new("gamma", "input", "gamma", file!(), 5, 45, false),
+        ops::Origin::new("beta", "input", "beta", file!(), 5, 67, false),
+        ops::Origin::new(
+            "mean_axis_x",
+            "`mean_axis`",
+            "x.mean_axis(Axis(1))",
+            file!(),
+            6,
+            14,
+            false,
+        ),
+        ops::Origin::new(
+            "mu",
+            "`insert_axis`",
+            "x.mean_axis(Axis(1)).insert_axis(Axis(1))",
+            file!(),
+            6,
+            14,
+            false,
+        ),
+        ops::Origin::new("centered", "`sub`", "x - &mu", file!(), 7, 20, false),
+        ops::Origin::new(
+            "square_centered",
+            "`square`",
+            "centered.square()",
+            file!(),
+            8,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "t7",
+            "`mean_axis`",
+            "centered.square().mean_axis(Axis(1))",
+            file!(),
+            8,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "var",
+            "`insert_axis`",
+            "centered.square().mean_axis(Axis(1)).insert_axis(Axis(1))",
+            file!(),
+            8,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "t10",
+            "a fused loop",
+            "`var + 1e-5` (9:29), `(var + 1e-5).sqrt()` (9:28)",
+            file!(),
+            9,
+            28,
+            false,
+        ),
+        ops::Origin::new(
+            "x_hat",
+            "`div`",
+            "centered / (var + 1e-5).sqrt()",
+            file!(),
+            9,
+            17,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x_hat * &gamma` (10:5), `x_hat * &gamma + &beta` (10:5)",
+            file!(),
+            10,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&gamma, &ORIGINS[1], &[]);
+    ops::guard(&beta, &ORIGINS[2], &[]);
     let mean_axis_x = ops::mean_axis(&x, ops::Axis(1));
+    ops::guard(&mean_axis_x, &ORIGINS[3], &[x.shape()]);
     let mu = ops::insert_axis(&mean_axis_x, ops::Axis(1));
+    ops::guard(&mu, &ORIGINS[4], &[mean_axis_x.shape()]);
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
+    ops::guard(&centered, &ORIGINS[5], &[x.shape(), mu.shape()]);
     let square_centered = ops::square(&centered);
+    ops::guard(&square_centered, &ORIGINS[6], &[centered.shape()]);
     let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
+    ops::guard(&t7, &ORIGINS[7], &[square_centered.shape()]);
     let var = ops::insert_axis(&t7, ops::Axis(1));
+    ops::guard(&var, &ORIGINS[8], &[t7.shape()]);
     let t10 = {
         ops::zip_map1(
             &var.view(),
@@ -31,11 +118,13 @@ pub fn layernorm<T: Real>(
             },
         )
     };
+    ops::guard(&t10, &ORIGINS[9], &[var.shape()]);
     let x_hat = ops::div(
         &centered,
         &t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
+    ops::guard(&x_hat, &ORIGINS[10], &[centered.shape(), t10.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x_hat.raw_dim(),
@@ -60,6 +149,7 @@ pub fn layernorm<T: Real>(
             },
         )
     };
+    ops::guard(&out, &ORIGINS[11], &[x_hat.shape(), gamma.shape(), beta.shape()]);
     out
 }
 /// What the backward pass of [`layernorm`] needs, kept by [`layernorm_train`].
@@ -117,12 +207,99 @@ pub fn layernorm_train<T: Real>(
 ) -> (Array2<T>, LayernormSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 5, 27, false),
+        ops::Origin::new("gamma", "input", "gamma", file!(), 5, 45, false),
+        ops::Origin::new("beta", "input", "beta", file!(), 5, 67, false),
+        ops::Origin::new(
+            "mean_axis_x",
+            "`mean_axis`",
+            "x.mean_axis(Axis(1))",
+            file!(),
+            6,
+            14,
+            false,
+        ),
+        ops::Origin::new(
+            "mu",
+            "`insert_axis`",
+            "x.mean_axis(Axis(1)).insert_axis(Axis(1))",
+            file!(),
+            6,
+            14,
+            false,
+        ),
+        ops::Origin::new("centered", "`sub`", "x - &mu", file!(), 7, 20, false),
+        ops::Origin::new(
+            "square_centered",
+            "`square`",
+            "centered.square()",
+            file!(),
+            8,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "t7",
+            "`mean_axis`",
+            "centered.square().mean_axis(Axis(1))",
+            file!(),
+            8,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "var",
+            "`insert_axis`",
+            "centered.square().mean_axis(Axis(1)).insert_axis(Axis(1))",
+            file!(),
+            8,
+            15,
+            false,
+        ),
+        ops::Origin::new(
+            "t10",
+            "a fused loop",
+            "`var + 1e-5` (9:29), `(var + 1e-5).sqrt()` (9:28)",
+            file!(),
+            9,
+            28,
+            false,
+        ),
+        ops::Origin::new(
+            "x_hat",
+            "`div`",
+            "centered / (var + 1e-5).sqrt()",
+            file!(),
+            9,
+            17,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x_hat * &gamma` (10:5), `x_hat * &gamma + &beta` (10:5)",
+            file!(),
+            10,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&gamma, &ORIGINS[1], &[]);
+    ops::guard(&beta, &ORIGINS[2], &[]);
     let mean_axis_x = ops::mean_axis(&x, ops::Axis(1));
+    ops::guard(&mean_axis_x, &ORIGINS[3], &[x.shape()]);
     let mu = ops::insert_axis(&mean_axis_x, ops::Axis(1));
+    ops::guard(&mu, &ORIGINS[4], &[mean_axis_x.shape()]);
     let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
+    ops::guard(&centered, &ORIGINS[5], &[x.shape(), mu.shape()]);
     let square_centered = ops::square(&centered);
+    ops::guard(&square_centered, &ORIGINS[6], &[centered.shape()]);
     let t7 = ops::mean_axis(&square_centered, ops::Axis(1));
+    ops::guard(&t7, &ORIGINS[7], &[square_centered.shape()]);
     let var = ops::insert_axis(&t7, ops::Axis(1));
+    ops::guard(&var, &ORIGINS[8], &[t7.shape()]);
     let t10 = {
         ops::zip_map1(
             &var.view(),
@@ -134,11 +311,13 @@ pub fn layernorm_train<T: Real>(
             },
         )
     };
+    ops::guard(&t10, &ORIGINS[9], &[var.shape()]);
     let x_hat = ops::div(
         &centered,
         &t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
+    ops::guard(&x_hat, &ORIGINS[10], &[centered.shape(), t10.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x_hat.raw_dim(),
@@ -163,6 +342,7 @@ pub fn layernorm_train<T: Real>(
             },
         )
     };
+    ops::guard(&out, &ORIGINS[11], &[x_hat.shape(), gamma.shape(), beta.shape()]);
     let t13 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape(), beta.shape(), mu.shape(), var.shape()]);
@@ -313,14 +493,153 @@ pub fn layernorm_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "x_hat * &gamma + &beta",
+            file!(),
+            10,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t16",
+            "`SumTo`",
+            "x_hat * &gamma + &beta",
+            file!(),
+            10,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_beta",
+            "`SumTo`",
+            "x_hat * &gamma + &beta",
+            file!(),
+            10,
+            5,
+            true,
+        ),
+        ops::Origin::new("t19", "`mul`", "x_hat * &gamma", file!(), 10, 5, true),
+        ops::Origin::new("d_x_hat", "`SumTo`", "x_hat * &gamma", file!(), 10, 5, true),
+        ops::Origin::new(
+            "d_gamma",
+            "a fused loop",
+            "`x_hat * &gamma` (10:5)",
+            file!(),
+            10,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t24",
+            "`div`",
+            "centered / (var + 1e-5).sqrt()",
+            file!(),
+            9,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "t26",
+            "`SumTo`",
+            "centered / (var + 1e-5).sqrt()",
+            file!(),
+            9,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "t27",
+            "a fused loop",
+            "`centered / (var + 1e-5).sqrt()` (9:17)",
+            file!(),
+            9,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "d_t10",
+            "`SumTo`",
+            "centered / (var + 1e-5).sqrt()",
+            file!(),
+            9,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "d_var",
+            "`sqrt_backward`",
+            "(var + 1e-5).sqrt()",
+            file!(),
+            9,
+            28,
+            true,
+        ),
+        ops::Origin::new(
+            "d_t7",
+            "`insert_axis_backward`",
+            "centered.square().mean_axis(Axis(1)).insert_axis(Axis(1))",
+            file!(),
+            8,
+            15,
+            true,
+        ),
+        ops::Origin::new(
+            "d_square_centered",
+            "`mean_axis_backward`",
+            "centered.square().mean_axis(Axis(1))",
+            file!(),
+            8,
+            15,
+            true,
+        ),
+        ops::Origin::new(
+            "d_centered",
+            "a fused loop",
+            "`centered.square()` (8:15), `x - &mu` (7:20)",
+            file!(),
+            7,
+            20,
+            true,
+        ),
+        ops::Origin::new("t35", "`SumTo`", "x - &mu", file!(), 7, 20, true),
+        ops::Origin::new("t36", "`neg`", "x - &mu", file!(), 7, 20, true),
+        ops::Origin::new("d_mu", "`SumTo`", "x - &mu", file!(), 7, 20, true),
+        ops::Origin::new(
+            "d_mean_axis_x",
+            "`insert_axis_backward`",
+            "x.mean_axis(Axis(1)).insert_axis(Axis(1))",
+            file!(),
+            6,
+            14,
+            true,
+        ),
+        ops::Origin::new(
+            "t40",
+            "`mean_axis_backward`",
+            "x.mean_axis(Axis(1))",
+            file!(),
+            6,
+            14,
+            true,
+        ),
+        ops::Origin::new("d_x", "`add`", "x", file!(), 5, 27, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let t16 = ops::sum_to_cow(&d_out, saved.t15);
+    ops::guard(&t16, &ORIGINS[1], &[d_out.shape()]);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
+    ops::guard(&d_beta, &ORIGINS[2], &[d_out.shape()]);
     let t19 = ops::mul(
         &t16,
         &saved.gamma,
         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
     );
+    ops::guard(&t19, &ORIGINS[3], &[t16.shape(), saved.gamma.shape()]);
     let d_x_hat = ops::sum_to_owned(t19, saved.t20);
+    ops::guard(&d_x_hat, &ORIGINS[4], &[]);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
             &t16.raw_dim(),
@@ -347,12 +666,15 @@ pub fn layernorm_backward<T: Real>(
         );
         acc
     };
+    ops::guard(&d_gamma, &ORIGINS[5], &[t16.shape(), saved.x_hat.shape()]);
     let t24 = ops::div(
         &d_x_hat,
         &saved.t10,
         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
     );
+    ops::guard(&t24, &ORIGINS[6], &[d_x_hat.shape(), saved.t10.shape()]);
     let t26 = ops::sum_to_owned(t24, saved.t25);
+    ops::guard(&t26, &ORIGINS[7], &[]);
     let t27 = {
         let shape_0 = ops::broadcast_dims(
             &saved.x_hat.raw_dim(),
@@ -373,10 +695,19 @@ pub fn layernorm_backward<T: Real>(
             },
         )
     };
+    ops::guard(
+        &t27,
+        &ORIGINS[8],
+        &[saved.x_hat.shape(), saved.t10.shape(), d_x_hat.shape()],
+    );
     let d_t10 = ops::sum_to_owned(t27, saved.var_shape);
+    ops::guard(&d_t10, &ORIGINS[9], &[]);
     let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
+    ops::guard(&d_var, &ORIGINS[10], &[saved.t10.shape(), d_t10.shape()]);
     let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
+    ops::guard(&d_t7, &ORIGINS[11], &[]);
     let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
+    ops::guard(&d_square_centered, &ORIGINS[12], &[]);
     let d_centered = {
         let shape = t26.raw_dim();
         ops::zip_map3(
@@ -391,12 +722,23 @@ pub fn layernorm_backward<T: Real>(
             },
         )
     };
+    ops::guard(
+        &d_centered,
+        &ORIGINS[13],
+        &[saved.centered.shape(), d_square_centered.shape(), t26.shape()],
+    );
     let t35 = ops::sum_to_cow(&d_centered, saved.x_shape);
+    ops::guard(&t35, &ORIGINS[14], &[d_centered.shape()]);
     let t36 = ops::neg(&d_centered);
+    ops::guard(&t36, &ORIGINS[15], &[d_centered.shape()]);
     let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
+    ops::guard(&d_mu, &ORIGINS[16], &[]);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
+    ops::guard(&d_mean_axis_x, &ORIGINS[17], &[]);
     let t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
+    ops::guard(&t40, &ORIGINS[18], &[]);
     let d_x = ops::add(&t35, &t40, &ops::Site::new("add", "x", file!(), 5, 27));
+    ops::guard(&d_x, &ORIGINS[19], &[t35.shape(), t40.shape()]);
     LayernormGrads {
         x: d_x,
         gamma: d_gamma,

@@ -17,17 +17,135 @@ pub fn lstm_cell<T: Real>(
 ) -> (Array2<T>, Array2<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
+        ops::Origin::new("c_prev", "input", "c_prev", file!(), 8, 5, false),
+        ops::Origin::new("wx", "input", "wx", file!(), 9, 5, false),
+        ops::Origin::new("wh", "input", "wh", file!(), 10, 5, false),
+        ops::Origin::new("b", "input", "b", file!(), 11, 5, false),
+        ops::Origin::new("x_dot_wx", "`dot_mm`", "x.dot(&wx)", file!(), 14, 17, false),
+        ops::Origin::new(
+            "h_prev_dot_wh",
+            "`dot_mm`",
+            "h_prev.dot(&wh)",
+            file!(),
+            14,
+            30,
+            false,
+        ),
+        ops::Origin::new(
+            "gates",
+            "a fused loop",
+            "`x.dot(&wx) + h_prev.dot(&wh)` (14:17), `x.dot(&wx) + h_prev.dot(&wh) + &b` (14:17)",
+            file!(),
+            14,
+            17,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), 0..hidden)",
+            file!(),
+            15,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "i",
+            "`sigmoid`",
+            "sigmoid(gates.slice_axis(Axis(1), 0..hidden))",
+            file!(),
+            15,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice_2",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), hidden..2 * hidden)",
+            file!(),
+            16,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "f",
+            "`sigmoid`",
+            "sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden))",
+            file!(),
+            16,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice_3",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
+            file!(),
+            17,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "o",
+            "`sigmoid`",
+            "sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden))",
+            file!(),
+            17,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice_4",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
+            file!(),
+            18,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "g",
+            "`tanh`",
+            "tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden))",
+            file!(),
+            18,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "c",
+            "a fused loop",
+            "`f * &c_prev` (19:13), `i * g` (19:27), `f * &c_prev + i * g` (19:13)",
+            file!(),
+            19,
+            13,
+            false,
+        ),
+        ops::Origin::new("tanh_c", "`tanh`", "tanh(c)", file!(), 20, 17, false),
+        ops::Origin::new("h", "`mul`", "o * tanh(c)", file!(), 20, 13, false),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&h_prev, &ORIGINS[1], &[]);
+    ops::guard(&c_prev, &ORIGINS[2], &[]);
+    ops::guard(&wx, &ORIGINS[3], &[]);
+    ops::guard(&wh, &ORIGINS[4], &[]);
+    ops::guard(&b, &ORIGINS[5], &[]);
     let hidden = h_prev.len_of(ops::Axis(1));
     let x_dot_wx = ops::dot_mm(
         &x,
         &wx,
         &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
     );
+    ops::guard(&x_dot_wx, &ORIGINS[6], &[x.shape(), wx.shape()]);
     let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
     );
+    ops::guard(&h_prev_dot_wh, &ORIGINS[7], &[h_prev.shape(), wh.shape()]);
     let gates = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
@@ -52,6 +170,11 @@ pub fn lstm_cell<T: Real>(
             },
         )
     };
+    ops::guard(
+        &gates,
+        &ORIGINS[8],
+        &[x_dot_wx.shape(), h_prev_dot_wh.shape(), b.shape()],
+    );
     let t10 = 0;
     let gates_slice = ops::slice_axis(
         &gates,
@@ -66,7 +189,9 @@ pub fn lstm_cell<T: Real>(
             21,
         ),
     );
+    ops::guard(&gates_slice, &ORIGINS[9], &[gates.shape()]);
     let i = ops::sigmoid(&gates_slice);
+    ops::guard(&i, &ORIGINS[10], &[gates_slice.shape()]);
     let t13 = 2;
     let t14 = t13 * hidden;
     let gates_slice_2 = ops::slice_axis(
@@ -82,7 +207,9 @@ pub fn lstm_cell<T: Real>(
             21,
         ),
     );
+    ops::guard(&gates_slice_2, &ORIGINS[11], &[gates.shape()]);
     let f = ops::sigmoid(&gates_slice_2);
+    ops::guard(&f, &ORIGINS[12], &[gates_slice_2.shape()]);
     let t17 = 3;
     let t18 = t17 * hidden;
     let gates_slice_3 = ops::slice_axis(
@@ -98,7 +225,9 @@ pub fn lstm_cell<T: Real>(
             21,
         ),
     );
+    ops::guard(&gates_slice_3, &ORIGINS[13], &[gates.shape()]);
     let o = ops::sigmoid(&gates_slice_3);
+    ops::guard(&o, &ORIGINS[14], &[gates_slice_3.shape()]);
     let t21 = 4;
     let t22 = t21 * hidden;
     let gates_slice_4 = ops::slice_axis(
@@ -114,7 +243,9 @@ pub fn lstm_cell<T: Real>(
             18,
         ),
     );
+    ops::guard(&gates_slice_4, &ORIGINS[15], &[gates.shape()]);
     let g = ops::tanh(&gates_slice_4);
+    ops::guard(&g, &ORIGINS[16], &[gates_slice_4.shape()]);
     let c = {
         let shape_0 = ops::broadcast_dims(
             &f.raw_dim(),
@@ -146,12 +277,15 @@ pub fn lstm_cell<T: Real>(
             },
         )
     };
+    ops::guard(&c, &ORIGINS[17], &[f.shape(), c_prev.shape(), i.shape(), g.shape()]);
     let tanh_c = ops::tanh(&c);
+    ops::guard(&tanh_c, &ORIGINS[18], &[c.shape()]);
     let h = ops::mul(
         &o,
         &tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
+    ops::guard(&h, &ORIGINS[19], &[o.shape(), tanh_c.shape()]);
     (h, c)
 }
 /// What the backward pass of [`lstm_cell`] needs, kept by [`lstm_cell_train`].
@@ -248,17 +382,135 @@ pub fn lstm_cell_train<T: Real>(
 ) -> ((Array2<T>, Array2<T>), LstmCellSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
+        ops::Origin::new("c_prev", "input", "c_prev", file!(), 8, 5, false),
+        ops::Origin::new("wx", "input", "wx", file!(), 9, 5, false),
+        ops::Origin::new("wh", "input", "wh", file!(), 10, 5, false),
+        ops::Origin::new("b", "input", "b", file!(), 11, 5, false),
+        ops::Origin::new("x_dot_wx", "`dot_mm`", "x.dot(&wx)", file!(), 14, 17, false),
+        ops::Origin::new(
+            "h_prev_dot_wh",
+            "`dot_mm`",
+            "h_prev.dot(&wh)",
+            file!(),
+            14,
+            30,
+            false,
+        ),
+        ops::Origin::new(
+            "gates",
+            "a fused loop",
+            "`x.dot(&wx) + h_prev.dot(&wh)` (14:17), `x.dot(&wx) + h_prev.dot(&wh) + &b` (14:17)",
+            file!(),
+            14,
+            17,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), 0..hidden)",
+            file!(),
+            15,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "i",
+            "`sigmoid`",
+            "sigmoid(gates.slice_axis(Axis(1), 0..hidden))",
+            file!(),
+            15,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice_2",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), hidden..2 * hidden)",
+            file!(),
+            16,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "f",
+            "`sigmoid`",
+            "sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden))",
+            file!(),
+            16,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice_3",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
+            file!(),
+            17,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "o",
+            "`sigmoid`",
+            "sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden))",
+            file!(),
+            17,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "gates_slice_4",
+            "`slice_axis`",
+            "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
+            file!(),
+            18,
+            18,
+            false,
+        ),
+        ops::Origin::new(
+            "g",
+            "`tanh`",
+            "tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden))",
+            file!(),
+            18,
+            13,
+            false,
+        ),
+        ops::Origin::new(
+            "c",
+            "a fused loop",
+            "`f * &c_prev` (19:13), `i * g` (19:27), `f * &c_prev + i * g` (19:13)",
+            file!(),
+            19,
+            13,
+            false,
+        ),
+        ops::Origin::new("tanh_c", "`tanh`", "tanh(c)", file!(), 20, 17, false),
+        ops::Origin::new("h", "`mul`", "o * tanh(c)", file!(), 20, 13, false),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&h_prev, &ORIGINS[1], &[]);
+    ops::guard(&c_prev, &ORIGINS[2], &[]);
+    ops::guard(&wx, &ORIGINS[3], &[]);
+    ops::guard(&wh, &ORIGINS[4], &[]);
+    ops::guard(&b, &ORIGINS[5], &[]);
     let hidden = h_prev.len_of(ops::Axis(1));
     let x_dot_wx = ops::dot_mm(
         &x,
         &wx,
         &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
     );
+    ops::guard(&x_dot_wx, &ORIGINS[6], &[x.shape(), wx.shape()]);
     let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
     );
+    ops::guard(&h_prev_dot_wh, &ORIGINS[7], &[h_prev.shape(), wh.shape()]);
     let gates = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
@@ -283,6 +535,11 @@ pub fn lstm_cell_train<T: Real>(
             },
         )
     };
+    ops::guard(
+        &gates,
+        &ORIGINS[8],
+        &[x_dot_wx.shape(), h_prev_dot_wh.shape(), b.shape()],
+    );
     let t10 = 0;
     let gates_slice = ops::slice_axis(
         &gates,
@@ -297,7 +554,9 @@ pub fn lstm_cell_train<T: Real>(
             21,
         ),
     );
+    ops::guard(&gates_slice, &ORIGINS[9], &[gates.shape()]);
     let i = ops::sigmoid(&gates_slice);
+    ops::guard(&i, &ORIGINS[10], &[gates_slice.shape()]);
     let t13 = 2;
     let t14 = t13 * hidden;
     let gates_slice_2 = ops::slice_axis(
@@ -313,7 +572,9 @@ pub fn lstm_cell_train<T: Real>(
             21,
         ),
     );
+    ops::guard(&gates_slice_2, &ORIGINS[11], &[gates.shape()]);
     let f = ops::sigmoid(&gates_slice_2);
+    ops::guard(&f, &ORIGINS[12], &[gates_slice_2.shape()]);
     let t17 = 3;
     let t18 = t17 * hidden;
     let gates_slice_3 = ops::slice_axis(
@@ -329,7 +590,9 @@ pub fn lstm_cell_train<T: Real>(
             21,
         ),
     );
+    ops::guard(&gates_slice_3, &ORIGINS[13], &[gates.shape()]);
     let o = ops::sigmoid(&gates_slice_3);
+    ops::guard(&o, &ORIGINS[14], &[gates_slice_3.shape()]);
     let t21 = 4;
     let t22 = t21 * hidden;
     let gates_slice_4 = ops::slice_axis(
@@ -345,7 +608,9 @@ pub fn lstm_cell_train<T: Real>(
             18,
         ),
     );
+    ops::guard(&gates_slice_4, &ORIGINS[15], &[gates.shape()]);
     let g = ops::tanh(&gates_slice_4);
+    ops::guard(&g, &ORIGINS[16], &[gates_slice_4.shape()]);
     let c = {
         let shape_0 = ops::broadcast_dims(
             &f.raw_dim(),
@@ -377,12 +642,15 @@ pub fn lstm_cell_train<T: Real>(
             },
         )
     };
+    ops::guard(&c, &ORIGINS[17], &[f.shape(), c_prev.shape(), i.shape(), g.shape()]);
     let tanh_c = ops::tanh(&c);
+    ops::guard(&tanh_c, &ORIGINS[18], &[c.shape()]);
     let h = ops::mul(
         &o,
         &tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
+    ops::guard(&h, &ORIGINS[19], &[o.shape(), tanh_c.shape()]);
     let t28 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(
@@ -596,18 +864,196 @@ pub fn lstm_cell_backward<T: Real>(
     let (d_h, d_c) = d_out;
     ops::check_upstream(&d_h, &saved.t28, "lstm_cell", "d_h");
     ops::check_upstream(&d_c, &saved.t30, "lstm_cell", "d_c");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_h",
+            "upstream gradient",
+            "o * tanh(c)",
+            file!(),
+            20,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "d_c",
+            "upstream gradient",
+            "f * &c_prev + i * g",
+            file!(),
+            19,
+            13,
+            true,
+        ),
+        ops::Origin::new("t32", "`mul`", "o * tanh(c)", file!(), 20, 13, true),
+        ops::Origin::new("d_o", "`SumTo`", "o * tanh(c)", file!(), 20, 13, true),
+        ops::Origin::new("t35", "`mul`", "o * tanh(c)", file!(), 20, 13, true),
+        ops::Origin::new("d_tanh_c", "`SumTo`", "o * tanh(c)", file!(), 20, 13, true),
+        ops::Origin::new(
+            "d_c_2",
+            "a fused loop",
+            "`tanh(c)` (20:17), `f * &c_prev + i * g` (19:13)",
+            file!(),
+            19,
+            13,
+            true,
+        ),
+        ops::Origin::new("t39", "`SumTo`", "f * &c_prev + i * g", file!(), 19, 13, true),
+        ops::Origin::new("t41", "`SumTo`", "f * &c_prev + i * g", file!(), 19, 13, true),
+        ops::Origin::new("t42", "`mul`", "i * g", file!(), 19, 27, true),
+        ops::Origin::new("d_i", "`SumTo`", "i * g", file!(), 19, 27, true),
+        ops::Origin::new("t45", "`mul`", "i * g", file!(), 19, 27, true),
+        ops::Origin::new("d_g", "`SumTo`", "i * g", file!(), 19, 27, true),
+        ops::Origin::new("t48", "`mul`", "f * &c_prev", file!(), 19, 13, true),
+        ops::Origin::new("d_f", "`SumTo`", "f * &c_prev", file!(), 19, 13, true),
+        ops::Origin::new("t51", "`mul`", "f * &c_prev", file!(), 19, 13, true),
+        ops::Origin::new("d_c_prev", "`SumTo`", "f * &c_prev", file!(), 19, 13, true),
+        ops::Origin::new(
+            "d_gates_slice_4",
+            "`tanh_backward`",
+            "tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden))",
+            file!(),
+            18,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "t56",
+            "`slice_axis_backward`",
+            "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
+            file!(),
+            18,
+            18,
+            true,
+        ),
+        ops::Origin::new(
+            "d_gates_slice_3",
+            "`sigmoid_backward`",
+            "sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden))",
+            file!(),
+            17,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "t58",
+            "`slice_axis_backward`",
+            "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
+            file!(),
+            17,
+            21,
+            true,
+        ),
+        ops::Origin::new(
+            "d_gates_slice_2",
+            "`sigmoid_backward`",
+            "sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden))",
+            file!(),
+            16,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "t60",
+            "`slice_axis_backward`",
+            "gates.slice_axis(Axis(1), hidden..2 * hidden)",
+            file!(),
+            16,
+            21,
+            true,
+        ),
+        ops::Origin::new(
+            "d_gates_slice",
+            "`sigmoid_backward`",
+            "sigmoid(gates.slice_axis(Axis(1), 0..hidden))",
+            file!(),
+            15,
+            13,
+            true,
+        ),
+        ops::Origin::new(
+            "t62",
+            "`slice_axis_backward`",
+            "gates.slice_axis(Axis(1), 0..hidden)",
+            file!(),
+            15,
+            21,
+            true,
+        ),
+        ops::Origin::new(
+            "d_gates",
+            "a fused loop",
+            "`x.dot(&wx) + h_prev.dot(&wh) + &b` (14:17)",
+            file!(),
+            14,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "t65",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh) + &b",
+            file!(),
+            14,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "d_b",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh) + &b",
+            file!(),
+            14,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "d_x_dot_wx",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh)",
+            file!(),
+            14,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "d_h_prev_dot_wh",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh)",
+            file!(),
+            14,
+            17,
+            true,
+        ),
+        ops::Origin::new(
+            "d_h_prev",
+            "`dot_mt`",
+            "h_prev.dot(&wh)",
+            file!(),
+            14,
+            30,
+            true,
+        ),
+        ops::Origin::new("d_wh", "`dot_tm`", "h_prev.dot(&wh)", file!(), 14, 30, true),
+        ops::Origin::new("d_x", "`dot_mt`", "x.dot(&wx)", file!(), 14, 17, true),
+        ops::Origin::new("d_wx", "`dot_tm`", "x.dot(&wx)", file!(), 14, 17, true),
+    ];
+    ops::guard(&d_h, &ORIGINS[0], &[]);
+    ops::guard(&d_c, &ORIGINS[1], &[]);
     let t32 = ops::mul(
         &d_h,
         &saved.tanh_c,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
+    ops::guard(&t32, &ORIGINS[2], &[d_h.shape(), saved.tanh_c.shape()]);
     let d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);
+    ops::guard(&d_o, &ORIGINS[3], &[]);
     let t35 = ops::mul(
         &d_h,
         &saved.o,
         &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
     );
+    ops::guard(&t35, &ORIGINS[4], &[d_h.shape(), saved.o.shape()]);
     let d_tanh_c = ops::sum_to_owned(t35, saved.t30);
+    ops::guard(&d_tanh_c, &ORIGINS[5], &[]);
     let d_c_2 = {
         let shape = d_c.raw_dim();
         ops::par_zip_map3(
@@ -622,52 +1068,75 @@ pub fn lstm_cell_backward<T: Real>(
             },
         )
     };
+    ops::guard(
+        &d_c_2,
+        &ORIGINS[6],
+        &[saved.tanh_c.shape(), d_tanh_c.shape(), d_c.shape()],
+    );
     let t39 = ops::sum_to_cow(&d_c_2, saved.t38);
+    ops::guard(&t39, &ORIGINS[7], &[d_c_2.shape()]);
     let t41 = ops::sum_to_cow(&d_c_2, saved.t40);
+    ops::guard(&t41, &ORIGINS[8], &[d_c_2.shape()]);
     let t42 = ops::mul(&t41, &saved.g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+    ops::guard(&t42, &ORIGINS[9], &[t41.shape(), saved.g.shape()]);
     let d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);
+    ops::guard(&d_i, &ORIGINS[10], &[]);
     let t45 = ops::mul(&t41, &saved.i, &ops::Site::new("mul", "i * g", file!(), 19, 27));
+    ops::guard(&t45, &ORIGINS[11], &[t41.shape(), saved.i.shape()]);
     let d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);
+    ops::guard(&d_g, &ORIGINS[12], &[]);
     let t48 = ops::mul(
         &t39,
         &saved.c_prev,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
+    ops::guard(&t48, &ORIGINS[13], &[t39.shape(), saved.c_prev.shape()]);
     let d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);
+    ops::guard(&d_f, &ORIGINS[14], &[]);
     let t51 = ops::mul(
         &t39,
         &saved.f,
         &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
     );
+    ops::guard(&t51, &ORIGINS[15], &[t39.shape(), saved.f.shape()]);
     let d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);
+    ops::guard(&d_c_prev, &ORIGINS[16], &[]);
     let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
+    ops::guard(&d_gates_slice_4, &ORIGINS[17], &[saved.g.shape(), d_g.shape()]);
     let t56 = ops::slice_axis_backward(
         &d_gates_slice_4,
         ops::Axis(1),
         saved.t18,
         saved.t55,
     );
+    ops::guard(&t56, &ORIGINS[18], &[]);
     let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
+    ops::guard(&d_gates_slice_3, &ORIGINS[19], &[saved.o.shape(), d_o.shape()]);
     let t58 = ops::slice_axis_backward(
         &d_gates_slice_3,
         ops::Axis(1),
         saved.t14,
         saved.t55,
     );
+    ops::guard(&t58, &ORIGINS[20], &[]);
     let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
+    ops::guard(&d_gates_slice_2, &ORIGINS[21], &[saved.f.shape(), d_f.shape()]);
     let t60 = ops::slice_axis_backward(
         &d_gates_slice_2,
         ops::Axis(1),
         saved.hidden,
         saved.t55,
     );
+    ops::guard(&t60, &ORIGINS[22], &[]);
     let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
+    ops::guard(&d_gates_slice, &ORIGINS[23], &[saved.i.shape(), d_i.shape()]);
     let t62 = ops::slice_axis_backward(
         &d_gates_slice,
         ops::Axis(1),
         saved.t10,
         saved.t55,
     );
+    ops::guard(&t62, &ORIGINS[24], &[]);
     let d_gates = {
         let shape = t56.raw_dim();
         ops::zip_map4(
@@ -684,14 +1153,23 @@ pub fn lstm_cell_backward<T: Real>(
             },
         )
     };
+    ops::guard(&d_gates, &ORIGINS[25], &[t58.shape(), t60.shape(), t62.shape()]);
     let t65 = ops::sum_to_cow(&d_gates, saved.t64);
+    ops::guard(&t65, &ORIGINS[26], &[d_gates.shape()]);
     let d_b = ops::sum_to(&d_gates, saved.b_shape);
+    ops::guard(&d_b, &ORIGINS[27], &[d_gates.shape()]);
     let d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);
+    ops::guard(&d_x_dot_wx, &ORIGINS[28], &[t65.shape()]);
     let d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);
+    ops::guard(&d_h_prev_dot_wh, &ORIGINS[29], &[t65.shape()]);
     let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
+    ops::guard(&d_h_prev, &ORIGINS[30], &[d_h_prev_dot_wh.shape(), saved.wh.shape()]);
     let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
+    ops::guard(&d_wh, &ORIGINS[31], &[saved.h_prev.shape(), d_h_prev_dot_wh.shape()]);
     let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
+    ops::guard(&d_x, &ORIGINS[32], &[d_x_dot_wx.shape(), saved.wx.shape()]);
     let d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);
+    ops::guard(&d_wx, &ORIGINS[33], &[saved.x.shape(), d_x_dot_wx.shape()]);
     LstmCellGrads {
         x: d_x,
         h_prev: d_h_prev,

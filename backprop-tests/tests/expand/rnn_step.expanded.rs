@@ -16,16 +16,49 @@ pub fn rnn_step<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
+        ops::Origin::new("wx", "input", "wx", file!(), 8, 5, false),
+        ops::Origin::new("wh", "input", "wh", file!(), 9, 5, false),
+        ops::Origin::new("b", "input", "b", file!(), 10, 5, false),
+        ops::Origin::new("x_dot_wx", "`dot_mm`", "x.dot(&wx)", file!(), 12, 10, false),
+        ops::Origin::new(
+            "h_prev_dot_wh",
+            "`dot_mm`",
+            "h_prev.dot(&wh)",
+            file!(),
+            12,
+            23,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x.dot(&wx) + h_prev.dot(&wh)` (12:10), `x.dot(&wx) + h_prev.dot(&wh) + &b` (12:10), `tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)` (12:5)",
+            file!(),
+            12,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&h_prev, &ORIGINS[1], &[]);
+    ops::guard(&wx, &ORIGINS[2], &[]);
+    ops::guard(&wh, &ORIGINS[3], &[]);
+    ops::guard(&b, &ORIGINS[4], &[]);
     let x_dot_wx = ops::dot_mm(
         &x,
         &wx,
         &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
     );
+    ops::guard(&x_dot_wx, &ORIGINS[5], &[x.shape(), wx.shape()]);
     let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
     );
+    ops::guard(&h_prev_dot_wh, &ORIGINS[6], &[h_prev.shape(), wh.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
@@ -51,6 +84,7 @@ pub fn rnn_step<T: Real>(
             },
         )
     };
+    ops::guard(&out, &ORIGINS[7], &[x_dot_wx.shape(), h_prev_dot_wh.shape(), b.shape()]);
     out
 }
 /// What the backward pass of [`rnn_step`] needs, kept by [`rnn_step_train`].
@@ -108,16 +142,49 @@ pub fn rnn_step_train<T: Real>(
 ) -> (Array2<T>, RnnStepSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
+        ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
+        ops::Origin::new("wx", "input", "wx", file!(), 8, 5, false),
+        ops::Origin::new("wh", "input", "wh", file!(), 9, 5, false),
+        ops::Origin::new("b", "input", "b", file!(), 10, 5, false),
+        ops::Origin::new("x_dot_wx", "`dot_mm`", "x.dot(&wx)", file!(), 12, 10, false),
+        ops::Origin::new(
+            "h_prev_dot_wh",
+            "`dot_mm`",
+            "h_prev.dot(&wh)",
+            file!(),
+            12,
+            23,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`x.dot(&wx) + h_prev.dot(&wh)` (12:10), `x.dot(&wx) + h_prev.dot(&wh) + &b` (12:10), `tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)` (12:5)",
+            file!(),
+            12,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&h_prev, &ORIGINS[1], &[]);
+    ops::guard(&wx, &ORIGINS[2], &[]);
+    ops::guard(&wh, &ORIGINS[3], &[]);
+    ops::guard(&b, &ORIGINS[4], &[]);
     let x_dot_wx = ops::dot_mm(
         &x,
         &wx,
         &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
     );
+    ops::guard(&x_dot_wx, &ORIGINS[5], &[x.shape(), wx.shape()]);
     let h_prev_dot_wh = ops::dot_mm(
         &h_prev,
         &wh,
         &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
     );
+    ops::guard(&h_prev_dot_wh, &ORIGINS[6], &[h_prev.shape(), wh.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
@@ -143,6 +210,7 @@ pub fn rnn_step_train<T: Real>(
             },
         )
     };
+    ops::guard(&out, &ORIGINS[7], &[x_dot_wx.shape(), h_prev_dot_wh.shape(), b.shape()]);
     let t8 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[b.shape(), x_dot_wx.shape(), h_prev_dot_wh.shape()]);
@@ -205,15 +273,93 @@ pub fn rnn_step_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t8, "rnn_step", "d_out");
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)",
+            file!(),
+            12,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t10",
+            "`tanh_backward`",
+            "tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)",
+            file!(),
+            12,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "t12",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh) + &b",
+            file!(),
+            12,
+            10,
+            true,
+        ),
+        ops::Origin::new(
+            "d_b",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh) + &b",
+            file!(),
+            12,
+            10,
+            true,
+        ),
+        ops::Origin::new(
+            "d_x_dot_wx",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh)",
+            file!(),
+            12,
+            10,
+            true,
+        ),
+        ops::Origin::new(
+            "d_h_prev_dot_wh",
+            "`SumTo`",
+            "x.dot(&wx) + h_prev.dot(&wh)",
+            file!(),
+            12,
+            10,
+            true,
+        ),
+        ops::Origin::new(
+            "d_h_prev",
+            "`dot_mt`",
+            "h_prev.dot(&wh)",
+            file!(),
+            12,
+            23,
+            true,
+        ),
+        ops::Origin::new("d_wh", "`dot_tm`", "h_prev.dot(&wh)", file!(), 12, 23, true),
+        ops::Origin::new("d_x", "`dot_mt`", "x.dot(&wx)", file!(), 12, 10, true),
+        ops::Origin::new("d_wx", "`dot_tm`", "x.dot(&wx)", file!(), 12, 10, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let t10 = ops::tanh_backward(&saved.out, &d_out);
+    ops::guard(&t10, &ORIGINS[1], &[saved.out.shape(), d_out.shape()]);
     let t12 = ops::sum_to_cow(&t10, saved.t11);
+    ops::guard(&t12, &ORIGINS[2], &[t10.shape()]);
     let d_b = ops::sum_to(&t10, saved.b_shape);
+    ops::guard(&d_b, &ORIGINS[3], &[t10.shape()]);
     let d_x_dot_wx = ops::sum_to_cow(&t12, saved.x_dot_wx_shape);
+    ops::guard(&d_x_dot_wx, &ORIGINS[4], &[t12.shape()]);
     let d_h_prev_dot_wh = ops::sum_to_cow(&t12, saved.h_prev_dot_wh_shape);
+    ops::guard(&d_h_prev_dot_wh, &ORIGINS[5], &[t12.shape()]);
     let d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);
+    ops::guard(&d_h_prev, &ORIGINS[6], &[d_h_prev_dot_wh.shape(), saved.wh.shape()]);
     let d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);
+    ops::guard(&d_wh, &ORIGINS[7], &[saved.h_prev.shape(), d_h_prev_dot_wh.shape()]);
     let d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);
+    ops::guard(&d_x, &ORIGINS[8], &[d_x_dot_wx.shape(), saved.wx.shape()]);
     let d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);
+    ops::guard(&d_wx, &ORIGINS[9], &[saved.x.shape(), d_x_dot_wx.shape()]);
     RnnStepGrads {
         x: d_x,
         h_prev: d_h_prev,

@@ -13,14 +13,58 @@ pub fn softmax_cross_entropy<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("scores", "input", "scores", file!(), 5, 39, false),
+        ops::Origin::new(
+            "log_probs",
+            "`log_softmax`",
+            "log_softmax(scores, Axis(1))",
+            file!(),
+            6,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "picked_log_probs",
+            "`pick`",
+            "pick(log_probs, &labels)",
+            file!(),
+            7,
+            6,
+            false,
+        ),
+        ops::Origin::new(
+            "t4",
+            "`mean`",
+            "pick(log_probs, &labels).mean()",
+            file!(),
+            7,
+            6,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "`neg`",
+            "-pick(log_probs, &labels).mean()",
+            file!(),
+            7,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&scores, &ORIGINS[0], &[]);
     let log_probs = ops::log_softmax(&scores, ops::Axis(1));
+    ops::guard(&log_probs, &ORIGINS[1], &[scores.shape()]);
     let picked_log_probs = ops::pick(
         &log_probs,
         &labels,
         &ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
     );
+    ops::guard(&picked_log_probs, &ORIGINS[2], &[log_probs.shape()]);
     let t4 = ops::mean(&picked_log_probs);
+    ops::guard(&t4, &ORIGINS[3], &[picked_log_probs.shape()]);
     let out = ops::neg(&t4);
+    ops::guard(&out, &ORIGINS[4], &[t4.shape()]);
     out.into_scalar()
 }
 /// What the backward pass of [`softmax_cross_entropy`] needs, kept by [`softmax_cross_entropy_train`].
@@ -55,14 +99,58 @@ pub fn softmax_cross_entropy_train<T: Real>(
 ) -> (T, SoftmaxCrossEntropySaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("scores", "input", "scores", file!(), 5, 39, false),
+        ops::Origin::new(
+            "log_probs",
+            "`log_softmax`",
+            "log_softmax(scores, Axis(1))",
+            file!(),
+            6,
+            21,
+            false,
+        ),
+        ops::Origin::new(
+            "picked_log_probs",
+            "`pick`",
+            "pick(log_probs, &labels)",
+            file!(),
+            7,
+            6,
+            false,
+        ),
+        ops::Origin::new(
+            "t4",
+            "`mean`",
+            "pick(log_probs, &labels).mean()",
+            file!(),
+            7,
+            6,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "`neg`",
+            "-pick(log_probs, &labels).mean()",
+            file!(),
+            7,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&scores, &ORIGINS[0], &[]);
     let log_probs = ops::log_softmax(&scores, ops::Axis(1));
+    ops::guard(&log_probs, &ORIGINS[1], &[scores.shape()]);
     let picked_log_probs = ops::pick(
         &log_probs,
         &labels,
         &ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
     );
+    ops::guard(&picked_log_probs, &ORIGINS[2], &[log_probs.shape()]);
     let t4 = ops::mean(&picked_log_probs);
+    ops::guard(&t4, &ORIGINS[3], &[picked_log_probs.shape()]);
     let out = ops::neg(&t4);
+    ops::guard(&out, &ORIGINS[4], &[t4.shape()]);
     let picked_log_probs_shape = picked_log_probs.raw_dim();
     let scores_shape = scores.raw_dim();
     let saved = SoftmaxCrossEntropySaved {
@@ -112,18 +200,70 @@ pub fn softmax_cross_entropy_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "-pick(log_probs, &labels).mean()",
+            file!(),
+            7,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_t4",
+            "`neg`",
+            "-pick(log_probs, &labels).mean()",
+            file!(),
+            7,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_picked_log_probs",
+            "`mean_backward`",
+            "pick(log_probs, &labels).mean()",
+            file!(),
+            7,
+            6,
+            true,
+        ),
+        ops::Origin::new(
+            "d_log_probs",
+            "`pick_backward`",
+            "pick(log_probs, &labels)",
+            file!(),
+            7,
+            6,
+            true,
+        ),
+        ops::Origin::new(
+            "d_scores",
+            "`log_softmax_backward`",
+            "log_softmax(scores, Axis(1))",
+            file!(),
+            6,
+            21,
+            true,
+        ),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_t4 = ops::neg(&d_out);
+    ops::guard(&d_t4, &ORIGINS[1], &[d_out.shape()]);
     let d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);
+    ops::guard(&d_picked_log_probs, &ORIGINS[2], &[]);
     let d_log_probs = ops::pick_backward(
         &d_picked_log_probs,
         &saved.labels,
         saved.scores_shape,
     );
+    ops::guard(&d_log_probs, &ORIGINS[3], &[]);
     let d_scores = ops::log_softmax_backward(
         &saved.log_probs,
         &d_log_probs,
         ops::Axis(1),
     );
+    ops::guard(&d_scores, &ORIGINS[4], &[saved.log_probs.shape(), d_log_probs.shape()]);
     SoftmaxCrossEntropyGrads {
         scores: d_scores,
     }

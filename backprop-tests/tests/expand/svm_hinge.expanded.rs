@@ -10,12 +10,72 @@
 pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("scores", "input", "scores", file!(), 5, 27, false),
+        ops::Origin::new(
+            "picked_scores",
+            "`pick`",
+            "pick(scores, &labels)",
+            file!(),
+            6,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "correct",
+            "`insert_axis`",
+            "pick(scores, &labels).insert_axis(Axis(1))",
+            file!(),
+            6,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "t5",
+            "a fused loop",
+            "`scores - &correct` (8:24), `scores - &correct + 1.0` (8:24)",
+            file!(),
+            8,
+            24,
+            false,
+        ),
+        ops::Origin::new(
+            "margins",
+            "`relu`",
+            "relu(scores - &correct + 1.0)",
+            file!(),
+            8,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "sum_axis_margins",
+            "`sum_axis`",
+            "margins.sum_axis(Axis(1))",
+            file!(),
+            9,
+            6,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`margins.sum_axis(Axis(1)) - 1.0` (9:6), `(margins.sum_axis(Axis(1)) - 1.0).mean()` (9:5)",
+            file!(),
+            9,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&scores, &ORIGINS[0], &[]);
     let picked_scores = ops::pick(
         &scores,
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
+    ops::guard(&picked_scores, &ORIGINS[1], &[scores.shape()]);
     let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
+    ops::guard(&correct, &ORIGINS[2], &[picked_scores.shape()]);
     let t5 = {
         let shape_0 = ops::broadcast_dims(
             &scores.raw_dim(),
@@ -34,8 +94,11 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
             },
         )
     };
+    ops::guard(&t5, &ORIGINS[3], &[scores.shape(), correct.shape()]);
     let margins = ops::relu(&t5);
+    ops::guard(&margins, &ORIGINS[4], &[t5.shape()]);
     let sum_axis_margins = ops::sum_axis(&margins, ops::Axis(1));
+    ops::guard(&sum_axis_margins, &ORIGINS[5], &[margins.shape()]);
     let out = {
         let shape = sum_axis_margins.raw_dim();
         let sum_axis_margins = sum_axis_margins.view();
@@ -56,6 +119,7 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
+    ops::guard(&out, &ORIGINS[6], &[sum_axis_margins.shape()]);
     out.into_scalar()
 }
 /// What the backward pass of [`svm_hinge`] needs, kept by [`svm_hinge_train`].
@@ -94,12 +158,72 @@ pub fn svm_hinge_train<T: Real>(
 ) -> (T, SvmHingeSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("scores", "input", "scores", file!(), 5, 27, false),
+        ops::Origin::new(
+            "picked_scores",
+            "`pick`",
+            "pick(scores, &labels)",
+            file!(),
+            6,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "correct",
+            "`insert_axis`",
+            "pick(scores, &labels).insert_axis(Axis(1))",
+            file!(),
+            6,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "t5",
+            "a fused loop",
+            "`scores - &correct` (8:24), `scores - &correct + 1.0` (8:24)",
+            file!(),
+            8,
+            24,
+            false,
+        ),
+        ops::Origin::new(
+            "margins",
+            "`relu`",
+            "relu(scores - &correct + 1.0)",
+            file!(),
+            8,
+            19,
+            false,
+        ),
+        ops::Origin::new(
+            "sum_axis_margins",
+            "`sum_axis`",
+            "margins.sum_axis(Axis(1))",
+            file!(),
+            9,
+            6,
+            false,
+        ),
+        ops::Origin::new(
+            "out",
+            "a fused loop",
+            "`margins.sum_axis(Axis(1)) - 1.0` (9:6), `(margins.sum_axis(Axis(1)) - 1.0).mean()` (9:5)",
+            file!(),
+            9,
+            5,
+            false,
+        ),
+    ];
+    ops::guard(&scores, &ORIGINS[0], &[]);
     let picked_scores = ops::pick(
         &scores,
         &labels,
         &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
     );
+    ops::guard(&picked_scores, &ORIGINS[1], &[scores.shape()]);
     let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
+    ops::guard(&correct, &ORIGINS[2], &[picked_scores.shape()]);
     let t5 = {
         let shape_0 = ops::broadcast_dims(
             &scores.raw_dim(),
@@ -118,8 +242,11 @@ pub fn svm_hinge_train<T: Real>(
             },
         )
     };
+    ops::guard(&t5, &ORIGINS[3], &[scores.shape(), correct.shape()]);
     let margins = ops::relu(&t5);
+    ops::guard(&margins, &ORIGINS[4], &[t5.shape()]);
     let sum_axis_margins = ops::sum_axis(&margins, ops::Axis(1));
+    ops::guard(&sum_axis_margins, &ORIGINS[5], &[margins.shape()]);
     let out = {
         let shape = sum_axis_margins.raw_dim();
         let sum_axis_margins = sum_axis_margins.view();
@@ -140,6 +267,7 @@ pub fn svm_hinge_train<T: Real>(
         ops::divide_by(&mut acc, ops::elements(&shape));
         acc
     };
+    ops::guard(&out, &ORIGINS[6], &[sum_axis_margins.shape()]);
     let sum_axis_margins_shape = sum_axis_margins.raw_dim();
     let t12 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
@@ -195,19 +323,97 @@ pub fn svm_hinge_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new(
+            "d_out",
+            "upstream gradient",
+            "(margins.sum_axis(Axis(1)) - 1.0).mean()",
+            file!(),
+            9,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_sum_axis_margins",
+            "`mean_backward`",
+            "(margins.sum_axis(Axis(1)) - 1.0).mean()",
+            file!(),
+            9,
+            5,
+            true,
+        ),
+        ops::Origin::new(
+            "d_margins",
+            "`sum_axis_backward`",
+            "margins.sum_axis(Axis(1))",
+            file!(),
+            9,
+            6,
+            true,
+        ),
+        ops::Origin::new(
+            "d_t5",
+            "`relu_backward`",
+            "relu(scores - &correct + 1.0)",
+            file!(),
+            8,
+            19,
+            true,
+        ),
+        ops::Origin::new("t16", "`SumTo`", "scores - &correct", file!(), 8, 24, true),
+        ops::Origin::new("t17", "`neg`", "scores - &correct", file!(), 8, 24, true),
+        ops::Origin::new(
+            "d_correct",
+            "`SumTo`",
+            "scores - &correct",
+            file!(),
+            8,
+            24,
+            true,
+        ),
+        ops::Origin::new(
+            "d_picked_scores",
+            "`insert_axis_backward`",
+            "pick(scores, &labels).insert_axis(Axis(1))",
+            file!(),
+            6,
+            19,
+            true,
+        ),
+        ops::Origin::new(
+            "t21",
+            "`pick_backward`",
+            "pick(scores, &labels)",
+            file!(),
+            6,
+            19,
+            true,
+        ),
+        ops::Origin::new("d_scores", "`add`", "scores", file!(), 5, 27, true),
+    ];
+    ops::guard(&d_out, &ORIGINS[0], &[]);
     let d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);
+    ops::guard(&d_sum_axis_margins, &ORIGINS[1], &[d_out.shape()]);
     let d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);
+    ops::guard(&d_margins, &ORIGINS[2], &[]);
     let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
+    ops::guard(&d_t5, &ORIGINS[3], &[saved.t5.shape(), d_margins.shape()]);
     let t16 = ops::sum_to_cow(&d_t5, saved.scores_shape);
+    ops::guard(&t16, &ORIGINS[4], &[d_t5.shape()]);
     let t17 = ops::neg(&d_t5);
+    ops::guard(&t17, &ORIGINS[5], &[d_t5.shape()]);
     let d_correct = ops::sum_to_owned(t17, saved.correct_shape);
+    ops::guard(&d_correct, &ORIGINS[6], &[]);
     let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
+    ops::guard(&d_picked_scores, &ORIGINS[7], &[]);
     let t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
+    ops::guard(&t21, &ORIGINS[8], &[]);
     let d_scores = ops::add(
         &t16,
         &t21,
         &ops::Site::new("add", "scores", file!(), 5, 27),
     );
+    ops::guard(&d_scores, &ORIGINS[9], &[t16.shape(), t21.shape()]);
     SvmHingeGrads { scores: d_scores }
 }
 /// [`svm_hinge`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`).
