@@ -1180,17 +1180,25 @@ impl Emitter<'_> {
 
     /// Whether the `sum_to` node `v` moves its operand, a temporary it reads last.
     fn moves_into_sum_to(&self, v: ValueId) -> bool {
-        let operand = self.g.nodes[v].args[0];
-        self.last_use[operand] == Some(v) && !self.borrows_in_sum_to(operand)
+        let n = &self.g.nodes[v];
+        match (&n.op, n.args.first()) {
+            (Op::Grad(GradOp::SumTo), Some(&operand)) => {
+                self.last_use[operand] == Some(v) && !self.borrows_in_sum_to(operand)
+            }
+            _ => false,
+        }
     }
 
     /// Whether the `sum_to` node `v` is a `CowArray` that may borrow its operand:
     /// one it cannot move and whose value is not returned (a gradient is owned).
     fn borrows_in_sum_to(&self, v: ValueId) -> bool {
         let n = &self.g.nodes[v];
-        matches!(n.op, Op::Grad(GradOp::SumTo))
-            && self.last_use[n.args[0]] != Some(v)
-            && !self.g.grads.iter().flatten().any(|&g| g == v)
+        match (&n.op, n.args.first()) {
+            (Op::Grad(GradOp::SumTo), Some(&operand)) => {
+                self.last_use[operand] != Some(v) && !self.g.grads.iter().flatten().any(|&g| g == v)
+            }
+            _ => false,
+        }
     }
 
     fn grad_inputs(&self) -> Vec<(usize, ValueId)> {

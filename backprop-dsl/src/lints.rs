@@ -574,20 +574,8 @@ fn signs(g: &Graph) -> Vec<Sign> {
             Op::Const(c) if *c == 0.0 => NonNegative,
             Op::Elementwise(e) => match e.name {
                 "exp" | "sigmoid" | "softplus" => Positive,
-                "square" | "abs" => {
-                    if x == Positive {
-                        Positive
-                    } else {
-                        NonNegative
-                    }
-                }
-                "relu" => {
-                    if x == Positive {
-                        Positive
-                    } else {
-                        NonNegative
-                    }
-                }
+                "square" | "abs" | "relu" if x == Positive => Positive,
+                "square" | "abs" | "relu" => NonNegative,
                 "sqrt" => x,
                 _ => Any,
             },

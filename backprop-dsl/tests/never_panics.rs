@@ -10,13 +10,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use proptest::prelude::*;
 
-/// Compiles `attr` and `item`, and expands them too when they compile (which runs
-/// the emitter), failing the test with the input if anything panics.
+/// Compiles and expands `attr` and `item` (an input with errors expands to its
+/// errors and the stubs of every generated item, which runs the emitter too),
+/// failing the test with the input if anything panics.
 fn assert_no_panic(attr: &TokenStream, item: &TokenStream) {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        if backprop_dsl::compile(attr.clone(), item.clone()).is_ok() {
-            backprop_dsl::expand(attr.clone(), item.clone());
-        }
+        let _ = backprop_dsl::compile(attr.clone(), item.clone());
+        backprop_dsl::expand(attr.clone(), item.clone());
     }));
     if result.is_err() {
         panic!("the compiler panicked on\n#[differentiable({attr})]\n{item}");
@@ -736,4 +736,29 @@ fn regressions() {
         "0".repeat(400)
     );
     assert_no_panic(&TokenStream::new(), &tokens(&huge));
+}
+
+/// Every trybuild case of the macro expands without a panic: the error cases
+/// go through the stub path (a regression: the non-finite guards once indexed
+/// the arguments of an argument-less stub node there).
+#[test]
+fn every_ui_case_expands_without_a_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backprop-tests/tests/ui");
+    let mut checked = 0;
+    for category in std::fs::read_dir(&dir).expect("the ui cases") {
+        let category = category.expect("a directory entry").path();
+        let Ok(files) = std::fs::read_dir(&category) else {
+            continue;
+        };
+        for file in files {
+            let path = file.expect("a directory entry").path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let src = std::fs::read_to_string(&path).expect("readable");
+                let result = std::panic::catch_unwind(|| backprop_dsl::expand_source(&src));
+                assert!(result.is_ok(), "{} panicked", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} cases");
 }
