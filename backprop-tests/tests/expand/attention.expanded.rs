@@ -267,13 +267,13 @@ pub fn attention_backward<T: Real>(
     let d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));
     ops::guard(&d_scores, &ORIGINS[3], &[saved.weights.shape(), d_weights.shape()]);
     let d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);
-    ops::guard(&d_q_dot_k_t, &ORIGINS[4], &[]);
+    ops::guard(&d_q_dot_k_t, &ORIGINS[4], &[d_scores.shape()]);
     let d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);
     ops::guard(&d_q, &ORIGINS[5], &[d_q_dot_k_t.shape(), saved.k_t.shape()]);
     let d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);
     ops::guard(&d_k_t, &ORIGINS[6], &[saved.q.shape(), d_q_dot_k_t.shape()]);
     let d_k = ops::transpose(&d_k_t);
-    ops::guard(&d_k, &ORIGINS[7], &[]);
+    ops::guard(&d_k, &ORIGINS[7], &[d_k_t.shape()]);
     AttentionGrads {
         q: d_q,
         k: d_k,

@@ -811,7 +811,7 @@ pub fn batchnorm_forward_backward<T: Real>(
             },
         )
     };
-    ops::guard(&d_x, &ORIGINS[10], &[t22.shape()]);
+    ops::guard(&d_x, &ORIGINS[10], &[d_mu.shape(), t22.shape()]);
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,

@@ -805,9 +805,9 @@ pub fn broadcasting_backward<T: Real>(
     let t30 = ops::sum_to_cow(&t26, saved.row_shape);
     ops::guard(&t30, &ORIGINS[16], &[t26.shape()]);
     let d_col = ops::add(&t24, &t28, &ops::Site::new("add", "col", file!(), 8, 5));
-    ops::guard(&d_col, &ORIGINS[17], &[t28.shape()]);
+    ops::guard(&d_col, &ORIGINS[17], &[t24.shape(), t28.shape()]);
     let d_row = ops::add(&t25, &t30, &ops::Site::new("add", "row", file!(), 7, 5));
-    ops::guard(&d_row, &ORIGINS[18], &[t30.shape()]);
+    ops::guard(&d_row, &ORIGINS[18], &[t25.shape(), t30.shape()]);
     BroadcastingGrads {
         x: d_x,
         row: d_row,

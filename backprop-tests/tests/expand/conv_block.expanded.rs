@@ -398,7 +398,7 @@ pub fn conv_block_backward<T: Real>(
     let d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));
     ops::guard(&d_b_col, &ORIGINS[7], &[d_bias.shape()]);
     let d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));
-    ops::guard(&d_b, &ORIGINS[8], &[]);
+    ops::guard(&d_b, &ORIGINS[8], &[d_b_col.shape()]);
     ConvBlockGrads {
         x: d_x,
         w: d_w,

@@ -524,7 +524,7 @@ pub fn dqn_huber_loss_backward<T: Real>(
     let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
     ops::guard(&d_q_taken, &ORIGINS[3], &[]);
     let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);
-    ops::guard(&d_q, &ORIGINS[4], &[]);
+    ops::guard(&d_q, &ORIGINS[4], &[d_q_taken.shape()]);
     let d_h_dot_w2 = ops::sum_to_cow(&d_q, saved.h_dot_w2_shape);
     ops::guard(&d_h_dot_w2, &ORIGINS[5], &[d_q.shape()]);
     let d_b2 = ops::sum_to(&d_q, saved.b2_shape);

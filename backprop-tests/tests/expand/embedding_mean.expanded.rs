@@ -251,9 +251,9 @@ pub fn embedding_mean_backward<T: Real>(
         ops::Axis(0),
         saved.rows_shape,
     );
-    ops::guard(&d_rows, &ORIGINS[3], &[]);
+    ops::guard(&d_rows, &ORIGINS[3], &[d_mean_axis_rows.shape()]);
     let d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);
-    ops::guard(&d_table, &ORIGINS[4], &[]);
+    ops::guard(&d_table, &ORIGINS[4], &[d_rows.shape()]);
     EmbeddingMeanGrads {
         table: d_table,
         w: d_w,

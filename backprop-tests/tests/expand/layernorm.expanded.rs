@@ -705,9 +705,9 @@ pub fn layernorm_backward<T: Real>(
     let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
     ops::guard(&d_var, &ORIGINS[10], &[saved.t10.shape(), d_t10.shape()]);
     let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
-    ops::guard(&d_t7, &ORIGINS[11], &[]);
+    ops::guard(&d_t7, &ORIGINS[11], &[d_var.shape()]);
     let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
-    ops::guard(&d_square_centered, &ORIGINS[12], &[]);
+    ops::guard(&d_square_centered, &ORIGINS[12], &[d_t7.shape()]);
     let d_centered = {
         let shape = t26.raw_dim();
         ops::zip_map3(
@@ -734,9 +734,9 @@ pub fn layernorm_backward<T: Real>(
     let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
     ops::guard(&d_mu, &ORIGINS[16], &[]);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-    ops::guard(&d_mean_axis_x, &ORIGINS[17], &[]);
+    ops::guard(&d_mean_axis_x, &ORIGINS[17], &[d_mu.shape()]);
     let t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-    ops::guard(&t40, &ORIGINS[18], &[]);
+    ops::guard(&t40, &ORIGINS[18], &[d_mean_axis_x.shape()]);
     let d_x = ops::add(&t35, &t40, &ops::Site::new("add", "x", file!(), 5, 27));
     ops::guard(&d_x, &ORIGINS[19], &[t35.shape(), t40.shape()]);
     LayernormGrads {

@@ -1109,7 +1109,7 @@ pub fn lstm_cell_backward<T: Real>(
         saved.t18,
         saved.t55,
     );
-    ops::guard(&t56, &ORIGINS[18], &[]);
+    ops::guard(&t56, &ORIGINS[18], &[d_gates_slice_4.shape()]);
     let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
     ops::guard(&d_gates_slice_3, &ORIGINS[19], &[saved.o.shape(), d_o.shape()]);
     let t58 = ops::slice_axis_backward(
@@ -1118,7 +1118,7 @@ pub fn lstm_cell_backward<T: Real>(
         saved.t14,
         saved.t55,
     );
-    ops::guard(&t58, &ORIGINS[20], &[]);
+    ops::guard(&t58, &ORIGINS[20], &[d_gates_slice_3.shape()]);
     let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
     ops::guard(&d_gates_slice_2, &ORIGINS[21], &[saved.f.shape(), d_f.shape()]);
     let t60 = ops::slice_axis_backward(
@@ -1127,7 +1127,7 @@ pub fn lstm_cell_backward<T: Real>(
         saved.hidden,
         saved.t55,
     );
-    ops::guard(&t60, &ORIGINS[22], &[]);
+    ops::guard(&t60, &ORIGINS[22], &[d_gates_slice_2.shape()]);
     let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
     ops::guard(&d_gates_slice, &ORIGINS[23], &[saved.i.shape(), d_i.shape()]);
     let t62 = ops::slice_axis_backward(
@@ -1136,7 +1136,7 @@ pub fn lstm_cell_backward<T: Real>(
         saved.t10,
         saved.t55,
     );
-    ops::guard(&t62, &ORIGINS[24], &[]);
+    ops::guard(&t62, &ORIGINS[24], &[d_gates_slice.shape()]);
     let d_gates = {
         let shape = t56.raw_dim();
         ops::zip_map4(
@@ -1153,7 +1153,11 @@ pub fn lstm_cell_backward<T: Real>(
             },
         )
     };
-    ops::guard(&d_gates, &ORIGINS[25], &[t58.shape(), t60.shape(), t62.shape()]);
+    ops::guard(
+        &d_gates,
+        &ORIGINS[25],
+        &[t56.shape(), t58.shape(), t60.shape(), t62.shape()],
+    );
     let t65 = ops::sum_to_cow(&d_gates, saved.t64);
     ops::guard(&t65, &ORIGINS[26], &[d_gates.shape()]);
     let d_b = ops::sum_to(&d_gates, saved.b_shape);

@@ -251,13 +251,13 @@ pub fn softmax_cross_entropy_backward<T: Real>(
     let d_t4 = ops::neg(&d_out);
     ops::guard(&d_t4, &ORIGINS[1], &[d_out.shape()]);
     let d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);
-    ops::guard(&d_picked_log_probs, &ORIGINS[2], &[]);
+    ops::guard(&d_picked_log_probs, &ORIGINS[2], &[d_t4.shape()]);
     let d_log_probs = ops::pick_backward(
         &d_picked_log_probs,
         &saved.labels,
         saved.scores_shape,
     );
-    ops::guard(&d_log_probs, &ORIGINS[3], &[]);
+    ops::guard(&d_log_probs, &ORIGINS[3], &[d_picked_log_probs.shape()]);
     let d_scores = ops::log_softmax_backward(
         &saved.log_probs,
         &d_log_probs,

@@ -395,7 +395,7 @@ pub fn svm_hinge_backward<T: Real>(
     let d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);
     ops::guard(&d_sum_axis_margins, &ORIGINS[1], &[d_out.shape()]);
     let d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);
-    ops::guard(&d_margins, &ORIGINS[2], &[]);
+    ops::guard(&d_margins, &ORIGINS[2], &[d_sum_axis_margins.shape()]);
     let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
     ops::guard(&d_t5, &ORIGINS[3], &[saved.t5.shape(), d_margins.shape()]);
     let t16 = ops::sum_to_cow(&d_t5, saved.scores_shape);
@@ -405,9 +405,9 @@ pub fn svm_hinge_backward<T: Real>(
     let d_correct = ops::sum_to_owned(t17, saved.correct_shape);
     ops::guard(&d_correct, &ORIGINS[6], &[]);
     let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-    ops::guard(&d_picked_scores, &ORIGINS[7], &[]);
+    ops::guard(&d_picked_scores, &ORIGINS[7], &[d_correct.shape()]);
     let t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
-    ops::guard(&t21, &ORIGINS[8], &[]);
+    ops::guard(&t21, &ORIGINS[8], &[d_picked_scores.shape()]);
     let d_scores = ops::add(
         &t16,
         &t21,
