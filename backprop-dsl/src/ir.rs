@@ -600,6 +600,32 @@ impl Graph {
                 return Err(messages::ir_output_not_forward(o));
             }
         }
+        // A gradient has its value's type (a scalar input's is a 0-d array):
+        // this checks the derivatives whose own type rule only says "a float
+        // array" (those of `dot`, `outer`, `matmul`).
+        let inputs_grads = self
+            .inputs
+            .iter()
+            .zip(&self.grads)
+            .filter_map(|(input, g)| g.map(|g| (input.node, g)));
+        for (value, grad) in self.grad_of.iter().copied().chain(inputs_grads) {
+            if value >= self.nodes.len() || grad >= self.nodes.len() {
+                continue;
+            }
+            let expected = match self.ty(value) {
+                Ty::Float(r) => Ty::Float(r),
+                Ty::Scalar => Ty::Float(0),
+                _ => continue,
+            };
+            if self.ty(grad) != expected {
+                return Err(messages::ir_gradient_wrong_type(
+                    value,
+                    grad,
+                    self.ty(grad),
+                    expected,
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -889,6 +915,19 @@ mod tests {
             .graph
             .verify()
             .expect("verified");
+    }
+
+    /// The derivative of a matrix product has the operand's type, which its own
+    /// type rule does not say: a wrong rank there is caught through the gradient.
+    #[test]
+    fn verify_catches_a_gradient_of_another_rank_than_its_value() {
+        let mut g =
+            graph("fn f<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>) -> T { x.dot(&w).sum() }");
+        g.verify().expect("verified");
+        let d_x = g.grads[0].expect("x takes a gradient");
+        g.nodes[d_x].ty = Ty::Float(3);
+        let err = g.verify().expect_err("a 3-D gradient of a 2-D input");
+        assert!(err.contains("the gradient of node"), "{err}");
     }
 
     /// verify checks types, not only order: each kind of corruption is caught.

@@ -1336,6 +1336,11 @@ pub fn ir_wrong_type(id: usize, op: &str, ty: Ty, expected: Ty) -> String {
     format!("node {id} ({op}) is a {ty}, its type rule says {expected}")
 }
 
+/// `verify`: the gradient node `grad` of value `value` has another type than the value's.
+pub fn ir_gradient_wrong_type(value: usize, grad: usize, ty: Ty, expected: Ty) -> String {
+    format!("node {grad}, the gradient of node {value}, is a {ty}, but the value is a {expected}")
+}
+
 /// `verify`: a node whose arguments its op's type rule rejects.
 pub fn ir_rejected_arguments(id: usize, op: &str) -> String {
     format!("node {id} ({op}) has arguments its type rule rejects")
