@@ -264,7 +264,7 @@ fn clips_on_the_loss_path(g: &Graph) -> Vec<Finding> {
     found
 }
 
-/// `ln` applied directly to a `softmax` or a `sigmoid`.
+/// `ln` of a `softmax` or a `sigmoid`, or of elements picked from one.
 fn logs_of_probabilities(g: &Graph) -> Vec<Finding> {
     let mut found = Vec::new();
     for (id, n) in g.nodes.iter().enumerate() {
@@ -274,7 +274,24 @@ fn logs_of_probabilities(g: &Graph) -> Vec<Finding> {
         if e.name != "ln" {
             continue;
         }
-        let inner = match &g.nodes[arg].op {
+        // Through what picks or reshapes elements without computing new ones:
+        // `ln(pick(softmax(s), &labels))` is the same hazard.
+        let mut v = arg;
+        while let Op::Prim(p, _) = &g.nodes[v].op
+            && matches!(
+                p.op,
+                "pick"
+                    | "rows"
+                    | "take_along_axis"
+                    | "slice_axis"
+                    | "insert_axis"
+                    | "transpose"
+                    | "flatten"
+            )
+        {
+            v = g.nodes[v].args[0];
+        }
+        let inner = match &g.nodes[v].op {
             Op::Prim(p, _) if p.op == "softmax" => "softmax",
             Op::Elementwise(e) if e.name == "sigmoid" => "sigmoid",
             _ => continue,
@@ -525,6 +542,13 @@ mod tests {
             1
         );
         assert_eq!(findings(logs_of_probabilities, "ln(sigmoid(x)).sum()"), 1);
+        assert_eq!(
+            findings(
+                logs_of_probabilities,
+                "ln(softmax(x, Axis(1)).slice_axis(Axis(1), 0..1)).sum()"
+            ),
+            1
+        );
         assert_eq!(
             findings(logs_of_probabilities, "ln(sigmoid(x) + 1e-7).sum()"),
             0
