@@ -331,11 +331,7 @@ impl<T: Real> Sequential<T> {
     /// have the shape of that forward's output.
     pub fn backward<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) -> ArrayD<T> {
         match self.backward_to_first(d_out) {
-            Some((saved, d)) => {
-                let context = format!("in the backward pass of {}", self.describe(0));
-                let layer = &mut self.layers[0].layer;
-                in_layer(&context, || layer.backward_dyn(saved, d))
-            }
+            Some((saved, d)) => self.backward_of(0, |layer| layer.backward_dyn(saved, d)),
             None => d_out.view().into_dyn().to_owned(),
         }
     }
@@ -349,9 +345,7 @@ impl<T: Real> Sequential<T> {
     /// As [`Sequential::backward`].
     pub fn backward_params<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) {
         if let Some((saved, d)) = self.backward_to_first(d_out) {
-            let context = format!("in the backward pass of {}", self.describe(0));
-            let layer = &mut self.layers[0].layer;
-            in_layer(&context, || layer.backward_params_dyn(saved, d));
+            self.backward_of(0, |layer| layer.backward_params_dyn(saved, d));
         }
     }
 
@@ -381,12 +375,16 @@ impl<T: Real> Sequential<T> {
         }
         let first = saved.remove(0);
         for (k, saved) in saved.into_iter().enumerate().rev() {
-            let k = k + 1;
-            let context = format!("in the backward pass of {}", self.describe(k));
-            let layer = &mut self.layers[k].layer;
-            d = in_layer(&context, || layer.backward_dyn(saved, d));
+            d = self.backward_of(k + 1, |layer| layer.backward_dyn(saved, d));
         }
         Some((first, d))
+    }
+
+    /// Runs `f` on layer `k`'s backward, naming the layer in a panic.
+    fn backward_of<R>(&mut self, k: usize, f: impl FnOnce(&mut dyn DynLayer<T>) -> R) -> R {
+        let context = format!("in the backward pass of {}", self.describe(k));
+        let layer = &mut *self.layers[k].layer;
+        in_layer(&context, || f(layer))
     }
 
     /// `layer `fc2` (type)`, for messages.

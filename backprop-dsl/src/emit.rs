@@ -84,6 +84,15 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     }
 }
 
+/// The 1-based line and column of `span`'s start, as literals for a `Site` or an `Origin`.
+fn place(span: Span) -> (Literal, Literal) {
+    let start = span.start();
+    (
+        Literal::u32_unsuffixed(start.line as u32),
+        Literal::u32_unsuffixed(start.column as u32 + 1),
+    )
+}
+
 /// A backward function's statements, its seed parameter and prologue, and each
 /// gradient handed out: the input's name and the expression.
 struct BackwardBody {
@@ -476,16 +485,12 @@ impl Emitter<'_> {
 
     /// The `Site` of a node, for a kernel's shape error.
     fn site_of(n: &Node, op: &str) -> TokenStream {
-        let start = n.span.start();
         let text = if n.text.is_empty() {
             op.to_string()
         } else {
             n.text.clone()
         };
-        let (line, col) = (
-            Literal::u32_unsuffixed(start.line as u32),
-            Literal::u32_unsuffixed(start.column as u32 + 1),
-        );
+        let (line, col) = place(n.span);
         quote!(&ops::Site::new(#op, #text, file!(), #line, #col))
     }
 
@@ -1009,11 +1014,7 @@ impl Emitter<'_> {
         let mut code = Vec::new();
         let mut origin = |v: ValueId, op: String| {
             let n = &self.g.nodes[v];
-            let start = n.span.start();
-            let (line, col) = (
-                Literal::u32_unsuffixed(start.line as u32),
-                Literal::u32_unsuffixed(start.column as u32 + 1),
-            );
+            let (line, col) = place(n.span);
             let value = self.names[v].to_string();
             let expr = match &n.op {
                 // A loop names every expression it computes, with its place.

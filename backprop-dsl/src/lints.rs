@@ -137,9 +137,14 @@ pub fn unknown_help(name: &str) -> String {
 
 /// Which nodes the outputs depend on.
 fn reaches_outputs(g: &Graph) -> Vec<bool> {
+    reaches_outputs_that(g, |_| true)
+}
+
+/// Which nodes the outputs `o` with `wanted(o)` depend on.
+fn reaches_outputs_that(g: &Graph, wanted: impl Fn(ValueId) -> bool) -> Vec<bool> {
     let mut live = vec![false; g.nodes.len()];
     for &o in &g.outputs {
-        live[o] = true;
+        live[o] |= wanted(o);
     }
     for id in (0..g.nodes.len()).rev() {
         if live[id] {
@@ -207,18 +212,32 @@ fn constants(g: &Graph) -> Vec<bool> {
 
 /// Which nodes a scalar output (a loss: `T` or a 0-d array) depends on.
 fn reaches_a_loss(g: &Graph) -> Vec<bool> {
-    let mut live = vec![false; g.nodes.len()];
-    for &o in &g.outputs {
-        live[o] = matches!(g.ty(o), Ty::Float(0) | Ty::Scalar);
-    }
-    for id in (0..g.nodes.len()).rev() {
-        if live[id] {
-            for &a in &g.nodes[id].args {
-                live[a] = true;
-            }
-        }
-    }
-    live
+    reaches_outputs_that(g, |o| matches!(g.ty(o), Ty::Float(0) | Ty::Scalar))
+}
+
+/// Whether op `op` (an op described by data) only selects, moves or reshapes
+/// its argument's elements (`pick`, `transpose`, ...), computing no new ones.
+fn selects(op: &str) -> bool {
+    matches!(
+        op,
+        "pick"
+            | "rows"
+            | "take_along_axis"
+            | "slice_axis"
+            | "insert_axis"
+            | "transpose"
+            | "flatten"
+    )
+}
+
+/// Whether op `op` gives values of its argument's sign and boundedness: the
+/// selections, and sums, means and maxima.
+fn keeps_sign(op: &str) -> bool {
+    selects(op)
+        || matches!(
+            op,
+            "sum" | "mean" | "sum_axis" | "mean_axis" | "max_axis" | "max_pool2"
+        )
 }
 
 fn finding_at(g: &Graph, id: usize, message: Message) -> Finding {
@@ -278,16 +297,7 @@ fn logs_of_probabilities(g: &Graph) -> Vec<Finding> {
         // `ln(pick(softmax(s), &labels))` is the same hazard.
         let mut v = arg;
         while let Op::Prim(p, _) = &g.nodes[v].op
-            && matches!(
-                p.op,
-                "pick"
-                    | "rows"
-                    | "take_along_axis"
-                    | "slice_axis"
-                    | "insert_axis"
-                    | "transpose"
-                    | "flatten"
-            )
+            && selects(p.op)
         {
             v = g.nodes[v].args[0];
         }
@@ -389,9 +399,7 @@ fn bounds(g: &Graph) -> Vec<Bounds> {
                 "softmax" => Bounds::BOTH,
                 "log_softmax" => Bounds::new(true, false),
                 // Reductions and plumbing keep their argument's bounds.
-                "sum" | "mean" | "sum_axis" | "mean_axis" | "max_axis" | "logsumexp"
-                | "insert_axis" | "transpose" | "flatten" | "slice_axis" | "pick" | "rows"
-                | "take_along_axis" | "max_pool2" => x,
+                op if keeps_sign(op) || op == "logsumexp" => x,
                 _ => Bounds::new(all, all),
             },
             Op::StopGradient => x,
@@ -627,10 +635,7 @@ fn signs(g: &Graph) -> Vec<Sign> {
             },
             Op::Prim(p, _) => match p.op {
                 "softmax" => Positive,
-                // Sums, means and maxima of values of one sign, and plumbing.
-                "sum" | "mean" | "sum_axis" | "mean_axis" | "max_axis" | "insert_axis"
-                | "transpose" | "flatten" | "slice_axis" | "pick" | "rows" | "take_along_axis"
-                | "max_pool2" => x,
+                op if keeps_sign(op) => x,
                 _ => Any,
             },
             Op::StopGradient => x,

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use ndarray::{ArrayRef, Dimension};
 
-use crate::Real;
+use crate::{Real, Site};
 
 thread_local! {
     static ON: Cell<bool> = const { Cell::new(false) };
@@ -30,24 +30,18 @@ pub fn non_finite_guard() -> bool {
     ON.with(Cell::get)
 }
 
-/// Where a guarded value comes from, as generated code describes it.
+/// Where a guarded value comes from, as generated code describes it: its name,
+/// whether the backward computes it, and its [`Site`], whose `op` is what computes
+/// it (an op such as `dot`, `a fused loop`, or `input` / `upstream gradient`)
+/// and whose `expr` is the forward expression it comes from (for a backward
+/// value: the expression whose derivative it is part of; for a fused loop,
+/// every expression the loop computes, with its line and column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Origin {
     /// The value's name in the generated code (`z`, `d_w`, `t7`).
     pub value: &'static str,
-    /// What computes it: an op (`dot`, `tanh_backward`), `a fused loop`, or
-    /// `input` / `upstream gradient`.
-    pub op: &'static str,
-    /// The forward expression it comes from (for a backward value: the
-    /// expression whose derivative it is part of); for a fused loop, every
-    /// expression the loop computes with its line and column.
-    pub expr: &'static str,
-    /// The source file.
-    pub file: &'static str,
-    /// The 1-based line of the expression.
-    pub line: u32,
-    /// The 1-based column.
-    pub column: u32,
+    /// What computes it, from which expression, where.
+    pub site: Site,
     /// Whether the backward pass computes it.
     pub backward: bool,
 }
@@ -65,11 +59,7 @@ impl Origin {
     ) -> Self {
         Origin {
             value,
-            op,
-            expr,
-            file,
-            line,
-            column,
+            site: Site::new(op, expr, file, line, column),
             backward,
         }
     }
@@ -110,37 +100,39 @@ fn report(o: &Origin, operands: &[&[usize]], shape: &[usize], nan: usize, inf: u
         o.value, shape, nan, inf, total
     );
     let pass = if o.backward { "backward" } else { "forward" };
-    match o.op {
+    let Site {
+        op,
+        expr,
+        file,
+        line,
+        column,
+    } = o.site;
+    match op {
         "input" | "upstream gradient" => {
             let _ = write!(
                 m,
                 "\n  it is the {} `{}` of the function at {}:{}:{}",
-                o.op, o.value, o.file, o.line, o.column
+                op, o.value, file, line, column
             );
         }
         // A fused loop's `expr` lists what it computes, each with its place.
         "a fused loop" => {
-            let what = if o.backward { "derivatives of" } else { "" };
-            let what = if what.is_empty() {
-                String::new()
-            } else {
-                format!("{what} ")
-            };
+            let what = if o.backward { "derivatives of " } else { "" };
             let _ = write!(
                 m,
                 "\n  computed in the {pass} by a fused loop of {what}{}",
-                o.expr
+                expr
             );
-            let _ = write!(m, "\n  ending at {}:{}:{}", o.file, o.line, o.column);
+            let _ = write!(m, "\n  ending at {}:{}:{}", file, line, column);
         }
         op => {
             let _ = write!(m, "\n  computed in the {pass} by {op}");
             if o.backward {
-                let _ = write!(m, ", part of the derivative of `{}`", o.expr);
+                let _ = write!(m, ", part of the derivative of `{}`", expr);
             } else {
-                let _ = write!(m, " from `{}`", o.expr);
+                let _ = write!(m, " from `{}`", expr);
             }
-            let _ = write!(m, "\n  at {}:{}:{}", o.file, o.line, o.column);
+            let _ = write!(m, "\n  at {}:{}:{}", file, line, column);
         }
     }
     if !operands.is_empty() {
@@ -156,15 +148,7 @@ mod tests {
     use super::*;
     use ndarray::array;
 
-    const ORIGIN: Origin = Origin {
-        value: "z",
-        op: "ln",
-        expr: "ln(x)",
-        file: "src/lib.rs",
-        line: 7,
-        column: 5,
-        backward: false,
-    };
+    const ORIGIN: Origin = Origin::new("z", "ln", "ln(x)", "src/lib.rs", 7, 5, false);
 
     #[test]
     fn the_guard_names_the_source_of_a_non_finite_value_only_when_on() {
