@@ -92,6 +92,40 @@ pub trait Parameters<T: Real> {
     }
 }
 
+/// An elementwise activation a layer's output can be, with what its local
+/// derivative is as a function of the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// `z = sigmoid(x)`: derivative `z (1 - z)`, at most 1/4.
+    Sigmoid,
+    /// `z = tanh(x)`: derivative `1 - z^2`, at most 1.
+    Tanh,
+    /// `z = max(x, 0)`: derivative 1 where `z > 0`, else 0.
+    Relu,
+}
+
+impl Activation {
+    /// The local derivative at output `z`, divided by its largest value, so that
+    /// 1 means the gradient passes unchanged and 0 that it stops (`4 z (1 - z)`
+    /// for a sigmoid, `1 - z^2` for tanh, 0 or 1 for a ReLU).
+    pub fn relative_slope(self, z: f64) -> f64 {
+        match self {
+            Activation::Sigmoid => 4.0 * z * (1.0 - z),
+            Activation::Tanh => 1.0 - z * z,
+            Activation::Relu => f64::from(u8::from(z > 0.0)),
+        }
+    }
+
+    /// The name in the language (`"sigmoid"`, `"tanh"`, `"relu"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+        }
+    }
+}
+
 /// A layer: a forward pass, a training forward that keeps what the backward needs,
 /// and a backward that accumulates parameter gradients and returns the input gradient.
 ///
@@ -108,6 +142,12 @@ pub trait Layer<T: Real>: Parameters<T> {
     type InputGrad;
     /// The values the backward pass needs, kept by [`Layer::forward_train`].
     type Saved;
+
+    /// The activation the layer's output is, if it ends in one: what a
+    /// [`Monitor`](crate::monitor::Monitor) reads of it (saturated units, dead
+    /// units). Generated layers whose last op is `sigmoid`, `tanh` or `relu` set
+    /// it; the default is `None`.
+    const ACTIVATION: Option<Activation> = None;
 
     /// The forward pass in evaluation mode.
     fn forward(&self, x: &Self::Input) -> Self::Output;
@@ -165,6 +205,63 @@ mod tests {
         layer.visit_params(&mut |p| names.push(p.name.to_string()));
         assert_eq!(names, ["w", "b"]);
         let _: Array2<f64> = layer.forward(&x);
+    }
+}
+
+#[cfg(test)]
+mod activation_tests {
+    use super::*;
+    use crate::layers::{Affine, LeakyRelu, Relu, Sigmoid, Tanh};
+    use backprop_macros::differentiable;
+    use ndarray::{Array2, ArrayView1, ArrayView2};
+
+    struct Dense<T: Real> {
+        w: Param<T, ndarray::Ix2>,
+        b: Param<T, ndarray::Ix1>,
+    }
+
+    /// A layer that ends in a ReLU after fusion: its last op is still read as one.
+    #[differentiable(layer = Dense)]
+    fn dense<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
+        relu(x.dot(&w) + &b)
+    }
+
+    #[test]
+    fn generated_layers_say_which_activation_their_output_is() {
+        assert_eq!(
+            <Relu<f32> as Layer<f32>>::ACTIVATION,
+            Some(Activation::Relu)
+        );
+        assert_eq!(
+            <Sigmoid<f32> as Layer<f32>>::ACTIVATION,
+            Some(Activation::Sigmoid)
+        );
+        assert_eq!(
+            <Tanh<f64> as Layer<f64>>::ACTIVATION,
+            Some(Activation::Tanh)
+        );
+        assert_eq!(
+            <Dense<f32> as Layer<f32>>::ACTIVATION,
+            Some(Activation::Relu)
+        );
+        assert_eq!(<Affine<f32> as Layer<f32>>::ACTIVATION, None);
+        // A leaky ReLU never stops the gradient: not read as a ReLU.
+        assert_eq!(<LeakyRelu<f32> as Layer<f32>>::ACTIVATION, None);
+        let layer = Dense::<f32> {
+            w: Param::new(Array2::zeros((1, 1))),
+            b: Param::new(ndarray::Array1::zeros(1)),
+        };
+        let _ = layer.forward(&Array2::zeros((1, 1)));
+    }
+
+    #[test]
+    fn relative_slopes_are_one_at_the_steepest_point_and_vanish_when_saturated() {
+        assert_eq!(Activation::Sigmoid.relative_slope(0.5), 1.0);
+        assert_eq!(Activation::Tanh.relative_slope(0.0), 1.0);
+        assert!(Activation::Sigmoid.relative_slope(0.999) < 0.01);
+        assert!(Activation::Tanh.relative_slope(-0.999) < 0.01);
+        assert_eq!(Activation::Relu.relative_slope(0.0), 0.0);
+        assert_eq!(Activation::Relu.relative_slope(2.0), 1.0);
     }
 }
 

@@ -7,6 +7,7 @@
 //! | [`layers`] | the layer zoo, written with `#[differentiable]` where the language allows |
 //! | [`losses`] | softmax cross-entropy, multiclass hinge, MSE, Huber, accuracy |
 //! | [`model`] | [`model::Sequential`] over any array layer |
+//! | [`monitor`] | opt-in runtime monitors and the doctor's findings about them |
 //! | [`gradcheck`] | [`check_function`], [`check_layer`]: finite differences in f64 |
 //! | [`init`], [`optim`], [`train`] | initialization, optimizers, clipping, schedules, the training loop |
 //! | [`checkpoint`] | safetensors checkpoints, written atomically |
@@ -27,6 +28,7 @@ pub mod layer;
 pub mod layers;
 pub mod losses;
 pub mod model;
+pub mod monitor;
 pub mod optim;
 pub mod rng;
 #[cfg(test)]
@@ -38,6 +40,6 @@ pub use backprop_kernels as ops;
 pub use backprop_kernels::Real;
 pub use function::{DynFunction, DynValue};
 pub use gradcheck::{GradCheck, check_function, check_layer};
-pub use layer::{Layer, LayerField, Param, ParamMut, Parameters};
+pub use layer::{Activation, Layer, LayerField, Param, ParamMut, Parameters};
 pub use ndarray;
 pub use rng::SeededRng;

@@ -30,7 +30,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ndarray::{Array, ArrayD, ArrayRef, ArrayViewMutD, Dimension};
 
-use crate::{Layer, ParamMut, Parameters, Real};
+use crate::monitor::{Monitor, record_through_time};
+use crate::{Activation, Layer, ParamMut, Parameters, Real};
 
 /// A layer seen through dynamic-rank arrays, so that layers of different ranks can
 /// be chained in a [`Sequential`].
@@ -70,6 +71,9 @@ pub trait DynLayer<T: Real>: Parameters<T> {
     /// # Panics
     /// As [`DynLayer::backward_dyn`].
     fn backward_params_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>);
+
+    /// [`Layer::ACTIVATION`]: what a monitor reads the layer's output as.
+    fn activation(&self) -> Option<Activation>;
 
     /// The layer as [`Any`], to get its concrete type back ([`Sequential::get`]).
     fn as_any(&self) -> &dyn Any;
@@ -130,6 +134,10 @@ where
         self.backward_params(*saved, &to_rank(d_out, "the output gradient"));
     }
 
+    fn activation(&self) -> Option<Activation> {
+        L::ACTIVATION
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -174,6 +182,8 @@ pub struct Sequential<T: Real> {
     layers: Vec<Entry<T>>,
     training: bool,
     trace: Option<Trace>,
+    /// Taken out by `train_step` around the optimizer's step, which borrows the model.
+    pub(crate) monitor: Option<Box<Monitor>>,
 }
 
 impl<T: Real> Default for Sequential<T> {
@@ -205,6 +215,7 @@ impl<T: Real> Sequential<T> {
             layers: Vec::new(),
             training: true,
             trace: None,
+            monitor: None,
         }
     }
 
@@ -265,6 +276,29 @@ impl<T: Real> Sequential<T> {
         entry.layer.as_any_mut().downcast_mut()
     }
 
+    /// Attaches `monitor`: from now on every training forward and backward feeds
+    /// it (activations per layer, the gradient through time of recurrent layers),
+    /// and so does [`crate::train::train_step`] (gradient norms, update ratios,
+    /// non-finite steps). Replaces the monitor attached before.
+    pub fn set_monitor(&mut self, monitor: Monitor) {
+        self.monitor = Some(Box::new(monitor));
+    }
+
+    /// The attached monitor, if any.
+    pub fn monitor(&self) -> Option<&Monitor> {
+        self.monitor.as_deref()
+    }
+
+    /// The attached monitor, mutably.
+    pub fn monitor_mut(&mut self) -> Option<&mut Monitor> {
+        self.monitor.as_deref_mut()
+    }
+
+    /// Detaches the monitor and returns it; training then measures nothing.
+    pub fn take_monitor(&mut self) -> Option<Monitor> {
+        self.monitor.take().map(|m| *m)
+    }
+
     /// Switches to training mode.
     pub fn train(&mut self) {
         self.training = true;
@@ -293,10 +327,16 @@ impl<T: Real> Sequential<T> {
         }
         let mut h = x.view().into_dyn().to_owned();
         let mut saved = Vec::with_capacity(self.layers.len());
+        if let Some(monitor) = &mut self.monitor {
+            monitor.next_step();
+        }
         for k in 0..self.layers.len() {
             let context = self.context(k, h.shape());
-            let layer = &mut self.layers[k].layer;
+            let Entry { name, layer } = &mut self.layers[k];
             let (y, s) = in_layer(&context, || layer.forward_train_dyn(h));
+            if let (Some(monitor), Some(kind)) = (&mut self.monitor, layer.activation()) {
+                monitor.observe_activation(name, kind, &y);
+            }
             saved.push(s);
             h = y;
         }
@@ -380,11 +420,20 @@ impl<T: Real> Sequential<T> {
         Some((first, d))
     }
 
-    /// Runs `f` on layer `k`'s backward, naming the layer in a panic.
+    /// Runs `f` on layer `k`'s backward, naming the layer in a panic; with a
+    /// monitor, records what a backward through time measured.
     fn backward_of<R>(&mut self, k: usize, f: impl FnOnce(&mut dyn DynLayer<T>) -> R) -> R {
         let context = format!("in the backward pass of {}", self.describe(k));
-        let layer = &mut *self.layers[k].layer;
-        in_layer(&context, || f(layer))
+        let Entry { name, layer } = &mut self.layers[k];
+        let layer = &mut **layer;
+        let Some(monitor) = &mut self.monitor else {
+            return in_layer(&context, || f(layer));
+        };
+        let (result, records) = record_through_time(|| in_layer(&context, || f(layer)));
+        for record in records {
+            monitor.observe_through_time(name, record);
+        }
+        result
     }
 
     /// `layer `fc2` (type)`, for messages.

@@ -4,6 +4,8 @@
 //! A step is always the same sequence: zero the gradients, run the model's training
 //! forward, compute the loss and its gradient, run the backward, clip the gradients
 //! by their global norm (if asked), and let the optimizer update the parameters.
+//! A [`Monitor`](crate::monitor::Monitor) attached to the model
+//! ([`Sequential::set_monitor`]) watches every step.
 //! [`train_step`] does exactly that for one batch; [`train_epoch`] runs it over
 //! the minibatches of a classification data set; [`evaluate`] measures a model in
 //! evaluation mode.
@@ -153,11 +155,19 @@ pub fn train_step<T: Real, D: Dimension>(
     let (loss, d_output) = target.loss_and_grad(output.view());
     let correct = target.correct(output.view());
     model.backward_params(&d_output);
+    let mut monitor = model.monitor.take();
+    if let Some(monitor) = &mut monitor {
+        monitor.observe_gradients(model);
+    }
     let grad_norm = clip_grad_norm(model, clip_norm.unwrap_or(f64::INFINITY));
     let updated = grad_norm.is_finite();
-    if updated {
-        optimizer.step(model);
+    match (&mut monitor, updated) {
+        (Some(monitor), true) => monitor.observe_update(model, |model| optimizer.step(model)),
+        (Some(monitor), false) => monitor.observe_non_finite(),
+        (None, true) => optimizer.step(model),
+        (None, false) => {}
     }
+    model.monitor = monitor;
     StepStats {
         loss: loss.to_f64_lossy(),
         grad_norm,
@@ -284,6 +294,9 @@ pub fn train_epoch<T: Real, D: RemoveAxis>(
             step.examples,
             step.updated,
         );
+    }
+    if let Some(monitor) = model.monitor_mut() {
+        monitor.end_epoch();
     }
     tally.stats()
 }

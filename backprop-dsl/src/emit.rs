@@ -1757,6 +1757,29 @@ impl Emitter<'_> {
         }
     }
 
+    /// The `Activation` variant a layer's single output is, when its last op is
+    /// `sigmoid`, `tanh` or `relu` (fused or not): the monitors then read the
+    /// layer's output as that activation.
+    fn output_activation(&self) -> Option<&'static str> {
+        let [out] = self.g.outputs[..] else {
+            return None;
+        };
+        let node = &self.g.nodes[out];
+        let last = match &node.op {
+            Op::Fused(fused) => &fused.body.last()?.op,
+            op => op,
+        };
+        match last {
+            Op::Elementwise(e) => match e.name {
+                "sigmoid" => Some("Sigmoid"),
+                "tanh" => Some("Tanh"),
+                "relu" => Some("Relu"),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn layer_impl(&self, layer: &syn::Type) -> TokenStream {
         let k = &self.krate;
         let f = &self.float;
@@ -1952,6 +1975,14 @@ impl Emitter<'_> {
         } else {
             quote!()
         };
+        // What the monitors read of the output (saturation, dead units).
+        let activation = match self.output_activation() {
+            Some(name) => {
+                let variant = format_ident!("{}", name);
+                quote!(const ACTIVATION: Option<#k::layer::Activation> = Some(#k::layer::Activation::#variant);)
+            }
+            None => quote!(),
+        };
         // A layer without parameters never calls the visitor.
         let visitor = if params.is_empty() {
             quote!(_f)
@@ -1974,6 +2005,7 @@ impl Emitter<'_> {
                 type Output = #out_ty;
                 type InputGrad = #input_grad_ty;
                 type Saved = #saved_ty #ty;
+                #activation
 
                 #[allow(unused_variables)]
                 fn forward(&self, x: &Self::Input) -> Self::Output {

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use backprop_macros::differentiable;
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Ix1, Ix2, Slice};
 
+use crate::monitor::{self, GradientThroughTime};
 use crate::{Layer, Param, ParamMut, Parameters, Real, SeededRng, init};
 
 /// One step of a vanilla RNN: `h = tanh(x wx + h_prev wh + b)`, with `x` of shape
@@ -74,6 +75,10 @@ trait Recurrence<T: Real> {
     ) -> (Array2<T>, Self::State);
     /// Accumulates the gradient of the initial state, summed over the batch.
     fn accumulate_initial(&mut self, d_state: Self::State);
+    /// The matrix that multiplies the hidden state at each step (`wh`).
+    fn recurrence_matrix(&self) -> &Array2<T>;
+    /// The L2 norm of a state (or state gradient), all its arrays together.
+    fn state_norm(state: &Self::State) -> f64;
 }
 
 /// The `Layer` impl of a sequence layer: `[time, batch, features]` in, every
@@ -141,13 +146,25 @@ fn backprop_through_time<T: Real, R: Recurrence<T>>(
     );
     let mut d_state = layer.zero_state(d_out.len_of(Axis(1)));
     let mut d_x = Vec::with_capacity(saved.len());
+    // Measured only for a listening monitor (one thread-local read otherwise).
+    let mut record = monitor::recording().then(GradientThroughTime::new);
     for (step_saved, d_out_t) in saved.iter().zip(d_out.outer_iter()).rev() {
         *R::hidden_mut(&mut d_state) += &d_out_t;
+        if let Some(record) = &mut record {
+            record.push_step_norm(R::state_norm(&d_state));
+        }
         let (d_x_t, d_prev) = layer.step_backward(step_saved, d_state);
         d_x.push(d_x_t);
         d_state = d_prev;
     }
     layer.accumulate_initial(d_state);
+    if let Some(mut record) = record {
+        record.largest_singular_value = Some(monitor::largest_singular_value(
+            layer.recurrence_matrix(),
+            30,
+        ));
+        monitor::deliver(record);
+    }
     d_x.reverse();
     stack_steps(&d_x)
 }
@@ -250,6 +267,14 @@ impl<T: Real> Recurrence<T> for Rnn<T> {
     fn accumulate_initial(&mut self, d_h: Array2<T>) {
         self.h0.accumulate(&d_h.sum_axis(Axis(0)));
     }
+
+    fn recurrence_matrix(&self) -> &Array2<T> {
+        &self.wh.value
+    }
+
+    fn state_norm(h: &Array2<T>) -> f64 {
+        monitor::squared_norm(h).sqrt()
+    }
 }
 
 impl<T: Real> Parameters<T> for Rnn<T> {
@@ -347,6 +372,14 @@ impl<T: Real> Recurrence<T> for Lstm<T> {
     fn accumulate_initial(&mut self, (d_h, d_c): Self::State) {
         self.h0.accumulate(&d_h.sum_axis(Axis(0)));
         self.c0.accumulate(&d_c.sum_axis(Axis(0)));
+    }
+
+    fn recurrence_matrix(&self) -> &Array2<T> {
+        &self.wh.value
+    }
+
+    fn state_norm((h, c): &Self::State) -> f64 {
+        (monitor::squared_norm(h) + monitor::squared_norm(c)).sqrt()
     }
 }
 

@@ -328,6 +328,9 @@ impl<T: Real> ::backprop::Layer<T> for AffineRelu<T> {
     type Output = Array2<T>;
     type InputGrad = ::backprop::ndarray::Array2<T>;
     type Saved = AffineReluSaved<T>;
+    const ACTIVATION: Option<::backprop::layer::Activation> = Some(
+        ::backprop::layer::Activation::Relu,
+    );
     #[allow(unused_variables)]
     fn forward(&self, x: &Self::Input) -> Self::Output {
         let (w, b) = __backprop_affine_relu_fields::<T>(self);

@@ -1,0 +1,217 @@
+//! What a monitor measures of one layer's activations: the fraction of saturated
+//! sigmoid or tanh units, the ReLU units that never fire, and a histogram.
+
+use ndarray::{ArrayViewD, Axis};
+
+use crate::{Activation, Real};
+
+/// Counts of values in equal bins between `lo` and `hi` (values outside go to
+/// the first or last bin).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    /// The low end of the first bin.
+    pub lo: f64,
+    /// The high end of the last bin.
+    pub hi: f64,
+    /// The number of values in each bin.
+    pub counts: Vec<u64>,
+    /// The training step the values come from.
+    pub step: u64,
+}
+
+impl Histogram {
+    fn new(lo: f64, hi: f64, bins: usize, step: u64) -> Self {
+        Histogram {
+            lo,
+            hi,
+            counts: vec![0; bins.max(1)],
+            step,
+        }
+    }
+
+    fn add(&mut self, x: f64) {
+        let bins = self.counts.len();
+        let at = ((x - self.lo) / (self.hi - self.lo) * bins as f64).floor();
+        // `as` saturates: below `lo` (and NaN) goes to bin 0.
+        let bin = (at.max(0.0) as usize).min(bins - 1);
+        self.counts[bin] += 1;
+    }
+}
+
+/// What a monitor measured of one layer whose output is an [`Activation`].
+///
+/// A layer's output is `[batch, ...]`: axis 0 holds the examples, and a *unit* is
+/// a position along the other axes (a feature of a `[batch, features]` output, a
+/// neuron of a feature map).
+#[derive(Clone, Debug)]
+pub struct ActivationStats {
+    /// The layer's name in its model.
+    pub layer: String,
+    /// The activation.
+    pub kind: Activation,
+    /// For sigmoid and tanh, per observed batch: (step, fraction of the batch's
+    /// values whose [relative slope](Activation::relative_slope) is below the
+    /// monitor's `saturation_slope`).
+    pub saturated: Vec<(u64, f64)>,
+    /// For ReLU, at the end of each window of observed batches: (step, fraction
+    /// of the units that did not fire, output above 0, for any example of the window).
+    pub dead_in_window: Vec<(u64, f64)>,
+    /// For ReLU, at the end of each pass through the data
+    /// ([`Monitor::end_epoch`](super::Monitor::end_epoch)): (step, fraction of
+    /// the units that did not fire in the whole pass).
+    pub dead_in_epoch: Vec<(u64, f64)>,
+    /// For ReLU, at the end of each window after the first: (step, fraction of
+    /// the units that fired in an earlier window and not in this one).
+    pub died: Vec<(u64, f64)>,
+    /// The histogram of the first observed batch's values.
+    pub first_histogram: Option<Histogram>,
+    /// The histogram of the last observed batch's values.
+    pub histogram: Option<Histogram>,
+    units: Units,
+}
+
+/// Which ReLU units fired, over the window, the pass, and the run.
+#[derive(Clone, Debug, Default)]
+struct Units {
+    in_window: Vec<bool>,
+    window_batches: usize,
+    in_epoch: Vec<bool>,
+    epoch_batches: usize,
+    before_window: Vec<bool>,
+    windows: usize,
+}
+
+fn fraction_not(fired: &[bool]) -> f64 {
+    fired.iter().filter(|f| !**f).count() as f64 / fired.len().max(1) as f64
+}
+
+impl ActivationStats {
+    pub(super) fn new(layer: &str, kind: Activation) -> Self {
+        ActivationStats {
+            layer: layer.to_string(),
+            kind,
+            saturated: Vec::new(),
+            dead_in_window: Vec::new(),
+            dead_in_epoch: Vec::new(),
+            died: Vec::new(),
+            first_histogram: None,
+            histogram: None,
+            units: Units::default(),
+        }
+    }
+
+    /// Takes the statistics of one batch `y` (`[batch, ...]`) in one pass.
+    pub(super) fn observe<T: Real>(
+        &mut self,
+        y: &ArrayViewD<'_, T>,
+        step: u64,
+        config: &super::MonitorConfig,
+    ) {
+        if y.ndim() == 0 || y.is_empty() {
+            return;
+        }
+        let units = y.len() / y.len_of(Axis(0));
+        let (lo, hi) = match self.kind {
+            Activation::Sigmoid => (0.0, 1.0),
+            Activation::Tanh => (-1.0, 1.0),
+            Activation::Relu => {
+                let max = y.iter().fold(0.0f64, |m, &v| m.max(v.to_f64_lossy()));
+                (0.0, if max > 0.0 { max } else { 1.0 })
+            }
+        };
+        let mut histogram = Histogram::new(lo, hi, config.histogram_bins, step);
+        match self.kind {
+            Activation::Relu => {
+                let fired = &mut self.units.in_window;
+                if fired.len() != units {
+                    *fired = vec![false; units];
+                }
+                for example in y.outer_iter() {
+                    for (f, &v) in fired.iter_mut().zip(example.iter()) {
+                        let v = v.to_f64_lossy();
+                        *f |= v > 0.0;
+                        histogram.add(v);
+                    }
+                }
+                self.units.window_batches += 1;
+                let epoch = &mut self.units.in_epoch;
+                if epoch.len() != units {
+                    *epoch = vec![false; units];
+                }
+                for (e, f) in epoch.iter_mut().zip(&self.units.in_window) {
+                    *e |= *f;
+                }
+                self.units.epoch_batches += 1;
+                if self.units.window_batches >= config.window {
+                    self.close_window(step);
+                }
+            }
+            kind => {
+                let mut saturated = 0usize;
+                for &v in y.iter() {
+                    let v = v.to_f64_lossy();
+                    saturated += usize::from(kind.relative_slope(v) < config.saturation_slope);
+                    histogram.add(v);
+                }
+                self.saturated
+                    .push((step, saturated as f64 / y.len() as f64));
+            }
+        }
+        if self.first_histogram.is_none() {
+            self.first_histogram = Some(histogram.clone());
+        }
+        self.histogram = Some(histogram);
+    }
+
+    fn close_window(&mut self, step: u64) {
+        let u = &mut self.units;
+        self.dead_in_window.push((step, fraction_not(&u.in_window)));
+        if u.windows > 0 {
+            let died = u
+                .before_window
+                .iter()
+                .zip(&u.in_window)
+                .filter(|(before, now)| **before && !**now)
+                .count();
+            self.died
+                .push((step, died as f64 / u.in_window.len().max(1) as f64));
+        }
+        if u.before_window.len() != u.in_window.len() {
+            u.before_window = vec![false; u.in_window.len()];
+        }
+        for (b, f) in u.before_window.iter_mut().zip(&u.in_window) {
+            *b |= *f;
+        }
+        u.in_window.iter_mut().for_each(|f| *f = false);
+        u.window_batches = 0;
+        u.windows += 1;
+    }
+
+    /// Ends a pass through the data: records the units dead over the pass.
+    pub(super) fn end_epoch(&mut self, step: u64) {
+        if self.units.epoch_batches > 0 {
+            self.dead_in_epoch
+                .push((step, fraction_not(&self.units.in_epoch)));
+        }
+        self.units.in_epoch.iter_mut().for_each(|f| *f = false);
+        self.units.epoch_batches = 0;
+    }
+
+    /// The fraction of ReLU units dead by the latest complete measure: the last
+    /// pass, else the last window, else the batches seen so far if there are at
+    /// least `min_batches`. With the step it was measured at.
+    pub fn dead_fraction(&self, min_batches: usize) -> Option<(u64, f64)> {
+        if self.kind != Activation::Relu {
+            return None;
+        }
+        let latest = match (self.dead_in_epoch.last(), self.dead_in_window.last()) {
+            (Some(&e), Some(&w)) => Some(if e.0 >= w.0 { e } else { w }),
+            (e, w) => e.or(w).copied(),
+        };
+        latest.or_else(|| {
+            let step = self.histogram.as_ref().map_or(0, |h| h.step);
+            (self.units.window_batches >= min_batches)
+                .then(|| (step, fraction_not(&self.units.in_window)))
+        })
+    }
+}
