@@ -26,6 +26,7 @@ use backprop::data::{AddingProblem, adding_problem};
 use backprop::layers::{Affine, LastStep, Lstm, Rnn};
 use backprop::losses::mse;
 use backprop::model::Sequential;
+use backprop::monitor::Monitor;
 use backprop::ndarray::Ix2;
 use backprop::optim::Adam;
 use backprop::train::{Target, train_step};
@@ -64,6 +65,9 @@ struct Args {
     /// Print only the final results.
     #[arg(long, short)]
     quiet: bool,
+    /// Watch both models with the runtime monitors and print the doctor's findings at the end.
+    #[arg(long)]
+    doctor: bool,
 }
 
 /// A whole number at least `min`.
@@ -140,6 +144,11 @@ fn main() {
         optimizer: Adam::new(args.lr),
         recent_loss: None,
     });
+    if args.doctor {
+        for run in &mut runs {
+            run.model.set_monitor(Monitor::default());
+        }
+    }
     if !args.quiet {
         println!(
             "adding problem, T = {}: {} steps of {} sequences, {} hidden units, Adam lr {}, \
@@ -215,4 +224,9 @@ fn main() {
     }
     println!("  {:<22} {baseline:.4}", "baseline (always 1.0)");
     println!("time: {:.1} s", started.elapsed().as_secs_f64());
+    for run in &runs {
+        if let Some(monitor) = run.model.monitor() {
+            println!("\nthe doctor, {}:\n{}", run.name, monitor.report());
+        }
+    }
 }

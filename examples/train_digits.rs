@@ -30,6 +30,7 @@ use std::time::Instant;
 use backprop::data::{DIGITS_MAX_PIXEL, DIGITS_SIDE, Dataset, digits};
 use backprop::layers::{Affine, Conv2d, Flatten, MaxPool2, Relu};
 use backprop::model::Sequential;
+use backprop::monitor::Monitor;
 use backprop::ndarray::{ArrayD, Axis};
 use backprop::optim::{Adam, CosineLr, LrSchedule, Optimizer};
 use backprop::prelude::*;
@@ -66,6 +67,11 @@ struct Args {
     /// Print only the final results: no progress bars, no line per epoch.
     #[arg(long, short)]
     quiet: bool,
+    /// Watch training with the runtime monitors: print the doctor's findings at
+    /// the end, and write them as JSON (`doctor.json`) and SVG plots (`doctor/`)
+    /// in the output directory.
+    #[arg(long)]
+    doctor: bool,
 }
 
 /// The network to train.
@@ -185,6 +191,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let batch_size = args.batch_size;
 
     let mut model = build(args.model, args.seed);
+    if args.doctor {
+        model.set_monitor(Monitor::default());
+    }
     let mut optimizer = Adam::new(args.lr);
     let options = EpochOptions::new(batch_size);
     let schedule = CosineLr::new(args.lr, epochs);
@@ -283,6 +292,17 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         checkpoint.display()
     );
     println!("plot of loss and accuracy per epoch: {}", plot.display());
+    if let Some(monitor) = model.monitor() {
+        let report = monitor.report();
+        let json = args.out_dir.join("doctor.json");
+        fs::write(&json, report.to_json())
+            .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+        let plots = monitor.write_plots(&args.out_dir.join("doctor"))?;
+        println!("\n{report}findings as JSON: {}", json.display());
+        for plot in plots {
+            println!("plot: {}", plot.display());
+        }
+    }
     if !args.quiet {
         explain_backward(args.model);
     }

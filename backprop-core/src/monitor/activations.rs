@@ -215,3 +215,86 @@ impl ActivationStats {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Monitor, MonitorConfig};
+    use crate::Activation;
+    use ndarray::array;
+
+    fn monitor(window: usize) -> Monitor {
+        Monitor::new(MonitorConfig {
+            window,
+            ..MonitorConfig::default()
+        })
+    }
+
+    #[test]
+    fn a_unit_is_dead_only_if_no_example_of_the_window_fired_it() {
+        let mut m = monitor(2);
+        // Unit 0 fires for one example of the first batch, unit 1 never, unit 2 in the second batch.
+        for y in [
+            array![[0.0, 0.0, 0.0], [3.0, 0.0, 0.0]],
+            array![[0.0, -0.0, 1.0], [0.0, 0.0, 0.0]],
+        ] {
+            m.next_step();
+            m.observe_activation("relu", Activation::Relu, &y);
+        }
+        let a = &m.activations[0];
+        assert_eq!(a.dead_in_window, [(2, 1.0 / 3.0)]);
+        assert!(
+            a.died.is_empty(),
+            "nothing can have died in the first window"
+        );
+        // The second window: unit 0 and 2 stop firing, so they died.
+        for _ in 0..2 {
+            m.next_step();
+            m.observe_activation("relu", Activation::Relu, &array![[0.0, 0.0, 0.0]]);
+        }
+        let a = &m.activations[0];
+        assert_eq!(a.dead_in_window[1], (4, 1.0));
+        assert_eq!(a.died, [(4, 2.0 / 3.0)]);
+        m.end_epoch();
+        assert_eq!(m.activations[0].dead_in_epoch, [(4, 1.0 / 3.0)]);
+        assert_eq!(m.activations[0].dead_fraction(5), Some((4, 1.0 / 3.0)));
+    }
+
+    #[test]
+    fn saturation_counts_outputs_whose_slope_is_below_the_threshold() {
+        let mut m = monitor(20);
+        m.next_step();
+        // 4 z (1 - z) < 0.05 for z = 0.001 and 0.999 only.
+        m.observe_activation(
+            "s",
+            Activation::Sigmoid,
+            &array![[0.001, 0.5], [0.999, 0.3]],
+        );
+        let a = &m.activations[0];
+        assert_eq!(a.saturated, [(1, 0.5)]);
+        let h = a.histogram.as_ref().unwrap();
+        assert_eq!((h.lo, h.hi, h.counts.iter().sum::<u64>()), (0.0, 1.0, 4));
+        assert_eq!((h.counts[0], h.counts[10], h.counts[19]), (1, 1, 1));
+    }
+
+    #[test]
+    fn measurements_follow_the_sampling_period() {
+        let mut m = Monitor::new(MonitorConfig {
+            activation_every: 3,
+            ..MonitorConfig::default()
+        });
+        for _ in 0..7 {
+            m.next_step();
+            m.observe_activation("t", Activation::Tanh, &array![[0.0]]);
+        }
+        let steps: Vec<u64> = m.activations[0].saturated.iter().map(|s| s.0).collect();
+        assert_eq!(steps, [3, 6]);
+    }
+
+    #[test]
+    fn a_sample_is_zeroed_when_all_its_gradient_is_exactly_zero() {
+        let mut m = monitor(20);
+        m.next_step();
+        m.observe_zeroed_by_clip("loss", &array![[0.0, 0.0], [0.0, 1e-30], [-0.0, 0.0]]);
+        assert_eq!(m.clips[0].zeroed, [(1, 2.0 / 3.0)]);
+    }
+}

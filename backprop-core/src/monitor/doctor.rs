@@ -33,7 +33,7 @@
 //! | `vanishing_gradient` | the same ratio | below 0.01 |
 //! | `zeroed_by_clip` | fraction of samples with an exactly zero gradient through a value clip, mean over the last window | above 0.1 |
 //! | `non_finite` | steps with a NaN or infinite gradient (skipped) | above 0 |
-//! | `update_ratio` | norm of a weight's update over the weight's norm, median over the last window (weights of rank 2 or more) | above 0.1 or below 1e-5 |
+//! | `update_ratio` | norm of a weight's update over the weight's norm (weights of rank 2 or more), median over the last window; for too small, over the whole run | above 0.1, or below 1e-5 |
 
 use std::fmt;
 
@@ -490,16 +490,21 @@ pub(super) fn diagnose(monitor: &Monitor) -> Report {
         if p.shape.len() < 2 || p.update_ratio.is_empty() {
             continue;
         }
-        let measured = median(recent(&p.update_ratio, window));
+        // Too high now is a finding; too low only over the whole run, since a
+        // schedule that decays the learning rate ends with small updates on purpose.
         let (high, low) = (t.update_ratio_high, t.update_ratio_low);
-        let (threshold, above, advice) = if measured > high {
+        let now = median(recent(&p.update_ratio, window));
+        let overall = median(&p.update_ratio);
+        let (measured, threshold, above, advice) = if now > high {
             (
+                now,
                 high,
                 true,
                 "Lower the learning rate: each step changes the weights by a large part of their size.",
             )
-        } else if measured < low {
+        } else if overall < low {
             (
+                overall,
                 low,
                 false,
                 "Raise the learning rate, or check that this weight takes a gradient at all: it barely changes.",
