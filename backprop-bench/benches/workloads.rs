@@ -1,5 +1,6 @@
 //! The five workloads under divan, f32 at full size, one thread: each workload's
-//! hand-written baseline beside the generated code (and, for W1, the layers).
+//! hand-written baseline beside the generated code (and, for W1, the layers), and
+//! the generated code feeding a runtime monitor (`monitored`: the monitors' cost).
 //!
 //! ```sh
 //! cargo bench -p backprop-bench --bench workloads
@@ -34,6 +35,16 @@ macro_rules! workload_benches {
             fn generated(b: Bencher) {
                 let d = w::Data::<f32>::new(w::Sizes::FULL, SEED);
                 b.bench_local(|| w::generated(&d));
+            }
+
+            #[divan::bench]
+            fn monitored(b: Bencher) {
+                let workload = backprop_bench::Workload::ALL
+                    .into_iter()
+                    .find(|w| w.id().eq_ignore_ascii_case(stringify!($module)))
+                    .expect("a workload of this name");
+                let mut variant = workload.monitored(SEED).remove(0);
+                b.bench_local(|| variant.step());
             }
         }
     };

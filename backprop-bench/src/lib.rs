@@ -18,6 +18,7 @@
 
 use backprop::Real;
 use backprop::SeededRng;
+use backprop::monitor::Monitor;
 use ndarray::{Array, ArrayD, ArrayRef, Dimension, IntoDimension, Zip};
 
 pub mod w1;
@@ -182,6 +183,31 @@ pub fn hand_and_generated<D: Clone + 'static>(
     ]
 }
 
+/// The name of a variant that also feeds a runtime monitor.
+pub const MONITORED: &str = "generated, monitored";
+
+/// The generated step `step` on `d`, feeding a [`Monitor`] as a monitored
+/// training loop would: [`Monitor::next_step`], what `step` records itself (the
+/// gradient through time), and every gradient's norm at the monitor's sampling
+/// period ([`Monitor::observe_gradient`]).
+pub fn monitored<D: 'static>(d: D, step: fn(&D, &mut Monitor) -> StepResult<f32>) -> Variant {
+    let mut monitor = Monitor::default();
+    Variant::new(MONITORED, move || {
+        monitor.next_step();
+        let result = step(&d, &mut monitor);
+        for (name, grad) in &result.grads {
+            monitor.observe_gradient(name, grad);
+        }
+        result
+    })
+}
+
+/// [`monitored`] for a step that records nothing itself.
+pub fn monitored_step<D: 'static>(d: D, step: fn(&D) -> StepResult<f32>) -> Variant {
+    let d = (d, step);
+    monitored(d, |(d, step), _| step(d))
+}
+
 /// Asserts that the generated and the hand-written step agree to 1e-9 relative,
 /// on the data of three seeds.
 #[cfg(test)]
@@ -262,6 +288,32 @@ impl Workload {
             Workload::W3 => w3::variants(seed),
             Workload::W4 => w4::variants(seed),
             Workload::W5 => w5::variants(seed),
+        }
+    }
+
+    /// The monitored variants at full size in `f32`: the generated step feeding a
+    /// runtime monitor ([`MONITORED`]), and for W1 the layers with a monitor
+    /// attached (`layers, monitored`). Compared with their unmonitored twins,
+    /// they give the monitors' cost.
+    pub fn monitored(self, seed: u64) -> Vec<Variant> {
+        match self {
+            Workload::W1 => w1::monitored_variants(seed),
+            Workload::W2 => vec![monitored_step(
+                w2::Data::new(w2::Sizes::FULL, seed),
+                w2::generated,
+            )],
+            Workload::W3 => vec![monitored(
+                w3::Data::new(w3::Sizes::FULL, seed),
+                w3::generated_monitored,
+            )],
+            Workload::W4 => vec![monitored_step(
+                w4::Data::new(w4::Sizes::FULL, seed),
+                w4::generated,
+            )],
+            Workload::W5 => vec![monitored_step(
+                w5::Data::new(w5::Sizes::FULL, seed),
+                w5::generated,
+            )],
         }
     }
 

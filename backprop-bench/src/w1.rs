@@ -5,6 +5,7 @@
 use backprop::layers::{Affine, Relu};
 use backprop::losses::{softmax_cross_entropy_backward, softmax_cross_entropy_train};
 use backprop::model::Sequential;
+use backprop::monitor::Monitor;
 use backprop::prelude::*;
 use backprop::{Real, SeededRng};
 use ndarray::{Array1, Array2, Ix2, Zip};
@@ -223,6 +224,11 @@ impl<T: Real> Layers<T> {
         let (loss, saved) = softmax_cross_entropy_train(scores.view(), self.labels.view());
         let d_scores = softmax_cross_entropy_backward(&saved, T::one()).scores;
         self.model.backward_params(&d_scores);
+        // What train_step gives an attached monitor before clipping (nothing without one).
+        if let Some(mut monitor) = self.model.take_monitor() {
+            monitor.observe_gradients(&mut self.model);
+            self.model.set_monitor(monitor);
+        }
         let mut grads = Vec::with_capacity(4);
         for (layer, w, b) in [("fc1", "w1", "b1"), ("fc2", "w2", "b2")] {
             let affine = self
@@ -236,6 +242,19 @@ impl<T: Real> Layers<T> {
         }
         StepResult { loss, grads }
     }
+}
+
+/// The monitored variants at full size in `f32`: the generated step feeding a
+/// monitor, and the layers with a monitor attached (the ReLU's dead units every
+/// step, the gradient norms at the monitor's period).
+pub fn monitored_variants(seed: u64) -> Vec<Variant> {
+    let d = Data::<f32>::new(Sizes::FULL, seed);
+    let mut layers = Layers::new(&d);
+    layers.model.set_monitor(Monitor::default());
+    vec![
+        crate::monitored_step(d, generated),
+        Variant::new("layers, monitored", move || layers.step()),
+    ]
 }
 
 /// The variants at full size in `f32`.

@@ -7,6 +7,7 @@
 //! time step, then backward through time with `rnn_step_backward` in reverse,
 //! accumulating the weight gradients.
 
+use backprop::monitor::{GradientThroughTime, Monitor, POWER_ITERATIONS, largest_singular_value};
 use backprop::prelude::*;
 use backprop::{Real, SeededRng};
 use ndarray::linalg::general_mat_mul;
@@ -109,6 +110,25 @@ pub fn rnn_step<T: Real>(
 /// [`rnn_step_train`] and [`rnn_step_backward`], as a user writes backpropagation
 /// through time.
 pub fn generated<T: Real>(d: &Data<T>) -> StepResult<T> {
+    generated_recording(d, None)
+}
+
+/// [`generated`], feeding `monitor` the gradient's norm at each time step.
+pub fn generated_monitored(d: &Data<f32>, monitor: &mut Monitor) -> StepResult<f32> {
+    let mut record = GradientThroughTime::new();
+    let result = generated_recording(d, Some(&mut record));
+    if monitor.measures_params() {
+        record.largest_singular_value = Some(largest_singular_value(&d.wh, POWER_ITERATIONS));
+    }
+    monitor.observe_through_time("rnn", record);
+    result
+}
+
+/// [`generated`], recording the gradient of each state in `record` if given.
+fn generated_recording<T: Real>(
+    d: &Data<T>,
+    mut record: Option<&mut GradientThroughTime>,
+) -> StepResult<T> {
     let steps = d.xs.len_of(Axis(0));
     let mut saved = Vec::with_capacity(steps);
     let mut h = d.h0.clone();
@@ -131,6 +151,9 @@ pub fn generated<T: Real>(d: &Data<T>) -> StepResult<T> {
     let mut d_wh = Array2::<T>::zeros(d.wh.raw_dim());
     let mut d_b = Array1::<T>::zeros(d.b.raw_dim());
     for (t, s) in saved.iter().enumerate().rev() {
+        if let Some(record) = record.as_deref_mut() {
+            record.push_step(&d_h);
+        }
         let g = rnn_step_backward(s, d_h.view());
         d_wx += &g.wx;
         d_wh += &g.wh;

@@ -116,6 +116,26 @@ impl Activation {
         }
     }
 
+    /// The outputs `[lo, hi]` whose [relative slope](Activation::relative_slope)
+    /// is at least `slope` (in `(0, 1]`): outside it, the unit is saturated. For a
+    /// ReLU, every positive output.
+    pub fn unsaturated_range(self, slope: f64) -> (f64, f64) {
+        let slope = slope.clamp(0.0, 1.0);
+        match self {
+            // 4 z (1 - z) = s at z = (1 -+ sqrt(1 - s)) / 2.
+            Activation::Sigmoid => {
+                let r = (1.0 - slope).sqrt() / 2.0;
+                (0.5 - r, 0.5 + r)
+            }
+            // 1 - z^2 = s at z = -+ sqrt(1 - s).
+            Activation::Tanh => {
+                let r = (1.0 - slope).sqrt();
+                (-r, r)
+            }
+            Activation::Relu => (f64::MIN_POSITIVE, f64::INFINITY),
+        }
+    }
+
     /// The name in the language (`"sigmoid"`, `"tanh"`, `"relu"`).
     pub fn name(self) -> &'static str {
         match self {

@@ -429,7 +429,10 @@ impl<T: Real> Sequential<T> {
         let Some(monitor) = &mut self.monitor else {
             return in_layer(&context, || f(layer));
         };
-        let (result, records) = record_through_time(|| in_layer(&context, || f(layer)));
+        // The costlier singular value at the period of the other parameter statistics.
+        let singular_value = monitor.measures_params();
+        let (result, records) =
+            record_through_time(singular_value, || in_layer(&context, || f(layer)));
         for record in records {
             monitor.observe_through_time(name, record);
         }

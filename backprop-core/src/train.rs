@@ -4,8 +4,9 @@
 //! A step is always the same sequence: zero the gradients, run the model's training
 //! forward, compute the loss and its gradient, run the backward, clip the gradients
 //! by their global norm (if asked), and let the optimizer update the parameters.
-//! A [`Monitor`](crate::monitor::Monitor) attached to the model
-//! ([`Sequential::set_monitor`]) watches every step.
+//! A [`Monitor`] attached to the model ([`Sequential::set_monitor`], or
+//! [`EpochOptions::monitor`]) watches every step; its
+//! [`report`](Monitor::report) is the doctor's.
 //! [`train_step`] does exactly that for one batch; [`train_epoch`] runs it over
 //! the minibatches of a classification data set; [`evaluate`] measures a model in
 //! evaluation mode.
@@ -60,6 +61,7 @@ use crate::losses::{
     softmax_cross_entropy_backward, softmax_cross_entropy_train,
 };
 use crate::model::Sequential;
+use crate::monitor::Monitor;
 use crate::optim::{OptimStateError, Optimizer, clip_grad_norm};
 use crate::{Parameters, Real, SeededRng};
 
@@ -184,6 +186,10 @@ pub struct EpochOptions {
     pub batch_size: usize,
     /// If given, the largest global gradient norm ([`clip_grad_norm`]).
     pub clip_norm: Option<f64>,
+    /// Whether to watch training with a [`Monitor`] (attaching a default one if the
+    /// model has none); read the doctor's findings from
+    /// [`Sequential::monitor`] and [`Monitor::report`].
+    pub monitor: bool,
 }
 
 impl EpochOptions {
@@ -196,6 +202,17 @@ impl EpochOptions {
         EpochOptions {
             batch_size,
             clip_norm: None,
+            monitor: false,
+        }
+    }
+
+    /// Watches training with the runtime monitors: attaches a default [`Monitor`]
+    /// to the model unless it has one. After training,
+    /// `model.monitor().unwrap().report()` is the doctor's report.
+    pub fn monitor(self) -> Self {
+        EpochOptions {
+            monitor: true,
+            ..self
         }
     }
 
@@ -276,6 +293,9 @@ pub fn train_epoch<T: Real, D: RemoveAxis>(
     on_batch: &mut dyn FnMut(&StepStats),
 ) -> EpochStats {
     let n = check_examples(inputs, labels);
+    if options.monitor && model.monitor().is_none() {
+        model.set_monitor(Monitor::default());
+    }
     let mut tally = Tally::default();
     for batch in Minibatches::shuffled(n, options.batch_size, LastBatch::Keep, rng) {
         let x = gather_rows(inputs, &batch);
@@ -435,6 +455,55 @@ mod tests {
         let mut all = Vec::new();
         model.visit_params(&mut |p| all.extend(p.value.iter().copied()));
         all
+    }
+
+    #[test]
+    fn the_monitor_option_attaches_a_monitor_that_sees_every_step() {
+        let data = spiral::<f64>(20, 3, 0.2, 0);
+        let mut model = mlp(0);
+        let options = EpochOptions::new(10).monitor();
+        let mut sgd = Sgd::new(0.1);
+        for epoch in 0..2 {
+            let mut rng = shuffle_rng(0, epoch);
+            train_epoch(
+                &mut model,
+                &mut sgd,
+                &data.features,
+                &data.labels,
+                &options,
+                &mut rng,
+                &mut |_| {},
+            );
+        }
+        let monitor = model.monitor().expect("attached by the option");
+        assert_eq!(monitor.step(), 12, "6 batches per epoch");
+        assert_eq!(monitor.activations[0].layer, "relu");
+        assert_eq!(monitor.activations[0].dead_in_epoch.len(), 2);
+        let names: Vec<&str> = monitor.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["fc1.w", "fc1.b", "fc2.w", "fc2.b"]);
+        // Steps 10 and 20... only step 10 is within 12 steps.
+        assert_eq!(monitor.params[0].grad_norm.len(), 1);
+        assert_eq!(monitor.params[0].update_ratio.len(), 1);
+        // The same run without a monitor gives the same parameters, bit for bit.
+        let mut plain = mlp(0);
+        let mut sgd = Sgd::new(0.1);
+        for epoch in 0..2 {
+            let mut rng = shuffle_rng(0, epoch);
+            let options = EpochOptions::new(10);
+            train_epoch(
+                &mut plain,
+                &mut sgd,
+                &data.features,
+                &data.labels,
+                &options,
+                &mut rng,
+                &mut |_| {},
+            );
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        model.visit_params(&mut |p| a.extend(p.value.iter().copied()));
+        plain.visit_params(&mut |p| b.extend(p.value.iter().copied()));
+        assert_eq!(a, b);
     }
 
     #[test]

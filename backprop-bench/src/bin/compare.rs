@@ -12,7 +12,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use backprop_bench::{BASELINE, Checksums, SEED, Variant, Work, Workload, checksum};
+use backprop_bench::{BASELINE, Checksums, MONITORED, SEED, Variant, Work, Workload, checksum};
 use clap::Parser;
 use ndarray::{Array1, Array2, Zip};
 use peak_alloc::PeakAlloc;
@@ -44,6 +44,10 @@ struct Args {
     /// themselves on one; 1 runs everything on one thread only.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Also run the generated variants (and W1's layers) feeding a runtime
+    /// monitor, to measure what the monitors cost when on.
+    #[arg(long)]
+    monitor: bool,
 }
 
 /// What was measured of one variant.
@@ -152,6 +156,27 @@ fn main() {
             );
         }
     }
+    if args.monitor {
+        println!(
+            "\nMonitors on (the monitored variant over its unmonitored twin, same run; \
+             the 10th percentile too, which a step with two speeds, such as W4's, \
+             moves less than the median):\n"
+        );
+        for (w, measured) in &all {
+            let find = |name: &str| measured.iter().find(|m| m.name == name);
+            for (twin, monitored) in [("generated", MONITORED), ("layers", "layers, monitored")] {
+                if let (Some(off), Some(on)) = (find(twin), find(monitored)) {
+                    let change = |q: f64| 100.0 * (on.quantile(q) / off.quantile(q) - 1.0);
+                    println!(
+                        "- {} {twin}: median {:+.1}%, p10 {:+.1}%",
+                        w.id(),
+                        change(0.5),
+                        change(0.1)
+                    );
+                }
+            }
+        }
+    }
     println!();
     println!("Lower bounds:\n");
     for (w, _) in &all {
@@ -211,6 +236,12 @@ fn variants(w: Workload, args: &Args) -> Vec<Variant> {
             on_threads(v, name, 1)
         })
         .collect();
+    if args.monitor {
+        variants.extend(w.monitored(args.seed).into_iter().map(|v| {
+            let name = v.name;
+            on_threads(v, name, 1)
+        }));
+    }
     if args.threads > 1 {
         for v in w.variants(args.seed) {
             if v.name != BASELINE {

@@ -147,7 +147,8 @@ fn backprop_through_time<T: Real, R: Recurrence<T>>(
     let mut d_state = layer.zero_state(d_out.len_of(Axis(1)));
     let mut d_x = Vec::with_capacity(saved.len());
     // Measured only for a listening monitor (one thread-local read otherwise).
-    let mut record = monitor::recording().then(GradientThroughTime::new);
+    let listening = monitor::recording();
+    let mut record = listening.map(|_| GradientThroughTime::new());
     for (step_saved, d_out_t) in saved.iter().zip(d_out.outer_iter()).rev() {
         *R::hidden_mut(&mut d_state) += &d_out_t;
         if let Some(record) = &mut record {
@@ -159,10 +160,12 @@ fn backprop_through_time<T: Real, R: Recurrence<T>>(
     }
     layer.accumulate_initial(d_state);
     if let Some(mut record) = record {
-        record.largest_singular_value = Some(monitor::largest_singular_value(
-            layer.recurrence_matrix(),
-            30,
-        ));
+        if listening == Some(true) {
+            record.largest_singular_value = Some(monitor::largest_singular_value(
+                layer.recurrence_matrix(),
+                monitor::POWER_ITERATIONS,
+            ));
+        }
         monitor::deliver(record);
     }
     d_x.reverse();

@@ -1,9 +1,14 @@
 //! What a monitor measures of one layer's activations: the fraction of saturated
 //! sigmoid or tanh units, the ReLU units that never fire, and a histogram.
 
+use std::borrow::Cow;
+
 use ndarray::{ArrayViewD, Axis};
 
 use crate::{Activation, Real};
+
+/// The most values an activation histogram is drawn from (evenly spaced over the batch).
+pub const HISTOGRAM_SAMPLE: usize = 4096;
 
 /// Counts of values in equal bins between `lo` and `hi` (values outside go to
 /// the first or last bin).
@@ -63,9 +68,9 @@ pub struct ActivationStats {
     /// For ReLU, at the end of each window after the first: (step, fraction of
     /// the units that fired in an earlier window and not in this one).
     pub died: Vec<(u64, f64)>,
-    /// The histogram of the first observed batch's values.
+    /// The histogram of the first observed batch's values (a sample of them).
     pub first_histogram: Option<Histogram>,
-    /// The histogram of the last observed batch's values.
+    /// The histogram of the last observed batch's values (a sample of them).
     pub histogram: Option<Histogram>,
     units: Units,
 }
@@ -100,7 +105,9 @@ impl ActivationStats {
         }
     }
 
-    /// Takes the statistics of one batch `y` (`[batch, ...]`) in one pass.
+    /// Takes the statistics of one batch `y` (`[batch, ...]`): one pass over
+    /// its elements as a slice, and a histogram of at most
+    /// [`HISTOGRAM_SAMPLE`] of them.
     pub(super) fn observe<T: Real>(
         &mut self,
         y: &ArrayViewD<'_, T>,
@@ -111,26 +118,36 @@ impl ActivationStats {
             return;
         }
         let units = y.len() / y.len_of(Axis(0));
+        // Dynamic-rank iteration is slow; a layer's output is almost always contiguous.
+        let values: Cow<'_, [T]> = match y.as_slice() {
+            Some(slice) => Cow::Borrowed(slice),
+            None => Cow::Owned(y.iter().copied().collect()),
+        };
+        let sample: Vec<f64> = values
+            .iter()
+            .step_by(values.len().div_ceil(HISTOGRAM_SAMPLE).max(1))
+            .map(|v| v.to_f64_lossy())
+            .collect();
         let (lo, hi) = match self.kind {
             Activation::Sigmoid => (0.0, 1.0),
             Activation::Tanh => (-1.0, 1.0),
             Activation::Relu => {
-                let max = y.iter().fold(0.0f64, |m, &v| m.max(v.to_f64_lossy()));
+                let max = sample.iter().fold(0.0f64, |m, &v| m.max(v));
                 (0.0, if max > 0.0 { max } else { 1.0 })
             }
         };
         let mut histogram = Histogram::new(lo, hi, config.histogram_bins, step);
+        sample.iter().for_each(|&v| histogram.add(v));
         match self.kind {
             Activation::Relu => {
                 let fired = &mut self.units.in_window;
                 if fired.len() != units {
                     *fired = vec![false; units];
                 }
-                for example in y.outer_iter() {
-                    for (f, &v) in fired.iter_mut().zip(example.iter()) {
-                        let v = v.to_f64_lossy();
-                        *f |= v > 0.0;
-                        histogram.add(v);
+                let zero = T::zero();
+                for example in values.chunks_exact(units) {
+                    for (f, &v) in fired.iter_mut().zip(example) {
+                        *f |= v > zero;
                     }
                 }
                 self.units.window_batches += 1;
@@ -147,14 +164,12 @@ impl ActivationStats {
                 }
             }
             kind => {
-                let mut saturated = 0usize;
-                for &v in y.iter() {
-                    let v = v.to_f64_lossy();
-                    saturated += usize::from(kind.relative_slope(v) < config.saturation_slope);
-                    histogram.add(v);
-                }
+                // Saturated outside `[lo, hi]`, where the relative slope is below the threshold.
+                let (lo, hi) = kind.unsaturated_range(config.saturation_slope);
+                let (lo, hi) = (T::lit(lo), T::lit(hi));
+                let saturated = values.iter().filter(|&&v| v < lo || v > hi).count();
                 self.saturated
-                    .push((step, saturated as f64 / y.len() as f64));
+                    .push((step, saturated as f64 / values.len() as f64));
             }
         }
         if self.first_histogram.is_none() {
@@ -273,6 +288,12 @@ mod tests {
         assert_eq!(a.saturated, [(1, 0.5)]);
         let h = a.histogram.as_ref().unwrap();
         assert_eq!((h.lo, h.hi, h.counts.iter().sum::<u64>()), (0.0, 1.0, 4));
+        // Exactly as `relative_slope` says, at the edges of the range too.
+        let (lo, hi) = Activation::Tanh.unsaturated_range(0.05);
+        for z in [lo - 1e-9, lo + 1e-9, hi - 1e-9, hi + 1e-9, -1.0, 0.0] {
+            let inside = (lo..=hi).contains(&z);
+            assert_eq!(Activation::Tanh.relative_slope(z) >= 0.05, inside, "{z}");
+        }
         assert_eq!((h.counts[0], h.counts[10], h.counts[19]), (1, 1, 1));
     }
 

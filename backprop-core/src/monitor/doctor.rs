@@ -381,11 +381,15 @@ pub(super) fn diagnose(monitor: &Monitor) -> Report {
             continue;
         }
         let measured = median(recent(&ratios, window));
+        // The sentence describes the last backward through time, and the latest
+        // singular value (measured at the parameter statistics' period).
         let last = &r.records[r.records.len() - 1].1;
-        // Measured on the last backward through time.
         let steps = last.step_norms.len();
-        let sigma = last
-            .largest_singular_value
+        let sigma = r
+            .records
+            .iter()
+            .rev()
+            .find_map(|(_, g)| g.largest_singular_value)
             .map(|s| format!("; the largest singular value of the recurrence matrix is {s:.3}"))
             .unwrap_or_default();
         let growth = last

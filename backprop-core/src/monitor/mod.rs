@@ -20,8 +20,8 @@
 //! - the steps skipped for a non-finite gradient.
 //!
 //! Code that trains by hand feeds the same monitor: [`Monitor::next_step`],
-//! [`Monitor::observe_activation`], [`Monitor::observe_gradients`] and
-//! [`Monitor::observe_update`], [`Monitor::observe_through_time`] and, for a value
+//! [`Monitor::observe_activation`], [`Monitor::observe_gradients`] (or
+//! [`Monitor::observe_gradient`] per array) and [`Monitor::observe_update`], [`Monitor::observe_through_time`] and, for a value
 //! clip on the path to a loss, [`Monitor::observe_zeroed_by_clip`].
 //!
 //! Off (no monitor attached) nothing changes: the generated code is the same and
@@ -76,6 +76,10 @@ pub use activations::{ActivationStats, Histogram};
 pub use doctor::{Finding, FindingKind, Report, Thresholds};
 pub use recurrence::{GradientThroughTime, largest_singular_value, record_through_time};
 pub(crate) use recurrence::{deliver, recording, squared_norm};
+
+/// The power iterations the monitors spend on a recurrence matrix's largest
+/// singular value: enough for two digits on the matrices of recurrent layers.
+pub const POWER_ITERATIONS: usize = 20;
 
 /// What a [`Monitor`] measures and how often.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +164,7 @@ pub struct Monitor {
     pub non_finite_steps: Vec<u64>,
 }
 
-/// The entry named `name` of `list`, added by `new` if missing.
+/// The entry of `list` that `is`, added by `new` if missing.
 fn entry<S>(list: &mut Vec<S>, is: impl Fn(&S) -> bool, new: impl FnOnce() -> S) -> &mut S {
     let at = match list.iter().position(is) {
         Some(at) => at,
@@ -170,6 +174,24 @@ fn entry<S>(list: &mut Vec<S>, is: impl Fn(&S) -> bool, new: impl FnOnce() -> S)
         }
     };
     &mut list[at]
+}
+
+/// The statistics of parameter `name`, added if missing.
+fn param_stats<'a>(
+    list: &'a mut Vec<ParamStats>,
+    name: &str,
+    shape: &[usize],
+) -> &'a mut ParamStats {
+    entry(
+        list,
+        |s| s.name == name,
+        || ParamStats {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            grad_norm: Vec::new(),
+            update_ratio: Vec::new(),
+        },
+    )
 }
 
 impl Monitor {
@@ -233,20 +255,19 @@ impl Monitor {
         if !self.measures_params() {
             return;
         }
-        let (step, stats) = (self.step, &mut self.params);
-        params.visit_params(&mut |p| {
-            let s = entry(
-                stats,
-                |s| s.name == p.name,
-                || ParamStats {
-                    name: p.name.to_string(),
-                    shape: p.value.shape().to_vec(),
-                    grad_norm: Vec::new(),
-                    update_ratio: Vec::new(),
-                },
-            );
-            s.grad_norm.push((step, squared_norm(&p.grad).sqrt()));
-        });
+        params.visit_params(&mut |p| self.observe_gradient(p.name, &p.grad));
+    }
+
+    /// Records the norm of the gradient `grad` of the parameter `name`, if
+    /// parameters are measured at this step: [`Monitor::observe_gradients`] for
+    /// code that holds its gradients itself (a generated function's `_backward`).
+    pub fn observe_gradient<T: Real, D: Dimension>(&mut self, name: &str, grad: &ArrayRef<T, D>) {
+        if !self.measures_params() {
+            return;
+        }
+        let step = self.step;
+        let stats = param_stats(&mut self.params, name, grad.shape());
+        stats.grad_norm.push((step, squared_norm(grad).sqrt()));
     }
 
     /// Runs `update` (an optimizer's step on `params`) and, if parameters are
@@ -276,16 +297,7 @@ impl Monitor {
                 change += d * d;
                 weight += o * o;
             }
-            let s = entry(
-                stats,
-                |s| s.name == p.name,
-                || ParamStats {
-                    name: p.name.to_string(),
-                    shape: p.value.shape().to_vec(),
-                    grad_norm: Vec::new(),
-                    update_ratio: Vec::new(),
-                },
-            );
+            let s = param_stats(stats, p.name, p.value.shape());
             if weight > 0.0 {
                 s.update_ratio.push((step, (change / weight).sqrt()));
             }
