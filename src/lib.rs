@@ -201,6 +201,48 @@
 //! such. Off (the default) it costs a thread-local read per array, no pass
 //! over the data.
 //!
+//! # Watching training: the monitors and the doctor
+//!
+//! A [`monitor::Monitor`] attached to a model measures, while it trains, what
+//! makes backpropagation fail silently: saturated sigmoid and tanh layers, ReLU
+//! units that never fire, the gradient norm and the update-to-weight ratio of
+//! every parameter, the gradient at each step of backpropagation through time,
+//! and steps with a NaN gradient. Its report is the doctor's findings, each with
+//! what was measured, the threshold, where, since when, and the advice:
+//!
+//! ```
+//! use backprop::data::{DIGITS_MAX_PIXEL, digits};
+//! use backprop::layers::{Affine, Relu};
+//! use backprop::model::Sequential;
+//! use backprop::monitor::FindingKind;
+//! use backprop::optim::Momentum;
+//! use backprop::train::{EpochOptions, shuffle_rng, train_epoch};
+//! use backprop::SeededRng;
+//!
+//! let data = digits::<f32>().divide_features(f32::from(DIGITS_MAX_PIXEL));
+//! let mut rng = SeededRng::new(0);
+//! let mut model = Sequential::new();
+//! model
+//!     .push("fc1", Affine::new(64, 128, &mut rng))
+//!     .push("relu", Relu::new())
+//!     .push("fc2", Affine::new(128, 10, &mut rng));
+//! // A learning rate far too high: it knocks most ReLU units over for good.
+//! let mut sgd = Momentum::new(1.0);
+//! let options = EpochOptions::new(64).monitor();
+//! for epoch in 0..3 {
+//!     let mut shuffle = shuffle_rng(0, epoch);
+//!     train_epoch(&mut model, &mut sgd, &data.features, &data.labels, &options, &mut shuffle, &mut |_| {});
+//! }
+//! let report = model.monitor().unwrap().report();
+//! assert!(report.has(FindingKind::DeadRelu, "relu"), "{report}");
+//! println!("{report}"); // the table; report.to_json() is the same as JSON
+//! ```
+//!
+//! The examples `leak_saturation`, `leak_dead_relu`, `leak_rnn_gradients` and
+//! `leak_dqn_clip` reproduce each failure, show the findings, and with `--fix`
+//! apply the advice. Without a monitor nothing is measured and the generated
+//! code is the same.
+//!
 //! # Threads
 //!
 //! A fused loop with a transcendental function (`exp`, `tanh`, `ln`, ...) over a
