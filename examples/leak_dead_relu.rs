@@ -121,11 +121,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let broken = train(args.lr, args);
     let mut last = flags.findings(&format!("lr {}", args.lr), &broken.monitor)?;
     if flags.fix {
-        let advice = last
-            .of_kind(FindingKind::DeadRelu)
-            .next()
-            .map_or("(no dead units found)".to_string(), |f| f.advice.clone());
-        flags.say(format_args!("\napplying the advice: {advice}"));
+        flags.apply_advice(&last, &[FindingKind::DeadRelu]);
         let fixed = train(args.lr / 50.0, args);
         last = flags.findings(&format!("lr {}", fixed.lr), &fixed.monitor)?;
         flags.say(format_args!(
@@ -147,11 +143,5 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> ExitCode {
-    match run(&Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    leak::exit(run(&Args::parse()))
 }

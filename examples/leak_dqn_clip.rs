@@ -187,13 +187,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let broken = train(false, args);
     let mut last = flags.findings(broken.name, &broken.monitor)?;
     if flags.fix {
-        let advice = last
-            .of_kind(FindingKind::ZeroedByClip)
-            .next()
-            .map_or("(no zeroed gradients found)".to_string(), |f| {
-                f.advice.clone()
-            });
-        flags.say(format_args!("\napplying the advice: {advice}"));
+        flags.apply_advice(&last, &[FindingKind::ZeroedByClip]);
         let fixed = train(true, args);
         last = flags.findings(fixed.name, &fixed.monitor)?;
         flags.say(format_args!(
@@ -214,11 +208,5 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> ExitCode {
-    match run(&Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    leak::exit(run(&Args::parse()))
 }

@@ -166,14 +166,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         last = Some(flags.findings(&run.name, &run.monitor)?);
     }
     if flags.fix {
-        let advice = last
-            .iter()
-            .flat_map(|r| r.findings.iter())
-            .find(|f| {
-                f.kind == FindingKind::ExplodingGradient || f.kind == FindingKind::VanishingGradient
-            })
-            .map_or("(no finding)".to_string(), |f| f.advice.clone());
-        flags.say(format_args!("\napplying the advice: {advice}"));
+        if let Some(last) = &last {
+            flags.apply_advice(
+                last,
+                &[
+                    FindingKind::ExplodingGradient,
+                    FindingKind::VanishingGradient,
+                ],
+            );
+        }
         let identity = Array2::eye(HIDDEN);
         let fixed = run_with("orthogonal (identity)".to_string(), &identity, args);
         let all: Vec<Run> = runs.into_iter().chain([fixed]).collect();
@@ -191,11 +192,5 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> ExitCode {
-    match run(&Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    leak::exit(run(&Args::parse()))
 }

@@ -172,11 +172,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let broken = train(&BROKEN, args);
     let mut last = flags.findings(BROKEN.name, &broken.monitor)?;
     if flags.fix {
-        let advice = last
-            .of_kind(FindingKind::Saturation)
-            .next()
-            .map_or("(no saturation found)".to_string(), |f| f.advice.clone());
-        flags.say(format_args!("\napplying the advice: {advice}"));
+        flags.apply_advice(&last, &[FindingKind::Saturation]);
         let fixed = train(&FIXED, args);
         last = flags.findings(FIXED.name, &fixed.monitor)?;
         flags.say(format_args!(
@@ -198,11 +194,5 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> ExitCode {
-    match run(&Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    leak::exit(run(&Args::parse()))
 }

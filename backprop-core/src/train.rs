@@ -460,46 +460,36 @@ mod tests {
     #[test]
     fn the_monitor_option_attaches_a_monitor_that_sees_every_step() {
         let data = spiral::<f64>(20, 3, 0.2, 0);
-        let mut model = mlp(0);
-        let options = EpochOptions::new(10).monitor();
-        let mut sgd = Sgd::new(0.1);
-        for epoch in 0..2 {
-            let mut rng = shuffle_rng(0, epoch);
-            train_epoch(
-                &mut model,
-                &mut sgd,
-                &data.features,
-                &data.labels,
-                &options,
-                &mut rng,
-                &mut |_| {},
-            );
-        }
+        let train = |options: EpochOptions| {
+            let mut model = mlp(0);
+            let mut sgd = Sgd::new(0.1);
+            for epoch in 0..2 {
+                let (x, y) = (&data.features, &data.labels);
+                train_epoch(
+                    &mut model,
+                    &mut sgd,
+                    x,
+                    y,
+                    &options,
+                    &mut shuffle_rng(0, epoch),
+                    &mut |_| {},
+                );
+            }
+            model
+        };
+        let mut model = train(EpochOptions::new(10).monitor());
         let monitor = model.monitor().expect("attached by the option");
         assert_eq!(monitor.step(), 12, "6 batches per epoch");
         assert_eq!(monitor.activations[0].layer, "relu");
         assert_eq!(monitor.activations[0].dead_in_epoch.len(), 2);
         let names: Vec<&str> = monitor.params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["fc1.w", "fc1.b", "fc2.w", "fc2.b"]);
-        // Steps 10 and 20... only step 10 is within 12 steps.
+        // Every 10 steps: only step 10 within 12 steps.
         assert_eq!(monitor.params[0].grad_norm.len(), 1);
         assert_eq!(monitor.params[0].update_ratio.len(), 1);
         // The same run without a monitor gives the same parameters, bit for bit.
-        let mut plain = mlp(0);
-        let mut sgd = Sgd::new(0.1);
-        for epoch in 0..2 {
-            let mut rng = shuffle_rng(0, epoch);
-            let options = EpochOptions::new(10);
-            train_epoch(
-                &mut plain,
-                &mut sgd,
-                &data.features,
-                &data.labels,
-                &options,
-                &mut rng,
-                &mut |_| {},
-            );
-        }
+        let mut plain = train(EpochOptions::new(10));
+        assert!(plain.monitor().is_none());
         let (mut a, mut b) = (Vec::new(), Vec::new());
         model.visit_params(&mut |p| a.extend(p.value.iter().copied()));
         plain.visit_params(&mut |p| b.extend(p.value.iter().copied()));

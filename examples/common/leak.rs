@@ -2,8 +2,9 @@
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use backprop::monitor::{Monitor, Report};
+use backprop::monitor::{FindingKind, Monitor, Report};
 
 /// The flags every leak demo takes.
 #[derive(clap::Args, Debug)]
@@ -44,10 +45,34 @@ impl LeakFlags {
         Ok(report)
     }
 
+    /// Prints the advice of the first finding of one of `kinds` in `report`,
+    /// which the fixed run is about to apply.
+    pub fn apply_advice(&self, report: &Report, kinds: &[FindingKind]) {
+        let advice = report
+            .findings
+            .iter()
+            .find(|f| kinds.contains(&f.kind))
+            .map_or("(the doctor found nothing of the kind)", |f| {
+                f.advice.as_str()
+            });
+        self.say(format_args!("\napplying the advice: {advice}"));
+    }
+
     /// Ends the demo: the last report as JSON if asked.
     pub fn finish(&self, last: &Report) {
         if self.json {
             println!("{}", last.to_json());
+        }
+    }
+}
+
+/// The exit code of a demo's run, printing its error.
+pub fn exit(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
