@@ -86,25 +86,20 @@ fn through_time(whh: &Array2<f64>, h0: &Array2<f64>, steps: usize) -> GradientTh
     record
 }
 
-/// One run: the name, the matrix, and what the monitor saw.
+/// One run: its name and what its backward through time measured.
 struct Run {
     name: String,
     record: GradientThroughTime,
-    monitor: Monitor,
 }
 
-fn run_with(name: String, whh: &Array2<f64>, args: &Args) -> Run {
+/// Runs the recurrence `whh` from the seed's initial states and hands the
+/// record to `monitor` under the run's name.
+fn run_with(name: String, whh: &Array2<f64>, args: &Args, monitor: &mut Monitor) -> Run {
     let mut rng = SeededRng::new(args.flags.seed.wrapping_add(1));
     let h0 = init::uniform((BATCH, HIDDEN), 0.0, 1.0, &mut rng);
     let record = through_time(whh, &h0, args.steps);
-    let mut monitor = Monitor::default();
-    monitor.next_step();
-    monitor.observe_through_time("whh", record.clone());
-    Run {
-        name,
-        record,
-        monitor,
-    }
+    monitor.observe_through_time(&format!("whh, {name}"), record.clone());
+    Run { name, record }
 }
 
 /// The norm of the gradient at a few steps, last step first.
@@ -151,43 +146,47 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
          initial states, loss = sum of h_T",
         args.steps
     ));
+    // One monitor for the failing matrices, one for the fix: one report each.
+    let mut failing = Monitor::default();
+    failing.next_step();
     let mut rng = SeededRng::new(args.flags.seed);
     let runs: Vec<Run> = args
         .eigenvalue
         .iter()
         .map(|&lambda| {
             let whh = recurrence(lambda, &mut rng);
-            run_with(format!("largest eigenvalue {lambda}"), &whh, args)
+            run_with(
+                format!("largest eigenvalue {lambda}"),
+                &whh,
+                args,
+                &mut failing,
+            )
         })
         .collect();
     print_norms(flags, &runs, args.steps);
-    let mut last = None;
-    for run in &runs {
-        last = Some(flags.findings(&run.name, &run.monitor)?);
-    }
+    let mut last = flags.findings("the failing recurrences", &failing)?;
     if flags.fix {
-        if let Some(last) = &last {
-            flags.apply_advice(
-                last,
-                &[
-                    FindingKind::ExplodingGradient,
-                    FindingKind::VanishingGradient,
-                ],
-            );
-        }
+        let kinds = [
+            FindingKind::ExplodingGradient,
+            FindingKind::VanishingGradient,
+        ];
+        flags.apply_advice(&last, &kinds);
+        let mut fixed = Monitor::default();
+        fixed.next_step();
         let identity = Array2::eye(HIDDEN);
-        let fixed = run_with("orthogonal (identity)".to_string(), &identity, args);
-        let all: Vec<Run> = runs.into_iter().chain([fixed]).collect();
+        let name = "orthogonal (identity)".to_string();
+        let all: Vec<Run> = runs
+            .into_iter()
+            .chain([run_with(name, &identity, args, &mut fixed)])
+            .collect();
         print_norms(flags, &all, args.steps);
-        last = Some(flags.findings(&all[all.len() - 1].name, &all[all.len() - 1].monitor)?);
+        last = flags.findings("the identity recurrence", &fixed)?;
         flags.say(
             "\nIn training, clip the gradients by their global norm as well \
              (`EpochOptions::clip_norm`, `optim::clip_grad_norm`): it bounds a step, not the product.",
         );
     }
-    if let Some(last) = &last {
-        flags.finish(last);
-    }
+    flags.finish(&last);
     Ok(())
 }
 
