@@ -115,6 +115,96 @@ impl<T: Real> Target<'_, T> {
     }
 }
 
+/// A scalar loss of a model's `[batch, outputs]` output, for [`train_step`]: its
+/// value (the mean over the batch) and its gradient with respect to the output.
+///
+/// [`Target`] is one (softmax cross-entropy or MSE); so is any closure
+/// `Fn(ArrayView2<T>) -> (T, Array2<T>)`, which is how a user's own
+/// `#[differentiable]` loss goes in:
+///
+/// ```
+/// # extern crate backprop_core as backprop;
+/// use backprop_core::ndarray::{Array2, ArrayView1, ArrayView2};
+/// use backprop_core::Real;
+/// use backprop_macros::differentiable;
+///
+/// /// Cross-entropy with label smoothing `eps`.
+/// #[differentiable]
+/// fn smoothed_ce<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>, #[no_grad] eps: T) -> T {
+///     let logp = log_softmax(scores, Axis(1));
+///     let nll = -pick(logp, &labels).mean();
+///     let uniform = -logp.mean_axis(Axis(1)).mean();
+///     nll * (1.0 - eps) + uniform * eps
+/// }
+///
+/// fn loss<'a>(labels: ArrayView1<'a, usize>) -> impl Fn(ArrayView2<f32>) -> (f32, Array2<f32>) + 'a {
+///     move |scores| {
+///         let (value, saved) = smoothed_ce_train(scores, labels.view(), 0.1);
+///         (value, smoothed_ce_backward(&saved, 1.0).scores)
+///     }
+/// }
+/// # let labels = backprop_core::ndarray::array![0usize, 1];
+/// # let (l, d) = loss(labels.view())(Array2::zeros((2, 3)).view());
+/// # assert!((l - 3f32.ln()).abs() < 1e-6 && d.shape() == [2, 3]);
+/// ```
+///
+/// [`train_step`] with such a closure keeps what it does for the built-in
+/// losses: clipping by global norm, skipping a step whose gradient is not
+/// finite, and the monitor's measurements.
+pub trait Loss<T: Real> {
+    /// The loss of `output` and its gradient with respect to `output`.
+    ///
+    /// # Panics
+    /// May panic if the loss does not fit the output (its implementations say when).
+    fn loss_and_grad(&self, output: ArrayView2<'_, T>) -> (T, Array2<T>);
+
+    /// The number of rows of `output` predicted correctly, for classification
+    /// losses that know the labels; `None` (the default) otherwise.
+    fn correct(&self, output: ArrayView2<'_, T>) -> Option<usize> {
+        let _ = output;
+        None
+    }
+}
+
+impl<T: Real> Loss<T> for Target<'_, T> {
+    fn loss_and_grad(&self, output: ArrayView2<'_, T>) -> (T, Array2<T>) {
+        Target::loss_and_grad(self, output)
+    }
+
+    fn correct(&self, output: ArrayView2<'_, T>) -> Option<usize> {
+        Target::correct(self, output)
+    }
+}
+
+impl<T: Real, F> Loss<T> for F
+where
+    F: Fn(ArrayView2<'_, T>) -> (T, Array2<T>),
+{
+    fn loss_and_grad(&self, output: ArrayView2<'_, T>) -> (T, Array2<T>) {
+        self(output)
+    }
+}
+
+/// A [`Loss`] with the labels it is about: [`Loss::correct`] counts the rows
+/// whose highest score is at their label. What [`train_epoch_with`] builds for
+/// each batch.
+pub struct Labelled<'a, L> {
+    /// The loss.
+    pub loss: L,
+    /// One class per row of the output.
+    pub labels: ArrayView1<'a, usize>,
+}
+
+impl<T: Real, L: Loss<T>> Loss<T> for Labelled<'_, L> {
+    fn loss_and_grad(&self, output: ArrayView2<'_, T>) -> (T, Array2<T>) {
+        self.loss.loss_and_grad(output)
+    }
+
+    fn correct(&self, output: ArrayView2<'_, T>) -> Option<usize> {
+        Target::<T>::Classes(self.labels).correct(output)
+    }
+}
+
 /// What one [`train_step`] measured, before the update.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepStats {
@@ -133,9 +223,10 @@ pub struct StepStats {
 
 /// One optimization step of `model` on the batch `x` (examples along the axis the
 /// model expects them: axis 0 for features and images, axis 1 for `[time, batch,
-/// features]` sequences): zero the gradients, training forward, loss and its
-/// gradient ([`Target::loss_and_grad`]), backward, clip the gradients to a global
-/// norm of at most `clip_norm` if it is given ([`clip_grad_norm`]), and update.
+/// features]` sequences): zero the gradients, training forward, the loss and its
+/// gradient ([`Loss::loss_and_grad`]: a [`Target`], or any loss of your own),
+/// backward, clip the gradients to a global norm of at most `clip_norm` if it is
+/// given ([`clip_grad_norm`]), and update.
 ///
 /// The model is switched to training mode. If the gradient norm is NaN or infinite
 /// the update is skipped (see [`StepStats::updated`]), so one bad batch cannot turn
@@ -148,7 +239,7 @@ pub fn train_step<T: Real, D: Dimension>(
     model: &mut Sequential<T>,
     optimizer: &mut dyn Optimizer<T>,
     x: &ArrayRef<T, D>,
-    target: Target<'_, T>,
+    target: impl Loss<T>,
     clip_norm: Option<f64>,
 ) -> StepStats {
     model.train();
@@ -272,10 +363,62 @@ impl Tally {
     }
 }
 
+/// A classification loss for [`train_epoch_with`]: from a batch's scores
+/// `[batch, classes]` and labels `[batch]`, the mean loss and the gradient of
+/// the scores.
+pub type ClassLoss<T> = dyn Fn(ArrayView2<'_, T>, ArrayView1<'_, usize>) -> (T, Array2<T>);
+
+/// [`train_epoch`] with another loss than softmax cross-entropy: `loss` gives the
+/// loss of a batch's scores for its labels and the gradient of the scores (a
+/// user's own `#[differentiable]` loss, say focal or label-smoothed
+/// cross-entropy). The accuracy counts the rows whose highest score is at their
+/// label.
+///
+/// # Panics
+/// As [`train_epoch`].
+#[allow(clippy::too_many_arguments)]
+pub fn train_epoch_with<T: Real, D: RemoveAxis>(
+    model: &mut Sequential<T>,
+    optimizer: &mut dyn Optimizer<T>,
+    inputs: &ArrayRef<T, D>,
+    labels: &ArrayRef1<usize>,
+    options: &EpochOptions,
+    rng: &mut SeededRng,
+    loss: &ClassLoss<T>,
+    on_batch: &mut dyn FnMut(&StepStats),
+) -> EpochStats {
+    let n = check_examples(inputs, labels);
+    if options.monitor && model.monitor().is_none() {
+        model.set_monitor(Monitor::default());
+    }
+    let mut tally = Tally::default();
+    for batch in Minibatches::shuffled(n, options.batch_size, LastBatch::Keep, rng) {
+        let x = gather_rows(inputs, &batch);
+        let y = gather_rows(labels, &batch);
+        let batch_loss = Labelled {
+            loss: |scores: ArrayView2<'_, T>| loss(scores, y.view()),
+            labels: y.view(),
+        };
+        let step = train_step(model, optimizer, &x, batch_loss, options.clip_norm);
+        on_batch(&step);
+        tally.add(
+            step.loss,
+            step.correct.unwrap_or(0),
+            step.examples,
+            step.updated,
+        );
+    }
+    if let Some(monitor) = model.monitor_mut() {
+        monitor.end_epoch();
+    }
+    tally.stats()
+}
+
 /// One epoch of classification training: the examples of `inputs` (along axis 0:
 /// feature rows `[n, features]` or images `[n, channels, h, w]`) with their
 /// `labels`, in minibatches shuffled by `rng` (the last one kept even if smaller),
-/// one [`train_step`] each. `on_batch` sees each step's [`StepStats`] (for a
+/// one [`train_step`] each, with softmax cross-entropy ([`train_epoch_with`]
+/// takes any loss). `on_batch` sees each step's [`StepStats`] (for a
 /// progress bar).
 ///
 /// The loss and accuracy returned are running figures: each batch is measured
@@ -292,33 +435,19 @@ pub fn train_epoch<T: Real, D: RemoveAxis>(
     rng: &mut SeededRng,
     on_batch: &mut dyn FnMut(&StepStats),
 ) -> EpochStats {
-    let n = check_examples(inputs, labels);
-    if options.monitor && model.monitor().is_none() {
-        model.set_monitor(Monitor::default());
-    }
-    let mut tally = Tally::default();
-    for batch in Minibatches::shuffled(n, options.batch_size, LastBatch::Keep, rng) {
-        let x = gather_rows(inputs, &batch);
-        let y = gather_rows(labels, &batch);
-        let step = train_step(
-            model,
-            optimizer,
-            &x,
-            Target::Classes(y.view()),
-            options.clip_norm,
-        );
-        on_batch(&step);
-        tally.add(
-            step.loss,
-            step.correct.unwrap_or(0),
-            step.examples,
-            step.updated,
-        );
-    }
-    if let Some(monitor) = model.monitor_mut() {
-        monitor.end_epoch();
-    }
-    tally.stats()
+    let cross_entropy = |scores: ArrayView2<'_, T>, labels: ArrayView1<'_, usize>| {
+        Target::Classes(labels).loss_and_grad(scores)
+    };
+    train_epoch_with(
+        model,
+        optimizer,
+        inputs,
+        labels,
+        options,
+        rng,
+        &cross_entropy,
+        on_batch,
+    )
 }
 
 /// The mean softmax cross-entropy and the accuracy of `model` in evaluation mode
@@ -439,7 +568,8 @@ mod tests {
     use crate::data::{adding_problem, spiral};
     use crate::layers::{Affine, LastStep, Lstm, Relu};
     use crate::optim::{Adam, Sgd};
-    use ndarray::{Array1, array};
+    use backprop_macros::differentiable;
+    use ndarray::{Array1, ArrayView1, ArrayView2, Ix2, array};
 
     fn mlp(seed: u64) -> Sequential<f64> {
         let mut rng = SeededRng::new(seed);
@@ -455,6 +585,82 @@ mod tests {
         let mut all = Vec::new();
         model.visit_params(&mut |p| all.extend(p.value.iter().copied()));
         all
+    }
+
+    /// Focal loss (Lin et al., 2017) with gamma = 2: cross-entropy weighted by
+    /// `(1 - p)^2`, so that examples already classified well count less.
+    #[differentiable]
+    fn focal_loss<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
+        let logp = pick(log_softmax(scores, Axis(1)), &labels);
+        -((1.0 - exp(logp)).square() * logp).mean()
+    }
+
+    fn focal(scores: ArrayView2<'_, f64>, labels: ArrayView1<'_, usize>) -> (f64, Array2<f64>) {
+        let (loss, saved) = focal_loss_train(scores, labels);
+        (loss, focal_loss_backward(&saved, 1.0).scores)
+    }
+
+    #[test]
+    fn a_users_own_loss_trains_with_clipping_and_skip_on_nan() {
+        let data = spiral::<f64>(60, 3, 0.1, 0);
+        let mut model = mlp(0);
+        let mut adam = Adam::new(0.02);
+        let options = EpochOptions::new(30).clip_norm(1.0);
+        let mut first = None;
+        let mut last = None;
+        for epoch in 0..60 {
+            let mut rng = shuffle_rng(0, epoch);
+            let stats = train_epoch_with(
+                &mut model,
+                &mut adam,
+                &data.features,
+                &data.labels,
+                &options,
+                &mut rng,
+                &focal,
+                &mut |step| assert!(step.grad_norm.is_finite()),
+            );
+            first.get_or_insert(stats);
+            last = Some(stats);
+        }
+        let (first, last) = (first.unwrap(), last.unwrap());
+        assert!(last.loss < 0.5 * first.loss, "{first:?} -> {last:?}");
+        let test = evaluate(&model, &data.features, &data.labels, 100);
+        assert!(test.accuracy > 0.8, "{test:?}");
+        // A loss whose gradient is NaN: the step is skipped and nothing changes.
+        let mut before = Vec::new();
+        model.visit_params(&mut |p| before.extend(p.value.iter().copied()));
+        let nan_loss = |s: ArrayView2<'_, f64>| (f64::NAN, s.mapv(|_| f64::NAN));
+        let step = train_step(&mut model, &mut adam, &data.features, nan_loss, Some(1.0));
+        assert!(!step.updated);
+        let mut after = Vec::new();
+        model.visit_params(&mut |p| after.extend(p.value.iter().copied()));
+        assert_eq!(before, after);
+        // Through train_step, a closure's loss is used as it is: here half the MSE.
+        let target = Array2::<f64>::zeros((data.features.nrows(), 3));
+        let half_mse = |s: ArrayView2<'_, f64>| {
+            let (l, g) = Target::Values(target.view()).loss_and_grad(s);
+            (l / 2.0, g / 2.0)
+        };
+        let step = train_step(
+            &mut model,
+            &mut Sgd::new(0.0),
+            &data.features,
+            half_mse,
+            None,
+        );
+        let output = model
+            .predict(&data.features)
+            .into_dimensionality::<Ix2>()
+            .unwrap();
+        let mse = crate::losses::mse(output.view(), target.view());
+        assert!(
+            (step.loss - mse / 2.0).abs() < 1e-12 * mse,
+            "{} vs {}",
+            step.loss,
+            mse / 2.0
+        );
+        assert_eq!(step.correct, None);
     }
 
     #[test]
