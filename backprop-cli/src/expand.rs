@@ -5,7 +5,7 @@
 use backprop_dsl::ir::{Graph, Ty, ValueId};
 
 use crate::report::Failure;
-use crate::shape::{self, Bytes};
+use crate::shape::{self, Poly};
 use crate::source::{Reviewed, SourceFile};
 
 /// What `expand` prints besides the forward, the plan and the backward.
@@ -53,7 +53,8 @@ pub fn expand_item(file: &SourceFile, r: &Reviewed, options: Options) -> String 
         out.push_str(format!("{no:>width$} | {line}").trim_end());
         out.push('\n');
     }
-    let emitted = backprop_dsl::emit::emit(&r.compiled.graph, &r.compiled.options, &r.compiled.lints);
+    let emitted =
+        backprop_dsl::emit::emit(&r.compiled.graph, &r.compiled.options, &r.compiled.lints);
     out.push('\n');
     out.push_str(&memory_plan(&r.compiled.graph, &emitted.tokens));
     out.push_str(&format!("\n-- backward: {name}_backward --\n"));
@@ -92,7 +93,7 @@ fn saved_fields(tokens: &proc_macro2::TokenStream) -> Option<Vec<String>> {
 /// sample and fixed bytes, and the totals.
 pub fn memory_plan(g: &Graph, emitted: &proc_macro2::TokenStream) -> String {
     let saved = shape::saved_values(g);
-    let shapes = shape::shapes(g);
+    let known = shape::analyse(g);
     let batch = shape::batch_dim(g);
     let fields = saved_fields(emitted).filter(|f| f.len() == saved.len());
     let name = |k: usize, v: ValueId| match &fields {
@@ -114,38 +115,44 @@ pub fn memory_plan(g: &Graph, emitted: &proc_macro2::TokenStream) -> String {
         "bytes per sample".into(),
         "fixed bytes".into(),
     ]];
-    let (mut per_sample, mut fixed) = (Bytes::default(), Bytes::default());
+    let (mut per_sample, mut fixed) = (Poly::default(), Poly::default());
+    let mut unknown = false;
     for (k, &v) in saved.iter().enumerate() {
         let n = &g.nodes[v];
         let ty = n.ty;
-        let (ps, fx) = shape::cost(ty, &shapes[v], batch.as_deref());
-        per_sample.add(&ps);
-        fixed.add(&fx);
-        let holds = match ty {
-            Ty::Shape(_) => format!("the shape of `{}`", one_line(&n.text)),
-            _ => format!("`{}`", one_line(&n.text)),
-        };
-        let show = |b: &Bytes| {
+        let shape = &known[v].shape;
+        let show = |b: &Poly| {
             if b.is_zero() {
                 "-".to_string()
             } else {
                 b.to_string()
             }
         };
-        rows.push([
-            name(k, v),
-            holds,
-            shape::show(&shapes[v]),
-            show(&ps),
-            show(&fx),
-        ]);
+        let (ps, fx) = match shape::cost(ty, shape, batch.as_deref()) {
+            Some((ps, fx)) => {
+                per_sample = per_sample.add(&ps);
+                fixed = fixed.add(&fx);
+                (show(&ps), show(&fx))
+            }
+            None => {
+                unknown = true;
+                ("?".to_string(), "?".to_string())
+            }
+        };
+        let holds = match (ty, &known[v].size) {
+            (Ty::Shape(_), _) => format!("the shape of `{}`", one_line(&n.text)),
+            (Ty::Usize, Some(size)) if n.text.is_empty() => format!("the size `{size}`"),
+            _ => format!("`{}`", one_line(&n.text)),
+        };
+        rows.push([name(k, v), holds, shape::show(shape), ps, fx]);
     }
+    let unknown = if unknown { " + ?" } else { "" };
     rows.push([
         "total".into(),
         String::new(),
         String::new(),
-        per_sample.to_string(),
-        fixed.to_string(),
+        format!("{per_sample}{unknown}"),
+        format!("{fixed}{unknown}"),
     ]);
     out.push_str(&table(&rows));
     if fields.is_none() {

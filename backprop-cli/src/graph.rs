@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use backprop_dsl::ir::{GradOp, Graph, Op, ValueId};
+use backprop_dsl::ir::{GradOp, Graph, Op, ScalarOp, ValueId};
 
 use crate::expand::one_line;
 use crate::math::Printer;
@@ -108,7 +108,7 @@ pub fn diagram(g: &Graph, title: &str) -> Diagram {
                 Op::Grad(GradOp::MaskBy(_) | GradOp::MaskGrad(_)) => "mask".to_string(),
                 Op::Grad(GradOp::Zeros) => "zeros".to_string(),
                 Op::Grad(GradOp::ConcatGrad(..)) => "split".to_string(),
-                op => op.name(),
+                _ => op_label(g, v),
             };
             (label, holds[v].clone())
         } else {
@@ -150,6 +150,34 @@ pub fn diagram(g: &Graph, title: &str) -> Diagram {
         title: title.to_string(),
         nodes,
         edges,
+    }
+}
+
+/// A backward op's label: its sign (`*`, `- 1`), or its kernel's name.
+fn op_label(g: &Graph, v: ValueId) -> String {
+    let n = &g.nodes[v];
+    let constant = |i: usize| match n.args.get(i).map(|&a| &g.nodes[a].op) {
+        Some(Op::Const(c)) => crate::math::number(*c),
+        _ => "c".to_string(),
+    };
+    match &n.op {
+        Op::Binary(op) => shape::bin_sign(*op).map_or_else(|| n.op.name(), str::to_string),
+        Op::WithScalar(op) => {
+            let c = constant(1);
+            match op {
+                ScalarOp::Add => format!("+ {c}"),
+                ScalarOp::Sub => format!("- {c}"),
+                ScalarOp::RSub => format!("{c} -"),
+                ScalarOp::Mul => format!("* {c}"),
+                ScalarOp::Div => format!("/ {c}"),
+                ScalarOp::RDiv => format!("{c} /"),
+            }
+        }
+        Op::Prim(_, attr) | Op::Grad(GradOp::PrimGrad(_, _, attr)) => match attr.axis() {
+            Some(k) => format!("{} (axis {k})", n.op.name()),
+            None => n.op.name(),
+        },
+        op => op.name(),
     }
 }
 
@@ -205,6 +233,8 @@ const COL_GAP: f64 = 22.0;
 const BEND_W: f64 = 12.0;
 const MARGIN: f64 = 20.0;
 const TOP: f64 = 56.0;
+/// The line after the function's name at the top of the drawing.
+const TITLE: &str = ": forward in black, backward in red; double border: saved for the backward";
 
 fn box_width(n: &Node) -> f64 {
     let chars = n
@@ -227,11 +257,26 @@ fn layout(d: &Diagram) -> Layout {
     let n = d.nodes.len();
     // Rows: the longest path from a node without arguments (edges go from
     // earlier nodes to later ones, so one pass in order suffices).
+    // The backward starts on the row after the forward's last.
     let mut row = vec![0usize; n];
     let mut edges = d.edges.clone();
     edges.sort_by_key(|&(_, b)| b);
+    let mut into: Vec<Vec<usize>> = vec![Vec::new(); n];
     for &(a, b) in &edges {
-        row[b] = row[b].max(row[a] + 1);
+        into[b].push(a);
+    }
+    let mut forward_rows = 0;
+    for k in 0..n {
+        let floor = if d.nodes[k].backward { forward_rows } else { 0 };
+        row[k] = into[k]
+            .iter()
+            .map(|&a| row[a] + 1)
+            .max()
+            .unwrap_or(0)
+            .max(floor);
+        if !d.nodes[k].backward {
+            forward_rows = forward_rows.max(row[k] + 1);
+        }
     }
     let rows = row.iter().copied().max().map_or(0, |r| r + 1);
     let mut slots: Vec<Vec<Slot>> = vec![Vec::new(); rows];
@@ -305,9 +350,12 @@ fn layout(d: &Diagram) -> Layout {
     };
     let row_w: Vec<f64> = slots
         .iter()
-        .map(|s| s.iter().map(|&x| slot_w(x)).sum::<f64>() + COL_GAP * s.len().saturating_sub(1) as f64)
+        .map(|s| {
+            s.iter().map(|&x| slot_w(x)).sum::<f64>() + COL_GAP * s.len().saturating_sub(1) as f64
+        })
         .collect();
-    let width = row_w.iter().copied().fold(200.0, f64::max) + 2.0 * MARGIN;
+    let title_w = (d.title.chars().count() + TITLE.len()) as f64 * CHAR_W * 14.0 / 12.0;
+    let width = row_w.iter().copied().fold(title_w, f64::max) + 2.0 * MARGIN;
     let mut xy = vec![(0.0, 0.0); n + d.edges.len()];
     for (r, s) in slots.iter().enumerate() {
         let mut x = (width - row_w[r]) / 2.0;
@@ -376,7 +424,7 @@ pub fn to_svg(d: &Diagram) -> String {
     );
     let _ = writeln!(
         out,
-        "<text x=\"{MARGIN}\" y=\"22\" font-size=\"14\" fill=\"black\">{}: forward in black, backward in red; double border: saved for the backward</text>",
+        "<text x=\"{MARGIN}\" y=\"22\" font-size=\"14\" fill=\"black\">{}{TITLE}</text>",
         xml_escape(&d.title)
     );
     for (e, &(a, b)) in d.edges.iter().enumerate() {

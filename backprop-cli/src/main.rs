@@ -64,9 +64,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Graph { file, item, output } => {
             let file = SourceFile::read(&file)?;
             let text = graph::graph_file(&file, item.as_deref(), &output)?;
-            std::fs::write(&output, text).map_err(|e| {
-                Failure::Usage(format!("cannot write `{}`: {e}", output.display()))
-            })?;
+            std::fs::write(&output, text)
+                .map_err(|e| Failure::Usage(format!("cannot write `{}`: {e}", output.display())))?;
             eprintln!("wrote {}", output.display());
         }
         Command::Math { file, item } => {

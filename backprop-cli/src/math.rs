@@ -261,10 +261,9 @@ impl<'g> Printer<'g> {
             Op::Prim(p, attr) => {
                 let k = attr.axis().unwrap_or(0);
                 match p.name {
-                    "dot_mm" | "dot_mv" | "dot_vm" | "matmul_batched" | "matmul_shared" => prod(
-                        self.arg(a(0), Prec::Product),
-                        self.arg(a(1), Prec::Unary),
-                    ),
+                    "dot_mm" | "dot_mv" | "dot_vm" | "matmul_batched" | "matmul_shared" => {
+                        prod(self.arg(a(0), Prec::Product), self.arg(a(1), Prec::Unary))
+                    }
                     "dot_vv" => prod(format!("{}^T", atom(0)), self.arg(a(1), Prec::Unary)),
                     "transpose" => (format!("{}^T", atom(0)), Prec::Atom),
                     "sum" | "mean" | "flatten" | "max_pool2" | "conv2d" | "pick" | "rows" => {
@@ -284,6 +283,13 @@ impl<'g> Printer<'g> {
     }
 
     fn infix(&self, l: ValueId, sign: &str, r: ValueId) -> Expr {
+        // `a + -b` is `a - b`.
+        if sign == "+"
+            && let (right, Prec::Unary) = self.value(r)
+            && let Some(negated) = right.strip_prefix('-')
+        {
+            return (format!("{} - {negated}", self.arg(l, Prec::Sum)), Prec::Sum);
+        }
         let (prec, left_min, right_min) = match sign {
             "+" => (Prec::Sum, Prec::Sum, Prec::Sum),
             "-" => (Prec::Sum, Prec::Sum, Prec::Product),
@@ -291,7 +297,11 @@ impl<'g> Printer<'g> {
             _ => (Prec::Product, Prec::Product, Prec::Unary),
         };
         (
-            format!("{} {sign} {}", self.arg(l, left_min), self.arg(r, right_min)),
+            format!(
+                "{} {sign} {}",
+                self.arg(l, left_min),
+                self.arg(r, right_min)
+            ),
             prec,
         )
     }
@@ -372,10 +382,7 @@ impl<'g> Printer<'g> {
                 match e.name {
                     "neg" => (format!("-{}", self.arg(a(gi), Prec::Unary)), Prec::Unary),
                     "exp" => factor(y()),
-                    "ln" => (
-                        format!("{} / {}", gp, x()),
-                        Prec::Product,
-                    ),
+                    "ln" => (format!("{} / {}", gp, x()), Prec::Product),
                     "sqrt" => (format!("{gp} / (2 {})", y()), Prec::Product),
                     "abs" => factor(format!("sign({})", xs())),
                     "square" => factor(format!("2 {}", x())),
@@ -460,11 +467,19 @@ impl<'g> Printer<'g> {
                     // reads [x, y, g]
                     ("max_axis", _) => times(
                         format!("broadcast_axis{k}({})", self.arg(a(2), Prec::Sum)),
-                        format!("1[{} == {}]", self.arg(a(0), Prec::Sum), self.arg(a(1), Prec::Sum)),
+                        format!(
+                            "1[{} == {}]",
+                            self.arg(a(0), Prec::Sum),
+                            self.arg(a(1), Prec::Sum)
+                        ),
                     ),
                     ("logsumexp", _) => times(
                         format!("broadcast_axis{k}({})", self.arg(a(2), Prec::Sum)),
-                        format!("exp({} - {})", self.arg(a(0), Prec::Sum), self.arg(a(1), Prec::Product)),
+                        format!(
+                            "exp({} - {})",
+                            self.arg(a(0), Prec::Sum),
+                            self.arg(a(1), Prec::Product)
+                        ),
                     ),
                     // reads [y, g]: dx = y * (g - sum(g * y)) along the axis.
                     ("softmax", _) => times(

@@ -2,49 +2,231 @@
 //! array as long as `x`'s axis 0 and as wide as `w`'s axis 1. The compiler
 //! knows only ranks; this follows each op's shape rule symbolically over the
 //! graph, so that the memory plan can say what each saved value costs.
+//! A dimension is a polynomial with integer coefficients over the inputs'
+//! dimensions and `usize` inputs (`2 * n - n` is `n`); a division that does
+//! not come out exact is kept as an opaque factor (`x.2 / 2`).
 //!
-//! Where broadcasting meets two different names for one axis (`x.dot(&w) +
-//! &b` gives `w.1` and `b.0`, equal at run time or 1), the name of the operand
-//! of the higher rank wins, then the first; a literal 1 gives way to the other
-//! side. Shapes that no rule here derives are `?`.
+//! Axes the function makes equal are given one name: the two sides of a
+//! broadcast (`x.dot(&w) + &b` makes `b.0` and `w.1` one axis), and the inner
+//! axes of a product (`x.1` and `w.0`). The name kept is the first input's,
+//! so the batch axis of every input is the first input's axis 0. This assumes
+//! that no broadcast stretches an axis of length 1 against a longer one where
+//! both are inputs' axes. Shapes no rule here derives are `?`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use backprop_dsl::ir::{BinOp, GradOp, Graph, Node, Op, Operand, Ty, UsizeOp, ValueId};
 
-/// One dimension.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A polynomial with integer coefficients over named dimensions: each term
+/// its factors (sorted, repeated for powers) and its coefficient.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Poly {
+    terms: BTreeMap<Vec<String>, i64>,
+}
+
+impl Poly {
+    /// A constant.
+    pub fn constant(c: i64) -> Self {
+        Self::term(c, Vec::new())
+    }
+
+    /// One named dimension.
+    pub fn var(name: &str) -> Self {
+        Self::term(1, vec![name.to_string()])
+    }
+
+    /// `coef` times the product of `factors`.
+    pub fn term(coef: i64, mut factors: Vec<String>) -> Self {
+        factors.sort();
+        let mut terms = BTreeMap::new();
+        if coef != 0 {
+            terms.insert(factors, coef);
+        }
+        Poly { terms }
+    }
+
+    /// The sum.
+    pub fn add(&self, other: &Poly) -> Poly {
+        let mut out = self.clone();
+        for (f, c) in &other.terms {
+            let e = out.terms.entry(f.clone()).or_insert(0);
+            *e += c;
+            if *e == 0 {
+                out.terms.remove(f);
+            }
+        }
+        out
+    }
+
+    /// The difference.
+    pub fn sub(&self, other: &Poly) -> Poly {
+        self.add(&other.scale(-1))
+    }
+
+    fn scale(&self, k: i64) -> Poly {
+        let mut out = Poly::default();
+        for (f, c) in &self.terms {
+            out = out.add(&Poly::term(c * k, f.clone()));
+        }
+        out
+    }
+
+    /// The product.
+    pub fn mul(&self, other: &Poly) -> Poly {
+        let mut out = Poly::default();
+        for (fa, ca) in &self.terms {
+            for (fb, cb) in &other.terms {
+                let mut f = fa.clone();
+                f.extend(fb.iter().cloned());
+                out = out.add(&Poly::term(ca * cb, f));
+            }
+        }
+        out
+    }
+
+    /// The quotient, exact when the divisor is a constant dividing every
+    /// coefficient, else an opaque factor named after the division.
+    pub fn div(&self, other: &Poly) -> Poly {
+        if let Some(d) = other.as_constant()
+            && d != 0
+            && self.terms.values().all(|c| c % d == 0)
+        {
+            let mut out = Poly::default();
+            for (f, c) in &self.terms {
+                out = out.add(&Poly::term(c / d, f.clone()));
+            }
+            return out;
+        }
+        Poly::var(&format!("{} / {}", self.factor(), other.factor()))
+    }
+
+    /// The value, if it is a constant.
+    pub fn as_constant(&self) -> Option<i64> {
+        match self.terms.len() {
+            0 => Some(0),
+            1 => self
+                .terms
+                .iter()
+                .next()
+                .and_then(|(f, c)| f.is_empty().then_some(*c)),
+            _ => None,
+        }
+    }
+
+    /// The name, if it is one named dimension.
+    pub fn as_var(&self) -> Option<&str> {
+        match self.terms.iter().next() {
+            Some((f, 1)) if self.terms.len() == 1 && f.len() == 1 => Some(&f[0]),
+            _ => None,
+        }
+    }
+
+    /// Each name replaced by `rename`'s (names it does not have are kept).
+    pub fn rename(&self, rename: &HashMap<String, String>) -> Poly {
+        let mut out = Poly::default();
+        for (f, c) in &self.terms {
+            let f = f
+                .iter()
+                .map(|n| rename.get(n).cloned().unwrap_or_else(|| n.clone()))
+                .collect();
+            out = out.add(&Poly::term(*c, f));
+        }
+        out
+    }
+
+    /// The terms with factor `name`, divided by it, and the other terms.
+    pub fn split_by(&self, name: &str) -> (Poly, Poly) {
+        let (mut with, mut without) = (Poly::default(), Poly::default());
+        for (f, c) in &self.terms {
+            match f.iter().position(|n| n == name) {
+                Some(i) => {
+                    let mut f = f.clone();
+                    f.remove(i);
+                    with = with.add(&Poly::term(*c, f));
+                }
+                None => without = without.add(&Poly::term(*c, f.clone())),
+            }
+        }
+        (with, without)
+    }
+
+    /// Whether it is zero.
+    pub fn is_zero(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// As a factor of a product: parenthesized unless one name or a constant.
+    fn factor(&self) -> String {
+        let s = self.to_string();
+        if self.as_constant().is_some() || self.as_var().is_some_and(|v| !v.contains(' ')) {
+            s
+        } else {
+            format!("({s})")
+        }
+    }
+}
+
+impl fmt::Display for Poly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.terms.is_empty() {
+            return f.write_str("0");
+        }
+        // Higher degrees first, constants last: `4 * x.1 * x.2 + 4 * x.1 + 16`.
+        let mut terms: Vec<(&Vec<String>, &i64)> = self.terms.iter().collect();
+        terms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(b.0)));
+        for (k, &(factors, &c)) in terms.iter().enumerate() {
+            let sign = if c < 0 { "-" } else { "+" };
+            match (k, c < 0) {
+                (0, true) => f.write_str("-")?,
+                (0, false) => {}
+                _ => write!(f, " {sign} ")?,
+            }
+            let mut parts: Vec<String> = Vec::new();
+            if c.abs() != 1 || factors.is_empty() {
+                parts.push(c.abs().to_string());
+            }
+            let alone = parts.is_empty() && factors.len() == 1;
+            parts.extend(factors.iter().map(|n| {
+                if n.contains(' ') && !alone {
+                    format!("({n})")
+                } else {
+                    n.clone()
+                }
+            }));
+            f.write_str(&parts.join(" * "))?;
+        }
+        Ok(())
+    }
+}
+
+/// One dimension: a polynomial, or not derived.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Dim {
-    /// A known length.
-    Lit(usize),
-    /// An expression over the inputs' dimensions and sizes: `x.0`,
-    /// `x.1 * x.2`, `(x.2 - w.2 + 3)`. Atoms print without parentheses.
-    Sym(String),
+    /// A polynomial over the inputs' dimensions and sizes.
+    Known(Poly),
     /// Not derived.
     Unknown,
 }
 
 impl Dim {
-    fn atom(&self) -> String {
-        match self {
-            Dim::Lit(n) => n.to_string(),
-            Dim::Sym(s) if is_atom(s) => s.clone(),
-            Dim::Sym(s) => format!("({s})"),
-            Dim::Unknown => "?".to_string(),
-        }
+    fn lit(n: i64) -> Dim {
+        Dim::Known(Poly::constant(n))
     }
-}
 
-fn is_atom(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    fn var(name: String) -> Dim {
+        Dim::Known(Poly::var(&name))
+    }
+
+    fn is_one(&self) -> bool {
+        matches!(self, Dim::Known(p) if p.as_constant() == Some(1))
+    }
 }
 
 impl fmt::Display for Dim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Dim::Lit(n) => write!(f, "{n}"),
-            Dim::Sym(s) => f.write_str(s),
+            Dim::Known(p) => write!(f, "{p}"),
             Dim::Unknown => f.write_str("?"),
         }
     }
@@ -66,16 +248,71 @@ pub fn show(shape: &Shape) -> String {
 }
 
 /// What the analysis knows of one value: its shape, and for a `usize` its
-/// value as an expression (`x.1`, `n / 2`), for the slices and convolutions
-/// that take sizes.
+/// value (`x.1`, `n - 1`), for the slices and convolutions that take sizes.
 #[derive(Clone, Debug)]
-struct Known {
-    shape: Shape,
-    size: Option<Dim>,
+pub struct Known {
+    /// The shape (for a `Shape` value, the shape it holds).
+    pub shape: Shape,
+    /// The value of a `usize`.
+    pub size: Option<Dim>,
 }
 
-/// The shape of every node of `g` (for a `Shape` value, the shape it holds).
-pub fn shapes(g: &Graph) -> Vec<Shape> {
+/// Names found to be one axis, as a union-find over names.
+#[derive(Default)]
+struct Axes {
+    parent: HashMap<String, String>,
+    /// Where each name comes from: (input, axis), for choosing the name kept.
+    rank: HashMap<String, (usize, usize)>,
+}
+
+impl Axes {
+    fn find(&mut self, n: &str) -> String {
+        let mut cur = n.to_string();
+        while let Some(p) = self.parent.get(&cur).cloned() {
+            if p == cur {
+                break;
+            }
+            cur = p;
+        }
+        cur
+    }
+
+    fn unite(&mut self, a: &Dim, b: &Dim) {
+        let (Dim::Known(a), Dim::Known(b)) = (a, b) else {
+            return;
+        };
+        let (Some(a), Some(b)) = (a.as_var(), b.as_var()) else {
+            return;
+        };
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        let key = |r: &str| {
+            self.rank
+                .get(r)
+                .copied()
+                .unwrap_or((usize::MAX, usize::MAX))
+        };
+        let (keep, other) = if key(&ra) <= key(&rb) {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent.insert(other, keep);
+    }
+}
+
+/// The shape and size of every node of `g`, with equal axes under one name.
+pub fn analyse(g: &Graph) -> Vec<Known> {
+    let mut axes = Axes::default();
+    for (i, input) in g.inputs.iter().enumerate() {
+        if let Some(r) = input.ty.rank() {
+            for k in 0..r {
+                axes.rank.insert(format!("{}.{k}", input.name), (i, k));
+            }
+        }
+    }
     let mut known: Vec<Known> = Vec::with_capacity(g.nodes.len());
     for n in &g.nodes {
         let args: Vec<(Ty, Known)> = n
@@ -83,14 +320,33 @@ pub fn shapes(g: &Graph) -> Vec<Shape> {
             .iter()
             .map(|&a| (g.ty(a), known[a].clone()))
             .collect();
-        let k = infer(g, n, &args, &known);
+        let k = infer(g, n, &args, &known, &mut axes);
         known.push(k);
     }
-    known.into_iter().map(|k| k.shape).collect()
+    let names: Vec<String> = axes.rank.keys().cloned().collect();
+    let rename: HashMap<String, String> = names
+        .into_iter()
+        .map(|n| {
+            let r = axes.find(&n);
+            (n, r)
+        })
+        .collect();
+    let fix = |d: &Dim| match d {
+        Dim::Known(p) => Dim::Known(p.rename(&rename)),
+        Dim::Unknown => Dim::Unknown,
+    };
+    known
+        .into_iter()
+        .map(|k| Known {
+            shape: k.shape.map(|s| s.iter().map(fix).collect()),
+            size: k.size.as_ref().map(fix),
+        })
+        .collect()
 }
 
-fn sym(s: String) -> Dim {
-    Dim::Sym(s)
+/// The shape of every node of `g` (for a `Shape` value, the shape it holds).
+pub fn shapes(g: &Graph) -> Vec<Shape> {
+    analyse(g).into_iter().map(|k| k.shape).collect()
 }
 
 fn dims_of(args: &[(Ty, Known)], i: usize) -> Shape {
@@ -103,54 +359,38 @@ fn size_of(args: &[(Ty, Known)], i: usize) -> Dim {
         .unwrap_or(Dim::Unknown)
 }
 
-/// `a op b` on sizes, folding literals.
+/// `a op b` on sizes.
 fn arith(a: &Dim, op: &str, b: &Dim) -> Dim {
     match (a, b) {
-        (Dim::Unknown, _) | (_, Dim::Unknown) => Dim::Unknown,
-        (Dim::Lit(x), Dim::Lit(y)) => {
-            let v = match op {
-                "+" => x.checked_add(*y),
-                "-" => x.checked_sub(*y),
-                "*" => x.checked_mul(*y),
-                _ => x.checked_div(*y),
-            };
-            v.map_or(Dim::Unknown, Dim::Lit)
-        }
-        (_, Dim::Lit(1)) if op == "*" || op == "/" => a.clone(),
-        (Dim::Lit(1), _) if op == "*" => b.clone(),
-        (_, Dim::Lit(0)) if op == "+" || op == "-" => a.clone(),
-        _ => {
-            // Keep a product of atoms unparenthesized: `x.1 * x.2 * x.3`.
-            let left = match a {
-                Dim::Sym(s) if op == "*" && s.contains(" * ") && !s.contains(['+', '-', '/']) => {
-                    s.clone()
-                }
-                Dim::Sym(s) if op == "+" || op == "-" => s.clone(),
-                _ => a.atom(),
-            };
-            sym(format!("{left} {op} {}", b.atom()))
-        }
+        (Dim::Known(x), Dim::Known(y)) => Dim::Known(match op {
+            "+" => x.add(y),
+            "-" => x.sub(y),
+            "*" => x.mul(y),
+            _ => x.div(y),
+        }),
+        _ => Dim::Unknown,
     }
 }
 
-/// NumPy broadcasting over symbolic shapes (see the module's note on names).
-fn broadcast(shapes: &[Shape]) -> Shape {
+/// NumPy broadcasting over symbolic shapes: aligned axes are one axis, unless
+/// one of them is a literal 1.
+fn broadcast(shapes: &[Shape], axes: &mut Axes) -> Shape {
     let shapes: Vec<&Vec<Dim>> = shapes.iter().map(|s| s.as_ref()).collect::<Option<_>>()?;
     let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    // Highest rank first, then in argument order.
-    let mut order: Vec<&Vec<Dim>> = shapes.clone();
-    order.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = Vec::with_capacity(rank);
     for i in 0..rank {
-        let at: Vec<&Dim> = order
+        let at: Vec<&Dim> = shapes
             .iter()
             .filter_map(|s| {
                 let offset = rank - s.len();
                 (i >= offset).then(|| &s[i - offset])
             })
+            .filter(|d| !d.is_one())
             .collect();
-        let not_one = at.iter().find(|d| **d != &Dim::Lit(1));
-        out.push(not_one.or(at.first()).map_or(Dim::Unknown, |d| (*d).clone()));
+        for w in at.windows(2) {
+            axes.unite(w[0], w[1]);
+        }
+        out.push(at.first().map_or(Dim::lit(1), |d| (*d).clone()));
     }
     Some(out)
 }
@@ -183,26 +423,29 @@ fn dim(shape: &Shape, i: usize) -> Dim {
 /// The output length of a convolution along one axis.
 fn conv_len(len: Dim, kernel: Dim, stride: &Dim, pad: &Dim) -> Dim {
     // (len + 2 pad - kernel) / stride + 1
-    let padded = arith(&len, "+", &arith(&Dim::Lit(2), "*", pad));
+    let padded = arith(&len, "+", &arith(&Dim::lit(2), "*", pad));
     let span = arith(&padded, "-", &kernel);
     let steps = arith(&span, "/", stride);
-    arith(&steps, "+", &Dim::Lit(1))
+    arith(&steps, "+", &Dim::lit(1))
 }
 
-fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known]) -> Known {
-    let shape = |s: Shape| Known { shape: s, size: None };
+fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known], axes: &mut Axes) -> Known {
+    let shape = |s: Shape| Known {
+        shape: s,
+        size: None,
+    };
     let first = || dims_of(args, 0);
     match &n.op {
         Op::Input(i) => {
             let input = &g.inputs[*i];
             let name = &input.name;
             match input.ty {
-                Ty::Float(r) | Ty::Int(r) | Ty::Mask(r) => {
-                    shape(Some((0..r).map(|k| sym(format!("{name}.{k}"))).collect()))
-                }
+                Ty::Float(r) | Ty::Int(r) | Ty::Mask(r) => shape(Some(
+                    (0..r).map(|k| Dim::var(format!("{name}.{k}"))).collect(),
+                )),
                 Ty::Usize => Known {
                     shape: Some(Vec::new()),
-                    size: Some(sym(name.clone())),
+                    size: Some(Dim::var(name.clone())),
                 },
                 _ => shape(Some(Vec::new())),
             }
@@ -210,7 +453,7 @@ fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known]) -> Known {
         Op::Const(_) | Op::ScalarArith(_) => shape(Some(Vec::new())),
         Op::UsizeConst(v) => Known {
             shape: Some(Vec::new()),
-            size: Some(Dim::Lit(*v)),
+            size: Some(Dim::lit(*v as i64)),
         },
         Op::LenOf(k) => Known {
             shape: Some(Vec::new()),
@@ -235,16 +478,16 @@ fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known]) -> Known {
         | Op::Grad(GradOp::ElementwiseGrad(_)) => {
             if matches!(n.op, Op::Grad(_)) {
                 // `[x?, y?, g, params...]`: all of the array arguments share a shape.
-                shape(broadcast(&array_shapes(args)))
+                shape(broadcast(&array_shapes(args), axes))
             } else {
                 shape(first())
             }
         }
         Op::Binary(_) | Op::Compare(_) | Op::Where | Op::Grad(GradOp::MaskBy(_)) => {
-            shape(broadcast(&array_shapes(args)))
+            shape(broadcast(&array_shapes(args), axes))
         }
         Op::Grad(GradOp::MaskGrad(_)) => shape(dims_of(args, 1)),
-        Op::ShapeOf => shape(broadcast(&array_shapes(args))),
+        Op::ShapeOf => shape(broadcast(&array_shapes(args), axes)),
         Op::Concat(k) => {
             let mut s = first();
             if let Some(dims) = s.as_mut() {
@@ -258,7 +501,7 @@ fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known]) -> Known {
             }
             shape(s)
         }
-        Op::Prim(p, attr) => shape(prim(p.name, attr.axis(), args)),
+        Op::Prim(p, attr) => shape(prim(p.name, attr.axis(), args, axes)),
         Op::Grad(GradOp::SumTo) => shape(dims_of(args, 1)),
         Op::Grad(GradOp::Zeros) => shape(dims_of(args, 0)),
         Op::Grad(GradOp::ConcatGrad(_, i)) => shape(dims_of(args, 1 + i)),
@@ -284,20 +527,31 @@ fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known]) -> Known {
                         Operand::Local(j) => local[fused.arity + j].clone(),
                     })
                     .collect();
-                let k = infer(g, b, &bargs, all);
+                let k = infer(g, b, &bargs, all, axes);
                 local.push((b.ty, k));
             }
-            local
-                .pop()
-                .map_or_else(|| shape(None), |(_, k)| k)
+            local.pop().map_or_else(|| shape(None), |(_, k)| k)
         }
     }
 }
 
 /// The shape of a forward op described by data, by its name.
-fn prim(name: &str, axis: Option<usize>, args: &[(Ty, Known)]) -> Shape {
+fn prim(name: &str, axis: Option<usize>, args: &[(Ty, Known)], axes: &mut Axes) -> Shape {
     let a = dims_of(args, 0);
     let b = dims_of(args, 1);
+    // The inner axes of a product are one axis.
+    let inner = match name {
+        "dot_mm" | "dot_mv" | "matmul_shared" => Some((1, 0)),
+        "dot_vm" | "dot_vv" => Some((0, 0)),
+        "matmul_batched" => Some((2, 1)),
+        _ => None,
+    };
+    if let Some((i, j)) = inner {
+        axes.unite(&dim(&a, i), &dim(&b, j));
+    }
+    if name == "matmul_batched" {
+        axes.unite(&dim(&a, 0), &dim(&b, 0));
+    }
     Some(match name {
         "dot_mm" => vec![dim(&a, 0), dim(&b, 1)],
         "dot_mv" => vec![dim(&a, 0)],
@@ -312,7 +566,7 @@ fn prim(name: &str, axis: Option<usize>, args: &[(Ty, Known)]) -> Shape {
         "softmax" | "log_softmax" => a?,
         "insert_axis" => {
             let mut s = a?;
-            s.insert(axis?.min(s.len()), Dim::Lit(1));
+            s.insert(axis?.min(s.len()), Dim::lit(1));
             s
         }
         "flatten" => {
@@ -321,7 +575,7 @@ fn prim(name: &str, axis: Option<usize>, args: &[(Ty, Known)]) -> Shape {
                 .iter()
                 .cloned()
                 .reduce(|x, y| arith(&x, "*", &y))
-                .unwrap_or(Dim::Lit(1));
+                .unwrap_or(Dim::lit(1));
             vec![s.first().cloned().unwrap_or(Dim::Unknown), rest]
         }
         "slice_axis" => {
@@ -351,8 +605,8 @@ fn prim(name: &str, axis: Option<usize>, args: &[(Ty, Known)]) -> Shape {
         "max_pool2" => vec![
             dim(&a, 0),
             dim(&a, 1),
-            arith(&dim(&a, 2), "/", &Dim::Lit(2)),
-            arith(&dim(&a, 3), "/", &Dim::Lit(2)),
+            arith(&dim(&a, 2), "/", &Dim::lit(2)),
+            arith(&dim(&a, 3), "/", &Dim::lit(2)),
         ],
         "matmul_batched" => vec![dim(&a, 0), dim(&a, 1), dim(&b, 2)],
         "matmul_shared" => vec![dim(&a, 0), dim(&a, 1), dim(&b, 1)],
@@ -384,60 +638,9 @@ fn product_grad(name: &str, i: usize, args: &[(Ty, Known)]) -> Shape {
     })
 }
 
-/// Bytes as a polynomial in the inputs' dimensions: each term a coefficient
-/// and its factors (sorted), like `4 * x.1 * w.1`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Bytes {
-    terms: BTreeMap<Vec<String>, u64>,
-}
-
-impl Bytes {
-    /// `coef` times the product of `factors`.
-    pub fn term(coef: u64, mut factors: Vec<String>) -> Self {
-        factors.sort();
-        let mut terms = BTreeMap::new();
-        if coef > 0 {
-            terms.insert(factors, coef);
-        }
-        Bytes { terms }
-    }
-
-    /// Adds `other` to this.
-    pub fn add(&mut self, other: &Bytes) {
-        for (f, c) in &other.terms {
-            *self.terms.entry(f.clone()).or_insert(0) += c;
-        }
-    }
-
-    /// Whether it is zero.
-    pub fn is_zero(&self) -> bool {
-        self.terms.is_empty()
-    }
-}
-
-impl fmt::Display for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.terms.is_empty() {
-            return f.write_str("0");
-        }
-        // Constants last: `4 * w.1 + 16`.
-        let mut terms: Vec<(&Vec<String>, &u64)> = self.terms.iter().collect();
-        terms.sort_by_key(|(fs, _)| (fs.is_empty(), (*fs).clone()));
-        let parts: Vec<String> = terms
-            .iter()
-            .map(|(fs, c)| {
-                let mut p = vec![c.to_string()];
-                p.extend(fs.iter().cloned());
-                p.join(" * ")
-            })
-            .collect();
-        f.write_str(&parts.join(" + "))
-    }
-}
-
 /// The size in bytes of one element of a value of type `ty`, for `f32` floats
 /// (`usize` is 8 bytes, a mask element one).
-pub fn element_bytes(ty: Ty) -> u64 {
+pub fn element_bytes(ty: Ty) -> i64 {
     match ty {
         Ty::Float(_) | Ty::Scalar => 4,
         Ty::Int(_) | Ty::Usize | Ty::Shape(_) => 8,
@@ -445,32 +648,25 @@ pub fn element_bytes(ty: Ty) -> u64 {
     }
 }
 
-/// What a value of type `ty` and shape `shape` takes, split into what grows
-/// with the batch (per sample: one factor `batch` taken out) and what does not.
-pub fn cost(ty: Ty, shape: &Shape, batch: Option<&str>) -> (Bytes, Bytes) {
+/// What a value of type `ty` and shape `shape` takes in bytes, split into
+/// what grows with the batch (per sample: the terms with the factor `batch`,
+/// divided by it) and what does not. `None` when a dimension is unknown.
+pub fn cost(ty: Ty, shape: &Shape, batch: Option<&str>) -> Option<(Poly, Poly)> {
     if let Ty::Shape(r) = ty {
         // A shape is `r` lengths, whatever the array's size.
-        return (Bytes::default(), Bytes::term(8 * r as u64, Vec::new()));
+        return Some((Poly::default(), Poly::constant(8 * r as i64)));
     }
-    let dims = match shape {
-        Some(d) => d.clone(),
-        None => vec![Dim::Unknown; ty.rank().unwrap_or(0)],
-    };
-    let mut coef = element_bytes(ty);
-    let mut factors = Vec::new();
-    for d in &dims {
+    let mut bytes = Poly::constant(element_bytes(ty));
+    for d in shape.as_ref()? {
         match d {
-            Dim::Lit(n) => coef *= *n as u64,
-            other => factors.push(other.atom()),
+            Dim::Known(p) => bytes = bytes.mul(p),
+            Dim::Unknown => return None,
         }
     }
-    match batch.and_then(|b| factors.iter().position(|f| f == b)) {
-        Some(i) => {
-            factors.remove(i);
-            (Bytes::term(coef, factors), Bytes::default())
-        }
-        None => (Bytes::default(), Bytes::term(coef, factors)),
-    }
+    Some(match batch {
+        Some(b) => bytes.split_by(b),
+        None => (Poly::default(), bytes),
+    })
 }
 
 /// The name of axis 0 of the first input, which layers and losses take as the
