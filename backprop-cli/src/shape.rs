@@ -549,8 +549,17 @@ fn prim(name: &str, axis: Option<usize>, args: &[(Ty, Known)], axes: &mut Axes) 
     if let Some((i, j)) = inner {
         axes.unite(&dim(&a, i), &dim(&b, j));
     }
-    if name == "matmul_batched" {
-        axes.unite(&dim(&a, 0), &dim(&b, 0));
+    match name {
+        // Batches, and one index per row.
+        "matmul_batched" | "pick" => axes.unite(&dim(&a, 0), &dim(&b, 0)),
+        // The indices have the array's shape but along the axis they pick on.
+        "take_along_axis" => {
+            let rank = a.as_ref().map_or(0, Vec::len);
+            for i in (0..rank).filter(|&i| Some(i) != axis) {
+                axes.unite(&dim(&a, i), &dim(&b, i));
+            }
+        }
+        _ => {}
     }
     Some(match name {
         "dot_mm" => vec![dim(&a, 0), dim(&b, 1)],
