@@ -1,4 +1,4 @@
-//! The adding problem: an LSTM remembers across 50 time steps, a vanilla RNN struggles.
+//! The adding problem: an LSTM and a GRU remember across 50 time steps, a vanilla RNN struggles.
 //!
 //! ```sh
 //! cargo run --release --example adding_lstm
@@ -11,25 +11,28 @@
 //! Always answering 1.0, the mean target, gives a mean squared error of 1/6, about
 //! 0.167; doing better means remembering a value seen up to 49 steps earlier.
 //!
-//! Two models are trained the same way (the same batches, Adam, gradients clipped
-//! to a global norm of 1) and compared on a fixed test set:
-//! `Lstm -> LastStep -> Affine(hidden, 1)` and the same with a vanilla `Rnn`.
-//! The cells are `#[differentiable]` functions; the loop over time and its
-//! backpropagation are plain Rust around them (see `backprop::layers::Lstm`).
+//! Three models are trained the same way (the same batches, Adam, gradients
+//! clipped to a global norm of 1) and compared on a fixed test set:
+//! `Lstm -> LastStep -> Affine(hidden, 1)`, the same with a GRU whose cell is
+//! written in this file (`gru_cell`, a `#[differentiable]` function, and the
+//! dozen lines of `Cell` around it, run over time by `layers::Recurrent`), and
+//! with a vanilla `Rnn`. All three run the library's one loop over time and its
+//! backpropagation (`layers::unroll`, `layers::backprop_through_time`).
 
 mod common;
 
 use std::time::Instant;
 
-use backprop::SeededRng;
 use backprop::data::{AddingProblem, adding_problem};
-use backprop::layers::{Affine, LastStep, Lstm, Rnn};
+use backprop::layers::{Affine, Cell, LastStep, Lstm, Recurrent, Rnn};
 use backprop::losses::mse;
 use backprop::model::Sequential;
 use backprop::monitor::Monitor;
-use backprop::ndarray::Ix2;
+use backprop::ndarray::{Array2, ArrayView1, ArrayView2, Ix1, Ix2};
 use backprop::optim::Adam;
+use backprop::prelude::*;
 use backprop::train::{Target, train_step};
+use backprop::{ParamMut, SeededRng, init};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -98,12 +101,91 @@ fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
+/// One step of a GRU (Cho et al., 2014), written here as any user would write a
+/// cell: update gate `z`, reset gate `r`, candidate `n`, then
+/// `h = (1 - z) n + z h_prev`. Its backward is generated like the library's cells.
+#[differentiable]
+pub fn gru_cell<T: Real>(
+    x: ArrayView2<T>,
+    h_prev: ArrayView2<T>,
+    wx: ArrayView2<T>,
+    wh: ArrayView2<T>,
+    b: ArrayView1<T>,
+) -> Array2<T> {
+    let n = h_prev.ncols();
+    let gx = x.dot(&wx) + &b;
+    let z = sigmoid(gx.slice_axis(Axis(1), 0..n) + h_prev.dot(&wh.slice_axis(Axis(1), 0..n)));
+    let r =
+        sigmoid(gx.slice_axis(Axis(1), n..2 * n) + h_prev.dot(&wh.slice_axis(Axis(1), n..2 * n)));
+    let candidate = tanh(
+        gx.slice_axis(Axis(1), 2 * n..3 * n)
+            + (r * &h_prev).dot(&wh.slice_axis(Axis(1), 2 * n..3 * n)),
+    );
+    (1.0 - &z) * candidate + z * &h_prev
+}
+
+/// The GRU's parameters: input weights `[inputs, 3 hidden]` (Xavier), recurrent
+/// weights `[hidden, 3 hidden]` (orthogonal) and a zero bias, gate blocks z, r, n.
+pub struct Gru<T: Real> {
+    wx: Param<T, Ix2>,
+    wh: Param<T, Ix2>,
+    b: Param<T, Ix1>,
+}
+
+impl<T: Real> Gru<T> {
+    fn new(inputs: usize, hidden: usize, rng: &mut SeededRng) -> Self {
+        Gru {
+            wx: Param::new(init::xavier_uniform((inputs, 3 * hidden), rng)),
+            wh: Param::new(init::orthogonal((hidden, 3 * hidden), 1.0, rng)),
+            b: Param::new(init::zeros(3 * hidden)),
+        }
+    }
+}
+
+impl<T: Real> Parameters<T> for Gru<T> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        f(self.wx.as_param_mut("wx"));
+        f(self.wh.as_param_mut("wh"));
+        f(self.b.as_param_mut("b"));
+    }
+}
+
+/// What the library's loop over time needs: one step forward and back, through
+/// the generated `gru_cell_train` and `gru_cell_backward`.
+impl<T: Real> Cell<T> for Gru<T> {
+    type State = Array2<T>;
+    type StepSaved = GruCellSaved<T>;
+
+    fn step(&self, x: ArrayView2<'_, T>, h: &Array2<T>) -> (Array2<T>, GruCellSaved<T>) {
+        let (wx, wh, b) = (
+            self.wx.value.view(),
+            self.wh.value.view(),
+            self.b.value.view(),
+        );
+        gru_cell_train(x, h.view(), wx, wh, b)
+    }
+
+    fn step_backward(&mut self, saved: &GruCellSaved<T>, d_h: Array2<T>) -> (Array2<T>, Array2<T>) {
+        let grads = gru_cell_backward(saved, d_h.view());
+        self.wx.accumulate(&grads.wx);
+        self.wh.accumulate(&grads.wh);
+        self.b.accumulate(&grads.b);
+        (grads.x, grads.h_prev)
+    }
+
+    fn recurrence_matrix(&self) -> Option<&Array2<T>> {
+        Some(&self.wh.value)
+    }
+}
+
 /// A recurrent layer, the last hidden state, and a linear read-out of one value.
 fn build(recurrent: &str, hidden: usize, seed: u64) -> Sequential<f32> {
     let mut rng = SeededRng::new(seed);
     let mut model = Sequential::new();
     match recurrent {
         "lstm" => model.push("lstm", Lstm::new(2, hidden, &mut rng)),
+        // The user's cell over time, from a learned initial state.
+        "gru" => model.push("gru", Recurrent::new(Gru::new(2, hidden, &mut rng), hidden)),
         _ => model.push("rnn", Rnn::new(2, hidden, &mut rng)),
     };
     model
@@ -138,7 +220,12 @@ fn main() {
     let test = adding_problem::<f32>(TEST_SIZE, args.seq_len, TEST_SEED);
     let baseline = f64::from(mse(test.targets.mapv(|_| 1.0).view(), test.targets.view()));
 
-    let mut runs = [("LSTM", "lstm"), ("vanilla RNN", "rnn")].map(|(name, layer)| Run {
+    let mut runs = [
+        ("LSTM", "lstm"),
+        ("GRU (a user's cell)", "gru"),
+        ("vanilla RNN", "rnn"),
+    ]
+    .map(|(name, layer)| Run {
         name,
         model: build(layer, args.hidden, args.seed),
         optimizer: Adam::new(args.lr),
@@ -158,7 +245,10 @@ fn main() {
         println!(
             "test set: {TEST_SIZE} sequences; predicting 1.0 always gives MSE {baseline:.4}\n"
         );
-        println!("{:>6}  {:>12}  {:>12}", "step", "LSTM test", "RNN test");
+        println!(
+            "{:>6}  {:>12}  {:>12}  {:>12}",
+            "step", "LSTM test", "GRU test", "RNN test"
+        );
     }
 
     let bar = if args.quiet {
@@ -190,17 +280,19 @@ fn main() {
             });
         }
         bar.set_message(format!(
-            "training MSE: LSTM {:.4}, RNN {:.4}",
+            "training MSE: LSTM {:.4}, GRU {:.4}, RNN {:.4}",
             runs[0].recent_loss.unwrap_or(f64::NAN),
-            runs[1].recent_loss.unwrap_or(f64::NAN)
+            runs[1].recent_loss.unwrap_or(f64::NAN),
+            runs[2].recent_loss.unwrap_or(f64::NAN)
         ));
         bar.inc(1);
         if !args.quiet && (step % report_every == 0 || step == args.steps) {
             bar.suspend(|| {
                 println!(
-                    "{step:>6}  {:>12.4}  {:>12.4}",
+                    "{step:>6}  {:>12.4}  {:>12.4}  {:>12.4}",
                     test_mse(&runs[0].model, &test),
-                    test_mse(&runs[1].model, &test)
+                    test_mse(&runs[1].model, &test),
+                    test_mse(&runs[2].model, &test)
                 );
             });
         }

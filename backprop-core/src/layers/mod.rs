@@ -15,8 +15,14 @@
 //! | [`Dropout`] | inverted dropout | [`dropout`], hand-written layer |
 //! | [`Embedding`] | rows of a table | [`embedding`], generated layer |
 //! | [`Conv2d`], [`MaxPool2`], [`Flatten`] | convolution (im2col), 2x2 max-pooling, flattening | [`conv2d_layer`], [`max_pool2_layer`], [`flatten_layer`], generated layers |
-//! | [`Rnn`], [`Lstm`] | a cell at each time step, backpropagation through time | [`rnn_cell`], [`lstm_cell`], hand-written loop |
+//! | [`Rnn`], [`Lstm`] | a cell at each time step, backpropagation through time | [`rnn_cell`], [`lstm_cell`], the loop below |
+//! | [`Recurrent`] | your own [`Cell`] at each time step, from a learned initial state | the loop below |
 //! | [`LastStep`] | the last time step | [`last_step`], generated layer |
+//!
+//! The loop over time is public: [`unroll`] runs any [`Cell`] (the built-in
+//! ones or yours) over a sequence from an initial state given per sample, and
+//! [`backprop_through_time`] walks it back, giving the gradients of the cell's
+//! parameters, of the input at every step, and of the initial state.
 
 mod activation;
 mod affine;

@@ -5,7 +5,9 @@
 use std::marker::PhantomData;
 
 use backprop_macros::differentiable;
-use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, Ix1, Ix2, Slice};
+use ndarray::{
+    Array1, Array2, Array3, ArrayRef3, ArrayView1, ArrayView2, ArrayView3, Axis, Ix1, Ix2, Slice,
+};
 
 use crate::monitor::{self, GradientThroughTime};
 use crate::{Layer, Param, ParamMut, Parameters, Real, SeededRng, init};
@@ -49,94 +51,152 @@ pub fn lstm_cell<T: Real>(
     (h, c)
 }
 
-/// What the loop over time needs from a recurrent layer.
-trait Recurrence<T: Real> {
-    /// The state carried from step to step (`h`, or `(h, c)`); its gradient has the same type.
-    type State;
+/// The state a recurrence carries from step to step, and its gradient: `h`
+/// (`Array2<T>`, `[batch, hidden]`) or `(h, c)` (`(Array2<T>, Array2<T>)`, an
+/// LSTM's). The first array is the hidden state a step outputs; every array has
+/// its shape.
+pub trait State<T: Real>: Sized {
+    /// The names of the learned initial values of its arrays, in order, as
+    /// [`Recurrent`] names its parameters (`["h0"]`, `["h0", "c0"]`).
+    const NAMES: &'static [&'static str];
+
+    /// Its arrays, each `[batch, hidden]`, the hidden state first.
+    fn arrays(&self) -> Vec<&Array2<T>>;
+
+    /// Its arrays, mutably.
+    fn arrays_mut(&mut self) -> Vec<&mut Array2<T>>;
+
+    /// The state of these arrays, in the order of [`State::arrays`].
+    ///
+    /// # Panics
+    /// If there are not as many arrays as [`State::NAMES`] says.
+    fn from_arrays(arrays: Vec<Array2<T>>) -> Self;
+}
+
+impl<T: Real> State<T> for Array2<T> {
+    const NAMES: &'static [&'static str] = &["h0"];
+
+    fn arrays(&self) -> Vec<&Array2<T>> {
+        vec![self]
+    }
+
+    fn arrays_mut(&mut self) -> Vec<&mut Array2<T>> {
+        vec![self]
+    }
+
+    fn from_arrays(arrays: Vec<Array2<T>>) -> Self {
+        let [h] = <[Array2<T>; 1]>::try_from(arrays).expect("a state of one array");
+        h
+    }
+}
+
+impl<T: Real> State<T> for (Array2<T>, Array2<T>) {
+    const NAMES: &'static [&'static str] = &["h0", "c0"];
+
+    fn arrays(&self) -> Vec<&Array2<T>> {
+        vec![&self.0, &self.1]
+    }
+
+    fn arrays_mut(&mut self) -> Vec<&mut Array2<T>> {
+        vec![&mut self.0, &mut self.1]
+    }
+
+    fn from_arrays(arrays: Vec<Array2<T>>) -> Self {
+        let [h, c] = <[Array2<T>; 2]>::try_from(arrays).expect("a state of two arrays");
+        (h, c)
+    }
+}
+
+/// The L2 norm of all of a state's arrays together.
+fn state_norm<T: Real, S: State<T>>(state: &S) -> f64 {
+    state
+        .arrays()
+        .iter()
+        .map(|a| monitor::squared_norm(*a))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// One step of a recurrence, written around a `#[differentiable]` cell: what
+/// [`unroll`] runs at every time step and [`backprop_through_time`] runs back.
+///
+/// [`Rnn`] and [`Lstm`] implement it; a cell of your own (a GRU, say) does in a
+/// dozen lines around its generated `_train` and `_backward`, and then runs over
+/// sequences with [`unroll`] and [`backprop_through_time`] (a per-sample initial
+/// state), or as a layer in a model with [`Recurrent`] (a learned one).
+pub trait Cell<T: Real>: Parameters<T> {
+    /// The state carried from step to step; its gradient has the same type.
+    type State: State<T>;
     /// What the backward of one step needs.
     type StepSaved;
 
-    /// The state before the first step, for a batch (the learned initial state on every row).
-    fn initial_state(&self, batch: usize) -> Self::State;
-    /// A zero state gradient for a batch.
-    fn zero_state(&self, batch: usize) -> Self::State;
-    /// The hidden state `h`, the step's output.
-    fn hidden(state: &Self::State) -> &Array2<T>;
-    /// The hidden state `h`, mutably.
-    fn hidden_mut(state: &mut Self::State) -> &mut Array2<T>;
-    /// One step forward: the next state and what its backward needs.
-    fn step(&self, x: ArrayView2<T>, state: &Self::State) -> (Self::State, Self::StepSaved);
-    /// One step back from the gradient of the state it produced: accumulates the weight
-    /// gradients and returns the gradients of the step's input and of the previous state.
+    /// One step forward from `x` (`[batch, inputs]`) and the previous state: the
+    /// next state and what its backward needs.
+    fn step(&self, x: ArrayView2<'_, T>, state: &Self::State) -> (Self::State, Self::StepSaved);
+
+    /// One step back from the gradient of the state it produced: accumulates the
+    /// cell's parameter gradients and returns the gradients of the step's input
+    /// and of the previous state.
     fn step_backward(
         &mut self,
         saved: &Self::StepSaved,
         d_state: Self::State,
     ) -> (Array2<T>, Self::State);
-    /// Accumulates the gradient of the initial state, summed over the batch.
-    fn accumulate_initial(&mut self, d_state: Self::State);
-    /// The matrix that multiplies the hidden state at each step (`wh`).
-    fn recurrence_matrix(&self) -> &Array2<T>;
-    /// The L2 norm of a state (or state gradient), all its arrays together.
-    fn state_norm(state: &Self::State) -> f64;
+
+    /// The matrix that multiplies the hidden state at each step, if there is one:
+    /// the monitors estimate its largest singular value.
+    fn recurrence_matrix(&self) -> Option<&Array2<T>> {
+        None
+    }
 }
 
-/// The `Layer` impl of a sequence layer: `[time, batch, features]` in, every
-/// hidden state out, through [`unroll`] and [`backprop_through_time`].
-macro_rules! sequence_layer {
-    ($layer:ident, $step_saved:ident) => {
-        impl<T: Real> Layer<T> for $layer<T> {
-            type Input = Array3<T>;
-            type Output = Array3<T>;
-            type InputGrad = Array3<T>;
-            type Saved = Vec<$step_saved<T>>;
-
-            fn forward(&self, x: &Array3<T>) -> Array3<T> {
-                // One step function serves both modes; evaluation drops what it saved.
-                unroll(self, x).0
-            }
-
-            fn forward_train(&mut self, x: &Array3<T>) -> (Array3<T>, Self::Saved) {
-                unroll(self, x)
-            }
-
-            fn backward(&mut self, saved: Self::Saved, d_out: &Array3<T>) -> Array3<T> {
-                backprop_through_time(self, saved, d_out)
-            }
-        }
-    };
-}
-
-/// Runs `layer` over the time steps of `x` (`[time, batch, features]`): every hidden
-/// state (`[time, batch, hidden]`) and what each step's backward needs.
-fn unroll<T: Real, R: Recurrence<T>>(layer: &R, x: &Array3<T>) -> (Array3<T>, Vec<R::StepSaved>) {
+/// Runs `cell` over the time steps of `x` (`[time, batch, inputs]`) from the
+/// state `initial` (`[batch, hidden]` arrays: per sample): every hidden state
+/// (`[time, batch, hidden]`) and what each step's backward needs, in order.
+///
+/// # Panics
+/// If `x` has no time step, or as the cell panics on shapes that do not fit.
+pub fn unroll<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &ArrayRef3<T>,
+    initial: C::State,
+) -> (Array3<T>, Vec<C::StepSaved>) {
     assert!(
         x.len_of(Axis(0)) > 0,
         "a sequence needs at least one time step, got shape {:?}",
         x.shape()
     );
-    let mut state = layer.initial_state(x.len_of(Axis(1)));
+    let mut state = initial;
     let mut hidden = Vec::with_capacity(x.len_of(Axis(0)));
     let mut saved = Vec::with_capacity(x.len_of(Axis(0)));
     for x_t in x.outer_iter() {
-        let (next, step_saved) = layer.step(x_t, &state);
-        hidden.push(R::hidden(&next).clone());
+        let (next, step_saved) = cell.step(x_t, &state);
+        hidden.push(next.arrays()[0].clone());
         saved.push(step_saved);
         state = next;
     }
     (stack_steps(&hidden), saved)
 }
 
-/// Backpropagation through time: walks the steps in reverse, adding each step's
-/// upstream gradient `d_out[t]` to the gradient of `h` carried back from step `t + 1`,
-/// running the step's generated backward, and carrying the gradient of the previous
-/// state on. Weight gradients accumulate over the steps; the gradient left at the
-/// start goes to the initial state. Returns the input gradient `[time, batch, features]`.
-fn backprop_through_time<T: Real, R: Recurrence<T>>(
-    layer: &mut R,
-    saved: Vec<R::StepSaved>,
-    d_out: &Array3<T>,
-) -> Array3<T> {
+/// Backpropagation through time of an [`unroll`]: walks the steps in reverse,
+/// adding each step's upstream gradient `d_out[t]` (`[time, batch, hidden]`, the
+/// gradient of every hidden state) to the gradient of `h` carried back from step
+/// `t + 1`, running the step's backward, and carrying the gradient of the
+/// previous state on. The cell's parameter gradients accumulate over the steps.
+/// Returns the gradient of the input (`[time, batch, inputs]`) and of the
+/// initial state.
+///
+/// A [`Monitor`](crate::monitor::Monitor) listening through
+/// [`record_through_time`](crate::monitor::record_through_time) (as a model's
+/// does) gets the gradient's norm at every step.
+///
+/// # Panics
+/// If `d_out` does not have one step per saved step.
+pub fn backprop_through_time<T: Real, C: Cell<T>>(
+    cell: &mut C,
+    saved: Vec<C::StepSaved>,
+    d_out: &ArrayRef3<T>,
+) -> (Array3<T>, C::State) {
     assert_eq!(
         d_out.len_of(Axis(0)),
         saved.len(),
@@ -144,32 +204,153 @@ fn backprop_through_time<T: Real, R: Recurrence<T>>(
         d_out.len_of(Axis(0)),
         saved.len()
     );
-    let mut d_state = layer.zero_state(d_out.len_of(Axis(1)));
+    let Some(first) = d_out.outer_iter().next() else {
+        panic!("a sequence needs at least one time step");
+    };
+    let mut d_state: Option<C::State> = None;
     let mut d_x = Vec::with_capacity(saved.len());
     // Measured only for a listening monitor (one thread-local read otherwise).
     let listening = monitor::recording();
     let mut record = listening.map(|_| GradientThroughTime::new());
     for (step_saved, d_out_t) in saved.iter().zip(d_out.outer_iter()).rev() {
-        *R::hidden_mut(&mut d_state) += &d_out_t;
+        // After the last step nothing carries back but the output's gradient.
+        let mut d = match d_state.take() {
+            Some(d) => d,
+            None => {
+                let zeros = vec![Array2::zeros(first.raw_dim()); C::State::NAMES.len()];
+                C::State::from_arrays(zeros)
+            }
+        };
+        *d.arrays_mut()[0] += &d_out_t;
         if let Some(record) = &mut record {
-            record.push_step_norm(R::state_norm(&d_state));
+            record.push_step_norm(state_norm(&d));
         }
-        let (d_x_t, d_prev) = layer.step_backward(step_saved, d_state);
+        let (d_x_t, d_prev) = cell.step_backward(step_saved, d);
         d_x.push(d_x_t);
-        d_state = d_prev;
+        d_state = Some(d_prev);
     }
-    layer.accumulate_initial(d_state);
     if let Some(mut record) = record {
-        if listening == Some(true) {
+        if listening == Some(true)
+            && let Some(w) = cell.recurrence_matrix()
+        {
             record.largest_singular_value = Some(monitor::largest_singular_value(
-                layer.recurrence_matrix(),
+                w,
                 monitor::POWER_ITERATIONS,
             ));
         }
         monitor::deliver(record);
     }
     d_x.reverse();
-    stack_steps(&d_x)
+    let d_initial = d_state.expect("at least one step was walked");
+    (stack_steps(&d_x), d_initial)
+}
+
+/// A cell over sequences as a layer: `[time, batch, inputs]` in, every hidden
+/// state `[time, batch, hidden]` out, from a learned initial state (one
+/// `[hidden]` parameter per state array, the same for every sequence of a batch,
+/// named `h0` (and `c0`)). Parameters: the cell's, then the initial state's.
+///
+/// For an initial state per sample (`[batch, hidden]`, as the CS231n layers
+/// take), call [`unroll`] and [`backprop_through_time`] on the cell instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recurrent<T: Real, C> {
+    /// The cell run at every step.
+    pub cell: C,
+    /// The learned initial state: one `[hidden]` vector per state array.
+    pub initial: Vec<Param<T, Ix1>>,
+}
+
+impl<T: Real, C: Cell<T>> Recurrent<T, C> {
+    /// The layer of `cell` with `hidden` units and a zero initial state.
+    pub fn new(cell: C, hidden: usize) -> Self {
+        let initial = C::State::NAMES
+            .iter()
+            .map(|_| Param::new(init::zeros(hidden)))
+            .collect();
+        Recurrent { cell, initial }
+    }
+}
+
+/// The learned initial state on every row of a batch, and its gradient summed
+/// over the batch: what [`Recurrent`], [`Rnn`] and [`Lstm`] share.
+fn learned_initial<T: Real, S: State<T>>(initial: &[&Param<T, Ix1>], batch: usize) -> S {
+    S::from_arrays(initial.iter().map(|p| rows_of(&p.value, batch)).collect())
+}
+
+fn accumulate_initial<T: Real, S: State<T>>(initial: &mut [&mut Param<T, Ix1>], d: S) {
+    for (p, d) in initial.iter_mut().zip(d.arrays()) {
+        p.accumulate(&d.sum_axis(Axis(0)));
+    }
+}
+
+/// The `Layer` impl of a sequence layer: `[time, batch, features]` in, every
+/// hidden state out, through [`unroll`] and [`backprop_through_time`] from the
+/// learned initial state `$initial` (its fields, in state order).
+macro_rules! sequence_layer {
+    ($layer:ty, [$($generics:tt)*], |$this:ident| $initial:expr, |$this_mut:ident| $initial_mut:expr) => {
+        impl<$($generics)*> Layer<T> for $layer {
+            type Input = Array3<T>;
+            type Output = Array3<T>;
+            type InputGrad = Array3<T>;
+            type Saved = Vec<<Self as Cell<T>>::StepSaved>;
+
+            fn forward(&self, x: &Array3<T>) -> Array3<T> {
+                // One step function serves both modes; evaluation drops what it saved.
+                let $this = self;
+                unroll(self, x, learned_initial(&$initial, x.len_of(Axis(1)))).0
+            }
+
+            fn forward_train(&mut self, x: &Array3<T>) -> (Array3<T>, Self::Saved) {
+                let $this = &*self;
+                let initial = learned_initial(&$initial, x.len_of(Axis(1)));
+                unroll(&*self, x, initial)
+            }
+
+            fn backward(&mut self, saved: Self::Saved, d_out: &Array3<T>) -> Array3<T> {
+                let (d_x, d_initial) = backprop_through_time(self, saved, d_out);
+                let $this_mut = self;
+                accumulate_initial(&mut $initial_mut, d_initial);
+                d_x
+            }
+        }
+    };
+}
+
+sequence_layer!(
+    Recurrent<T, C>,
+    [T: Real, C: Cell<T>],
+    |this| this.initial.iter().collect::<Vec<_>>(),
+    |this| this.initial.iter_mut().collect::<Vec<_>>()
+);
+
+impl<T: Real, C: Cell<T>> Cell<T> for Recurrent<T, C> {
+    type State = C::State;
+    type StepSaved = C::StepSaved;
+
+    fn step(&self, x: ArrayView2<'_, T>, state: &Self::State) -> (Self::State, Self::StepSaved) {
+        self.cell.step(x, state)
+    }
+
+    fn step_backward(
+        &mut self,
+        saved: &Self::StepSaved,
+        d_state: Self::State,
+    ) -> (Array2<T>, Self::State) {
+        self.cell.step_backward(saved, d_state)
+    }
+
+    fn recurrence_matrix(&self) -> Option<&Array2<T>> {
+        self.cell.recurrence_matrix()
+    }
+}
+
+impl<T: Real, C: Cell<T>> Parameters<T> for Recurrent<T, C> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        self.cell.visit_params(f);
+        for (p, name) in self.initial.iter_mut().zip(C::State::NAMES) {
+            f(p.as_param_mut(name));
+        }
+    }
 }
 
 /// `[batch, n]` arrays, one per time step, stacked into `[time, batch, n]`.
@@ -234,27 +415,11 @@ impl<T: Real> Rnn<T> {
     }
 }
 
-impl<T: Real> Recurrence<T> for Rnn<T> {
+impl<T: Real> Cell<T> for Rnn<T> {
     type State = Array2<T>;
     type StepSaved = RnnCellSaved<T>;
 
-    fn initial_state(&self, batch: usize) -> Array2<T> {
-        rows_of(&self.h0.value, batch)
-    }
-
-    fn zero_state(&self, batch: usize) -> Array2<T> {
-        Array2::zeros((batch, self.h0.value.len()))
-    }
-
-    fn hidden(h: &Array2<T>) -> &Array2<T> {
-        h
-    }
-
-    fn hidden_mut(h: &mut Array2<T>) -> &mut Array2<T> {
-        h
-    }
-
-    fn step(&self, x: ArrayView2<T>, h: &Array2<T>) -> (Array2<T>, RnnCellSaved<T>) {
+    fn step(&self, x: ArrayView2<'_, T>, h: &Array2<T>) -> (Array2<T>, RnnCellSaved<T>) {
         let (wx, wh, b) = (&self.wx.value, &self.wh.value, &self.b.value);
         rnn_cell_train(x, h.view(), wx.view(), wh.view(), b.view())
     }
@@ -267,16 +432,8 @@ impl<T: Real> Recurrence<T> for Rnn<T> {
         (grads.x, grads.h_prev)
     }
 
-    fn accumulate_initial(&mut self, d_h: Array2<T>) {
-        self.h0.accumulate(&d_h.sum_axis(Axis(0)));
-    }
-
-    fn recurrence_matrix(&self) -> &Array2<T> {
-        &self.wh.value
-    }
-
-    fn state_norm(h: &Array2<T>) -> f64 {
-        monitor::squared_norm(h).sqrt()
+    fn recurrence_matrix(&self) -> Option<&Array2<T>> {
+        Some(&self.wh.value)
     }
 }
 
@@ -289,7 +446,7 @@ impl<T: Real> Parameters<T> for Rnn<T> {
     }
 }
 
-sequence_layer!(Rnn, RnnCellSaved);
+sequence_layer!(Rnn<T>, [T: Real], |this| [&this.h0], |this| [&mut this.h0]);
 
 /// An LSTM over a sequence: [`lstm_cell`] at each time step, from `x` of shape
 /// `[time, batch, inputs]` to all hidden states `h_t`, `[time, batch, hidden]`.
@@ -331,31 +488,11 @@ impl<T: Real> Lstm<T> {
     }
 }
 
-impl<T: Real> Recurrence<T> for Lstm<T> {
+impl<T: Real> Cell<T> for Lstm<T> {
     type State = (Array2<T>, Array2<T>);
     type StepSaved = LstmCellSaved<T>;
 
-    fn initial_state(&self, batch: usize) -> Self::State {
-        (
-            rows_of(&self.h0.value, batch),
-            rows_of(&self.c0.value, batch),
-        )
-    }
-
-    fn zero_state(&self, batch: usize) -> Self::State {
-        let zeros = Array2::zeros((batch, self.h0.value.len()));
-        (zeros.clone(), zeros)
-    }
-
-    fn hidden((h, _): &Self::State) -> &Array2<T> {
-        h
-    }
-
-    fn hidden_mut((h, _): &mut Self::State) -> &mut Array2<T> {
-        h
-    }
-
-    fn step(&self, x: ArrayView2<T>, (h, c): &Self::State) -> (Self::State, LstmCellSaved<T>) {
+    fn step(&self, x: ArrayView2<'_, T>, (h, c): &Self::State) -> (Self::State, LstmCellSaved<T>) {
         let (wx, wh, b) = (&self.wx.value, &self.wh.value, &self.b.value);
         lstm_cell_train(x, h.view(), c.view(), wx.view(), wh.view(), b.view())
     }
@@ -372,17 +509,8 @@ impl<T: Real> Recurrence<T> for Lstm<T> {
         (grads.x, (grads.h_prev, grads.c_prev))
     }
 
-    fn accumulate_initial(&mut self, (d_h, d_c): Self::State) {
-        self.h0.accumulate(&d_h.sum_axis(Axis(0)));
-        self.c0.accumulate(&d_c.sum_axis(Axis(0)));
-    }
-
-    fn recurrence_matrix(&self) -> &Array2<T> {
-        &self.wh.value
-    }
-
-    fn state_norm((h, c): &Self::State) -> f64 {
-        (monitor::squared_norm(h) + monitor::squared_norm(c)).sqrt()
+    fn recurrence_matrix(&self) -> Option<&Array2<T>> {
+        Some(&self.wh.value)
     }
 }
 
@@ -396,7 +524,12 @@ impl<T: Real> Parameters<T> for Lstm<T> {
     }
 }
 
-sequence_layer!(Lstm, LstmCellSaved);
+sequence_layer!(
+    Lstm<T>,
+    [T: Real],
+    |this| [&this.h0, &this.c0],
+    |this| [&mut this.h0, &mut this.c0]
+);
 
 /// The last time step of a sequence, `y = x[time - 1]`: `[time, batch, n]` to
 /// `[batch, n]`. It has no parameters.
@@ -429,6 +562,7 @@ pub fn last_step<T: Real>(x: ArrayView3<T>) -> Array2<T> {
 mod tests {
     use super::*;
     use crate::test_util::{check, random};
+    use ndarray::Array2;
 
     /// Random weights and initial states, so that every gradient is checked away from zero.
     fn randomize<T: Parameters<f64>>(layer: &mut T) {
@@ -454,6 +588,134 @@ mod tests {
         randomize(&mut lstm);
         // Checks x, wx, wh, b and the initial states h0 and c0 through all 5 steps.
         check(&mut lstm, &random((5, 2, 3), 1));
+    }
+
+    /// A GRU step (Cho et al., 2014) as a user writes it: update gate `z`, reset
+    /// gate `r`, candidate `n`, and `h = (1 - z) n + z h_prev`.
+    #[differentiable]
+    fn gru_cell<T: Real>(
+        x: ArrayView2<T>,
+        h_prev: ArrayView2<T>,
+        wx: ArrayView2<T>,
+        wh: ArrayView2<T>,
+        b: ArrayView1<T>,
+    ) -> Array2<T> {
+        let n = h_prev.ncols();
+        let gx = x.dot(&wx) + &b;
+        let z = sigmoid(gx.slice_axis(Axis(1), 0..n) + h_prev.dot(&wh.slice_axis(Axis(1), 0..n)));
+        let r = sigmoid(
+            gx.slice_axis(Axis(1), n..2 * n) + h_prev.dot(&wh.slice_axis(Axis(1), n..2 * n)),
+        );
+        let candidate = tanh(
+            gx.slice_axis(Axis(1), 2 * n..3 * n)
+                + (r * &h_prev).dot(&wh.slice_axis(Axis(1), 2 * n..3 * n)),
+        );
+        (1.0 - &z) * candidate + z * &h_prev
+    }
+
+    /// The user's cell: its parameters and the dozen lines of `Cell`.
+    struct Gru {
+        wx: Param<f64, Ix2>,
+        wh: Param<f64, Ix2>,
+        b: Param<f64, Ix1>,
+    }
+
+    impl Parameters<f64> for Gru {
+        fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, f64>)) {
+            f(self.wx.as_param_mut("wx"));
+            f(self.wh.as_param_mut("wh"));
+            f(self.b.as_param_mut("b"));
+        }
+    }
+
+    impl Cell<f64> for Gru {
+        type State = Array2<f64>;
+        type StepSaved = GruCellSaved<f64>;
+
+        fn step(
+            &self,
+            x: ArrayView2<'_, f64>,
+            h: &Array2<f64>,
+        ) -> (Array2<f64>, GruCellSaved<f64>) {
+            gru_cell_train(
+                x,
+                h.view(),
+                self.wx.value.view(),
+                self.wh.value.view(),
+                self.b.value.view(),
+            )
+        }
+
+        fn step_backward(
+            &mut self,
+            saved: &GruCellSaved<f64>,
+            d_h: Array2<f64>,
+        ) -> (Array2<f64>, Array2<f64>) {
+            let g = gru_cell_backward(saved, d_h.view());
+            self.wx.accumulate(&g.wx);
+            self.wh.accumulate(&g.wh);
+            self.b.accumulate(&g.b);
+            (g.x, g.h_prev)
+        }
+    }
+
+    fn gru(inputs: usize, hidden: usize) -> Recurrent<f64, Gru> {
+        let mut layer = Recurrent::new(
+            Gru {
+                wx: Param::new(random((inputs, 3 * hidden), 11) * 0.5),
+                wh: Param::new(random((hidden, 3 * hidden), 12) * 0.5),
+                b: Param::new(random(3 * hidden, 13) * 0.5),
+            },
+            hidden,
+        );
+        layer.initial[0].value = random(hidden, 14) * 0.5;
+        layer
+    }
+
+    #[test]
+    fn a_users_cell_runs_over_sequences_with_its_gradients_checked() {
+        // x, wx, wh, b and the learned initial state h0, through all 5 steps.
+        let mut layer = gru(3, 4);
+        let mut names = Vec::new();
+        layer.visit_params(&mut |p| names.push(p.name.to_string()));
+        assert_eq!(names, ["wx", "wh", "b", "h0"]);
+        check(&mut layer, &random((5, 2, 3), 1));
+    }
+
+    #[test]
+    fn a_per_sample_initial_state_gets_its_own_gradient() {
+        // The CS231n recurrent layers: h0 given per sample, [batch, hidden].
+        let mut layer = gru(3, 4);
+        let x = random((6, 2, 3), 2);
+        let h0 = random((2, 4), 3);
+        let r = random((6, 2, 4), 4);
+        let loss = |cell: &Gru, h0: &Array2<f64>| (unroll(cell, &x, h0.clone()).0 * &r).sum();
+        let (_, saved) = unroll(&layer.cell, &x, h0.clone());
+        let (d_x, d_h0) = backprop_through_time(&mut layer.cell, saved, &r);
+        assert_eq!((d_x.shape(), d_h0.shape()), (&[6, 2, 3][..], &[2, 4][..]));
+        let eps = 1e-5;
+        for i in 0..2 {
+            for j in 0..4 {
+                let (mut up, mut down) = (h0.clone(), h0.clone());
+                up[[i, j]] += eps;
+                down[[i, j]] -= eps;
+                let numeric = (loss(&layer.cell, &up) - loss(&layer.cell, &down)) / (2.0 * eps);
+                let err =
+                    (d_h0[[i, j]] - numeric).abs() / (d_h0[[i, j]].abs() + numeric.abs()).max(1e-8);
+                assert!(err < 1e-7, "d_h0[{i}, {j}]: {} vs {numeric}", d_h0[[i, j]]);
+            }
+        }
+        // The rows are independent: sample 0's state does not reach sample 1.
+        let mut moved = h0.clone();
+        moved[[0, 0]] += 1.0;
+        let (a, _) = unroll(&layer.cell, &x, h0);
+        let (b, _) = unroll(&layer.cell, &x, moved);
+        assert_eq!(a.index_axis(Axis(1), 1), b.index_axis(Axis(1), 1));
+        // The built-in cells run the same way: an LSTM from a per-sample (h, c).
+        let lstm = Lstm::<f64>::new(3, 4, &mut SeededRng::new(0));
+        let state = (random((2, 4), 5), random((2, 4), 6));
+        let (hs, _) = unroll(&lstm, &x, state);
+        assert_eq!(hs.shape(), &[6, 2, 4]);
     }
 
     #[test]
