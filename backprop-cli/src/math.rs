@@ -14,7 +14,9 @@
 //! gradient of each named value (`dz` for `let z`), and for each backward
 //! value read more than once (`t1`, `t2`); everything else is inlined. Forward
 //! values are read by their names, the output as `out` (as in the generated
-//! code), and unnamed ones as their own expression.
+//! code), and unnamed ones as their own expression. A `sum_to` between
+//! shapes that [`shape`] finds equal is left out (under its assumption that no
+//! broadcast stretches an input's axis of length 1).
 
 use std::collections::HashMap;
 
@@ -67,6 +69,8 @@ pub struct Printer<'g> {
     stmt_names: HashMap<ValueId, String>,
     /// The name of each output.
     out_names: HashMap<ValueId, String>,
+    /// Each value's shape, as [`shape::shapes`] derives it.
+    shapes: Vec<shape::Shape>,
 }
 
 impl<'g> Printer<'g> {
@@ -101,15 +105,29 @@ impl<'g> Printer<'g> {
                 claim(grad, format!("d{name}"), &mut stmt_names);
             }
         }
+        let shapes = shape::shapes(g);
+        // A `sum_to` the printer leaves out stands for its argument: its
+        // readers read the argument.
+        let transparent = |v: ValueId| {
+            let n = &g.nodes[v];
+            matches!(n.op, Op::Grad(GradOp::SumTo)) && same_shape(&shapes, n.args[0], n.args[1])
+        };
         let mut readers = vec![0usize; g.nodes.len()];
         for n in g.nodes.iter().filter(|n| n.backward) {
             for &a in &n.args {
                 readers[a] += 1;
             }
         }
+        for v in (0..g.nodes.len()).rev() {
+            // A named one is a statement of its own, which reads its argument once.
+            if transparent(v) && !stmt_names.contains_key(&v) {
+                let a = g.nodes[v].args[0];
+                readers[a] = (readers[a] + readers[v]).saturating_sub(1);
+            }
+        }
         let mut t = 0;
         for (v, n) in g.nodes.iter().enumerate() {
-            let leafy = matches!(n.op, Op::Grad(GradOp::Seed(_)) | Op::ShapeOf);
+            let leafy = matches!(n.op, Op::Grad(GradOp::Seed(_)) | Op::ShapeOf) || transparent(v);
             if n.backward && readers[v] > 1 && !leafy && !stmt_names.contains_key(&v) {
                 t += 1;
                 claim(v, format!("t{t}"), &mut stmt_names);
@@ -119,6 +137,7 @@ impl<'g> Printer<'g> {
             g,
             stmt_names,
             out_names,
+            shapes,
         }
     }
 
@@ -284,6 +303,26 @@ impl<'g> Printer<'g> {
 
     fn infix(&self, l: ValueId, sign: &str, r: ValueId) -> Expr {
         // `a + -b` is `a - b`.
+        let rn = &self.g.nodes[r];
+        let named = self.stmt_names.contains_key(&r) || (!rn.backward && rn.name.is_some());
+        let neg = match &rn.op {
+            Op::Elementwise(e) if e.name == "neg" => Some(rn.args[0]),
+            Op::Grad(GradOp::ElementwiseGrad(e)) if e.name == "neg" => rn.args.last().copied(),
+            _ => None,
+        };
+        if sign == "+"
+            && !named
+            && let Some(inner) = neg
+        {
+            return (
+                format!(
+                    "{} - {}",
+                    self.arg(l, Prec::Sum),
+                    self.arg(inner, Prec::Product)
+                ),
+                Prec::Sum,
+            );
+        }
         if sign == "+"
             && let (right, Prec::Unary) = self.value(r)
             && let Some(negated) = right.strip_prefix('-')
@@ -331,6 +370,8 @@ impl<'g> Printer<'g> {
                 (name, Prec::Atom)
             }
             GradOp::Zeros => ("0".to_string(), Prec::Atom),
+            // Between shapes the analysis finds equal, `sum_to` is the identity.
+            GradOp::SumTo if same_shape(&self.shapes, a(0), a(1)) => self.value(a(0)),
             GradOp::SumTo => {
                 let from = match g.ty(a(0)) {
                     Ty::Float(r) => r,
@@ -529,6 +570,14 @@ impl<'g> Printer<'g> {
         } else {
             format!("1[not {m}]")
         }
+    }
+}
+
+/// Whether two values have shapes the analysis derived in full and found equal.
+fn same_shape(shapes: &[shape::Shape], a: ValueId, b: ValueId) -> bool {
+    match (&shapes[a], &shapes[b]) {
+        (Some(x), Some(y)) => x == y && x.iter().all(|d| *d != shape::Dim::Unknown),
+        _ => false,
     }
 }
 

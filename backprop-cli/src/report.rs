@@ -165,3 +165,42 @@ pub fn aborting(errors: usize) -> String {
         n => format!("error: aborting due to {n} previous errors\n"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caret_runs_under_the_span_on_its_line() {
+        let src = "fn f() {\n    let z = tanhh(x);\n}\n";
+        let at = |line, column| LineColumn { line, column };
+        let text = render(
+            "f.rs",
+            src,
+            &Message {
+                level: "error",
+                message: "unknown op `tanhh`",
+                start: at(2, 12),
+                end: at(2, 17),
+                notes: vec![("help", "did you mean `tanh`?".into())],
+            },
+        );
+        assert_eq!(
+            text,
+            "error: unknown op `tanhh`\n --> f.rs:2:13\n  |\n2 |     let z = tanhh(x);\n  |             ^^^^^\n  |\n  = help: did you mean `tanh`?\n\n"
+        );
+        // A span over several lines is underlined to the end of its first.
+        let text = render(
+            "f.rs",
+            src,
+            &Message {
+                level: "warning",
+                message: "m",
+                start: at(2, 4),
+                end: at(3, 1),
+                notes: Vec::new(),
+            },
+        );
+        assert!(text.contains("\n  |     ^^^^^^^^^^^^^^^^^\n"), "{text}");
+    }
+}

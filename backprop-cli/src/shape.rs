@@ -710,3 +710,41 @@ pub fn bin_sign(op: BinOp) -> Option<&'static str> {
         BinOp::Maximum | BinOp::Minimum => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polynomials_simplify_and_print_constants_last() {
+        let n = Poly::var("n");
+        let two_n = Poly::constant(2).mul(&n);
+        assert_eq!(two_n.sub(&n), n);
+        assert_eq!(Poly::constant(3).mul(&n).sub(&two_n).to_string(), "n");
+        let x1 = Poly::var("x.1");
+        let bytes = Poly::constant(4).mul(&x1).mul(&n).add(&Poly::constant(16));
+        assert_eq!(bytes.to_string(), "4 * n * x.1 + 16");
+        assert_eq!(n.sub(&Poly::constant(1)).to_string(), "n - 1");
+        // An inexact division is an opaque factor, parenthesized in a product.
+        let half = x1.div(&Poly::constant(2));
+        assert_eq!(half.to_string(), "x.1 / 2");
+        assert_eq!(Poly::constant(4).mul(&half).to_string(), "4 * (x.1 / 2)");
+        assert_eq!(two_n.div(&Poly::constant(2)), n);
+    }
+
+    #[test]
+    fn per_sample_bytes_take_one_batch_factor_out() {
+        let shape = Some(vec![Dim::var("x.0".into()), Dim::var("w.1".into())]);
+        let (per, fixed) = cost(Ty::Float(2), &shape, Some("x.0")).expect("known");
+        assert_eq!(
+            (per.to_string(), fixed.to_string()),
+            ("4 * w.1".into(), "0".into())
+        );
+        let (per, fixed) = cost(Ty::Shape(2), &shape, Some("x.0")).expect("known");
+        assert_eq!(
+            (per.to_string(), fixed.to_string()),
+            ("0".into(), "16".into())
+        );
+        assert!(cost(Ty::Float(1), &Some(vec![Dim::Unknown]), None).is_none());
+    }
+}
