@@ -55,6 +55,30 @@
 //! assert!(report.passed(), "{report}");
 //! ```
 //!
+//! Or let the macro write that test: `check(..)` in the attribute gives each
+//! input a value, and the macro emits a `#[test] fn NAME_gradient_check()`
+//! (under `cfg(test)`) that draws seeded random inputs and runs the same check:
+//!
+//! ```
+//! # use backprop::prelude::*;
+//! #[differentiable(check(x = [4, 3], w = [3, 2], b = [2]))]
+//! pub fn dense_tanh<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
+//!     tanh(x.dot(&w) + &b)
+//! }
+//! ```
+//!
+//! A float array gets its shape (`x = [4, 3]`: standard normal values; `v = [3] > 0`:
+//! positive ones, for what goes under a `sqrt` or `ln`), an integer array its shape
+//! and a bound (`labels = [4] < 3`), a scalar its value (`eps = 0.1`, `n = 2`);
+//! `seed = N` draws other inputs and `scale = 0.3` smaller ones. The check is in
+//! `f64` with five-point central differences of step 1e-4, and passes when every
+//! element's relative error `|a - n| / max(1e-8, |a| + |n|)` is at most 1e-7.
+//! Random inputs stay away from kinks (a ReLU at exactly 0) with probability
+//! close to 1, not with certainty: if a check lands on one, pick another seed.
+//! Gradients far below 1e-6 (saturated sigmoids) are under the differences'
+//! rounding error; `scale` keeps the values where they are measurable. Every
+//! layer and loss of [`layers`] and [`losses`] carries such a check.
+//!
 //! # Reading the backward pass
 //!
 //! The rustdoc of `dense_tanh_backward` (run `cargo doc --open`) shows the generated

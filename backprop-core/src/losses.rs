@@ -20,7 +20,7 @@ use crate::Real;
 /// Softmax cross-entropy with integer labels, `L = -mean_i log softmax(scores_i)[labels_i]`,
 /// for `scores` of shape `[batch, classes]` and `labels` of shape `[batch]`.
 /// Computed as `log_softmax` then `pick`, so large scores do not overflow.
-#[differentiable]
+#[differentiable(check(scores = [4, 3], labels = [4] < 3))]
 pub fn softmax_cross_entropy<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     let log_p = log_softmax(scores, Axis(1));
     -pick(log_p, &labels).mean()
@@ -33,7 +33,7 @@ pub fn softmax_cross_entropy<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<
 /// `max(0, s_iy_i - s_iy_i + 1) = 1`, is subtracted; its gradient is zero, as the
 /// two paths through `s_iy_i` cancel. The classes are laid along axis 0 of the
 /// transpose so that the correct scores (`[batch]`) broadcast along them.
-#[differentiable]
+#[differentiable(check(scores = [4, 3], labels = [4] < 3))]
 pub fn multiclass_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     let correct = pick(scores, &labels);
     let margins = relu(scores.t() - &correct + 1.0);
@@ -41,7 +41,7 @@ pub fn multiclass_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize
 }
 
 /// Mean squared error, `L = mean((pred - target)^2)` over every element.
-#[differentiable]
+#[differentiable(check(pred = [4, 3], target = [4, 3]))]
 pub fn mse<T: Real>(pred: ArrayView2<T>, #[no_grad] target: ArrayView2<T>) -> T {
     square(pred - &target).mean()
 }
@@ -49,7 +49,7 @@ pub fn mse<T: Real>(pred: ArrayView2<T>, #[no_grad] target: ArrayView2<T>) -> T 
 /// The Huber loss, `L = mean(huber(pred - target, delta))` over every element, where
 /// `huber(e, delta)` is `e^2 / 2` for `|e| <= delta` and `delta (|e| - delta / 2)`
 /// beyond: quadratic near zero, linear (robust to outliers) far from it.
-#[differentiable]
+#[differentiable(check(pred = [4, 3], target = [4, 3], delta = 1.0))]
 pub fn huber_loss<T: Real>(
     pred: ArrayView2<T>,
     #[no_grad] target: ArrayView2<T>,

@@ -78,6 +78,15 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         tokens.extend(e.backward_params_fn());
         tokens.extend(e.layer_impl(layer));
     }
+    if let Some(plan) = opts.check.as_ref().and_then(|c| c.plan.as_ref()) {
+        let k = &e.krate;
+        tokens.extend(crate::gradtest::emit_test(
+            plan,
+            e.fn_name(),
+            &e.item_name("_dyn"),
+            k,
+        ));
+    }
     Emitted {
         tokens,
         backward_text,

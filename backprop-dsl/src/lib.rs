@@ -22,6 +22,7 @@ pub mod check;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod gradtest;
 #[cfg(any(test, feature = "interp"))]
 pub mod interp;
 pub mod ir;
@@ -141,10 +142,13 @@ fn compile_inner(
 ) -> Result<Compiled, Vec<Diagnostic>> {
     check_size(&item).map_err(|e| vec![e])?;
     let mut diags = diag::Diagnostics::new();
-    let options = parse::parse_options(attr, &mut diags);
+    let mut options = parse::parse_options(attr, &mut diags);
     let Some(def) = parse::parse_fn(item, &mut diags) else {
         return Err(diags.into_vec());
     };
+    if let Some(spec) = &mut options.check {
+        spec.plan = gradtest::plan(&def, spec, &mut diags);
+    }
     if options.layer.is_some() {
         check_layer_signature(&def, &mut diags);
     }

@@ -55,7 +55,7 @@ impl Message {
 
 /// The options there are: the help of an option error without a better one.
 const OPTIONS: &str = "the options are `layer = StructName`, `crate = path::to::backprop`, \
-        and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
+        `check(input = [shape], ...)`, and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
 
 /// The help of an option error: the options there are.
 pub fn options_help() -> String {
@@ -86,6 +86,64 @@ pub fn unknown_option_help(suggestion: &str) -> String {
 /// text of the parser's error).
 pub fn unknown_lint(name: &str) -> String {
     format!("unknown lint `{name}`")
+}
+
+/// What `check(..)` takes, the help of its errors.
+const CHECK_HELP: &str = "write `check(x = [4, 3], labels = [4] < 3, eps = 0.1, n = 2)`: a shape \
+    for each float array input (seeded normal values; `[3] > 0` for positive ones), a shape and a \
+    bound for each integer array (uniform values below it), a value for each scalar; `seed = N` \
+    picks other random inputs, `scale = 0.3` smaller ones";
+
+/// An entry of `check(..)` that is not a plain name (the text of the parser's error).
+pub const CHECK_ENTRY_NAME: &str = "an entry of `check(..)` is an input's name and its value";
+
+/// An entry of `check(..)` without `= value` (the text of the parser's error).
+pub fn check_needs_value(name: &str) -> String {
+    format!("`{name}` in `check(..)` needs a value: `{name} = [4, 3]`")
+}
+
+/// `check(..)` names something that is not an input.
+pub fn check_unknown_input(name: &str, inputs: &[String]) -> Message {
+    Message::new(
+        format!("`check` names `{name}`, which is not an input of the function"),
+        format!("the inputs are {}; {CHECK_HELP}", code_list(inputs)),
+    )
+}
+
+/// `check(..)` names an input twice.
+pub fn check_duplicate_input(name: &str) -> Message {
+    Message::new(format!("`check` gives `{name}` twice"), CHECK_HELP)
+}
+
+/// `check(..)` leaves an input out.
+pub fn check_missing_input(name: &str, example: &str) -> Message {
+    Message::new(
+        format!("`check` gives no value for the input `{name}`"),
+        format!("add `{name} = {example}`; {CHECK_HELP}"),
+    )
+}
+
+/// A `check(..)` value of the wrong form for its input.
+pub fn check_bad_value(name: &str, kind: &str, example: &str) -> Message {
+    Message::new(
+        format!("`{name}` is {kind}: `check` needs `{name} = {example}` for it"),
+        CHECK_HELP,
+    )
+}
+
+/// `check(..)` on a function of a fixed float type.
+pub const CHECK_NEEDS_GENERIC: Message = Message::fixed(
+    "`check` runs the gradient check in `f64`, but this function is not generic over the float type",
+    "write the function over a type parameter `T: Real` (it is then also usable in `f32`)",
+);
+
+/// `a`, `b` and `c` in backticks.
+fn code_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.len() {
+        0 => "none".to_string(),
+        _ => quoted.join(", "),
+    }
 }
 
 /// The help for an unknown lint: the closest lint, if one is close, and every lint.

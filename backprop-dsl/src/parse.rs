@@ -22,6 +22,22 @@ pub struct Options {
     pub krate: syn::Path,
     /// `allow(..)`, `warn(..)`, `deny(..)`: lint levels for this function, in order.
     pub lints: Vec<crate::lints::LevelSetting>,
+    /// `check(input = value, ..)`: emit a `#[test]` that gradient-checks the
+    /// function on seeded random inputs of these shapes.
+    pub check: Option<CheckSpec>,
+}
+
+/// The inputs of the generated gradient test: `check(x = [4, 3], labels = [4] < 3,
+/// eps = 0.1, n = 2, seed = 7)`.
+#[derive(Clone, Debug)]
+pub struct CheckSpec {
+    /// The `check` keyword, where errors about the whole option point.
+    pub span: Span,
+    /// One entry per named input, in the order written.
+    pub inputs: Vec<(Ident, syn::Expr)>,
+    /// The test's inputs, once checked against the function's
+    /// ([`crate::gradtest::plan`]); `None` before, or with errors.
+    pub plan: Option<crate::gradtest::CheckPlan>,
 }
 
 pub use crate::ir::{InputKind, Pass};
@@ -74,6 +90,7 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
         layer: None,
         krate: syn::parse_quote!(::backprop),
         lints: Vec::new(),
+        check: None,
     };
     if attr.is_empty() {
         return options;
@@ -89,6 +106,25 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             Ok(())
         } else if meta.path.is_ident("crate") {
             options.krate = value()?.parse()?;
+            Ok(())
+        } else if meta.path.is_ident("check") {
+            let mut spec = CheckSpec {
+                span: syn::spanned::Spanned::span(&meta.path),
+                inputs: Vec::new(),
+                plan: None,
+            };
+            meta.parse_nested_meta(|input| {
+                let Some(name) = input.path.get_ident().cloned() else {
+                    return Err(input.error(messages::CHECK_ENTRY_NAME));
+                };
+                let expr: syn::Expr = input
+                    .value()
+                    .map_err(|_| input.error(messages::check_needs_value(&name.to_string())))?
+                    .parse()?;
+                spec.inputs.push((name, expr));
+                Ok(())
+            })?;
+            options.check = Some(spec);
             Ok(())
         } else if let Some(level) = ["allow", "warn", "deny"]
             .iter()
@@ -113,9 +149,10 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             })
         } else {
             let name = code(&meta.path);
-            if let Some(s) =
-                crate::diag::did_you_mean(&name, ["layer", "crate", "allow", "warn", "deny"])
-            {
+            if let Some(s) = crate::diag::did_you_mean(
+                &name,
+                ["layer", "crate", "check", "allow", "warn", "deny"],
+            ) {
                 help = messages::unknown_option_help(s);
             }
             Err(meta.error(messages::unknown_option(&name)))

@@ -24,6 +24,7 @@ cases!(
     attention,
     batchnorm_forward,
     broadcasting,
+    check_option,
     conv_block,
     dqn_huber_loss,
     elementwise_chain,
@@ -111,6 +112,7 @@ fn the_snapshot_cases_have_correct_gradients() {
             broadcasting::broadcasting_dyn(),
             vec![r(&[3, 4]), r(&[4]), r(&[3, 1]), r(&[])],
         ),
+        (check_option::loss_dyn(), vec![r(&[4, 3]), ids.clone()]),
         (conv_block::conv_block_dyn(), {
             // Distinct values keep the pooling windows away from ties.
             let x = ArrayD::from_shape_fn(IxDyn(&[1, 2, 4, 4]), |i| {

@@ -48,19 +48,19 @@ parameterless_layer!(
 );
 
 /// `y = max(x, 0)` elementwise. The derivative is taken as 0 at 0.
-#[differentiable(layer = Relu)]
+#[differentiable(layer = Relu, check(x = [4, 3]))]
 pub fn relu<T: Real>(x: ArrayView2<T>) -> Array2<T> {
     relu(x)
 }
 
 /// `y = 1 / (1 + e^-x)` elementwise, computed without overflow.
-#[differentiable(layer = Sigmoid)]
+#[differentiable(layer = Sigmoid, check(x = [4, 3]))]
 pub fn sigmoid<T: Real>(x: ArrayView2<T>) -> Array2<T> {
     sigmoid(x)
 }
 
 /// `y = tanh(x)` elementwise.
-#[differentiable(layer = Tanh)]
+#[differentiable(layer = Tanh, check(x = [4, 3]))]
 pub fn tanh<T: Real>(x: ArrayView2<T>) -> Array2<T> {
     tanh(x)
 }
@@ -82,7 +82,7 @@ impl<T: Real> LeakyRelu<T> {
 }
 
 /// `y = x` where `x > 0`, else `alpha * x`, elementwise.
-#[differentiable(layer = LeakyRelu)]
+#[differentiable(layer = LeakyRelu, check(x = [4, 3], alpha = 0.1))]
 pub fn leaky_relu<T: Real>(x: ArrayView2<T>, #[no_grad] alpha: T) -> Array2<T> {
     leaky_relu(x, alpha)
 }

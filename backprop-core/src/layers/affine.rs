@@ -55,7 +55,7 @@ impl<T: Real> Affine<T> {
 }
 
 /// `y = x w + b`: `[batch, inputs]` times `[inputs, outputs]`, plus `[outputs]` on every row.
-#[differentiable(layer = Affine)]
+#[differentiable(layer = Affine, check(x = [4, 3], w = [3, 5], b = [5]))]
 pub fn affine<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
     x.dot(&w) + &b
 }

@@ -63,7 +63,10 @@ impl<T: Real> Conv2d<T> {
 
 /// Cross-correlation of `[batch, channels, h, w]` images with `[filters, channels, kh, kw]`
 /// kernels, plus a bias per filter: `[batch, filters, oh, ow]`.
-#[differentiable(layer = Conv2d)]
+#[differentiable(
+    layer = Conv2d,
+    check(x = [2, 2, 5, 5], w = [3, 2, 3, 3], b = [3], stride = 1, pad = 1)
+)]
 pub fn conv2d_layer<T: Real>(
     x: ArrayView4<T>,
     w: ArrayView4<T>,
@@ -80,7 +83,7 @@ pub fn conv2d_layer<T: Real>(
 pub struct MaxPool2;
 
 /// The maximum of each 2x2 window: `[n, c, h, w] -> [n, c, h / 2, w / 2]`.
-#[differentiable(layer = MaxPool2<>)]
+#[differentiable(layer = MaxPool2<>, check(x = [2, 2, 4, 4]))]
 pub fn max_pool2_layer<T: Real>(x: ArrayView4<T>) -> Array4<T> {
     max_pool2(x)
 }
@@ -91,7 +94,7 @@ pub fn max_pool2_layer<T: Real>(x: ArrayView4<T>) -> Array4<T> {
 pub struct Flatten;
 
 /// `[n, c, h, w] -> [n, c * h * w]`.
-#[differentiable(layer = Flatten<>)]
+#[differentiable(layer = Flatten<>, check(x = [2, 2, 3, 3]))]
 pub fn flatten_layer<T: Real>(x: ArrayView4<T>) -> Array2<T> {
     flatten(x)
 }

@@ -56,7 +56,7 @@ impl<T: Real> Dropout<T> {
 }
 
 /// `y = x * mask` elementwise; `mask` holds 0 for dropped elements and `1 / (1 - p)` for kept ones.
-#[differentiable]
+#[differentiable(check(x = [4, 3], mask = [4, 3]))]
 pub fn dropout<T: Real>(x: ArrayView2<T>, #[no_grad] mask: ArrayView2<T>) -> Array2<T> {
     x * &mask
 }

@@ -27,7 +27,7 @@ impl<T: Real> Embedding<T> {
 
 /// `y[i] = table[ids[i]]`: the backward scatter-adds each row of the gradient into
 /// the row of the table it came from.
-#[differentiable(layer = Embedding)]
+#[differentiable(layer = Embedding, check(ids = [5] < 4, table = [4, 3]))]
 pub fn embedding<T: Real>(ids: ArrayView1<usize>, table: ArrayView2<T>) -> Array2<T> {
     rows(table, &ids)
 }

@@ -63,7 +63,7 @@ impl<T: Real> BatchNorm<T> {
 
 /// Batch normalization with the statistics of the batch:
 /// `y = (x - mean) / sqrt(var + eps) * gamma + beta`, `mean` and biased `var` over axis 0.
-#[differentiable]
+#[differentiable(check(x = [6, 3], gamma = [3], beta = [3], eps = 1e-5))]
 pub fn batch_norm<T: Real>(
     x: ArrayView2<T>,
     gamma: ArrayView1<T>,
@@ -78,7 +78,14 @@ pub fn batch_norm<T: Real>(
 
 /// Batch normalization with given statistics (the running ones in evaluation):
 /// `y = (x - mean) / sqrt(var + eps) * gamma + beta`.
-#[differentiable]
+#[differentiable(check(
+    x = [6, 3],
+    gamma = [3],
+    beta = [3],
+    mean = [3],
+    var = [3] > 0,
+    eps = 1e-5
+))]
 pub fn batch_norm_eval<T: Real>(
     x: ArrayView2<T>,
     gamma: ArrayView1<T>,
@@ -164,7 +171,7 @@ impl<T: Real> LayerNorm<T> {
 
 /// Layer normalization: `y = (x - mean) / sqrt(var + eps) * gamma + beta`, `mean` and
 /// biased `var` over axis 1, put back as a column to broadcast along each row.
-#[differentiable(layer = LayerNorm)]
+#[differentiable(layer = LayerNorm, check(x = [4, 5], gamma = [5], beta = [5], eps = 1e-5))]
 pub fn layer_norm<T: Real>(
     x: ArrayView2<T>,
     gamma: ArrayView1<T>,

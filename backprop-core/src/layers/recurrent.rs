@@ -14,7 +14,7 @@ use crate::{Layer, Param, ParamMut, Parameters, Real, SeededRng, init};
 
 /// One step of a vanilla RNN: `h = tanh(x wx + h_prev wh + b)`, with `x` of shape
 /// `[batch, inputs]`, `h_prev` and `h` of shape `[batch, hidden]`.
-#[differentiable]
+#[differentiable(check(x = [2, 3], h_prev = [2, 4], wx = [3, 4], wh = [4, 4], b = [4]))]
 pub fn rnn_cell<T: Real>(
     x: ArrayView2<T>,
     h_prev: ArrayView2<T>,
@@ -31,7 +31,15 @@ pub fn rnn_cell<T: Real>(
 /// `hidden` columns, in the order input, forget, output, candidate:
 /// `i = sigmoid(..)`, `f = sigmoid(..)`, `o = sigmoid(..)`, `g = tanh(..)`; then
 /// `c = f * c_prev + i * g` and `h = o * tanh(c)`.
-#[differentiable]
+#[differentiable(check(
+    scale = 0.5,
+    x = [2, 3],
+    h_prev = [2, 4],
+    c_prev = [2, 4],
+    wx = [3, 16],
+    wh = [4, 16],
+    b = [16]
+))]
 pub fn lstm_cell<T: Real>(
     x: ArrayView2<T>,
     h_prev: ArrayView2<T>,
@@ -552,7 +560,7 @@ impl<T> Default for LastStep<T> {
 }
 
 /// `y = x[time - 1]`: the last step, as a length-1 slice summed over its one step.
-#[differentiable(layer = LastStep)]
+#[differentiable(layer = LastStep, check(x = [4, 2, 3]))]
 pub fn last_step<T: Real>(x: ArrayView3<T>) -> Array2<T> {
     let steps = x.len_of(Axis(0));
     x.slice_axis(Axis(0), steps - 1..steps).sum_axis(Axis(0))
