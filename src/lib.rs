@@ -101,6 +101,51 @@
 //! transposed (`dot_mt` is `a b^T`, `dot_tm` is `a^T b`). Every kernel is in
 //! [`ops`], its derivative kernel right beside it.
 //!
+//! The command-line tool `backprop` (`cargo install --path backprop-cli`, or
+//! `cargo run -p backprop-cli -- ...` in this workspace) shows the same from a
+//! source file, with the compiler the macro uses:
+//!
+//! - `backprop expand src/layers.rs --item dense_tanh`: the forward, what
+//!   `_train` saves (each value's shape in the inputs' dimensions and its bytes
+//!   per sample: the memory plan) and the backward under its forward lines;
+//!   `--ir` prints the IR after each pass;
+//! - `backprop math src/layers.rs --item dense_tanh`: the backward as math,
+//!   `dz = dout * (1 - out^2)`, `dw = x^T dz`;
+//! - `backprop graph src/layers.rs --item dense_tanh -o graph.svg` (or `.dot`):
+//!   the computational graph, the forward in black, the backward in red, saved
+//!   values with a double border.
+//!
+//! # A backward of your own
+//!
+//! For a surrogate gradient, a straight-through estimator, or a faster rule
+//! written by hand, name your backward in the attribute. It takes what `_train`
+//! saved (which then holds every input, `saved.x`, beside what the derived
+//! backward needs) and the upstream gradient, and returns the `Grads` struct;
+//! `NAME_backward` (and a layer's backward) calls it, and the derived one stays
+//! as `NAME_derived_backward`. It must be tested, so it needs `check(..)`: the
+//! generated test compares it with the derived backward and with finite
+//! differences.
+//!
+//! ```
+//! # use backprop::prelude::*;
+//! #[differentiable(backward = scale_by_hand, check(x = [4, 3]))]
+//! pub fn scale<T: Real>(x: ArrayView2<T>) -> Array2<T> {
+//!     x * 3.0
+//! }
+//!
+//! pub fn scale_by_hand<T: Real>(_: &ScaleSaved<T>, d_out: ArrayView2<'_, T>) -> ScaleGrads<T> {
+//!     ScaleGrads { x: &d_out * T::lit(3.0) }
+//! }
+//! # let (_, saved) = scale_train(ndarray::array![[1.0f64]].view());
+//! # assert_eq!(scale_backward(&saved, ndarray::array![[1.0]].view()).x, ndarray::array![[3.0]]);
+//! ```
+//!
+//! A backward that differs from the derivative on purpose must say so with
+//! `surrogate` (`backward = straight_through, surrogate`): its test then checks
+//! only that every gradient has its input's shape and is finite, and the
+//! forward may use ops without a derivative (`round`, `sign`, `floor`).
+//! Nothing here trusts a hand-written backward without a test.
+//!
 //! # Layers
 //!
 //! `#[differentiable(layer = Name)]` makes the function the forward of a struct:

@@ -135,6 +135,9 @@ pub struct DynFunction<T> {
     pub forward: DynForward<T>,
     /// Runs the training forward and the backward pass.
     pub backward: DynBackward<T>,
+    /// For an item with a backward of the user's own (`backward = ..`), the one
+    /// the compiler derived, which `check_against_derived` compares it with.
+    pub derived_backward: Option<DynBackward<T>>,
 }
 
 /// The single element of a 0-d array (used by generated code for scalar outputs).

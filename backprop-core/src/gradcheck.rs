@@ -228,6 +228,111 @@ pub fn check_function(f: &DynFunction<f64>, inputs: &[DynValue<f64>], opts: &Gra
     }
 }
 
+/// For an item with a backward of the user's own (`backward = ..` in the
+/// attribute): compares it with the backward the compiler derived, element by
+/// element, on `inputs` and a random upstream gradient (relative error as for
+/// finite differences). [`check_function`] compares it with finite differences.
+///
+/// # Panics
+/// If `f` has no derived backward beside its own (no `backward = ..`), or as
+/// [`check_function`].
+pub fn check_against_derived(
+    f: &DynFunction<f64>,
+    inputs: &[DynValue<f64>],
+    opts: &GradCheck,
+) -> Report {
+    let derived = f.derived_backward.unwrap_or_else(|| {
+        panic!(
+            "`{}` has no backward of its own to compare with the derived one",
+            f.name
+        )
+    });
+    let mut rng = SeededRng::new(opts.seed);
+    let r: Vec<ArrayD<f64>> = (f.forward)(inputs)
+        .iter()
+        .map(|o| random_like(o.raw_dim(), &mut rng))
+        .collect();
+    let (own, reference) = ((f.backward)(inputs, &r), derived(inputs, &r));
+    let mut entries = Vec::new();
+    for (i, spec) in f.inputs.iter().enumerate() {
+        let (Some(a), Some(b)) = (&own[i], &reference[i]) else {
+            continue;
+        };
+        assert_eq!(
+            a.shape(),
+            b.shape(),
+            "the gradient of `{}` has shape {:?}, the derived one {:?}",
+            spec.name,
+            a.shape(),
+            b.shape()
+        );
+        let mut entry = Entry {
+            name: format!("{} (against the derived backward)", spec.name),
+            max_rel_error: 0.0,
+            worst_index: Vec::new(),
+            analytic: f64::NAN,
+            numeric: f64::NAN,
+            checked: 0,
+        };
+        for ((idx, &x), &y) in a.indexed_iter().zip(b.iter()) {
+            let err = match relative_error(x, y) {
+                e if e.is_nan() => f64::INFINITY,
+                e => e,
+            };
+            if entry.checked == 0 || err > entry.max_rel_error {
+                entry.max_rel_error = err;
+                entry.worst_index = idx.slice().to_vec();
+                (entry.analytic, entry.numeric) = (x, y);
+            }
+            entry.checked += 1;
+        }
+        entries.push(entry);
+    }
+    Report {
+        subject: format!("{} (its own backward against the derived one)", f.name),
+        entries,
+        tolerance: opts.tolerance,
+    }
+}
+
+/// For a declared `surrogate` backward, which differs from the derivative on
+/// purpose: checks only that every gradient has its input's shape and is finite.
+///
+/// # Panics
+/// With the input's name, if a gradient has another shape than its input or
+/// holds a NaN or an infinity; or as [`check_function`].
+#[track_caller]
+pub fn assert_surrogate_shapes(f: &DynFunction<f64>, inputs: &[DynValue<f64>], seed: u64) {
+    let mut rng = SeededRng::new(seed);
+    let r: Vec<ArrayD<f64>> = (f.forward)(inputs)
+        .iter()
+        .map(|o| random_like(o.raw_dim(), &mut rng))
+        .collect();
+    let grads = (f.backward)(inputs, &r);
+    for ((spec, grad), input) in f.inputs.iter().zip(&grads).zip(inputs) {
+        let (Some(grad), DynValue::Float(value)) = (grad, input) else {
+            continue;
+        };
+        assert_eq!(
+            grad.shape(),
+            value.shape(),
+            "the surrogate backward of `{}` gives `{}` a gradient of shape {:?}, but the input has shape {:?}",
+            f.name,
+            spec.name,
+            grad.shape(),
+            value.shape()
+        );
+        let bad = grad.iter().filter(|v| !v.is_finite()).count();
+        assert_eq!(
+            bad,
+            0,
+            "the surrogate backward of `{}` gives `{}` a gradient with {bad} non-finite elements",
+            f.name,
+            spec.name
+        );
+    }
+}
+
 /// The input gradient of a layer, if its input takes one.
 pub trait InputGradient<D: Dimension> {
     /// The gradient as an array, or `None`.

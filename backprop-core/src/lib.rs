@@ -39,7 +39,9 @@ pub mod train;
 pub use backprop_kernels as ops;
 pub use backprop_kernels::Real;
 pub use function::{DynFunction, DynValue};
-pub use gradcheck::{GradCheck, check_function, check_layer};
+pub use gradcheck::{
+    GradCheck, assert_surrogate_shapes, check_against_derived, check_function, check_layer,
+};
 pub use layer::{Activation, Layer, LayerField, Param, ParamMut, Parameters};
 pub use ndarray;
 pub use rng::SeededRng;

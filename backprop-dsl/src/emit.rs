@@ -45,6 +45,8 @@ struct Emitter<'a> {
     /// `T`, or `f32`/`f64` for a concrete function.
     float: TokenStream,
     krate: TokenStream,
+    /// `backward = path`: the user's backward, which `NAME_backward` calls.
+    custom_backward: Option<TokenStream>,
 }
 
 /// Generates the forward, training forward, backward, saved/gradient structs,
@@ -64,6 +66,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         last_use: sole_backward_reader(g),
         float: g.sig.float.clone(),
         krate: opts.krate.to_token_stream(),
+        custom_backward: opts.backward.as_ref().map(|p| p.to_token_stream()),
     };
     e.assign_names();
     e.saved = e.saved_values();
@@ -74,8 +77,14 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     tokens.extend(e.train_fn());
     tokens.extend(backward_fn);
     tokens.extend(e.dyn_fn(&backward_text));
+    if let Some(custom) = e.custom_backward.clone() {
+        tokens.extend(e.custom_backward_fn(&custom));
+    }
     if let Some(layer) = &opts.layer {
-        tokens.extend(e.backward_params_fn());
+        // A backward of the user's own has no parameters-only variant.
+        if e.custom_backward.is_none() {
+            tokens.extend(e.backward_params_fn());
+        }
         tokens.extend(e.layer_impl(layer));
     }
     if let Some(plan) = opts.check.as_ref().and_then(|c| c.plan.as_ref()) {
@@ -318,6 +327,11 @@ impl Emitter<'_> {
     /// Forward values the backward reads, in graph order (constants are inlined instead).
     fn saved_values(&self) -> Vec<ValueId> {
         let mut saved = HashSet::new();
+        // A backward of the user's own may read any input, whatever the derived
+        // one needs (`saved.x`).
+        if self.custom_backward.is_some() {
+            saved.extend(self.g.inputs.iter().map(|i| i.node));
+        }
         for n in self.g.nodes.iter().filter(|n| n.backward) {
             for &a in &n.args {
                 let arg = &self.g.nodes[a];
@@ -1357,18 +1371,33 @@ impl Emitter<'_> {
         }
     }
 
-    fn seed_param(&self) -> (TokenStream, TokenStream) {
+    /// The type of the upstream gradient of output `k`.
+    fn seed_ty_of(&self, k: usize) -> TokenStream {
         let nd = self.nd();
         let f = &self.float;
-        let ty_of = |k: usize| -> TokenStream {
-            let rank = self.def.outputs[k].rank;
-            if self.scalar_output(k) {
-                f.clone()
-            } else {
-                let v = format_ident!("ArrayView{}", rank);
-                quote!(#nd::#v<'_, #f>)
-            }
-        };
+        let rank = self.def.outputs[k].rank;
+        if self.scalar_output(k) {
+            f.clone()
+        } else {
+            let v = format_ident!("ArrayView{}", rank);
+            quote!(#nd::#v<'_, #f>)
+        }
+    }
+
+    /// The type of a backward's upstream gradient: one output's, or a tuple.
+    fn seed_ty(&self) -> TokenStream {
+        if self.def.tuple {
+            let tys: Vec<TokenStream> = (0..self.def.outputs.len())
+                .map(|k| self.seed_ty_of(k))
+                .collect();
+            quote!((#(#tys),*))
+        } else {
+            self.seed_ty_of(0)
+        }
+    }
+
+    fn seed_param(&self) -> (TokenStream, TokenStream) {
+        let ty_of = |k: usize| self.seed_ty_of(k);
         let seeds: HashMap<usize, ValueId> = self
             .g
             .nodes
@@ -1411,11 +1440,11 @@ impl Emitter<'_> {
             }
         };
         if self.def.tuple {
-            let tys: Vec<TokenStream> = (0..self.def.outputs.len()).map(ty_of).collect();
+            let tys = self.seed_ty();
             let lifts: Vec<TokenStream> =
                 names.iter().enumerate().map(|(k, n)| lift(k, n)).collect();
             (
-                quote!(d_out: (#(#tys),*)),
+                quote!(d_out: #tys),
                 quote!(let (#(#names),*) = d_out; #(#lifts)*),
             )
         } else {
@@ -1471,9 +1500,44 @@ impl Emitter<'_> {
         }
     }
 
-    fn backward_fn(&self) -> (TokenStream, String) {
+    /// The name of the backward the compiler derives: `NAME_backward`, or
+    /// `NAME_derived_backward` when the user gives their own.
+    fn derived_backward_name(&self) -> Ident {
+        match self.custom_backward {
+            Some(_) => self.item_name("_derived_backward"),
+            None => self.item_name("_backward"),
+        }
+    }
+
+    /// `NAME_backward` calling the user's `backward = path`, with the signature
+    /// of the derived one.
+    fn custom_backward_fn(&self, custom: &TokenStream) -> TokenStream {
         let vis = &self.def.vis;
         let name = self.item_name("_backward");
+        let derived = self.derived_backward_name();
+        let saved_ty = self.struct_name("Saved");
+        let grads_ty = self.struct_name("Grads");
+        let (imp, sty, wh) = self.struct_generics();
+        let seed_ty = self.seed_ty();
+        let fname = self.fn_name().to_string();
+        let user = custom.to_string().replace(' ', "");
+        let doc = format!(
+            " The backward pass of [`{fname}`]: `{user}`, the backward written by hand and named \
+             in the attribute. The compiler's own is [`{derived}`]; the test \
+             `{fname}_gradient_check` compares the two (or, for a declared `surrogate`, checks \
+             only that every gradient has its input's shape and is finite)."
+        );
+        quote! {
+            #[doc = #doc]
+            #vis fn #name #imp (saved: &#saved_ty #sty, d_out: #seed_ty) -> #grads_ty #sty #wh {
+                #custom(saved, d_out)
+            }
+        }
+    }
+
+    fn backward_fn(&self) -> (TokenStream, String) {
+        let vis = &self.def.vis;
+        let name = self.derived_backward_name();
         let grads_ty = self.struct_name("Grads");
         let (_, sty, _) = self.struct_generics();
         let body = self.backward_body(&self.grad_inputs());
@@ -1736,6 +1800,23 @@ impl Emitter<'_> {
             .collect();
         let ranks: Vec<usize> = self.def.outputs.iter().map(|o| o.rank).collect();
         let n = fname.to_string();
+        // With a backward of the user's own, the derived one too, for the test.
+        let (derived_fn, derived_field) = match self.custom_backward {
+            Some(_) => {
+                let derived = self.derived_backward_name();
+                (
+                    quote! {
+                        fn derived_backward #imp (inputs: &[#k::function::DynValue<#f>], d_out: &[#nd::ArrayD<#f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> #wh {
+                            let (_, saved) = #train(#(#args),*);
+                            let grads = #derived(&saved, #d_out_arg);
+                            ::std::vec![#(#grads),*]
+                        }
+                    },
+                    quote!(::std::option::Option::Some(derived_backward #turbofish)),
+                )
+            }
+            None => (quote!(), quote!(::std::option::Option::None)),
+        };
         let doc = format!(
             " [`{n}`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`)."
         );
@@ -1754,6 +1835,7 @@ impl Emitter<'_> {
                     let grads = #backward(&saved, #d_out_arg);
                     ::std::vec![#(#grads),*]
                 }
+                #derived_fn
                 #k::function::DynFunction {
                     name: #n,
                     inputs: ::std::vec![#(#specs),*],
@@ -1761,6 +1843,7 @@ impl Emitter<'_> {
                     backward_source: #backward_text,
                     forward: forward #turbofish,
                     backward: backward #turbofish,
+                    derived_backward: #derived_field,
                 }
             }
         }
@@ -1965,8 +2048,11 @@ impl Emitter<'_> {
         } else {
             quote!()
         };
-        // The backward without the input's gradient, where there is one to skip.
-        let backward_params = if input_wants && accumulate_params.is_empty() {
+        // The backward without the input's gradient, where there is one to skip
+        // (a backward of the user's own is only ever called whole).
+        let backward_params = if self.custom_backward.is_some() {
+            quote!()
+        } else if input_wants && accumulate_params.is_empty() {
             // Only the input takes a gradient: training needs nothing from it.
             quote! {
                 fn backward_params(&mut self, _: Self::Saved, _: &Self::Output) {}

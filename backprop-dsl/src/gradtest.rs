@@ -42,6 +42,21 @@ pub struct CheckPlan {
     pub scale: f64,
     /// Where the option was written: the test's errors point there.
     pub span: Span,
+    /// What the test compares: the derived backward with finite differences,
+    /// or a backward of the user's own with both (or, for a surrogate, only its
+    /// shapes).
+    pub backward: Backward,
+}
+
+/// Whose backward the test checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backward {
+    /// The derived one: against finite differences.
+    Derived,
+    /// The user's (`backward = ..`): against finite differences and the derived one.
+    Own,
+    /// The user's, a declared `surrogate`: only shapes and finite values.
+    Surrogate,
 }
 
 /// The seed when `check(..)` names none.
@@ -197,6 +212,7 @@ pub fn plan(def: &FnDef, spec: &CheckSpec, diags: &mut Diagnostics) -> Option<Ch
         seed,
         scale,
         span: spec.span,
+        backward: Backward::Derived,
     })
 }
 
@@ -231,15 +247,39 @@ pub fn emit_test(
         },
         CheckValue::Usize(n) => quote!(#k::DynValue::Usize(#n)),
     });
+    let what = match plan.backward {
+        Backward::Derived => format!(
+            "`{name}`'s generated backward against five-point central differences in `f64` \
+             (step 1e-4)"
+        ),
+        Backward::Own => format!(
+            "`{name}`'s own backward (`backward = ..`) against five-point central differences \
+             in `f64` (step 1e-4) and against the backward the compiler derived"
+        ),
+        Backward::Surrogate => format!(
+            "`{name}`'s surrogate backward: only that every gradient has its input's shape \
+             and is finite, since it differs from the derivative on purpose"
+        ),
+    };
     let doc = format!(
-        "The gradient check `check(..)` asked for: `{name}`'s generated backward against \
-         five-point central differences in `f64` (step 1e-4), on inputs drawn from seed \
-         {seed} (normal values of standard deviation {scale}); every element's relative \
-         error `|a - n| / max(1e-8, |a| + |n|)` must be at most 1e-7."
+        "The gradient check `check(..)` asked for: {what}, on inputs drawn from seed {seed} \
+         (normal values of standard deviation {scale}); every element's relative error \
+         `|a - n| / max(1e-8, |a| + |n|)` must be at most 1e-7."
     );
     // A failure in the test (a shape the function rejects) points at the option.
     let span = plan.span;
-    let call = quote_spanned!(span=> report.assert_passed());
+    let checks = match plan.backward {
+        Backward::Derived => quote_spanned! {span=>
+            #k::check_function(&function, &inputs, &#k::GradCheck::default()).assert_passed();
+        },
+        Backward::Own => quote_spanned! {span=>
+            #k::check_function(&function, &inputs, &#k::GradCheck::default()).assert_passed();
+            #k::check_against_derived(&function, &inputs, &#k::GradCheck::default()).assert_passed();
+        },
+        Backward::Surrogate => quote_spanned! {span=>
+            #k::assert_surrogate_shapes(&function, &inputs, #seed);
+        },
+    };
     quote! {
         #[doc = #doc]
         #[cfg(test)]
@@ -249,8 +289,7 @@ pub fn emit_test(
             let mut rng = #k::SeededRng::new(#seed);
             let inputs = [#(#values),*];
             let function: #k::DynFunction<f64> = #dyn_name();
-            let report = #k::check_function(&function, &inputs, &#k::GradCheck::default());
-            #call;
+            #checks
         }
     }
 }

@@ -148,11 +148,25 @@ fn compile_inner(
     };
     if let Some(spec) = &mut options.check {
         spec.plan = gradtest::plan(&def, spec, &mut diags);
+        if let Some(plan) = &mut spec.plan {
+            plan.backward = match (&options.backward, options.surrogate) {
+                (None, _) => gradtest::Backward::Derived,
+                (Some(_), None) => gradtest::Backward::Own,
+                (Some(_), Some(_)) => gradtest::Backward::Surrogate,
+            };
+        }
+    }
+    match (&options.backward, &options.check, options.surrogate) {
+        (Some(path), None, _) => diags.error_at(path, messages::BACKWARD_NEEDS_CHECK),
+        (None, _, Some(span)) => diags.error(span, messages::SURROGATE_WITHOUT_BACKWARD),
+        _ => {}
     }
     if options.layer.is_some() {
         check_layer_signature(&def, &mut diags);
     }
-    let mut graph = check::check(&def, &mut diags);
+    // A declared surrogate may run through ops without a derivative (`round` in a
+    // straight-through estimator): its backward is the user's.
+    let mut graph = check::check(&def, options.surrogate.is_some(), &mut diags);
     if diags.has_errors() {
         return Err(diags.into_vec());
     }

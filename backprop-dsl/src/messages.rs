@@ -55,7 +55,8 @@ impl Message {
 
 /// The options there are: the help of an option error without a better one.
 const OPTIONS: &str = "the options are `layer = StructName`, `crate = path::to::backprop`, \
-        `check(input = [shape], ...)`, and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
+        `check(input = [shape], ...)`, `backward = your_backward` (with `surrogate` if it differs \
+        on purpose), and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
 
 /// The help of an option error: the options there are.
 pub fn options_help() -> String {
@@ -130,6 +131,20 @@ pub fn check_bad_value(name: &str, kind: &str, example: &str) -> Message {
         CHECK_HELP,
     )
 }
+
+/// `backward = f` without `check(..)`.
+pub const BACKWARD_NEEDS_CHECK: Message = Message::fixed(
+    "a backward of your own must be tested: `backward = ..` needs `check(..)`",
+    "add `check(x = [4, 3], ...)` with a shape for each input: the macro then writes a test \
+     that compares your backward with the derived one and with finite differences (with \
+     `surrogate`, one that checks only shapes and finite values)",
+);
+
+/// `surrogate` without `backward = f`.
+pub const SURROGATE_WITHOUT_BACKWARD: Message = Message::fixed(
+    "`surrogate` declares that a backward of your own differs from the derivative, but there is none",
+    "name it: `backward = your_backward, surrogate`",
+);
 
 /// `check(..)` on a function of a fixed float type.
 pub const CHECK_NEEDS_GENERIC: Message = Message::fixed(

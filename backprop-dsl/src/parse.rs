@@ -25,6 +25,12 @@ pub struct Options {
     /// `check(input = value, ..)`: emit a `#[test]` that gradient-checks the
     /// function on seeded random inputs of these shapes.
     pub check: Option<CheckSpec>,
+    /// `backward = path`: the user's own backward, which `NAME_backward` calls
+    /// (the derived one stays, as `NAME_derived_backward`, for the test).
+    pub backward: Option<syn::Path>,
+    /// `surrogate`: the user's backward differs from the derivative on purpose
+    /// (a surrogate gradient, a straight-through estimator); where the keyword is.
+    pub surrogate: Option<Span>,
 }
 
 /// The inputs of the generated gradient test: `check(x = [4, 3], labels = [4] < 3,
@@ -91,6 +97,8 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
         krate: syn::parse_quote!(::backprop),
         lints: Vec::new(),
         check: None,
+        backward: None,
+        surrogate: None,
     };
     if attr.is_empty() {
         return options;
@@ -106,6 +114,12 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             Ok(())
         } else if meta.path.is_ident("crate") {
             options.krate = value()?.parse()?;
+            Ok(())
+        } else if meta.path.is_ident("backward") {
+            options.backward = Some(value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("surrogate") {
+            options.surrogate = Some(syn::spanned::Spanned::span(&meta.path));
             Ok(())
         } else if meta.path.is_ident("check") {
             let mut spec = CheckSpec {

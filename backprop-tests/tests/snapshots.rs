@@ -26,6 +26,7 @@ cases!(
     broadcasting,
     check_option,
     conv_block,
+    custom_backward,
     dqn_huber_loss,
     elementwise_chain,
     embedding_mean,
@@ -120,6 +121,10 @@ fn the_snapshot_cases_have_correct_gradients() {
             });
             vec![DynValue::Float(x), r(&[2, 2, 3, 3]), r(&[2])]
         }),
+        (
+            custom_backward::scale_dyn(),
+            vec![r(&[4, 3]), DynValue::Float(ndarray::arr0(0.7).into_dyn())],
+        ),
         (
             dqn_huber_loss::dqn_huber_loss_dyn(),
             vec![

@@ -236,6 +236,7 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         backward_source: "ops::check_upstream(&d_out, &saved.t6, \"affine_relu\", \"d_out\");\n// line 15: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 14: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to_cow(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
+        derived_backward: ::std::option::Option::None,
     }
 }
 #[doc(hidden)]

@@ -332,5 +332,6 @@ pub fn attention_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"attention\", \"d_out\");\n// line 8: weights.dot(&v)\nlet d_weights = ops::dot_mt(&d_out, &saved.v);\nlet d_v = ops::dot_tm(&saved.weights, &d_out);\n// line 7: let weights = softmax(scores, Axis(1));\nlet d_scores = ops::softmax_backward(&saved.weights, &d_weights, ops::Axis(1));\n// line 6: let scores = q.dot(&k.t()) * scale;\nlet d_q_dot_k_t = ops::mul_scalar(&d_scores, saved.scale);\nlet d_q = ops::dot_mt(&d_q_dot_k_t, &saved.k_t);\nlet d_k_t = ops::dot_tm(&saved.q, &d_q_dot_k_t);\nlet d_k = ops::transpose(&d_k_t);\nAttentionGrads {\n    q: d_q,\n    k: d_k,\n    v: d_v,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
+        derived_backward: ::std::option::Option::None,
     }
 }

@@ -452,5 +452,6 @@ pub fn conv_block_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         backward_source: "ops::check_upstream(&d_out, &saved.out_shape, \"conv_block\", \"d_out\");\n// line 8: max_pool2(relu(z))\nlet d_relu_z = ops::max_pool2_backward(&saved.relu_z, &saved.out, &d_out);\nlet d_z = ops::relu_backward(&saved.z, &d_relu_z);\n// line 7: let z = conv2d(x, w, 1, 1) + &bias;\nlet d_conv_x = ops::sum_to_cow(&d_z, saved.conv_x_shape);\nlet d_bias = ops::sum_to_cow(&d_z, saved.bias_shape);\nlet d_x = ops::conv2d_backward_input(\n    &d_conv_x,\n    &saved.w,\n    saved.x_shape,\n    saved.t5,\n    saved.t5,\n);\nlet d_w = ops::conv2d_backward_weight(\n    &d_conv_x,\n    &saved.x,\n    saved.w_shape,\n    saved.t5,\n    saved.t5,\n);\n// line 6: let bias = b.insert_axis(Axis(1)).insert_axis(Axis(2));\nlet d_b_col = ops::insert_axis_backward(&d_bias, ops::Axis(2));\nlet d_b = ops::insert_axis_backward(&d_b_col, ops::Axis(1));\nConvBlockGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
+        derived_backward: ::std::option::Option::None,
     }
 }

@@ -301,5 +301,6 @@ pub fn embedding_mean_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         backward_source: "let d_out = ops::scalar(d_out);\n// line 7: rows.mean_axis(Axis(0)).dot(&w)\nlet d_mean_axis_rows = ops::mul(\n    &d_out,\n    &saved.w,\n    &ops::Site::new(\"dot\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_w = ops::mul(\n    &d_out,\n    &saved.mean_axis_rows,\n    &ops::Site::new(\"dot\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_rows = ops::mean_axis_backward(\n    &d_mean_axis_rows,\n    ops::Axis(0),\n    saved.rows_shape,\n);\n// line 6: let rows = rows(table, &ids);\nlet d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);\nEmbeddingMeanGrads {\n    table: d_table,\n    w: d_w,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
+        derived_backward: ::std::option::Option::None,
     }
 }

@@ -424,5 +424,6 @@ pub fn rnn_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         backward_source: "ops::check_upstream(&d_out, &saved.t8, \"rnn_step\", \"d_out\");\n// line 12: tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)\nlet t10 = ops::tanh_backward(&saved.out, &d_out);\nlet t12 = ops::sum_to_cow(&t10, saved.t11);\nlet d_b = ops::sum_to(&t10, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to_cow(&t12, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to_cow(&t12, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nRnnStepGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
+        derived_backward: ::std::option::Option::None,
     }
 }

@@ -306,5 +306,6 @@ pub fn softmax_cross_entropy_dyn<T: Real>() -> ::backprop::function::DynFunction
         backward_source: "let d_out = ops::scalar(d_out);\n// line 7: -pick(log_probs, &labels).mean()\nlet d_t4 = ops::neg(&d_out);\nlet d_picked_log_probs = ops::mean_backward(&d_t4, saved.picked_log_probs_shape);\nlet d_log_probs = ops::pick_backward(\n    &d_picked_log_probs,\n    &saved.labels,\n    saved.scores_shape,\n);\n// line 6: let log_probs = log_softmax(scores, Axis(1));\nlet d_scores = ops::log_softmax_backward(\n    &saved.log_probs,\n    &d_log_probs,\n    ops::Axis(1),\n);\nSoftmaxCrossEntropyGrads {\n    scores: d_scores,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
+        derived_backward: ::std::option::Option::None,
     }
 }

@@ -454,5 +454,6 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);\nlet d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t5 = ops::relu_backward(&saved.t5, &d_margins);\nlet t16 = ops::sum_to_cow(&d_t5, saved.scores_shape);\nlet t17 = ops::neg(&d_t5);\nlet d_correct = ops::sum_to_owned(t17, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t16,\n    &t21,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
         forward: forward::<T>,
         backward: backward::<T>,
+        derived_backward: ::std::option::Option::None,
     }
 }
