@@ -47,6 +47,10 @@ struct Emitter<'a> {
     krate: TokenStream,
     /// `backward = path`: the user's backward, which `NAME_backward` calls.
     custom_backward: Option<TokenStream>,
+    /// The source sites of the function body being emitted, by their text: the
+    /// kernels' calls read `&SITES[k]`, and [`Emitter::guarded`] puts the table
+    /// at the top of the body, out of the statements' way.
+    sites: std::cell::RefCell<Vec<(String, TokenStream)>>,
 }
 
 /// Generates the forward, training forward, backward, saved/gradient structs,
@@ -67,6 +71,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         float: g.sig.float.clone(),
         krate: opts.krate.to_token_stream(),
         custom_backward: opts.backward.as_ref().map(|p| p.to_token_stream()),
+        sites: Default::default(),
     };
     e.assign_names();
     e.saved = e.saved_values();
@@ -243,6 +248,12 @@ impl Emitter<'_> {
         };
         let grad_of: HashMap<ValueId, ValueId> =
             self.g.grad_of.iter().map(|&(f, b)| (b, f)).collect();
+        let mut readers: Vec<Vec<ValueId>> = vec![Vec::new(); self.g.nodes.len()];
+        for (id, n) in self.g.nodes.iter().enumerate() {
+            for &a in &n.args {
+                readers[a].push(id);
+            }
+        }
         let mut names: Vec<String> = Vec::with_capacity(self.g.nodes.len());
         for (id, n) in self.g.nodes.iter().enumerate() {
             let output = self.g.outputs.iter().position(|&o| o == id);
@@ -272,7 +283,15 @@ impl Emitter<'_> {
                 }
                 (_, None) if n.backward => match grad_of.get(&id) {
                     Some(&f) => fresh(format!("d_{}", names[f])),
-                    None => fresh(format!("t{id}")),
+                    // A term that only the gradient of `x` reads (summed back to
+                    // its shape, or added to its other terms) is `d_x_part`.
+                    None => match readers[id][..] {
+                        [r] => match grad_of.get(&r) {
+                            Some(&f) => fresh(format!("d_{}_part", names[f])),
+                            None => fresh(format!("t{id}")),
+                        },
+                        _ => fresh(format!("t{id}")),
+                    },
                 },
                 (_, None) => fresh(
                     self.descriptive_name(id, &names)
@@ -311,7 +330,28 @@ impl Emitter<'_> {
                 };
                 format!("{}_{word}_{}", arg(0)?, arg(1)?)
             }
-            Op::WithScalar(_) => format!("{}_scaled", arg(0)?),
+            // `1.0 - z` is `one_minus_z`, `x * 2.0` is `x_times_2`, `v + 1e-5` is `v_plus_c`.
+            Op::WithScalar(op) => {
+                let constant = n.args.get(1).and_then(|&c| match self.g.nodes[c].op {
+                    Op::Const(c) => Some(c),
+                    _ => None,
+                });
+                let c = match constant {
+                    Some(c) if c == 1.0 => "one".to_string(),
+                    Some(c) if c == 0.5 => "half".to_string(),
+                    Some(c) if c.fract() == 0.0 && c.abs() < 100.0 => format!("{}", c.abs() as i64),
+                    _ => "c".to_string(),
+                };
+                let x = arg(0)?;
+                match op {
+                    ScalarOp::Add => format!("{x}_plus_{c}"),
+                    ScalarOp::Sub => format!("{x}_minus_{c}"),
+                    ScalarOp::RSub => format!("{c}_minus_{x}"),
+                    ScalarOp::Mul => format!("{x}_times_{c}"),
+                    ScalarOp::Div => format!("{x}_over_{c}"),
+                    ScalarOp::RDiv => format!("{c}_over_{x}"),
+                }
+            }
             Op::Prim(p, _) => match p.naming {
                 Naming::Prefix(w) => format!("{w}_{}", arg(0)?),
                 Naming::Suffix(w) => format!("{}_{w}", arg(0)?),
@@ -503,18 +543,40 @@ impl Emitter<'_> {
     }
 
     fn site(&self, v: ValueId, op: &str) -> TokenStream {
-        Self::site_of(&self.g.nodes[v], op)
+        self.site_of(&self.g.nodes[v], op)
     }
 
-    /// The `Site` of a node, for a kernel's shape error.
-    fn site_of(n: &Node, op: &str) -> TokenStream {
+    /// The `Site` of a node, for a kernel's shape error: an entry of the body's
+    /// `SITES` table (one per distinct site).
+    fn site_of(&self, n: &Node, op: &str) -> TokenStream {
         let text = if n.text.is_empty() {
             op.to_string()
         } else {
             n.text.clone()
         };
         let (line, col) = place(n.span);
-        quote!(&ops::Site::new(#op, #text, file!(), #line, #col))
+        let site = quote!(ops::Site::new(#op, #text, file!(), #line, #col));
+        let key = site.to_string();
+        let mut sites = self.sites.borrow_mut();
+        let k = match sites.iter().position(|(s, _)| *s == key) {
+            Some(k) => k,
+            None => {
+                sites.push((key, site));
+                sites.len() - 1
+            }
+        };
+        let k = Literal::usize_unsuffixed(k);
+        quote!(&SITES[#k])
+    }
+
+    /// The `SITES` table of the body whose statements were just made, which
+    /// starts the next body's table afresh.
+    fn take_sites(&self) -> TokenStream {
+        let sites: Vec<TokenStream> = self.sites.take().into_iter().map(|(_, s)| s).collect();
+        if sites.is_empty() {
+            return quote!();
+        }
+        quote!(const SITES: &[ops::Site] = &[#(#sites),*];)
     }
 
     fn axis(k: usize) -> TokenStream {
@@ -750,7 +812,7 @@ impl Emitter<'_> {
             let shape = if b.op.is_stretch() {
                 shapes[ops[1]].clone()
             } else if fused.checks[j] && arrays.len() > 1 {
-                let site = Self::site_of(b, &kernel_name(&b.op));
+                let site = self.site_of(b, &kernel_name(&b.op));
                 let join = |parts: Vec<TokenStream>| {
                     parts.split_first().map(|(first, rest)| {
                         rest.iter().fold(
@@ -1098,6 +1160,7 @@ impl Emitter<'_> {
         if !origins.is_empty() {
             code.insert(0, quote!(const ORIGINS: &[ops::Origin] = &[#(#origins),*];));
         }
+        code.insert(0, self.take_sites());
         code
     }
 
@@ -1234,6 +1297,28 @@ impl Emitter<'_> {
             .collect()
     }
 
+    /// The doc of a saved field: the forward expression it holds and where.
+    fn saved_doc(&self, v: ValueId) -> String {
+        let n = &self.g.nodes[v];
+        let name = &self.names[v];
+        let line = self.g.stmt_line.get(n.stmt).copied().unwrap_or(0);
+        let at = if line > 0 {
+            format!(" on line {line}")
+        } else {
+            String::new()
+        };
+        let text = n.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let ty = self.g.ty(v);
+        match &n.op {
+            Op::Input(_) => format!(" `{name}`: the input `{name}`, a {ty}."),
+            Op::ShapeOf if !text.is_empty() => {
+                format!(" `{name}`: the shape of `{text}`{at}.")
+            }
+            _ if text.is_empty() => format!(" `{name}`: a {ty} computed{at}."),
+            _ => format!(" `{name}`: `{text}`{at}, a {ty}."),
+        }
+    }
+
     fn structs(&self) -> TokenStream {
         let vis = &self.def.vis;
         let (imp, _, wh) = self.struct_generics();
@@ -1245,11 +1330,7 @@ impl Emitter<'_> {
             .map(|&v| {
                 let name = &self.names[v];
                 let ty = self.value_ty(self.g.ty(v));
-                let doc = format!(
-                    " `{name}`: {} (from statement {}).",
-                    self.g.ty(v),
-                    self.g.nodes[v].stmt + 1
-                );
+                let doc = self.saved_doc(v);
                 quote!(#[doc = #doc] pub #name: #ty)
             })
             .collect();
@@ -1642,6 +1723,19 @@ impl Emitter<'_> {
 
     /// The backward statements as formatted source, with a comment naming the
     /// forward line each group comes from.
+    /// Whether backward node `v` adds contributions: an addition, or a loop
+    /// that ends in one.
+    fn accumulates(&self, v: ValueId) -> bool {
+        match &self.g.nodes[v].op {
+            Op::Binary(BinOp::Add) => true,
+            Op::Fused(f) => f
+                .body
+                .last()
+                .is_some_and(|b| matches!(b.op, Op::Binary(BinOp::Add))),
+            _ => false,
+        }
+    }
+
     fn backward_text(
         &self,
         stmts: &[(ValueId, TokenStream)],
@@ -1654,6 +1748,11 @@ impl Emitter<'_> {
         if !pro.is_empty() {
             out.push_str(&pro);
         }
+        if stmts.iter().any(|(_, s)| s.to_string().contains("SITES")) {
+            out.push_str("// `&SITES[k]`: where in the source each op is, for its shape errors\n");
+        }
+        let grad_of: HashMap<ValueId, ValueId> =
+            self.g.grad_of.iter().map(|&(f, b)| (b, f)).collect();
         let mut last_stmt = usize::MAX;
         for (v, s) in stmts {
             let stmt = self.g.nodes[*v].stmt;
@@ -1667,6 +1766,15 @@ impl Emitter<'_> {
                 } else {
                     out.push_str(&format!("// {text}\n"));
                 }
+            }
+            // The gradient of a value used several times sums one term per use.
+            if let Some(&f) = grad_of.get(v)
+                && self.accumulates(*v)
+            {
+                out.push_str(&format!(
+                    "// {}: `{}` is used more than once, so its gradient sums one term per use\n",
+                    self.names[*v], self.names[f]
+                ));
             }
             out.push_str(&crate::pretty::statements(s));
         }

@@ -14,6 +14,10 @@ pub fn affine_relu<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
+        ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 13, 29, false),
         ops::Origin::new("w", "input", "w", file!(), 13, 47, false),
@@ -25,17 +29,9 @@ pub fn affine_relu<T: Real>(
     ops::guard(&x, &ORIGINS[0], &[]);
     ops::guard(&w, &ORIGINS[1], &[]);
     ops::guard(&b, &ORIGINS[2], &[]);
-    let x_dot_w = ops::dot_mm(
-        &x,
-        &w,
-        &ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
-    );
+    let x_dot_w = ops::dot_mm(&x, &w, &SITES[0]);
     ops::guard(&x_dot_w, &ORIGINS[3], &[x.shape(), w.shape()]);
-    let z = ops::add(
-        &x_dot_w,
-        &b,
-        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
-    );
+    let z = ops::add(&x_dot_w, &b, &SITES[1]);
     ops::guard(&z, &ORIGINS[4], &[x_dot_w.shape(), b.shape()]);
     let out = ops::relu(&z);
     ops::guard(&out, &ORIGINS[5], &[z.shape()]);
@@ -44,17 +40,17 @@ pub fn affine_relu<T: Real>(
 /// What the backward pass of [`affine_relu`] needs, kept by [`affine_relu_train`].
 #[derive(Clone, Debug)]
 pub struct AffineReluSaved<T: Real> {
-    /// `x`: 2-D float array (from statement 1).
+    /// `x`: the input `x`, a 2-D float array.
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `w`: 2-D float array (from statement 1).
+    /// `w`: the input `w`, a 2-D float array.
     pub w: ::backprop::ndarray::Array2<T>,
-    /// `z`: 2-D float array (from statement 1).
+    /// `z`: `x.dot(&w) + &b` on line 14, a 2-D float array.
     pub z: ::backprop::ndarray::Array2<T>,
-    /// `t6`: 2-D shape (from statement 2).
+    /// `t6`: the shape of `relu(z)` on line 15.
     pub t6: ::backprop::ndarray::Ix2,
-    /// `x_dot_w_shape`: 2-D shape (from statement 1).
+    /// `x_dot_w_shape`: the shape of `x.dot(&w)` on line 14.
     pub x_dot_w_shape: ::backprop::ndarray::Ix2,
-    /// `b_shape`: 1-D shape (from statement 1).
+    /// `b_shape`: the shape of `b` on line 14.
     pub b_shape: ::backprop::ndarray::Ix1,
 }
 /// Gradients computed by [`affine_relu_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -82,6 +78,10 @@ pub fn affine_relu_train<T: Real>(
 ) -> (Array2<T>, AffineReluSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
+        ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 13, 29, false),
         ops::Origin::new("w", "input", "w", file!(), 13, 47, false),
@@ -93,17 +93,9 @@ pub fn affine_relu_train<T: Real>(
     ops::guard(&x, &ORIGINS[0], &[]);
     ops::guard(&w, &ORIGINS[1], &[]);
     ops::guard(&b, &ORIGINS[2], &[]);
-    let x_dot_w = ops::dot_mm(
-        &x,
-        &w,
-        &ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
-    );
+    let x_dot_w = ops::dot_mm(&x, &w, &SITES[0]);
     ops::guard(&x_dot_w, &ORIGINS[3], &[x.shape(), w.shape()]);
-    let z = ops::add(
-        &x_dot_w,
-        &b,
-        &ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
-    );
+    let z = ops::add(&x_dot_w, &b, &SITES[1]);
     ops::guard(&z, &ORIGINS[4], &[x_dot_w.shape(), b.shape()]);
     let out = ops::relu(&z);
     ops::guard(&out, &ORIGINS[5], &[z.shape()]);

@@ -15,6 +15,10 @@ pub fn attention<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
+        ops::Site::new("dot", "weights.dot(&v)", file!(), 8, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("q", "input", "q", file!(), 5, 27, false),
         ops::Origin::new("k", "input", "k", file!(), 5, 45, false),
@@ -54,38 +58,30 @@ pub fn attention<T: Real>(
     ops::guard(&v, &ORIGINS[2], &[]);
     let k_t = ops::transpose(&k);
     ops::guard(&k_t, &ORIGINS[3], &[k.shape()]);
-    let q_dot_k_t = ops::dot_mm(
-        &q,
-        &k_t,
-        &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
-    );
+    let q_dot_k_t = ops::dot_mm(&q, &k_t, &SITES[0]);
     ops::guard(&q_dot_k_t, &ORIGINS[4], &[q.shape(), k_t.shape()]);
     let scores = ops::mul_scalar(&q_dot_k_t, scale);
     ops::guard(&scores, &ORIGINS[5], &[q_dot_k_t.shape()]);
     let weights = ops::softmax(&scores, ops::Axis(1));
     ops::guard(&weights, &ORIGINS[6], &[scores.shape()]);
-    let out = ops::dot_mm(
-        &weights,
-        &v,
-        &ops::Site::new("dot", "weights.dot(&v)", file!(), 8, 5),
-    );
+    let out = ops::dot_mm(&weights, &v, &SITES[1]);
     ops::guard(&out, &ORIGINS[7], &[weights.shape(), v.shape()]);
     out
 }
 /// What the backward pass of [`attention`] needs, kept by [`attention_train`].
 #[derive(Clone, Debug)]
 pub struct AttentionSaved<T: Real> {
-    /// `q`: 2-D float array (from statement 1).
+    /// `q`: the input `q`, a 2-D float array.
     pub q: ::backprop::ndarray::Array2<T>,
-    /// `v`: 2-D float array (from statement 1).
+    /// `v`: the input `v`, a 2-D float array.
     pub v: ::backprop::ndarray::Array2<T>,
-    /// `scale`: float scalar (from statement 1).
+    /// `scale`: the input `scale`, a float scalar.
     pub scale: T,
-    /// `k_t`: 2-D float array (from statement 1).
+    /// `k_t`: `k.t()` on line 6, a 2-D float array.
     pub k_t: ::backprop::ndarray::Array2<T>,
-    /// `weights`: 2-D float array (from statement 2).
+    /// `weights`: `softmax(scores, Axis(1))` on line 7, a 2-D float array.
     pub weights: ::backprop::ndarray::Array2<T>,
-    /// `out_shape`: 2-D shape (from statement 3).
+    /// `out_shape`: the shape of `weights.dot(&v)` on line 8.
     pub out_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`attention_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -114,6 +110,10 @@ pub fn attention_train<T: Real>(
 ) -> (Array2<T>, AttentionSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
+        ops::Site::new("dot", "weights.dot(&v)", file!(), 8, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("q", "input", "q", file!(), 5, 27, false),
         ops::Origin::new("k", "input", "k", file!(), 5, 45, false),
@@ -153,21 +153,13 @@ pub fn attention_train<T: Real>(
     ops::guard(&v, &ORIGINS[2], &[]);
     let k_t = ops::transpose(&k);
     ops::guard(&k_t, &ORIGINS[3], &[k.shape()]);
-    let q_dot_k_t = ops::dot_mm(
-        &q,
-        &k_t,
-        &ops::Site::new("dot", "q.dot(&k.t())", file!(), 6, 18),
-    );
+    let q_dot_k_t = ops::dot_mm(&q, &k_t, &SITES[0]);
     ops::guard(&q_dot_k_t, &ORIGINS[4], &[q.shape(), k_t.shape()]);
     let scores = ops::mul_scalar(&q_dot_k_t, scale);
     ops::guard(&scores, &ORIGINS[5], &[q_dot_k_t.shape()]);
     let weights = ops::softmax(&scores, ops::Axis(1));
     ops::guard(&weights, &ORIGINS[6], &[scores.shape()]);
-    let out = ops::dot_mm(
-        &weights,
-        &v,
-        &ops::Site::new("dot", "weights.dot(&v)", file!(), 8, 5),
-    );
+    let out = ops::dot_mm(&weights, &v, &SITES[1]);
     ops::guard(&out, &ORIGINS[7], &[weights.shape(), v.shape()]);
     let out_shape = out.raw_dim();
     let saved = AttentionSaved {

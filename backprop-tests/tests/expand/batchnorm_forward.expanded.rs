@@ -14,6 +14,12 @@ pub fn batchnorm_forward<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("gamma", "input", "gamma", file!(), 7, 5, false),
@@ -61,11 +67,7 @@ pub fn batchnorm_forward<T: Real>(
     let mu = ops::mean_axis(&x, ops::Axis(0));
     ops::guard(&mu, &ORIGINS[3], &[x.shape()]);
     let var = {
-        let shape_0 = ops::broadcast_dims(
-            &x.raw_dim(),
-            &mu.raw_dim(),
-            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
-        );
+        let shape_0 = ops::broadcast_dims(&x.raw_dim(), &mu.raw_dim(), &SITES[0]);
         let shape = shape_0;
         let x = ops::stretch(&x, &shape);
         let mu = ops::stretch(&mu, &shape);
@@ -105,26 +107,10 @@ pub fn batchnorm_forward<T: Real>(
     };
     ops::guard(&t6, &ORIGINS[5], &[var.shape()]);
     let out = {
-        let shape_0 = ops::broadcast_dims(
-            &x.raw_dim(),
-            &mu.raw_dim(),
-            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &t6.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &shape_1,
-            &gamma.raw_dim(),
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-        );
-        let shape_3 = ops::broadcast_dims(
-            &shape_2,
-            &beta.raw_dim(),
-            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
-        );
+        let shape_0 = ops::broadcast_dims(&x.raw_dim(), &mu.raw_dim(), &SITES[0]);
+        let shape_1 = ops::broadcast_dims(&shape_0, &t6.raw_dim(), &SITES[1]);
+        let shape_2 = ops::broadcast_dims(&shape_1, &gamma.raw_dim(), &SITES[2]);
+        let shape_3 = ops::broadcast_dims(&shape_2, &beta.raw_dim(), &SITES[3]);
         let shape = shape_3;
         ops::zip_map5(
             &ops::stretch(&x, &shape),
@@ -152,25 +138,25 @@ pub fn batchnorm_forward<T: Real>(
 /// What the backward pass of [`batchnorm_forward`] needs, kept by [`batchnorm_forward_train`].
 #[derive(Clone, Debug)]
 pub struct BatchnormForwardSaved<T: Real> {
-    /// `x`: 2-D float array (from statement 1).
+    /// `x`: the input `x`, a 2-D float array.
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `gamma`: 1-D float array (from statement 1).
+    /// `gamma`: the input `gamma`, a 1-D float array.
     pub gamma: ::backprop::ndarray::Array1<T>,
-    /// `mu`: 1-D float array (from statement 1).
+    /// `mu`: `x.mean_axis(Axis(0))` on line 10, a 1-D float array.
     pub mu: ::backprop::ndarray::Array1<T>,
-    /// `t6`: 1-D float array (from statement 4).
+    /// `t6`: `(var + 1e-5).sqrt()` on line 13, a 1-D float array.
     pub t6: ::backprop::ndarray::Array1<T>,
-    /// `t8`: 2-D shape (from statement 5).
+    /// `t8`: the shape of `x_hat * &gamma + &beta` on line 14.
     pub t8: ::backprop::ndarray::Ix2,
-    /// `t9`: 2-D shape (from statement 5).
+    /// `t9`: the shape of `x_hat * &gamma` on line 14.
     pub t9: ::backprop::ndarray::Ix2,
-    /// `beta_shape`: 1-D shape (from statement 1).
+    /// `beta_shape`: the shape of `beta` on line 10.
     pub beta_shape: ::backprop::ndarray::Ix1,
-    /// `x_shape`: 2-D shape (from statement 4).
+    /// `x_shape`: the shape of `centered / (var + 1e-5).sqrt()` on line 13.
     pub x_shape: ::backprop::ndarray::Ix2,
-    /// `gamma_shape`: 1-D shape (from statement 1).
+    /// `gamma_shape`: the shape of `gamma` on line 10.
     pub gamma_shape: ::backprop::ndarray::Ix1,
-    /// `mu_shape`: 1-D shape (from statement 4).
+    /// `mu_shape`: the shape of `(var + 1e-5).sqrt()` on line 13.
     pub mu_shape: ::backprop::ndarray::Ix1,
 }
 /// Gradients computed by [`batchnorm_forward_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -198,6 +184,12 @@ pub fn batchnorm_forward_train<T: Real>(
 ) -> (Array2<T>, BatchnormForwardSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+        ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("gamma", "input", "gamma", file!(), 7, 5, false),
@@ -245,11 +237,7 @@ pub fn batchnorm_forward_train<T: Real>(
     let mu = ops::mean_axis(&x, ops::Axis(0));
     ops::guard(&mu, &ORIGINS[3], &[x.shape()]);
     let var = {
-        let shape_0 = ops::broadcast_dims(
-            &x.raw_dim(),
-            &mu.raw_dim(),
-            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
-        );
+        let shape_0 = ops::broadcast_dims(&x.raw_dim(), &mu.raw_dim(), &SITES[0]);
         let shape = shape_0;
         let x = ops::stretch(&x, &shape);
         let mu = ops::stretch(&mu, &shape);
@@ -289,26 +277,10 @@ pub fn batchnorm_forward_train<T: Real>(
     };
     ops::guard(&t6, &ORIGINS[5], &[var.shape()]);
     let out = {
-        let shape_0 = ops::broadcast_dims(
-            &x.raw_dim(),
-            &mu.raw_dim(),
-            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &t6.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &shape_1,
-            &gamma.raw_dim(),
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-        );
-        let shape_3 = ops::broadcast_dims(
-            &shape_2,
-            &beta.raw_dim(),
-            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 14, 5),
-        );
+        let shape_0 = ops::broadcast_dims(&x.raw_dim(), &mu.raw_dim(), &SITES[0]);
+        let shape_1 = ops::broadcast_dims(&shape_0, &t6.raw_dim(), &SITES[1]);
+        let shape_2 = ops::broadcast_dims(&shape_1, &gamma.raw_dim(), &SITES[2]);
+        let shape_3 = ops::broadcast_dims(&shape_2, &beta.raw_dim(), &SITES[3]);
         let shape = shape_3;
         ops::zip_map5(
             &ops::stretch(&x, &shape),
@@ -363,31 +335,20 @@ pub fn batchnorm_forward_train<T: Real>(
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
+/// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 14: x_hat * &gamma + &beta
 /// let t15 = ops::sum_to_cow(&d_out, saved.t9);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t17 = ops::mul(
-///     &t15,
-///     &saved.gamma,
-///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-/// );
+/// let t17 = ops::mul(&t15, &saved.gamma, &SITES[0]);
 /// let t18 = ops::sum_to_owned(t17, saved.x_shape);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
 ///         &saved.mu.raw_dim(),
-///         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+///         &SITES[1],
 ///     );
-///     let shape_1 = ops::broadcast_dims(
-///         &shape_0,
-///         &saved.t6.raw_dim(),
-///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-///     );
-///     let shape_2 = ops::broadcast_dims(
-///         &t15.raw_dim(),
-///         &shape_1,
-///         &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-///     );
+///     let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);
+///     let shape_2 = ops::broadcast_dims(&t15.raw_dim(), &shape_1, &SITES[0]);
 ///     let shape = shape_2;
 ///     let x = ops::stretch(&saved.x, &shape);
 ///     let mu = ops::stretch(&saved.mu, &shape);
@@ -419,18 +380,10 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
 ///         &saved.mu.raw_dim(),
-///         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+///         &SITES[1],
 ///     );
-///     let shape_1 = ops::broadcast_dims(
-///         &shape_0,
-///         &saved.t6.raw_dim(),
-///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-///     );
-///     let shape_2 = ops::broadcast_dims(
-///         &shape_1,
-///         &saved.t6.raw_dim(),
-///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-///     );
+///     let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);
+///     let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);
 ///     let shape = t18.raw_dim();
 ///     let x = ops::stretch(&saved.x, &shape);
 ///     let mu = ops::stretch(&saved.mu, &shape);
@@ -465,12 +418,12 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     let shape_0 = ops::broadcast_dims(
 ///         &t18.raw_dim(),
 ///         &saved.t6.raw_dim(),
-///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+///         &SITES[2],
 ///     );
 ///     let shape_2 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
 ///         &saved.mu.raw_dim(),
-///         &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+///         &SITES[1],
 ///     );
 ///     let shape = shape_0;
 ///     ops::zip_map5(
@@ -510,6 +463,7 @@ pub fn batchnorm_forward_train<T: Real>(
 ///     acc
 /// };
 /// // line 10: let mu = x.mean_axis(Axis(0));
+/// // d_x: `x` is used more than once, so its gradient sums one term per use
 /// let d_x = {
 ///     let shape = t22.raw_dim();
 ///     ops::zip_map2(
@@ -542,6 +496,11 @@ pub fn batchnorm_forward_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
+        ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+        ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new(
             "d_out",
@@ -632,11 +591,7 @@ pub fn batchnorm_forward_backward<T: Real>(
     ops::guard(&t15, &ORIGINS[1], &[d_out.shape()]);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
     ops::guard(&d_beta, &ORIGINS[2], &[d_out.shape()]);
-    let t17 = ops::mul(
-        &t15,
-        &saved.gamma,
-        &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-    );
+    let t17 = ops::mul(&t15, &saved.gamma, &SITES[0]);
     ops::guard(&t17, &ORIGINS[3], &[t15.shape(), saved.gamma.shape()]);
     let t18 = ops::sum_to_owned(t17, saved.x_shape);
     ops::guard(&t18, &ORIGINS[4], &[]);
@@ -644,18 +599,10 @@ pub fn batchnorm_forward_backward<T: Real>(
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
             &saved.mu.raw_dim(),
-            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+            &SITES[1],
         );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &saved.t6.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &t15.raw_dim(),
-            &shape_1,
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 14, 5),
-        );
+        let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);
+        let shape_2 = ops::broadcast_dims(&t15.raw_dim(), &shape_1, &SITES[0]);
         let shape = shape_2;
         let x = ops::stretch(&saved.x, &shape);
         let mu = ops::stretch(&saved.mu, &shape);
@@ -691,18 +638,10 @@ pub fn batchnorm_forward_backward<T: Real>(
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
             &saved.mu.raw_dim(),
-            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+            &SITES[1],
         );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &saved.t6.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &shape_1,
-            &saved.t6.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
-        );
+        let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);
+        let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);
         let shape = t18.raw_dim();
         let x = ops::stretch(&saved.x, &shape);
         let mu = ops::stretch(&saved.mu, &shape);
@@ -742,12 +681,12 @@ pub fn batchnorm_forward_backward<T: Real>(
         let shape_0 = ops::broadcast_dims(
             &t18.raw_dim(),
             &saved.t6.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 13, 17),
+            &SITES[2],
         );
         let shape_2 = ops::broadcast_dims(
             &saved.x.raw_dim(),
             &saved.mu.raw_dim(),
-            &ops::Site::new("sub", "x - &mu", file!(), 11, 20),
+            &SITES[1],
         );
         let shape = shape_0;
         ops::zip_map5(
@@ -863,7 +802,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// line 14: x_hat * &gamma + &beta\nlet t15 = ops::sum_to_cow(&d_out, saved.t9);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(\n    &t15,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &t15.raw_dim(),\n        &shape_1,\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 14, 5),\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t15 = ops::stretch(&t15, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t15.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t15| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = t15 * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t18 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 13, 17),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &ops::Site::new(\"sub\", \"x - &mu\", file!(), 11, 20),\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let v0 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let v4 = v0 + v3;\n            v4\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let v0 = -t22;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t22 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 14: x_hat * &gamma + &beta\nlet t15 = ops::sum_to_cow(&d_out, saved.t9);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(&t15, &saved.gamma, &SITES[0]);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&t15.raw_dim(), &shape_1, &SITES[0]);\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t15 = ops::stretch(&t15, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t15.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t15| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = t15 * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t18 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &SITES[2],\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let v0 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let v4 = v0 + v3;\n            v4\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let v0 = -t22;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t22 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

@@ -16,6 +16,12 @@ pub fn broadcasting<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("add", "x + &row", file!(), 11, 19),
+        ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
+        ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("row", "input", "row", file!(), 7, 5, false),
@@ -37,32 +43,10 @@ pub fn broadcasting<T: Real>(
     ops::guard(&scale, &ORIGINS[3], &[]);
     let out = {
         let scale = scale[()];
-        let shape_0 = ops::broadcast_dims(
-            &x.raw_dim(),
-            &row.raw_dim(),
-            &ops::Site::new("add", "x + &row", file!(), 11, 19),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &col.raw_dim(),
-            &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &col.raw_dim(),
-            &row.raw_dim(),
-            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-        );
-        let shape_6 = ops::broadcast_dims(
-            &shape_1,
-            &shape_2,
-            &ops::Site::new(
-                "div",
-                "shifted * scale / (both.square() + 1.0)",
-                file!(),
-                13,
-                5,
-            ),
-        );
+        let shape_0 = ops::broadcast_dims(&x.raw_dim(), &row.raw_dim(), &SITES[0]);
+        let shape_1 = ops::broadcast_dims(&shape_0, &col.raw_dim(), &SITES[1]);
+        let shape_2 = ops::broadcast_dims(&col.raw_dim(), &row.raw_dim(), &SITES[2]);
+        let shape_6 = ops::broadcast_dims(&shape_1, &shape_2, &SITES[3]);
         let shape = shape_6;
         ops::zip_map3(
             &ops::stretch(&x, &shape),
@@ -87,29 +71,29 @@ pub fn broadcasting<T: Real>(
 /// What the backward pass of [`broadcasting`] needs, kept by [`broadcasting_train`].
 #[derive(Clone, Debug)]
 pub struct BroadcastingSaved<T: Real> {
-    /// `x`: 2-D float array (from statement 1).
+    /// `x`: the input `x`, a 2-D float array.
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `row`: 1-D float array (from statement 1).
+    /// `row`: the input `row`, a 1-D float array.
     pub row: ::backprop::ndarray::Array1<T>,
-    /// `col`: 2-D float array (from statement 1).
+    /// `col`: the input `col`, a 2-D float array.
     pub col: ::backprop::ndarray::Array2<T>,
-    /// `scale`: 0-d float array (from statement 1).
+    /// `scale`: the input `scale`, a 0-d float array.
     pub scale: ::backprop::ndarray::Array0<T>,
-    /// `t6`: 2-D shape (from statement 3).
+    /// `t6`: the shape of `shifted * scale / (both.square() + 1.0)` on line 13.
     pub t6: ::backprop::ndarray::Ix2,
-    /// `t7`: 2-D shape (from statement 3).
+    /// `t7`: the shape of `both.square() + 1.0` on line 13.
     pub t7: ::backprop::ndarray::Ix2,
-    /// `t8`: 2-D shape (from statement 1).
+    /// `t8`: the shape of `x + &row - &col` on line 11.
     pub t8: ::backprop::ndarray::Ix2,
-    /// `scale_shape`: 0-D shape (from statement 1).
+    /// `scale_shape`: the shape of `scale` on line 11.
     pub scale_shape: ::backprop::ndarray::Ix0,
-    /// `col_shape`: 2-D shape (from statement 1).
+    /// `col_shape`: the shape of `col` on line 11.
     pub col_shape: ::backprop::ndarray::Ix2,
-    /// `row_shape`: 1-D shape (from statement 1).
+    /// `row_shape`: the shape of `row` on line 11.
     pub row_shape: ::backprop::ndarray::Ix1,
-    /// `t12`: 2-D shape (from statement 1).
+    /// `t12`: the shape of `x + &row` on line 11.
     pub t12: ::backprop::ndarray::Ix2,
-    /// `x_shape`: 2-D shape (from statement 1).
+    /// `x_shape`: the shape of `x` on line 11.
     pub x_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`broadcasting_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -141,6 +125,12 @@ pub fn broadcasting_train<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let scale = ops::scalar(scale);
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("add", "x + &row", file!(), 11, 19),
+        ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
+        ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("row", "input", "row", file!(), 7, 5, false),
@@ -162,32 +152,10 @@ pub fn broadcasting_train<T: Real>(
     ops::guard(&scale, &ORIGINS[3], &[]);
     let out = {
         let scale = scale[()];
-        let shape_0 = ops::broadcast_dims(
-            &x.raw_dim(),
-            &row.raw_dim(),
-            &ops::Site::new("add", "x + &row", file!(), 11, 19),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &col.raw_dim(),
-            &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &col.raw_dim(),
-            &row.raw_dim(),
-            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-        );
-        let shape_6 = ops::broadcast_dims(
-            &shape_1,
-            &shape_2,
-            &ops::Site::new(
-                "div",
-                "shifted * scale / (both.square() + 1.0)",
-                file!(),
-                13,
-                5,
-            ),
-        );
+        let shape_0 = ops::broadcast_dims(&x.raw_dim(), &row.raw_dim(), &SITES[0]);
+        let shape_1 = ops::broadcast_dims(&shape_0, &col.raw_dim(), &SITES[1]);
+        let shape_2 = ops::broadcast_dims(&col.raw_dim(), &row.raw_dim(), &SITES[2]);
+        let shape_6 = ops::broadcast_dims(&shape_1, &shape_2, &SITES[3]);
         let shape = shape_6;
         ops::zip_map3(
             &ops::stretch(&x, &shape),
@@ -247,12 +215,13 @@ pub fn broadcasting_train<T: Real>(
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t6, "broadcasting", "d_out");
+/// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 13: shifted * scale / (both.square() + 1.0)
 /// let t14 = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.col.raw_dim(),
 ///         &saved.row.raw_dim(),
-///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+///         &SITES[0],
 ///     );
 ///     let shape = shape_0;
 ///     ops::zip_map2(
@@ -272,13 +241,9 @@ pub fn broadcasting_train<T: Real>(
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x.raw_dim(),
 ///         &saved.row.raw_dim(),
-///         &ops::Site::new("add", "x + &row", file!(), 11, 19),
+///         &SITES[1],
 ///     );
-///     let shape_1 = ops::broadcast_dims(
-///         &shape_0,
-///         &saved.col.raw_dim(),
-///         &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
-///     );
+///     let shape_1 = ops::broadcast_dims(&shape_0, &saved.col.raw_dim(), &SITES[2]);
 ///     let shape = shape_1;
 ///     ops::zip_map3(
 ///         &ops::stretch(&saved.x, &shape),
@@ -295,28 +260,8 @@ pub fn broadcasting_train<T: Real>(
 /// // line 13: shifted * scale / (both.square() + 1.0)
 /// let t17 = {
 ///     let scale = saved.scale[()];
-///     let shape_1 = ops::broadcast_dims(
-///         &shifted.raw_dim(),
-///         &t14.raw_dim(),
-///         &ops::Site::new(
-///             "div",
-///             "shifted * scale / (both.square() + 1.0)",
-///             file!(),
-///             13,
-///             5,
-///         ),
-///     );
-///     let shape_2 = ops::broadcast_dims(
-///         &shape_1,
-///         &t14.raw_dim(),
-///         &ops::Site::new(
-///             "div",
-///             "shifted * scale / (both.square() + 1.0)",
-///             file!(),
-///             13,
-///             5,
-///         ),
-///     );
+///     let shape_1 = ops::broadcast_dims(&shifted.raw_dim(), &t14.raw_dim(), &SITES[3]);
+///     let shape_2 = ops::broadcast_dims(&shape_1, &t14.raw_dim(), &SITES[3]);
 ///     let shape = d_out.raw_dim();
 ///     ops::zip_map3(
 ///         &ops::stretch(&shifted, &shape),
@@ -338,7 +283,7 @@ pub fn broadcasting_train<T: Real>(
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.col.raw_dim(),
 ///         &saved.row.raw_dim(),
-///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+///         &SITES[0],
 ///     );
 ///     let shape = shape_0;
 ///     ops::zip_map3(
@@ -355,17 +300,7 @@ pub fn broadcasting_train<T: Real>(
 /// };
 /// let t20 = {
 ///     let scale = saved.scale[()];
-///     let shape_0 = ops::broadcast_dims(
-///         &d_out.raw_dim(),
-///         &t14.raw_dim(),
-///         &ops::Site::new(
-///             "div",
-///             "shifted * scale / (both.square() + 1.0)",
-///             file!(),
-///             13,
-///             5,
-///         ),
-///     );
+///     let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);
 ///     let shape = shape_0;
 ///     ops::zip_map2(
 ///         &ops::stretch(&d_out, &shape),
@@ -380,22 +315,8 @@ pub fn broadcasting_train<T: Real>(
 /// };
 /// let t21 = ops::sum_to_owned(t20, saved.t8);
 /// let d_scale = {
-///     let shape_0 = ops::broadcast_dims(
-///         &d_out.raw_dim(),
-///         &t14.raw_dim(),
-///         &ops::Site::new(
-///             "div",
-///             "shifted * scale / (both.square() + 1.0)",
-///             file!(),
-///             13,
-///             5,
-///         ),
-///     );
-///     let shape_1 = ops::broadcast_dims(
-///         &shape_0,
-///         &shifted.raw_dim(),
-///         &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-///     );
+///     let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);
+///     let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);
 ///     let shape = shape_1;
 ///     let d_out = ops::stretch(&d_out, &shape);
 ///     let t14 = ops::stretch(&t14, &shape);
@@ -420,17 +341,13 @@ pub fn broadcasting_train<T: Real>(
 ///     acc
 /// };
 /// // line 12: let both = &col * &row;
-/// let t23 = ops::mul(
-///     &t19,
-///     &saved.row,
-///     &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-/// );
-/// let t24 = ops::sum_to_owned(t23, saved.col_shape);
-/// let t25 = {
+/// let t23 = ops::mul(&t19, &saved.row, &SITES[0]);
+/// let d_col_part = ops::sum_to_owned(t23, saved.col_shape);
+/// let d_row_part = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &t19.raw_dim(),
 ///         &saved.col.raw_dim(),
-///         &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+///         &SITES[0],
 ///     );
 ///     let shape = shape_0;
 ///     let t19 = ops::stretch(&t19, &shape);
@@ -455,11 +372,13 @@ pub fn broadcasting_train<T: Real>(
 /// // line 11: let shifted = x + &row - &col;
 /// let t26 = ops::sum_to_cow(&t21, saved.t12);
 /// let t27 = ops::neg(&t21);
-/// let t28 = ops::sum_to_owned(t27, saved.col_shape);
+/// let d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);
 /// let d_x = ops::sum_to(&t26, saved.x_shape);
-/// let t30 = ops::sum_to_cow(&t26, saved.row_shape);
-/// let d_col = ops::add(&t24, &t28, &ops::Site::new("add", "col", file!(), 8, 5));
-/// let d_row = ops::add(&t25, &t30, &ops::Site::new("add", "row", file!(), 7, 5));
+/// let d_row_part_2 = ops::sum_to_cow(&t26, saved.row_shape);
+/// // d_col: `col` is used more than once, so its gradient sums one term per use
+/// let d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);
+/// // d_row: `row` is used more than once, so its gradient sums one term per use
+/// let d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);
 /// BroadcastingGrads {
 ///     x: d_x,
 ///     row: d_row,
@@ -480,6 +399,15 @@ pub fn broadcasting_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t6, "broadcasting", "d_out");
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+        ops::Site::new("add", "x + &row", file!(), 11, 19),
+        ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
+        ops::Site::new("div", "shifted * scale / (both.square() + 1.0)", file!(), 13, 5),
+        ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
+        ops::Site::new("add", "col", file!(), 8, 5),
+        ops::Site::new("add", "row", file!(), 7, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new(
             "d_out",
@@ -555,9 +483,9 @@ pub fn broadcasting_backward<T: Real>(
             true,
         ),
         ops::Origin::new("t23", "`mul`", "&col * &row", file!(), 12, 16, true),
-        ops::Origin::new("t24", "`SumTo`", "&col * &row", file!(), 12, 16, true),
+        ops::Origin::new("d_col_part", "`SumTo`", "&col * &row", file!(), 12, 16, true),
         ops::Origin::new(
-            "t25",
+            "d_row_part",
             "a fused loop",
             "`&col * &row` (12:16)",
             file!(),
@@ -567,9 +495,17 @@ pub fn broadcasting_backward<T: Real>(
         ),
         ops::Origin::new("t26", "`SumTo`", "x + &row - &col", file!(), 11, 19, true),
         ops::Origin::new("t27", "`neg`", "x + &row - &col", file!(), 11, 19, true),
-        ops::Origin::new("t28", "`SumTo`", "x + &row - &col", file!(), 11, 19, true),
+        ops::Origin::new(
+            "d_col_part_2",
+            "`SumTo`",
+            "x + &row - &col",
+            file!(),
+            11,
+            19,
+            true,
+        ),
         ops::Origin::new("d_x", "`SumTo`", "x + &row", file!(), 11, 19, true),
-        ops::Origin::new("t30", "`SumTo`", "x + &row", file!(), 11, 19, true),
+        ops::Origin::new("d_row_part_2", "`SumTo`", "x + &row", file!(), 11, 19, true),
         ops::Origin::new("d_col", "`add`", "col", file!(), 8, 5, true),
         ops::Origin::new("d_row", "`add`", "row", file!(), 7, 5, true),
     ];
@@ -578,7 +514,7 @@ pub fn broadcasting_backward<T: Real>(
         let shape_0 = ops::broadcast_dims(
             &saved.col.raw_dim(),
             &saved.row.raw_dim(),
-            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+            &SITES[0],
         );
         let shape = shape_0;
         ops::zip_map2(
@@ -598,13 +534,9 @@ pub fn broadcasting_backward<T: Real>(
         let shape_0 = ops::broadcast_dims(
             &saved.x.raw_dim(),
             &saved.row.raw_dim(),
-            &ops::Site::new("add", "x + &row", file!(), 11, 19),
+            &SITES[1],
         );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &saved.col.raw_dim(),
-            &ops::Site::new("sub", "x + &row - &col", file!(), 11, 19),
-        );
+        let shape_1 = ops::broadcast_dims(&shape_0, &saved.col.raw_dim(), &SITES[2]);
         let shape = shape_1;
         ops::zip_map3(
             &ops::stretch(&saved.x, &shape),
@@ -625,28 +557,8 @@ pub fn broadcasting_backward<T: Real>(
     );
     let t17 = {
         let scale = saved.scale[()];
-        let shape_1 = ops::broadcast_dims(
-            &shifted.raw_dim(),
-            &t14.raw_dim(),
-            &ops::Site::new(
-                "div",
-                "shifted * scale / (both.square() + 1.0)",
-                file!(),
-                13,
-                5,
-            ),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &shape_1,
-            &t14.raw_dim(),
-            &ops::Site::new(
-                "div",
-                "shifted * scale / (both.square() + 1.0)",
-                file!(),
-                13,
-                5,
-            ),
-        );
+        let shape_1 = ops::broadcast_dims(&shifted.raw_dim(), &t14.raw_dim(), &SITES[3]);
+        let shape_2 = ops::broadcast_dims(&shape_1, &t14.raw_dim(), &SITES[3]);
         let shape = d_out.raw_dim();
         ops::zip_map3(
             &ops::stretch(&shifted, &shape),
@@ -674,7 +586,7 @@ pub fn broadcasting_backward<T: Real>(
         let shape_0 = ops::broadcast_dims(
             &saved.col.raw_dim(),
             &saved.row.raw_dim(),
-            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+            &SITES[0],
         );
         let shape = shape_0;
         ops::zip_map3(
@@ -692,17 +604,7 @@ pub fn broadcasting_backward<T: Real>(
     ops::guard(&t19, &ORIGINS[5], &[saved.col.shape(), saved.row.shape(), t18.shape()]);
     let t20 = {
         let scale = saved.scale[()];
-        let shape_0 = ops::broadcast_dims(
-            &d_out.raw_dim(),
-            &t14.raw_dim(),
-            &ops::Site::new(
-                "div",
-                "shifted * scale / (both.square() + 1.0)",
-                file!(),
-                13,
-                5,
-            ),
-        );
+        let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);
         let shape = shape_0;
         ops::zip_map2(
             &ops::stretch(&d_out, &shape),
@@ -719,22 +621,8 @@ pub fn broadcasting_backward<T: Real>(
     let t21 = ops::sum_to_owned(t20, saved.t8);
     ops::guard(&t21, &ORIGINS[7], &[]);
     let d_scale = {
-        let shape_0 = ops::broadcast_dims(
-            &d_out.raw_dim(),
-            &t14.raw_dim(),
-            &ops::Site::new(
-                "div",
-                "shifted * scale / (both.square() + 1.0)",
-                file!(),
-                13,
-                5,
-            ),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &shifted.raw_dim(),
-            &ops::Site::new("mul", "shifted * scale", file!(), 13, 5),
-        );
+        let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);
+        let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);
         let shape = shape_1;
         let d_out = ops::stretch(&d_out, &shape);
         let t14 = ops::stretch(&t14, &shape);
@@ -759,19 +647,15 @@ pub fn broadcasting_backward<T: Real>(
         acc
     };
     ops::guard(&d_scale, &ORIGINS[8], &[d_out.shape(), t14.shape(), shifted.shape()]);
-    let t23 = ops::mul(
-        &t19,
-        &saved.row,
-        &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
-    );
+    let t23 = ops::mul(&t19, &saved.row, &SITES[0]);
     ops::guard(&t23, &ORIGINS[9], &[t19.shape(), saved.row.shape()]);
-    let t24 = ops::sum_to_owned(t23, saved.col_shape);
-    ops::guard(&t24, &ORIGINS[10], &[]);
-    let t25 = {
+    let d_col_part = ops::sum_to_owned(t23, saved.col_shape);
+    ops::guard(&d_col_part, &ORIGINS[10], &[]);
+    let d_row_part = {
         let shape_0 = ops::broadcast_dims(
             &t19.raw_dim(),
             &saved.col.raw_dim(),
-            &ops::Site::new("mul", "&col * &row", file!(), 12, 16),
+            &SITES[0],
         );
         let shape = shape_0;
         let t19 = ops::stretch(&t19, &shape);
@@ -793,21 +677,21 @@ pub fn broadcasting_backward<T: Real>(
         );
         acc
     };
-    ops::guard(&t25, &ORIGINS[11], &[t19.shape(), saved.col.shape()]);
+    ops::guard(&d_row_part, &ORIGINS[11], &[t19.shape(), saved.col.shape()]);
     let t26 = ops::sum_to_cow(&t21, saved.t12);
     ops::guard(&t26, &ORIGINS[12], &[t21.shape()]);
     let t27 = ops::neg(&t21);
     ops::guard(&t27, &ORIGINS[13], &[t21.shape()]);
-    let t28 = ops::sum_to_owned(t27, saved.col_shape);
-    ops::guard(&t28, &ORIGINS[14], &[]);
+    let d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);
+    ops::guard(&d_col_part_2, &ORIGINS[14], &[]);
     let d_x = ops::sum_to(&t26, saved.x_shape);
     ops::guard(&d_x, &ORIGINS[15], &[t26.shape()]);
-    let t30 = ops::sum_to_cow(&t26, saved.row_shape);
-    ops::guard(&t30, &ORIGINS[16], &[t26.shape()]);
-    let d_col = ops::add(&t24, &t28, &ops::Site::new("add", "col", file!(), 8, 5));
-    ops::guard(&d_col, &ORIGINS[17], &[t24.shape(), t28.shape()]);
-    let d_row = ops::add(&t25, &t30, &ops::Site::new("add", "row", file!(), 7, 5));
-    ops::guard(&d_row, &ORIGINS[18], &[t25.shape(), t30.shape()]);
+    let d_row_part_2 = ops::sum_to_cow(&t26, saved.row_shape);
+    ops::guard(&d_row_part_2, &ORIGINS[16], &[t26.shape()]);
+    let d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);
+    ops::guard(&d_col, &ORIGINS[17], &[d_col_part.shape(), d_col_part_2.shape()]);
+    let d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);
+    ops::guard(&d_row, &ORIGINS[18], &[d_row_part.shape(), d_row_part_2.shape()]);
     BroadcastingGrads {
         x: d_x,
         row: d_row,
@@ -864,7 +748,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        #[inline(always)]\n        |col, row| {\n            let both = col * row;\n            let v1 = ops::elem::square(both);\n            let v2 = v1 + T::lit(1.0);\n            v2\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"add\", \"x + &row\", file!(), 11, 19),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"sub\", \"x + &row - &col\", file!(), 11, 19),\n    );\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t17 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(\n        &shifted.raw_dim(),\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_2 = ops::broadcast_dims(\n        &shape_1,\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t14, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t14, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t14;\n            let v2 = v1 / t14;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t18 = ops::sum_to_owned(t17, saved.t7);\nlet t19 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    ops::zip_map3(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |col, row, t18| {\n            let both = col * row;\n            let v1 = ops::elem::square_backward(both, t18);\n            v1\n        },\n    )\n};\nlet t20 = {\n    let scale = saved.scale[()];\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&d_out, &shape),\n        &ops::stretch(&t14, &shape),\n        #[inline(always)]\n        |d_out, t14| {\n            let v0 = d_out / t14;\n            let v1 = v0 * scale;\n            v1\n        },\n    )\n};\nlet t21 = ops::sum_to_owned(t20, saved.t8);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &t14.raw_dim(),\n        &ops::Site::new(\n            \"div\",\n            \"shifted * scale / (both.square() + 1.0)\",\n            file!(),\n            13,\n            5,\n        ),\n    );\n    let shape_1 = ops::broadcast_dims(\n        &shape_0,\n        &shifted.raw_dim(),\n        &ops::Site::new(\"mul\", \"shifted * scale\", file!(), 13, 5),\n    );\n    let shape = shape_1;\n    let d_out = ops::stretch(&d_out, &shape);\n    let t14 = ops::stretch(&t14, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &t14.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, t14, shifted| {\n                let v0 = d_out / t14;\n                let v1 = v0 * shifted;\n                v1\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t23 = ops::mul(\n    &t19,\n    &saved.row,\n    &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n);\nlet t24 = ops::sum_to_owned(t23, saved.col_shape);\nlet t25 = {\n    let shape_0 = ops::broadcast_dims(\n        &t19.raw_dim(),\n        &saved.col.raw_dim(),\n        &ops::Site::new(\"mul\", \"&col * &row\", file!(), 12, 16),\n    );\n    let shape = shape_0;\n    let t19 = ops::stretch(&t19, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t19.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t19, col| {\n                let v0 = t19 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet t26 = ops::sum_to_cow(&t21, saved.t12);\nlet t27 = ops::neg(&t21);\nlet t28 = ops::sum_to_owned(t27, saved.col_shape);\nlet d_x = ops::sum_to(&t26, saved.x_shape);\nlet t30 = ops::sum_to_cow(&t26, saved.row_shape);\nlet d_col = ops::add(&t24, &t28, &ops::Site::new(\"add\", \"col\", file!(), 8, 5));\nlet d_row = ops::add(&t25, &t30, &ops::Site::new(\"add\", \"row\", file!(), 7, 5));\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        #[inline(always)]\n        |col, row| {\n            let both = col * row;\n            let v1 = ops::elem::square(both);\n            let v2 = v1 + T::lit(1.0);\n            v2\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.col.raw_dim(), &SITES[2]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t17 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(&shifted.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &t14.raw_dim(), &SITES[3]);\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t14, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t14, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t14;\n            let v2 = v1 / t14;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t18 = ops::sum_to_owned(t17, saved.t7);\nlet t19 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map3(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |col, row, t18| {\n            let both = col * row;\n            let v1 = ops::elem::square_backward(both, t18);\n            v1\n        },\n    )\n};\nlet t20 = {\n    let scale = saved.scale[()];\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&d_out, &shape),\n        &ops::stretch(&t14, &shape),\n        #[inline(always)]\n        |d_out, t14| {\n            let v0 = d_out / t14;\n            let v1 = v0 * scale;\n            v1\n        },\n    )\n};\nlet t21 = ops::sum_to_owned(t20, saved.t8);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    let d_out = ops::stretch(&d_out, &shape);\n    let t14 = ops::stretch(&t14, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &t14.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, t14, shifted| {\n                let v0 = d_out / t14;\n                let v1 = v0 * shifted;\n                v1\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t23 = ops::mul(&t19, &saved.row, &SITES[0]);\nlet d_col_part = ops::sum_to_owned(t23, saved.col_shape);\nlet d_row_part = {\n    let shape_0 = ops::broadcast_dims(\n        &t19.raw_dim(),\n        &saved.col.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let t19 = ops::stretch(&t19, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t19.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t19, col| {\n                let v0 = t19 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet t26 = ops::sum_to_cow(&t21, saved.t12);\nlet t27 = ops::neg(&t21);\nlet d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);\nlet d_x = ops::sum_to(&t26, saved.x_shape);\nlet d_row_part_2 = ops::sum_to_cow(&t26, saved.row_shape);\n// d_col: `col` is used more than once, so its gradient sums one term per use\nlet d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);\n// d_row: `row` is used more than once, so its gradient sums one term per use\nlet d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

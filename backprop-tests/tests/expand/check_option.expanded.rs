@@ -10,6 +10,9 @@
 pub fn loss<T: Real>(x: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("pick", "pick(log_softmax(x, Axis(1)), &labels)", file!(), 6, 6),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 5, 22, false),
         ops::Origin::new(
@@ -52,11 +55,7 @@ pub fn loss<T: Real>(x: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     ops::guard(&x, &ORIGINS[0], &[]);
     let log_softmax_x = ops::log_softmax(&x, ops::Axis(1));
     ops::guard(&log_softmax_x, &ORIGINS[1], &[x.shape()]);
-    let picked_log_softmax_x = ops::pick(
-        &log_softmax_x,
-        &labels,
-        &ops::Site::new("pick", "pick(log_softmax(x, Axis(1)), &labels)", file!(), 6, 6),
-    );
+    let picked_log_softmax_x = ops::pick(&log_softmax_x, &labels, &SITES[0]);
     ops::guard(&picked_log_softmax_x, &ORIGINS[2], &[log_softmax_x.shape()]);
     let t4 = ops::mean(&picked_log_softmax_x);
     ops::guard(&t4, &ORIGINS[3], &[picked_log_softmax_x.shape()]);
@@ -67,13 +66,13 @@ pub fn loss<T: Real>(x: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
 /// What the backward pass of [`loss`] needs, kept by [`loss_train`].
 #[derive(Clone, Debug)]
 pub struct LossSaved<T: Real> {
-    /// `labels`: 1-D integer array (from statement 1).
+    /// `labels`: the input `labels`, a 1-D integer array.
     pub labels: ::backprop::ndarray::Array1<usize>,
-    /// `log_softmax_x`: 2-D float array (from statement 1).
+    /// `log_softmax_x`: `log_softmax(x, Axis(1))` on line 6, a 2-D float array.
     pub log_softmax_x: ::backprop::ndarray::Array2<T>,
-    /// `picked_log_softmax_x_shape`: 1-D shape (from statement 1).
+    /// `picked_log_softmax_x_shape`: the shape of `pick(log_softmax(x, Axis(1)), &labels)` on line 6.
     pub picked_log_softmax_x_shape: ::backprop::ndarray::Ix1,
-    /// `x_shape`: 2-D shape (from statement 1).
+    /// `x_shape`: the shape of `log_softmax(x, Axis(1))` on line 6.
     pub x_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`loss_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -96,6 +95,9 @@ pub fn loss_train<T: Real>(
 ) -> (T, LossSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("pick", "pick(log_softmax(x, Axis(1)), &labels)", file!(), 6, 6),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 5, 22, false),
         ops::Origin::new(
@@ -138,11 +140,7 @@ pub fn loss_train<T: Real>(
     ops::guard(&x, &ORIGINS[0], &[]);
     let log_softmax_x = ops::log_softmax(&x, ops::Axis(1));
     ops::guard(&log_softmax_x, &ORIGINS[1], &[x.shape()]);
-    let picked_log_softmax_x = ops::pick(
-        &log_softmax_x,
-        &labels,
-        &ops::Site::new("pick", "pick(log_softmax(x, Axis(1)), &labels)", file!(), 6, 6),
-    );
+    let picked_log_softmax_x = ops::pick(&log_softmax_x, &labels, &SITES[0]);
     ops::guard(&picked_log_softmax_x, &ORIGINS[2], &[log_softmax_x.shape()]);
     let t4 = ops::mean(&picked_log_softmax_x);
     ops::guard(&t4, &ORIGINS[3], &[picked_log_softmax_x.shape()]);

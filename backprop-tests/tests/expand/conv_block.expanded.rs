@@ -14,6 +14,10 @@ pub fn conv_block<T: Real>(
 ) -> Array4<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
+        ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 5, 28, false),
         ops::Origin::new("w", "input", "w", file!(), 5, 46, false),
@@ -73,19 +77,9 @@ pub fn conv_block<T: Real>(
     let bias = ops::insert_axis(&b_col, ops::Axis(2));
     ops::guard(&bias, &ORIGINS[4], &[b_col.shape()]);
     let t5 = 1;
-    let conv_x = ops::conv2d(
-        &x,
-        &w,
-        t5,
-        t5,
-        &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
-    );
+    let conv_x = ops::conv2d(&x, &w, t5, t5, &SITES[0]);
     ops::guard(&conv_x, &ORIGINS[5], &[x.shape(), w.shape()]);
-    let z = ops::add(
-        &conv_x,
-        &bias,
-        &ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
-    );
+    let z = ops::add(&conv_x, &bias, &SITES[1]);
     ops::guard(&z, &ORIGINS[6], &[conv_x.shape(), bias.shape()]);
     let relu_z = ops::relu(&z);
     ops::guard(&relu_z, &ORIGINS[7], &[z.shape()]);
@@ -96,27 +90,27 @@ pub fn conv_block<T: Real>(
 /// What the backward pass of [`conv_block`] needs, kept by [`conv_block_train`].
 #[derive(Clone, Debug)]
 pub struct ConvBlockSaved<T: Real> {
-    /// `x`: 4-D float array (from statement 1).
+    /// `x`: the input `x`, a 4-D float array.
     pub x: ::backprop::ndarray::Array4<T>,
-    /// `w`: 4-D float array (from statement 1).
+    /// `w`: the input `w`, a 4-D float array.
     pub w: ::backprop::ndarray::Array4<T>,
-    /// `t5`: usize (from statement 2).
+    /// `t5`: a usize computed on line 7.
     pub t5: usize,
-    /// `z`: 4-D float array (from statement 2).
+    /// `z`: `conv2d(x, w, 1, 1) + &bias` on line 7, a 4-D float array.
     pub z: ::backprop::ndarray::Array4<T>,
-    /// `relu_z`: 4-D float array (from statement 3).
+    /// `relu_z`: `relu(z)` on line 8, a 4-D float array.
     pub relu_z: ::backprop::ndarray::Array4<T>,
-    /// `out`: 4-D float array (from statement 3).
+    /// `out`: `max_pool2(relu(z))` on line 8, a 4-D float array.
     pub out: ::backprop::ndarray::Array4<T>,
-    /// `out_shape`: 4-D shape (from statement 3).
+    /// `out_shape`: the shape of `max_pool2(relu(z))` on line 8.
     pub out_shape: ::backprop::ndarray::Ix4,
-    /// `conv_x_shape`: 4-D shape (from statement 2).
+    /// `conv_x_shape`: the shape of `conv2d(x, w, 1, 1)` on line 7.
     pub conv_x_shape: ::backprop::ndarray::Ix4,
-    /// `bias_shape`: 3-D shape (from statement 1).
+    /// `bias_shape`: the shape of `b.insert_axis(Axis(1)).insert_axis(Axis(2))` on line 6.
     pub bias_shape: ::backprop::ndarray::Ix3,
-    /// `x_shape`: 4-D shape (from statement 1).
+    /// `x_shape`: the shape of `x` on line 6.
     pub x_shape: ::backprop::ndarray::Ix4,
-    /// `w_shape`: 4-D shape (from statement 1).
+    /// `w_shape`: the shape of `w` on line 6.
     pub w_shape: ::backprop::ndarray::Ix4,
 }
 /// Gradients computed by [`conv_block_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -144,6 +138,10 @@ pub fn conv_block_train<T: Real>(
 ) -> (Array4<T>, ConvBlockSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
+        ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 5, 28, false),
         ops::Origin::new("w", "input", "w", file!(), 5, 46, false),
@@ -203,19 +201,9 @@ pub fn conv_block_train<T: Real>(
     let bias = ops::insert_axis(&b_col, ops::Axis(2));
     ops::guard(&bias, &ORIGINS[4], &[b_col.shape()]);
     let t5 = 1;
-    let conv_x = ops::conv2d(
-        &x,
-        &w,
-        t5,
-        t5,
-        &ops::Site::new("conv2d", "conv2d(x, w, 1, 1)", file!(), 7, 13),
-    );
+    let conv_x = ops::conv2d(&x, &w, t5, t5, &SITES[0]);
     ops::guard(&conv_x, &ORIGINS[5], &[x.shape(), w.shape()]);
-    let z = ops::add(
-        &conv_x,
-        &bias,
-        &ops::Site::new("add", "conv2d(x, w, 1, 1) + &bias", file!(), 7, 13),
-    );
+    let z = ops::add(&conv_x, &bias, &SITES[1]);
     ops::guard(&z, &ORIGINS[6], &[conv_x.shape(), bias.shape()]);
     let relu_z = ops::relu(&z);
     ops::guard(&relu_z, &ORIGINS[7], &[z.shape()]);

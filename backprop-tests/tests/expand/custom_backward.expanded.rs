@@ -12,6 +12,7 @@ pub fn scale<T: Real>(x: ArrayView2<T>, s: T) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
     let s = ops::scalar(s);
+    const SITES: &[ops::Site] = &[ops::Site::new("mul", "x * s", file!(), 7, 5)];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 23, false),
         ops::Origin::new("s", "input", "s", file!(), 6, 41, false),
@@ -19,22 +20,22 @@ pub fn scale<T: Real>(x: ArrayView2<T>, s: T) -> Array2<T> {
     ];
     ops::guard(&x, &ORIGINS[0], &[]);
     ops::guard(&s, &ORIGINS[1], &[]);
-    let out = ops::mul(&x, &s, &ops::Site::new("mul", "x * s", file!(), 7, 5));
+    let out = ops::mul(&x, &s, &SITES[0]);
     ops::guard(&out, &ORIGINS[2], &[x.shape(), s.shape()]);
     out
 }
 /// What the backward pass of [`scale`] needs, kept by [`scale_train`].
 #[derive(Clone, Debug)]
 pub struct ScaleSaved<T: Real> {
-    /// `x`: 2-D float array (from statement 1).
+    /// `x`: the input `x`, a 2-D float array.
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `s`: 0-d float array (from statement 1).
+    /// `s`: the input `s`, a 0-d float array.
     pub s: ::backprop::ndarray::Array0<T>,
-    /// `t3`: 2-D shape (from statement 1).
+    /// `t3`: the shape of `x * s` on line 7.
     pub t3: ::backprop::ndarray::Ix2,
-    /// `x_shape`: 2-D shape (from statement 1).
+    /// `x_shape`: the shape of `x` on line 7.
     pub x_shape: ::backprop::ndarray::Ix2,
-    /// `s_shape`: 0-D shape (from statement 1).
+    /// `s_shape`: the shape of `s` on line 7.
     pub s_shape: ::backprop::ndarray::Ix0,
 }
 /// Gradients computed by [`scale_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -57,6 +58,7 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
     #[allow(unused_imports)]
     use ::backprop::ops;
     let s = ops::scalar(s);
+    const SITES: &[ops::Site] = &[ops::Site::new("mul", "x * s", file!(), 7, 5)];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 23, false),
         ops::Origin::new("s", "input", "s", file!(), 6, 41, false),
@@ -64,7 +66,7 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
     ];
     ops::guard(&x, &ORIGINS[0], &[]);
     ops::guard(&s, &ORIGINS[1], &[]);
-    let out = ops::mul(&x, &s, &ops::Site::new("mul", "x * s", file!(), 7, 5));
+    let out = ops::mul(&x, &s, &SITES[0]);
     ops::guard(&out, &ORIGINS[2], &[x.shape(), s.shape()]);
     let t3 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
@@ -88,14 +90,15 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t3, "scale", "d_out");
+/// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 7: x * s
-/// let t5 = ops::mul(&d_out, &saved.s, &ops::Site::new("mul", "x * s", file!(), 7, 5));
-/// let d_x = ops::sum_to_owned(t5, saved.x_shape);
+/// let d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);
+/// let d_x = ops::sum_to_owned(d_x_part, saved.x_shape);
 /// let d_s = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &d_out.raw_dim(),
 ///         &saved.x.raw_dim(),
-///         &ops::Site::new("mul", "x * s", file!(), 7, 5),
+///         &SITES[0],
 ///     );
 ///     let shape = shape_0;
 ///     let d_out = ops::stretch(&d_out, &shape);
@@ -135,22 +138,23 @@ pub fn scale_derived_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t3, "scale", "d_out");
+    const SITES: &[ops::Site] = &[ops::Site::new("mul", "x * s", file!(), 7, 5)];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("d_out", "upstream gradient", "x * s", file!(), 7, 5, true),
-        ops::Origin::new("t5", "`mul`", "x * s", file!(), 7, 5, true),
+        ops::Origin::new("d_x_part", "`mul`", "x * s", file!(), 7, 5, true),
         ops::Origin::new("d_x", "`SumTo`", "x * s", file!(), 7, 5, true),
         ops::Origin::new("d_s", "a fused loop", "`x * s` (7:5)", file!(), 7, 5, true),
     ];
     ops::guard(&d_out, &ORIGINS[0], &[]);
-    let t5 = ops::mul(&d_out, &saved.s, &ops::Site::new("mul", "x * s", file!(), 7, 5));
-    ops::guard(&t5, &ORIGINS[1], &[d_out.shape(), saved.s.shape()]);
-    let d_x = ops::sum_to_owned(t5, saved.x_shape);
+    let d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);
+    ops::guard(&d_x_part, &ORIGINS[1], &[d_out.shape(), saved.s.shape()]);
+    let d_x = ops::sum_to_owned(d_x_part, saved.x_shape);
     ops::guard(&d_x, &ORIGINS[2], &[]);
     let d_s = {
         let shape_0 = ops::broadcast_dims(
             &d_out.raw_dim(),
             &saved.x.raw_dim(),
-            &ops::Site::new("mul", "x * s", file!(), 7, 5),
+            &SITES[0],
         );
         let shape = shape_0;
         let d_out = ops::stretch(&d_out, &shape);
@@ -237,7 +241,7 @@ pub fn scale_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t3, \"scale\", \"d_out\");\n// line 7: x * s\nlet t5 = ops::mul(&d_out, &saved.s, &ops::Site::new(\"mul\", \"x * s\", file!(), 7, 5));\nlet d_x = ops::sum_to_owned(t5, saved.x_shape);\nlet d_s = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &saved.x.raw_dim(),\n        &ops::Site::new(\"mul\", \"x * s\", file!(), 7, 5),\n    );\n    let shape = shape_0;\n    let d_out = ops::stretch(&d_out, &shape);\n    let x = ops::stretch(&saved.x, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.s_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &x.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, x| {\n                let v0 = d_out * x;\n                v0\n            },\n        ),\n    );\n    acc\n};\nScaleGrads {\n    x: d_x,\n    s: d_s.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t3, \"scale\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 7: x * s\nlet d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);\nlet d_x = ops::sum_to_owned(d_x_part, saved.x_shape);\nlet d_s = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &saved.x.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_out = ops::stretch(&d_out, &shape);\n    let x = ops::stretch(&saved.x, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.s_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &x.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, x| {\n                let v0 = d_out * x;\n                v0\n            },\n        ),\n    );\n    acc\n};\nScaleGrads {\n    x: d_x,\n    s: d_s.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::Some(derived_backward::<T>),

@@ -18,6 +18,14 @@ pub fn dqn_huber_loss<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
+        ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
+        ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
+        ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
+        ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
+        ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("s", "input", "s", file!(), 6, 5, false),
         ops::Origin::new("w1", "input", "w1", file!(), 7, 5, false),
@@ -80,43 +88,19 @@ pub fn dqn_huber_loss<T: Real>(
     ops::guard(&w2, &ORIGINS[3], &[]);
     ops::guard(&b2, &ORIGINS[4], &[]);
     ops::guard(&target, &ORIGINS[5], &[]);
-    let s_dot_w1 = ops::dot_mm(
-        &s,
-        &w1,
-        &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
-    );
+    let s_dot_w1 = ops::dot_mm(&s, &w1, &SITES[0]);
     ops::guard(&s_dot_w1, &ORIGINS[6], &[s.shape(), w1.shape()]);
-    let s_dot_w1_plus_b1 = ops::add(
-        &s_dot_w1,
-        &b1,
-        &ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
-    );
+    let s_dot_w1_plus_b1 = ops::add(&s_dot_w1, &b1, &SITES[1]);
     ops::guard(&s_dot_w1_plus_b1, &ORIGINS[7], &[s_dot_w1.shape(), b1.shape()]);
     let h = ops::relu(&s_dot_w1_plus_b1);
     ops::guard(&h, &ORIGINS[8], &[s_dot_w1_plus_b1.shape()]);
-    let h_dot_w2 = ops::dot_mm(
-        &h,
-        &w2,
-        &ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
-    );
+    let h_dot_w2 = ops::dot_mm(&h, &w2, &SITES[2]);
     ops::guard(&h_dot_w2, &ORIGINS[9], &[h.shape(), w2.shape()]);
-    let q = ops::add(
-        &h_dot_w2,
-        &b2,
-        &ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
-    );
+    let q = ops::add(&h_dot_w2, &b2, &SITES[3]);
     ops::guard(&q, &ORIGINS[10], &[h_dot_w2.shape(), b2.shape()]);
-    let q_taken = ops::pick(
-        &q,
-        &actions,
-        &ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
-    );
+    let q_taken = ops::pick(&q, &actions, &SITES[4]);
     ops::guard(&q_taken, &ORIGINS[11], &[q.shape()]);
-    let target_minus_q_taken = ops::sub(
-        &target,
-        &q_taken,
-        &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
-    );
+    let target_minus_q_taken = ops::sub(&target, &q_taken, &SITES[5]);
     ops::guard(&target_minus_q_taken, &ORIGINS[12], &[target.shape(), q_taken.shape()]);
     let out = {
         ops::check_huber_delta(T::lit(1.0));
@@ -145,33 +129,33 @@ pub fn dqn_huber_loss<T: Real>(
 /// What the backward pass of [`dqn_huber_loss`] needs, kept by [`dqn_huber_loss_train`].
 #[derive(Clone, Debug)]
 pub struct DqnHuberLossSaved<T: Real> {
-    /// `s`: 2-D float array (from statement 1).
+    /// `s`: the input `s`, a 2-D float array.
     pub s: ::backprop::ndarray::Array2<T>,
-    /// `w1`: 2-D float array (from statement 1).
+    /// `w1`: the input `w1`, a 2-D float array.
     pub w1: ::backprop::ndarray::Array2<T>,
-    /// `w2`: 2-D float array (from statement 1).
+    /// `w2`: the input `w2`, a 2-D float array.
     pub w2: ::backprop::ndarray::Array2<T>,
-    /// `actions`: 1-D integer array (from statement 1).
+    /// `actions`: the input `actions`, a 1-D integer array.
     pub actions: ::backprop::ndarray::Array1<usize>,
-    /// `s_dot_w1_plus_b1`: 2-D float array (from statement 1).
+    /// `s_dot_w1_plus_b1`: `s.dot(&w1) + &b1` on line 14, a 2-D float array.
     pub s_dot_w1_plus_b1: ::backprop::ndarray::Array2<T>,
-    /// `h`: 2-D float array (from statement 1).
+    /// `h`: `relu(s.dot(&w1) + &b1)` on line 14, a 2-D float array.
     pub h: ::backprop::ndarray::Array2<T>,
-    /// `target_minus_q_taken`: 1-D float array (from statement 4).
+    /// `target_minus_q_taken`: `target - q_taken` on line 17, a 1-D float array.
     pub target_minus_q_taken: ::backprop::ndarray::Array1<T>,
-    /// `t17`: 1-D shape (from statement 4).
+    /// `t17`: the shape of `huber(target - q_taken, 1.0)` on line 17.
     pub t17: ::backprop::ndarray::Ix1,
-    /// `q_taken_shape`: 1-D shape (from statement 3).
+    /// `q_taken_shape`: the shape of `pick(q, &actions)` on line 16.
     pub q_taken_shape: ::backprop::ndarray::Ix1,
-    /// `t22`: 2-D shape (from statement 2).
+    /// `t22`: the shape of `h.dot(&w2) + &b2` on line 15.
     pub t22: ::backprop::ndarray::Ix2,
-    /// `h_dot_w2_shape`: 2-D shape (from statement 2).
+    /// `h_dot_w2_shape`: the shape of `h.dot(&w2)` on line 15.
     pub h_dot_w2_shape: ::backprop::ndarray::Ix2,
-    /// `b2_shape`: 1-D shape (from statement 1).
+    /// `b2_shape`: the shape of `b2` on line 14.
     pub b2_shape: ::backprop::ndarray::Ix1,
-    /// `s_dot_w1_shape`: 2-D shape (from statement 1).
+    /// `s_dot_w1_shape`: the shape of `s.dot(&w1)` on line 14.
     pub s_dot_w1_shape: ::backprop::ndarray::Ix2,
-    /// `b1_shape`: 1-D shape (from statement 1).
+    /// `b1_shape`: the shape of `b1` on line 14.
     pub b1_shape: ::backprop::ndarray::Ix1,
 }
 /// Gradients computed by [`dqn_huber_loss_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -207,6 +191,14 @@ pub fn dqn_huber_loss_train<T: Real>(
 ) -> (T, DqnHuberLossSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
+        ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
+        ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
+        ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
+        ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
+        ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("s", "input", "s", file!(), 6, 5, false),
         ops::Origin::new("w1", "input", "w1", file!(), 7, 5, false),
@@ -269,43 +261,19 @@ pub fn dqn_huber_loss_train<T: Real>(
     ops::guard(&w2, &ORIGINS[3], &[]);
     ops::guard(&b2, &ORIGINS[4], &[]);
     ops::guard(&target, &ORIGINS[5], &[]);
-    let s_dot_w1 = ops::dot_mm(
-        &s,
-        &w1,
-        &ops::Site::new("dot", "s.dot(&w1)", file!(), 14, 18),
-    );
+    let s_dot_w1 = ops::dot_mm(&s, &w1, &SITES[0]);
     ops::guard(&s_dot_w1, &ORIGINS[6], &[s.shape(), w1.shape()]);
-    let s_dot_w1_plus_b1 = ops::add(
-        &s_dot_w1,
-        &b1,
-        &ops::Site::new("add", "s.dot(&w1) + &b1", file!(), 14, 18),
-    );
+    let s_dot_w1_plus_b1 = ops::add(&s_dot_w1, &b1, &SITES[1]);
     ops::guard(&s_dot_w1_plus_b1, &ORIGINS[7], &[s_dot_w1.shape(), b1.shape()]);
     let h = ops::relu(&s_dot_w1_plus_b1);
     ops::guard(&h, &ORIGINS[8], &[s_dot_w1_plus_b1.shape()]);
-    let h_dot_w2 = ops::dot_mm(
-        &h,
-        &w2,
-        &ops::Site::new("dot", "h.dot(&w2)", file!(), 15, 13),
-    );
+    let h_dot_w2 = ops::dot_mm(&h, &w2, &SITES[2]);
     ops::guard(&h_dot_w2, &ORIGINS[9], &[h.shape(), w2.shape()]);
-    let q = ops::add(
-        &h_dot_w2,
-        &b2,
-        &ops::Site::new("add", "h.dot(&w2) + &b2", file!(), 15, 13),
-    );
+    let q = ops::add(&h_dot_w2, &b2, &SITES[3]);
     ops::guard(&q, &ORIGINS[10], &[h_dot_w2.shape(), b2.shape()]);
-    let q_taken = ops::pick(
-        &q,
-        &actions,
-        &ops::Site::new("pick", "pick(q, &actions)", file!(), 16, 19),
-    );
+    let q_taken = ops::pick(&q, &actions, &SITES[4]);
     ops::guard(&q_taken, &ORIGINS[11], &[q.shape()]);
-    let target_minus_q_taken = ops::sub(
-        &target,
-        &q_taken,
-        &ops::Site::new("sub", "target - q_taken", file!(), 17, 11),
-    );
+    let target_minus_q_taken = ops::sub(&target, &q_taken, &SITES[5]);
     ops::guard(&target_minus_q_taken, &ORIGINS[12], &[target.shape(), q_taken.shape()]);
     let out = {
         ops::check_huber_delta(T::lit(1.0));
@@ -368,7 +336,7 @@ pub fn dqn_huber_loss_train<T: Real>(
 /// let d_out = ops::scalar(d_out);
 /// // line 17: huber(target - q_taken, 1.0).mean()
 /// let t18 = ops::mean_backward(&d_out, saved.t17);
-/// let t19 = {
+/// let d_q_taken_part = {
 ///     let shape = saved.target_minus_q_taken.raw_dim();
 ///     ops::zip_map2(
 ///         &saved.target_minus_q_taken.view(),
@@ -385,7 +353,7 @@ pub fn dqn_huber_loss_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
+/// let d_q_taken = ops::sum_to_owned(d_q_taken_part, saved.q_taken_shape);
 /// // line 16: let q_taken = pick(q, &actions);
 /// let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);
 /// // line 15: let q = h.dot(&w2) + &b2;
@@ -440,7 +408,7 @@ pub fn dqn_huber_loss_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t19",
+            "d_q_taken_part",
             "a fused loop",
             "`huber(target - q_taken, 1.0)` (17:5), `target - q_taken` (17:11)",
             file!(),
@@ -503,7 +471,7 @@ pub fn dqn_huber_loss_backward<T: Real>(
     ops::guard(&d_out, &ORIGINS[0], &[]);
     let t18 = ops::mean_backward(&d_out, saved.t17);
     ops::guard(&t18, &ORIGINS[1], &[d_out.shape()]);
-    let t19 = {
+    let d_q_taken_part = {
         let shape = saved.target_minus_q_taken.raw_dim();
         ops::zip_map2(
             &saved.target_minus_q_taken.view(),
@@ -520,8 +488,12 @@ pub fn dqn_huber_loss_backward<T: Real>(
             },
         )
     };
-    ops::guard(&t19, &ORIGINS[2], &[saved.target_minus_q_taken.shape(), t18.shape()]);
-    let d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);
+    ops::guard(
+        &d_q_taken_part,
+        &ORIGINS[2],
+        &[saved.target_minus_q_taken.shape(), t18.shape()],
+    );
+    let d_q_taken = ops::sum_to_owned(d_q_taken_part, saved.q_taken_shape);
     ops::guard(&d_q_taken, &ORIGINS[3], &[]);
     let d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);
     ops::guard(&d_q, &ORIGINS[4], &[d_q_taken.shape()]);
@@ -614,7 +586,7 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : false } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet t18 = ops::mean_backward(&d_out, saved.t17);\nlet t19 = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ops::zip_map2(\n        &saved.target_minus_q_taken.view(),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |target_minus_q_taken, t18| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                t18,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        },\n    )\n};\nlet d_q_taken = ops::sum_to_owned(t19, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to_cow(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to_cow(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet t18 = ops::mean_backward(&d_out, saved.t17);\nlet d_q_taken_part = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ops::zip_map2(\n        &saved.target_minus_q_taken.view(),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |target_minus_q_taken, t18| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                t18,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        },\n    )\n};\nlet d_q_taken = ops::sum_to_owned(d_q_taken_part, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(&d_q_taken, &saved.actions, saved.t22);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to_cow(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to_cow(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

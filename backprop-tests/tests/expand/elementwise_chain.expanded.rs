@@ -59,9 +59,9 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
 /// What the backward pass of [`elementwise_chain`] needs, kept by [`elementwise_chain_train`].
 #[derive(Clone, Debug)]
 pub struct ElementwiseChainSaved<T: Real> {
-    /// `x`: 2-D float array (from statement 1).
+    /// `x`: the input `x`, a 2-D float array.
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `x_shape`: 2-D shape (from statement 4).
+    /// `x_shape`: the shape of `gated + squashed - damped` on line 9.
     pub x_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`elementwise_chain_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -143,6 +143,7 @@ pub fn elementwise_chain_train<T: Real>(
 /// ```text
 /// let d_out = ops::scalar(d_out);
 /// // line 6: let gated = x * sigmoid(x * 1.702);
+/// // d_x: `x` is used more than once, so its gradient sums one term per use
 /// let d_x = {
 ///     let d_out = d_out[()];
 ///     ops::par_zip_map1(
@@ -285,7 +286,7 @@ pub fn elementwise_chain_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 2usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 6: let gated = x * sigmoid(x * 1.702);\nlet d_x = {\n    let d_out = d_out[()];\n    ops::par_zip_map1(\n        &saved.x.view(),\n        #[inline(always)]\n        |x| {\n            let v0 = ops::elem::square(x);\n            let v1 = v0 + T::lit(1.0);\n            let v2 = ops::elem::softplus(x);\n            let damped = v2 / v1;\n            let v4 = ops::elem::tanh(x);\n            let v5 = x * T::lit(1.702);\n            let v6 = ops::elem::sigmoid(v5);\n            let v7 = d_out;\n            let v8 = -v7;\n            let v9 = v8 / v1;\n            let v10 = damped / v1;\n            let v11 = v8 * v10;\n            let v12 = -v11;\n            let v13 = ops::elem::square_backward(x, v12);\n            let v14 = ops::elem::softplus_backward(x, v9);\n            let v15 = v7 * T::lit(0.5);\n            let v16 = ops::elem::square_backward(v4, v15);\n            let v17 = ops::elem::tanh_backward(v4, v16);\n            let v18 = v7 * v6;\n            let v19 = v7 * x;\n            let v20 = ops::elem::sigmoid_backward(v6, v19);\n            let v21 = v20 * T::lit(1.702);\n            let v22 = v13 + v14;\n            let v23 = v22 + v17;\n            let v24 = v23 + v18;\n            let v25 = v24 + v21;\n            v25\n        },\n    )\n};\nElementwiseChainGrads { x: d_x }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 6: let gated = x * sigmoid(x * 1.702);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let d_out = d_out[()];\n    ops::par_zip_map1(\n        &saved.x.view(),\n        #[inline(always)]\n        |x| {\n            let v0 = ops::elem::square(x);\n            let v1 = v0 + T::lit(1.0);\n            let v2 = ops::elem::softplus(x);\n            let damped = v2 / v1;\n            let v4 = ops::elem::tanh(x);\n            let v5 = x * T::lit(1.702);\n            let v6 = ops::elem::sigmoid(v5);\n            let v7 = d_out;\n            let v8 = -v7;\n            let v9 = v8 / v1;\n            let v10 = damped / v1;\n            let v11 = v8 * v10;\n            let v12 = -v11;\n            let v13 = ops::elem::square_backward(x, v12);\n            let v14 = ops::elem::softplus_backward(x, v9);\n            let v15 = v7 * T::lit(0.5);\n            let v16 = ops::elem::square_backward(v4, v15);\n            let v17 = ops::elem::tanh_backward(v4, v16);\n            let v18 = v7 * v6;\n            let v19 = v7 * x;\n            let v20 = ops::elem::sigmoid_backward(v6, v19);\n            let v21 = v20 * T::lit(1.702);\n            let v22 = v13 + v14;\n            let v23 = v22 + v17;\n            let v24 = v23 + v18;\n            let v25 = v24 + v21;\n            v25\n        },\n    )\n};\nElementwiseChainGrads { x: d_x }\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

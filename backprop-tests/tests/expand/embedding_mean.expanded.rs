@@ -14,6 +14,10 @@ pub fn embedding_mean<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
+        ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("table", "input", "table", file!(), 5, 32, false),
         ops::Origin::new("w", "input", "w", file!(), 5, 78, false),
@@ -39,34 +43,26 @@ pub fn embedding_mean<T: Real>(
     ];
     ops::guard(&table, &ORIGINS[0], &[]);
     ops::guard(&w, &ORIGINS[1], &[]);
-    let rows = ops::rows(
-        &table,
-        &ids,
-        &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
-    );
+    let rows = ops::rows(&table, &ids, &SITES[0]);
     ops::guard(&rows, &ORIGINS[2], &[table.shape()]);
     let mean_axis_rows = ops::mean_axis(&rows, ops::Axis(0));
     ops::guard(&mean_axis_rows, &ORIGINS[3], &[rows.shape()]);
-    let out = ops::dot_vv(
-        &mean_axis_rows,
-        &w,
-        &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
-    );
+    let out = ops::dot_vv(&mean_axis_rows, &w, &SITES[1]);
     ops::guard(&out, &ORIGINS[4], &[mean_axis_rows.shape(), w.shape()]);
     out.into_scalar()
 }
 /// What the backward pass of [`embedding_mean`] needs, kept by [`embedding_mean_train`].
 #[derive(Clone, Debug)]
 pub struct EmbeddingMeanSaved<T: Real> {
-    /// `ids`: 1-D integer array (from statement 1).
+    /// `ids`: the input `ids`, a 1-D integer array.
     pub ids: ::backprop::ndarray::Array1<usize>,
-    /// `w`: 1-D float array (from statement 1).
+    /// `w`: the input `w`, a 1-D float array.
     pub w: ::backprop::ndarray::Array1<T>,
-    /// `mean_axis_rows`: 1-D float array (from statement 2).
+    /// `mean_axis_rows`: `rows.mean_axis(Axis(0))` on line 7, a 1-D float array.
     pub mean_axis_rows: ::backprop::ndarray::Array1<T>,
-    /// `rows_shape`: 2-D shape (from statement 1).
+    /// `rows_shape`: the shape of `rows(table, &ids)` on line 6.
     pub rows_shape: ::backprop::ndarray::Ix2,
-    /// `table_shape`: 2-D shape (from statement 1).
+    /// `table_shape`: the shape of `table` on line 6.
     pub table_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`embedding_mean_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -92,6 +88,10 @@ pub fn embedding_mean_train<T: Real>(
 ) -> (T, EmbeddingMeanSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
+        ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("table", "input", "table", file!(), 5, 32, false),
         ops::Origin::new("w", "input", "w", file!(), 5, 78, false),
@@ -117,19 +117,11 @@ pub fn embedding_mean_train<T: Real>(
     ];
     ops::guard(&table, &ORIGINS[0], &[]);
     ops::guard(&w, &ORIGINS[1], &[]);
-    let rows = ops::rows(
-        &table,
-        &ids,
-        &ops::Site::new("rows", "rows(table, &ids)", file!(), 6, 16),
-    );
+    let rows = ops::rows(&table, &ids, &SITES[0]);
     ops::guard(&rows, &ORIGINS[2], &[table.shape()]);
     let mean_axis_rows = ops::mean_axis(&rows, ops::Axis(0));
     ops::guard(&mean_axis_rows, &ORIGINS[3], &[rows.shape()]);
-    let out = ops::dot_vv(
-        &mean_axis_rows,
-        &w,
-        &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
-    );
+    let out = ops::dot_vv(&mean_axis_rows, &w, &SITES[1]);
     ops::guard(&out, &ORIGINS[4], &[mean_axis_rows.shape(), w.shape()]);
     let rows_shape = rows.raw_dim();
     let table_shape = table.raw_dim();
@@ -150,17 +142,10 @@ pub fn embedding_mean_train<T: Real>(
 ///
 /// ```text
 /// let d_out = ops::scalar(d_out);
+/// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 7: rows.mean_axis(Axis(0)).dot(&w)
-/// let d_mean_axis_rows = ops::mul(
-///     &d_out,
-///     &saved.w,
-///     &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
-/// );
-/// let d_w = ops::mul(
-///     &d_out,
-///     &saved.mean_axis_rows,
-///     &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
-/// );
+/// let d_mean_axis_rows = ops::mul(&d_out, &saved.w, &SITES[0]);
+/// let d_w = ops::mul(&d_out, &saved.mean_axis_rows, &SITES[0]);
 /// let d_rows = ops::mean_axis_backward(
 ///     &d_mean_axis_rows,
 ///     ops::Axis(0),
@@ -186,6 +171,9 @@ pub fn embedding_mean_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new(
             "d_out",
@@ -234,17 +222,9 @@ pub fn embedding_mean_backward<T: Real>(
         ),
     ];
     ops::guard(&d_out, &ORIGINS[0], &[]);
-    let d_mean_axis_rows = ops::mul(
-        &d_out,
-        &saved.w,
-        &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
-    );
+    let d_mean_axis_rows = ops::mul(&d_out, &saved.w, &SITES[0]);
     ops::guard(&d_mean_axis_rows, &ORIGINS[1], &[d_out.shape(), saved.w.shape()]);
-    let d_w = ops::mul(
-        &d_out,
-        &saved.mean_axis_rows,
-        &ops::Site::new("dot", "rows.mean_axis(Axis(0)).dot(&w)", file!(), 7, 5),
-    );
+    let d_w = ops::mul(&d_out, &saved.mean_axis_rows, &SITES[0]);
     ops::guard(&d_w, &ORIGINS[2], &[d_out.shape(), saved.mean_axis_rows.shape()]);
     let d_rows = ops::mean_axis_backward(
         &d_mean_axis_rows,
@@ -298,7 +278,7 @@ pub fn embedding_mean_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 7: rows.mean_axis(Axis(0)).dot(&w)\nlet d_mean_axis_rows = ops::mul(\n    &d_out,\n    &saved.w,\n    &ops::Site::new(\"dot\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_w = ops::mul(\n    &d_out,\n    &saved.mean_axis_rows,\n    &ops::Site::new(\"dot\", \"rows.mean_axis(Axis(0)).dot(&w)\", file!(), 7, 5),\n);\nlet d_rows = ops::mean_axis_backward(\n    &d_mean_axis_rows,\n    ops::Axis(0),\n    saved.rows_shape,\n);\n// line 6: let rows = rows(table, &ids);\nlet d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);\nEmbeddingMeanGrads {\n    table: d_table,\n    w: d_w,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 7: rows.mean_axis(Axis(0)).dot(&w)\nlet d_mean_axis_rows = ops::mul(&d_out, &saved.w, &SITES[0]);\nlet d_w = ops::mul(&d_out, &saved.mean_axis_rows, &SITES[0]);\nlet d_rows = ops::mean_axis_backward(\n    &d_mean_axis_rows,\n    ops::Axis(0),\n    saved.rows_shape,\n);\n// line 6: let rows = rows(table, &ids);\nlet d_table = ops::rows_backward(&d_rows, &saved.ids, saved.table_shape);\nEmbeddingMeanGrads {\n    table: d_table,\n    w: d_w,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

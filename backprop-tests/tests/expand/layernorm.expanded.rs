@@ -14,6 +14,12 @@ pub fn layernorm<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("sub", "x - &mu", file!(), 7, 20),
+        ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+        ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
+        ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 5, 27, false),
         ops::Origin::new("gamma", "input", "gamma", file!(), 5, 45, false),
@@ -99,7 +105,7 @@ pub fn layernorm<T: Real>(
     ops::guard(&mean_axis_x, &ORIGINS[3], &[x.shape()]);
     let mu = ops::insert_axis(&mean_axis_x, ops::Axis(1));
     ops::guard(&mu, &ORIGINS[4], &[mean_axis_x.shape()]);
-    let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
+    let centered = ops::sub(&x, &mu, &SITES[0]);
     ops::guard(&centered, &ORIGINS[5], &[x.shape(), mu.shape()]);
     let square_centered = ops::square(&centered);
     ops::guard(&square_centered, &ORIGINS[6], &[centered.shape()]);
@@ -119,23 +125,11 @@ pub fn layernorm<T: Real>(
         )
     };
     ops::guard(&t10, &ORIGINS[9], &[var.shape()]);
-    let x_hat = ops::div(
-        &centered,
-        &t10,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-    );
+    let x_hat = ops::div(&centered, &t10, &SITES[1]);
     ops::guard(&x_hat, &ORIGINS[10], &[centered.shape(), t10.shape()]);
     let out = {
-        let shape_0 = ops::broadcast_dims(
-            &x_hat.raw_dim(),
-            &gamma.raw_dim(),
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &beta.raw_dim(),
-            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
-        );
+        let shape_0 = ops::broadcast_dims(&x_hat.raw_dim(), &gamma.raw_dim(), &SITES[2]);
+        let shape_1 = ops::broadcast_dims(&shape_0, &beta.raw_dim(), &SITES[3]);
         let shape = shape_1;
         ops::zip_map3(
             &ops::stretch(&x_hat, &shape),
@@ -155,31 +149,31 @@ pub fn layernorm<T: Real>(
 /// What the backward pass of [`layernorm`] needs, kept by [`layernorm_train`].
 #[derive(Clone, Debug)]
 pub struct LayernormSaved<T: Real> {
-    /// `gamma`: 1-D float array (from statement 1).
+    /// `gamma`: the input `gamma`, a 1-D float array.
     pub gamma: ::backprop::ndarray::Array1<T>,
-    /// `centered`: 2-D float array (from statement 2).
+    /// `centered`: `x - &mu` on line 7, a 2-D float array.
     pub centered: ::backprop::ndarray::Array2<T>,
-    /// `t10`: 2-D float array (from statement 4).
+    /// `t10`: `(var + 1e-5).sqrt()` on line 9, a 2-D float array.
     pub t10: ::backprop::ndarray::Array2<T>,
-    /// `x_hat`: 2-D float array (from statement 4).
+    /// `x_hat`: `centered / (var + 1e-5).sqrt()` on line 9, a 2-D float array.
     pub x_hat: ::backprop::ndarray::Array2<T>,
-    /// `t13`: 2-D shape (from statement 5).
+    /// `t13`: the shape of `x_hat * &gamma + &beta` on line 10.
     pub t13: ::backprop::ndarray::Ix2,
-    /// `t15`: 2-D shape (from statement 5).
+    /// `t15`: the shape of `x_hat * &gamma` on line 10.
     pub t15: ::backprop::ndarray::Ix2,
-    /// `beta_shape`: 1-D shape (from statement 1).
+    /// `beta_shape`: the shape of `beta` on line 6.
     pub beta_shape: ::backprop::ndarray::Ix1,
-    /// `t20`: 2-D shape (from statement 4).
+    /// `t20`: the shape of `centered / (var + 1e-5).sqrt()` on line 9.
     pub t20: ::backprop::ndarray::Ix2,
-    /// `gamma_shape`: 1-D shape (from statement 1).
+    /// `gamma_shape`: the shape of `gamma` on line 6.
     pub gamma_shape: ::backprop::ndarray::Ix1,
-    /// `t25`: 2-D shape (from statement 2).
+    /// `t25`: the shape of `x - &mu` on line 7.
     pub t25: ::backprop::ndarray::Ix2,
-    /// `var_shape`: 2-D shape (from statement 4).
+    /// `var_shape`: the shape of `(var + 1e-5).sqrt()` on line 9.
     pub var_shape: ::backprop::ndarray::Ix2,
-    /// `x_shape`: 2-D shape (from statement 1).
+    /// `x_shape`: the shape of `x` on line 6.
     pub x_shape: ::backprop::ndarray::Ix2,
-    /// `mu_shape`: 2-D shape (from statement 1).
+    /// `mu_shape`: the shape of `x.mean_axis(Axis(1)).insert_axis(Axis(1))` on line 6.
     pub mu_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`layernorm_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -207,6 +201,12 @@ pub fn layernorm_train<T: Real>(
 ) -> (Array2<T>, LayernormSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("sub", "x - &mu", file!(), 7, 20),
+        ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+        ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
+        ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 5, 27, false),
         ops::Origin::new("gamma", "input", "gamma", file!(), 5, 45, false),
@@ -292,7 +292,7 @@ pub fn layernorm_train<T: Real>(
     ops::guard(&mean_axis_x, &ORIGINS[3], &[x.shape()]);
     let mu = ops::insert_axis(&mean_axis_x, ops::Axis(1));
     ops::guard(&mu, &ORIGINS[4], &[mean_axis_x.shape()]);
-    let centered = ops::sub(&x, &mu, &ops::Site::new("sub", "x - &mu", file!(), 7, 20));
+    let centered = ops::sub(&x, &mu, &SITES[0]);
     ops::guard(&centered, &ORIGINS[5], &[x.shape(), mu.shape()]);
     let square_centered = ops::square(&centered);
     ops::guard(&square_centered, &ORIGINS[6], &[centered.shape()]);
@@ -312,23 +312,11 @@ pub fn layernorm_train<T: Real>(
         )
     };
     ops::guard(&t10, &ORIGINS[9], &[var.shape()]);
-    let x_hat = ops::div(
-        &centered,
-        &t10,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-    );
+    let x_hat = ops::div(&centered, &t10, &SITES[1]);
     ops::guard(&x_hat, &ORIGINS[10], &[centered.shape(), t10.shape()]);
     let out = {
-        let shape_0 = ops::broadcast_dims(
-            &x_hat.raw_dim(),
-            &gamma.raw_dim(),
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &beta.raw_dim(),
-            &ops::Site::new("add", "x_hat * &gamma + &beta", file!(), 10, 5),
-        );
+        let shape_0 = ops::broadcast_dims(&x_hat.raw_dim(), &gamma.raw_dim(), &SITES[2]);
+        let shape_1 = ops::broadcast_dims(&shape_0, &beta.raw_dim(), &SITES[3]);
         let shape = shape_1;
         ops::zip_map3(
             &ops::stretch(&x_hat, &shape),
@@ -385,20 +373,17 @@ pub fn layernorm_train<T: Real>(
 ///
 /// ```text
 /// ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
+/// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 10: x_hat * &gamma + &beta
 /// let t16 = ops::sum_to_cow(&d_out, saved.t15);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t19 = ops::mul(
-///     &t16,
-///     &saved.gamma,
-///     &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
-/// );
-/// let d_x_hat = ops::sum_to_owned(t19, saved.t20);
+/// let d_x_hat_part = ops::mul(&t16, &saved.gamma, &SITES[0]);
+/// let d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &t16.raw_dim(),
 ///         &saved.x_hat.raw_dim(),
-///         &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
+///         &SITES[0],
 ///     );
 ///     let shape = shape_0;
 ///     let t16 = ops::stretch(&t16, &shape);
@@ -421,17 +406,13 @@ pub fn layernorm_train<T: Real>(
 ///     acc
 /// };
 /// // line 9: let x_hat = centered / (var + 1e-5).sqrt();
-/// let t24 = ops::div(
-///     &d_x_hat,
-///     &saved.t10,
-///     &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-/// );
-/// let t26 = ops::sum_to_owned(t24, saved.t25);
-/// let t27 = {
+/// let t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);
+/// let d_centered_part = ops::sum_to_owned(t24, saved.t25);
+/// let d_t10_part = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x_hat.raw_dim(),
 ///         &saved.t10.raw_dim(),
-///         &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+///         &SITES[1],
 ///     );
 ///     let shape = d_x_hat.raw_dim();
 ///     ops::zip_map3(
@@ -447,33 +428,39 @@ pub fn layernorm_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let d_t10 = ops::sum_to_owned(t27, saved.var_shape);
+/// let d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);
 /// let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
 /// let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
 /// // line 7: let centered = x - &mu;
+/// // d_centered: `centered` is used more than once, so its gradient sums one term per use
 /// let d_centered = {
-///     let shape = t26.raw_dim();
+///     let shape = d_centered_part.raw_dim();
 ///     ops::zip_map3(
 ///         &ops::stretch(&saved.centered, &shape),
 ///         &ops::stretch(&d_square_centered, &shape),
-///         &t26.view(),
+///         &d_centered_part.view(),
 ///         #[inline(always)]
-///         |centered, d_square_centered, t26| {
+///         |centered, d_square_centered, d_centered_part| {
 ///             let v0 = ops::elem::square_backward(centered, d_square_centered);
-///             let v1 = t26 + v0;
+///             let v1 = d_centered_part + v0;
 ///             v1
 ///         },
 ///     )
 /// };
-/// let t35 = ops::sum_to_cow(&d_centered, saved.x_shape);
-/// let t36 = ops::neg(&d_centered);
-/// let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
+/// let d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);
+/// let d_mu_part = ops::neg(&d_centered);
+/// let d_mu = ops::sum_to_owned(d_mu_part, saved.mu_shape);
 /// // line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
-/// let t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-/// let d_x = ops::add(&t35, &t40, &ops::Site::new("add", "x", file!(), 5, 27));
+/// let d_x_part_2 = ops::mean_axis_backward(
+///     &d_mean_axis_x,
+///     ops::Axis(1),
+///     saved.x_shape,
+/// );
+/// // d_x: `x` is used more than once, so its gradient sums one term per use
+/// let d_x = ops::add(&d_x_part, &d_x_part_2, &SITES[2]);
 /// LayernormGrads {
 ///     x: d_x,
 ///     gamma: d_gamma,
@@ -493,6 +480,11 @@ pub fn layernorm_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
+        ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+        ops::Site::new("add", "x", file!(), 5, 27),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new(
             "d_out",
@@ -521,7 +513,15 @@ pub fn layernorm_backward<T: Real>(
             5,
             true,
         ),
-        ops::Origin::new("t19", "`mul`", "x_hat * &gamma", file!(), 10, 5, true),
+        ops::Origin::new(
+            "d_x_hat_part",
+            "`mul`",
+            "x_hat * &gamma",
+            file!(),
+            10,
+            5,
+            true,
+        ),
         ops::Origin::new("d_x_hat", "`SumTo`", "x_hat * &gamma", file!(), 10, 5, true),
         ops::Origin::new(
             "d_gamma",
@@ -542,7 +542,7 @@ pub fn layernorm_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t26",
+            "d_centered_part",
             "`SumTo`",
             "centered / (var + 1e-5).sqrt()",
             file!(),
@@ -551,7 +551,7 @@ pub fn layernorm_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t27",
+            "d_t10_part",
             "a fused loop",
             "`centered / (var + 1e-5).sqrt()` (9:17)",
             file!(),
@@ -604,8 +604,8 @@ pub fn layernorm_backward<T: Real>(
             20,
             true,
         ),
-        ops::Origin::new("t35", "`SumTo`", "x - &mu", file!(), 7, 20, true),
-        ops::Origin::new("t36", "`neg`", "x - &mu", file!(), 7, 20, true),
+        ops::Origin::new("d_x_part", "`SumTo`", "x - &mu", file!(), 7, 20, true),
+        ops::Origin::new("d_mu_part", "`neg`", "x - &mu", file!(), 7, 20, true),
         ops::Origin::new("d_mu", "`SumTo`", "x - &mu", file!(), 7, 20, true),
         ops::Origin::new(
             "d_mean_axis_x",
@@ -617,7 +617,7 @@ pub fn layernorm_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t40",
+            "d_x_part_2",
             "`mean_axis_backward`",
             "x.mean_axis(Axis(1))",
             file!(),
@@ -632,19 +632,15 @@ pub fn layernorm_backward<T: Real>(
     ops::guard(&t16, &ORIGINS[1], &[d_out.shape()]);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
     ops::guard(&d_beta, &ORIGINS[2], &[d_out.shape()]);
-    let t19 = ops::mul(
-        &t16,
-        &saved.gamma,
-        &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
-    );
-    ops::guard(&t19, &ORIGINS[3], &[t16.shape(), saved.gamma.shape()]);
-    let d_x_hat = ops::sum_to_owned(t19, saved.t20);
+    let d_x_hat_part = ops::mul(&t16, &saved.gamma, &SITES[0]);
+    ops::guard(&d_x_hat_part, &ORIGINS[3], &[t16.shape(), saved.gamma.shape()]);
+    let d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);
     ops::guard(&d_x_hat, &ORIGINS[4], &[]);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
             &t16.raw_dim(),
             &saved.x_hat.raw_dim(),
-            &ops::Site::new("mul", "x_hat * &gamma", file!(), 10, 5),
+            &SITES[0],
         );
         let shape = shape_0;
         let t16 = ops::stretch(&t16, &shape);
@@ -667,19 +663,15 @@ pub fn layernorm_backward<T: Real>(
         acc
     };
     ops::guard(&d_gamma, &ORIGINS[5], &[t16.shape(), saved.x_hat.shape()]);
-    let t24 = ops::div(
-        &d_x_hat,
-        &saved.t10,
-        &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
-    );
+    let t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);
     ops::guard(&t24, &ORIGINS[6], &[d_x_hat.shape(), saved.t10.shape()]);
-    let t26 = ops::sum_to_owned(t24, saved.t25);
-    ops::guard(&t26, &ORIGINS[7], &[]);
-    let t27 = {
+    let d_centered_part = ops::sum_to_owned(t24, saved.t25);
+    ops::guard(&d_centered_part, &ORIGINS[7], &[]);
+    let d_t10_part = {
         let shape_0 = ops::broadcast_dims(
             &saved.x_hat.raw_dim(),
             &saved.t10.raw_dim(),
-            &ops::Site::new("div", "centered / (var + 1e-5).sqrt()", file!(), 9, 17),
+            &SITES[1],
         );
         let shape = d_x_hat.raw_dim();
         ops::zip_map3(
@@ -696,11 +688,11 @@ pub fn layernorm_backward<T: Real>(
         )
     };
     ops::guard(
-        &t27,
+        &d_t10_part,
         &ORIGINS[8],
         &[saved.x_hat.shape(), saved.t10.shape(), d_x_hat.shape()],
     );
-    let d_t10 = ops::sum_to_owned(t27, saved.var_shape);
+    let d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);
     ops::guard(&d_t10, &ORIGINS[9], &[]);
     let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
     ops::guard(&d_var, &ORIGINS[10], &[saved.t10.shape(), d_t10.shape()]);
@@ -709,15 +701,15 @@ pub fn layernorm_backward<T: Real>(
     let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
     ops::guard(&d_square_centered, &ORIGINS[12], &[d_t7.shape()]);
     let d_centered = {
-        let shape = t26.raw_dim();
+        let shape = d_centered_part.raw_dim();
         ops::zip_map3(
             &ops::stretch(&saved.centered, &shape),
             &ops::stretch(&d_square_centered, &shape),
-            &t26.view(),
+            &d_centered_part.view(),
             #[inline(always)]
-            |centered, d_square_centered, t26| {
+            |centered, d_square_centered, d_centered_part| {
                 let v0 = ops::elem::square_backward(centered, d_square_centered);
-                let v1 = t26 + v0;
+                let v1 = d_centered_part + v0;
                 v1
             },
         )
@@ -725,20 +717,24 @@ pub fn layernorm_backward<T: Real>(
     ops::guard(
         &d_centered,
         &ORIGINS[13],
-        &[saved.centered.shape(), d_square_centered.shape(), t26.shape()],
+        &[saved.centered.shape(), d_square_centered.shape(), d_centered_part.shape()],
     );
-    let t35 = ops::sum_to_cow(&d_centered, saved.x_shape);
-    ops::guard(&t35, &ORIGINS[14], &[d_centered.shape()]);
-    let t36 = ops::neg(&d_centered);
-    ops::guard(&t36, &ORIGINS[15], &[d_centered.shape()]);
-    let d_mu = ops::sum_to_owned(t36, saved.mu_shape);
+    let d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);
+    ops::guard(&d_x_part, &ORIGINS[14], &[d_centered.shape()]);
+    let d_mu_part = ops::neg(&d_centered);
+    ops::guard(&d_mu_part, &ORIGINS[15], &[d_centered.shape()]);
+    let d_mu = ops::sum_to_owned(d_mu_part, saved.mu_shape);
     ops::guard(&d_mu, &ORIGINS[16], &[]);
     let d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));
     ops::guard(&d_mean_axis_x, &ORIGINS[17], &[d_mu.shape()]);
-    let t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);
-    ops::guard(&t40, &ORIGINS[18], &[d_mean_axis_x.shape()]);
-    let d_x = ops::add(&t35, &t40, &ops::Site::new("add", "x", file!(), 5, 27));
-    ops::guard(&d_x, &ORIGINS[19], &[t35.shape(), t40.shape()]);
+    let d_x_part_2 = ops::mean_axis_backward(
+        &d_mean_axis_x,
+        ops::Axis(1),
+        saved.x_shape,
+    );
+    ops::guard(&d_x_part_2, &ORIGINS[18], &[d_mean_axis_x.shape()]);
+    let d_x = ops::add(&d_x_part, &d_x_part_2, &SITES[2]);
+    ops::guard(&d_x, &ORIGINS[19], &[d_x_part.shape(), d_x_part_2.shape()]);
     LayernormGrads {
         x: d_x,
         gamma: d_gamma,
@@ -790,7 +786,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// line 10: x_hat * &gamma + &beta\nlet t16 = ops::sum_to_cow(&d_out, saved.t15);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t19 = ops::mul(\n    &t16,\n    &saved.gamma,\n    &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n);\nlet d_x_hat = ops::sum_to_owned(t19, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t16.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &ops::Site::new(\"mul\", \"x_hat * &gamma\", file!(), 10, 5),\n    );\n    let shape = shape_0;\n    let t16 = ops::stretch(&t16, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t16.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t16, x_hat| {\n                let v0 = t16 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(\n    &d_x_hat,\n    &saved.t10,\n    &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n);\nlet t26 = ops::sum_to_owned(t24, saved.t25);\nlet t27 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &ops::Site::new(\"div\", \"centered / (var + 1e-5).sqrt()\", file!(), 9, 17),\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat.view(),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(t27, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);\n// line 7: let centered = x - &mu;\nlet d_centered = {\n    let shape = t26.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &t26.view(),\n        #[inline(always)]\n        |centered, d_square_centered, t26| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = t26 + v0;\n            v1\n        },\n    )\n};\nlet t35 = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet t36 = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(t36, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet t40 = ops::mean_axis_backward(&d_mean_axis_x, ops::Axis(1), saved.x_shape);\nlet d_x = ops::add(&t35, &t40, &ops::Site::new(\"add\", \"x\", file!(), 5, 27));\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 10: x_hat * &gamma + &beta\nlet t16 = ops::sum_to_cow(&d_out, saved.t15);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet d_x_hat_part = ops::mul(&t16, &saved.gamma, &SITES[0]);\nlet d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t16.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let t16 = ops::stretch(&t16, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t16.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t16, x_hat| {\n                let v0 = t16 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);\nlet d_centered_part = ops::sum_to_owned(t24, saved.t25);\nlet d_t10_part = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &SITES[1],\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat.view(),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);\n// line 7: let centered = x - &mu;\n// d_centered: `centered` is used more than once, so its gradient sums one term per use\nlet d_centered = {\n    let shape = d_centered_part.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &d_centered_part.view(),\n        #[inline(always)]\n        |centered, d_square_centered, d_centered_part| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = d_centered_part + v0;\n            v1\n        },\n    )\n};\nlet d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet d_mu_part = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(d_mu_part, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet d_x_part_2 = ops::mean_axis_backward(\n    &d_mean_axis_x,\n    ops::Axis(1),\n    saved.x_shape,\n);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = ops::add(&d_x_part, &d_x_part_2, &SITES[2]);\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

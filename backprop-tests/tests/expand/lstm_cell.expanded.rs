@@ -17,6 +17,44 @@ pub fn lstm_cell<T: Real>(
 ) -> (Array2<T>, Array2<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
+        ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), 0..hidden)",
+            file!(),
+            15,
+            21,
+        ),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), hidden..2 * hidden)",
+            file!(),
+            16,
+            21,
+        ),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
+            file!(),
+            17,
+            21,
+        ),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
+            file!(),
+            18,
+            18,
+        ),
+        ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
+        ops::Site::new("mul", "i * g", file!(), 19, 27),
+        ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
+        ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
@@ -134,29 +172,17 @@ pub fn lstm_cell<T: Real>(
     ops::guard(&wh, &ORIGINS[4], &[]);
     ops::guard(&b, &ORIGINS[5], &[]);
     let hidden = h_prev.len_of(ops::Axis(1));
-    let x_dot_wx = ops::dot_mm(
-        &x,
-        &wx,
-        &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
-    );
+    let x_dot_wx = ops::dot_mm(&x, &wx, &SITES[0]);
     ops::guard(&x_dot_wx, &ORIGINS[6], &[x.shape(), wx.shape()]);
-    let h_prev_dot_wh = ops::dot_mm(
-        &h_prev,
-        &wh,
-        &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
-    );
+    let h_prev_dot_wh = ops::dot_mm(&h_prev, &wh, &SITES[1]);
     ops::guard(&h_prev_dot_wh, &ORIGINS[7], &[h_prev.shape(), wh.shape()]);
     let gates = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
             &h_prev_dot_wh.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
+            &SITES[2],
         );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &b.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
-        );
+        let shape_1 = ops::broadcast_dims(&shape_0, &b.raw_dim(), &SITES[3]);
         let shape = shape_1;
         ops::zip_map3(
             &ops::stretch(&x_dot_wx, &shape),
@@ -176,92 +202,32 @@ pub fn lstm_cell<T: Real>(
         &[x_dot_wx.shape(), h_prev_dot_wh.shape(), b.shape()],
     );
     let t10 = 0;
-    let gates_slice = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        t10,
-        hidden,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), 0..hidden)",
-            file!(),
-            15,
-            21,
-        ),
-    );
+    let gates_slice = ops::slice_axis(&gates, ops::Axis(1), t10, hidden, &SITES[4]);
     ops::guard(&gates_slice, &ORIGINS[9], &[gates.shape()]);
     let i = ops::sigmoid(&gates_slice);
     ops::guard(&i, &ORIGINS[10], &[gates_slice.shape()]);
     let t13 = 2;
     let t14 = t13 * hidden;
-    let gates_slice_2 = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        hidden,
-        t14,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), hidden..2 * hidden)",
-            file!(),
-            16,
-            21,
-        ),
-    );
+    let gates_slice_2 = ops::slice_axis(&gates, ops::Axis(1), hidden, t14, &SITES[5]);
     ops::guard(&gates_slice_2, &ORIGINS[11], &[gates.shape()]);
     let f = ops::sigmoid(&gates_slice_2);
     ops::guard(&f, &ORIGINS[12], &[gates_slice_2.shape()]);
     let t17 = 3;
     let t18 = t17 * hidden;
-    let gates_slice_3 = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        t14,
-        t18,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
-            file!(),
-            17,
-            21,
-        ),
-    );
+    let gates_slice_3 = ops::slice_axis(&gates, ops::Axis(1), t14, t18, &SITES[6]);
     ops::guard(&gates_slice_3, &ORIGINS[13], &[gates.shape()]);
     let o = ops::sigmoid(&gates_slice_3);
     ops::guard(&o, &ORIGINS[14], &[gates_slice_3.shape()]);
     let t21 = 4;
     let t22 = t21 * hidden;
-    let gates_slice_4 = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        t18,
-        t22,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
-            file!(),
-            18,
-            18,
-        ),
-    );
+    let gates_slice_4 = ops::slice_axis(&gates, ops::Axis(1), t18, t22, &SITES[7]);
     ops::guard(&gates_slice_4, &ORIGINS[15], &[gates.shape()]);
     let g = ops::tanh(&gates_slice_4);
     ops::guard(&g, &ORIGINS[16], &[gates_slice_4.shape()]);
     let c = {
-        let shape_0 = ops::broadcast_dims(
-            &f.raw_dim(),
-            &c_prev.raw_dim(),
-            &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &i.raw_dim(),
-            &g.raw_dim(),
-            &ops::Site::new("mul", "i * g", file!(), 19, 27),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &shape_0,
-            &shape_1,
-            &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
-        );
+        let shape_0 = ops::broadcast_dims(&f.raw_dim(), &c_prev.raw_dim(), &SITES[8]);
+        let shape_1 = ops::broadcast_dims(&i.raw_dim(), &g.raw_dim(), &SITES[9]);
+        let shape_2 = ops::broadcast_dims(&shape_0, &shape_1, &SITES[10]);
         let shape = shape_2;
         ops::zip_map4(
             &ops::stretch(&f, &shape),
@@ -280,72 +246,68 @@ pub fn lstm_cell<T: Real>(
     ops::guard(&c, &ORIGINS[17], &[f.shape(), c_prev.shape(), i.shape(), g.shape()]);
     let tanh_c = ops::tanh(&c);
     ops::guard(&tanh_c, &ORIGINS[18], &[c.shape()]);
-    let h = ops::mul(
-        &o,
-        &tanh_c,
-        &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
-    );
+    let h = ops::mul(&o, &tanh_c, &SITES[11]);
     ops::guard(&h, &ORIGINS[19], &[o.shape(), tanh_c.shape()]);
     (h, c)
 }
 /// What the backward pass of [`lstm_cell`] needs, kept by [`lstm_cell_train`].
 #[derive(Clone, Debug)]
 pub struct LstmCellSaved<T: Real> {
-    /// `x`: 2-D float array (from statement 1).
+    /// `x`: the input `x`, a 2-D float array.
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `h_prev`: 2-D float array (from statement 1).
+    /// `h_prev`: the input `h_prev`, a 2-D float array.
     pub h_prev: ::backprop::ndarray::Array2<T>,
-    /// `c_prev`: 2-D float array (from statement 1).
+    /// `c_prev`: the input `c_prev`, a 2-D float array.
     pub c_prev: ::backprop::ndarray::Array2<T>,
-    /// `wx`: 2-D float array (from statement 1).
+    /// `wx`: the input `wx`, a 2-D float array.
     pub wx: ::backprop::ndarray::Array2<T>,
-    /// `wh`: 2-D float array (from statement 1).
+    /// `wh`: the input `wh`, a 2-D float array.
     pub wh: ::backprop::ndarray::Array2<T>,
-    /// `hidden`: usize (from statement 1).
+    /// `hidden`: `h_prev.len_of(Axis(1))` on line 13, a usize.
     pub hidden: usize,
-    /// `t10`: usize (from statement 3).
+    /// `t10`: a usize computed on line 15.
     pub t10: usize,
-    /// `i`: 2-D float array (from statement 3).
+    /// `i`: `sigmoid(gates.slice_axis(Axis(1), 0..hidden))` on line 15, a 2-D float array.
     pub i: ::backprop::ndarray::Array2<T>,
-    /// `t14`: usize (from statement 4).
+    /// `t14`: a usize computed on line 16.
     pub t14: usize,
-    /// `f`: 2-D float array (from statement 4).
+    /// `f`: `sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden))` on line 16, a 2-D float array.
     pub f: ::backprop::ndarray::Array2<T>,
-    /// `t18`: usize (from statement 5).
+    /// `t18`: a usize computed on line 17.
     pub t18: usize,
-    /// `o`: 2-D float array (from statement 5).
+    /// `o`: `sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden))` on line 17, a 2-D float array.
     pub o: ::backprop::ndarray::Array2<T>,
-    /// `g`: 2-D float array (from statement 6).
+    /// `g`: `tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden))` on line 18, a 2-D float array.
     pub g: ::backprop::ndarray::Array2<T>,
-    /// `tanh_c`: 2-D float array (from statement 8).
+    /// `tanh_c`: `tanh(c)` on line 20, a 2-D float array.
     pub tanh_c: ::backprop::ndarray::Array2<T>,
-    /// `t28`: 2-D shape (from statement 8).
+    /// `t28`: the shape of `o * tanh(c)` on line 20.
     pub t28: ::backprop::ndarray::Ix2,
-    /// `t30`: 2-D shape (from statement 7).
+    /// `t30`: the shape of `f * &c_prev + i * g` on line 19.
     pub t30: ::backprop::ndarray::Ix2,
-    /// `gates_slice_3_shape`: 2-D shape (from statement 5).
+    /// `gates_slice_3_shape`: the shape of `sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden))` on line 17.
     pub gates_slice_3_shape: ::backprop::ndarray::Ix2,
-    /// `t38`: 2-D shape (from statement 7).
+    /// `t38`: the shape of `f * &c_prev` on line 19.
     pub t38: ::backprop::ndarray::Ix2,
-    /// `t40`: 2-D shape (from statement 7).
+    /// `t40`: the shape of `i * g` on line 19.
     pub t40: ::backprop::ndarray::Ix2,
-    /// `gates_slice_shape`: 2-D shape (from statement 3).
+    /// `gates_slice_shape`: the shape of `sigmoid(gates.slice_axis(Axis(1), 0..hidden))` on line 15.
     pub gates_slice_shape: ::backprop::ndarray::Ix2,
-    /// `gates_slice_4_shape`: 2-D shape (from statement 6).
+    /// `gates_slice_4_shape`: the shape of `tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden))` on line 18.
     pub gates_slice_4_shape: ::backprop::ndarray::Ix2,
-    /// `gates_slice_2_shape`: 2-D shape (from statement 4).
+    /// `gates_slice_2_shape`: the shape of `sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden))` on line 16.
     pub gates_slice_2_shape: ::backprop::ndarray::Ix2,
-    /// `c_prev_shape`: 2-D shape (from statement 1).
+    /// `c_prev_shape`: the shape of `c_prev` on line 13.
     pub c_prev_shape: ::backprop::ndarray::Ix2,
-    /// `t55`: 2-D shape (from statement 2).
+    /// `t55`: the shape of `x.dot(&wx) + h_prev.dot(&wh) + &b` on line 14.
     pub t55: ::backprop::ndarray::Ix2,
-    /// `t64`: 2-D shape (from statement 2).
+    /// `t64`: the shape of `x.dot(&wx) + h_prev.dot(&wh)` on line 14.
     pub t64: ::backprop::ndarray::Ix2,
-    /// `b_shape`: 1-D shape (from statement 1).
+    /// `b_shape`: the shape of `b` on line 13.
     pub b_shape: ::backprop::ndarray::Ix1,
-    /// `x_dot_wx_shape`: 2-D shape (from statement 2).
+    /// `x_dot_wx_shape`: the shape of `x.dot(&wx)` on line 14.
     pub x_dot_wx_shape: ::backprop::ndarray::Ix2,
-    /// `h_prev_dot_wh_shape`: 2-D shape (from statement 2).
+    /// `h_prev_dot_wh_shape`: the shape of `h_prev.dot(&wh)` on line 14.
     pub h_prev_dot_wh_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`lstm_cell_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -382,6 +344,44 @@ pub fn lstm_cell_train<T: Real>(
 ) -> ((Array2<T>, Array2<T>), LstmCellSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
+        ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), 0..hidden)",
+            file!(),
+            15,
+            21,
+        ),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), hidden..2 * hidden)",
+            file!(),
+            16,
+            21,
+        ),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
+            file!(),
+            17,
+            21,
+        ),
+        ops::Site::new(
+            "slice_axis",
+            "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
+            file!(),
+            18,
+            18,
+        ),
+        ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
+        ops::Site::new("mul", "i * g", file!(), 19, 27),
+        ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
+        ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
@@ -499,29 +499,17 @@ pub fn lstm_cell_train<T: Real>(
     ops::guard(&wh, &ORIGINS[4], &[]);
     ops::guard(&b, &ORIGINS[5], &[]);
     let hidden = h_prev.len_of(ops::Axis(1));
-    let x_dot_wx = ops::dot_mm(
-        &x,
-        &wx,
-        &ops::Site::new("dot", "x.dot(&wx)", file!(), 14, 17),
-    );
+    let x_dot_wx = ops::dot_mm(&x, &wx, &SITES[0]);
     ops::guard(&x_dot_wx, &ORIGINS[6], &[x.shape(), wx.shape()]);
-    let h_prev_dot_wh = ops::dot_mm(
-        &h_prev,
-        &wh,
-        &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 14, 30),
-    );
+    let h_prev_dot_wh = ops::dot_mm(&h_prev, &wh, &SITES[1]);
     ops::guard(&h_prev_dot_wh, &ORIGINS[7], &[h_prev.shape(), wh.shape()]);
     let gates = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
             &h_prev_dot_wh.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 14, 17),
+            &SITES[2],
         );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &b.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 14, 17),
-        );
+        let shape_1 = ops::broadcast_dims(&shape_0, &b.raw_dim(), &SITES[3]);
         let shape = shape_1;
         ops::zip_map3(
             &ops::stretch(&x_dot_wx, &shape),
@@ -541,92 +529,32 @@ pub fn lstm_cell_train<T: Real>(
         &[x_dot_wx.shape(), h_prev_dot_wh.shape(), b.shape()],
     );
     let t10 = 0;
-    let gates_slice = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        t10,
-        hidden,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), 0..hidden)",
-            file!(),
-            15,
-            21,
-        ),
-    );
+    let gates_slice = ops::slice_axis(&gates, ops::Axis(1), t10, hidden, &SITES[4]);
     ops::guard(&gates_slice, &ORIGINS[9], &[gates.shape()]);
     let i = ops::sigmoid(&gates_slice);
     ops::guard(&i, &ORIGINS[10], &[gates_slice.shape()]);
     let t13 = 2;
     let t14 = t13 * hidden;
-    let gates_slice_2 = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        hidden,
-        t14,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), hidden..2 * hidden)",
-            file!(),
-            16,
-            21,
-        ),
-    );
+    let gates_slice_2 = ops::slice_axis(&gates, ops::Axis(1), hidden, t14, &SITES[5]);
     ops::guard(&gates_slice_2, &ORIGINS[11], &[gates.shape()]);
     let f = ops::sigmoid(&gates_slice_2);
     ops::guard(&f, &ORIGINS[12], &[gates_slice_2.shape()]);
     let t17 = 3;
     let t18 = t17 * hidden;
-    let gates_slice_3 = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        t14,
-        t18,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
-            file!(),
-            17,
-            21,
-        ),
-    );
+    let gates_slice_3 = ops::slice_axis(&gates, ops::Axis(1), t14, t18, &SITES[6]);
     ops::guard(&gates_slice_3, &ORIGINS[13], &[gates.shape()]);
     let o = ops::sigmoid(&gates_slice_3);
     ops::guard(&o, &ORIGINS[14], &[gates_slice_3.shape()]);
     let t21 = 4;
     let t22 = t21 * hidden;
-    let gates_slice_4 = ops::slice_axis(
-        &gates,
-        ops::Axis(1),
-        t18,
-        t22,
-        &ops::Site::new(
-            "slice_axis",
-            "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
-            file!(),
-            18,
-            18,
-        ),
-    );
+    let gates_slice_4 = ops::slice_axis(&gates, ops::Axis(1), t18, t22, &SITES[7]);
     ops::guard(&gates_slice_4, &ORIGINS[15], &[gates.shape()]);
     let g = ops::tanh(&gates_slice_4);
     ops::guard(&g, &ORIGINS[16], &[gates_slice_4.shape()]);
     let c = {
-        let shape_0 = ops::broadcast_dims(
-            &f.raw_dim(),
-            &c_prev.raw_dim(),
-            &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-        );
-        let shape_1 = ops::broadcast_dims(
-            &i.raw_dim(),
-            &g.raw_dim(),
-            &ops::Site::new("mul", "i * g", file!(), 19, 27),
-        );
-        let shape_2 = ops::broadcast_dims(
-            &shape_0,
-            &shape_1,
-            &ops::Site::new("add", "f * &c_prev + i * g", file!(), 19, 13),
-        );
+        let shape_0 = ops::broadcast_dims(&f.raw_dim(), &c_prev.raw_dim(), &SITES[8]);
+        let shape_1 = ops::broadcast_dims(&i.raw_dim(), &g.raw_dim(), &SITES[9]);
+        let shape_2 = ops::broadcast_dims(&shape_0, &shape_1, &SITES[10]);
         let shape = shape_2;
         ops::zip_map4(
             &ops::stretch(&f, &shape),
@@ -645,11 +573,7 @@ pub fn lstm_cell_train<T: Real>(
     ops::guard(&c, &ORIGINS[17], &[f.shape(), c_prev.shape(), i.shape(), g.shape()]);
     let tanh_c = ops::tanh(&c);
     ops::guard(&tanh_c, &ORIGINS[18], &[c.shape()]);
-    let h = ops::mul(
-        &o,
-        &tanh_c,
-        &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
-    );
+    let h = ops::mul(&o, &tanh_c, &SITES[11]);
     ops::guard(&h, &ORIGINS[19], &[o.shape(), tanh_c.shape()]);
     let t28 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
@@ -734,20 +658,14 @@ pub fn lstm_cell_train<T: Real>(
 /// let (d_h, d_c) = d_out;
 /// ops::check_upstream(&d_h, &saved.t28, "lstm_cell", "d_h");
 /// ops::check_upstream(&d_c, &saved.t30, "lstm_cell", "d_c");
+/// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 20: let h = o * tanh(c);
-/// let t32 = ops::mul(
-///     &d_h,
-///     &saved.tanh_c,
-///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
-/// );
-/// let d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);
-/// let t35 = ops::mul(
-///     &d_h,
-///     &saved.o,
-///     &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
-/// );
-/// let d_tanh_c = ops::sum_to_owned(t35, saved.t30);
+/// let d_o_part = ops::mul(&d_h, &saved.tanh_c, &SITES[0]);
+/// let d_o = ops::sum_to_owned(d_o_part, saved.gates_slice_3_shape);
+/// let d_tanh_c_part = ops::mul(&d_h, &saved.o, &SITES[0]);
+/// let d_tanh_c = ops::sum_to_owned(d_tanh_c_part, saved.t30);
 /// // line 19: let c = f * &c_prev + i * g;
+/// // d_c_2: `c` is used more than once, so its gradient sums one term per use
 /// let d_c_2 = {
 ///     let shape = d_c.raw_dim();
 ///     ops::par_zip_map3(
@@ -764,25 +682,17 @@ pub fn lstm_cell_train<T: Real>(
 /// };
 /// let t39 = ops::sum_to_cow(&d_c_2, saved.t38);
 /// let t41 = ops::sum_to_cow(&d_c_2, saved.t40);
-/// let t42 = ops::mul(&t41, &saved.g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
-/// let d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);
-/// let t45 = ops::mul(&t41, &saved.i, &ops::Site::new("mul", "i * g", file!(), 19, 27));
-/// let d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);
-/// let t48 = ops::mul(
-///     &t39,
-///     &saved.c_prev,
-///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-/// );
-/// let d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);
-/// let t51 = ops::mul(
-///     &t39,
-///     &saved.f,
-///     &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-/// );
-/// let d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);
+/// let d_i_part = ops::mul(&t41, &saved.g, &SITES[1]);
+/// let d_i = ops::sum_to_owned(d_i_part, saved.gates_slice_shape);
+/// let d_g_part = ops::mul(&t41, &saved.i, &SITES[1]);
+/// let d_g = ops::sum_to_owned(d_g_part, saved.gates_slice_4_shape);
+/// let d_f_part = ops::mul(&t39, &saved.c_prev, &SITES[2]);
+/// let d_f = ops::sum_to_owned(d_f_part, saved.gates_slice_2_shape);
+/// let d_c_prev_part = ops::mul(&t39, &saved.f, &SITES[2]);
+/// let d_c_prev = ops::sum_to_owned(d_c_prev_part, saved.c_prev_shape);
 /// // line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));
 /// let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
-/// let t56 = ops::slice_axis_backward(
+/// let d_gates_part = ops::slice_axis_backward(
 ///     &d_gates_slice_4,
 ///     ops::Axis(1),
 ///     saved.t18,
@@ -790,7 +700,7 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));
 /// let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
-/// let t58 = ops::slice_axis_backward(
+/// let d_gates_part_2 = ops::slice_axis_backward(
 ///     &d_gates_slice_3,
 ///     ops::Axis(1),
 ///     saved.t14,
@@ -798,7 +708,7 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));
 /// let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
-/// let t60 = ops::slice_axis_backward(
+/// let d_gates_part_3 = ops::slice_axis_backward(
 ///     &d_gates_slice_2,
 ///     ops::Axis(1),
 ///     saved.hidden,
@@ -806,25 +716,26 @@ pub fn lstm_cell_train<T: Real>(
 /// );
 /// // line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));
 /// let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
-/// let t62 = ops::slice_axis_backward(
+/// let d_gates_part_4 = ops::slice_axis_backward(
 ///     &d_gates_slice,
 ///     ops::Axis(1),
 ///     saved.t10,
 ///     saved.t55,
 /// );
 /// // line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;
+/// // d_gates: `gates` is used more than once, so its gradient sums one term per use
 /// let d_gates = {
-///     let shape = t56.raw_dim();
+///     let shape = d_gates_part.raw_dim();
 ///     ops::zip_map4(
-///         &t56.view(),
-///         &ops::stretch(&t58, &shape),
-///         &ops::stretch(&t60, &shape),
-///         &ops::stretch(&t62, &shape),
+///         &d_gates_part.view(),
+///         &ops::stretch(&d_gates_part_2, &shape),
+///         &ops::stretch(&d_gates_part_3, &shape),
+///         &ops::stretch(&d_gates_part_4, &shape),
 ///         #[inline(always)]
-///         |t56, t58, t60, t62| {
-///             let v0 = t56 + t58;
-///             let v1 = v0 + t60;
-///             let v2 = v1 + t62;
+///         |d_gates_part, d_gates_part_2, d_gates_part_3, d_gates_part_4| {
+///             let v0 = d_gates_part + d_gates_part_2;
+///             let v1 = v0 + d_gates_part_3;
+///             let v2 = v1 + d_gates_part_4;
 ///             v2
 ///         },
 ///     )
@@ -864,6 +775,11 @@ pub fn lstm_cell_backward<T: Real>(
     let (d_h, d_c) = d_out;
     ops::check_upstream(&d_h, &saved.t28, "lstm_cell", "d_h");
     ops::check_upstream(&d_c, &saved.t30, "lstm_cell", "d_c");
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
+        ops::Site::new("mul", "i * g", file!(), 19, 27),
+        ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new(
             "d_h",
@@ -883,9 +799,9 @@ pub fn lstm_cell_backward<T: Real>(
             13,
             true,
         ),
-        ops::Origin::new("t32", "`mul`", "o * tanh(c)", file!(), 20, 13, true),
+        ops::Origin::new("d_o_part", "`mul`", "o * tanh(c)", file!(), 20, 13, true),
         ops::Origin::new("d_o", "`SumTo`", "o * tanh(c)", file!(), 20, 13, true),
-        ops::Origin::new("t35", "`mul`", "o * tanh(c)", file!(), 20, 13, true),
+        ops::Origin::new("d_tanh_c_part", "`mul`", "o * tanh(c)", file!(), 20, 13, true),
         ops::Origin::new("d_tanh_c", "`SumTo`", "o * tanh(c)", file!(), 20, 13, true),
         ops::Origin::new(
             "d_c_2",
@@ -898,13 +814,13 @@ pub fn lstm_cell_backward<T: Real>(
         ),
         ops::Origin::new("t39", "`SumTo`", "f * &c_prev + i * g", file!(), 19, 13, true),
         ops::Origin::new("t41", "`SumTo`", "f * &c_prev + i * g", file!(), 19, 13, true),
-        ops::Origin::new("t42", "`mul`", "i * g", file!(), 19, 27, true),
+        ops::Origin::new("d_i_part", "`mul`", "i * g", file!(), 19, 27, true),
         ops::Origin::new("d_i", "`SumTo`", "i * g", file!(), 19, 27, true),
-        ops::Origin::new("t45", "`mul`", "i * g", file!(), 19, 27, true),
+        ops::Origin::new("d_g_part", "`mul`", "i * g", file!(), 19, 27, true),
         ops::Origin::new("d_g", "`SumTo`", "i * g", file!(), 19, 27, true),
-        ops::Origin::new("t48", "`mul`", "f * &c_prev", file!(), 19, 13, true),
+        ops::Origin::new("d_f_part", "`mul`", "f * &c_prev", file!(), 19, 13, true),
         ops::Origin::new("d_f", "`SumTo`", "f * &c_prev", file!(), 19, 13, true),
-        ops::Origin::new("t51", "`mul`", "f * &c_prev", file!(), 19, 13, true),
+        ops::Origin::new("d_c_prev_part", "`mul`", "f * &c_prev", file!(), 19, 13, true),
         ops::Origin::new("d_c_prev", "`SumTo`", "f * &c_prev", file!(), 19, 13, true),
         ops::Origin::new(
             "d_gates_slice_4",
@@ -916,7 +832,7 @@ pub fn lstm_cell_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t56",
+            "d_gates_part",
             "`slice_axis_backward`",
             "gates.slice_axis(Axis(1), 3 * hidden..4 * hidden)",
             file!(),
@@ -934,7 +850,7 @@ pub fn lstm_cell_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t58",
+            "d_gates_part_2",
             "`slice_axis_backward`",
             "gates.slice_axis(Axis(1), 2 * hidden..3 * hidden)",
             file!(),
@@ -952,7 +868,7 @@ pub fn lstm_cell_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t60",
+            "d_gates_part_3",
             "`slice_axis_backward`",
             "gates.slice_axis(Axis(1), hidden..2 * hidden)",
             file!(),
@@ -970,7 +886,7 @@ pub fn lstm_cell_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t62",
+            "d_gates_part_4",
             "`slice_axis_backward`",
             "gates.slice_axis(Axis(1), 0..hidden)",
             file!(),
@@ -1038,21 +954,13 @@ pub fn lstm_cell_backward<T: Real>(
     ];
     ops::guard(&d_h, &ORIGINS[0], &[]);
     ops::guard(&d_c, &ORIGINS[1], &[]);
-    let t32 = ops::mul(
-        &d_h,
-        &saved.tanh_c,
-        &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
-    );
-    ops::guard(&t32, &ORIGINS[2], &[d_h.shape(), saved.tanh_c.shape()]);
-    let d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);
+    let d_o_part = ops::mul(&d_h, &saved.tanh_c, &SITES[0]);
+    ops::guard(&d_o_part, &ORIGINS[2], &[d_h.shape(), saved.tanh_c.shape()]);
+    let d_o = ops::sum_to_owned(d_o_part, saved.gates_slice_3_shape);
     ops::guard(&d_o, &ORIGINS[3], &[]);
-    let t35 = ops::mul(
-        &d_h,
-        &saved.o,
-        &ops::Site::new("mul", "o * tanh(c)", file!(), 20, 13),
-    );
-    ops::guard(&t35, &ORIGINS[4], &[d_h.shape(), saved.o.shape()]);
-    let d_tanh_c = ops::sum_to_owned(t35, saved.t30);
+    let d_tanh_c_part = ops::mul(&d_h, &saved.o, &SITES[0]);
+    ops::guard(&d_tanh_c_part, &ORIGINS[4], &[d_h.shape(), saved.o.shape()]);
+    let d_tanh_c = ops::sum_to_owned(d_tanh_c_part, saved.t30);
     ops::guard(&d_tanh_c, &ORIGINS[5], &[]);
     let d_c_2 = {
         let shape = d_c.raw_dim();
@@ -1077,78 +985,70 @@ pub fn lstm_cell_backward<T: Real>(
     ops::guard(&t39, &ORIGINS[7], &[d_c_2.shape()]);
     let t41 = ops::sum_to_cow(&d_c_2, saved.t40);
     ops::guard(&t41, &ORIGINS[8], &[d_c_2.shape()]);
-    let t42 = ops::mul(&t41, &saved.g, &ops::Site::new("mul", "i * g", file!(), 19, 27));
-    ops::guard(&t42, &ORIGINS[9], &[t41.shape(), saved.g.shape()]);
-    let d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);
+    let d_i_part = ops::mul(&t41, &saved.g, &SITES[1]);
+    ops::guard(&d_i_part, &ORIGINS[9], &[t41.shape(), saved.g.shape()]);
+    let d_i = ops::sum_to_owned(d_i_part, saved.gates_slice_shape);
     ops::guard(&d_i, &ORIGINS[10], &[]);
-    let t45 = ops::mul(&t41, &saved.i, &ops::Site::new("mul", "i * g", file!(), 19, 27));
-    ops::guard(&t45, &ORIGINS[11], &[t41.shape(), saved.i.shape()]);
-    let d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);
+    let d_g_part = ops::mul(&t41, &saved.i, &SITES[1]);
+    ops::guard(&d_g_part, &ORIGINS[11], &[t41.shape(), saved.i.shape()]);
+    let d_g = ops::sum_to_owned(d_g_part, saved.gates_slice_4_shape);
     ops::guard(&d_g, &ORIGINS[12], &[]);
-    let t48 = ops::mul(
-        &t39,
-        &saved.c_prev,
-        &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-    );
-    ops::guard(&t48, &ORIGINS[13], &[t39.shape(), saved.c_prev.shape()]);
-    let d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);
+    let d_f_part = ops::mul(&t39, &saved.c_prev, &SITES[2]);
+    ops::guard(&d_f_part, &ORIGINS[13], &[t39.shape(), saved.c_prev.shape()]);
+    let d_f = ops::sum_to_owned(d_f_part, saved.gates_slice_2_shape);
     ops::guard(&d_f, &ORIGINS[14], &[]);
-    let t51 = ops::mul(
-        &t39,
-        &saved.f,
-        &ops::Site::new("mul", "f * &c_prev", file!(), 19, 13),
-    );
-    ops::guard(&t51, &ORIGINS[15], &[t39.shape(), saved.f.shape()]);
-    let d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);
+    let d_c_prev_part = ops::mul(&t39, &saved.f, &SITES[2]);
+    ops::guard(&d_c_prev_part, &ORIGINS[15], &[t39.shape(), saved.f.shape()]);
+    let d_c_prev = ops::sum_to_owned(d_c_prev_part, saved.c_prev_shape);
     ops::guard(&d_c_prev, &ORIGINS[16], &[]);
     let d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);
     ops::guard(&d_gates_slice_4, &ORIGINS[17], &[saved.g.shape(), d_g.shape()]);
-    let t56 = ops::slice_axis_backward(
+    let d_gates_part = ops::slice_axis_backward(
         &d_gates_slice_4,
         ops::Axis(1),
         saved.t18,
         saved.t55,
     );
-    ops::guard(&t56, &ORIGINS[18], &[d_gates_slice_4.shape()]);
+    ops::guard(&d_gates_part, &ORIGINS[18], &[d_gates_slice_4.shape()]);
     let d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);
     ops::guard(&d_gates_slice_3, &ORIGINS[19], &[saved.o.shape(), d_o.shape()]);
-    let t58 = ops::slice_axis_backward(
+    let d_gates_part_2 = ops::slice_axis_backward(
         &d_gates_slice_3,
         ops::Axis(1),
         saved.t14,
         saved.t55,
     );
-    ops::guard(&t58, &ORIGINS[20], &[d_gates_slice_3.shape()]);
+    ops::guard(&d_gates_part_2, &ORIGINS[20], &[d_gates_slice_3.shape()]);
     let d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);
     ops::guard(&d_gates_slice_2, &ORIGINS[21], &[saved.f.shape(), d_f.shape()]);
-    let t60 = ops::slice_axis_backward(
+    let d_gates_part_3 = ops::slice_axis_backward(
         &d_gates_slice_2,
         ops::Axis(1),
         saved.hidden,
         saved.t55,
     );
-    ops::guard(&t60, &ORIGINS[22], &[d_gates_slice_2.shape()]);
+    ops::guard(&d_gates_part_3, &ORIGINS[22], &[d_gates_slice_2.shape()]);
     let d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);
     ops::guard(&d_gates_slice, &ORIGINS[23], &[saved.i.shape(), d_i.shape()]);
-    let t62 = ops::slice_axis_backward(
+    let d_gates_part_4 = ops::slice_axis_backward(
         &d_gates_slice,
         ops::Axis(1),
         saved.t10,
         saved.t55,
     );
-    ops::guard(&t62, &ORIGINS[24], &[d_gates_slice.shape()]);
+    ops::guard(&d_gates_part_4, &ORIGINS[24], &[d_gates_slice.shape()]);
     let d_gates = {
-        let shape = t56.raw_dim();
+        let shape = d_gates_part.raw_dim();
         ops::zip_map4(
-            &t56.view(),
-            &ops::stretch(&t58, &shape),
-            &ops::stretch(&t60, &shape),
-            &ops::stretch(&t62, &shape),
+            &d_gates_part.view(),
+            &ops::stretch(&d_gates_part_2, &shape),
+            &ops::stretch(&d_gates_part_3, &shape),
+            &ops::stretch(&d_gates_part_4, &shape),
             #[inline(always)]
-            |t56, t58, t60, t62| {
-                let v0 = t56 + t58;
-                let v1 = v0 + t60;
-                let v2 = v1 + t62;
+            |d_gates_part, d_gates_part_2, d_gates_part_3, d_gates_part_4| {
+                let v0 = d_gates_part + d_gates_part_2;
+                let v1 = v0 + d_gates_part_3;
+                let v2 = v1 + d_gates_part_4;
                 v2
             },
         )
@@ -1156,7 +1056,12 @@ pub fn lstm_cell_backward<T: Real>(
     ops::guard(
         &d_gates,
         &ORIGINS[25],
-        &[t56.shape(), t58.shape(), t60.shape(), t62.shape()],
+        &[
+            d_gates_part.shape(),
+            d_gates_part_2.shape(),
+            d_gates_part_3.shape(),
+            d_gates_part_4.shape(),
+        ],
     );
     let t65 = ops::sum_to_cow(&d_gates, saved.t64);
     ops::guard(&t65, &ORIGINS[26], &[d_gates.shape()]);
@@ -1247,7 +1152,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.t28, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.t30, \"lstm_cell\", \"d_c\");\n// line 20: let h = o * tanh(c);\nlet t32 = ops::mul(\n    &d_h,\n    &saved.tanh_c,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_o = ops::sum_to_owned(t32, saved.gates_slice_3_shape);\nlet t35 = ops::mul(\n    &d_h,\n    &saved.o,\n    &ops::Site::new(\"mul\", \"o * tanh(c)\", file!(), 20, 13),\n);\nlet d_tanh_c = ops::sum_to_owned(t35, saved.t30);\n// line 19: let c = f * &c_prev + i * g;\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::par_zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c.view(),\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        },\n    )\n};\nlet t39 = ops::sum_to_cow(&d_c_2, saved.t38);\nlet t41 = ops::sum_to_cow(&d_c_2, saved.t40);\nlet t42 = ops::mul(&t41, &saved.g, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_i = ops::sum_to_owned(t42, saved.gates_slice_shape);\nlet t45 = ops::mul(&t41, &saved.i, &ops::Site::new(\"mul\", \"i * g\", file!(), 19, 27));\nlet d_g = ops::sum_to_owned(t45, saved.gates_slice_4_shape);\nlet t48 = ops::mul(\n    &t39,\n    &saved.c_prev,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_f = ops::sum_to_owned(t48, saved.gates_slice_2_shape);\nlet t51 = ops::mul(\n    &t39,\n    &saved.f,\n    &ops::Site::new(\"mul\", \"f * &c_prev\", file!(), 19, 13),\n);\nlet d_c_prev = ops::sum_to_owned(t51, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet t56 = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t18,\n    saved.t55,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet t58 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t14,\n    saved.t55,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet t60 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.t55,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet t62 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t10,\n    saved.t55,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\nlet d_gates = {\n    let shape = t56.raw_dim();\n    ops::zip_map4(\n        &t56.view(),\n        &ops::stretch(&t58, &shape),\n        &ops::stretch(&t60, &shape),\n        &ops::stretch(&t62, &shape),\n        #[inline(always)]\n        |t56, t58, t60, t62| {\n            let v0 = t56 + t58;\n            let v1 = v0 + t60;\n            let v2 = v1 + t62;\n            v2\n        },\n    )\n};\nlet t65 = ops::sum_to_cow(&d_gates, saved.t64);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.t28, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.t30, \"lstm_cell\", \"d_c\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 20: let h = o * tanh(c);\nlet d_o_part = ops::mul(&d_h, &saved.tanh_c, &SITES[0]);\nlet d_o = ops::sum_to_owned(d_o_part, saved.gates_slice_3_shape);\nlet d_tanh_c_part = ops::mul(&d_h, &saved.o, &SITES[0]);\nlet d_tanh_c = ops::sum_to_owned(d_tanh_c_part, saved.t30);\n// line 19: let c = f * &c_prev + i * g;\n// d_c_2: `c` is used more than once, so its gradient sums one term per use\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::par_zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c.view(),\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let v1 = d_c + v0;\n            v1\n        },\n    )\n};\nlet t39 = ops::sum_to_cow(&d_c_2, saved.t38);\nlet t41 = ops::sum_to_cow(&d_c_2, saved.t40);\nlet d_i_part = ops::mul(&t41, &saved.g, &SITES[1]);\nlet d_i = ops::sum_to_owned(d_i_part, saved.gates_slice_shape);\nlet d_g_part = ops::mul(&t41, &saved.i, &SITES[1]);\nlet d_g = ops::sum_to_owned(d_g_part, saved.gates_slice_4_shape);\nlet d_f_part = ops::mul(&t39, &saved.c_prev, &SITES[2]);\nlet d_f = ops::sum_to_owned(d_f_part, saved.gates_slice_2_shape);\nlet d_c_prev_part = ops::mul(&t39, &saved.f, &SITES[2]);\nlet d_c_prev = ops::sum_to_owned(d_c_prev_part, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet d_gates_part = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t18,\n    saved.t55,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet d_gates_part_2 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t14,\n    saved.t55,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet d_gates_part_3 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.t55,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet d_gates_part_4 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t10,\n    saved.t55,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\n// d_gates: `gates` is used more than once, so its gradient sums one term per use\nlet d_gates = {\n    let shape = d_gates_part.raw_dim();\n    ops::zip_map4(\n        &d_gates_part.view(),\n        &ops::stretch(&d_gates_part_2, &shape),\n        &ops::stretch(&d_gates_part_3, &shape),\n        &ops::stretch(&d_gates_part_4, &shape),\n        #[inline(always)]\n        |d_gates_part, d_gates_part_2, d_gates_part_3, d_gates_part_4| {\n            let v0 = d_gates_part + d_gates_part_2;\n            let v1 = v0 + d_gates_part_3;\n            let v2 = v1 + d_gates_part_4;\n            v2\n        },\n    )\n};\nlet t65 = ops::sum_to_cow(&d_gates, saved.t64);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

@@ -16,6 +16,12 @@ pub fn rnn_step<T: Real>(
 ) -> Array2<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
+        ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
@@ -47,29 +53,17 @@ pub fn rnn_step<T: Real>(
     ops::guard(&wx, &ORIGINS[2], &[]);
     ops::guard(&wh, &ORIGINS[3], &[]);
     ops::guard(&b, &ORIGINS[4], &[]);
-    let x_dot_wx = ops::dot_mm(
-        &x,
-        &wx,
-        &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
-    );
+    let x_dot_wx = ops::dot_mm(&x, &wx, &SITES[0]);
     ops::guard(&x_dot_wx, &ORIGINS[5], &[x.shape(), wx.shape()]);
-    let h_prev_dot_wh = ops::dot_mm(
-        &h_prev,
-        &wh,
-        &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
-    );
+    let h_prev_dot_wh = ops::dot_mm(&h_prev, &wh, &SITES[1]);
     ops::guard(&h_prev_dot_wh, &ORIGINS[6], &[h_prev.shape(), wh.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
             &h_prev_dot_wh.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
+            &SITES[2],
         );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &b.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-        );
+        let shape_1 = ops::broadcast_dims(&shape_0, &b.raw_dim(), &SITES[3]);
         let shape = shape_1;
         ops::par_zip_map3(
             &ops::stretch(&x_dot_wx, &shape),
@@ -90,25 +84,25 @@ pub fn rnn_step<T: Real>(
 /// What the backward pass of [`rnn_step`] needs, kept by [`rnn_step_train`].
 #[derive(Clone, Debug)]
 pub struct RnnStepSaved<T: Real> {
-    /// `x`: 2-D float array (from statement 1).
+    /// `x`: the input `x`, a 2-D float array.
     pub x: ::backprop::ndarray::Array2<T>,
-    /// `h_prev`: 2-D float array (from statement 1).
+    /// `h_prev`: the input `h_prev`, a 2-D float array.
     pub h_prev: ::backprop::ndarray::Array2<T>,
-    /// `wx`: 2-D float array (from statement 1).
+    /// `wx`: the input `wx`, a 2-D float array.
     pub wx: ::backprop::ndarray::Array2<T>,
-    /// `wh`: 2-D float array (from statement 1).
+    /// `wh`: the input `wh`, a 2-D float array.
     pub wh: ::backprop::ndarray::Array2<T>,
-    /// `out`: 2-D float array (from statement 1).
+    /// `out`: `tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)` on line 12, a 2-D float array.
     pub out: ::backprop::ndarray::Array2<T>,
-    /// `t8`: 2-D shape (from statement 1).
+    /// `t8`: the shape of `tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)` on line 12.
     pub t8: ::backprop::ndarray::Ix2,
-    /// `t11`: 2-D shape (from statement 1).
+    /// `t11`: the shape of `x.dot(&wx) + h_prev.dot(&wh)` on line 12.
     pub t11: ::backprop::ndarray::Ix2,
-    /// `b_shape`: 1-D shape (from statement 1).
+    /// `b_shape`: the shape of `b` on line 12.
     pub b_shape: ::backprop::ndarray::Ix1,
-    /// `x_dot_wx_shape`: 2-D shape (from statement 1).
+    /// `x_dot_wx_shape`: the shape of `x.dot(&wx)` on line 12.
     pub x_dot_wx_shape: ::backprop::ndarray::Ix2,
-    /// `h_prev_dot_wh_shape`: 2-D shape (from statement 1).
+    /// `h_prev_dot_wh_shape`: the shape of `h_prev.dot(&wh)` on line 12.
     pub h_prev_dot_wh_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`rnn_step_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -142,6 +136,12 @@ pub fn rnn_step_train<T: Real>(
 ) -> (Array2<T>, RnnStepSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
+        ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
+        ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("x", "input", "x", file!(), 6, 5, false),
         ops::Origin::new("h_prev", "input", "h_prev", file!(), 7, 5, false),
@@ -173,29 +173,17 @@ pub fn rnn_step_train<T: Real>(
     ops::guard(&wx, &ORIGINS[2], &[]);
     ops::guard(&wh, &ORIGINS[3], &[]);
     ops::guard(&b, &ORIGINS[4], &[]);
-    let x_dot_wx = ops::dot_mm(
-        &x,
-        &wx,
-        &ops::Site::new("dot", "x.dot(&wx)", file!(), 12, 10),
-    );
+    let x_dot_wx = ops::dot_mm(&x, &wx, &SITES[0]);
     ops::guard(&x_dot_wx, &ORIGINS[5], &[x.shape(), wx.shape()]);
-    let h_prev_dot_wh = ops::dot_mm(
-        &h_prev,
-        &wh,
-        &ops::Site::new("dot", "h_prev.dot(&wh)", file!(), 12, 23),
-    );
+    let h_prev_dot_wh = ops::dot_mm(&h_prev, &wh, &SITES[1]);
     ops::guard(&h_prev_dot_wh, &ORIGINS[6], &[h_prev.shape(), wh.shape()]);
     let out = {
         let shape_0 = ops::broadcast_dims(
             &x_dot_wx.raw_dim(),
             &h_prev_dot_wh.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh)", file!(), 12, 10),
+            &SITES[2],
         );
-        let shape_1 = ops::broadcast_dims(
-            &shape_0,
-            &b.raw_dim(),
-            &ops::Site::new("add", "x.dot(&wx) + h_prev.dot(&wh) + &b", file!(), 12, 10),
-        );
+        let shape_1 = ops::broadcast_dims(&shape_0, &b.raw_dim(), &SITES[3]);
         let shape = shape_1;
         ops::par_zip_map3(
             &ops::stretch(&x_dot_wx, &shape),

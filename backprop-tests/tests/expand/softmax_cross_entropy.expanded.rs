@@ -13,6 +13,9 @@ pub fn softmax_cross_entropy<T: Real>(
 ) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("scores", "input", "scores", file!(), 5, 39, false),
         ops::Origin::new(
@@ -55,11 +58,7 @@ pub fn softmax_cross_entropy<T: Real>(
     ops::guard(&scores, &ORIGINS[0], &[]);
     let log_probs = ops::log_softmax(&scores, ops::Axis(1));
     ops::guard(&log_probs, &ORIGINS[1], &[scores.shape()]);
-    let picked_log_probs = ops::pick(
-        &log_probs,
-        &labels,
-        &ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
-    );
+    let picked_log_probs = ops::pick(&log_probs, &labels, &SITES[0]);
     ops::guard(&picked_log_probs, &ORIGINS[2], &[log_probs.shape()]);
     let t4 = ops::mean(&picked_log_probs);
     ops::guard(&t4, &ORIGINS[3], &[picked_log_probs.shape()]);
@@ -70,13 +69,13 @@ pub fn softmax_cross_entropy<T: Real>(
 /// What the backward pass of [`softmax_cross_entropy`] needs, kept by [`softmax_cross_entropy_train`].
 #[derive(Clone, Debug)]
 pub struct SoftmaxCrossEntropySaved<T: Real> {
-    /// `labels`: 1-D integer array (from statement 1).
+    /// `labels`: the input `labels`, a 1-D integer array.
     pub labels: ::backprop::ndarray::Array1<usize>,
-    /// `log_probs`: 2-D float array (from statement 1).
+    /// `log_probs`: `log_softmax(scores, Axis(1))` on line 6, a 2-D float array.
     pub log_probs: ::backprop::ndarray::Array2<T>,
-    /// `picked_log_probs_shape`: 1-D shape (from statement 2).
+    /// `picked_log_probs_shape`: the shape of `pick(log_probs, &labels)` on line 7.
     pub picked_log_probs_shape: ::backprop::ndarray::Ix1,
-    /// `scores_shape`: 2-D shape (from statement 1).
+    /// `scores_shape`: the shape of `log_softmax(scores, Axis(1))` on line 6.
     pub scores_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`softmax_cross_entropy_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -99,6 +98,9 @@ pub fn softmax_cross_entropy_train<T: Real>(
 ) -> (T, SoftmaxCrossEntropySaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("scores", "input", "scores", file!(), 5, 39, false),
         ops::Origin::new(
@@ -141,11 +143,7 @@ pub fn softmax_cross_entropy_train<T: Real>(
     ops::guard(&scores, &ORIGINS[0], &[]);
     let log_probs = ops::log_softmax(&scores, ops::Axis(1));
     ops::guard(&log_probs, &ORIGINS[1], &[scores.shape()]);
-    let picked_log_probs = ops::pick(
-        &log_probs,
-        &labels,
-        &ops::Site::new("pick", "pick(log_probs, &labels)", file!(), 7, 6),
-    );
+    let picked_log_probs = ops::pick(&log_probs, &labels, &SITES[0]);
     ops::guard(&picked_log_probs, &ORIGINS[2], &[log_probs.shape()]);
     let t4 = ops::mean(&picked_log_probs);
     ops::guard(&t4, &ORIGINS[3], &[picked_log_probs.shape()]);

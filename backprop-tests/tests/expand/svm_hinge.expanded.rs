@@ -10,6 +10,10 @@
 pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
+        ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("scores", "input", "scores", file!(), 5, 27, false),
         ops::Origin::new(
@@ -68,11 +72,7 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
         ),
     ];
     ops::guard(&scores, &ORIGINS[0], &[]);
-    let picked_scores = ops::pick(
-        &scores,
-        &labels,
-        &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
-    );
+    let picked_scores = ops::pick(&scores, &labels, &SITES[0]);
     ops::guard(&picked_scores, &ORIGINS[1], &[scores.shape()]);
     let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
     ops::guard(&correct, &ORIGINS[2], &[picked_scores.shape()]);
@@ -80,7 +80,7 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
         let shape_0 = ops::broadcast_dims(
             &scores.raw_dim(),
             &correct.raw_dim(),
-            &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
+            &SITES[1],
         );
         let shape = shape_0;
         ops::zip_map2(
@@ -125,17 +125,17 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
 /// What the backward pass of [`svm_hinge`] needs, kept by [`svm_hinge_train`].
 #[derive(Clone, Debug)]
 pub struct SvmHingeSaved<T: Real> {
-    /// `labels`: 1-D integer array (from statement 1).
+    /// `labels`: the input `labels`, a 1-D integer array.
     pub labels: ::backprop::ndarray::Array1<usize>,
-    /// `t5`: 2-D float array (from statement 2).
+    /// `t5`: `scores - &correct + 1.0` on line 8, a 2-D float array.
     pub t5: ::backprop::ndarray::Array2<T>,
-    /// `sum_axis_margins_shape`: 1-D shape (from statement 3).
+    /// `sum_axis_margins_shape`: the shape of `margins.sum_axis(Axis(1)) - 1.0` on line 9.
     pub sum_axis_margins_shape: ::backprop::ndarray::Ix1,
-    /// `t12`: 2-D shape (from statement 2).
+    /// `t12`: the shape of `relu(scores - &correct + 1.0)` on line 8.
     pub t12: ::backprop::ndarray::Ix2,
-    /// `scores_shape`: 2-D shape (from statement 1).
+    /// `scores_shape`: the shape of `scores` on line 6.
     pub scores_shape: ::backprop::ndarray::Ix2,
-    /// `correct_shape`: 2-D shape (from statement 1).
+    /// `correct_shape`: the shape of `pick(scores, &labels).insert_axis(Axis(1))` on line 6.
     pub correct_shape: ::backprop::ndarray::Ix2,
 }
 /// Gradients computed by [`svm_hinge_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
@@ -158,6 +158,10 @@ pub fn svm_hinge_train<T: Real>(
 ) -> (T, SvmHingeSaved<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
+        ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
+    ];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("scores", "input", "scores", file!(), 5, 27, false),
         ops::Origin::new(
@@ -216,11 +220,7 @@ pub fn svm_hinge_train<T: Real>(
         ),
     ];
     ops::guard(&scores, &ORIGINS[0], &[]);
-    let picked_scores = ops::pick(
-        &scores,
-        &labels,
-        &ops::Site::new("pick", "pick(scores, &labels)", file!(), 6, 19),
-    );
+    let picked_scores = ops::pick(&scores, &labels, &SITES[0]);
     ops::guard(&picked_scores, &ORIGINS[1], &[scores.shape()]);
     let correct = ops::insert_axis(&picked_scores, ops::Axis(1));
     ops::guard(&correct, &ORIGINS[2], &[picked_scores.shape()]);
@@ -228,7 +228,7 @@ pub fn svm_hinge_train<T: Real>(
         let shape_0 = ops::broadcast_dims(
             &scores.raw_dim(),
             &correct.raw_dim(),
-            &ops::Site::new("sub", "scores - &correct", file!(), 8, 24),
+            &SITES[1],
         );
         let shape = shape_0;
         ops::zip_map2(
@@ -292,22 +292,24 @@ pub fn svm_hinge_train<T: Real>(
 ///
 /// ```text
 /// let d_out = ops::scalar(d_out);
+/// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()
 /// let d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);
 /// let d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);
 /// // line 8: let margins = relu(scores - &correct + 1.0);
 /// let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
-/// let t16 = ops::sum_to_cow(&d_t5, saved.scores_shape);
-/// let t17 = ops::neg(&d_t5);
-/// let d_correct = ops::sum_to_owned(t17, saved.correct_shape);
+/// let d_scores_part = ops::sum_to_cow(&d_t5, saved.scores_shape);
+/// let d_correct_part = ops::neg(&d_t5);
+/// let d_correct = ops::sum_to_owned(d_correct_part, saved.correct_shape);
 /// // line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));
 /// let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
-/// let t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
-/// let d_scores = ops::add(
-///     &t16,
-///     &t21,
-///     &ops::Site::new("add", "scores", file!(), 5, 27),
+/// let d_scores_part_2 = ops::pick_backward(
+///     &d_picked_scores,
+///     &saved.labels,
+///     saved.scores_shape,
 /// );
+/// // d_scores: `scores` is used more than once, so its gradient sums one term per use
+/// let d_scores = ops::add(&d_scores_part, &d_scores_part_2, &SITES[0]);
 /// SvmHingeGrads { scores: d_scores }
 /// ```
 #[allow(
@@ -323,6 +325,7 @@ pub fn svm_hinge_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     let d_out = ops::scalar(d_out);
+    const SITES: &[ops::Site] = &[ops::Site::new("add", "scores", file!(), 5, 27)];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new(
             "d_out",
@@ -360,8 +363,24 @@ pub fn svm_hinge_backward<T: Real>(
             19,
             true,
         ),
-        ops::Origin::new("t16", "`SumTo`", "scores - &correct", file!(), 8, 24, true),
-        ops::Origin::new("t17", "`neg`", "scores - &correct", file!(), 8, 24, true),
+        ops::Origin::new(
+            "d_scores_part",
+            "`SumTo`",
+            "scores - &correct",
+            file!(),
+            8,
+            24,
+            true,
+        ),
+        ops::Origin::new(
+            "d_correct_part",
+            "`neg`",
+            "scores - &correct",
+            file!(),
+            8,
+            24,
+            true,
+        ),
         ops::Origin::new(
             "d_correct",
             "`SumTo`",
@@ -381,7 +400,7 @@ pub fn svm_hinge_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t21",
+            "d_scores_part_2",
             "`pick_backward`",
             "pick(scores, &labels)",
             file!(),
@@ -398,22 +417,26 @@ pub fn svm_hinge_backward<T: Real>(
     ops::guard(&d_margins, &ORIGINS[2], &[d_sum_axis_margins.shape()]);
     let d_t5 = ops::relu_backward(&saved.t5, &d_margins);
     ops::guard(&d_t5, &ORIGINS[3], &[saved.t5.shape(), d_margins.shape()]);
-    let t16 = ops::sum_to_cow(&d_t5, saved.scores_shape);
-    ops::guard(&t16, &ORIGINS[4], &[d_t5.shape()]);
-    let t17 = ops::neg(&d_t5);
-    ops::guard(&t17, &ORIGINS[5], &[d_t5.shape()]);
-    let d_correct = ops::sum_to_owned(t17, saved.correct_shape);
+    let d_scores_part = ops::sum_to_cow(&d_t5, saved.scores_shape);
+    ops::guard(&d_scores_part, &ORIGINS[4], &[d_t5.shape()]);
+    let d_correct_part = ops::neg(&d_t5);
+    ops::guard(&d_correct_part, &ORIGINS[5], &[d_t5.shape()]);
+    let d_correct = ops::sum_to_owned(d_correct_part, saved.correct_shape);
     ops::guard(&d_correct, &ORIGINS[6], &[]);
     let d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));
     ops::guard(&d_picked_scores, &ORIGINS[7], &[d_correct.shape()]);
-    let t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);
-    ops::guard(&t21, &ORIGINS[8], &[d_picked_scores.shape()]);
-    let d_scores = ops::add(
-        &t16,
-        &t21,
-        &ops::Site::new("add", "scores", file!(), 5, 27),
+    let d_scores_part_2 = ops::pick_backward(
+        &d_picked_scores,
+        &saved.labels,
+        saved.scores_shape,
     );
-    ops::guard(&d_scores, &ORIGINS[9], &[t16.shape(), t21.shape()]);
+    ops::guard(&d_scores_part_2, &ORIGINS[8], &[d_picked_scores.shape()]);
+    let d_scores = ops::add(&d_scores_part, &d_scores_part_2, &SITES[0]);
+    ops::guard(
+        &d_scores,
+        &ORIGINS[9],
+        &[d_scores_part.shape(), d_scores_part_2.shape()],
+    );
     SvmHingeGrads { scores: d_scores }
 }
 /// [`svm_hinge`] seen through dynamic ranks, for gradient checking (`backprop::gradcheck`).
@@ -451,7 +474,7 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Int { rank : 1usize } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);\nlet d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t5 = ops::relu_backward(&saved.t5, &d_margins);\nlet t16 = ops::sum_to_cow(&d_t5, saved.scores_shape);\nlet t17 = ops::neg(&d_t5);\nlet d_correct = ops::sum_to_owned(t17, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet t21 = ops::pick_backward(&d_picked_scores, &saved.labels, saved.scores_shape);\nlet d_scores = ops::add(\n    &t16,\n    &t21,\n    &ops::Site::new(\"add\", \"scores\", file!(), 5, 27),\n);\nSvmHingeGrads { scores: d_scores }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 9: (margins.sum_axis(Axis(1)) - 1.0).mean()\nlet d_sum_axis_margins = ops::mean_backward(&d_out, saved.sum_axis_margins_shape);\nlet d_margins = ops::sum_axis_backward(&d_sum_axis_margins, ops::Axis(1), saved.t12);\n// line 8: let margins = relu(scores - &correct + 1.0);\nlet d_t5 = ops::relu_backward(&saved.t5, &d_margins);\nlet d_scores_part = ops::sum_to_cow(&d_t5, saved.scores_shape);\nlet d_correct_part = ops::neg(&d_t5);\nlet d_correct = ops::sum_to_owned(d_correct_part, saved.correct_shape);\n// line 6: let correct = pick(scores, &labels).insert_axis(Axis(1));\nlet d_picked_scores = ops::insert_axis_backward(&d_correct, ops::Axis(1));\nlet d_scores_part_2 = ops::pick_backward(\n    &d_picked_scores,\n    &saved.labels,\n    saved.scores_shape,\n);\n// d_scores: `scores` is used more than once, so its gradient sums one term per use\nlet d_scores = ops::add(&d_scores_part, &d_scores_part_2, &SITES[0]);\nSvmHingeGrads { scores: d_scores }\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,
