@@ -32,7 +32,7 @@ use backprop::ndarray::{Array2, ArrayView1, ArrayView2, Ix1, Ix2};
 use backprop::optim::Adam;
 use backprop::prelude::*;
 use backprop::train::{Target, train_step};
-use backprop::{ParamMut, SeededRng, init};
+use backprop::{SeededRng, init};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -126,6 +126,7 @@ pub fn gru_cell<T: Real>(
 
 /// The GRU's parameters: input weights `[inputs, 3 hidden]` (Xavier), recurrent
 /// weights `[hidden, 3 hidden]` (orthogonal) and a zero bias, gate blocks z, r, n.
+#[derive(Parameters)]
 pub struct Gru<T: Real> {
     wx: Param<T, Ix2>,
     wh: Param<T, Ix2>,
@@ -139,14 +140,6 @@ impl<T: Real> Gru<T> {
             wh: Param::new(init::orthogonal((hidden, 3 * hidden), 1.0, rng)),
             b: Param::new(init::zeros(3 * hidden)),
         }
-    }
-}
-
-impl<T: Real> Parameters<T> for Gru<T> {
-    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(self.wx.as_param_mut("wx"));
-        f(self.wh.as_param_mut("wh"));
-        f(self.b.as_param_mut("b"));
     }
 }
 

@@ -68,6 +68,45 @@ pub struct ParamMut<'a, T> {
 
 /// Something that owns named trainable parameters and, optionally, named state
 /// that is saved but not trained (running statistics, for example).
+///
+/// Generated layers implement it; a hand-written layer derives it from its
+/// fields with `#[derive(Parameters)]` (every `Param` field under its name,
+/// `#[param(nested)]` for a layer inside it, `#[param(buffer)]` for a saved
+/// array, `#[param(skip)]`):
+///
+/// ```
+/// # extern crate backprop_core as backprop;
+/// use backprop::layers::BatchNorm;
+/// use backprop::{Param, Parameters, Real};
+/// use ndarray::{Array1, Ix2};
+///
+/// #[derive(Parameters)]
+/// struct Block<T: Real> {
+///     w: Param<T, Ix2>,
+///     #[param(nested)]
+///     norm: BatchNorm<T>,
+///     #[param(buffer)]
+///     scale: Array1<T>,
+///     #[param(skip)]
+///     frozen: Param<T, Ix2>,
+/// }
+///
+/// let mut block = Block::<f32> {
+///     w: Param::new(ndarray::Array2::zeros((2, 3))),
+///     norm: BatchNorm::new(3),
+///     scale: Array1::ones(3),
+///     frozen: Param::new(ndarray::Array2::zeros((3, 3))),
+/// };
+/// let (mut params, mut buffers) = (Vec::new(), Vec::new());
+/// block.visit_params(&mut |p| params.push(p.name.to_string()));
+/// block.visit_buffers(&mut |name, _| buffers.push(name.to_string()));
+/// assert_eq!(params, ["w", "norm.gamma", "norm.beta"]);
+/// assert_eq!(buffers, ["norm.running_mean", "norm.running_var", "scale"]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no named parameters (`Parameters<{T}>` is not implemented for it)",
+    note = "derive them from its fields with `#[derive(Parameters)]`, or implement `Parameters<{T}>` by hand"
+)]
 pub trait Parameters<T: Real> {
     /// Calls `f` once for each trainable parameter, in a stable order, with a name
     /// unique within `self`.
@@ -89,6 +128,59 @@ pub trait Parameters<T: Real> {
         let mut n = 0;
         self.visit_params(&mut |p| n += p.value.len());
         n
+    }
+}
+
+/// Visits the parameters of `inner` with names `{prefix}.{name}`: how a model
+/// names its layers' parameters (`fc1.w`) and what `#[param(nested)]` makes of a
+/// field (`block.fc1.w`).
+pub fn visit_params_under<T: Real, P: Parameters<T> + ?Sized>(
+    prefix: &str,
+    inner: &mut P,
+    f: &mut dyn FnMut(ParamMut<'_, T>),
+) {
+    inner.visit_params(&mut |p| {
+        let name = format!("{prefix}.{}", p.name);
+        f(ParamMut {
+            name: &name,
+            value: p.value,
+            grad: p.grad,
+        });
+    });
+}
+
+/// Visits the buffers of `inner` with names `{prefix}.{name}`, as
+/// [`visit_params_under`] does the parameters.
+pub fn visit_buffers_under<T: Real, P: Parameters<T> + ?Sized>(
+    prefix: &str,
+    inner: &mut P,
+    f: &mut dyn FnMut(&str, ArrayViewMutD<'_, T>),
+) {
+    inner.visit_buffers(&mut |name, value| f(&format!("{prefix}.{name}"), value));
+}
+
+/// `inner` as something with parameters: what `#[derive(Parameters)]` calls on
+/// a `#[param(nested)]` field, so that a field without them is one error at its
+/// type.
+pub fn nested_mut<T: Real, P: Parameters<T>>(inner: &mut P) -> &mut dyn Parameters<T> {
+    inner
+}
+
+/// A field `#[derive(Parameters)]` can hand out as a buffer (`#[param(buffer)]`):
+/// an array of any rank.
+#[diagnostic::on_unimplemented(
+    message = "a `#[param(buffer)]` field is an array of `{T}`, and this one is a `{Self}`",
+    label = "not an array of `{T}`",
+    note = "a buffer is an `Array<{T}, D>` (`Array1<{T}>`: running statistics) that checkpoints save and optimizers leave alone; remove `#[param(buffer)]` from a field of another type"
+)]
+pub trait BufferField<T> {
+    /// The array, as [`Parameters::visit_buffers`] hands it out.
+    fn buffer_mut(&mut self) -> ArrayViewMutD<'_, T>;
+}
+
+impl<T, D: Dimension> BufferField<T> for Array<T, D> {
+    fn buffer_mut(&mut self) -> ArrayViewMutD<'_, T> {
+        self.view_mut().into_dyn()
     }
 }
 
@@ -332,5 +424,157 @@ impl<X> LayerField<X> for X {
     }
     fn get_mut(&mut self) -> &mut X {
         self
+    }
+}
+
+#[cfg(test)]
+mod derive_tests {
+    use super::*;
+    use crate::layers::{Affine, BatchNorm, Dropout, Lstm, Rnn};
+    // The trait and the derive, as users import them.
+    use crate::{Parameters, SeededRng, checkpoint};
+    use ndarray::{Array1, Array2, Ix1, Ix2, array};
+
+    /// Every name [`Parameters`] hands out: parameters, then buffers.
+    fn names<T: Real>(p: &mut impl Parameters<T>) -> (Vec<String>, Vec<String>) {
+        let (mut params, mut buffers) = (Vec::new(), Vec::new());
+        p.visit_params(&mut |p| params.push(p.name.to_string()));
+        p.visit_buffers(&mut |name, _| buffers.push(name.to_string()));
+        (params, buffers)
+    }
+
+    /// A block with every kind of field, in an order that mixes them.
+    #[derive(Parameters)]
+    struct Block<T: Real> {
+        #[param(buffer)]
+        scale: Array1<T>,
+        w: Param<T, Ix2>,
+        #[param(nested)]
+        norm: BatchNorm<T>,
+        #[param(skip)]
+        frozen: Param<T, Ix1>,
+        eps: T,
+        b: crate::Param<T, Ix1>,
+    }
+
+    fn block() -> Block<f64> {
+        Block {
+            scale: array![1.0, 2.0],
+            w: Param::new(array![[1.0, 2.0], [3.0, 4.0]]),
+            norm: BatchNorm::new(2),
+            frozen: Param::new(array![5.0]),
+            eps: 1e-5,
+            b: Param::new(array![6.0, 7.0]),
+        }
+    }
+
+    #[test]
+    fn derived_names_follow_the_fields_with_nested_ones_prefixed() {
+        let mut block = block();
+        let (params, buffers) = names(&mut block);
+        assert_eq!(params, ["w", "norm.gamma", "norm.beta", "b"]);
+        assert_eq!(buffers, ["scale", "norm.running_mean", "norm.running_var"]);
+        // The skipped Param and the scalar are not counted.
+        assert_eq!(block.num_params(), 4 + 2 + 2 + 2);
+        assert_eq!(block.eps, 1e-5);
+        assert_eq!(block.frozen.value, array![5.0]);
+    }
+
+    #[test]
+    fn derived_views_are_the_fields_themselves() {
+        let mut block = block();
+        block.visit_params(&mut |mut p| {
+            if p.name == "norm.beta" {
+                p.value.fill(3.0);
+            }
+            p.grad.fill(1.0);
+        });
+        block.visit_buffers(&mut |name, mut v| {
+            if name == "scale" {
+                v[[1]] = 9.0;
+            }
+        });
+        assert_eq!(block.norm.beta.value, array![3.0, 3.0]);
+        assert_eq!(block.w.grad, Array2::<f64>::ones((2, 2)));
+        assert_eq!(block.scale, array![1.0, 9.0]);
+        // The skipped parameter is left alone.
+        assert_eq!(block.frozen.grad, array![0.0]);
+        block.zero_grad();
+        assert_eq!(block.b.grad, array![0.0, 0.0]);
+    }
+
+    /// Without a float type parameter: from the `Param` fields, or named.
+    #[derive(Parameters)]
+    struct Concrete {
+        w: Param<f64, Ix2>,
+    }
+
+    #[derive(Parameters)]
+    #[parameters(float = f32)]
+    struct Named {
+        #[param(nested)]
+        fc: Affine<f32>,
+        #[param(buffer)]
+        count: ndarray::Array0<f32>,
+    }
+
+    #[test]
+    fn the_float_type_is_found_or_named() {
+        let mut concrete = Concrete {
+            w: Param::new(Array2::zeros((2, 3))),
+        };
+        assert_eq!(names::<f64>(&mut concrete).0, ["w"]);
+        let mut named = Named {
+            fc: Affine::new(2, 3, &mut SeededRng::new(0)),
+            count: ndarray::arr0(0.0),
+        };
+        assert_eq!(
+            names::<f32>(&mut named),
+            (vec!["fc.w".into(), "fc.b".into()], vec!["count".into()])
+        );
+    }
+
+    #[test]
+    fn the_derived_layers_keep_their_checkpoint_names() {
+        let mut rng = SeededRng::new(0);
+        let none: Vec<String> = Vec::new();
+        assert_eq!(
+            names::<f32>(&mut BatchNorm::new(3)),
+            (
+                vec!["gamma".into(), "beta".into()],
+                vec!["running_mean".into(), "running_var".into()]
+            )
+        );
+        assert_eq!(
+            names::<f32>(&mut Dropout::new(0.5, &mut rng)),
+            (none.clone(), none.clone())
+        );
+        assert_eq!(
+            names::<f32>(&mut Rnn::new(2, 3, &mut rng)).0,
+            ["wx", "wh", "b", "h0"]
+        );
+        assert_eq!(
+            names::<f32>(&mut Lstm::new(2, 3, &mut rng)).0,
+            ["wx", "wh", "b", "h0", "c0"]
+        );
+    }
+
+    #[test]
+    fn a_derived_block_round_trips_through_a_checkpoint() {
+        let path = std::env::temp_dir().join(format!(
+            "backprop-derive-{}.safetensors",
+            std::process::id()
+        ));
+        let mut saved = block();
+        saved.norm.running_mean = array![0.5, -0.5];
+        checkpoint::save_checkpoint(&path, &mut saved, &[], &Default::default()).unwrap();
+        let mut loaded = block();
+        loaded.w.value.fill(0.0);
+        loaded.scale.fill(0.0);
+        checkpoint::load_checkpoint(&path, &mut loaded).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.w.value, saved.w.value);
+        assert_eq!(loaded.scale, saved.scale);
+        assert_eq!(loaded.norm.running_mean, array![0.5, -0.5]);
     }
 }

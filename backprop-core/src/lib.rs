@@ -38,6 +38,9 @@ pub mod train;
 /// The kernels generated code calls: every op's forward and derivative kernel.
 pub use backprop_kernels as ops;
 pub use backprop_kernels::Real;
+/// `#[derive(Parameters)]`: the [`Parameters`] impl of a hand-written layer,
+/// from its fields (the trait and the derive share the name, as serde's do).
+pub use backprop_macros::Parameters;
 pub use function::{DynFunction, DynValue};
 pub use gradcheck::{
     GradCheck, assert_surrogate_shapes, check_against_derived, check_function, check_layer,

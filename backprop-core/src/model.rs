@@ -30,6 +30,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ndarray::{Array, ArrayD, ArrayRef, ArrayViewMutD, Dimension};
 
+use crate::layer::{visit_buffers_under, visit_params_under};
 use crate::monitor::{Monitor, record_through_time};
 use crate::{Activation, Layer, ParamMut, Parameters, Real};
 
@@ -480,20 +481,13 @@ fn in_layer<R>(context: &str, f: impl FnOnce() -> R) -> R {
 impl<T: Real> Parameters<T> for Sequential<T> {
     fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
         for Entry { name, layer } in &mut self.layers {
-            layer.visit_params(&mut |p| {
-                let full = format!("{name}.{}", p.name);
-                f(ParamMut {
-                    name: &full,
-                    value: p.value,
-                    grad: p.grad,
-                });
-            });
+            visit_params_under(name, &mut **layer, f);
         }
     }
 
     fn visit_buffers(&mut self, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, T>)) {
         for Entry { name, layer } in &mut self.layers {
-            layer.visit_buffers(&mut |buffer, value| f(&format!("{name}.{buffer}"), value));
+            visit_buffers_under(name, &mut **layer, f);
         }
     }
 }

@@ -3,7 +3,7 @@
 use backprop_macros::differentiable;
 use ndarray::{Array2, ArrayView2};
 
-use crate::{Layer, ParamMut, Parameters, Real, SeededRng};
+use crate::{Layer, Parameters, Real, SeededRng};
 
 /// Inverted dropout (Srivastava et al., 2014): in training, `y = x * mask` where each
 /// element of `mask` is 0 with probability `p` and `1 / (1 - p)` otherwise, so the
@@ -12,7 +12,7 @@ use crate::{Layer, ParamMut, Parameters, Real, SeededRng};
 /// Masks are drawn from the layer's own [`SeededRng`], so a seed fixes them all.
 /// For a gradient check, fix the mask: set [`Dropout::fixed_mask`] (for example to
 /// [`Dropout::sample_mask`]) and every training forward uses it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Parameters)]
 pub struct Dropout<T: Real> {
     p: f64,
     rng: SeededRng,
@@ -59,10 +59,6 @@ impl<T: Real> Dropout<T> {
 #[differentiable(check(x = [4, 3], mask = [4, 3]))]
 pub fn dropout<T: Real>(x: ArrayView2<T>, #[no_grad] mask: ArrayView2<T>) -> Array2<T> {
     x * &mask
-}
-
-impl<T: Real> Parameters<T> for Dropout<T> {
-    fn visit_params(&mut self, _: &mut dyn FnMut(ParamMut<'_, T>)) {}
 }
 
 impl<T: Real> Layer<T> for Dropout<T> {

@@ -1,9 +1,9 @@
 //! Batch normalization and layer normalization of `[batch, features]` arrays.
 
 use backprop_macros::differentiable;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMutD, Axis, Ix1};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Ix1};
 
-use crate::{Layer, Param, ParamMut, Parameters, Real, init};
+use crate::{Layer, Param, Parameters, Real, init};
 
 /// Batch normalization (Ioffe and Szegedy, 2015) of each feature over the batch.
 ///
@@ -19,15 +19,17 @@ use crate::{Layer, Param, ParamMut, Parameters, Real, init};
 ///
 /// `gamma` and `beta` are parameters; `running_mean` and `running_var` are buffers
 /// (saved in checkpoints, never trained).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Parameters)]
 pub struct BatchNorm<T: Real> {
     /// The scale, `[features]`, initially ones.
     pub gamma: Param<T, Ix1>,
     /// The shift, `[features]`, initially zeros.
     pub beta: Param<T, Ix1>,
     /// The running mean of each feature, initially zeros.
+    #[param(buffer)]
     pub running_mean: Array1<T>,
     /// The running variance of each feature, initially ones.
+    #[param(buffer)]
     pub running_var: Array1<T>,
     /// The weight of the current batch in the running statistics (0.1).
     pub momentum: T,
@@ -96,18 +98,6 @@ pub fn batch_norm_eval<T: Real>(
 ) -> Array2<T> {
     let x_hat = (&x - &mean) / sqrt(var + eps);
     x_hat * &gamma + &beta
-}
-
-impl<T: Real> Parameters<T> for BatchNorm<T> {
-    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(self.gamma.as_param_mut("gamma"));
-        f(self.beta.as_param_mut("beta"));
-    }
-
-    fn visit_buffers(&mut self, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, T>)) {
-        f("running_mean", self.running_mean.view_mut().into_dyn());
-        f("running_var", self.running_var.view_mut().into_dyn());
-    }
 }
 
 impl<T: Real> Layer<T> for BatchNorm<T> {

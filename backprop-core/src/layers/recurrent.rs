@@ -397,7 +397,7 @@ fn recurrent_weights<T: Real>(
 /// the same for every sequence of the batch; its gradient, summed over the batch, is
 /// accumulated in `h0.grad` like any weight's. Follow the layer with [`LastStep`] to
 /// keep only the final state.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Parameters)]
 pub struct Rnn<T: Real> {
     /// Input weights, `[inputs, hidden]`.
     pub wx: Param<T, Ix2>,
@@ -445,15 +445,6 @@ impl<T: Real> Cell<T> for Rnn<T> {
     }
 }
 
-impl<T: Real> Parameters<T> for Rnn<T> {
-    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(self.wx.as_param_mut("wx"));
-        f(self.wh.as_param_mut("wh"));
-        f(self.b.as_param_mut("b"));
-        f(self.h0.as_param_mut("h0"));
-    }
-}
-
 sequence_layer!(Rnn<T>, [T: Real], |this| [&this.h0], |this| [&mut this.h0]);
 
 /// An LSTM over a sequence: [`lstm_cell`] at each time step, from `x` of shape
@@ -463,7 +454,7 @@ sequence_layer!(Rnn<T>, [T: Real], |this| [&this.h0], |this| [&mut this.h0]);
 /// (`[hidden]`, initially zero), the same for every sequence of the batch; their
 /// gradients, summed over the batch, are accumulated in `h0.grad` and `c0.grad`.
 /// Follow the layer with [`LastStep`] to keep only the final hidden state.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Parameters)]
 pub struct Lstm<T: Real> {
     /// Input weights, `[inputs, 4 hidden]`, gate blocks in the order i, f, o, g.
     pub wx: Param<T, Ix2>,
@@ -519,16 +510,6 @@ impl<T: Real> Cell<T> for Lstm<T> {
 
     fn recurrence_matrix(&self) -> Option<&Array2<T>> {
         Some(&self.wh.value)
-    }
-}
-
-impl<T: Real> Parameters<T> for Lstm<T> {
-    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(self.wx.as_param_mut("wx"));
-        f(self.wh.as_param_mut("wh"));
-        f(self.b.as_param_mut("b"));
-        f(self.h0.as_param_mut("h0"));
-        f(self.c0.as_param_mut("c0"));
     }
 }
 
@@ -621,19 +602,12 @@ mod tests {
         (1.0 - &z) * candidate + z * &h_prev
     }
 
-    /// The user's cell: its parameters and the dozen lines of `Cell`.
+    /// The user's cell: its parameters (named by the derive) and the dozen lines of `Cell`.
+    #[derive(Parameters)]
     struct Gru {
         wx: Param<f64, Ix2>,
         wh: Param<f64, Ix2>,
         b: Param<f64, Ix1>,
-    }
-
-    impl Parameters<f64> for Gru {
-        fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, f64>)) {
-            f(self.wx.as_param_mut("wx"));
-            f(self.wh.as_param_mut("wh"));
-            f(self.b.as_param_mut("b"));
-        }
     }
 
     impl Cell<f64> for Gru {
