@@ -337,8 +337,8 @@ impl Emitter<'_> {
                     _ => None,
                 });
                 let c = match constant {
-                    Some(c) if c == 1.0 => "one".to_string(),
-                    Some(c) if c == 0.5 => "half".to_string(),
+                    Some(1.0) => "one".to_string(),
+                    Some(0.5) => "half".to_string(),
                     Some(c) if c.fract() == 0.0 && c.abs() < 100.0 => format!("{}", c.abs() as i64),
                     _ => "c".to_string(),
                 };
