@@ -559,3 +559,43 @@ fn plots_are_well_formed_svg() {
     std::fs::remove_dir_all(&dir).unwrap();
     let _ = Array3::<f32>::zeros((1, 1, 1));
 }
+
+#[test]
+fn units_dead_from_the_start_are_found_within_a_few_steps() {
+    let data = digits_data(true);
+    let rows = backprop::ndarray::Slice::from(..64);
+    let x = data
+        .features
+        .slice_axis(backprop::ndarray::Axis(0), rows)
+        .to_owned();
+    let labels = data
+        .labels
+        .slice_axis(backprop::ndarray::Axis(0), rows)
+        .to_owned();
+    for seed in SEEDS {
+        let mut model = relu_mlp(seed);
+        // A bias far below what the inputs can reach: every unit is negative.
+        model.visit_params(&mut |mut p| {
+            if p.name == "fc1.b" {
+                p.value.fill(-10.0);
+            }
+        });
+        model.set_monitor(Monitor::default());
+        let mut sgd = Sgd::new(0.01);
+        for _ in 0..3 {
+            train_step(
+                &mut model,
+                &mut sgd,
+                &x,
+                Target::Classes(labels.view()),
+                None,
+            );
+        }
+        let report = model.monitor().unwrap().report();
+        let finding = report.of_kind(FindingKind::DeadRelu).next();
+        assert!(
+            finding.is_some_and(|f| f.measured == 1.0),
+            "seed {seed}\n{report}"
+        );
+    }
+}

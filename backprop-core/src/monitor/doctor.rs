@@ -146,6 +146,11 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
+/// The fewest observed batches a ReLU layer's units are judged dead over, when
+/// no window or pass has ended yet: one batch of a healthy layer can miss a
+/// unit that fires for few examples.
+const MIN_BATCHES_FOR_DEAD: usize = 3;
+
 /// The `schema` field of [`Report::to_json`].
 pub const SCHEMA: &str = "backprop.doctor/1";
 
@@ -318,7 +323,7 @@ pub(super) fn diagnose(monitor: &Monitor) -> Report {
     }
 
     for a in &monitor.activations {
-        let Some((step, measured)) = a.dead_fraction(5) else {
+        let Some((step, measured)) = a.dead_fraction(MIN_BATCHES_FOR_DEAD) else {
             continue;
         };
         if measured > t.dead_fraction {
