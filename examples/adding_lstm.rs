@@ -189,10 +189,7 @@ fn build(recurrent: &str, hidden: usize, seed: u64) -> Sequential<f32> {
 
 /// The mean squared error of `model` on `data`.
 fn test_mse(model: &Sequential<f32>, data: &AddingProblem<f32>) -> f64 {
-    let pred = model
-        .predict(&data.inputs)
-        .into_dimensionality::<Ix2>()
-        .expect("the model predicts [batch, 1]");
+    let pred = model.predict_as::<Ix2>(&data.inputs);
     f64::from(mse(pred.view(), data.targets.view()))
 }
 

@@ -141,10 +141,7 @@ fn train(huber: bool, args: &Args) -> Outcome {
     for step in 1..=args.steps {
         let b = batch(&truth, &mut rng);
         model.zero_grad();
-        let q_all = model
-            .forward(&b.states)
-            .into_dimensionality::<Ix2>()
-            .expect("the network gives [batch, actions]");
+        let q_all = model.forward_train_as::<Ix2>(&b.states);
         let d_q_all = if huber {
             let (_, saved) = huber_td_loss_train(q_all.view(), b.actions.view(), b.targets.view());
             huber_td_loss_backward(&saved, 1.0).q_all
@@ -159,10 +156,7 @@ fn train(huber: bool, args: &Args) -> Outcome {
         model.backward_params(&d_q_all);
         optimizer.step(&mut model);
         if step % (args.steps / 10).max(1) == 0 || step == args.steps {
-            let q = model
-                .predict(&held_out.states)
-                .into_dimensionality::<Ix2>()
-                .expect("the network gives [batch, actions]");
+            let q = model.predict_as::<Ix2>(&held_out.states);
             error = mean_error(&q, &held_out);
             flags.say(format_args!(
                 "{step:>5}  {error:>24.3}  {:>25.1}%",

@@ -211,16 +211,12 @@ impl<T: Real> Layers<T> {
         }
     }
 
-    /// One step: forward in training mode, the loss and its gradient, the model's
+    /// One step: the training forward, the loss and its gradient, the model's
     /// backward for training (`backward_params`, as `train_step` runs it: the
     /// input's gradient is not computed); the accumulated gradients are then taken out of the model (and
     /// replaced by zeros, which is the `zero_grad` of the next step).
     pub fn step(&mut self) -> StepResult<T> {
-        let scores = self
-            .model
-            .forward(&self.x)
-            .into_dimensionality::<Ix2>()
-            .expect("the model's output is 2-D");
+        let scores = self.model.forward_train_as::<Ix2>(&self.x);
         let (loss, saved) = softmax_cross_entropy_train(scores.view(), self.labels.view());
         let d_scores = softmax_cross_entropy_backward(&saved, T::one()).scores;
         self.model.backward_params(&d_scores);

@@ -15,9 +15,13 @@
 //!
 //! let x = Array2::<f32>::zeros((8, 2));
 //! model.zero_grad();
-//! let scores = model.forward(&x); // training mode: keeps what the backward needs
+//! let scores = model.forward_train(&x); // keeps what the backward needs
 //! let d_x = model.backward(&scores.mapv(|_| 1.0)); // accumulates every gradient
 //! assert_eq!(d_x.shape(), &[8, 2]);
+//!
+//! // The evaluation forward, as an `Array2` (it panics with the output's shape if it is not 2-D).
+//! let scores: Array2<f32> = model.forward_as(&x);
+//! assert_eq!(scores.dim(), (8, 3));
 //!
 //! let mut names = Vec::new();
 //! model.visit_params(&mut |p| names.push(p.name.to_string()));
@@ -43,8 +47,9 @@ use crate::{Activation, Layer, ParamMut, Parameters, Real};
 /// with no extra code. (An [`Embedding`](crate::layers::Embedding) takes integer ids,
 /// so it stays outside, in front of the model.)
 pub trait DynLayer<T: Real>: Parameters<T> {
-    /// The rank of the input the layer takes.
-    fn input_rank(&self) -> usize;
+    /// The rank of the input the layer takes, or `None` for any rank (a
+    /// layer over dynamic-rank arrays, such as a [`Sequential`]).
+    fn input_rank(&self) -> Option<usize>;
 
     /// The name of the layer's type, for messages.
     fn type_name(&self) -> &'static str;
@@ -103,8 +108,8 @@ where
     D1: Dimension,
     D2: Dimension,
 {
-    fn input_rank(&self) -> usize {
-        D1::NDIM.unwrap_or(0)
+    fn input_rank(&self) -> Option<usize> {
+        D1::NDIM
     }
 
     fn type_name(&self) -> &'static str {
@@ -154,23 +159,45 @@ struct Entry<T> {
     layer: Box<dyn DynLayer<T>>,
 }
 
-/// What a training forward keeps for the backward.
-struct Trace {
+/// What a model's training forward keeps for its backward: every layer's saved
+/// values. [`Sequential::forward_train`] keeps it inside the model; as a
+/// [`Layer`] (a model nested in another), the model hands it out.
+pub struct SequentialSaved {
     /// Each layer's saved values, in layer order.
     saved: Vec<Box<dyn Any>>,
     /// The shape of the model's output.
     output_shape: Vec<usize>,
 }
 
-/// Layers applied one after the other, in training or evaluation mode.
+impl fmt::Debug for SequentialSaved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SequentialSaved")
+            .field("layers", &self.saved.len())
+            .field("output_shape", &self.output_shape)
+            .finish()
+    }
+}
+
+/// Layers applied one after the other.
 ///
-/// - In training mode (the initial mode, [`Sequential::train`]), [`Sequential::forward`]
-///   runs each layer's [`Layer::forward_train`] and keeps what the backward needs;
+/// The forward passes follow the convention of [`Layer`]:
+///
+/// - [`Sequential::forward`] (and its other name [`Sequential::predict`]) is the
+///   evaluation forward: each layer's [`Layer::forward`] (dropout is the
+///   identity, batch norm uses its running statistics); it changes nothing.
+/// - [`Sequential::forward_train`] is the training forward: each layer's
+///   [`Layer::forward_train`]; the model keeps what the backward needs, and
 ///   [`Sequential::backward`] then runs the layers' backward passes in reverse,
 ///   accumulating every parameter gradient, and returns the input gradient.
-/// - In evaluation mode ([`Sequential::eval`]), [`Sequential::forward`] runs each
-///   layer's [`Layer::forward`] (dropout is the identity, batch norm uses its running
-///   statistics) and keeps nothing. [`Sequential::predict`] does this in either mode.
+///
+/// [`Sequential::forward_as`] and [`Sequential::forward_train_as`] give the
+/// output as an array of a known rank (`Array2<T>`).
+///
+/// A model is itself a [`Layer`] over dynamic-rank arrays, so a model goes into
+/// another with [`Sequential::push`] (its parameters are then named
+/// `block.fc1.w`) and through [`check_layer`](crate::check_layer). As a layer it
+/// hands out what its training forward keeps ([`SequentialSaved`]) instead of
+/// keeping it.
 ///
 /// Parameters and buffers are named `{layer}.{name}` (`fc1.w`, `bn.running_mean`),
 /// where the layer's name is given to [`Sequential::push`] or is its index
@@ -181,8 +208,7 @@ struct Trace {
 /// the shape it was given and where that came from, and the failing op with both shapes.
 pub struct Sequential<T: Real> {
     layers: Vec<Entry<T>>,
-    training: bool,
-    trace: Option<Trace>,
+    trace: Option<SequentialSaved>,
     /// Taken out by `train_step` around the optimizer's step, which borrows the model.
     pub(crate) monitor: Option<Box<Monitor>>,
 }
@@ -196,7 +222,6 @@ impl<T: Real> Default for Sequential<T> {
 impl<T: Real> fmt::Debug for Sequential<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sequential")
-            .field("training", &self.training)
             .field(
                 "layers",
                 &self
@@ -210,17 +235,17 @@ impl<T: Real> fmt::Debug for Sequential<T> {
 }
 
 impl<T: Real> Sequential<T> {
-    /// An empty model in training mode.
+    /// An empty model.
     pub fn new() -> Self {
         Sequential {
             layers: Vec::new(),
-            training: true,
             trace: None,
             monitor: None,
         }
     }
 
     /// Appends a layer named `name`; its parameters are named `{name}.{param}`.
+    /// The layer may be a model itself (`block.fc1.w`).
     ///
     /// # Panics
     /// If `name` is empty, contains a `.`, or is already the name of a layer.
@@ -280,7 +305,9 @@ impl<T: Real> Sequential<T> {
     /// Attaches `monitor`: from now on every training forward and backward feeds
     /// it (activations per layer, the gradient through time of recurrent layers),
     /// and so does [`crate::train::train_step`] (gradient norms, update ratios,
-    /// non-finite steps). Replaces the monitor attached before.
+    /// non-finite steps). Replaces the monitor attached before. A model nested
+    /// in this one is seen as one layer (its output and the gradient through
+    /// time of its recurrences); attach a monitor to it to see its layers.
     pub fn set_monitor(&mut self, monitor: Monitor) {
         self.monitor = Some(Box::new(monitor));
     }
@@ -300,33 +327,76 @@ impl<T: Real> Sequential<T> {
         self.monitor.take().map(|m| *m)
     }
 
-    /// Switches to training mode.
-    pub fn train(&mut self) {
-        self.training = true;
-    }
-
-    /// Switches to evaluation mode (and drops what a training forward kept).
-    pub fn eval(&mut self) {
-        self.training = false;
-        self.trace = None;
-    }
-
-    /// Whether the model is in training mode.
-    pub fn is_training(&self) -> bool {
-        self.training
-    }
-
-    /// The forward pass in the current mode; in training mode it keeps what
-    /// [`Sequential::backward`] needs.
+    /// The evaluation forward, as [`Layer::forward`]: each layer's evaluation
+    /// forward; keeps nothing and changes nothing.
     ///
     /// # Panics
     /// On a shape error in a layer (the message names the layer and the shapes).
-    pub fn forward<D: Dimension>(&mut self, x: &ArrayRef<T, D>) -> ArrayD<T> {
-        self.trace = None;
-        if !self.training {
-            return self.predict(x);
-        }
+    pub fn forward<D: Dimension>(&self, x: &ArrayRef<T, D>) -> ArrayD<T> {
         let mut h = x.view().into_dyn().to_owned();
+        for (k, entry) in self.layers.iter().enumerate() {
+            let context = self.context(k, h.shape());
+            h = in_layer(&context, || entry.layer.forward_dyn(h));
+        }
+        h
+    }
+
+    /// [`Sequential::forward`], the evaluation forward, under the name Keras
+    /// and scikit-learn users look for.
+    ///
+    /// # Panics
+    /// As [`Sequential::forward`].
+    pub fn predict<D: Dimension>(&self, x: &ArrayRef<T, D>) -> ArrayD<T> {
+        self.forward(x)
+    }
+
+    /// The evaluation forward with its output as an array of rank `D`
+    /// (`model.forward_as::<Ix2>(&x)` is an `Array2<T>`).
+    ///
+    /// # Panics
+    /// If the model's output does not have rank `D` (the message gives its
+    /// shape), or as [`Sequential::forward`].
+    pub fn forward_as<D: Dimension>(&self, x: &ArrayRef<T, impl Dimension>) -> Array<T, D> {
+        output_as(self.forward(x))
+    }
+
+    /// [`Sequential::forward_as`], under the name of [`Sequential::predict`].
+    ///
+    /// # Panics
+    /// As [`Sequential::forward_as`].
+    pub fn predict_as<D: Dimension>(&self, x: &ArrayRef<T, impl Dimension>) -> Array<T, D> {
+        self.forward_as(x)
+    }
+
+    /// The training forward, as [`Layer::forward_train`]: each layer's training
+    /// forward (dropout draws a mask, batch norm updates its running
+    /// statistics); the model keeps what [`Sequential::backward`] needs (one
+    /// backward per training forward).
+    ///
+    /// # Panics
+    /// On a shape error in a layer (the message names the layer and the shapes).
+    pub fn forward_train<D: Dimension>(&mut self, x: &ArrayRef<T, D>) -> ArrayD<T> {
+        self.trace = None;
+        let (y, trace) = self.run_train(x.view().into_dyn().to_owned());
+        self.trace = Some(trace);
+        y
+    }
+
+    /// The training forward with its output as an array of rank `D`.
+    ///
+    /// # Panics
+    /// If the model's output does not have rank `D`, or as
+    /// [`Sequential::forward_train`].
+    pub fn forward_train_as<D: Dimension>(
+        &mut self,
+        x: &ArrayRef<T, impl Dimension>,
+    ) -> Array<T, D> {
+        output_as(self.forward_train(x))
+    }
+
+    /// The training forward of every layer: the output and what the backward needs.
+    fn run_train(&mut self, x: ArrayD<T>) -> (ArrayD<T>, SequentialSaved) {
+        let mut h = x;
         let mut saved = Vec::with_capacity(self.layers.len());
         if let Some(monitor) = &mut self.monitor {
             monitor.next_step();
@@ -341,27 +411,17 @@ impl<T: Real> Sequential<T> {
             saved.push(s);
             h = y;
         }
-        self.trace = Some(Trace {
-            saved,
-            output_shape: h.shape().to_vec(),
-        });
-        h
+        let output_shape = h.shape().to_vec();
+        (
+            h,
+            SequentialSaved {
+                saved,
+                output_shape,
+            },
+        )
     }
 
-    /// The forward pass in evaluation mode, whatever the current mode; keeps nothing.
-    ///
-    /// # Panics
-    /// On a shape error in a layer (the message names the layer and the shapes).
-    pub fn predict<D: Dimension>(&self, x: &ArrayRef<T, D>) -> ArrayD<T> {
-        let mut h = x.view().into_dyn().to_owned();
-        for (k, entry) in self.layers.iter().enumerate() {
-            let context = self.context(k, h.shape());
-            h = in_layer(&context, || entry.layer.forward_dyn(h));
-        }
-        h
-    }
-
-    /// The backward pass of the last training-mode [`Sequential::forward`]: runs the
+    /// The backward pass of the last [`Sequential::forward_train`]: runs the
     /// layers' backward passes in reverse, accumulates every parameter gradient, and
     /// returns the gradient of the model's input for the output gradient `d_out`.
     /// Training needs only the parameters' gradients: [`Sequential::backward_params`]
@@ -371,13 +431,12 @@ impl<T: Real> Sequential<T> {
     /// If there was no training forward since the last backward, or `d_out` does not
     /// have the shape of that forward's output.
     pub fn backward<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) -> ArrayD<T> {
-        match self.backward_to_first(d_out) {
-            Some((saved, d)) => self.backward_of(0, |layer| layer.backward_dyn(saved, d)),
-            None => d_out.view().into_dyn().to_owned(),
-        }
+        let trace = self.take_trace();
+        self.run_backward(trace, d_out, false)
+            .expect("the input's gradient was asked for")
     }
 
-    /// The backward pass of the last training-mode [`Sequential::forward`] for
+    /// The backward pass of the last [`Sequential::forward_train`] for
     /// training: accumulates every parameter gradient for the output gradient
     /// `d_out`, and does not compute the gradient of the model's input, which
     /// nobody reads (the first layer runs [`Layer::backward_params`]).
@@ -385,40 +444,50 @@ impl<T: Real> Sequential<T> {
     /// # Panics
     /// As [`Sequential::backward`].
     pub fn backward_params<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) {
-        if let Some((saved, d)) = self.backward_to_first(d_out) {
-            self.backward_of(0, |layer| layer.backward_params_dyn(saved, d));
-        }
+        let trace = self.take_trace();
+        self.run_backward(trace, d_out, true);
     }
 
-    /// Runs the backward of every layer but the first, in reverse, and returns the
-    /// first layer's saved values and output gradient (`None` for a model without
-    /// layers).
-    fn backward_to_first<D: Dimension>(
-        &mut self,
-        d_out: &ArrayRef<T, D>,
-    ) -> Option<(Box<dyn Any>, ArrayD<T>)> {
+    fn take_trace(&mut self) -> SequentialSaved {
         let Some(trace) = self.trace.take() else {
             panic!(
-                "Sequential::backward needs a training-mode forward first (one backward per forward)"
+                "Sequential::backward needs a training forward first (`forward_train`; one backward per forward)"
             )
         };
+        trace
+    }
+
+    /// Runs the layers' backward passes in reverse from `saved`; the input's
+    /// gradient unless `params_only` (then the first layer runs its
+    /// `backward_params` and the result is `None`).
+    fn run_backward<D: Dimension>(
+        &mut self,
+        saved: SequentialSaved,
+        d_out: &ArrayRef<T, D>,
+        params_only: bool,
+    ) -> Option<ArrayD<T>> {
         assert_eq!(
             d_out.shape(),
-            &trace.output_shape[..],
+            &saved.output_shape[..],
             "the output gradient has shape {:?} but the model's output has shape {:?}",
             d_out.shape(),
-            trace.output_shape
+            saved.output_shape
         );
         let mut d = d_out.view().into_dyn().to_owned();
-        let mut saved = trace.saved;
+        let mut saved = saved.saved;
         if saved.is_empty() {
-            return None;
+            return (!params_only).then_some(d);
         }
         let first = saved.remove(0);
         for (k, saved) in saved.into_iter().enumerate().rev() {
             d = self.backward_of(k + 1, |layer| layer.backward_dyn(saved, d));
         }
-        Some((first, d))
+        if params_only {
+            self.backward_of(0, |layer| layer.backward_params_dyn(first, d));
+            None
+        } else {
+            Some(self.backward_of(0, |layer| layer.backward_dyn(first, d)))
+        }
     }
 
     /// Runs `f` on layer `k`'s backward, naming the layer in a panic; with a
@@ -452,13 +521,54 @@ impl<T: Real> Sequential<T> {
             0 => "the model's input".to_string(),
             _ => format!("the output of layer `{}`", self.layers[k - 1].name),
         };
-        let rank = self.layers[k].layer.input_rank();
-        assert!(
-            shape.len() == rank,
-            "{} takes a {rank}-D input, but {from} has shape {shape:?}",
-            self.describe(k)
-        );
+        if let Some(rank) = self.layers[k].layer.input_rank() {
+            assert!(
+                shape.len() == rank,
+                "{} takes a {rank}-D input, but {from} has shape {shape:?}",
+                self.describe(k)
+            );
+        }
         format!("{} given {from}, of shape {shape:?}", self.describe(k))
+    }
+}
+
+/// A model's output as an array of rank `D`, or a panic that gives its shape.
+fn output_as<T: Real, D: Dimension>(y: ArrayD<T>) -> Array<T, D> {
+    let shape = y.shape().to_vec();
+    y.into_dimensionality::<D>().unwrap_or_else(|_| {
+        panic!(
+            "the model's output has shape {shape:?} ({}-D), not the {}-D array asked for",
+            shape.len(),
+            D::NDIM.map_or_else(|| "dynamic-rank".to_string(), |n| n.to_string()),
+        )
+    })
+}
+
+/// A model as a layer over dynamic-rank arrays, so that a model goes into
+/// another ([`Sequential::push`]) and through [`check_layer`](crate::check_layer).
+/// Its methods are the model's ([`Sequential::forward`] is the evaluation
+/// forward), with what the training forward keeps handed out as `Saved`.
+impl<T: Real> Layer<T> for Sequential<T> {
+    type Input = ArrayD<T>;
+    type Output = ArrayD<T>;
+    type InputGrad = ArrayD<T>;
+    type Saved = SequentialSaved;
+
+    fn forward(&self, x: &ArrayD<T>) -> ArrayD<T> {
+        Sequential::forward(self, x)
+    }
+
+    fn forward_train(&mut self, x: &ArrayD<T>) -> (ArrayD<T>, SequentialSaved) {
+        self.run_train(x.clone())
+    }
+
+    fn backward(&mut self, saved: SequentialSaved, d_out: &ArrayD<T>) -> ArrayD<T> {
+        self.run_backward(saved, d_out, false)
+            .expect("the input's gradient was asked for")
+    }
+
+    fn backward_params(&mut self, saved: SequentialSaved, d_out: &ArrayD<T>) {
+        self.run_backward(saved, d_out, true);
     }
 }
 
@@ -515,34 +625,6 @@ mod tests {
         &x + tanh(x.dot(&w) + &b)
     }
 
-    /// The model's training forward and backward as a [`Layer`], for [`check`].
-    struct Checked(Sequential<f64>);
-
-    impl Parameters<f64> for Checked {
-        fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, f64>)) {
-            self.0.visit_params(f);
-        }
-    }
-
-    impl Layer<f64> for Checked {
-        type Input = ArrayD<f64>;
-        type Output = ArrayD<f64>;
-        type InputGrad = ArrayD<f64>;
-        type Saved = ();
-
-        fn forward(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
-            self.0.predict(x)
-        }
-
-        fn forward_train(&mut self, x: &ArrayD<f64>) -> (ArrayD<f64>, ()) {
-            (self.0.forward(x), ())
-        }
-
-        fn backward(&mut self, _: (), d_out: &ArrayD<f64>) -> ArrayD<f64> {
-            self.0.backward(d_out)
-        }
-    }
-
     fn mlp(rng: &mut SeededRng) -> Sequential<f64> {
         let mut model = Sequential::new();
         model
@@ -587,10 +669,10 @@ mod tests {
         for mut model in [first_residual, mlp(&mut rng)] {
             let x = random((4, 3), 6);
             let d_out = random((4, 2), 7);
-            model.forward(&x);
+            model.forward_train(&x);
             model.backward(&d_out);
             let full = take_grads(&mut model);
-            model.forward(&x);
+            model.forward_train(&x);
             model.backward_params(&d_out);
             let params_only = take_grads(&mut model);
             assert_eq!(full.len(), params_only.len());
@@ -657,7 +739,8 @@ mod tests {
         let x = random((6, 3), 2);
         let by_hand = fc2.forward(&Relu::new().forward(&fc1.forward(&x)));
         assert_eq!(model.predict(&x), by_hand.clone().into_dyn());
-        assert_eq!(model.forward(&x), by_hand.into_dyn());
+        assert_eq!(model.forward(&x), by_hand.clone().into_dyn());
+        assert_eq!(model.forward_train(&x), by_hand.into_dyn());
 
         // The backward equals the layers' backward passes in reverse.
         let d_out = random((6, 2), 4);
@@ -672,25 +755,33 @@ mod tests {
     }
 
     #[test]
-    fn evaluation_mode_uses_each_layers_evaluation_forward() {
+    fn forward_is_the_evaluation_forward_and_forward_train_the_training_one() {
         let mut rng = SeededRng::new(2);
         let mut model = Sequential::new();
         model
             .push("drop", Dropout::new(0.5, &mut rng))
             .push("bn", BatchNorm::new(3));
         let x = random((8, 3), 5) + 3.0;
-        let trained = model.forward(&x);
+        // The evaluation forward changes nothing: the running statistics stay.
+        let before = model.forward(&x);
+        assert_eq!(
+            model.get::<BatchNorm<f64>>("bn").unwrap().running_mean,
+            Array1::<f64>::zeros(3)
+        );
+        let trained = model.forward_train(&x);
         assert_ne!(
             model.get::<BatchNorm<f64>>("bn").unwrap().running_mean,
             Array1::<f64>::zeros(3)
         );
-        model.eval();
-        assert!(!model.is_training());
+        // Evaluation: dropout is the identity and batch norm reads its running statistics.
         let bn = model.get::<BatchNorm<f64>>("bn").unwrap().clone();
         assert_eq!(model.forward(&x), bn.forward(&x).into_dyn());
+        assert_eq!(model.predict(&x), model.forward(&x));
+        assert_ne!(model.forward(&x), before);
         assert_ne!(model.forward(&x), trained);
-        model.train();
-        assert!(model.is_training());
+        // With the Layer trait in scope the model's own methods are still the ones called.
+        let y: ArrayD<f64> = Layer::forward(&model, &x.clone().into_dyn());
+        assert_eq!(y, model.forward(&x));
     }
 
     #[test]
@@ -705,7 +796,7 @@ mod tests {
         );
         let (params, _) = names(&mut model);
         assert_eq!(params[6..], ["res.w", "res.b"]);
-        check(&mut Checked(model), &random((4, 3), 8).into_dyn());
+        check(&mut model, &random((4, 3), 8).into_dyn());
     }
 
     #[test]
@@ -717,7 +808,7 @@ mod tests {
             .push("last", LastStep::new())
             .push("fc", Affine::new(3, 2, &mut rng));
         assert_eq!(model.forward(&random((4, 2, 2), 12)).shape(), &[2, 2]);
-        check(&mut Checked(model), &random((4, 2, 2), 13).into_dyn());
+        check(&mut model, &random((4, 2, 2), 13).into_dyn());
     }
 
     #[test]
@@ -731,7 +822,7 @@ mod tests {
             .push("fc1", Affine::new(3, 5, &mut rng))
             .push("relu", Relu::new())
             .push("fc2", Affine::new(4, 2, &mut rng));
-        model.forward(&Array2::<f64>::zeros((4, 3)));
+        model.forward_train(&Array2::<f64>::zeros((4, 3)));
     }
 
     #[test]
@@ -745,11 +836,10 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "needs a training-mode forward first")]
+    #[should_panic(expected = "needs a training forward first (`forward_train`")]
     fn backward_needs_a_training_forward() {
         let mut model = Sequential::<f64>::new();
         model.add(Relu::new());
-        model.eval();
         let y = model.forward(&Array2::<f64>::ones((2, 2)));
         model.backward(&y);
     }
@@ -759,7 +849,7 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("backprop-model-{}.safetensors", std::process::id()));
         let mut model = mlp(&mut SeededRng::new(4));
-        model.forward(&random((5, 3), 9));
+        model.forward_train(&random((5, 3), 9));
         let no_extra = Default::default();
         crate::checkpoint::save_checkpoint(&path, &mut model, &[], &no_extra).unwrap();
         let mut other = mlp(&mut SeededRng::new(5));
@@ -781,20 +871,125 @@ mod tests {
         let mut optimizer = Adam::new(0.02);
         for _ in 0..200 {
             model.zero_grad();
-            let scores = model
-                .forward(&data.features)
-                .into_dimensionality::<Ix2>()
-                .unwrap();
+            let scores = model.forward_train_as::<Ix2>(&data.features);
             let (_, saved) = softmax_cross_entropy_train(scores.view(), data.labels.view());
             model.backward(&softmax_cross_entropy_backward(&saved, 1.0).scores);
             optimizer.step(&mut model);
         }
-        model.eval();
-        let scores = model
-            .predict(&data.features)
-            .into_dimensionality::<Ix2>()
-            .unwrap();
+        let scores = model.predict_as::<Ix2>(&data.features);
         let acc = accuracy(&scores, &data.labels);
         assert!(acc >= 0.9, "training accuracy {acc}");
+    }
+
+    /// `fc1 -> block (fc -> tanh -> bn) -> fc2`: a model with a model inside.
+    fn nested(rng: &mut SeededRng) -> Sequential<f64> {
+        let mut block = Sequential::new();
+        block
+            .push("fc", Affine::new(5, 4, rng))
+            .push("act", Tanh::new())
+            .push("bn", BatchNorm::new(4));
+        let mut model = Sequential::new();
+        model
+            .push("fc1", Affine::new(3, 5, rng))
+            .push("block", block)
+            .push("fc2", Affine::new(4, 2, rng));
+        model
+    }
+
+    #[test]
+    fn a_nested_model_names_its_parameters_under_its_name() {
+        let mut model = nested(&mut SeededRng::new(0));
+        let (params, buffers) = names(&mut model);
+        assert_eq!(
+            params,
+            [
+                "fc1.w",
+                "fc1.b",
+                "block.fc.w",
+                "block.fc.b",
+                "block.bn.gamma",
+                "block.bn.beta",
+                "fc2.w",
+                "fc2.b"
+            ]
+        );
+        assert_eq!(buffers, ["block.bn.running_mean", "block.bn.running_var"]);
+        let block = model.get::<Sequential<f64>>("block").unwrap();
+        assert_eq!(block.layer_names().collect::<Vec<_>>(), ["fc", "act", "bn"]);
+    }
+
+    #[test]
+    fn a_nested_model_passes_the_gradient_check() {
+        let mut model = nested(&mut SeededRng::new(1));
+        // Random parameters, so that no gradient is checked at zero.
+        let mut seed = 20;
+        model.visit_params(&mut |mut p| {
+            seed += 1;
+            let shape = p.value.raw_dim();
+            p.value.assign(&(random(shape, seed) * 0.5));
+        });
+        check(&mut model, &random((6, 3), 2).into_dyn());
+        // The nested model's own backward is the composition's: the same input
+        // gradient as the model flattened into one.
+        let (x, d_out) = (random((6, 3), 3), random((6, 2), 4));
+        model.zero_grad();
+        model.forward_train(&x);
+        let d_x = model.backward(&d_out);
+        let mut flat = Sequential::new();
+        flat.push("fc1", model.get::<Affine<f64>>("fc1").unwrap().clone());
+        let block = model.get::<Sequential<f64>>("block").unwrap();
+        flat.push("fc", block.get::<Affine<f64>>("fc").unwrap().clone())
+            .push("act", Tanh::new())
+            .push("bn", block.get::<BatchNorm<f64>>("bn").unwrap().clone())
+            .push("fc2", model.get::<Affine<f64>>("fc2").unwrap().clone());
+        assert_eq!(flat.forward(&x), model.forward(&x));
+        flat.forward_train(&x);
+        assert_eq!(flat.backward(&d_out), d_x);
+    }
+
+    #[test]
+    fn a_nested_model_trains() {
+        let data = spiral::<f32>(100, 3, 0.2, 0);
+        let mut rng = SeededRng::new(0);
+        let mut block = Sequential::new();
+        block
+            .push("fc", Affine::new(32, 32, &mut rng))
+            .push("relu", Relu::new());
+        let mut model = Sequential::new();
+        model
+            .push("fc1", Affine::new(2, 32, &mut rng))
+            .push("relu", Relu::new())
+            .push("block", block)
+            .push("fc2", Affine::new(32, 3, &mut rng));
+        let mut optimizer = Adam::new(0.02);
+        let loss = |model: &Sequential<f32>| {
+            let scores = model.forward_as::<Ix2>(&data.features);
+            softmax_cross_entropy_train(scores.view(), data.labels.view()).0
+        };
+        let initial = loss(&model);
+        for _ in 0..200 {
+            model.zero_grad();
+            let scores = model.forward_train_as::<Ix2>(&data.features);
+            let (_, saved) = softmax_cross_entropy_train(scores.view(), data.labels.view());
+            model.backward_params(&softmax_cross_entropy_backward(&saved, 1.0).scores);
+            optimizer.step(&mut model);
+        }
+        assert!(
+            loss(&model) < initial / 4.0,
+            "{initial} -> {}",
+            loss(&model)
+        );
+        let acc = accuracy(&model.predict_as(&data.features), &data.labels);
+        assert!(acc >= 0.9, "training accuracy {acc}");
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "the model's output has shape [4, 2] (2-D), not the 3-D array asked for"
+    )]
+    fn a_typed_output_of_the_wrong_rank_names_the_shape() {
+        let mut model = Sequential::new();
+        model.push("fc", Affine::new(3, 2, &mut SeededRng::new(0)));
+        let _ = model.forward_as::<ndarray::Ix3>(&Array2::<f64>::zeros((4, 3)));
     }
 }

@@ -228,7 +228,7 @@ pub struct StepStats {
 /// backward, clip the gradients to a global norm of at most `clip_norm` if it is
 /// given ([`clip_grad_norm`]), and update.
 ///
-/// The model is switched to training mode. If the gradient norm is NaN or infinite
+/// The forward is the model's training forward ([`Sequential::forward_train`]). If the gradient norm is NaN or infinite
 /// the update is skipped (see [`StepStats::updated`]), so one bad batch cannot turn
 /// every parameter into NaN.
 ///
@@ -242,9 +242,8 @@ pub fn train_step<T: Real, D: Dimension>(
     target: impl Loss<T>,
     clip_norm: Option<f64>,
 ) -> StepStats {
-    model.train();
     model.zero_grad();
-    let output = into_2d(model.forward(x));
+    let output = into_2d(model.forward_train(x));
     let (loss, d_output) = target.loss_and_grad(output.view());
     let correct = target.correct(output.view());
     model.backward_params(&d_output);
@@ -649,10 +648,7 @@ mod tests {
             half_mse,
             None,
         );
-        let output = model
-            .predict(&data.features)
-            .into_dimensionality::<Ix2>()
-            .unwrap();
+        let output = model.predict_as::<Ix2>(&data.features);
         let mse = crate::losses::mse(output.view(), target.view());
         assert!(
             (step.loss - mse / 2.0).abs() < 1e-12 * mse,
@@ -711,7 +707,7 @@ mod tests {
         let stats = train_step(&mut model, &mut Sgd::new(0.1), &data.features, target, None);
 
         by_hand.zero_grad();
-        let scores = into_2d(by_hand.forward(&data.features));
+        let scores = by_hand.forward_train_as::<Ix2>(&data.features);
         let (loss, saved) = softmax_cross_entropy_train(scores.view(), data.labels.view());
         by_hand.backward(&softmax_cross_entropy_backward(&saved, 1.0).scores);
         let norm = clip_grad_norm(&mut by_hand, f64::INFINITY);
@@ -838,20 +834,17 @@ mod tests {
     #[test]
     fn evaluate_measures_in_evaluation_mode_in_batches() {
         let data = spiral::<f64>(10, 3, 0.2, 2);
-        let mut model = mlp(4);
+        let model = mlp(4);
         let whole = evaluate(&model, &data.features, &data.labels, 1000);
         let pieces = evaluate(&model, &data.features, &data.labels, 7);
         assert_eq!((whole.batches, pieces.batches), (1, 5));
         assert!((whole.loss - pieces.loss).abs() < 1e-12);
         assert_eq!(whole.accuracy, pieces.accuracy);
-        let scores = into_2d(model.predict(&data.features));
+        let scores = model.predict_as::<Ix2>(&data.features);
         assert_eq!(
             whole.accuracy,
             crate::losses::accuracy(&scores, &data.labels)
         );
-        assert!(model.is_training(), "evaluate leaves the mode alone");
-        model.eval();
-        assert_eq!(evaluate(&model, &data.features, &data.labels, 7), pieces);
     }
 
     #[test]

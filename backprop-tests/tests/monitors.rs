@@ -382,7 +382,7 @@ fn q_learning(loss: Loss, scale: f64, seed: u64) -> Report {
         let values = states.dot(&truth);
         let targets = Array1::from_shape_fn(64, |i| values[[i, actions[i]]]);
         model.zero_grad();
-        let q_all = model.forward(&states).into_dimensionality::<Ix2>().unwrap();
+        let q_all = model.forward_train_as::<Ix2>(&states);
         let (q, a, t) = (q_all.view(), actions.view(), targets.view());
         let d = match loss {
             Loss::Clip => clipped_td_loss_backward(&clipped_td_loss_train(q, a, t).1, 1.0).q_all,
