@@ -82,6 +82,9 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     tokens.extend(e.train_fn());
     tokens.extend(backward_fn);
     tokens.extend(e.dyn_fn(&backward_text));
+    if let Some(cell) = &opts.cell {
+        tokens.extend(e.cell_impl(cell));
+    }
     if let Some(custom) = e.custom_backward.clone() {
         tokens.extend(e.custom_backward_fn(&custom));
     }
@@ -118,6 +121,26 @@ fn place(span: Span) -> (Literal, Literal) {
 
 /// A backward function's statements, its seed parameter and prologue, and each
 /// gradient handed out: the input's name and the expression.
+/// What reading a layer's or cell's fields takes (see `Emitter::holder_fields`).
+struct HolderFields {
+    /// The function's arguments after the leading ones, read from the fields.
+    args: Vec<TokenStream>,
+    /// `f(w.as_param_mut("w"));` per parameter.
+    params: Vec<TokenStream>,
+    /// `w.accumulate(&grads.w);` per parameter.
+    accumulate: Vec<TokenStream>,
+    /// The same from the tuple `__NAME_backward_params` returns.
+    accumulate_params: Vec<TokenStream>,
+    /// `let (w, b) = accessor(self);`
+    fields: TokenStream,
+    /// The same, mutably.
+    fields_mut: TokenStream,
+    /// The accessor functions.
+    accessors: TokenStream,
+    /// `::<T>` for a generic function.
+    turbofish: TokenStream,
+}
+
 struct BackwardBody {
     stmts: Vec<(ValueId, TokenStream)>,
     /// The statements with their non-finite guards, as emitted.
@@ -1980,53 +2003,14 @@ impl Emitter<'_> {
         }
     }
 
-    fn layer_impl(&self, layer: &syn::Type) -> TokenStream {
+    /// The parts of a `Layer` or `Cell` impl that read the struct's fields:
+    /// every input after the first `leading` is a field of `holder` (a `Param`
+    /// for an input that takes a gradient), read through the accessors.
+    fn holder_fields(&self, leading: usize, layer_ty: &TokenStream) -> HolderFields {
         let k = &self.krate;
         let f = &self.float;
         let (imp, ty, wh) = self.struct_generics();
-        let (fname, train, backward) = (
-            self.fn_name(),
-            self.item_name("_train"),
-            self.item_name("_backward"),
-        );
-        let saved_ty = self.struct_name("Saved");
-        // `layer = Name` means `Name<T>` for a generic function; written generics are kept.
-        let layer_ty = match layer {
-            syn::Type::Path(p)
-                if p.qself.is_none()
-                    && p.path
-                        .segments
-                        .last()
-                        .is_some_and(|s| s.arguments.is_none()) =>
-            {
-                quote!(#layer #ty)
-            }
-            other => quote!(#other),
-        };
-        let first = &self.def.inputs[0];
-        let input_wants = self.g.grads.first().is_some_and(|g| g.is_some());
-        let (input_ty, input_arg) = match first.kind {
-            InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
-                let elem = if matches!(first.kind, InputKind::Float(..)) {
-                    f.clone()
-                } else {
-                    quote!(usize)
-                };
-                let arg = match pass {
-                    Pass::View => quote!(x.view()),
-                    Pass::Ref => quote!(x),
-                    Pass::Owned => quote!(x.clone()),
-                };
-                (self.array_ty(r, elem), arg)
-            }
-            _ => (quote!(()), quote!(())),
-        };
-        let input_grad_ty = if input_wants {
-            input_ty.clone()
-        } else {
-            quote!(())
-        };
-        let mut args = vec![input_arg];
+        let mut args = Vec::new();
         let mut params = Vec::new();
         let mut accumulate = Vec::new();
         let mut accumulate_params = Vec::new();
@@ -2035,7 +2019,7 @@ impl Emitter<'_> {
         // span, so that a missing field or one of another type is one error at the
         // function's input (rustc reports the two accessors' identical errors once).
         let (mut names, mut field_tys, mut reads, mut reads_mut) = (vec![], vec![], vec![], vec![]);
-        for (i, input) in self.def.inputs.iter().enumerate().skip(1) {
+        for (i, input) in self.def.inputs.iter().enumerate().skip(leading) {
             let name = &input.name;
             let wants = self.g.grads.get(i).is_some_and(|g| g.is_some());
             let span = name.span();
@@ -2131,6 +2115,177 @@ impl Emitter<'_> {
                 },
             )
         };
+        HolderFields {
+            args,
+            params,
+            accumulate,
+            accumulate_params,
+            fields,
+            fields_mut,
+            accessors,
+            turbofish,
+        }
+    }
+
+    /// `cell = Name`: `layers::Cell` and `Parameters` for the struct, so that
+    /// `layers::Recurrent` (or `layers::unroll`) runs the step over time. The
+    /// function takes the step's input, the previous state (one or two 2-D
+    /// arrays, as checked by the front end) and the fields.
+    fn cell_impl(&self, cell: &syn::Type) -> TokenStream {
+        let k = &self.krate;
+        let f = &self.float;
+        let nd = self.nd();
+        let (imp, ty, wh) = self.struct_generics();
+        let cell_ty = self.holder_type(cell);
+        let states = self.def.outputs.len();
+        let HolderFields {
+            args: field_args,
+            params,
+            accumulate,
+            fields,
+            fields_mut,
+            accessors,
+            ..
+        } = self.holder_fields(1 + states, &cell_ty);
+        let (train, backward) = (self.item_name("_train"), self.item_name("_backward"));
+        let saved_ty = self.struct_name("Saved");
+        let input = |i: usize| &self.def.inputs[i];
+        // `x` arrives as a view, the state as references to owned arrays.
+        let x_arg = match input(0).kind {
+            InputKind::Float(_, Pass::View) => quote!(x),
+            InputKind::Float(_, Pass::Ref) => quote!(&x.to_owned()),
+            _ => quote!(x.to_owned()),
+        };
+        let state_names: Vec<&Ident> = (1..=states).map(|i| &input(i).name).collect();
+        let state_args = (1..=states).map(|i| {
+            let name = &input(i).name;
+            match input(i).kind {
+                InputKind::Float(_, Pass::View) => quote!(#name.view()),
+                InputKind::Float(_, Pass::Ref) => quote!(#name),
+                _ => quote!(#name.clone()),
+            }
+        });
+        let array = quote!(#nd::Array2<#f>);
+        let (state_ty, take_state, d_views, d_state_out) = if states == 1 {
+            let h = state_names[0];
+            (
+                array.clone(),
+                quote!(let #h = state;),
+                quote!(d_state.view()),
+                quote!(grads.#h),
+            )
+        } else {
+            let (h, c) = (state_names[0], state_names[1]);
+            (
+                quote!((#array, #array)),
+                quote!(let (#h, #c) = state;),
+                quote!((d_state.0.view(), d_state.1.view())),
+                quote!((grads.#h, grads.#c)),
+            )
+        };
+        let x = &input(0).name;
+        let visitor = if params.is_empty() {
+            quote!(_f)
+        } else {
+            quote!(f)
+        };
+        quote! {
+            #accessors
+
+            impl #imp #k::Parameters<#f> for #cell_ty #wh {
+                #[allow(unused_variables)]
+                fn visit_params(&mut self, #visitor: &mut dyn FnMut(#k::ParamMut<'_, #f>)) {
+                    #fields_mut
+                    #(#params)*
+                }
+            }
+
+            impl #imp #k::layers::Cell<#f> for #cell_ty #wh {
+                type State = #state_ty;
+                type StepSaved = #saved_ty #ty;
+
+                #[allow(unused_variables)]
+                fn step(&self, x: #nd::ArrayView2<'_, #f>, state: &Self::State) -> (Self::State, Self::StepSaved) {
+                    #take_state
+                    #fields
+                    #train(#x_arg, #(#state_args,)* #(#field_args),*)
+                }
+
+                #[allow(unused_variables)]
+                fn step_backward(&mut self, saved: &Self::StepSaved, d_state: Self::State) -> (#array, Self::State) {
+                    let grads = #backward(saved, #d_views);
+                    #fields_mut
+                    #(#accumulate)*
+                    (grads.#x, #d_state_out)
+                }
+            }
+        }
+    }
+
+    /// `layer = Name` or `cell = Name`: the struct's type, `Name<T>` for a
+    /// generic function when written without generics.
+    fn holder_type(&self, holder: &syn::Type) -> TokenStream {
+        let (_, ty, _) = self.struct_generics();
+        match holder {
+            syn::Type::Path(p)
+                if p.qself.is_none()
+                    && p.path
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.arguments.is_none()) =>
+            {
+                quote!(#holder #ty)
+            }
+            other => quote!(#other),
+        }
+    }
+
+    fn layer_impl(&self, layer: &syn::Type) -> TokenStream {
+        let k = &self.krate;
+        let f = &self.float;
+        let (imp, ty, wh) = self.struct_generics();
+        let (fname, train, backward) = (
+            self.fn_name(),
+            self.item_name("_train"),
+            self.item_name("_backward"),
+        );
+        let saved_ty = self.struct_name("Saved");
+        // `layer = Name` means `Name<T>` for a generic function; written generics are kept.
+        let layer_ty = self.holder_type(layer);
+        let first = &self.def.inputs[0];
+        let input_wants = self.g.grads.first().is_some_and(|g| g.is_some());
+        let (input_ty, input_arg) = match first.kind {
+            InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
+                let elem = if matches!(first.kind, InputKind::Float(..)) {
+                    f.clone()
+                } else {
+                    quote!(usize)
+                };
+                let arg = match pass {
+                    Pass::View => quote!(x.view()),
+                    Pass::Ref => quote!(x),
+                    Pass::Owned => quote!(x.clone()),
+                };
+                (self.array_ty(r, elem), arg)
+            }
+            _ => (quote!(()), quote!(())),
+        };
+        let input_grad_ty = if input_wants {
+            input_ty.clone()
+        } else {
+            quote!(())
+        };
+        let HolderFields {
+            args: field_args,
+            params,
+            accumulate,
+            accumulate_params,
+            fields,
+            fields_mut,
+            accessors,
+            turbofish,
+        } = self.holder_fields(1, &layer_ty);
+        let args: Vec<TokenStream> = std::iter::once(input_arg).chain(field_args).collect();
         let d_out = match (self.def.tuple, self.scalar_output(0)) {
             (true, _) => {
                 let parts: Vec<TokenStream> = (0..self.def.outputs.len())

@@ -164,6 +164,12 @@ fn compile_inner(
     if options.layer.is_some() {
         check_layer_signature(&def, &mut diags);
     }
+    if let Some(cell) = &options.cell {
+        if let Some(layer) = &options.layer {
+            diags.error_at(layer, messages::LAYER_AND_CELL);
+        }
+        check_cell_signature(&def, cell, &mut diags);
+    }
     // A declared surrogate may run through ops without a derivative (`round` in a
     // straight-through estimator): its backward is the user's.
     let mut graph = check::check(&def, options.surrogate.is_some(), &mut diags);
@@ -191,6 +197,39 @@ fn compile_inner(
         graph,
         lints: diags.into_vec(),
     })
+}
+
+/// A cell: `x`, then one previous-state array per output (one or two), all 2-D
+/// float arrays that take gradients, and 2-D outputs.
+fn check_cell_signature(def: &parse::FnDef, cell: &syn::Type, diags: &mut diag::Diagnostics) {
+    use parse::InputKind;
+    let states = def.outputs.len();
+    if !(1..=2).contains(&states) || def.outputs.iter().any(|&r| r != 2) {
+        let what = "output must be the next state: one 2-D array, or a tuple of two";
+        diags.error_at(cell, messages::cell_signature(what));
+        return;
+    }
+    let needed = 1 + states;
+    if def.inputs.len() < needed {
+        let what = format!("first {needed} inputs must be the step's input and the previous state");
+        diags.error(def.item.sig.ident.span(), messages::cell_signature(&what));
+        return;
+    }
+    for (k, input) in def.inputs[..needed].iter().enumerate() {
+        let ok = matches!(input.kind, InputKind::Float(2, _)) && !input.no_grad;
+        if !ok {
+            let role = if k == 0 {
+                "step's input"
+            } else {
+                "previous state"
+            };
+            let what = format!(
+                "{role} `{}` must be a 2-D float array that takes a gradient",
+                input.name
+            );
+            diags.error(input.name.span(), messages::cell_signature(&what));
+        }
+    }
 }
 
 fn check_layer_signature(def: &parse::FnDef, diags: &mut diag::Diagnostics) {
@@ -304,6 +343,12 @@ fn stubs(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
     let mut def = parse::parse_fn(item, &mut diag::Diagnostics::new())?;
     if options.layer.is_some() {
         check_layer_signature(&def, &mut options_diags);
+    }
+    if let Some(cell) = &options.cell {
+        if options.layer.is_some() {
+            options_diags.error_at(cell, messages::LAYER_AND_CELL);
+        }
+        check_cell_signature(&def, cell, &mut options_diags);
     }
     // `mut x` (reported) would add a warning that it need not be mutable.
     for arg in def.item.sig.inputs.iter_mut() {

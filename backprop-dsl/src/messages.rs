@@ -54,7 +54,7 @@ impl Message {
 // ---------------------------------------------------------------------------
 
 /// The options there are: the help of an option error without a better one.
-const OPTIONS: &str = "the options are `layer = StructName`, `crate = path::to::backprop`, \
+const OPTIONS: &str = "the options are `layer = StructName`, `cell = StructName`, `crate = path::to::backprop`, \
         `check(input = [shape], ...)`, `backward = your_backward` (with `surrogate` if it differs \
         on purpose), and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
 
@@ -402,6 +402,22 @@ pub const LAYER_FIRST_INPUT: Message = Message::fixed(
 
 /// With `layer = S`, a function without inputs.
 pub const LAYER_WITHOUT_INPUT: Message = Message::fixed("a layer needs an input", LAYER_INPUTS);
+
+/// The shape a `cell = Name` function must have, the help of its errors.
+const CELL_SIGNATURE: &str = "a cell is one step of a recurrence: the step's input `x: ArrayView2<T>`, \
+    then the previous state (`h_prev: ArrayView2<T>`, or `h_prev` and `c_prev`), then the inputs \
+    named like the struct's fields; it returns the next state (`Array2<T>`, or `(Array2<T>, Array2<T>)`)";
+
+/// `cell = ..` on a function that is not one step of a recurrence.
+pub fn cell_signature(what: &str) -> Message {
+    Message::new(format!("a cell's {what}"), CELL_SIGNATURE)
+}
+
+/// `layer = ..` and `cell = ..` together.
+pub const LAYER_AND_CELL: Message = Message::fixed(
+    "an item is a layer or a cell, not both",
+    "keep `cell = Name` for a step that `layers::Recurrent` runs over time, or `layer = Name` for a layer",
+);
 
 // ---------------------------------------------------------------------------
 // Statements

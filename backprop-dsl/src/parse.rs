@@ -18,6 +18,10 @@ pub struct Options {
     /// `layer = Name`: also implement `Layer` for the struct `Name` (written with
     /// its generics, `Name<T>`, or without them for `Name<T>` of the float type).
     pub layer: Option<syn::Type>,
+    /// `cell = Name`: the function is one step of a recurrence `(x, state) ->
+    /// state`; implement `layers::Cell` (and `Parameters`) for the struct `Name`,
+    /// whose fields are the inputs after the state.
+    pub cell: Option<syn::Type>,
     /// `crate = path`: the path of the runtime crate (default `::backprop`).
     pub krate: syn::Path,
     /// `allow(..)`, `warn(..)`, `deny(..)`: lint levels for this function, in order.
@@ -94,6 +98,7 @@ pub struct FnDef {
 pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     let mut options = Options {
         layer: None,
+        cell: None,
         krate: syn::parse_quote!(::backprop),
         lints: Vec::new(),
         check: None,
@@ -114,6 +119,9 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             Ok(())
         } else if meta.path.is_ident("crate") {
             options.krate = value()?.parse()?;
+            Ok(())
+        } else if meta.path.is_ident("cell") {
+            options.cell = Some(value()?.parse()?);
             Ok(())
         } else if meta.path.is_ident("backward") {
             options.backward = Some(value()?.parse()?);
