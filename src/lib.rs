@@ -179,6 +179,42 @@
 //! check_layer(&mut layer, &x, &GradCheck::default()).assert_passed();
 //! ```
 //!
+//! # Recurrences
+//!
+//! `#[differentiable(cell = Name)]` makes a step `(x, h_prev, fields..) -> h`
+//! (or `(x, h_prev, c_prev, fields..) -> (h, c)`) a [`layers::Cell`];
+//! [`layers::Recurrent`] runs it over `[time, batch, features]` sequences from
+//! a learned initial state, with backpropagation through time:
+//!
+//! ```
+//! use backprop::layers::Recurrent;
+//! use backprop::prelude::*;
+//!
+//! pub struct Elman<T: Real> {
+//!     pub wx: Param<T, Ix2>,
+//!     pub wh: Param<T, Ix2>,
+//! }
+//!
+//! #[differentiable(cell = Elman)]
+//! pub fn elman_step<T: Real>(x: ArrayView2<T>, h_prev: ArrayView2<T>, wx: ArrayView2<T>, wh: ArrayView2<T>) -> Array2<T> {
+//!     tanh(x.dot(&wx) + h_prev.dot(&wh))
+//! }
+//!
+//! let cell = Elman {
+//!     wx: Param::new(Array2::<f64>::ones((3, 4)) * 0.1),
+//!     wh: Param::new(Array2::eye(4) * 0.5),
+//! };
+//! let mut layer = Recurrent::new(cell, 4);
+//! let xs = Array3::<f64>::ones((6, 2, 3)); // 6 steps, a batch of 2
+//! let (hs, saved) = layer.forward_train(&xs);
+//! let d_xs = layer.backward(saved, &Array3::ones(hs.raw_dim()));
+//! assert_eq!((hs.shape(), d_xs.shape()), (&[6, 2, 4][..], &[6, 2, 3][..]));
+//! ```
+//!
+//! For an initial state per sample, call [`layers::unroll`] and
+//! [`layers::backprop_through_time`] on the cell itself; they also return the
+//! initial state's gradient.
+//!
 //! # Training
 //!
 //! Layers chain in a [`model::Sequential`]; [`train`] has the loop around it
