@@ -111,20 +111,6 @@ fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
-/// ReLU on images `[batch, channels, height, width]`.
-///
-/// The library's [`Relu`] takes `[batch, features]`; a layer for another rank is a
-/// struct and a `#[differentiable]` forward, and its backward is generated like
-/// every other.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Relu4;
-
-/// `max(x, 0)` elementwise, on 4-D arrays.
-#[differentiable(layer = Relu4<>)]
-pub fn relu4<T: Real>(x: ArrayView4<T>) -> Array4<T> {
-    relu(x)
-}
-
 /// The network, initialized from `seed`.
 fn build(kind: ModelKind, seed: u64) -> Sequential<f32> {
     let mut rng = backprop::SeededRng::new(seed);
@@ -139,7 +125,7 @@ fn build(kind: ModelKind, seed: u64) -> Sequential<f32> {
         ModelKind::Cnn => {
             model
                 .push("conv", Conv2d::new(1, 8, 3, 1, 1, &mut rng))
-                .push("relu_conv", Relu4)
+                .push("relu_conv", Relu::new()) // the same layer on [batch, channels, h, w]
                 .push("pool", MaxPool2)
                 .push("flatten", Flatten)
                 .push("fc1", Affine::new(8 * 4 * 4, 64, &mut rng))
@@ -472,8 +458,11 @@ fn explain_backward(kind: ModelKind) {
         indent(backprop::losses::softmax_cross_entropy_dyn::<f32>().backward_source)
     );
     if kind == ModelKind::Cnn {
-        println!("`relu4` (this example's own 4-D ReLU layer), backward:\n");
-        println!("{}", indent(relu4_dyn::<f32>().backward_source));
+        println!("`conv2d_layer` (layer conv: `conv2d(x, w, stride, pad) + &bias`), backward:\n");
+        println!(
+            "{}",
+            indent(backprop::layers::conv2d_layer_dyn::<f32>().backward_source)
+        );
     }
     println!(
         "Each statement sits under the forward line it comes from; read it bottom-up against \

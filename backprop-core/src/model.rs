@@ -737,7 +737,8 @@ mod tests {
             .push("relu", Relu::new())
             .push("fc2", fc2.clone());
         let x = random((6, 3), 2);
-        let by_hand = fc2.forward(&Relu::new().forward(&fc1.forward(&x)));
+        let mut relu = Relu::<f64, Ix2>::default();
+        let by_hand = fc2.forward(&relu.forward(&fc1.forward(&x)));
         assert_eq!(model.predict(&x), by_hand.clone().into_dyn());
         assert_eq!(model.forward(&x), by_hand.clone().into_dyn());
         assert_eq!(model.forward_train(&x), by_hand.into_dyn());
@@ -745,9 +746,9 @@ mod tests {
         // The backward equals the layers' backward passes in reverse.
         let d_out = random((6, 2), 4);
         let (h1, s1) = fc1.forward_train(&x);
-        let (h2, s2) = Relu::new().forward_train(&h1);
+        let (h2, s2) = relu.forward_train(&h1);
         let (_, s3) = fc2.forward_train(&h2);
-        let d_x = fc1.backward(s1, &Relu::new().backward(s2, &fc2.backward(s3, &d_out)));
+        let d_x = fc1.backward(s1, &relu.backward(s2, &fc2.backward(s3, &d_out)));
         assert_eq!(model.backward(&d_out), d_x.into_dyn());
         assert_eq!(model.get::<Affine<f64>>("fc1").unwrap().w.grad, fc1.w.grad);
         assert_eq!(model.get::<Affine<f64>>("fc2").unwrap().b.grad, fc2.b.grad);
