@@ -243,7 +243,22 @@ impl Activation {
 ///
 /// Layers written with `#[differentiable(layer = Name)]` get this implementation
 /// generated; layers with state that changes in training (batch norm, dropout)
-/// implement it by hand around generated functions.
+/// implement it by hand around generated functions, and take their
+/// [`Parameters`] from `#[derive(Parameters)]`.
+///
+/// # Evaluation and training
+///
+/// There is no mode to switch: the method says which pass runs, for a layer and
+/// for a [`Sequential`](crate::model::Sequential) (which is a layer) alike.
+///
+/// - [`Layer::forward`] (`&self`) is the evaluation forward: it changes
+///   nothing (dropout is the identity, batch norm reads its running
+///   statistics) and keeps nothing. A model's `forward` and `predict` run it
+///   in every layer.
+/// - [`Layer::forward_train`] (`&mut self`) is the training forward: it may
+///   update state (batch norm's running statistics, dropout's generator) and
+///   returns what [`Layer::backward`] needs. A model's `forward_train` runs it
+///   in every layer and keeps their saved values for its `backward`.
 pub trait Layer<T: Real>: Parameters<T> {
     /// What the layer takes (an owned array type such as `Array2<T>`).
     type Input;
