@@ -442,10 +442,30 @@ fn emit_stub(c: &Container) -> TokenStream {
     }
 }
 
+/// `impl<..> Parameters<F> for S<..>`; a type parameter named as the float
+/// type (`#[parameters(float = T)]` on `struct S<T>`) gets the `Real` bound the
+/// trait needs.
 fn impl_header(c: &Container, float: &Type) -> TokenStream {
     let krate = &c.krate;
     let ident = &c.ident;
-    let (impl_generics, type_generics, where_clause) = c.generics.split_for_impl();
+    let mut generics = c.generics.clone();
+    let is_param = |id: &Ident| {
+        generics
+            .params
+            .iter()
+            .any(|p| matches!(p, GenericParam::Type(t) if t.ident == *id))
+    };
+    if let Type::Path(p) = float
+        && let Some(id) = p.path.get_ident()
+        && is_param(id)
+        && !real_parameters(&c.generics).contains(id)
+    {
+        generics
+            .make_where_clause()
+            .predicates
+            .push(syn::parse_quote!(#float: #krate::Real));
+    }
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     quote! {
         impl #impl_generics #krate::Parameters<#float> for #ident #type_generics #where_clause
     }
@@ -537,6 +557,30 @@ mod tests {
             "{}",
             errors[2]
         );
+    }
+
+    #[test]
+    fn a_float_type_parameter_without_a_bound_gets_real() {
+        let mut errors = Errors::default();
+        let c = parse(
+            quote! { #[parameters(float = T)] struct S<T, D> { w: Param<T, D> } },
+            &mut errors,
+        )
+        .unwrap();
+        assert!(errors.is_empty());
+        let header = impl_header(&c, c.float.as_ref().unwrap()).to_string();
+        assert!(
+            header.ends_with("where T : :: backprop :: Real"),
+            "{header}"
+        );
+        // Not twice when the struct says it.
+        let c = parse(
+            quote! { struct S<T: Real> { w: Param<T, Ix1> } },
+            &mut errors,
+        )
+        .unwrap();
+        let header = impl_header(&c, c.float.as_ref().unwrap()).to_string();
+        assert!(!header.contains("where"), "{header}");
     }
 
     #[test]

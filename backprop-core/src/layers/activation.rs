@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use backprop_macros::differentiable;
 use ndarray::{Array, Array2, ArrayView2, Dimension, IxDyn};
 
-use crate::{Activation, Layer, ParamMut, Parameters, Real, ops};
+use crate::{Activation, Layer, Parameters, Real, ops};
 
 /// Defines an activation layer over `Array<T, D>` for every rank `D`: by
 /// default `IxDyn`, so one layer takes `[batch, ...]` arrays of any rank (in a
@@ -31,6 +31,8 @@ macro_rules! activation_layer {
         /// the one over dynamic-rank arrays (`ArrayD<T>`), which goes after any
         /// layer in a [`Sequential`](crate::model::Sequential); name the rank
         #[doc = concat!("(`", stringify!($name), "::<f32, Ix2>`) to call it on `Array2<T>` directly.")]
+        #[derive(Parameters)]
+        #[parameters(float = T)]
         pub struct $name<T, D = IxDyn> {
             $(
                 /// The constant of the activation (not trained).
@@ -60,10 +62,6 @@ macro_rules! activation_layer {
             fn eq(&self, _other: &Self) -> bool {
                 true $(&& self.$field == _other.$field)*
             }
-        }
-
-        impl<T: Real, D> Parameters<T> for $name<T, D> {
-            fn visit_params(&mut self, _: &mut dyn FnMut(ParamMut<'_, T>)) {}
         }
 
         impl<T: Real, D: Dimension> Layer<T> for $name<T, D> {
