@@ -305,9 +305,10 @@ impl<T: Real> Sequential<T> {
     /// Attaches `monitor`: from now on every training forward and backward feeds
     /// it (activations per layer, the gradient through time of recurrent layers),
     /// and so does [`crate::train::train_step`] (gradient norms, update ratios,
-    /// non-finite steps). Replaces the monitor attached before. A model nested
-    /// in this one is seen as one layer (its output and the gradient through
-    /// time of its recurrences); attach a monitor to it to see its layers.
+    /// non-finite steps). Replaces the monitor attached before. It also sees
+    /// the activations inside a nested model without a monitor of its own
+    /// (`block.relu`); the gradient through time of a recurrence inside one is
+    /// recorded under the nested model's name (`block`).
     pub fn set_monitor(&mut self, monitor: Monitor) {
         self.monitor = Some(Box::new(monitor));
     }
@@ -396,17 +397,51 @@ impl<T: Real> Sequential<T> {
 
     /// The training forward of every layer: the output and what the backward needs.
     fn run_train(&mut self, x: ArrayD<T>) -> (ArrayD<T>, SequentialSaved) {
-        let mut h = x;
-        let mut saved = Vec::with_capacity(self.layers.len());
-        if let Some(monitor) = &mut self.monitor {
+        let mut monitor = self.monitor.take();
+        if let Some(monitor) = &mut monitor {
             monitor.next_step();
         }
+        let result = self.run_train_observed(x, monitor.as_deref_mut(), "");
+        self.monitor = monitor;
+        result
+    }
+
+    /// [`Sequential::run_train`] feeding `monitor` the activations of every
+    /// layer, named `{prefix}{layer}`: a nested model without a monitor of its
+    /// own is run with this one and the prefix `{prefix}{layer}.`, so that a
+    /// model's monitor sees the layers inside its blocks (`block.relu`).
+    fn run_train_observed(
+        &mut self,
+        x: ArrayD<T>,
+        mut monitor: Option<&mut Monitor>,
+        prefix: &str,
+    ) -> (ArrayD<T>, SequentialSaved) {
+        let mut h = x;
+        let mut saved = Vec::with_capacity(self.layers.len());
         for k in 0..self.layers.len() {
             let context = self.context(k, h.shape());
             let Entry { name, layer } = &mut self.layers[k];
-            let (y, s) = in_layer(&context, || layer.forward_train_dyn(h));
-            if let (Some(monitor), Some(kind)) = (&mut self.monitor, layer.activation()) {
-                monitor.observe_activation(name, kind, &y);
+            let nested = monitor.is_some()
+                && (layer.as_any().downcast_ref::<Sequential<T>>())
+                    .is_some_and(|inner| inner.monitor.is_none());
+            let (y, s) = if nested {
+                let inner =
+                    (layer.as_any_mut().downcast_mut::<Sequential<T>>()).expect("checked above");
+                let inner_prefix = format!("{prefix}{name}.");
+                let monitor = monitor.as_deref_mut();
+                let (y, s) = in_layer(&context, || {
+                    inner.run_train_observed(h, monitor, &inner_prefix)
+                });
+                (y, Box::new(s) as Box<dyn Any>)
+            } else {
+                in_layer(&context, || layer.forward_train_dyn(h))
+            };
+            if let (Some(monitor), Some(kind)) = (monitor.as_deref_mut(), layer.activation()) {
+                if prefix.is_empty() {
+                    monitor.observe_activation(name, kind, &y);
+                } else {
+                    monitor.observe_activation(&format!("{prefix}{name}"), kind, &y);
+                }
             }
             saved.push(s);
             h = y;
@@ -992,5 +1027,45 @@ mod tests {
         let mut model = Sequential::new();
         model.push("fc", Affine::new(3, 2, &mut SeededRng::new(0)));
         let _ = model.forward_as::<ndarray::Ix3>(&Array2::<f64>::zeros((4, 3)));
+    }
+
+    #[test]
+    fn a_models_monitor_sees_the_activations_inside_its_blocks() {
+        let build = || {
+            let mut rng = SeededRng::new(5);
+            let mut block = Sequential::new();
+            block
+                .push("fc", Affine::new(4, 4, &mut rng))
+                .push("relu", Relu::new());
+            let mut model = Sequential::new();
+            model
+                .push("fc1", Affine::new(3, 4, &mut rng))
+                .push("act", Tanh::new())
+                .push("block", block)
+                .push("fc2", Affine::new(4, 2, &mut rng));
+            model
+        };
+        let (mut monitored, mut plain) = (build(), build());
+        monitored.set_monitor(Monitor::default());
+        let (x, d_out) = (random((8, 3), 6), random((8, 2), 7));
+        for model in [&mut monitored, &mut plain] {
+            model.forward_train(&x);
+            model.backward_params(&d_out);
+        }
+        let monitor = monitored.monitor().unwrap();
+        let seen: Vec<_> = monitor
+            .activations
+            .iter()
+            .map(|a| (a.layer.as_str(), a.kind))
+            .collect();
+        assert_eq!(
+            seen,
+            [("act", Activation::Tanh), ("block.relu", Activation::Relu)]
+        );
+        // The block is left without a monitor of its own, and the gradients
+        // are those of the model without one.
+        let block = monitored.get::<Sequential<f64>>("block").unwrap();
+        assert!(block.monitor().is_none());
+        assert_eq!(take_grads(&mut monitored), take_grads(&mut plain));
     }
 }
