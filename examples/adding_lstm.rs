@@ -24,7 +24,7 @@ mod common;
 use std::time::Instant;
 
 use backprop::data::{AddingProblem, adding_problem};
-use backprop::layers::{Affine, Cell, LastStep, Lstm, Recurrent, Rnn};
+use backprop::layers::{Affine, LastStep, Lstm, Recurrent, Rnn};
 use backprop::losses::mse;
 use backprop::model::Sequential;
 use backprop::monitor::Monitor;
@@ -103,8 +103,11 @@ fn positive(text: &str) -> Result<f64, String> {
 
 /// One step of a GRU (Cho et al., 2014), written here as any user would write a
 /// cell: update gate `z`, reset gate `r`, candidate `n`, then
-/// `h = (1 - z) n + z h_prev`. Its backward is generated like the library's cells.
-#[differentiable]
+/// `h = (1 - z) n + z h_prev`. Its backward is generated like the library's
+/// cells; `cell = Gru` makes the struct below a `layers::Cell` (the inputs after
+/// `h_prev` are its fields), which `layers::Recurrent` runs over time, and
+/// `recurrence = wh` tells the monitors which matrix multiplies the state.
+#[differentiable(cell = Gru, recurrence = wh)]
 pub fn gru_cell<T: Real>(
     x: ArrayView2<T>,
     h_prev: ArrayView2<T>,
@@ -126,7 +129,6 @@ pub fn gru_cell<T: Real>(
 
 /// The GRU's parameters: input weights `[inputs, 3 hidden]` (Xavier), recurrent
 /// weights `[hidden, 3 hidden]` (orthogonal) and a zero bias, gate blocks z, r, n.
-#[derive(Parameters)]
 pub struct Gru<T: Real> {
     wx: Param<T, Ix2>,
     wh: Param<T, Ix2>,
@@ -140,34 +142,6 @@ impl<T: Real> Gru<T> {
             wh: Param::new(init::orthogonal((hidden, 3 * hidden), 1.0, rng)),
             b: Param::new(init::zeros(3 * hidden)),
         }
-    }
-}
-
-/// What the library's loop over time needs: one step forward and back, through
-/// the generated `gru_cell_train` and `gru_cell_backward`.
-impl<T: Real> Cell<T> for Gru<T> {
-    type State = Array2<T>;
-    type StepSaved = GruCellSaved<T>;
-
-    fn step(&self, x: ArrayView2<'_, T>, h: &Array2<T>) -> (Array2<T>, GruCellSaved<T>) {
-        let (wx, wh, b) = (
-            self.wx.value.view(),
-            self.wh.value.view(),
-            self.b.value.view(),
-        );
-        gru_cell_train(x, h.view(), wx, wh, b)
-    }
-
-    fn step_backward(&mut self, saved: &GruCellSaved<T>, d_h: Array2<T>) -> (Array2<T>, Array2<T>) {
-        let grads = gru_cell_backward(saved, d_h.view());
-        self.wx.accumulate(&grads.wx);
-        self.wh.accumulate(&grads.wh);
-        self.b.accumulate(&grads.b);
-        (grads.x, grads.h_prev)
-    }
-
-    fn recurrence_matrix(&self) -> Option<&Array2<T>> {
-        Some(&self.wh.value)
     }
 }
 

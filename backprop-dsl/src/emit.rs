@@ -47,6 +47,8 @@ struct Emitter<'a> {
     krate: TokenStream,
     /// `backward = path`: the user's backward, which `NAME_backward` calls.
     custom_backward: Option<TokenStream>,
+    /// `recurrence = wh`: a cell's recurrence matrix field.
+    recurrence: Option<Ident>,
     /// The source sites of the function body being emitted, by their text: the
     /// kernels' calls read `&SITES[k]`, and [`Emitter::guarded`] puts the table
     /// at the top of the body, out of the statements' way.
@@ -71,6 +73,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         float: g.sig.float.clone(),
         krate: opts.krate.to_token_stream(),
         custom_backward: opts.backward.as_ref().map(|p| p.to_token_stream()),
+        recurrence: opts.recurrence.clone(),
         sites: Default::default(),
     };
     e.assign_names();
@@ -2184,6 +2187,16 @@ impl Emitter<'_> {
             )
         };
         let x = &input(0).name;
+        // `recurrence = wh`: the monitors read that field's matrix.
+        let recurrence = self.recurrence.as_ref().map(|w| {
+            quote! {
+                #[allow(unused_variables)]
+                fn recurrence_matrix(&self) -> ::std::option::Option<&#array> {
+                    #fields
+                    ::std::option::Option::Some(&#w.value)
+                }
+            }
+        });
         let visitor = if params.is_empty() {
             quote!(_f)
         } else {
@@ -2218,6 +2231,8 @@ impl Emitter<'_> {
                     #(#accumulate)*
                     (grads.#x, #d_state_out)
                 }
+
+                #recurrence
             }
         }
     }

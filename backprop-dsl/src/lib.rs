@@ -170,6 +170,7 @@ fn compile_inner(
         }
         check_cell_signature(&def, cell, &mut diags);
     }
+    check_recurrence(&def, &options, &mut diags);
     // A declared surrogate may run through ops without a derivative (`round` in a
     // straight-through estimator): its backward is the user's.
     let mut graph = check::check(&def, options.surrogate.is_some(), &mut diags);
@@ -197,6 +198,25 @@ fn compile_inner(
         graph,
         lints: diags.into_vec(),
     })
+}
+
+/// `recurrence = name`: a 2-D float input after the state, taking a gradient
+/// (a `Param` field), on a cell.
+fn check_recurrence(def: &parse::FnDef, options: &parse::Options, diags: &mut diag::Diagnostics) {
+    let Some(name) = &options.recurrence else {
+        return;
+    };
+    let after_state = 1 + def.outputs.len();
+    let is_field = options.cell.is_some()
+        && def.inputs.iter().skip(after_state).any(|i| {
+            i.name == *name && matches!(i.kind, parse::InputKind::Float(2, _)) && !i.no_grad
+        });
+    if !is_field {
+        diags.error(
+            name.span(),
+            messages::recurrence_not_a_field(&name.to_string()),
+        );
+    }
 }
 
 /// A cell: `x`, then one previous-state array per output (one or two), all 2-D
@@ -350,6 +370,7 @@ fn stubs(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
         }
         check_cell_signature(&def, cell, &mut options_diags);
     }
+    check_recurrence(&def, &options, &mut options_diags);
     // `mut x` (reported) would add a warning that it need not be mutable.
     for arg in def.item.sig.inputs.iter_mut() {
         if let syn::FnArg::Typed(p) = arg

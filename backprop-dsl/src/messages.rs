@@ -413,6 +413,15 @@ pub fn cell_signature(what: &str) -> Message {
     Message::new(format!("a cell's {what}"), CELL_SIGNATURE)
 }
 
+/// `recurrence = name` that is not one of a cell's 2-D parameter fields.
+pub fn recurrence_not_a_field(name: &str) -> Message {
+    Message::new(
+        format!("`recurrence = {name}` names no 2-D parameter of the cell"),
+        "name the input after the state that multiplies it, as `recurrence = wh`, on an item with \
+         `cell = Name`",
+    )
+}
+
 /// `layer = ..` and `cell = ..` together.
 pub const LAYER_AND_CELL: Message = Message::fixed(
     "an item is a layer or a cell, not both",

@@ -22,6 +22,9 @@ pub struct Options {
     /// state`; implement `layers::Cell` (and `Parameters`) for the struct `Name`,
     /// whose fields are the inputs after the state.
     pub cell: Option<syn::Type>,
+    /// `recurrence = wh`: with `cell`, the field whose matrix multiplies the
+    /// hidden state at each step (the monitors estimate its largest singular value).
+    pub recurrence: Option<Ident>,
     /// `crate = path`: the path of the runtime crate (default `::backprop`).
     pub krate: syn::Path,
     /// `allow(..)`, `warn(..)`, `deny(..)`: lint levels for this function, in order.
@@ -99,6 +102,7 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     let mut options = Options {
         layer: None,
         cell: None,
+        recurrence: None,
         krate: syn::parse_quote!(::backprop),
         lints: Vec::new(),
         check: None,
@@ -122,6 +126,9 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             Ok(())
         } else if meta.path.is_ident("cell") {
             options.cell = Some(value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("recurrence") {
+            options.recurrence = Some(value()?.parse()?);
             Ok(())
         } else if meta.path.is_ident("backward") {
             options.backward = Some(value()?.parse()?);

@@ -9,6 +9,7 @@ use backprop::{GradCheck, SeededRng, check_layer, init};
 /// A GRU step (Cho et al., 2014).
 #[differentiable(
     cell = Gru,
+    recurrence = wh,
     check(x = [2, 3], h_prev = [2, 4], wx = [3, 12], wh = [4, 12], b = [12], scale = 0.5)
 )]
 pub fn gru_step<T: Real>(
@@ -100,6 +101,8 @@ fn a_generated_cell_runs_over_time_with_its_gradients_checked() {
         b.view(),
     );
     assert_eq!(hs.index_axis(Axis(0), 0), h1);
+    // `recurrence = wh`: the monitors' matrix; the memory cell names none.
+    assert_eq!(layer.recurrence_matrix(), Some(&layer.cell.wh.value));
 }
 
 #[test]
@@ -137,5 +140,5 @@ fn a_two_array_state_runs_from_a_per_sample_initial_state() {
     let mut layer = Recurrent::new(cell, 4);
     layer.initial[1].value = init::normal(4, 0.5, &mut rng);
     check_layer(&mut layer, &x, &settings()).assert_passed();
-    let _: Option<&Array2<f64>> = layer.recurrence_matrix();
+    assert_eq!(layer.recurrence_matrix(), None);
 }

@@ -29,4 +29,13 @@ pub fn both<T: Real>(x: ArrayView2<T>, h_prev: ArrayView2<T>, w: ArrayView2<T>) 
     tanh(x.dot(&w) + &h_prev)
 }
 
+pub struct Named<T: Real> {
+    w: Param<T, Ix2>,
+}
+
+#[differentiable(cell = Named, recurrence = wh)]
+pub fn named<T: Real>(x: ArrayView2<T>, h_prev: ArrayView2<T>, w: ArrayView2<T>) -> Array2<T> {
+    tanh(x.dot(&w) + &h_prev)
+}
+
 fn main() {}
