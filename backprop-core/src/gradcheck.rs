@@ -324,11 +324,9 @@ pub fn assert_surrogate_shapes(f: &DynFunction<f64>, inputs: &[DynValue<f64>], s
         );
         let bad = grad.iter().filter(|v| !v.is_finite()).count();
         assert_eq!(
-            bad,
-            0,
+            bad, 0,
             "the surrogate backward of `{}` gives `{}` a gradient with {bad} non-finite elements",
-            f.name,
-            spec.name
+            f.name, spec.name
         );
     }
 }
