@@ -153,6 +153,49 @@ struct BackwardBody {
     grads: Vec<(Ident, TokenStream)>,
 }
 
+/// A short identifier for a source expression: names kept, operators as words
+/// (`f * &c_prev` is `f_times_c_prev`, `x.dot(&w)` is `x_dot_w`); `None` when
+/// that would be long or the expression holds a literal or a call.
+fn ident_from_text(text: &str) -> Option<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, words: &mut Vec<String>| {
+        if !word.is_empty() {
+            words.push(std::mem::take(word));
+        }
+    };
+    for c in text.chars() {
+        match c {
+            c if c.is_alphanumeric() || c == '_' => word.push(c),
+            '*' | '/' | '+' | '-' | '.' => {
+                flush(&mut word, &mut words);
+                let op = match c {
+                    '*' => "times",
+                    '/' => "over",
+                    '+' => "plus",
+                    '-' => "minus",
+                    _ => "",
+                };
+                if !op.is_empty() {
+                    words.push(op.to_string());
+                }
+            }
+            '&' | ' ' | '(' | ')' => flush(&mut word, &mut words),
+            _ => return None,
+        }
+    }
+    flush(&mut word, &mut words);
+    let name = words.join("_");
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_');
+    let plain = words
+        .iter()
+        .all(|w| !w.chars().next().is_some_and(|c| c.is_ascii_digit()));
+    (starts_well && plain && !name.is_empty() && name.len() <= 24).then_some(name)
+}
+
 /// The graph values the parameters `args` of a fused body node stand for.
 /// Parameters are scalars, so always arguments of the loop (`verify`'s type
 /// rule: a body node is an array); a body node among them would leave the call
@@ -296,6 +339,12 @@ impl Emitter<'_> {
                 (Op::ShapeOf, None) if n.args.len() == 1 => {
                     fresh(format!("{}_shape", names[n.args[0]]))
                 }
+                // The shape of a broadcast whose value was fused away: named
+                // after its source expression (`f_times_c_prev_shape`).
+                (Op::ShapeOf, None) => match ident_from_text(&n.text) {
+                    Some(base) => fresh(format!("{base}_shape")),
+                    None => fresh(format!("t{id}")),
+                },
                 (Op::Grad(GradOp::Seed(k)), None) => {
                     if self.g.outputs.len() == 1 {
                         "d_out".to_string()
@@ -312,11 +361,22 @@ impl Emitter<'_> {
                     // A term that only the gradient of `x` reads (summed back to
                     // its shape, or added to its other terms) is `d_x_part`.
                     None => match readers[id][..] {
-                        [r] => match grad_of.get(&r) {
-                            Some(&f) => fresh(format!("d_{}_part", names[f])),
-                            None => fresh(format!("t{id}")),
+                        [r] if grad_of.contains_key(&r) => {
+                            fresh(format!("d_{}_part", names[grad_of[&r]]))
+                        }
+                        // The gradient of a value fused away, summed back to its
+                        // shape: named after its source expression.
+                        _ => match (&n.op, n.args.get(1).map(|&s| &self.g.nodes[s])) {
+                            (Op::Grad(GradOp::SumTo), Some(shape))
+                                if matches!(shape.op, Op::ShapeOf) =>
+                            {
+                                match ident_from_text(&shape.text) {
+                                    Some(base) => fresh(format!("d_{base}")),
+                                    None => fresh(format!("t{id}")),
+                                }
+                            }
+                            _ => fresh(format!("t{id}")),
                         },
-                        _ => fresh(format!("t{id}")),
                     },
                 },
                 (_, None) => fresh(

@@ -46,8 +46,8 @@ pub struct AffineReluSaved<T: Real> {
     pub w: ::backprop::ndarray::Array2<T>,
     /// `z`: `x.dot(&w) + &b` on line 14, a 2-D float array.
     pub z: ::backprop::ndarray::Array2<T>,
-    /// `t6`: the shape of `relu(z)` on line 15.
-    pub t6: ::backprop::ndarray::Ix2,
+    /// `relu_z_shape`: the shape of `relu(z)` on line 15.
+    pub relu_z_shape: ::backprop::ndarray::Ix2,
     /// `x_dot_w_shape`: the shape of `x.dot(&w)` on line 14.
     pub x_dot_w_shape: ::backprop::ndarray::Ix2,
     /// `b_shape`: the shape of `b` on line 14.
@@ -99,7 +99,7 @@ pub fn affine_relu_train<T: Real>(
     ops::guard(&z, &ORIGINS[4], &[x_dot_w.shape(), b.shape()]);
     let out = ops::relu(&z);
     ops::guard(&out, &ORIGINS[5], &[z.shape()]);
-    let t6 = ops::broadcast_shape_of::<
+    let relu_z_shape = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[b.shape(), x_dot_w.shape()]);
     let x_dot_w_shape = x_dot_w.raw_dim();
@@ -108,7 +108,7 @@ pub fn affine_relu_train<T: Real>(
         x: x.to_owned(),
         w: w.to_owned(),
         z,
-        t6,
+        relu_z_shape,
         x_dot_w_shape,
         b_shape,
     };
@@ -121,7 +121,7 @@ pub fn affine_relu_train<T: Real>(
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
+/// ops::check_upstream(&d_out, &saved.relu_z_shape, "affine_relu", "d_out");
 /// // line 15: relu(z)
 /// let d_z = ops::relu_backward(&saved.z, &d_out);
 /// // line 14: let z = x.dot(&w) + &b;
@@ -147,7 +147,7 @@ pub fn affine_relu_backward<T: Real>(
 ) -> AffineReluGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
+    ops::check_upstream(&d_out, &saved.relu_z_shape, "affine_relu", "d_out");
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("d_out", "upstream gradient", "relu(z)", file!(), 15, 5, true),
         ops::Origin::new("d_z", "`relu_backward`", "relu(z)", file!(), 15, 5, true),
@@ -225,7 +225,7 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"affine_relu\", \"d_out\");\n// line 15: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 14: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to_cow(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.relu_z_shape, \"affine_relu\", \"d_out\");\n// line 15: relu(z)\nlet d_z = ops::relu_backward(&saved.z, &d_out);\n// line 14: let z = x.dot(&w) + &b;\nlet d_x_dot_w = ops::sum_to_cow(&d_z, saved.x_dot_w_shape);\nlet d_b = ops::sum_to(&d_z, saved.b_shape);\nlet d_x = ops::dot_mt(&d_x_dot_w, &saved.w);\nlet d_w = ops::dot_tm(&saved.x, &d_x_dot_w);\nAffineReluGrads {\n    x: d_x,\n    w: d_w,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,
@@ -245,7 +245,7 @@ pub fn __affine_relu_backward_params<T: Real>(
 ) -> (::backprop::ndarray::Array2<T>, ::backprop::ndarray::Array1<T>) {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.t6, "affine_relu", "d_out");
+    ops::check_upstream(&d_out, &saved.relu_z_shape, "affine_relu", "d_out");
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("d_out", "upstream gradient", "relu(z)", file!(), 15, 5, true),
         ops::Origin::new("d_z", "`relu_backward`", "relu(z)", file!(), 15, 5, true),

@@ -148,8 +148,8 @@ pub struct BatchnormForwardSaved<T: Real> {
     pub t6: ::backprop::ndarray::Array1<T>,
     /// `t8`: the shape of `x_hat * &gamma + &beta` on line 14.
     pub t8: ::backprop::ndarray::Ix2,
-    /// `t9`: the shape of `x_hat * &gamma` on line 14.
-    pub t9: ::backprop::ndarray::Ix2,
+    /// `x_hat_times_gamma_shape`: the shape of `x_hat * &gamma` on line 14.
+    pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
     /// `beta_shape`: the shape of `beta` on line 10.
     pub beta_shape: ::backprop::ndarray::Ix1,
     /// `x_shape`: the shape of `centered / (var + 1e-5).sqrt()` on line 13.
@@ -306,7 +306,7 @@ pub fn batchnorm_forward_train<T: Real>(
     let t8 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape(), beta.shape()]);
-    let t9 = ops::broadcast_shape_of::<
+    let x_hat_times_gamma_shape = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape()]);
     let beta_shape = beta.raw_dim();
@@ -319,7 +319,7 @@ pub fn batchnorm_forward_train<T: Real>(
         mu,
         t6,
         t8,
-        t9,
+        x_hat_times_gamma_shape,
         beta_shape,
         x_shape,
         gamma_shape,
@@ -337,9 +337,9 @@ pub fn batchnorm_forward_train<T: Real>(
 /// ops::check_upstream(&d_out, &saved.t8, "batchnorm_forward", "d_out");
 /// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 14: x_hat * &gamma + &beta
-/// let t15 = ops::sum_to_cow(&d_out, saved.t9);
+/// let d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let t17 = ops::mul(&t15, &saved.gamma, &SITES[0]);
+/// let t17 = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);
 /// let t18 = ops::sum_to_owned(t17, saved.x_shape);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
@@ -348,12 +348,16 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         &SITES[1],
 ///     );
 ///     let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);
-///     let shape_2 = ops::broadcast_dims(&t15.raw_dim(), &shape_1, &SITES[0]);
+///     let shape_2 = ops::broadcast_dims(
+///         &d_x_hat_times_gamma.raw_dim(),
+///         &shape_1,
+///         &SITES[0],
+///     );
 ///     let shape = shape_2;
 ///     let x = ops::stretch(&saved.x, &shape);
 ///     let mu = ops::stretch(&saved.mu, &shape);
 ///     let t6 = ops::stretch(&saved.t6, &shape);
-///     let t15 = ops::stretch(&t15, &shape);
+///     let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
 ///     ops::reduce_blocks(
 ///         &mut acc,
@@ -363,12 +367,12 @@ pub fn batchnorm_forward_train<T: Real>(
 ///             &x.slice_axis(ops::Axis(0), rows),
 ///             &mu.slice_axis(ops::Axis(0), rows),
 ///             &t6.slice_axis(ops::Axis(0), rows),
-///             &t15.slice_axis(ops::Axis(0), rows),
+///             &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |x, mu, t6, t15| {
+///             |x, mu, t6, d_x_hat_times_gamma| {
 ///                 let centered = x - mu;
 ///                 let x_hat = centered / t6;
-///                 let v2 = t15 * x_hat;
+///                 let v2 = d_x_hat_times_gamma * x_hat;
 ///                 v2
 ///             },
 ///         ),
@@ -512,7 +516,7 @@ pub fn batchnorm_forward_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t15",
+            "d_x_hat_times_gamma",
             "`SumTo`",
             "x_hat * &gamma + &beta",
             file!(),
@@ -587,12 +591,12 @@ pub fn batchnorm_forward_backward<T: Real>(
         ),
     ];
     ops::guard(&d_out, &ORIGINS[0], &[]);
-    let t15 = ops::sum_to_cow(&d_out, saved.t9);
-    ops::guard(&t15, &ORIGINS[1], &[d_out.shape()]);
+    let d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);
+    ops::guard(&d_x_hat_times_gamma, &ORIGINS[1], &[d_out.shape()]);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
     ops::guard(&d_beta, &ORIGINS[2], &[d_out.shape()]);
-    let t17 = ops::mul(&t15, &saved.gamma, &SITES[0]);
-    ops::guard(&t17, &ORIGINS[3], &[t15.shape(), saved.gamma.shape()]);
+    let t17 = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);
+    ops::guard(&t17, &ORIGINS[3], &[d_x_hat_times_gamma.shape(), saved.gamma.shape()]);
     let t18 = ops::sum_to_owned(t17, saved.x_shape);
     ops::guard(&t18, &ORIGINS[4], &[]);
     let d_gamma = {
@@ -602,12 +606,16 @@ pub fn batchnorm_forward_backward<T: Real>(
             &SITES[1],
         );
         let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);
-        let shape_2 = ops::broadcast_dims(&t15.raw_dim(), &shape_1, &SITES[0]);
+        let shape_2 = ops::broadcast_dims(
+            &d_x_hat_times_gamma.raw_dim(),
+            &shape_1,
+            &SITES[0],
+        );
         let shape = shape_2;
         let x = ops::stretch(&saved.x, &shape);
         let mu = ops::stretch(&saved.mu, &shape);
         let t6 = ops::stretch(&saved.t6, &shape);
-        let t15 = ops::stretch(&t15, &shape);
+        let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
         ops::reduce_blocks(
             &mut acc,
@@ -617,12 +625,12 @@ pub fn batchnorm_forward_backward<T: Real>(
                 &x.slice_axis(ops::Axis(0), rows),
                 &mu.slice_axis(ops::Axis(0), rows),
                 &t6.slice_axis(ops::Axis(0), rows),
-                &t15.slice_axis(ops::Axis(0), rows),
+                &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |x, mu, t6, t15| {
+                |x, mu, t6, d_x_hat_times_gamma| {
                     let centered = x - mu;
                     let x_hat = centered / t6;
-                    let v2 = t15 * x_hat;
+                    let v2 = d_x_hat_times_gamma * x_hat;
                     v2
                 },
             ),
@@ -632,7 +640,12 @@ pub fn batchnorm_forward_backward<T: Real>(
     ops::guard(
         &d_gamma,
         &ORIGINS[5],
-        &[saved.x.shape(), saved.mu.shape(), saved.t6.shape(), t15.shape()],
+        &[
+            saved.x.shape(),
+            saved.mu.shape(),
+            saved.t6.shape(),
+            d_x_hat_times_gamma.shape(),
+        ],
     );
     let d_t6 = {
         let shape_0 = ops::broadcast_dims(
@@ -802,7 +815,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 14: x_hat * &gamma + &beta\nlet t15 = ops::sum_to_cow(&d_out, saved.t9);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(&t15, &saved.gamma, &SITES[0]);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&t15.raw_dim(), &shape_1, &SITES[0]);\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t15 = ops::stretch(&t15, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t15.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t15| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = t15 * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t18 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &SITES[2],\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let v0 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let v4 = v0 + v3;\n            v4\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let v0 = -t22;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t22 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &shape_1,\n        &SITES[0],\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, d_x_hat_times_gamma| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = d_x_hat_times_gamma * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t18 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &SITES[2],\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let v0 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let v4 = v0 + v3;\n            v4\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let v0 = -t22;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t22 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

@@ -83,16 +83,16 @@ pub struct BroadcastingSaved<T: Real> {
     pub t6: ::backprop::ndarray::Ix2,
     /// `t7`: the shape of `both.square() + 1.0` on line 13.
     pub t7: ::backprop::ndarray::Ix2,
-    /// `t8`: the shape of `x + &row - &col` on line 11.
-    pub t8: ::backprop::ndarray::Ix2,
+    /// `x_plus_row_minus_col_shape`: the shape of `x + &row - &col` on line 11.
+    pub x_plus_row_minus_col_shape: ::backprop::ndarray::Ix2,
     /// `scale_shape`: the shape of `scale` on line 11.
     pub scale_shape: ::backprop::ndarray::Ix0,
     /// `col_shape`: the shape of `col` on line 11.
     pub col_shape: ::backprop::ndarray::Ix2,
     /// `row_shape`: the shape of `row` on line 11.
     pub row_shape: ::backprop::ndarray::Ix1,
-    /// `t12`: the shape of `x + &row` on line 11.
-    pub t12: ::backprop::ndarray::Ix2,
+    /// `x_plus_row_shape`: the shape of `x + &row` on line 11.
+    pub x_plus_row_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: the shape of `x` on line 11.
     pub x_shape: ::backprop::ndarray::Ix2,
 }
@@ -181,13 +181,13 @@ pub fn broadcasting_train<T: Real>(
     let t7 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[row.shape(), col.shape()]);
-    let t8 = ops::broadcast_shape_of::<
+    let x_plus_row_minus_col_shape = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), row.shape(), col.shape()]);
     let scale_shape = scale.raw_dim();
     let col_shape = col.raw_dim();
     let row_shape = row.raw_dim();
-    let t12 = ops::broadcast_shape_of::<
+    let x_plus_row_shape = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), row.shape()]);
     let x_shape = x.raw_dim();
@@ -198,11 +198,11 @@ pub fn broadcasting_train<T: Real>(
         scale: scale.to_owned(),
         t6,
         t7,
-        t8,
+        x_plus_row_minus_col_shape,
         scale_shape,
         col_shape,
         row_shape,
-        t12,
+        x_plus_row_shape,
         x_shape,
     };
     (out, saved)
@@ -313,7 +313,10 @@ pub fn broadcasting_train<T: Real>(
 ///         },
 ///     )
 /// };
-/// let t21 = ops::sum_to_owned(t20, saved.t8);
+/// let d_x_plus_row_minus_col = ops::sum_to_owned(
+///     t20,
+///     saved.x_plus_row_minus_col_shape,
+/// );
 /// let d_scale = {
 ///     let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);
 ///     let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);
@@ -370,11 +373,11 @@ pub fn broadcasting_train<T: Real>(
 ///     acc
 /// };
 /// // line 11: let shifted = x + &row - &col;
-/// let t26 = ops::sum_to_cow(&t21, saved.t12);
-/// let t27 = ops::neg(&t21);
+/// let d_x_plus_row = ops::sum_to_cow(&d_x_plus_row_minus_col, saved.x_plus_row_shape);
+/// let t27 = ops::neg(&d_x_plus_row_minus_col);
 /// let d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);
-/// let d_x = ops::sum_to(&t26, saved.x_shape);
-/// let d_row_part_2 = ops::sum_to_cow(&t26, saved.row_shape);
+/// let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
+/// let d_row_part_2 = ops::sum_to_cow(&d_x_plus_row, saved.row_shape);
 /// // d_col: `col` is used more than once, so its gradient sums one term per use
 /// let d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);
 /// // d_row: `row` is used more than once, so its gradient sums one term per use
@@ -472,7 +475,15 @@ pub fn broadcasting_backward<T: Real>(
             5,
             true,
         ),
-        ops::Origin::new("t21", "`SumTo`", "shifted * scale", file!(), 13, 5, true),
+        ops::Origin::new(
+            "d_x_plus_row_minus_col",
+            "`SumTo`",
+            "shifted * scale",
+            file!(),
+            13,
+            5,
+            true,
+        ),
         ops::Origin::new(
             "d_scale",
             "a fused loop",
@@ -493,7 +504,15 @@ pub fn broadcasting_backward<T: Real>(
             16,
             true,
         ),
-        ops::Origin::new("t26", "`SumTo`", "x + &row - &col", file!(), 11, 19, true),
+        ops::Origin::new(
+            "d_x_plus_row",
+            "`SumTo`",
+            "x + &row - &col",
+            file!(),
+            11,
+            19,
+            true,
+        ),
         ops::Origin::new("t27", "`neg`", "x + &row - &col", file!(), 11, 19, true),
         ops::Origin::new(
             "d_col_part_2",
@@ -618,8 +637,11 @@ pub fn broadcasting_backward<T: Real>(
         )
     };
     ops::guard(&t20, &ORIGINS[6], &[d_out.shape(), t14.shape(), saved.scale.shape()]);
-    let t21 = ops::sum_to_owned(t20, saved.t8);
-    ops::guard(&t21, &ORIGINS[7], &[]);
+    let d_x_plus_row_minus_col = ops::sum_to_owned(
+        t20,
+        saved.x_plus_row_minus_col_shape,
+    );
+    ops::guard(&d_x_plus_row_minus_col, &ORIGINS[7], &[]);
     let d_scale = {
         let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);
         let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);
@@ -678,16 +700,16 @@ pub fn broadcasting_backward<T: Real>(
         acc
     };
     ops::guard(&d_row_part, &ORIGINS[11], &[t19.shape(), saved.col.shape()]);
-    let t26 = ops::sum_to_cow(&t21, saved.t12);
-    ops::guard(&t26, &ORIGINS[12], &[t21.shape()]);
-    let t27 = ops::neg(&t21);
-    ops::guard(&t27, &ORIGINS[13], &[t21.shape()]);
+    let d_x_plus_row = ops::sum_to_cow(&d_x_plus_row_minus_col, saved.x_plus_row_shape);
+    ops::guard(&d_x_plus_row, &ORIGINS[12], &[d_x_plus_row_minus_col.shape()]);
+    let t27 = ops::neg(&d_x_plus_row_minus_col);
+    ops::guard(&t27, &ORIGINS[13], &[d_x_plus_row_minus_col.shape()]);
     let d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);
     ops::guard(&d_col_part_2, &ORIGINS[14], &[]);
-    let d_x = ops::sum_to(&t26, saved.x_shape);
-    ops::guard(&d_x, &ORIGINS[15], &[t26.shape()]);
-    let d_row_part_2 = ops::sum_to_cow(&t26, saved.row_shape);
-    ops::guard(&d_row_part_2, &ORIGINS[16], &[t26.shape()]);
+    let d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);
+    ops::guard(&d_x, &ORIGINS[15], &[d_x_plus_row.shape()]);
+    let d_row_part_2 = ops::sum_to_cow(&d_x_plus_row, saved.row_shape);
+    ops::guard(&d_row_part_2, &ORIGINS[16], &[d_x_plus_row.shape()]);
     let d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);
     ops::guard(&d_col, &ORIGINS[17], &[d_col_part.shape(), d_col_part_2.shape()]);
     let d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);
@@ -748,7 +770,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        #[inline(always)]\n        |col, row| {\n            let both = col * row;\n            let v1 = ops::elem::square(both);\n            let v2 = v1 + T::lit(1.0);\n            v2\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.col.raw_dim(), &SITES[2]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t17 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(&shifted.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &t14.raw_dim(), &SITES[3]);\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t14, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t14, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t14;\n            let v2 = v1 / t14;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t18 = ops::sum_to_owned(t17, saved.t7);\nlet t19 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map3(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |col, row, t18| {\n            let both = col * row;\n            let v1 = ops::elem::square_backward(both, t18);\n            v1\n        },\n    )\n};\nlet t20 = {\n    let scale = saved.scale[()];\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&d_out, &shape),\n        &ops::stretch(&t14, &shape),\n        #[inline(always)]\n        |d_out, t14| {\n            let v0 = d_out / t14;\n            let v1 = v0 * scale;\n            v1\n        },\n    )\n};\nlet t21 = ops::sum_to_owned(t20, saved.t8);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    let d_out = ops::stretch(&d_out, &shape);\n    let t14 = ops::stretch(&t14, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &t14.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, t14, shifted| {\n                let v0 = d_out / t14;\n                let v1 = v0 * shifted;\n                v1\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t23 = ops::mul(&t19, &saved.row, &SITES[0]);\nlet d_col_part = ops::sum_to_owned(t23, saved.col_shape);\nlet d_row_part = {\n    let shape_0 = ops::broadcast_dims(\n        &t19.raw_dim(),\n        &saved.col.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let t19 = ops::stretch(&t19, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t19.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t19, col| {\n                let v0 = t19 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet t26 = ops::sum_to_cow(&t21, saved.t12);\nlet t27 = ops::neg(&t21);\nlet d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);\nlet d_x = ops::sum_to(&t26, saved.x_shape);\nlet d_row_part_2 = ops::sum_to_cow(&t26, saved.row_shape);\n// d_col: `col` is used more than once, so its gradient sums one term per use\nlet d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);\n// d_row: `row` is used more than once, so its gradient sums one term per use\nlet d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        #[inline(always)]\n        |col, row| {\n            let both = col * row;\n            let v1 = ops::elem::square(both);\n            let v2 = v1 + T::lit(1.0);\n            v2\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.col.raw_dim(), &SITES[2]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t17 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(&shifted.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &t14.raw_dim(), &SITES[3]);\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t14, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t14, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t14;\n            let v2 = v1 / t14;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t18 = ops::sum_to_owned(t17, saved.t7);\nlet t19 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map3(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |col, row, t18| {\n            let both = col * row;\n            let v1 = ops::elem::square_backward(both, t18);\n            v1\n        },\n    )\n};\nlet t20 = {\n    let scale = saved.scale[()];\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&d_out, &shape),\n        &ops::stretch(&t14, &shape),\n        #[inline(always)]\n        |d_out, t14| {\n            let v0 = d_out / t14;\n            let v1 = v0 * scale;\n            v1\n        },\n    )\n};\nlet d_x_plus_row_minus_col = ops::sum_to_owned(\n    t20,\n    saved.x_plus_row_minus_col_shape,\n);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    let d_out = ops::stretch(&d_out, &shape);\n    let t14 = ops::stretch(&t14, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &t14.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, t14, shifted| {\n                let v0 = d_out / t14;\n                let v1 = v0 * shifted;\n                v1\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t23 = ops::mul(&t19, &saved.row, &SITES[0]);\nlet d_col_part = ops::sum_to_owned(t23, saved.col_shape);\nlet d_row_part = {\n    let shape_0 = ops::broadcast_dims(\n        &t19.raw_dim(),\n        &saved.col.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let t19 = ops::stretch(&t19, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t19.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t19, col| {\n                let v0 = t19 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to_cow(&d_x_plus_row_minus_col, saved.x_plus_row_shape);\nlet t27 = ops::neg(&d_x_plus_row_minus_col);\nlet d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet d_row_part_2 = ops::sum_to_cow(&d_x_plus_row, saved.row_shape);\n// d_col: `col` is used more than once, so its gradient sums one term per use\nlet d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);\n// d_row: `row` is used more than once, so its gradient sums one term per use\nlet d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

@@ -31,8 +31,8 @@ pub struct ScaleSaved<T: Real> {
     pub x: ::backprop::ndarray::Array2<T>,
     /// `s`: the input `s`, a 0-d float array.
     pub s: ::backprop::ndarray::Array0<T>,
-    /// `t3`: the shape of `x * s` on line 7.
-    pub t3: ::backprop::ndarray::Ix2,
+    /// `x_times_s_shape`: the shape of `x * s` on line 7.
+    pub x_times_s_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: the shape of `x` on line 7.
     pub x_shape: ::backprop::ndarray::Ix2,
     /// `s_shape`: the shape of `s` on line 7.
@@ -68,7 +68,7 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
     ops::guard(&s, &ORIGINS[1], &[]);
     let out = ops::mul(&x, &s, &SITES[0]);
     ops::guard(&out, &ORIGINS[2], &[x.shape(), s.shape()]);
-    let t3 = ops::broadcast_shape_of::<
+    let x_times_s_shape = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), s.shape()]);
     let x_shape = x.raw_dim();
@@ -76,7 +76,7 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
     let saved = ScaleSaved {
         x: x.to_owned(),
         s: s.to_owned(),
-        t3,
+        x_times_s_shape,
         x_shape,
         s_shape,
     };
@@ -89,7 +89,7 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
 /// forward statement it comes from:
 ///
 /// ```text
-/// ops::check_upstream(&d_out, &saved.t3, "scale", "d_out");
+/// ops::check_upstream(&d_out, &saved.x_times_s_shape, "scale", "d_out");
 /// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 7: x * s
 /// let d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);
@@ -137,7 +137,7 @@ pub fn scale_derived_backward<T: Real>(
 ) -> ScaleGrads<T> {
     #[allow(unused_imports)]
     use ::backprop::ops;
-    ops::check_upstream(&d_out, &saved.t3, "scale", "d_out");
+    ops::check_upstream(&d_out, &saved.x_times_s_shape, "scale", "d_out");
     const SITES: &[ops::Site] = &[ops::Site::new("mul", "x * s", file!(), 7, 5)];
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("d_out", "upstream gradient", "x * s", file!(), 7, 5, true),
@@ -241,7 +241,7 @@ pub fn scale_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t3, \"scale\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 7: x * s\nlet d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);\nlet d_x = ops::sum_to_owned(d_x_part, saved.x_shape);\nlet d_s = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &saved.x.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_out = ops::stretch(&d_out, &shape);\n    let x = ops::stretch(&saved.x, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.s_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &x.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, x| {\n                let v0 = d_out * x;\n                v0\n            },\n        ),\n    );\n    acc\n};\nScaleGrads {\n    x: d_x,\n    s: d_s.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.x_times_s_shape, \"scale\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 7: x * s\nlet d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);\nlet d_x = ops::sum_to_owned(d_x_part, saved.x_shape);\nlet d_s = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &saved.x.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_out = ops::stretch(&d_out, &shape);\n    let x = ops::stretch(&saved.x, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.s_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &x.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, x| {\n                let v0 = d_out * x;\n                v0\n            },\n        ),\n    );\n    acc\n};\nScaleGrads {\n    x: d_x,\n    s: d_s.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::Some(derived_backward::<T>),

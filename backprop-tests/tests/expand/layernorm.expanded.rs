@@ -159,16 +159,16 @@ pub struct LayernormSaved<T: Real> {
     pub x_hat: ::backprop::ndarray::Array2<T>,
     /// `t13`: the shape of `x_hat * &gamma + &beta` on line 10.
     pub t13: ::backprop::ndarray::Ix2,
-    /// `t15`: the shape of `x_hat * &gamma` on line 10.
-    pub t15: ::backprop::ndarray::Ix2,
+    /// `x_hat_times_gamma_shape`: the shape of `x_hat * &gamma` on line 10.
+    pub x_hat_times_gamma_shape: ::backprop::ndarray::Ix2,
     /// `beta_shape`: the shape of `beta` on line 6.
     pub beta_shape: ::backprop::ndarray::Ix1,
     /// `t20`: the shape of `centered / (var + 1e-5).sqrt()` on line 9.
     pub t20: ::backprop::ndarray::Ix2,
     /// `gamma_shape`: the shape of `gamma` on line 6.
     pub gamma_shape: ::backprop::ndarray::Ix1,
-    /// `t25`: the shape of `x - &mu` on line 7.
-    pub t25: ::backprop::ndarray::Ix2,
+    /// `x_minus_mu_shape`: the shape of `x - &mu` on line 7.
+    pub x_minus_mu_shape: ::backprop::ndarray::Ix2,
     /// `var_shape`: the shape of `(var + 1e-5).sqrt()` on line 9.
     pub var_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: the shape of `x` on line 6.
@@ -334,7 +334,7 @@ pub fn layernorm_train<T: Real>(
     let t13 = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape(), beta.shape(), mu.shape(), var.shape()]);
-    let t15 = ops::broadcast_shape_of::<
+    let x_hat_times_gamma_shape = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), gamma.shape(), mu.shape(), var.shape()]);
     let beta_shape = beta.raw_dim();
@@ -342,7 +342,7 @@ pub fn layernorm_train<T: Real>(
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), mu.shape(), var.shape()]);
     let gamma_shape = gamma.raw_dim();
-    let t25 = ops::broadcast_shape_of::<
+    let x_minus_mu_shape = ops::broadcast_shape_of::<
         ::backprop::ndarray::Ix2,
     >(&[x.shape(), mu.shape()]);
     let var_shape = var.raw_dim();
@@ -354,11 +354,11 @@ pub fn layernorm_train<T: Real>(
         t10,
         x_hat,
         t13,
-        t15,
+        x_hat_times_gamma_shape,
         beta_shape,
         t20,
         gamma_shape,
-        t25,
+        x_minus_mu_shape,
         var_shape,
         x_shape,
         mu_shape,
@@ -375,18 +375,18 @@ pub fn layernorm_train<T: Real>(
 /// ops::check_upstream(&d_out, &saved.t13, "layernorm", "d_out");
 /// // `&SITES[k]`: where in the source each op is, for its shape errors
 /// // line 10: x_hat * &gamma + &beta
-/// let t16 = ops::sum_to_cow(&d_out, saved.t15);
+/// let d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);
 /// let d_beta = ops::sum_to(&d_out, saved.beta_shape);
-/// let d_x_hat_part = ops::mul(&t16, &saved.gamma, &SITES[0]);
+/// let d_x_hat_part = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);
 /// let d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);
 /// let d_gamma = {
 ///     let shape_0 = ops::broadcast_dims(
-///         &t16.raw_dim(),
+///         &d_x_hat_times_gamma.raw_dim(),
 ///         &saved.x_hat.raw_dim(),
 ///         &SITES[0],
 ///     );
 ///     let shape = shape_0;
-///     let t16 = ops::stretch(&t16, &shape);
+///     let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
 ///     let x_hat = ops::stretch(&saved.x_hat, &shape);
 ///     let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
 ///     ops::reduce_blocks(
@@ -394,11 +394,11 @@ pub fn layernorm_train<T: Real>(
 ///         &shape,
 ///         |rows, part| ops::zip_fill2(
 ///             part,
-///             &t16.slice_axis(ops::Axis(0), rows),
+///             &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
 ///             &x_hat.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
-///             |t16, x_hat| {
-///                 let v0 = t16 * x_hat;
+///             |d_x_hat_times_gamma, x_hat| {
+///                 let v0 = d_x_hat_times_gamma * x_hat;
 ///                 v0
 ///             },
 ///         ),
@@ -407,7 +407,7 @@ pub fn layernorm_train<T: Real>(
 /// };
 /// // line 9: let x_hat = centered / (var + 1e-5).sqrt();
 /// let t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);
-/// let d_centered_part = ops::sum_to_owned(t24, saved.t25);
+/// let d_centered_part = ops::sum_to_owned(t24, saved.x_minus_mu_shape);
 /// let d_t10_part = {
 ///     let shape_0 = ops::broadcast_dims(
 ///         &saved.x_hat.raw_dim(),
@@ -432,7 +432,11 @@ pub fn layernorm_train<T: Real>(
 /// let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
 /// // line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));
 /// let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
-/// let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
+/// let d_square_centered = ops::mean_axis_backward(
+///     &d_t7,
+///     ops::Axis(1),
+///     saved.x_minus_mu_shape,
+/// );
 /// // line 7: let centered = x - &mu;
 /// // d_centered: `centered` is used more than once, so its gradient sums one term per use
 /// let d_centered = {
@@ -496,7 +500,7 @@ pub fn layernorm_backward<T: Real>(
             true,
         ),
         ops::Origin::new(
-            "t16",
+            "d_x_hat_times_gamma",
             "`SumTo`",
             "x_hat * &gamma + &beta",
             file!(),
@@ -628,22 +632,26 @@ pub fn layernorm_backward<T: Real>(
         ops::Origin::new("d_x", "`add`", "x", file!(), 5, 27, true),
     ];
     ops::guard(&d_out, &ORIGINS[0], &[]);
-    let t16 = ops::sum_to_cow(&d_out, saved.t15);
-    ops::guard(&t16, &ORIGINS[1], &[d_out.shape()]);
+    let d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);
+    ops::guard(&d_x_hat_times_gamma, &ORIGINS[1], &[d_out.shape()]);
     let d_beta = ops::sum_to(&d_out, saved.beta_shape);
     ops::guard(&d_beta, &ORIGINS[2], &[d_out.shape()]);
-    let d_x_hat_part = ops::mul(&t16, &saved.gamma, &SITES[0]);
-    ops::guard(&d_x_hat_part, &ORIGINS[3], &[t16.shape(), saved.gamma.shape()]);
+    let d_x_hat_part = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);
+    ops::guard(
+        &d_x_hat_part,
+        &ORIGINS[3],
+        &[d_x_hat_times_gamma.shape(), saved.gamma.shape()],
+    );
     let d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);
     ops::guard(&d_x_hat, &ORIGINS[4], &[]);
     let d_gamma = {
         let shape_0 = ops::broadcast_dims(
-            &t16.raw_dim(),
+            &d_x_hat_times_gamma.raw_dim(),
             &saved.x_hat.raw_dim(),
             &SITES[0],
         );
         let shape = shape_0;
-        let t16 = ops::stretch(&t16, &shape);
+        let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);
         let x_hat = ops::stretch(&saved.x_hat, &shape);
         let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);
         ops::reduce_blocks(
@@ -651,21 +659,25 @@ pub fn layernorm_backward<T: Real>(
             &shape,
             |rows, part| ops::zip_fill2(
                 part,
-                &t16.slice_axis(ops::Axis(0), rows),
+                &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),
                 &x_hat.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
-                |t16, x_hat| {
-                    let v0 = t16 * x_hat;
+                |d_x_hat_times_gamma, x_hat| {
+                    let v0 = d_x_hat_times_gamma * x_hat;
                     v0
                 },
             ),
         );
         acc
     };
-    ops::guard(&d_gamma, &ORIGINS[5], &[t16.shape(), saved.x_hat.shape()]);
+    ops::guard(
+        &d_gamma,
+        &ORIGINS[5],
+        &[d_x_hat_times_gamma.shape(), saved.x_hat.shape()],
+    );
     let t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);
     ops::guard(&t24, &ORIGINS[6], &[d_x_hat.shape(), saved.t10.shape()]);
-    let d_centered_part = ops::sum_to_owned(t24, saved.t25);
+    let d_centered_part = ops::sum_to_owned(t24, saved.x_minus_mu_shape);
     ops::guard(&d_centered_part, &ORIGINS[7], &[]);
     let d_t10_part = {
         let shape_0 = ops::broadcast_dims(
@@ -698,7 +710,11 @@ pub fn layernorm_backward<T: Real>(
     ops::guard(&d_var, &ORIGINS[10], &[saved.t10.shape(), d_t10.shape()]);
     let d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));
     ops::guard(&d_t7, &ORIGINS[11], &[d_var.shape()]);
-    let d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);
+    let d_square_centered = ops::mean_axis_backward(
+        &d_t7,
+        ops::Axis(1),
+        saved.x_minus_mu_shape,
+    );
     ops::guard(&d_square_centered, &ORIGINS[12], &[d_t7.shape()]);
     let d_centered = {
         let shape = d_centered_part.raw_dim();
@@ -786,7 +802,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 10: x_hat * &gamma + &beta\nlet t16 = ops::sum_to_cow(&d_out, saved.t15);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet d_x_hat_part = ops::mul(&t16, &saved.gamma, &SITES[0]);\nlet d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &t16.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let t16 = ops::stretch(&t16, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t16.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t16, x_hat| {\n                let v0 = t16 * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);\nlet d_centered_part = ops::sum_to_owned(t24, saved.t25);\nlet d_t10_part = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &SITES[1],\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat.view(),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(&d_t7, ops::Axis(1), saved.t25);\n// line 7: let centered = x - &mu;\n// d_centered: `centered` is used more than once, so its gradient sums one term per use\nlet d_centered = {\n    let shape = d_centered_part.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &d_centered_part.view(),\n        #[inline(always)]\n        |centered, d_square_centered, d_centered_part| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = d_centered_part + v0;\n            v1\n        },\n    )\n};\nlet d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet d_mu_part = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(d_mu_part, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet d_x_part_2 = ops::mean_axis_backward(\n    &d_mean_axis_x,\n    ops::Axis(1),\n    saved.x_shape,\n);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = ops::add(&d_x_part, &d_x_part_2, &SITES[2]);\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet d_x_hat_part = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat| {\n                let v0 = d_x_hat_times_gamma * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);\nlet d_centered_part = ops::sum_to_owned(t24, saved.x_minus_mu_shape);\nlet d_t10_part = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &SITES[1],\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat.view(),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let v0 = x_hat / t10;\n            let v1 = d_x_hat * v0;\n            let v2 = -v1;\n            v2\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.x_minus_mu_shape,\n);\n// line 7: let centered = x - &mu;\n// d_centered: `centered` is used more than once, so its gradient sums one term per use\nlet d_centered = {\n    let shape = d_centered_part.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &d_centered_part.view(),\n        #[inline(always)]\n        |centered, d_square_centered, d_centered_part| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = d_centered_part + v0;\n            v1\n        },\n    )\n};\nlet d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet d_mu_part = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(d_mu_part, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet d_x_part_2 = ops::mean_axis_backward(\n    &d_mean_axis_x,\n    ops::Axis(1),\n    saved.x_shape,\n);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = ops::add(&d_x_part, &d_x_part_2, &SITES[2]);\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,
