@@ -193,7 +193,8 @@ fn ident_from_text(text: &str) -> Option<String> {
     let plain = words
         .iter()
         .all(|w| !w.chars().next().is_some_and(|c| c.is_ascii_digit()));
-    (starts_well && plain && !name.is_empty() && name.len() <= 24).then_some(name)
+    let ident = syn::parse_str::<Ident>(&name).is_ok();
+    (starts_well && plain && ident && name.len() <= 24).then_some(name)
 }
 
 /// The graph values the parameters `args` of a fused body node stand for.
@@ -386,9 +387,15 @@ impl Emitter<'_> {
             };
             names.push(name);
         }
+        // Every name is an identifier (a built one that is not, say a keyword,
+        // falls back to its node's number): `Ident::new` would panic.
         self.names = names
             .into_iter()
-            .map(|n| Ident::new(&n, Span::call_site()))
+            .enumerate()
+            .map(|(id, n)| match syn::parse_str::<Ident>(&n) {
+                Ok(_) => Ident::new(&n, Span::call_site()),
+                Err(_) => format_ident!("t{id}"),
+            })
             .collect();
     }
 
@@ -422,11 +429,14 @@ impl Emitter<'_> {
                     Op::Const(c) => Some(c),
                     _ => None,
                 });
+                // A word, since a name may start with it (`two_over_x`).
                 let c = match constant {
-                    Some(1.0) => "one".to_string(),
-                    Some(0.5) => "half".to_string(),
-                    Some(c) if c.fract() == 0.0 && c.abs() < 100.0 => format!("{}", c.abs() as i64),
-                    _ => "c".to_string(),
+                    Some(1.0) => "one",
+                    Some(0.5) => "half",
+                    Some(2.0) => "two",
+                    Some(3.0) => "three",
+                    Some(10.0) => "ten",
+                    _ => "c",
                 };
                 let x = arg(0)?;
                 match op {
@@ -447,7 +457,8 @@ impl Emitter<'_> {
             _ => return None,
         };
         // Built from generated names, it may nest; past a length it no longer helps.
-        (name.len() <= 20 && !name.contains("__")).then_some(name)
+        (name.len() <= 20 && !name.contains("__") && syn::parse_str::<Ident>(&name).is_ok())
+            .then_some(name)
     }
 
     /// Forward values the backward reads, in graph order (constants are inlined instead).
@@ -2463,5 +2474,31 @@ impl Emitter<'_> {
                 #backward_params
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The names built from ops and constants are identifiers: `2.0 / b` once
+    /// named its value `2_over_b`, and `Ident::new` panicked inside the macro.
+    #[test]
+    fn names_built_from_constants_are_identifiers() {
+        // Products save their operands, so these values are named in `Saved`.
+        let src = "#[differentiable] fn f<T: Real>(x: ArrayView2<T>, b: ArrayView2<T>) -> Array2<T> { \
+                   x.dot(&(2.0 / &b)) + x.dot(&(1.0 - &b)) + x.dot(&(&b * 3.0)) }";
+        let code = crate::expand_source(src).expect("it expands");
+        for name in ["two_over_b", "one_minus_b", "b_times_three"] {
+            assert!(code.contains(name), "{name} not in\n{code}");
+        }
+        assert_eq!(
+            super::ident_from_text("f * &c_prev").as_deref(),
+            Some("f_times_c_prev")
+        );
+        assert_eq!(
+            super::ident_from_text("x.dot(&w)").as_deref(),
+            Some("x_dot_w")
+        );
+        assert_eq!(super::ident_from_text("x + 1e-5"), None);
+        assert_eq!(super::ident_from_text("in"), None, "a keyword");
     }
 }
