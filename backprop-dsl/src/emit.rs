@@ -1705,10 +1705,17 @@ impl Emitter<'_> {
              `{fname}_gradient_check` compares the two (or, for a declared `surrogate`, checks \
              only that every gradient has its input's shape and is finite)."
         );
+        // A signature that does not fit is an error at the name in the attribute.
+        let span = custom
+            .clone()
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span());
+        let call = quote_spanned!(span=> #custom(saved, d_out));
         quote! {
             #[doc = #doc]
             #vis fn #name #imp (saved: &#saved_ty #sty, d_out: #seed_ty) -> #grads_ty #sty #wh {
-                #custom(saved, d_out)
+                #call
             }
         }
     }
