@@ -953,7 +953,9 @@ impl Emitter<'_> {
             if b.op.reduction().is_some() {
                 continue;
             }
-            let name = self.body_name(b, j, &mut used);
+            // The operands' names in the loop, for a name built from them.
+            let operand_names: Vec<String> = ops.iter().map(|&k| elems[k].to_string()).collect();
+            let name = self.body_name(b, j, &operand_names, &mut used);
             let expr = self.element(
                 b,
                 fused,
@@ -1068,9 +1070,44 @@ impl Emitter<'_> {
         })
     }
 
-    /// A body node's name in the loop: the user's name where it has one.
-    fn body_name(&self, b: &Node, j: usize, used: &mut HashSet<String>) -> Ident {
-        let base = b.name.clone().unwrap_or_else(|| format!("v{j}"));
+    /// A body node's name in the loop: the user's name where it has one, else one
+    /// built from its op and its operands' names (`x_hat_over_std`), else `v{j}`.
+    fn body_name(
+        &self,
+        b: &Node,
+        j: usize,
+        operands: &[String],
+        used: &mut HashSet<String>,
+    ) -> Ident {
+        let operand = |i: usize| {
+            operands
+                .get(i)
+                .filter(|o| syn::parse_str::<Ident>(o).is_ok())
+                .map(String::as_str)
+        };
+        let built = || -> Option<String> {
+            let name = match &b.op {
+                Op::Binary(op) => {
+                    let word = match op {
+                        BinOp::Add => "plus",
+                        BinOp::Sub => "minus",
+                        BinOp::Mul => "times",
+                        BinOp::Div => "over",
+                        BinOp::Maximum => "max",
+                        BinOp::Minimum => "min",
+                    };
+                    format!("{}_{word}_{}", operand(0)?, operand(1)?)
+                }
+                Op::Elementwise(e) => format!("{}_{}", e.name, operand(0)?),
+                _ => return None,
+            };
+            (name.len() <= 20 && syn::parse_str::<Ident>(&name).is_ok()).then_some(name)
+        };
+        let base = b
+            .name
+            .clone()
+            .or_else(built)
+            .unwrap_or_else(|| format!("v{j}"));
         let mut name = base.clone();
         let mut k = 2;
         while used.contains(&name) || ["saved", "ops", "shape"].contains(&name.as_str()) {

@@ -85,8 +85,8 @@ pub fn batchnorm_forward<T: Real>(
                 #[inline(always)]
                 |x, mu| {
                     let centered = x - mu;
-                    let v1 = ops::elem::square(centered);
-                    v1
+                    let square_centered = ops::elem::square(centered);
+                    square_centered
                 },
             ),
         );
@@ -100,8 +100,8 @@ pub fn batchnorm_forward<T: Real>(
             #[inline(always)]
             |var| {
                 let v0 = var + T::lit(0.00001);
-                let v1 = ops::elem::sqrt(v0);
-                v1
+                let sqrt_v0 = ops::elem::sqrt(v0);
+                sqrt_v0
             },
         )
     };
@@ -122,8 +122,8 @@ pub fn batchnorm_forward<T: Real>(
             |x, mu, t6, gamma, beta| {
                 let centered = x - mu;
                 let x_hat = centered / t6;
-                let v2 = x_hat * gamma;
-                let v3 = v2 + beta;
+                let x_hat_times_gamma = x_hat * gamma;
+                let v3 = x_hat_times_gamma + beta;
                 v3
             },
         )
@@ -255,8 +255,8 @@ pub fn batchnorm_forward_train<T: Real>(
                 #[inline(always)]
                 |x, mu| {
                     let centered = x - mu;
-                    let v1 = ops::elem::square(centered);
-                    v1
+                    let square_centered = ops::elem::square(centered);
+                    square_centered
                 },
             ),
         );
@@ -270,8 +270,8 @@ pub fn batchnorm_forward_train<T: Real>(
             #[inline(always)]
             |var| {
                 let v0 = var + T::lit(0.00001);
-                let v1 = ops::elem::sqrt(v0);
-                v1
+                let sqrt_v0 = ops::elem::sqrt(v0);
+                sqrt_v0
             },
         )
     };
@@ -292,8 +292,8 @@ pub fn batchnorm_forward_train<T: Real>(
             |x, mu, t6, gamma, beta| {
                 let centered = x - mu;
                 let x_hat = centered / t6;
-                let v2 = x_hat * gamma;
-                let v3 = v2 + beta;
+                let x_hat_times_gamma = x_hat * gamma;
+                let v3 = x_hat_times_gamma + beta;
                 v3
             },
         )
@@ -407,10 +407,10 @@ pub fn batchnorm_forward_train<T: Real>(
 ///             |x, mu, t6, t18| {
 ///                 let centered = x - mu;
 ///                 let x_hat = centered / t6;
-///                 let v2 = x_hat / t6;
-///                 let v3 = t18 * v2;
-///                 let v4 = -v3;
-///                 v4
+///                 let x_hat_over_t6 = x_hat / t6;
+///                 let v3 = t18 * x_hat_over_t6;
+///                 let neg_v3 = -v3;
+///                 neg_v3
 ///             },
 ///         ),
 ///     );
@@ -438,12 +438,12 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         &ops::stretch(&saved.mu, &shape),
 ///         #[inline(always)]
 ///         |t18, t6, d_var, x, mu| {
-///             let v0 = t18 / t6;
+///             let t18_over_t6 = t18 / t6;
 ///             let v1 = ops::over_len0(d_var, &saved.x_shape);
 ///             let centered = x - mu;
 ///             let v3 = ops::elem::square_backward(centered, v1);
-///             let v4 = v0 + v3;
-///             v4
+///             let t18_over_t6_plus_v3 = t18_over_t6 + v3;
+///             t18_over_t6_plus_v3
 ///         },
 ///     )
 /// };
@@ -459,8 +459,8 @@ pub fn batchnorm_forward_train<T: Real>(
 ///             &t22.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |t22| {
-///                 let v0 = -t22;
-///                 v0
+///                 let neg_t22 = -t22;
+///                 neg_t22
 ///             },
 ///         ),
 ///     );
@@ -476,8 +476,8 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         #[inline(always)]
 ///         |d_mu, t22| {
 ///             let v0 = ops::over_len0(d_mu, &saved.x_shape);
-///             let v1 = t22 + v0;
-///             v1
+///             let t22_plus_v0 = t22 + v0;
+///             t22_plus_v0
 ///         },
 ///     )
 /// };
@@ -674,10 +674,10 @@ pub fn batchnorm_forward_backward<T: Real>(
                 |x, mu, t6, t18| {
                     let centered = x - mu;
                     let x_hat = centered / t6;
-                    let v2 = x_hat / t6;
-                    let v3 = t18 * v2;
-                    let v4 = -v3;
-                    v4
+                    let x_hat_over_t6 = x_hat / t6;
+                    let v3 = t18 * x_hat_over_t6;
+                    let neg_v3 = -v3;
+                    neg_v3
                 },
             ),
         );
@@ -710,12 +710,12 @@ pub fn batchnorm_forward_backward<T: Real>(
             &ops::stretch(&saved.mu, &shape),
             #[inline(always)]
             |t18, t6, d_var, x, mu| {
-                let v0 = t18 / t6;
+                let t18_over_t6 = t18 / t6;
                 let v1 = ops::over_len0(d_var, &saved.x_shape);
                 let centered = x - mu;
                 let v3 = ops::elem::square_backward(centered, v1);
-                let v4 = v0 + v3;
-                v4
+                let t18_over_t6_plus_v3 = t18_over_t6 + v3;
+                t18_over_t6_plus_v3
             },
         )
     };
@@ -742,8 +742,8 @@ pub fn batchnorm_forward_backward<T: Real>(
                 &t22.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |t22| {
-                    let v0 = -t22;
-                    v0
+                    let neg_t22 = -t22;
+                    neg_t22
                 },
             ),
         );
@@ -758,8 +758,8 @@ pub fn batchnorm_forward_backward<T: Real>(
             #[inline(always)]
             |d_mu, t22| {
                 let v0 = ops::over_len0(d_mu, &saved.x_shape);
-                let v1 = t22 + v0;
-                v1
+                let t22_plus_v0 = t22 + v0;
+                t22_plus_v0
             },
         )
     };
@@ -815,7 +815,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &shape_1,\n        &SITES[0],\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, d_x_hat_times_gamma| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = d_x_hat_times_gamma * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = x_hat / t6;\n                let v3 = t18 * v2;\n                let v4 = -v3;\n                v4\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &SITES[2],\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let v0 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let v4 = v0 + v3;\n            v4\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let v0 = -t22;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let v1 = t22 + v0;\n            v1\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &shape_1,\n        &SITES[0],\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, d_x_hat_times_gamma| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = d_x_hat_times_gamma * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let x_hat_over_t6 = x_hat / t6;\n                let v3 = t18 * x_hat_over_t6;\n                let neg_v3 = -v3;\n                neg_v3\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &SITES[2],\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let t18_over_t6 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let t18_over_t6_plus_v3 = t18_over_t6 + v3;\n            t18_over_t6_plus_v3\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let neg_t22 = -t22;\n                neg_t22\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let t22_plus_v0 = t22 + v0;\n            t22_plus_v0\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

@@ -54,13 +54,13 @@ pub fn broadcasting<T: Real>(
             &ops::stretch(&col, &shape),
             #[inline(always)]
             |x, row, col| {
-                let v0 = x + row;
-                let shifted = v0 - col;
+                let x_plus_row = x + row;
+                let shifted = x_plus_row - col;
                 let both = col * row;
-                let v3 = shifted * scale;
-                let v4 = ops::elem::square(both);
-                let v5 = v4 + T::lit(1.0);
-                let v6 = v3 / v5;
+                let shifted_times_scale = shifted * scale;
+                let square_both = ops::elem::square(both);
+                let v5 = square_both + T::lit(1.0);
+                let v6 = shifted_times_scale / v5;
                 v6
             },
         )
@@ -163,13 +163,13 @@ pub fn broadcasting_train<T: Real>(
             &ops::stretch(&col, &shape),
             #[inline(always)]
             |x, row, col| {
-                let v0 = x + row;
-                let shifted = v0 - col;
+                let x_plus_row = x + row;
+                let shifted = x_plus_row - col;
                 let both = col * row;
-                let v3 = shifted * scale;
-                let v4 = ops::elem::square(both);
-                let v5 = v4 + T::lit(1.0);
-                let v6 = v3 / v5;
+                let shifted_times_scale = shifted * scale;
+                let square_both = ops::elem::square(both);
+                let v5 = square_both + T::lit(1.0);
+                let v6 = shifted_times_scale / v5;
                 v6
             },
         )
@@ -230,8 +230,8 @@ pub fn broadcasting_train<T: Real>(
 ///         #[inline(always)]
 ///         |col, row| {
 ///             let both = col * row;
-///             let v1 = ops::elem::square(both);
-///             let v2 = v1 + T::lit(1.0);
+///             let square_both = ops::elem::square(both);
+///             let v2 = square_both + T::lit(1.0);
 ///             v2
 ///         },
 ///     )
@@ -251,8 +251,8 @@ pub fn broadcasting_train<T: Real>(
 ///         &ops::stretch(&saved.col, &shape),
 ///         #[inline(always)]
 ///         |x, row, col| {
-///             let v0 = x + row;
-///             let shifted = v0 - col;
+///             let x_plus_row = x + row;
+///             let shifted = x_plus_row - col;
 ///             shifted
 ///         },
 ///     )
@@ -269,12 +269,12 @@ pub fn broadcasting_train<T: Real>(
 ///         &d_out.view(),
 ///         #[inline(always)]
 ///         |shifted, t14, d_out| {
-///             let v0 = shifted * scale;
-///             let v1 = v0 / t14;
-///             let v2 = v1 / t14;
-///             let v3 = d_out * v2;
-///             let v4 = -v3;
-///             v4
+///             let shifted_times_scale = shifted * scale;
+///             let v1 = shifted_times_scale / t14;
+///             let v1_over_t14 = v1 / t14;
+///             let v3 = d_out * v1_over_t14;
+///             let neg_v3 = -v3;
+///             neg_v3
 ///         },
 ///     )
 /// };
@@ -307,8 +307,8 @@ pub fn broadcasting_train<T: Real>(
 ///         &ops::stretch(&t14, &shape),
 ///         #[inline(always)]
 ///         |d_out, t14| {
-///             let v0 = d_out / t14;
-///             let v1 = v0 * scale;
+///             let d_out_over_t14 = d_out / t14;
+///             let v1 = d_out_over_t14 * scale;
 ///             v1
 ///         },
 ///     )
@@ -335,8 +335,8 @@ pub fn broadcasting_train<T: Real>(
 ///             &shifted.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |d_out, t14, shifted| {
-///                 let v0 = d_out / t14;
-///                 let v1 = v0 * shifted;
+///                 let d_out_over_t14 = d_out / t14;
+///                 let v1 = d_out_over_t14 * shifted;
 ///                 v1
 ///             },
 ///         ),
@@ -365,8 +365,8 @@ pub fn broadcasting_train<T: Real>(
 ///             &col.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |t19, col| {
-///                 let v0 = t19 * col;
-///                 v0
+///                 let t19_times_col = t19 * col;
+///                 t19_times_col
 ///             },
 ///         ),
 ///     );
@@ -542,8 +542,8 @@ pub fn broadcasting_backward<T: Real>(
             #[inline(always)]
             |col, row| {
                 let both = col * row;
-                let v1 = ops::elem::square(both);
-                let v2 = v1 + T::lit(1.0);
+                let square_both = ops::elem::square(both);
+                let v2 = square_both + T::lit(1.0);
                 v2
             },
         )
@@ -563,8 +563,8 @@ pub fn broadcasting_backward<T: Real>(
             &ops::stretch(&saved.col, &shape),
             #[inline(always)]
             |x, row, col| {
-                let v0 = x + row;
-                let shifted = v0 - col;
+                let x_plus_row = x + row;
+                let shifted = x_plus_row - col;
                 shifted
             },
         )
@@ -585,12 +585,12 @@ pub fn broadcasting_backward<T: Real>(
             &d_out.view(),
             #[inline(always)]
             |shifted, t14, d_out| {
-                let v0 = shifted * scale;
-                let v1 = v0 / t14;
-                let v2 = v1 / t14;
-                let v3 = d_out * v2;
-                let v4 = -v3;
-                v4
+                let shifted_times_scale = shifted * scale;
+                let v1 = shifted_times_scale / t14;
+                let v1_over_t14 = v1 / t14;
+                let v3 = d_out * v1_over_t14;
+                let neg_v3 = -v3;
+                neg_v3
             },
         )
     };
@@ -630,8 +630,8 @@ pub fn broadcasting_backward<T: Real>(
             &ops::stretch(&t14, &shape),
             #[inline(always)]
             |d_out, t14| {
-                let v0 = d_out / t14;
-                let v1 = v0 * scale;
+                let d_out_over_t14 = d_out / t14;
+                let v1 = d_out_over_t14 * scale;
                 v1
             },
         )
@@ -660,8 +660,8 @@ pub fn broadcasting_backward<T: Real>(
                 &shifted.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |d_out, t14, shifted| {
-                    let v0 = d_out / t14;
-                    let v1 = v0 * shifted;
+                    let d_out_over_t14 = d_out / t14;
+                    let v1 = d_out_over_t14 * shifted;
                     v1
                 },
             ),
@@ -692,8 +692,8 @@ pub fn broadcasting_backward<T: Real>(
                 &col.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |t19, col| {
-                    let v0 = t19 * col;
-                    v0
+                    let t19_times_col = t19 * col;
+                    t19_times_col
                 },
             ),
         );
@@ -770,7 +770,7 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        #[inline(always)]\n        |col, row| {\n            let both = col * row;\n            let v1 = ops::elem::square(both);\n            let v2 = v1 + T::lit(1.0);\n            v2\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.col.raw_dim(), &SITES[2]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let v0 = x + row;\n            let shifted = v0 - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t17 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(&shifted.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &t14.raw_dim(), &SITES[3]);\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t14, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t14, d_out| {\n            let v0 = shifted * scale;\n            let v1 = v0 / t14;\n            let v2 = v1 / t14;\n            let v3 = d_out * v2;\n            let v4 = -v3;\n            v4\n        },\n    )\n};\nlet t18 = ops::sum_to_owned(t17, saved.t7);\nlet t19 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map3(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |col, row, t18| {\n            let both = col * row;\n            let v1 = ops::elem::square_backward(both, t18);\n            v1\n        },\n    )\n};\nlet t20 = {\n    let scale = saved.scale[()];\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&d_out, &shape),\n        &ops::stretch(&t14, &shape),\n        #[inline(always)]\n        |d_out, t14| {\n            let v0 = d_out / t14;\n            let v1 = v0 * scale;\n            v1\n        },\n    )\n};\nlet d_x_plus_row_minus_col = ops::sum_to_owned(\n    t20,\n    saved.x_plus_row_minus_col_shape,\n);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    let d_out = ops::stretch(&d_out, &shape);\n    let t14 = ops::stretch(&t14, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &t14.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, t14, shifted| {\n                let v0 = d_out / t14;\n                let v1 = v0 * shifted;\n                v1\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t23 = ops::mul(&t19, &saved.row, &SITES[0]);\nlet d_col_part = ops::sum_to_owned(t23, saved.col_shape);\nlet d_row_part = {\n    let shape_0 = ops::broadcast_dims(\n        &t19.raw_dim(),\n        &saved.col.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let t19 = ops::stretch(&t19, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t19.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t19, col| {\n                let v0 = t19 * col;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to_cow(&d_x_plus_row_minus_col, saved.x_plus_row_shape);\nlet t27 = ops::neg(&d_x_plus_row_minus_col);\nlet d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet d_row_part_2 = ops::sum_to_cow(&d_x_plus_row, saved.row_shape);\n// d_col: `col` is used more than once, so its gradient sums one term per use\nlet d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);\n// d_row: `row` is used more than once, so its gradient sums one term per use\nlet d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t6, \"broadcasting\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t14 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        #[inline(always)]\n        |col, row| {\n            let both = col * row;\n            let square_both = ops::elem::square(both);\n            let v2 = square_both + T::lit(1.0);\n            v2\n        },\n    )\n};\n// line 11: let shifted = x + &row - &col;\nlet shifted = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.col.raw_dim(), &SITES[2]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&saved.col, &shape),\n        #[inline(always)]\n        |x, row, col| {\n            let x_plus_row = x + row;\n            let shifted = x_plus_row - col;\n            shifted\n        },\n    )\n};\n// line 13: shifted * scale / (both.square() + 1.0)\nlet t17 = {\n    let scale = saved.scale[()];\n    let shape_1 = ops::broadcast_dims(&shifted.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &t14.raw_dim(), &SITES[3]);\n    let shape = d_out.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&shifted, &shape),\n        &ops::stretch(&t14, &shape),\n        &d_out.view(),\n        #[inline(always)]\n        |shifted, t14, d_out| {\n            let shifted_times_scale = shifted * scale;\n            let v1 = shifted_times_scale / t14;\n            let v1_over_t14 = v1 / t14;\n            let v3 = d_out * v1_over_t14;\n            let neg_v3 = -v3;\n            neg_v3\n        },\n    )\n};\nlet t18 = ops::sum_to_owned(t17, saved.t7);\nlet t19 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.col.raw_dim(),\n        &saved.row.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    ops::zip_map3(\n        &ops::stretch(&saved.col, &shape),\n        &ops::stretch(&saved.row, &shape),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |col, row, t18| {\n            let both = col * row;\n            let v1 = ops::elem::square_backward(both, t18);\n            v1\n        },\n    )\n};\nlet t20 = {\n    let scale = saved.scale[()];\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape = shape_0;\n    ops::zip_map2(\n        &ops::stretch(&d_out, &shape),\n        &ops::stretch(&t14, &shape),\n        #[inline(always)]\n        |d_out, t14| {\n            let d_out_over_t14 = d_out / t14;\n            let v1 = d_out_over_t14 * scale;\n            v1\n        },\n    )\n};\nlet d_x_plus_row_minus_col = ops::sum_to_owned(\n    t20,\n    saved.x_plus_row_minus_col_shape,\n);\nlet d_scale = {\n    let shape_0 = ops::broadcast_dims(&d_out.raw_dim(), &t14.raw_dim(), &SITES[3]);\n    let shape_1 = ops::broadcast_dims(&shape_0, &shifted.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    let d_out = ops::stretch(&d_out, &shape);\n    let t14 = ops::stretch(&t14, &shape);\n    let shifted = ops::stretch(&shifted, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.scale_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill3(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &t14.slice_axis(ops::Axis(0), rows),\n            &shifted.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, t14, shifted| {\n                let d_out_over_t14 = d_out / t14;\n                let v1 = d_out_over_t14 * shifted;\n                v1\n            },\n        ),\n    );\n    acc\n};\n// line 12: let both = &col * &row;\nlet t23 = ops::mul(&t19, &saved.row, &SITES[0]);\nlet d_col_part = ops::sum_to_owned(t23, saved.col_shape);\nlet d_row_part = {\n    let shape_0 = ops::broadcast_dims(\n        &t19.raw_dim(),\n        &saved.col.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let t19 = ops::stretch(&t19, &shape);\n    let col = ops::stretch(&saved.col, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.row_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &t19.slice_axis(ops::Axis(0), rows),\n            &col.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t19, col| {\n                let t19_times_col = t19 * col;\n                t19_times_col\n            },\n        ),\n    );\n    acc\n};\n// line 11: let shifted = x + &row - &col;\nlet d_x_plus_row = ops::sum_to_cow(&d_x_plus_row_minus_col, saved.x_plus_row_shape);\nlet t27 = ops::neg(&d_x_plus_row_minus_col);\nlet d_col_part_2 = ops::sum_to_owned(t27, saved.col_shape);\nlet d_x = ops::sum_to(&d_x_plus_row, saved.x_shape);\nlet d_row_part_2 = ops::sum_to_cow(&d_x_plus_row, saved.row_shape);\n// d_col: `col` is used more than once, so its gradient sums one term per use\nlet d_col = ops::add(&d_col_part, &d_col_part_2, &SITES[5]);\n// d_row: `row` is used more than once, so its gradient sums one term per use\nlet d_row = ops::add(&d_row_part, &d_row_part_2, &SITES[6]);\nBroadcastingGrads {\n    x: d_x,\n    row: d_row,\n    col: d_col,\n    scale: d_scale.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

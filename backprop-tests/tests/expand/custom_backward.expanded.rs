@@ -113,8 +113,8 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
 ///             &x.slice_axis(ops::Axis(0), rows),
 ///             #[inline(always)]
 ///             |d_out, x| {
-///                 let v0 = d_out * x;
-///                 v0
+///                 let d_out_times_x = d_out * x;
+///                 d_out_times_x
 ///             },
 ///         ),
 ///     );
@@ -169,8 +169,8 @@ pub fn scale_derived_backward<T: Real>(
                 &x.slice_axis(ops::Axis(0), rows),
                 #[inline(always)]
                 |d_out, x| {
-                    let v0 = d_out * x;
-                    v0
+                    let d_out_times_x = d_out * x;
+                    d_out_times_x
                 },
             ),
         );
@@ -241,7 +241,7 @@ pub fn scale_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 0, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.x_times_s_shape, \"scale\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 7: x * s\nlet d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);\nlet d_x = ops::sum_to_owned(d_x_part, saved.x_shape);\nlet d_s = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &saved.x.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_out = ops::stretch(&d_out, &shape);\n    let x = ops::stretch(&saved.x, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.s_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &x.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, x| {\n                let v0 = d_out * x;\n                v0\n            },\n        ),\n    );\n    acc\n};\nScaleGrads {\n    x: d_x,\n    s: d_s.into_scalar(),\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.x_times_s_shape, \"scale\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 7: x * s\nlet d_x_part = ops::mul(&d_out, &saved.s, &SITES[0]);\nlet d_x = ops::sum_to_owned(d_x_part, saved.x_shape);\nlet d_s = {\n    let shape_0 = ops::broadcast_dims(\n        &d_out.raw_dim(),\n        &saved.x.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_out = ops::stretch(&d_out, &shape);\n    let x = ops::stretch(&saved.x, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.s_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_out.slice_axis(ops::Axis(0), rows),\n            &x.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_out, x| {\n                let d_out_times_x = d_out * x;\n                d_out_times_x\n            },\n        ),\n    );\n    acc\n};\nScaleGrads {\n    x: d_x,\n    s: d_s.into_scalar(),\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::Some(derived_backward::<T>),

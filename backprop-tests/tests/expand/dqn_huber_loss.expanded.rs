@@ -348,8 +348,8 @@ pub fn dqn_huber_loss_train<T: Real>(
 ///                 t18,
 ///                 T::lit(1.0),
 ///             );
-///             let v1 = -v0;
-///             v1
+///             let neg_v0 = -v0;
+///             neg_v0
 ///         },
 ///     )
 /// };
@@ -487,8 +487,8 @@ pub fn dqn_huber_loss_backward<T: Real>(
                     t18,
                     T::lit(1.0),
                 );
-                let v1 = -v0;
-                v1
+                let neg_v0 = -v0;
+                neg_v0
             },
         )
     };
@@ -594,7 +594,7 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : false } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet t18 = ops::mean_backward(&d_out, saved.t17);\nlet d_q_taken_part = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ops::zip_map2(\n        &saved.target_minus_q_taken.view(),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |target_minus_q_taken, t18| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                t18,\n                T::lit(1.0),\n            );\n            let v1 = -v0;\n            v1\n        },\n    )\n};\nlet d_q_taken = ops::sum_to_owned(d_q_taken_part, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(\n    &d_q_taken,\n    &saved.actions,\n    saved.h_dot_w2_plus_b2_shape,\n);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to_cow(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to_cow(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 17: huber(target - q_taken, 1.0).mean()\nlet t18 = ops::mean_backward(&d_out, saved.t17);\nlet d_q_taken_part = {\n    let shape = saved.target_minus_q_taken.raw_dim();\n    ops::zip_map2(\n        &saved.target_minus_q_taken.view(),\n        &ops::stretch(&t18, &shape),\n        #[inline(always)]\n        |target_minus_q_taken, t18| {\n            let v0 = ops::elem::huber_backward(\n                target_minus_q_taken,\n                t18,\n                T::lit(1.0),\n            );\n            let neg_v0 = -v0;\n            neg_v0\n        },\n    )\n};\nlet d_q_taken = ops::sum_to_owned(d_q_taken_part, saved.q_taken_shape);\n// line 16: let q_taken = pick(q, &actions);\nlet d_q = ops::pick_backward(\n    &d_q_taken,\n    &saved.actions,\n    saved.h_dot_w2_plus_b2_shape,\n);\n// line 15: let q = h.dot(&w2) + &b2;\nlet d_h_dot_w2 = ops::sum_to_cow(&d_q, saved.h_dot_w2_shape);\nlet d_b2 = ops::sum_to(&d_q, saved.b2_shape);\nlet d_h = ops::dot_mt(&d_h_dot_w2, &saved.w2);\nlet d_w2 = ops::dot_tm(&saved.h, &d_h_dot_w2);\n// line 14: let h = relu(s.dot(&w1) + &b1);\nlet d_s_dot_w1_plus_b1 = ops::relu_backward(&saved.s_dot_w1_plus_b1, &d_h);\nlet d_s_dot_w1 = ops::sum_to_cow(&d_s_dot_w1_plus_b1, saved.s_dot_w1_shape);\nlet d_b1 = ops::sum_to(&d_s_dot_w1_plus_b1, saved.b1_shape);\nlet d_s = ops::dot_mt(&d_s_dot_w1, &saved.w1);\nlet d_w1 = ops::dot_tm(&saved.s, &d_s_dot_w1);\nDqnHuberLossGrads {\n    s: d_s,\n    w1: d_w1,\n    b1: d_b1,\n    w2: d_w2,\n    b2: d_b2,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

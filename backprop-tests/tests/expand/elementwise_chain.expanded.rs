@@ -36,17 +36,17 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
                 #[inline(always)]
                 |x| {
                     let v0 = x * T::lit(1.702);
-                    let v1 = ops::elem::sigmoid(v0);
-                    let gated = x * v1;
-                    let v3 = ops::elem::tanh(x);
-                    let v4 = ops::elem::square(v3);
-                    let squashed = v4 * T::lit(0.5);
-                    let v6 = ops::elem::softplus(x);
-                    let v7 = ops::elem::square(x);
-                    let v8 = v7 + T::lit(1.0);
-                    let damped = v6 / v8;
-                    let v10 = gated + squashed;
-                    let v11 = v10 - damped;
+                    let sigmoid_v0 = ops::elem::sigmoid(v0);
+                    let gated = x * sigmoid_v0;
+                    let tanh_x = ops::elem::tanh(x);
+                    let square_tanh_x = ops::elem::square(tanh_x);
+                    let squashed = square_tanh_x * T::lit(0.5);
+                    let softplus_x = ops::elem::softplus(x);
+                    let square_x = ops::elem::square(x);
+                    let v8 = square_x + T::lit(1.0);
+                    let damped = softplus_x / v8;
+                    let gated_plus_squashed = gated + squashed;
+                    let v11 = gated_plus_squashed - damped;
                     v11
                 },
             ),
@@ -109,17 +109,17 @@ pub fn elementwise_chain_train<T: Real>(
                 #[inline(always)]
                 |x| {
                     let v0 = x * T::lit(1.702);
-                    let v1 = ops::elem::sigmoid(v0);
-                    let gated = x * v1;
-                    let v3 = ops::elem::tanh(x);
-                    let v4 = ops::elem::square(v3);
-                    let squashed = v4 * T::lit(0.5);
-                    let v6 = ops::elem::softplus(x);
-                    let v7 = ops::elem::square(x);
-                    let v8 = v7 + T::lit(1.0);
-                    let damped = v6 / v8;
-                    let v10 = gated + squashed;
-                    let v11 = v10 - damped;
+                    let sigmoid_v0 = ops::elem::sigmoid(v0);
+                    let gated = x * sigmoid_v0;
+                    let tanh_x = ops::elem::tanh(x);
+                    let square_tanh_x = ops::elem::square(tanh_x);
+                    let squashed = square_tanh_x * T::lit(0.5);
+                    let softplus_x = ops::elem::softplus(x);
+                    let square_x = ops::elem::square(x);
+                    let v8 = square_x + T::lit(1.0);
+                    let damped = softplus_x / v8;
+                    let gated_plus_squashed = gated + squashed;
+                    let v11 = gated_plus_squashed - damped;
                     v11
                 },
             ),
@@ -150,33 +150,33 @@ pub fn elementwise_chain_train<T: Real>(
 ///         &saved.x.view(),
 ///         #[inline(always)]
 ///         |x| {
-///             let v0 = ops::elem::square(x);
-///             let v1 = v0 + T::lit(1.0);
-///             let v2 = ops::elem::softplus(x);
-///             let damped = v2 / v1;
-///             let v4 = ops::elem::tanh(x);
+///             let square_x = ops::elem::square(x);
+///             let v1 = square_x + T::lit(1.0);
+///             let softplus_x = ops::elem::softplus(x);
+///             let damped = softplus_x / v1;
+///             let tanh_x = ops::elem::tanh(x);
 ///             let v5 = x * T::lit(1.702);
-///             let v6 = ops::elem::sigmoid(v5);
+///             let sigmoid_v5 = ops::elem::sigmoid(v5);
 ///             let v7 = d_out;
-///             let v8 = -v7;
-///             let v9 = v8 / v1;
-///             let v10 = damped / v1;
-///             let v11 = v8 * v10;
-///             let v12 = -v11;
-///             let v13 = ops::elem::square_backward(x, v12);
-///             let v14 = ops::elem::softplus_backward(x, v9);
+///             let neg_v7 = -v7;
+///             let neg_v7_over_v1 = neg_v7 / v1;
+///             let damped_over_v1 = damped / v1;
+///             let v11 = neg_v7 * damped_over_v1;
+///             let neg_v11 = -v11;
+///             let v13 = ops::elem::square_backward(x, neg_v11);
+///             let v14 = ops::elem::softplus_backward(x, neg_v7_over_v1);
 ///             let v15 = v7 * T::lit(0.5);
-///             let v16 = ops::elem::square_backward(v4, v15);
-///             let v17 = ops::elem::tanh_backward(v4, v16);
-///             let v18 = v7 * v6;
-///             let v19 = v7 * x;
-///             let v20 = ops::elem::sigmoid_backward(v6, v19);
+///             let v16 = ops::elem::square_backward(tanh_x, v15);
+///             let v17 = ops::elem::tanh_backward(tanh_x, v16);
+///             let v7_times_sigmoid_v5 = v7 * sigmoid_v5;
+///             let v7_times_x = v7 * x;
+///             let v20 = ops::elem::sigmoid_backward(sigmoid_v5, v7_times_x);
 ///             let v21 = v20 * T::lit(1.702);
-///             let v22 = v13 + v14;
-///             let v23 = v22 + v17;
-///             let v24 = v23 + v18;
-///             let v25 = v24 + v21;
-///             v25
+///             let v13_plus_v14 = v13 + v14;
+///             let v23 = v13_plus_v14 + v17;
+///             let v24 = v23 + v7_times_sigmoid_v5;
+///             let v24_plus_v21 = v24 + v21;
+///             v24_plus_v21
 ///         },
 ///     )
 /// };
@@ -222,33 +222,33 @@ pub fn elementwise_chain_backward<T: Real>(
             &saved.x.view(),
             #[inline(always)]
             |x| {
-                let v0 = ops::elem::square(x);
-                let v1 = v0 + T::lit(1.0);
-                let v2 = ops::elem::softplus(x);
-                let damped = v2 / v1;
-                let v4 = ops::elem::tanh(x);
+                let square_x = ops::elem::square(x);
+                let v1 = square_x + T::lit(1.0);
+                let softplus_x = ops::elem::softplus(x);
+                let damped = softplus_x / v1;
+                let tanh_x = ops::elem::tanh(x);
                 let v5 = x * T::lit(1.702);
-                let v6 = ops::elem::sigmoid(v5);
+                let sigmoid_v5 = ops::elem::sigmoid(v5);
                 let v7 = d_out;
-                let v8 = -v7;
-                let v9 = v8 / v1;
-                let v10 = damped / v1;
-                let v11 = v8 * v10;
-                let v12 = -v11;
-                let v13 = ops::elem::square_backward(x, v12);
-                let v14 = ops::elem::softplus_backward(x, v9);
+                let neg_v7 = -v7;
+                let neg_v7_over_v1 = neg_v7 / v1;
+                let damped_over_v1 = damped / v1;
+                let v11 = neg_v7 * damped_over_v1;
+                let neg_v11 = -v11;
+                let v13 = ops::elem::square_backward(x, neg_v11);
+                let v14 = ops::elem::softplus_backward(x, neg_v7_over_v1);
                 let v15 = v7 * T::lit(0.5);
-                let v16 = ops::elem::square_backward(v4, v15);
-                let v17 = ops::elem::tanh_backward(v4, v16);
-                let v18 = v7 * v6;
-                let v19 = v7 * x;
-                let v20 = ops::elem::sigmoid_backward(v6, v19);
+                let v16 = ops::elem::square_backward(tanh_x, v15);
+                let v17 = ops::elem::tanh_backward(tanh_x, v16);
+                let v7_times_sigmoid_v5 = v7 * sigmoid_v5;
+                let v7_times_x = v7 * x;
+                let v20 = ops::elem::sigmoid_backward(sigmoid_v5, v7_times_x);
                 let v21 = v20 * T::lit(1.702);
-                let v22 = v13 + v14;
-                let v23 = v22 + v17;
-                let v24 = v23 + v18;
-                let v25 = v24 + v21;
-                v25
+                let v13_plus_v14 = v13 + v14;
+                let v23 = v13_plus_v14 + v17;
+                let v24 = v23 + v7_times_sigmoid_v5;
+                let v24_plus_v21 = v24 + v21;
+                v24_plus_v21
             },
         )
     };
@@ -286,7 +286,7 @@ pub fn elementwise_chain_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 2usize, grad : true } }
         ],
         output_ranks: ::std::vec![0usize],
-        backward_source: "let d_out = ops::scalar(d_out);\n// line 6: let gated = x * sigmoid(x * 1.702);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let d_out = d_out[()];\n    ops::par_zip_map1(\n        &saved.x.view(),\n        #[inline(always)]\n        |x| {\n            let v0 = ops::elem::square(x);\n            let v1 = v0 + T::lit(1.0);\n            let v2 = ops::elem::softplus(x);\n            let damped = v2 / v1;\n            let v4 = ops::elem::tanh(x);\n            let v5 = x * T::lit(1.702);\n            let v6 = ops::elem::sigmoid(v5);\n            let v7 = d_out;\n            let v8 = -v7;\n            let v9 = v8 / v1;\n            let v10 = damped / v1;\n            let v11 = v8 * v10;\n            let v12 = -v11;\n            let v13 = ops::elem::square_backward(x, v12);\n            let v14 = ops::elem::softplus_backward(x, v9);\n            let v15 = v7 * T::lit(0.5);\n            let v16 = ops::elem::square_backward(v4, v15);\n            let v17 = ops::elem::tanh_backward(v4, v16);\n            let v18 = v7 * v6;\n            let v19 = v7 * x;\n            let v20 = ops::elem::sigmoid_backward(v6, v19);\n            let v21 = v20 * T::lit(1.702);\n            let v22 = v13 + v14;\n            let v23 = v22 + v17;\n            let v24 = v23 + v18;\n            let v25 = v24 + v21;\n            v25\n        },\n    )\n};\nElementwiseChainGrads { x: d_x }\n",
+        backward_source: "let d_out = ops::scalar(d_out);\n// line 6: let gated = x * sigmoid(x * 1.702);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let d_out = d_out[()];\n    ops::par_zip_map1(\n        &saved.x.view(),\n        #[inline(always)]\n        |x| {\n            let square_x = ops::elem::square(x);\n            let v1 = square_x + T::lit(1.0);\n            let softplus_x = ops::elem::softplus(x);\n            let damped = softplus_x / v1;\n            let tanh_x = ops::elem::tanh(x);\n            let v5 = x * T::lit(1.702);\n            let sigmoid_v5 = ops::elem::sigmoid(v5);\n            let v7 = d_out;\n            let neg_v7 = -v7;\n            let neg_v7_over_v1 = neg_v7 / v1;\n            let damped_over_v1 = damped / v1;\n            let v11 = neg_v7 * damped_over_v1;\n            let neg_v11 = -v11;\n            let v13 = ops::elem::square_backward(x, neg_v11);\n            let v14 = ops::elem::softplus_backward(x, neg_v7_over_v1);\n            let v15 = v7 * T::lit(0.5);\n            let v16 = ops::elem::square_backward(tanh_x, v15);\n            let v17 = ops::elem::tanh_backward(tanh_x, v16);\n            let v7_times_sigmoid_v5 = v7 * sigmoid_v5;\n            let v7_times_x = v7 * x;\n            let v20 = ops::elem::sigmoid_backward(sigmoid_v5, v7_times_x);\n            let v21 = v20 * T::lit(1.702);\n            let v13_plus_v14 = v13 + v14;\n            let v23 = v13_plus_v14 + v17;\n            let v24 = v23 + v7_times_sigmoid_v5;\n            let v24_plus_v21 = v24 + v21;\n            v24_plus_v21\n        },\n    )\n};\nElementwiseChainGrads { x: d_x }\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

@@ -72,9 +72,9 @@ pub fn rnn_step<T: Real>(
             #[inline(always)]
             |x_dot_wx, h_prev_dot_wh, b| {
                 let v0 = x_dot_wx + h_prev_dot_wh;
-                let v1 = v0 + b;
-                let v2 = ops::elem::tanh(v1);
-                v2
+                let v0_plus_b = v0 + b;
+                let tanh_v0_plus_b = ops::elem::tanh(v0_plus_b);
+                tanh_v0_plus_b
             },
         )
     };
@@ -192,9 +192,9 @@ pub fn rnn_step_train<T: Real>(
             #[inline(always)]
             |x_dot_wx, h_prev_dot_wh, b| {
                 let v0 = x_dot_wx + h_prev_dot_wh;
-                let v1 = v0 + b;
-                let v2 = ops::elem::tanh(v1);
-                v2
+                let v0_plus_b = v0 + b;
+                let tanh_v0_plus_b = ops::elem::tanh(v0_plus_b);
+                tanh_v0_plus_b
             },
         )
     };

@@ -88,8 +88,8 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
             &ops::stretch(&correct, &shape),
             #[inline(always)]
             |scores, correct| {
-                let v0 = scores - correct;
-                let v1 = v0 + T::lit(1.0);
+                let scores_minus_correct = scores - correct;
+                let v1 = scores_minus_correct + T::lit(1.0);
                 v1
             },
         )
@@ -236,8 +236,8 @@ pub fn svm_hinge_train<T: Real>(
             &ops::stretch(&correct, &shape),
             #[inline(always)]
             |scores, correct| {
-                let v0 = scores - correct;
-                let v1 = v0 + T::lit(1.0);
+                let scores_minus_correct = scores - correct;
+                let v1 = scores_minus_correct + T::lit(1.0);
                 v1
             },
         )
