@@ -130,14 +130,7 @@ fn compare(
     r: &[ArrayD<f64>],
     mut bump: impl FnMut(&ArrayD<f64>) -> Vec<ArrayD<f64>>,
 ) -> Entry {
-    let mut entry = Entry {
-        name: name.to_string(),
-        max_rel_error: 0.0,
-        worst_index: vec![],
-        analytic: 0.0,
-        numeric: 0.0,
-        checked: 0,
-    };
+    let mut entry = Entry::new(name);
     let shape = value.shape().to_vec();
     for k in 0..value.len() {
         let idx = IxDyn(&unravel(k, &shape));
@@ -157,20 +150,49 @@ fn compare(
         let h = opts.eps;
         let numeric = (8.0 * difference(h) - difference(2.0 * h)) / (12.0 * h);
         let a = analytic.get(idx.clone()).copied().unwrap_or(f64::NAN);
+        entry.record(idx.slice(), a, numeric);
+    }
+    entry
+}
+
+impl Entry {
+    /// An entry with nothing checked yet.
+    fn new(name: &str) -> Self {
+        Entry {
+            name: name.to_string(),
+            max_rel_error: 0.0,
+            worst_index: vec![],
+            analytic: 0.0,
+            numeric: 0.0,
+            checked: 0,
+        }
+    }
+
+    /// Counts one element, analytic value `a` against reference `n`, keeping the worst.
+    fn record(&mut self, index: &[usize], a: f64, n: f64) {
         // A NaN anywhere is the worst possible error.
-        let err = match relative_error(a, numeric) {
+        let err = match relative_error(a, n) {
             e if e.is_nan() => f64::INFINITY,
             e => e,
         };
-        if entry.checked == 0 || err > entry.max_rel_error {
-            entry.max_rel_error = err;
-            entry.worst_index = idx.slice().to_vec();
-            entry.analytic = a;
-            entry.numeric = numeric;
+        if self.checked == 0 || err > self.max_rel_error {
+            self.max_rel_error = err;
+            self.worst_index = index.to_vec();
+            self.analytic = a;
+            self.numeric = n;
         }
-        entry.checked += 1;
+        self.checked += 1;
     }
-    entry
+}
+
+/// A random upstream gradient for each output of `f` on `inputs`, from `seed`:
+/// the projection `L = sum(out * r)` every check differentiates.
+fn upstream(f: &DynFunction<f64>, inputs: &[DynValue<f64>], seed: u64) -> Vec<ArrayD<f64>> {
+    let mut rng = SeededRng::new(seed);
+    (f.forward)(inputs)
+        .iter()
+        .map(|o| random_like(o.raw_dim(), &mut rng))
+        .collect()
 }
 
 fn unravel(mut k: usize, shape: &[usize]) -> Vec<usize> {
@@ -195,12 +217,7 @@ pub fn check_function(f: &DynFunction<f64>, inputs: &[DynValue<f64>], opts: &Gra
         f.inputs.len(),
         inputs.len()
     );
-    let mut rng = SeededRng::new(opts.seed);
-    let outs = (f.forward)(inputs);
-    let r: Vec<ArrayD<f64>> = outs
-        .iter()
-        .map(|o| random_like(o.raw_dim(), &mut rng))
-        .collect();
+    let r = upstream(f, inputs, opts.seed);
     let grads = (f.backward)(inputs, &r);
     let mut entries = Vec::new();
     for (i, spec) in f.inputs.iter().enumerate() {
@@ -247,11 +264,7 @@ pub fn check_against_derived(
             f.name
         )
     });
-    let mut rng = SeededRng::new(opts.seed);
-    let r: Vec<ArrayD<f64>> = (f.forward)(inputs)
-        .iter()
-        .map(|o| random_like(o.raw_dim(), &mut rng))
-        .collect();
+    let r = upstream(f, inputs, opts.seed);
     let (own, reference) = ((f.backward)(inputs, &r), derived(inputs, &r));
     let mut entries = Vec::new();
     for (i, spec) in f.inputs.iter().enumerate() {
@@ -266,25 +279,9 @@ pub fn check_against_derived(
             a.shape(),
             b.shape()
         );
-        let mut entry = Entry {
-            name: format!("{} (against the derived backward)", spec.name),
-            max_rel_error: 0.0,
-            worst_index: Vec::new(),
-            analytic: f64::NAN,
-            numeric: f64::NAN,
-            checked: 0,
-        };
+        let mut entry = Entry::new(&format!("{} (against the derived backward)", spec.name));
         for ((idx, &x), &y) in a.indexed_iter().zip(b.iter()) {
-            let err = match relative_error(x, y) {
-                e if e.is_nan() => f64::INFINITY,
-                e => e,
-            };
-            if entry.checked == 0 || err > entry.max_rel_error {
-                entry.max_rel_error = err;
-                entry.worst_index = idx.slice().to_vec();
-                (entry.analytic, entry.numeric) = (x, y);
-            }
-            entry.checked += 1;
+            entry.record(idx.slice(), x, y);
         }
         entries.push(entry);
     }
@@ -303,12 +300,7 @@ pub fn check_against_derived(
 /// holds a NaN or an infinity; or as [`check_function`].
 #[track_caller]
 pub fn assert_surrogate_shapes(f: &DynFunction<f64>, inputs: &[DynValue<f64>], seed: u64) {
-    let mut rng = SeededRng::new(seed);
-    let r: Vec<ArrayD<f64>> = (f.forward)(inputs)
-        .iter()
-        .map(|o| random_like(o.raw_dim(), &mut rng))
-        .collect();
-    let grads = (f.backward)(inputs, &r);
+    let grads = (f.backward)(inputs, &upstream(f, inputs, seed));
     for ((spec, grad), input) in f.inputs.iter().zip(&grads).zip(inputs) {
         let (Some(grad), DynValue::Float(value)) = (grad, input) else {
             continue;

@@ -169,16 +169,7 @@ fn ident_from_text(text: &str) -> Option<String> {
             c if c.is_alphanumeric() || c == '_' => word.push(c),
             '*' | '/' | '+' | '-' | '.' => {
                 flush(&mut word, &mut words);
-                let op = match c {
-                    '*' => "times",
-                    '/' => "over",
-                    '+' => "plus",
-                    '-' => "minus",
-                    _ => "",
-                };
-                if !op.is_empty() {
-                    words.push(op.to_string());
-                }
+                words.extend(BinOp::of_char(c).map(|op| op.word().to_string()));
             }
             '&' | ' ' | '(' | ')' => flush(&mut word, &mut words),
             _ => return None,
@@ -413,17 +404,9 @@ impl Emitter<'_> {
         let name = match &n.op {
             Op::Elementwise(e) => format!("{}_{}", e.name, arg(0)?),
             Op::Binary(op) => {
-                let word = match op {
-                    BinOp::Add => "plus",
-                    BinOp::Sub => "minus",
-                    BinOp::Mul => "times",
-                    BinOp::Div => "over",
-                    BinOp::Maximum => "max",
-                    BinOp::Minimum => "min",
-                };
-                format!("{}_{word}_{}", arg(0)?, arg(1)?)
+                format!("{}_{}_{}", arg(0)?, op.word(), arg(1)?)
             }
-            // `1.0 - z` is `one_minus_z`, `x * 2.0` is `x_times_2`, `v + 1e-5` is `v_plus_c`.
+            // `1.0 - z` is `one_minus_z`, `x * 2.0` is `x_times_two`, `v + 1e-5` is `v_plus_c`.
             Op::WithScalar(op) => {
                 let constant = n.args.get(1).and_then(|&c| match self.g.nodes[c].op {
                     Op::Const(c) => Some(c),
@@ -439,13 +422,20 @@ impl Emitter<'_> {
                     _ => "c",
                 };
                 let x = arg(0)?;
-                match op {
-                    ScalarOp::Add => format!("{x}_plus_{c}"),
-                    ScalarOp::Sub => format!("{x}_minus_{c}"),
-                    ScalarOp::RSub => format!("{c}_minus_{x}"),
-                    ScalarOp::Mul => format!("{x}_times_{c}"),
-                    ScalarOp::Div => format!("{x}_over_{c}"),
-                    ScalarOp::RDiv => format!("{c}_over_{x}"),
+                // The array's side: `c - x` and `c / x` put the constant first.
+                let (word, constant_first) = match op {
+                    ScalarOp::Add => (BinOp::Add, false),
+                    ScalarOp::Sub => (BinOp::Sub, false),
+                    ScalarOp::RSub => (BinOp::Sub, true),
+                    ScalarOp::Mul => (BinOp::Mul, false),
+                    ScalarOp::Div => (BinOp::Div, false),
+                    ScalarOp::RDiv => (BinOp::Div, true),
+                };
+                let word = word.word();
+                if constant_first {
+                    format!("{c}_{word}_{x}")
+                } else {
+                    format!("{x}_{word}_{c}")
                 }
             }
             Op::Prim(p, _) => match p.naming {
@@ -1087,17 +1077,7 @@ impl Emitter<'_> {
         };
         let built = || -> Option<String> {
             let name = match &b.op {
-                Op::Binary(op) => {
-                    let word = match op {
-                        BinOp::Add => "plus",
-                        BinOp::Sub => "minus",
-                        BinOp::Mul => "times",
-                        BinOp::Div => "over",
-                        BinOp::Maximum => "max",
-                        BinOp::Minimum => "min",
-                    };
-                    format!("{}_{word}_{}", operand(0)?, operand(1)?)
-                }
+                Op::Binary(op) => format!("{}_{}_{}", operand(0)?, op.word(), operand(1)?),
                 Op::Elementwise(e) => format!("{}_{}", e.name, operand(0)?),
                 _ => return None,
             };
@@ -2049,21 +2029,26 @@ impl Emitter<'_> {
             .collect();
         let ranks: Vec<usize> = self.def.outputs.iter().map(|o| o.rank).collect();
         let n = fname.to_string();
+        // `fn NAME(inputs, d_out)`: the training forward, then `backward_fn`.
+        let dyn_backward = |name: Ident, backward_fn: &Ident| {
+            quote! {
+                fn #name #imp (inputs: &[#k::function::DynValue<#f>], d_out: &[#nd::ArrayD<#f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> #wh {
+                    let (_, saved) = #train(#(#args),*);
+                    let grads = #backward_fn(&saved, #d_out_arg);
+                    ::std::vec![#(#grads),*]
+                }
+            }
+        };
+        let backward_dyn = dyn_backward(format_ident!("backward"), &backward);
         // With a backward of the user's own, the derived one too, for the test.
         let (derived_fn, derived_field) = match self.custom_backward {
-            Some(_) => {
-                let derived = self.derived_backward_name();
-                (
-                    quote! {
-                        fn derived_backward #imp (inputs: &[#k::function::DynValue<#f>], d_out: &[#nd::ArrayD<#f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> #wh {
-                            let (_, saved) = #train(#(#args),*);
-                            let grads = #derived(&saved, #d_out_arg);
-                            ::std::vec![#(#grads),*]
-                        }
-                    },
-                    quote!(::std::option::Option::Some(derived_backward #turbofish)),
-                )
-            }
+            Some(_) => (
+                dyn_backward(
+                    format_ident!("derived_backward"),
+                    &self.derived_backward_name(),
+                ),
+                quote!(::std::option::Option::Some(derived_backward #turbofish)),
+            ),
             None => (quote!(), quote!(::std::option::Option::None)),
         };
         let doc = format!(
@@ -2079,11 +2064,7 @@ impl Emitter<'_> {
                     let out = #fname(#(#args),*);
                     ::std::vec![#(#outs_dyn),*]
                 }
-                fn backward #imp (inputs: &[#k::function::DynValue<#f>], d_out: &[#nd::ArrayD<#f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> #wh {
-                    let (_, saved) = #train(#(#args),*);
-                    let grads = #backward(&saved, #d_out_arg);
-                    ::std::vec![#(#grads),*]
-                }
+                #backward_dyn
                 #derived_fn
                 #k::function::DynFunction {
                     name: #n,

@@ -158,7 +158,7 @@ pub fn plan(def: &FnDef, spec: &CheckSpec, diags: &mut Diagnostics) -> Option<Ch
     let mut values: Vec<Option<CheckValue>> = vec![None; def.inputs.len()];
     let mut seed = DEFAULT_SEED;
     let mut scale = 1.0;
-    for (name, expr) in &spec.inputs {
+    for (at, (name, expr)) in spec.inputs.iter().enumerate() {
         let text = name.to_string();
         let Some(k) = names.iter().position(|n| *n == text) else {
             // `seed = N` and `scale = x` are settings unless an input has that name.
@@ -177,12 +177,7 @@ pub fn plan(def: &FnDef, spec: &CheckSpec, diags: &mut Diagnostics) -> Option<Ch
             diags.error(name.span(), messages::check_unknown_input(&text, &names));
             continue;
         };
-        if spec
-            .inputs
-            .iter()
-            .take_while(|(n, _)| !std::ptr::eq(n, name))
-            .any(|(n, _)| n == name)
-        {
+        if spec.inputs[..at].iter().any(|(n, _)| n == name) {
             diags.error(name.span(), messages::check_duplicate_input(&text));
             continue;
         }

@@ -196,6 +196,29 @@ impl BinOp {
             BinOp::Minimum => "minimum",
         }
     }
+
+    /// The word in a generated name (`x_times_w`).
+    pub fn word(self) -> &'static str {
+        match self {
+            BinOp::Add => "plus",
+            BinOp::Sub => "minus",
+            BinOp::Mul => "times",
+            BinOp::Div => "over",
+            BinOp::Maximum => "max",
+            BinOp::Minimum => "min",
+        }
+    }
+
+    /// The op a source operator character writes, for the arithmetic ones.
+    pub fn of_char(c: char) -> Option<BinOp> {
+        match c {
+            '+' => Some(BinOp::Add),
+            '-' => Some(BinOp::Sub),
+            '*' => Some(BinOp::Mul),
+            '/' => Some(BinOp::Div),
+            _ => None,
+        }
+    }
 }
 
 impl BinOp {

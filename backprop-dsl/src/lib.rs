@@ -161,16 +161,7 @@ fn compile_inner(
         (None, _, Some(span)) => diags.error(span, messages::SURROGATE_WITHOUT_BACKWARD),
         _ => {}
     }
-    if options.layer.is_some() {
-        check_layer_signature(&def, &mut diags);
-    }
-    if let Some(cell) = &options.cell {
-        if let Some(layer) = &options.layer {
-            diags.error_at(layer, messages::LAYER_AND_CELL);
-        }
-        check_cell_signature(&def, cell, &mut diags);
-    }
-    check_recurrence(&def, &options, &mut diags);
+    check_holder_signature(&def, &options, &mut diags);
     // A declared surrogate may run through ops without a derivative (`round` in a
     // straight-through estimator): its backward is the user's.
     let mut graph = check::check(&def, options.surrogate.is_some(), &mut diags);
@@ -198,6 +189,25 @@ fn compile_inner(
         graph,
         lints: diags.into_vec(),
     })
+}
+
+/// The signature checks of `layer = ..`, `cell = ..` and `recurrence = ..`, which
+/// compiling and the stubs of a function with errors both need.
+fn check_holder_signature(
+    def: &parse::FnDef,
+    options: &parse::Options,
+    diags: &mut diag::Diagnostics,
+) {
+    if options.layer.is_some() {
+        check_layer_signature(def, diags);
+    }
+    if let Some(cell) = &options.cell {
+        if let Some(layer) = &options.layer {
+            diags.error_at(layer, messages::LAYER_AND_CELL);
+        }
+        check_cell_signature(def, cell, diags);
+    }
+    check_recurrence(def, options, diags);
 }
 
 /// `recurrence = name`: a 2-D float input after the state, taking a gradient
@@ -361,16 +371,7 @@ fn stubs(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
     let mut options_diags = diag::Diagnostics::new();
     let options = parse::parse_options(attr, &mut options_diags);
     let mut def = parse::parse_fn(item, &mut diag::Diagnostics::new())?;
-    if options.layer.is_some() {
-        check_layer_signature(&def, &mut options_diags);
-    }
-    if let Some(cell) = &options.cell {
-        if options.layer.is_some() {
-            options_diags.error_at(cell, messages::LAYER_AND_CELL);
-        }
-        check_cell_signature(&def, cell, &mut options_diags);
-    }
-    check_recurrence(&def, &options, &mut options_diags);
+    check_holder_signature(&def, &options, &mut options_diags);
     // `mut x` (reported) would add a warning that it need not be mutable.
     for arg in def.item.sig.inputs.iter_mut() {
         if let syn::FnArg::Typed(p) = arg

@@ -19,9 +19,13 @@ use syn::{
 pub fn expand(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let container = parse(input, &mut errors);
-    let mut out = match &container {
-        Some(c) if errors.is_empty() => emit(c),
-        Some(c) => emit_stub(c),
+    // Without a float type (an error already reported) there is no impl to write.
+    let mut out = match container
+        .as_ref()
+        .and_then(|c| Some((c, c.float.as_ref()?)))
+    {
+        Some((c, float)) if errors.is_empty() => emit(c, float),
+        Some((c, float)) => emit_stub(c, float),
         None => TokenStream::new(),
     };
     out.extend(errors.into_compile_errors());
@@ -373,9 +377,8 @@ fn first_type_argument(ty: &Type) -> Option<&Type> {
 }
 
 /// The impl: parameters and buffers in field order.
-fn emit(c: &Container) -> TokenStream {
+fn emit(c: &Container, float: &Type) -> TokenStream {
     let krate = &c.krate;
-    let float = c.float.as_ref().expect("emit runs only without errors");
     let mut params = Vec::new();
     let mut buffers = Vec::new();
     for field in &c.fields {
@@ -429,10 +432,7 @@ fn emit(c: &Container) -> TokenStream {
 }
 
 /// An impl with no parameters, beside the errors, so that nothing else fails.
-fn emit_stub(c: &Container) -> TokenStream {
-    let Some(float) = &c.float else {
-        return TokenStream::new();
-    };
+fn emit_stub(c: &Container, float: &Type) -> TokenStream {
     let krate = &c.krate;
     let header = impl_header(c, float);
     quote! {

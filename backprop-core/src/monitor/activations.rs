@@ -86,6 +86,15 @@ struct Units {
     windows: usize,
 }
 
+/// `flags`, one per unit: started afresh (all `false`) when the number of units
+/// changed (the first batch, or a layer reused at another width).
+fn of_units(flags: &mut Vec<bool>, units: usize) -> &mut Vec<bool> {
+    if flags.len() != units {
+        *flags = vec![false; units];
+    }
+    flags
+}
+
 fn fraction_not(fired: &[bool]) -> f64 {
     fired.iter().filter(|f| !**f).count() as f64 / fired.len().max(1) as f64
 }
@@ -140,10 +149,7 @@ impl ActivationStats {
         sample.iter().for_each(|&v| histogram.add(v));
         match self.kind {
             Activation::Relu => {
-                let fired = &mut self.units.in_window;
-                if fired.len() != units {
-                    *fired = vec![false; units];
-                }
+                let fired = of_units(&mut self.units.in_window, units);
                 let zero = T::zero();
                 for example in values.chunks_exact(units) {
                     for (f, &v) in fired.iter_mut().zip(example) {
@@ -151,10 +157,7 @@ impl ActivationStats {
                     }
                 }
                 self.units.window_batches += 1;
-                let epoch = &mut self.units.in_epoch;
-                if epoch.len() != units {
-                    *epoch = vec![false; units];
-                }
+                let epoch = of_units(&mut self.units.in_epoch, units);
                 for (e, f) in epoch.iter_mut().zip(&self.units.in_window) {
                     *e |= *f;
                 }
@@ -191,10 +194,10 @@ impl ActivationStats {
             self.died
                 .push((step, died as f64 / u.in_window.len().max(1) as f64));
         }
-        if u.before_window.len() != u.in_window.len() {
-            u.before_window = vec![false; u.in_window.len()];
-        }
-        for (b, f) in u.before_window.iter_mut().zip(&u.in_window) {
+        for (b, f) in of_units(&mut u.before_window, u.in_window.len())
+            .iter_mut()
+            .zip(&u.in_window)
+        {
             *b |= *f;
         }
         u.in_window.iter_mut().for_each(|f| *f = false);
