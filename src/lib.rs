@@ -146,6 +146,57 @@
 //! forward may use ops without a derivative (`round`, `sign`, `floor`).
 //! Nothing here trusts a hand-written backward without a test.
 //!
+//! # Functions calling functions
+//!
+//! A `#[differentiable]` body calls another `#[differentiable]` function, of
+//! this crate or another, like an op: the callee's forward runs, what its
+//! `_train` saved is kept in the caller's `Saved`, and its generated backward
+//! is chained into the caller's, never re-derived. The macro cannot see the
+//! callee's signature, so the call's result type is declared where it is
+//! bound (`let h: Array2<T> = ..`, `: T` for a scalar, a tuple pattern with a
+//! tuple type for several results) or given by the caller's return type when
+//! the call is returned. A constant generated beside the caller checks the
+//! call against the callee's signature at compile time: a wrong number of
+//! arguments, an argument or declared result of the wrong rank, or a gradient
+//! needed through a `#[no_grad]` input is one error at the call, naming both
+//! types.
+//!
+//! ```
+//! use backprop::prelude::*;
+//!
+//! #[differentiable]
+//! pub fn linear<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>) -> Array2<T> {
+//!     x.dot(&w) + &b
+//! }
+//!
+//! #[differentiable(check(x = [4, 3], w1 = [3, 5], b1 = [5], w2 = [5, 2], b2 = [2], labels = [4] < 2))]
+//! pub fn two_layers<T: Real>(
+//!     x: ArrayView2<T>,
+//!     w1: ArrayView2<T>,
+//!     b1: ArrayView1<T>,
+//!     w2: ArrayView2<T>,
+//!     b2: ArrayView1<T>,
+//!     labels: ArrayView1<usize>,
+//! ) -> T {
+//!     let z1: Array2<T> = linear(x, w1, b1);
+//!     let scores: Array2<T> = linear(relu(z1), w2, b2);
+//!     let loss: T = backprop::losses::softmax_cross_entropy(scores, labels);
+//!     loss
+//! }
+//! # let (x, w1, b1) = (Array2::<f64>::ones((4, 3)), Array2::ones((3, 5)), Array1::zeros(5));
+//! # let (w2, b2, labels) = (Array2::ones((5, 2)), Array1::zeros(2), ndarray::array![0usize, 1, 1, 0]);
+//! # let (_, saved) = two_layers_train(x.view(), w1.view(), b1.view(), w2.view(), b2.view(), labels.view());
+//! # assert_eq!(two_layers_backward(&saved, 1.0).w1.shape(), &[3, 5]);
+//! ```
+//!
+//! A name that is not an op is taken for a function; a function named like an
+//! op, or like a name from NumPy or PyTorch (`log`, `clamp`), is called by its
+//! path (`self::log(x)`). To make this work, every generated function `foo`
+//! also defines a hidden struct `foo` (structs and functions live in separate
+//! namespaces, so `use cells::foo` imports both); a module of the same name
+//! beside it (`mod foo; pub use foo::*;`) hides that struct, so name such a
+//! module otherwise.
+//!
 //! # Layers
 //!
 //! `#[differentiable(layer = Name)]` makes the function the forward of a struct:

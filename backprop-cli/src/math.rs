@@ -275,6 +275,10 @@ impl<'g> Printer<'g> {
             Op::Concat(k) => self.call(&format!("concat_axis{k}"), &n.args),
             Op::StopGradient => self.call("stop_gradient", &n.args),
             Op::Unavailable => ("unavailable".to_string(), Prec::Atom),
+            // A call of another `#[differentiable]` function, and its results.
+            Op::Call(c) => self.call(&c.name, &n.args),
+            Op::CallOutput(k) => (format!("{}[{k}]", self.arg(a(0), Prec::Atom)), Prec::Atom),
+            Op::CallSaved => self.call("saved", &n.args),
             Op::ShapeOf if n.args.len() == 1 => self.call("shape", &n.args),
             Op::ShapeOf => self.call("broadcast_shape", &n.args),
             Op::Prim(p, attr) => {
@@ -399,6 +403,9 @@ impl<'g> Printer<'g> {
                 let mask = self.mask(a(0), *keep);
                 times(self.arg(a(1), Prec::Product), mask)
             }
+            // The callee's own backward, and the gradient it gives argument `i`.
+            GradOp::CallBackward => self.call("backward", &n.args),
+            GradOp::CallGrad(i) => (format!("{}[{i}]", self.arg(a(0), Prec::Atom)), Prec::Atom),
             GradOp::ConcatGrad(axis, i) => (
                 format!("split_axis{axis}({})[{i}]", self.arg(a(0), Prec::Sum)),
                 Prec::Atom,

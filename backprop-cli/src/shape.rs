@@ -487,6 +487,21 @@ fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known], axes: &mut Ax
             shape(broadcast(&array_shapes(args), axes))
         }
         Op::Grad(GradOp::MaskGrad(_)) => shape(dims_of(args, 1)),
+        // What a callee returns and saves is its own; the gradient it gives an
+        // argument has the argument's shape.
+        Op::Call(_) | Op::CallOutput(_) | Op::CallSaved | Op::Grad(GradOp::CallBackward) => {
+            shape(None)
+        }
+        Op::Grad(GradOp::CallGrad(i)) => {
+            let up = |v: usize| g.nodes[v].args.first().copied();
+            let arg = n
+                .args
+                .first()
+                .and_then(|&b| up(b))
+                .and_then(up)
+                .and_then(|call| g.nodes[call].args.get(*i).copied());
+            arg.and_then(|a| all.get(a).cloned()).unwrap_or(shape(None))
+        }
         Op::ShapeOf => shape(broadcast(&array_shapes(args), axes)),
         Op::Concat(k) => {
             let mut s = first();
@@ -654,6 +669,8 @@ pub fn element_bytes(ty: Ty) -> i64 {
         Ty::Float(_) | Ty::Scalar => 4,
         Ty::Int(_) | Ty::Usize | Ty::Shape(_) => 8,
         Ty::Mask(_) => 1,
+        // A call's results and state are counted where they are arrays.
+        Ty::Tuple(_) | Ty::Opaque => 0,
     }
 }
 

@@ -16,7 +16,7 @@ fn zoo(rel: &str) -> SourceFile {
 
 /// A few items of different kinds: a product, a normalization, a recurrence, a loss.
 const ITEMS: &[(&str, &str)] = &[
-    ("backprop-core/src/layers/affine.rs", "affine"),
+    ("backprop-core/src/layers/affine_layer.rs", "affine"),
     ("backprop-core/src/layers/normalization.rs", "batch_norm"),
     ("backprop-core/src/layers/recurrent.rs", "lstm_cell"),
     ("backprop-core/src/losses.rs", "multiclass_hinge"),

@@ -12,10 +12,10 @@ use backprop_cli::{SourceFile, expand, math};
 /// The zoo's files, relative to the workspace root.
 const ZOO: &[&str] = &[
     "backprop-core/src/layers/activation.rs",
-    "backprop-core/src/layers/affine.rs",
+    "backprop-core/src/layers/affine_layer.rs",
     "backprop-core/src/layers/conv.rs",
-    "backprop-core/src/layers/dropout.rs",
-    "backprop-core/src/layers/embedding.rs",
+    "backprop-core/src/layers/dropout_layer.rs",
+    "backprop-core/src/layers/embedding_layer.rs",
     "backprop-core/src/layers/normalization.rs",
     "backprop-core/src/layers/recurrent.rs",
     "backprop-core/src/losses.rs",
@@ -110,7 +110,7 @@ fn the_zoo_has_no_warnings_and_every_item_is_found() {
 /// `--ir` prints the IR after differentiation and after every pass, in order.
 #[test]
 fn ir_is_printed_after_every_pass() {
-    let (file, _) = zoo_file("backprop-core/src/layers/affine.rs");
+    let (file, _) = zoo_file("backprop-core/src/layers/affine_layer.rs");
     let (out, _) =
         expand::expand_file(&file, Some("affine"), expand::Options { ir: true }).expect("compiles");
     let mut at = 0;
@@ -129,7 +129,7 @@ fn ir_is_printed_after_every_pass() {
 /// bytes per sample from fixed bytes, and totals them.
 #[test]
 fn the_memory_plan_of_affine() {
-    let (file, _) = zoo_file("backprop-core/src/layers/affine.rs");
+    let (file, _) = zoo_file("backprop-core/src/layers/affine_layer.rs");
     let (out, _) =
         expand::expand_file(&file, Some("affine"), expand::Options::default()).expect("compiles");
     let plan: Vec<&str> = out

@@ -849,7 +849,7 @@ mod tests {
 
     #[test]
     #[should_panic(
-        expected = "layer `fc2` (backprop_core::layers::affine::Affine<f64>) given the output of layer `relu`, of shape [4, 5]: shape mismatch in `dot`"
+        expected = "layer `fc2` (backprop_core::layers::affine_layer::Affine<f64>) given the output of layer `relu`, of shape [4, 5]: shape mismatch in `dot`"
     )]
     fn a_size_mismatch_names_the_layer_and_both_shapes() {
         let mut rng = SeededRng::new(0);
@@ -863,7 +863,7 @@ mod tests {
 
     #[test]
     #[should_panic(
-        expected = "layer `fc` (backprop_core::layers::affine::Affine<f64>) takes a 2-D input, but the model's input has shape [4, 3, 1]"
+        expected = "layer `fc` (backprop_core::layers::affine_layer::Affine<f64>) takes a 2-D input, but the model's input has shape [4, 3, 1]"
     )]
     fn a_rank_mismatch_names_the_layer_and_the_shape() {
         let mut model = Sequential::new();

@@ -18,29 +18,31 @@ use crate::ir::{
 };
 use crate::messages::{self, FloatUse, OpHint, ValueHint};
 use crate::ops;
-use crate::parse::{FnDef, InputKind};
+use crate::parse::{FnDef, InputKind, Pass};
 
 /// Lowers a parsed function to a checked IR graph.
 pub fn check(def: &FnDef, surrogate: bool, diags: &mut Diagnostics) -> Graph {
     let mut lower = Lower::new(def, diags);
-    for (name, expr) in &def.lets {
-        lower.begin_stmt(format!("let {name} = {};", source_text(expr)), expr.span());
-        let v = lower.expr(expr);
-        if let Some(v) = v
-            && lower.g.nodes[v].name.is_none()
-            && !matches!(lower.g.nodes[v].op, Op::Input(_))
-        {
-            lower.g.nodes[v].name = Some(name.to_string());
+    for l in &def.lets {
+        lower.begin_stmt(let_text(l), l.expr.span());
+        let values = lower.let_values(l);
+        for (name, v) in l.names.iter().zip(values) {
+            if let Some(v) = v
+                && lower.g.nodes[v].name.is_none()
+                && !matches!(lower.g.nodes[v].op, Op::Input(_))
+            {
+                lower.g.nodes[v].name = Some(name.to_string());
+            }
+            // A failed `let` still binds its name (to nothing), so uses of it are not reported again.
+            lower.bind(name.to_string(), v);
+            lower.let_of.insert(name.to_string(), lower.g.lets.len());
+            lower.g.lets.push(crate::ir::LetBinding {
+                name: name.to_string(),
+                span: name.span(),
+                value: v,
+                used: false,
+            });
         }
-        // A failed `let` still binds its name (to nothing), so uses of it are not reported again.
-        lower.bind(name.to_string(), v);
-        lower.let_of.insert(name.to_string(), lower.g.lets.len());
-        lower.g.lets.push(crate::ir::LetBinding {
-            name: name.to_string(),
-            span: name.span(),
-            value: v,
-            used: false,
-        });
         lower.stmt += 1;
     }
     lower.begin_stmt(source_text(&def.tail), def.tail.span());
@@ -49,6 +51,21 @@ pub fn check(def: &FnDef, surrogate: bool, diags: &mut Diagnostics) -> Graph {
         lower.check_gradient_path();
     }
     lower.g
+}
+
+/// A `let` statement as its comments show it: `let h: Array2<T> = gru(x, h);`.
+fn let_text(l: &crate::parse::Let) -> String {
+    let names: Vec<String> = l.names.iter().map(|n| n.to_string()).collect();
+    let pat = if l.tuple {
+        format!("({})", names.join(", "))
+    } else {
+        names.join(", ")
+    };
+    let ty =
+        l.ty.as_ref()
+            .map(|t| format!(": {}", crate::diag::code(t)))
+            .unwrap_or_default();
+    format!("let {pat}{ty} = {};", source_text(&l.expr))
 }
 
 /// The signature as the IR carries it: built once here, so that emission reads
@@ -184,6 +201,24 @@ pub fn source_text(e: &Expr) -> String {
     }
 }
 
+/// `e` without parentheses.
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        e => e,
+    }
+}
+
+/// `t` without parentheses.
+fn strip_type(t: &syn::Type) -> &syn::Type {
+    match t {
+        syn::Type::Paren(p) => strip_type(&p.elem),
+        syn::Type::Group(g) => strip_type(&g.elem),
+        t => t,
+    }
+}
+
 /// The lowering of one function: its scope, its graph so far and its diagnostics.
 /// The check functions of the ops in [`crate::ops`] take it to read their arguments.
 pub struct Lower<'a> {
@@ -198,8 +233,11 @@ pub struct Lower<'a> {
     let_of: HashMap<String, usize>,
     /// Names declared in ways that were rejected, already reported.
     unbound: &'a [String],
-    /// The names of the `let`s, in order, to tell a use before its `let`.
-    let_names: Vec<Ident>,
+    /// The names of the `let`s with their statement's number, in order, to tell
+    /// a use before its `let`.
+    let_names: Vec<(usize, Ident)>,
+    /// How many calls of other `#[differentiable]` functions were lowered.
+    calls: usize,
     diags: &'a mut Diagnostics,
     /// The float type's name (`T`, `f32`, `f64`), to recognise `T::lit(..)`.
     float: String,
@@ -230,7 +268,13 @@ impl<'a> Lower<'a> {
             scope: HashMap::new(),
             let_of: HashMap::new(),
             unbound: &def.unbound,
-            let_names: def.lets.iter().map(|(n, _)| n.clone()).collect(),
+            let_names: def
+                .lets
+                .iter()
+                .enumerate()
+                .flat_map(|(k, l)| l.names.iter().map(move |n| (k, n.clone())))
+                .collect(),
+            calls: 0,
             diags,
             float: def.float.to_string(),
             stmt: 0,
@@ -358,9 +402,30 @@ impl Lower<'_> {
             Expr::Tuple(t) => (t.elems.iter().collect(), true),
             e => (vec![e], false),
         };
-        // Every part is checked, so its errors show whatever the return type says.
-        let values: Vec<Option<ValueId>> = parts.iter().map(|p| self.expr(p)).collect();
         let declared = !def.output_tys.is_empty() && def.outputs.len() == def.output_tys.len();
+        // A call of a function returning all the outputs: its results, declared by the return type.
+        if let (Some(_), syn::ReturnType::Type(_, ty)) =
+            (self.function_call(&def.tail), &def.item.sig.output)
+        {
+            let values =
+                self.call_function(&def.tail, Some(ty), def.outputs.len(), def.tuple_output);
+            if declared {
+                self.g.outputs.extend(values.into_iter().flatten());
+            }
+            return;
+        }
+        // Every part is checked, so its errors show whatever the return type says;
+        // a part that is a call has the type the return type gives it.
+        let values: Vec<Option<ValueId>> = parts
+            .iter()
+            .enumerate()
+            .map(|(k, p)| match def.output_tys.get(k) {
+                Some(ty) if is_tuple && self.function_call(p).is_some() => {
+                    self.call_function(p, Some(ty), 1, false).pop().flatten()
+                }
+                _ => self.expr(p),
+            })
+            .collect();
         if !declared {
             // The return type itself was rejected, and reported.
             return;
@@ -390,6 +455,194 @@ impl Lower<'_> {
             }
             self.g.outputs.push(v);
         }
+    }
+
+    /// The values a `let` binds, one per name: a call's results, or the value of
+    /// its expression, checked against the declared type if there is one.
+    fn let_values(&mut self, l: &crate::parse::Let) -> Vec<Option<ValueId>> {
+        if self.function_call(&l.expr).is_some() {
+            return self.call_function(&l.expr, l.ty.as_ref(), l.names.len(), l.tuple);
+        }
+        if l.tuple {
+            self.diags
+                .error_range(l.pat_range, messages::TUPLE_LET_NOT_CALL);
+            // A tuple's parts are checked for their own errors; the tuple is this one.
+            match strip(&l.expr) {
+                Expr::Tuple(t) => t.elems.iter().for_each(|e| {
+                    self.expr(e);
+                }),
+                e => {
+                    self.expr(e);
+                }
+            }
+            return vec![None; l.names.len()];
+        }
+        let v = self.expr(&l.expr);
+        if let (Some(v), Some(declared)) = (v, &l.ty) {
+            let ty = self.g.ty(v);
+            let matches = match crate::parse::classify_type(declared, &self.float_ident()) {
+                Some(InputKind::Float(r, Pass::Owned)) => ty == Ty::Float(r),
+                Some(InputKind::Int(r, Pass::Owned)) => ty == Ty::Int(r),
+                // A scalar, or a 0-d array (a full reduction), which stands for one.
+                Some(InputKind::Scalar) => matches!(ty, Ty::Scalar | Ty::Float(0)),
+                Some(InputKind::Usize) => ty == Ty::Usize,
+                _ => false,
+            };
+            if !matches {
+                let message = messages::let_type_mismatch(
+                    &l.name().to_string(),
+                    &crate::diag::code(declared),
+                    ty,
+                );
+                self.diags.error_at(declared, message);
+            }
+        }
+        vec![v]
+    }
+
+    fn float_ident(&self) -> Ident {
+        Ident::new(&self.float, Span::call_site())
+    }
+
+    /// The path of the function `e` calls, if `e` calls a function of the user's
+    /// own rather than an op: a path of modules (`self::gru`, `other::gru`,
+    /// not a type's `Array2::zeros`), or a name that is no op, no name from
+    /// another library, not close to an op's name, and not a value in scope.
+    fn function_call<'e>(&self, e: &'e Expr) -> Option<&'e syn::Path> {
+        let e = match e {
+            Expr::Paren(p) => return self.function_call(&p.expr),
+            Expr::Group(g) => return self.function_call(&g.expr),
+            e => e,
+        };
+        let Expr::Call(c) = e else { return None };
+        let Expr::Path(p) = &*c.func else { return None };
+        let segs = &p.path.segments;
+        if p.qself.is_some() || segs.is_empty() {
+            return None;
+        }
+        if segs.len() > 1 {
+            let owner = segs[segs.len() - 2].ident.to_string();
+            let a_type = owner.starts_with(|c: char| c.is_ascii_uppercase())
+                || owner == self.float
+                || owner == "f32"
+                || owner == "f64";
+            return (!a_type).then_some(&p.path);
+        }
+        let name = segs[0].ident.to_string();
+        let not_a_function = name == "Axis"
+            || ops::arity(&name).is_some()
+            || ops::foreign(&name).is_some()
+            || did_you_mean(&name, ops::all_names()).is_some()
+            || self.scope.contains_key(&name);
+        (!not_a_function).then_some(&p.path)
+    }
+
+    /// Lowers a call of another `#[differentiable]` function (`e`, which
+    /// [`Lower::function_call`] accepted) to an `Op::Call`, typed by the
+    /// `declared` type of its result: the results for a pattern of `names`
+    /// names (a tuple pattern when `tuple`), one per name.
+    fn call_function(
+        &mut self,
+        e: &Expr,
+        declared: Option<&syn::Type>,
+        names: usize,
+        tuple: bool,
+    ) -> Vec<Option<ValueId>> {
+        let failed = vec![None; names];
+        let (Some(path), Expr::Call(c)) = (self.function_call(e), strip(e)) else {
+            return failed;
+        };
+        let range = self.range_of(e);
+        let text = crate::diag::code(path);
+        if let Some(seg) = path.segments.last()
+            && !seg.arguments.is_empty()
+        {
+            self.diags.error_at(&seg.arguments, messages::TURBOFISH);
+        }
+        // Every argument is checked, so its errors show whatever else is wrong.
+        let args: Vec<Option<ValueId>> = c.args.iter().map(|a| self.expr(a)).collect();
+        let Some(declared) = declared else {
+            let names: Vec<&str> = ops::all_names().collect();
+            let bare = path.segments.len() == 1;
+            let message = messages::call_result_undeclared(&text, bare.then_some(&names[..]));
+            self.diags.error_range(range, message);
+            return failed;
+        };
+        let float = self.float_ident();
+        let output = |t: &syn::Type| match crate::parse::classify_type(t, &float) {
+            Some(InputKind::Float(rank, Pass::Owned)) => Some(OutputSig {
+                rank,
+                scalar: false,
+            }),
+            Some(InputKind::Scalar) => Some(OutputSig {
+                rank: 0,
+                scalar: true,
+            }),
+            _ => None,
+        };
+        let (outputs, declared_tuple) = match strip_type(declared) {
+            syn::Type::Tuple(t) if !t.elems.is_empty() => {
+                (t.elems.iter().map(output).collect::<Option<Vec<_>>>(), true)
+            }
+            t => (output(t).map(|o| vec![o]), false),
+        };
+        let Some(outputs) = outputs else {
+            self.diags.error_at(
+                declared,
+                messages::call_result_type(&crate::diag::code(declared)),
+            );
+            return failed;
+        };
+        if declared_tuple != tuple || (tuple && outputs.len() != names) {
+            let results = declared_tuple.then_some(outputs.len());
+            self.diags
+                .error_at(declared, messages::call_pattern(&text, names, results));
+            return failed;
+        }
+        let mut values = Vec::new();
+        for (a, v) in c.args.iter().zip(args) {
+            let Some(v) = v else { return failed };
+            let ty = self.g.ty(v);
+            if !matches!(ty, Ty::Float(_) | Ty::Int(_) | Ty::Scalar | Ty::Usize) {
+                self.diags.error_at(a, messages::call_argument(ty));
+                return failed;
+            }
+            values.push(v);
+        }
+        let callee = crate::ir::Callee {
+            path: path.to_token_stream(),
+            name: path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
+            outputs: outputs.clone(),
+            tuple,
+            index: self.calls,
+            range,
+            arg_texts: c.args.iter().map(source_text).collect(),
+        };
+        self.calls += 1;
+        let ty = if tuple {
+            Ty::Tuple(outputs.len())
+        } else {
+            Ty::Float(outputs[0].rank)
+        };
+        let whole = source_text(e);
+        let call = self.node(Op::Call(Box::new(callee)), values, ty, range.0);
+        self.g.nodes[call].text = whole.clone();
+        self.ranges.insert(call, range);
+        if !tuple {
+            return vec![Some(call)];
+        }
+        (0..outputs.len())
+            .map(|k| {
+                let ty = Ty::Float(outputs[k].rank);
+                let out = self.node(Op::CallOutput(k), vec![call], ty, range.0);
+                self.g.nodes[out].text = whole.clone();
+                Some(out)
+            })
+            .collect()
     }
 
     /// Reports ops without a derivative that a gradient would flow through.
@@ -428,11 +681,10 @@ impl Lower<'_> {
         if self.unbound.contains(&name) {
             return None;
         }
-        if let Some(later) = self
+        if let Some((_, later)) = self
             .let_names
             .iter()
-            .skip(self.stmt + 1)
-            .find(|n| **n == name)
+            .find(|(k, n)| *k > self.stmt && *n == name)
         {
             self.diags.error_at(
                 ident,
@@ -535,6 +787,9 @@ impl Lower<'_> {
                 {
                     self.float_call(&p.path, c);
                     return None;
+                }
+                if self.function_call(e).is_some() {
+                    return self.call_function(e, None, 1, false).pop().flatten();
                 }
                 let seg = p.path.segments.last()?;
                 if !seg.arguments.is_empty() {
@@ -1010,7 +1265,9 @@ impl Lower<'_> {
                     OpHint::Ops(&names)
                 }
             };
-            self.diags.error_at(&name, messages::unknown_op(&op, hint));
+            let function_call = matches!(whole, Expr::Call(_));
+            self.diags
+                .error_at(&name, messages::unknown_op(&op, hint, function_call));
             return None;
         };
         if args.len() != arity {

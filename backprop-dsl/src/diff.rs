@@ -22,6 +22,7 @@ pub fn differentiate(g: &mut Graph) {
         contributions: HashMap::new(),
         shapes: HashMap::new(),
         grad_of: HashMap::new(),
+        call_upstream: HashMap::new(),
     };
     for (k, &out) in d.g.outputs.clone().iter().enumerate() {
         if needs[out] {
@@ -38,6 +39,15 @@ pub fn differentiate(g: &mut Graph) {
     }
     for v in (0..forward_len).rev() {
         if !needs[v] {
+            continue;
+        }
+        // A call returning a tuple gets its results' gradients from their `CallOutput`s.
+        if let Op::Call(c) = &d.g.nodes[v].op
+            && c.tuple
+        {
+            if let Some(upstream) = d.call_upstream.remove(&v) {
+                call_rule(&mut d, v, upstream, &needs);
+            }
             continue;
         }
         let Some(grad) = d.accumulate(v) else {
@@ -77,7 +87,10 @@ pub fn needs_grad(g: &Graph) -> Vec<bool> {
         from_input[id] = match node.op {
             Op::Input(i) => g.inputs[i].wants_grad,
             Op::StopGradient | Op::Compare(_) | Op::LenOf(_) => false,
-            _ => matches!(node.ty, Ty::Float(_)) && node.args.iter().any(|&a| from_input[a]),
+            _ => {
+                matches!(node.ty, Ty::Float(_) | Ty::Tuple(_))
+                    && node.args.iter().any(|&a| from_input[a])
+            }
         };
     }
     let mut to_output = vec![false; n];
@@ -103,6 +116,8 @@ struct Diff<'g> {
     shapes: HashMap<ValueId, ValueId>,
     /// The accumulated gradient of each differentiated forward value.
     grad_of: HashMap<ValueId, ValueId>,
+    /// For a call returning a tuple, the gradient of each of its results met so far.
+    call_upstream: HashMap<ValueId, Vec<Option<ValueId>>>,
 }
 
 impl Diff<'_> {
@@ -129,20 +144,26 @@ impl Diff<'_> {
             return s;
         }
         let rank = self.g.ty(v).rank().unwrap_or(0);
+        let s = self.forward_of(v, Op::ShapeOf, Ty::Shape(rank));
+        self.shapes.insert(v, s);
+        s
+    }
+
+    /// Appends a forward node reading forward value `v` alone, which only the
+    /// backward needs (a shape, a call's saved state).
+    fn forward_of(&mut self, v: ValueId, op: Op, ty: Ty) -> ValueId {
         let (span, stmt) = (self.g.nodes[v].span, self.g.nodes[v].stmt);
         let text = self.g.nodes[v].text.clone();
-        let s = self.g.push(Node {
-            op: Op::ShapeOf,
+        self.g.push(Node {
+            op,
             args: vec![v],
-            ty: Ty::Shape(rank),
+            ty,
             span,
             text,
             stmt,
             name: None,
             backward: false,
-        });
-        self.shapes.insert(v, s);
-        s
+        })
     }
 
     fn contribute(&mut self, to: ValueId, grad: ValueId) {
@@ -207,7 +228,20 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         | Op::LenOf(_)
         | Op::UsizeArith(_)
         | Op::ScalarArith(_) => {}
-        Op::StopGradient | Op::Compare(_) | Op::Unavailable => {}
+        Op::StopGradient | Op::Compare(_) | Op::Unavailable | Op::CallSaved => {}
+        Op::Call(_) => call_rule(d, y, vec![Some(g)], needs),
+        // Handed to the call's rule, with its siblings'.
+        Op::CallOutput(k) => {
+            let call = args[0];
+            let n = match &d.g.nodes[call].op {
+                Op::Call(c) => c.outputs.len(),
+                _ => return,
+            };
+            let upstream = d.call_upstream.entry(call).or_insert_with(|| vec![None; n]);
+            if let Some(slot) = upstream.get_mut(k) {
+                *slot = Some(g);
+            }
+        }
         // d(-x) = -g; otherwise g * dy/dx from the op's derivative kernel.
         Op::Elementwise(e) if e.name == "neg" => {
             let c = d.neg(g, y);
@@ -348,5 +382,50 @@ fn rule(d: &mut Diff<'_>, y: ValueId, g: ValueId, needs: &[bool]) {
         // differentiated once (`verify` keeps them out of the forward pass), and
         // fused loops are made after differentiation.
         Op::ShapeOf | Op::Grad(_) | Op::Fused(_) => {}
+    }
+}
+
+/// The derivative rule of a call of another `#[differentiable]` function: its
+/// own backward, run on what its training forward saved and on the gradient of
+/// each result (zeros for a result no output depends on), gives a gradient for
+/// each argument by position.
+fn call_rule(d: &mut Diff<'_>, call: ValueId, upstream: Vec<Option<ValueId>>, needs: &[bool]) {
+    let args = d.g.nodes[call].args.clone();
+    let tuple = matches!(d.g.nodes[call].op, Op::Call(ref c) if c.tuple);
+    let saved = d.forward_of(call, Op::CallSaved, Ty::Opaque);
+    let mut reads = vec![saved];
+    for (k, g) in upstream.into_iter().enumerate() {
+        let g = match g {
+            Some(g) => g,
+            None => {
+                let result = if tuple {
+                    let of_k =
+                        |n: &Node| matches!(n.op, Op::CallOutput(j) if j == k) && n.args == [call];
+                    match d.g.nodes.iter().position(of_k) {
+                        Some(r) => r,
+                        None => {
+                            let rank = match &d.g.nodes[call].op {
+                                Op::Call(c) => c.outputs.get(k).map_or(0, |o| o.rank),
+                                _ => 0,
+                            };
+                            d.forward_of(call, Op::CallOutput(k), Ty::Float(rank))
+                        }
+                    }
+                } else {
+                    call
+                };
+                let shape = d.shape_of(result);
+                let ty = d.g.ty(result);
+                d.push(Op::Grad(GradOp::Zeros), vec![shape], ty, call)
+            }
+        };
+        reads.push(g);
+    }
+    let back = d.push(Op::Grad(GradOp::CallBackward), reads, Ty::Opaque, call);
+    for (i, &a) in args.iter().enumerate() {
+        if needs[a] && matches!(d.g.ty(a), Ty::Float(_)) {
+            let c = d.push(Op::Grad(GradOp::CallGrad(i)), vec![back], d.g.ty(a), call);
+            d.contribute(a, c);
+        }
     }
 }

@@ -85,6 +85,8 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     tokens.extend(e.train_fn());
     tokens.extend(backward_fn);
     tokens.extend(e.dyn_fn(&backward_text));
+    tokens.extend(e.callee_impl());
+    tokens.extend(e.call_items());
     if let Some(cell) = &opts.cell {
         tokens.extend(e.cell_impl(cell));
     }
@@ -327,6 +329,28 @@ impl Emitter<'_> {
                     }
                 }
                 (Op::Input(_), Some(name)) => name.clone(),
+                // The results of a call bound by a tuple pattern, what computing
+                // `h` saved, and the gradients its callee gives back: `h_saved`,
+                // `h_grads`, or after the callee for a tuple (`gru_saved`).
+                (Op::Call(c), None) => fresh(format!("{}_out", c.name)),
+                (Op::CallSaved | Op::Grad(GradOp::CallBackward), None) => {
+                    let saved = matches!(n.op, Op::CallSaved);
+                    let suffix = if saved { "saved" } else { "grads" };
+                    let up = |v: ValueId| self.g.nodes[v].args.first().copied();
+                    let call = if saved { up(id) } else { up(id).and_then(up) };
+                    match call.map(|c| (c, &self.g.nodes[c])) {
+                        Some((c, node)) if node.name.is_some() => {
+                            fresh(format!("{}_{suffix}", names[c]))
+                        }
+                        Some((
+                            _,
+                            Node {
+                                op: Op::Call(c), ..
+                            },
+                        )) => fresh(format!("{}_{suffix}", c.name)),
+                        _ => fresh(format!("t{id}")),
+                    }
+                }
                 (_, Some(name)) => fresh(name.clone()),
                 (Op::ShapeOf, None) if n.args.len() == 1 => {
                     fresh(format!("{}_shape", names[n.args[0]]))
@@ -507,6 +531,317 @@ impl Emitter<'_> {
                 let ix = format_ident!("Ix{}", r);
                 quote!(#nd::#ix)
             }
+            // Only a call's saved state is ever stored, with its own type (`node_ty`).
+            Ty::Tuple(_) | Ty::Opaque => quote!(()),
+        }
+    }
+
+    /// The call a call's node belongs to (its result, saved state, backward, or
+    /// gradient), if `v` is one.
+    fn callee_of(&self, v: ValueId) -> Option<&crate::ir::Callee> {
+        match &self.g.nodes[self.call_of(v)?].op {
+            Op::Call(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The type of value `v` as a field of `Saved`: a call's saved state has the
+    /// callee's `Saved` type.
+    fn node_ty(&self, v: ValueId) -> TokenStream {
+        let n = &self.g.nodes[v];
+        match (&n.op, n.args.first().map(|&c| &self.g.nodes[c].op)) {
+            (Op::CallSaved, Some(Op::Call(c))) => {
+                let callee = self.callee(c);
+                quote!(<#callee>::Saved)
+            }
+            _ => self.value_ty(n.ty),
+        }
+    }
+
+    /// `alias as ops::Callee<T>`: the called function, through the module-level
+    /// alias of its path (so that a path that is not a `#[differentiable]`
+    /// function is one error, at the alias).
+    fn callee(&self, c: &crate::ir::Callee) -> TokenStream {
+        let (alias, k, f) = (self.call_alias(c), &self.krate, &self.float);
+        quote!(#alias as #k::ops::Callee<#f>)
+    }
+
+    fn call_alias(&self, c: &crate::ir::Callee) -> Ident {
+        format_ident!("__backprop_{}_call_{}", self.fn_name(), c.index)
+    }
+
+    /// For each call, at module level: the alias of the called function's
+    /// path, and the constant that checks the call against the callee's
+    /// signature at compile time (`ops::check_call`), at the call.
+    fn call_items(&self) -> TokenStream {
+        let k = &self.krate;
+        let items = self.g.nodes.iter().enumerate().filter_map(|(v, n)| {
+            let Op::Call(c) = &n.op else { return None };
+            let (alias, path) = (self.call_alias(c), &c.path);
+            let kind = |ty: Ty| match ty {
+                Ty::Float(r) => quote!(#k::ops::Kind::Float(#r)),
+                Ty::Int(r) => quote!(#k::ops::Kind::Int(#r)),
+                Ty::Usize => quote!(#k::ops::Kind::Usize),
+                _ => quote!(#k::ops::Kind::Scalar),
+            };
+            let needs_grad: HashSet<usize> = self
+                .g
+                .nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(id, m)| match m.op {
+                    Op::Grad(GradOp::CallGrad(i)) if self.call_of(id) == Some(v) => Some(i),
+                    _ => None,
+                })
+                .collect();
+            let args = n.args.iter().enumerate().map(|(i, &a)| {
+                let text = c.arg_texts.get(i).cloned().unwrap_or_default();
+                let (kind, grad) = (kind(self.g.ty(a)), needs_grad.contains(&i));
+                quote!((#text, #kind, #grad))
+            });
+            let outputs = c.outputs.iter().map(|o| {
+                if o.scalar {
+                    quote!(#k::ops::Kind::Scalar)
+                } else {
+                    kind(Ty::Float(o.rank))
+                }
+            });
+            let (text, caller, tuple) = (&n.text, self.fn_name().to_string(), c.tuple);
+            let float = self.float_kind();
+            let (first, last) = self.call_range(v);
+            // The check's call spans the user's call, where rustc reports it.
+            let check = Ident::new("check_call", first);
+            let mut check_args = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                quote! {
+                    &<#alias as #k::ops::CallSignature>::SIGNATURE,
+                    &#k::ops::CallSite {
+                        text: #text,
+                        caller: #caller,
+                        float: #float,
+                        args: &[#(#args),*],
+                        outputs: &[#(#outputs),*],
+                        tuple: #tuple,
+                    }
+                },
+            );
+            check_args.set_span(last);
+            Some(quote_spanned! {first=>
+                #[doc(hidden)]
+                #[allow(non_camel_case_types)]
+                type #alias = #path;
+                const _: () = {
+                    use #k::ops::check_call;
+                    #check #check_args
+                };
+            })
+        });
+        quote!(#(#items)*)
+    }
+
+    /// The first and last token of a call, where its compile-time check points.
+    fn call_range(&self, v: ValueId) -> (Span, Span) {
+        let n = &self.g.nodes[v];
+        match &n.op {
+            Op::Call(c) => c.range,
+            _ => (n.span, n.span),
+        }
+    }
+
+    /// The call node a call's saved state, backward or gradient belongs to.
+    fn call_of(&self, v: ValueId) -> Option<ValueId> {
+        let up = |v: ValueId| self.g.nodes[v].args.first().copied();
+        match self.g.nodes[v].op {
+            Op::Call(_) => Some(v),
+            Op::CallOutput(_) | Op::CallSaved => up(v),
+            Op::Grad(GradOp::CallBackward) => up(v).and_then(up),
+            Op::Grad(GradOp::CallGrad(_)) => up(v).and_then(up).and_then(up),
+            _ => None,
+        }
+    }
+
+    /// `ops::FloatKind::Generic`, `F32` or `F64`: the function's float type.
+    fn float_kind(&self) -> TokenStream {
+        let k = &self.krate;
+        match self.def.float_type {
+            FloatType::Generic => quote!(#k::ops::FloatKind::Generic),
+            FloatType::F32 => quote!(#k::ops::FloatKind::F32),
+            FloatType::F64 => quote!(#k::ops::FloatKind::F64),
+        }
+    }
+
+    /// `ndarray::IxR`.
+    fn ix(&self, rank: usize) -> TokenStream {
+        let (nd, ix) = (self.nd(), format_ident!("Ix{}", rank));
+        quote!(#nd::#ix)
+    }
+
+    /// The statement of a call of another `#[differentiable]` function: its
+    /// training forward when `saved` (binding its saved state too), else its
+    /// forward. A single result is taken out at once; a tuple's results are
+    /// taken out by their `CallOutput` nodes.
+    fn call_statement(
+        &self,
+        v: ValueId,
+        c: &crate::ir::Callee,
+        saved: Option<ValueId>,
+    ) -> TokenStream {
+        let n = &self.g.nodes[v];
+        let name = &self.names[v];
+        let callee = self.callee(c);
+        let args = n.args.iter().map(|&a| {
+            let x = self.value(a, Ctx::Forward);
+            match self.g.ty(a) {
+                Ty::Float(_) => quote!(ops::CallArg::float(&#x)),
+                Ty::Int(_) => quote!(ops::CallArg::int(&#x)),
+                Ty::Usize => quote!(ops::CallArg::Usize(#x)),
+                _ => quote!(ops::CallArg::Scalar(#x)),
+            }
+        });
+        let args = quote!(&[#(#args),*]);
+        let take = (!c.tuple).then(|| {
+            let ix = self.ix(c.outputs.first().map_or(0, |o| o.rank));
+            quote!(let #name = ops::take::<_, #ix>(&mut #name, 0);)
+        });
+        let span = n.span;
+        match saved {
+            Some(s) => {
+                let s = &self.names[s];
+                quote_spanned! {span=>
+                    let (mut #name, #s) = <#callee>::train(#args);
+                    #take
+                }
+            }
+            None => quote_spanned! {span=>
+                let mut #name = <#callee>::forward(#args);
+                #take
+            },
+        }
+    }
+
+    /// The callee side: a hidden type of the function's name implementing
+    /// `ops::CallSignature` and `ops::Callee`, through which another
+    /// `#[differentiable]` body calls this one.
+    fn callee_impl(&self) -> TokenStream {
+        let (k, f, nd) = (&self.krate, &self.float, self.nd());
+        let vis = &self.def.vis;
+        let fname = self.fn_name();
+        let name_text = fname.to_string();
+        let (imp, sty, wh) = self.struct_generics();
+        let (train, backward) = (self.item_name("_train"), self.item_name("_backward"));
+        let saved = self.struct_name("Saved");
+        let grads: HashSet<usize> = self.grad_inputs().iter().map(|&(i, _)| i).collect();
+        let inputs = self.def.inputs.iter().enumerate().map(|(i, input)| {
+            let name = input.name.to_string();
+            let kind = match input.kind {
+                InputKind::Float(r, _) => quote!(#k::ops::Kind::Float(#r)),
+                InputKind::Int(r, _) => quote!(#k::ops::Kind::Int(#r)),
+                InputKind::Scalar => quote!(#k::ops::Kind::Scalar),
+                InputKind::Usize => quote!(#k::ops::Kind::Usize),
+            };
+            let grad = grads.contains(&i);
+            quote!(#k::ops::InputDesc { name: #name, kind: #kind, grad: #grad })
+        });
+        let outputs = self.def.outputs.iter().map(|o| {
+            let r = o.rank;
+            if o.scalar {
+                quote!(#k::ops::Kind::Scalar)
+            } else {
+                quote!(#k::ops::Kind::Float(#r))
+            }
+        });
+        let passed: Vec<TokenStream> = self
+            .def
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let a = quote!(args[#i]);
+                match input.kind {
+                    InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
+                        let ix = self.ix(r);
+                        let view = if matches!(input.kind, InputKind::Float(..)) {
+                            quote!(#a.float_view::<#ix>())
+                        } else {
+                            quote!(#a.int_view::<#ix>())
+                        };
+                        match pass {
+                            Pass::View => view,
+                            Pass::Ref => quote!(&#view.to_owned()),
+                            Pass::Owned => quote!(#view.to_owned()),
+                        }
+                    }
+                    InputKind::Scalar => quote!(#a.scalar()),
+                    InputKind::Usize => quote!(#a.size()),
+                }
+            })
+            .collect();
+        let ups: Vec<TokenStream> = self
+            .def
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(j, o)| {
+                if o.scalar {
+                    quote!(#k::ops::upstream_scalar(upstream, #j))
+                } else {
+                    let ix = self.ix(o.rank);
+                    quote!(#k::ops::upstream::<_, #ix>(upstream, #j))
+                }
+            })
+            .collect();
+        let up = if self.def.tuple {
+            quote!((#(#ups),*))
+        } else {
+            quote!(#(#ups)*)
+        };
+        let grad_values = self.def.inputs.iter().enumerate().map(|(i, input)| {
+            let name = &input.name;
+            match (grads.contains(&i), input.kind) {
+                (true, InputKind::Scalar) => quote!(Some(#nd::arr0(grads.#name).into_dyn())),
+                (true, _) => quote!(Some(grads.#name.into_dyn())),
+                (false, _) => quote!(None),
+            }
+        });
+        let (tuple, float) = (self.def.tuple, self.float_kind());
+        let doc = format!(
+            " The function [`{name_text}`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`)."
+        );
+        let allows = self.user_allows();
+        quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            #allows
+            #[allow(non_camel_case_types, dead_code)]
+            #vis struct #fname {}
+
+            #allows
+            impl #k::ops::CallSignature for #fname {
+                const SIGNATURE: #k::ops::FnSignature = #k::ops::FnSignature {
+                    name: #name_text,
+                    float: #float,
+                    inputs: &[#(#inputs),*],
+                    outputs: &[#(#outputs),*],
+                    tuple: #tuple,
+                };
+            }
+
+            #allows
+            #[allow(unused_variables, clippy::needless_borrow)]
+            impl #imp #k::ops::Callee<#f> for #fname #wh {
+                type Saved = #saved #sty;
+                fn forward(args: &[#k::ops::CallArg<'_, #f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> {
+                    #k::ops::call_results(#fname(#(#passed),*))
+                }
+                fn train(args: &[#k::ops::CallArg<'_, #f>]) -> (::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>>, Self::Saved) {
+                    let (out, saved) = #train(#(#passed),*);
+                    (#k::ops::call_results(out), saved)
+                }
+                fn backward(saved: &Self::Saved, upstream: &[#nd::ArrayViewD<'_, #f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> {
+                    let grads = #backward(saved, #up);
+                    ::std::vec![#(#grad_values),*]
+                }
+            }
         }
     }
 
@@ -566,7 +901,7 @@ impl Emitter<'_> {
     fn operand(&self, v: ValueId, ctx: Ctx) -> TokenStream {
         let val = self.value(v, ctx);
         match self.g.ty(v) {
-            Ty::Float(_) | Ty::Int(_) | Ty::Mask(_) => quote!(&#val),
+            Ty::Float(_) | Ty::Int(_) | Ty::Mask(_) | Ty::Tuple(_) | Ty::Opaque => quote!(&#val),
             Ty::Scalar | Ty::Usize | Ty::Shape(_) => val,
         }
     }
@@ -748,6 +1083,36 @@ impl Emitter<'_> {
                 quote!(#nd::Array::zeros(#shape))
             }
             Op::Fused(fused) => self.fused(v, fused, ctx),
+            // Bound by the call's own statement (`call_statement`).
+            Op::Call(_) | Op::CallSaved => {
+                let message = crate::messages::CALL_OUTSIDE_STATEMENT;
+                quote!(::core::compile_error!(#message))
+            }
+            Op::CallOutput(k) => {
+                let (call, ix) = (val(0), self.ix(n.ty.rank().unwrap_or(0)));
+                let k = Literal::usize_unsuffixed(*k);
+                quote!(ops::take::<_, #ix>(&mut #call, #k))
+            }
+            // The callee's backward on what its training forward saved, given the
+            // gradient of each of its results.
+            Op::Grad(GradOp::CallBackward) => {
+                let saved = val(0);
+                let Some(c) = self.callee_of(v) else {
+                    let message = crate::messages::CALL_OUTSIDE_STATEMENT;
+                    return quote!(::core::compile_error!(#message));
+                };
+                let ups = n.args[1..].iter().map(|&u| {
+                    let u = self.value(u, ctx);
+                    quote!(#u.view().into_dyn())
+                });
+                let callee = self.callee(c);
+                quote!(<#callee>::backward(&#saved, &[#(#ups),*]))
+            }
+            Op::Grad(GradOp::CallGrad(i)) => {
+                let (grads, ix) = (val(0), self.ix(n.ty.rank().unwrap_or(0)));
+                let i = Literal::usize_unsuffixed(*i);
+                quote!(ops::take::<_, #ix>(&mut #grads, #i))
+            }
             // Elementwise: `op(&x, params)`; derivative: `op_backward(reads..., &g, params)`.
             Op::Elementwise(e) => call(
                 e.name,
@@ -881,7 +1246,8 @@ impl Emitter<'_> {
                     shapes.push(Some(value.clone()));
                     elems.push(value);
                 }
-                Ty::Scalar | Ty::Usize => {
+                // A call's values are never operands of a loop.
+                Ty::Scalar | Ty::Usize | Ty::Tuple(_) | Ty::Opaque => {
                     shapes.push(None);
                     elems.push(value);
                 }
@@ -1182,13 +1548,24 @@ impl Emitter<'_> {
             .filter(|&&v| {
                 !matches!(
                     self.g.nodes[v].op,
-                    Op::Input(_) | Op::Const(_) | Op::Grad(GradOp::Seed(_))
+                    Op::Input(_) | Op::Const(_) | Op::Grad(GradOp::Seed(_)) | Op::CallSaved
                 )
             })
             .map(|&v| {
+                // A call binds its saved state too, where it is saved.
+                if let Op::Call(c) = &self.g.nodes[v].op {
+                    let saved = nodes.iter().copied().find(|&s| {
+                        matches!(self.g.nodes[s].op, Op::CallSaved) && self.g.nodes[s].args == [v]
+                    });
+                    return (v, self.call_statement(v, c, saved));
+                }
                 let name = &self.names[v];
                 let rhs = self.rhs(v, ctx);
                 let span = self.g.nodes[v].span;
+                // A callee's gradients are taken out one by one.
+                if matches!(self.g.nodes[v].op, Op::Grad(GradOp::CallBackward)) {
+                    return (v, quote_spanned!(span=> let mut #name = #rhs;));
+                }
                 (v, quote_spanned!(span=> let #name = #rhs;))
             })
             .collect()
@@ -1253,9 +1630,11 @@ impl Emitter<'_> {
             if !matches!(n.ty, Ty::Float(_)) {
                 continue;
             }
-            let op = match &n.op {
-                Op::Fused(_) => "a fused loop".to_string(),
-                other => format!("`{}`", kernel_name(other)),
+            let op = match (&n.op, self.callee_of(*v)) {
+                (Op::Fused(_), _) => "a fused loop".to_string(),
+                (Op::Grad(GradOp::CallGrad(_)), Some(c)) => format!("the backward of `{}`", c.name),
+                (_, Some(c)) => format!("`{}`", c.name),
+                (other, None) => format!("`{}`", kernel_name(other)),
             };
             let k = origin(*v, op);
             // A `sum_to` that moves its operand leaves no shape to read.
@@ -1425,6 +1804,7 @@ impl Emitter<'_> {
         let ty = self.g.ty(v);
         match &n.op {
             Op::Input(_) => format!(" `{name}`: the input `{name}`, a {ty}."),
+            Op::CallSaved => format!(" `{name}`: what `{text}`{at} saved for its backward."),
             Op::ShapeOf if !text.is_empty() => {
                 format!(" `{name}`: the shape of `{text}`{at}.")
             }
@@ -1443,7 +1823,7 @@ impl Emitter<'_> {
             .iter()
             .map(|&v| {
                 let name = &self.names[v];
-                let ty = self.value_ty(self.g.ty(v));
+                let ty = self.node_ty(v);
                 let doc = self.saved_doc(v);
                 quote!(#[doc = #doc] pub #name: #ty)
             })
@@ -1493,7 +1873,7 @@ impl Emitter<'_> {
     fn saved_uses_float(&self) -> bool {
         self.saved
             .iter()
-            .any(|&v| matches!(self.g.ty(v), Ty::Float(_) | Ty::Scalar))
+            .any(|&v| matches!(self.g.ty(v), Ty::Float(_) | Ty::Scalar | Ty::Opaque))
     }
 
     /// The marker field's initializer, when the struct has one.
@@ -1568,6 +1948,11 @@ impl Emitter<'_> {
 
     /// The type of the upstream gradient of output `k`.
     fn seed_ty_of(&self, k: usize) -> TokenStream {
+        self.seed_ty_of_with(k, quote!('_))
+    }
+
+    /// The type of the upstream gradient of output `k`, a view of `lifetime`.
+    fn seed_ty_of_with(&self, k: usize, lifetime: TokenStream) -> TokenStream {
         let nd = self.nd();
         let f = &self.float;
         let rank = self.def.outputs[k].rank;
@@ -1575,19 +1960,24 @@ impl Emitter<'_> {
             f.clone()
         } else {
             let v = format_ident!("ArrayView{}", rank);
-            quote!(#nd::#v<'_, #f>)
+            quote!(#nd::#v<#lifetime, #f>)
         }
     }
 
     /// The type of a backward's upstream gradient: one output's, or a tuple.
     fn seed_ty(&self) -> TokenStream {
+        self.seed_ty_with(quote!('_))
+    }
+
+    /// [`Emitter::seed_ty`] with views of `lifetime`.
+    fn seed_ty_with(&self, lifetime: TokenStream) -> TokenStream {
         if self.def.tuple {
             let tys: Vec<TokenStream> = (0..self.def.outputs.len())
-                .map(|k| self.seed_ty_of(k))
+                .map(|k| self.seed_ty_of_with(k, lifetime.clone()))
                 .collect();
             quote!((#(#tys),*))
         } else {
-            self.seed_ty_of(0)
+            self.seed_ty_of_with(0, lifetime)
         }
     }
 

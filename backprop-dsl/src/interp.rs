@@ -170,6 +170,13 @@ fn eval(op: &Op, a: &[Value]) -> Value {
             unreachable!("handled by the caller")
         }
         Op::Unavailable => panic!("a stub of a function with errors was run"),
+        // The callee's body is not in this graph: only generated code runs it.
+        Op::Call(_)
+        | Op::CallOutput(_)
+        | Op::CallSaved
+        | Op::Grad(GradOp::CallBackward | GradOp::CallGrad(_)) => {
+            panic!("the interpreter cannot run a call of another `#[differentiable]` function")
+        }
         // A loop computes what its nodes computed one by one: run them so.
         Op::Fused(fused) => {
             let mut local: Vec<Value> = a.to_vec();

@@ -141,6 +141,12 @@ pub enum Ty {
     Usize,
     /// The shape of an array of the given rank (saved instead of the array when only its shape is needed).
     Shape(usize),
+    /// The results of a call of another `#[differentiable]` function that
+    /// returns a tuple of this many values, each taken out by [`Op::CallOutput`].
+    Tuple(usize),
+    /// A value of a called function's own: what its training forward saved for
+    /// its backward, or its gradients by position.
+    Opaque,
 }
 
 impl Ty {
@@ -148,7 +154,7 @@ impl Ty {
     pub fn rank(self) -> Option<usize> {
         match self {
             Ty::Float(r) | Ty::Int(r) | Ty::Mask(r) | Ty::Shape(r) => Some(r),
-            Ty::Scalar | Ty::Usize => None,
+            Ty::Scalar | Ty::Usize | Ty::Tuple(_) | Ty::Opaque => None,
         }
     }
 }
@@ -163,6 +169,8 @@ impl fmt::Display for Ty {
             Ty::Scalar => write!(f, "float scalar"),
             Ty::Usize => write!(f, "usize"),
             Ty::Shape(r) => write!(f, "{r}-D shape"),
+            Ty::Tuple(n) => write!(f, "tuple of {n} results"),
+            Ty::Opaque => write!(f, "called function's state"),
         }
     }
 }
@@ -325,6 +333,15 @@ pub enum Op {
     Concat(usize),
     /// Identity forward, no gradient.
     StopGradient,
+    /// A call of another `#[differentiable]` function; args are its arguments.
+    /// Its value is its result ([`Ty::Tuple`] for several, each taken out by
+    /// [`Op::CallOutput`]); its derivative is the callee's own backward.
+    Call(Box<Callee>),
+    /// Result `k` of a call returning a tuple; args `[call]`.
+    CallOutput(usize),
+    /// What a call's training forward saved for its backward; args `[call]`.
+    /// Created by differentiation, like [`Op::ShapeOf`].
+    CallSaved,
     /// A value that is never computed: the outputs of the stubs generated for a
     /// function with errors, so that code using its items still type-checks.
     Unavailable,
@@ -423,6 +440,34 @@ pub enum GradOp {
     ConcatGrad(usize, usize),
     /// Zeros of a shape: the gradient of an input the outputs do not depend on; args `[shape]`.
     Zeros,
+    /// The backward of a called function; args `[saved, upstream gradient of
+    /// each of its results...]`. Its value is the gradients by position.
+    CallBackward,
+    /// The gradient for argument `i` of a call; args `[call backward]`.
+    CallGrad(usize),
+}
+
+/// A call of another `#[differentiable]` function, as the caller wrote and
+/// declared it: the macro cannot see the callee, so the declared result type
+/// is what the caller's graph is typed by, and rustc checks it against the
+/// callee's at the declaration.
+#[derive(Clone, Debug)]
+pub struct Callee {
+    /// The path as written (`gru_cell`, `other::gru_cell`).
+    pub path: TokenStream,
+    /// Its last segment, for generated names and messages.
+    pub name: String,
+    /// Each result: its rank and whether it is a scalar `T`.
+    pub outputs: Vec<OutputSig>,
+    /// Whether the result is a tuple.
+    pub tuple: bool,
+    /// The call's number among the function's calls: names the module-level
+    /// alias through which every generated item reaches the callee.
+    pub index: usize,
+    /// The call's first and last token, where its compile-time check points.
+    pub range: (Span, Span),
+    /// Each argument's source text, for the check's messages.
+    pub arg_texts: Vec<String>,
 }
 
 impl Op {
@@ -492,6 +537,7 @@ impl Op {
             Op::Grad(GradOp::ElementwiseGrad(e)) => format!("{}_backward", e.name),
             Op::Prim(p, _) => p.name.to_string(),
             Op::Fused(_) => "Fused".to_string(),
+            Op::Call(c) => c.name.clone(),
             Op::Grad(GradOp::PrimGrad(p, i, _)) => {
                 p.grads.get(*i).map_or("?", |g| g.kernel.name).to_string()
             }
@@ -754,6 +800,20 @@ impl Graph {
                 (same && *k < r).then_some(Ty::Float(r))?
             }
             Op::StopGradient => Ty::Float(float(arg(0))?),
+            // The callee's argument types are rustc's to check; the result is as declared.
+            Op::Call(c) => match c.outputs.as_slice() {
+                _ if c.tuple => Ty::Tuple(c.outputs.len()),
+                [o] => Ty::Float(o.rank),
+                _ => return None,
+            },
+            Op::CallOutput(k) => match (&self.nodes[*n.args.first()?].op, arg(0)?) {
+                (Op::Call(c), Ty::Tuple(_)) => Ty::Float(c.outputs.get(*k)?.rank),
+                _ => return None,
+            },
+            Op::CallSaved => match &self.nodes[*n.args.first()?].op {
+                Op::Call(_) => Ty::Opaque,
+                _ => return None,
+            },
             Op::Unavailable => Ty::Float(float(Some(n.ty))?),
             // The shape of its argument, or the broadcast of its arguments' shapes.
             Op::ShapeOf => {
@@ -796,6 +856,24 @@ impl Graph {
                     Ty::Float(shape(arg(1 + i))?)
                 }
                 GradOp::Zeros => Ty::Float(shape(arg(0))?),
+                GradOp::CallBackward => match &self.nodes[*n.args.first()?].op {
+                    Op::CallSaved if tys[1..].iter().all(|t| matches!(t, Ty::Float(_))) => {
+                        Ty::Opaque
+                    }
+                    _ => return None,
+                },
+                // The argument's type: the caller accumulates it into the argument's gradient.
+                GradOp::CallGrad(i) => {
+                    let back = &self.nodes[*n.args.first()?];
+                    let call = &self.nodes[*back.args.first()?];
+                    let call = &self.nodes[*call.args.first()?];
+                    match (&back.op, &call.op) {
+                        (Op::Grad(GradOp::CallBackward), Op::Call(_)) => {
+                            Ty::Float(float(Some(self.ty(*call.args.get(*i)?)))?)
+                        }
+                        _ => return None,
+                    }
+                }
                 GradOp::PrimGrad(p, i, _) => {
                     let grad = p.grads.get(*i)?;
                     match p.grad_shaped_like(*i) {
@@ -817,7 +895,12 @@ impl Graph {
 fn fixed_arity(op: &Op) -> Option<usize> {
     Some(match op {
         Op::Input(_) | Op::Const(_) | Op::UsizeConst(_) | Op::Unavailable => 0,
-        Op::LenOf(_) | Op::StopGradient | Op::Grad(GradOp::Zeros) => 1,
+        Op::LenOf(_)
+        | Op::StopGradient
+        | Op::Grad(GradOp::Zeros)
+        | Op::CallOutput(_)
+        | Op::CallSaved
+        | Op::Grad(GradOp::CallGrad(_)) => 1,
         Op::UsizeArith(_)
         | Op::ScalarArith(_)
         | Op::Binary(_)
@@ -835,6 +918,8 @@ fn fixed_arity(op: &Op) -> Option<usize> {
         | Op::Grad(GradOp::ElementwiseGrad(_))
         | Op::Prim(..)
         | Op::ShapeOf
+        | Op::Call(_)
+        | Op::Grad(GradOp::CallBackward)
         | Op::Fused(_) => {
             return None;
         }
@@ -850,6 +935,7 @@ fn op_label(op: &Op) -> String {
             Some(k) => format!("{}[axis {k}]", op.name()),
             None => op.name(),
         },
+        Op::Call(c) => format!("call {}", c.name),
         // Backward ops print without the wrapper: `SumTo(%7, %8)`.
         Op::Grad(gop) => format!("{gop:?}"),
         other => format!("{other:?}"),

@@ -926,17 +926,95 @@ pub enum OpHint<'a> {
     Ops(&'a [&'a str]),
 }
 
-/// A call of a name that is not an op.
-pub fn unknown_op(op: &str, hint: OpHint<'_>) -> Message {
+/// A call of a name that is not an op. `function_call` when written `name(..)`
+/// (not as a method), where a function of the user's own could be meant.
+pub fn unknown_op(op: &str, hint: OpHint<'_>, function_call: bool) -> Message {
+    let own = if function_call {
+        format!(
+            "; to call a `#[differentiable]` function of your own named `{op}`, write its path: `self::{op}(..)`"
+        )
+    } else {
+        String::new()
+    };
     let help = match hint {
-        OpHint::Foreign(instead) => format!("there is no `{op}` here: write {instead}"),
-        OpHint::DidYouMean(s, usage) => format!("did you mean `{s}`? ({usage})"),
+        OpHint::Foreign(instead) => format!("there is no `{op}` here: write {instead}{own}"),
+        OpHint::DidYouMean(s, usage) => format!("did you mean `{s}`? ({usage}){own}"),
         OpHint::Ops(names) => format!(
-            "the ops are {}; to use a function of your own, make it #[differentiable] and call it outside",
+            "the ops are {}; a `#[differentiable]` function of your own is called as a function, `f(x)`, not as a method",
             names.join(", ")
         ),
     };
     Message::new(format!("unknown op `{op}`"), help)
+}
+
+/// How the declared type of a call's result is written, for the helps below.
+const CALL_DECLARATION: &str = "bind the result with its type: `let y: Array2<T> = f(..);` \
+    (`: T` for a scalar; `let (a, b): (Array2<T>, Array2<T>) = f(..);` for several results), \
+    or return it, where the function's return type declares it";
+
+/// A call of a function (not an op) whose result type nothing declares; `ops`
+/// lists the ops when the name is a bare one, which may have been meant as an op.
+pub fn call_result_undeclared(path: &str, ops: Option<&[&str]>) -> Message {
+    let ops = ops
+        .map(|names| format!("; if you meant an op, the ops are {}", names.join(", ")))
+        .unwrap_or_default();
+    Message::new(
+        format!("the result type of `{path}(..)` must be declared"),
+        format!(
+            "`{path}` is not an op, so it is taken to be a `#[differentiable]` function, \
+             whose signature the macro cannot see: {CALL_DECLARATION}{ops}"
+        ),
+    )
+}
+
+/// A declared result type of a call that a `#[differentiable]` function cannot return.
+pub fn call_result_type(ty: &str) -> Message {
+    Message::new(
+        format!("`{ty}` cannot be the result of a `#[differentiable]` function"),
+        format!(
+            "such a function returns owned float arrays (`Array2<T>`), scalars (`T`), or a tuple of them; {CALL_DECLARATION}"
+        ),
+    )
+}
+
+/// A call's pattern and its declared type disagree on the number of results.
+pub fn call_pattern(path: &str, names: usize, results: Option<usize>) -> Message {
+    let text = match results {
+        Some(n) => format!(
+            "the pattern binds {names} name{} but `{path}(..)` is declared with {n} result{}",
+            plural(names),
+            plural(n)
+        ),
+        None => {
+            format!("the pattern binds {names} names but `{path}(..)` is declared with one result")
+        }
+    };
+    Message::new(
+        text,
+        format!("bind one name per result: {CALL_DECLARATION}"),
+    )
+}
+
+/// A value that cannot be passed to a called function (a mask).
+pub fn call_argument(ty: Ty) -> Message {
+    Message::new(
+        format!("a {ty} cannot be passed to a called function"),
+        "pass float arrays, integer arrays, scalars or sizes; a mask is used through `where_(mask, a, b)`",
+    )
+}
+
+/// A tuple pattern on something other than a call.
+pub const TUPLE_LET_NOT_CALL: Message = Message::fixed(
+    "a tuple pattern binds only the results of a call of a `#[differentiable]` function",
+    "bind one name per `let`; `let (a, b): (Array2<T>, Array2<T>) = f(..);` destructures a function returning a tuple",
+);
+
+/// A `let` whose declared type is not the value's.
+pub fn let_type_mismatch(name: &str, declared: &str, ty: Ty) -> Message {
+    Message::new(
+        format!("`{name}` is declared `{declared}`, but its value is a {ty}"),
+        "write the value's type, or leave the type out: it is known from the value",
+    )
 }
 
 /// An op called with `given` arguments instead of `arity` (a method's receiver
@@ -1453,6 +1531,11 @@ pub fn ir_output_not_forward(output: usize) -> String {
 /// `verify` rejects first).
 pub const MISSING_DERIVATIVE: &str = "internal error: a derivative that does not exist";
 
+/// Emitted for a call node met outside the statement that binds it (never, for
+/// a graph `verify` accepts).
+pub const CALL_OUTSIDE_STATEMENT: &str =
+    "internal error: a call of a `#[differentiable]` function outside its statement";
+
 // ---------------------------------------------------------------------------
 // In generated code, at run time, and for tools
 // ---------------------------------------------------------------------------
@@ -1468,4 +1551,9 @@ pub const DID_NOT_COMPILE: &str = "this #[differentiable] function did not compi
 /// `expand_source` or `ir_source` given a file that is not Rust.
 pub fn not_a_rust_file(error: impl Display) -> String {
     format!("not a valid Rust file: {error}")
+}
+
+/// `"s"` unless `n` is 1.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

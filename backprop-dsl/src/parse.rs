@@ -68,6 +68,29 @@ pub struct InputDecl {
     pub ty: Type,
 }
 
+/// One `let` statement: `let name = value;`, `let name: Type = value;`, or
+/// `let (a, b): (A, B) = f(..);` for a call of a function returning a tuple.
+#[derive(Clone, Debug)]
+pub struct Let {
+    /// The bound names: one, or one per element of a tuple pattern.
+    pub names: Vec<Ident>,
+    /// The pattern is a tuple (whose use check allows only for a call).
+    pub tuple: bool,
+    /// The pattern's first and last token, for errors about it.
+    pub pat_range: (Span, Span),
+    /// The declared type, if written.
+    pub ty: Option<Type>,
+    /// The value.
+    pub expr: Expr,
+}
+
+impl Let {
+    /// The first bound name, which names the statement in messages.
+    pub fn name(&self) -> &Ident {
+        &self.names[0]
+    }
+}
+
 /// A parsed `#[differentiable]` function.
 #[derive(Clone, Debug)]
 pub struct FnDef {
@@ -88,8 +111,8 @@ pub struct FnDef {
     /// For each output, whether it is declared as a float scalar `T` (rank 0, given
     /// back with `into_scalar`) rather than an array (an `Array0<T>` stays an array).
     pub output_scalar: Vec<bool>,
-    /// `let` bindings in order: name and value.
-    pub lets: Vec<(Ident, Expr)>,
+    /// `let` bindings in order.
+    pub lets: Vec<Let>,
     /// The final expression.
     pub tail: Expr,
     /// Names whose declaration was rejected (an input of an unsupported type, a
@@ -585,9 +608,9 @@ fn parse_body(
     item: &ItemFn,
     unbound: &mut Vec<String>,
     diags: &mut Diagnostics,
-) -> Option<(Vec<(Ident, Expr)>, Expr)> {
+) -> Option<(Vec<Let>, Expr)> {
     let stmts = &item.block.stmts;
-    let mut lets = Vec::new();
+    let mut lets: Vec<Let> = Vec::new();
     let mut tail = None;
     for (i, stmt) in stmts.iter().enumerate() {
         let last = i + 1 == stmts.len();
@@ -601,23 +624,34 @@ fn parse_body(
                     };
                     diags.error_at(attr, message);
                 }
-                let pat = match &local.pat {
-                    Pat::Type(t) => &*t.pat,
-                    p => p,
+                let (pat, ty) = match &local.pat {
+                    Pat::Type(t) => (&*t.pat, Some((*t.ty).clone())),
+                    p => (p, None),
                 };
-                let name = match pat {
+                let plain = |p: &Pat, diags: &mut Diagnostics| match p {
                     Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                         if p.mutability.is_some() {
                             diags.error_at(p, messages::MUT_BINDING);
                         }
-                        p.ident.clone()
+                        Some(p.ident.clone())
                     }
-                    other => {
-                        diags.error_at(other, messages::DESTRUCTURING_LET);
-                        pat_idents(other, unbound);
-                        continue;
-                    }
+                    _ => None,
                 };
+                // A tuple of plain names, which only a call's results may bind (check says so).
+                let (names, tuple) = match pat {
+                    Pat::Tuple(t) if !t.elems.is_empty() => {
+                        let names: Option<Vec<Ident>> =
+                            t.elems.iter().map(|p| plain(p, diags)).collect();
+                        (names, true)
+                    }
+                    p => (plain(p, diags).map(|n| vec![n]), false),
+                };
+                let Some(names) = names else {
+                    diags.error_at(pat, messages::DESTRUCTURING_LET);
+                    pat_idents(pat, unbound);
+                    continue;
+                };
+                let name = names[0].clone();
                 match &local.init {
                     Some(init) => {
                         if let Some((else_token, diverge)) = &init.diverge {
@@ -627,11 +661,17 @@ fn parse_body(
                             );
                         }
                         // Checked even when the `let` itself is rejected, so its errors show too.
-                        lets.push((name, (*init.expr).clone()));
+                        lets.push(Let {
+                            names,
+                            tuple,
+                            pat_range: span_range(pat),
+                            ty,
+                            expr: (*init.expr).clone(),
+                        });
                     }
                     None => {
                         diags.error_at(local, messages::let_without_value(&name));
-                        unbound.push(name.to_string());
+                        unbound.extend(names.iter().map(|n| n.to_string()));
                     }
                 }
             }
@@ -653,7 +693,7 @@ fn parse_body(
         Some(t) => Some((lets, t)),
         None => {
             let last_let = match (stmts.last(), lets.last()) {
-                (Some(Stmt::Local(_)), Some((name, _))) => Some(name as &dyn std::fmt::Display),
+                (Some(Stmt::Local(_)), Some(l)) => Some(l.name() as &dyn std::fmt::Display),
                 _ => None,
             };
             let range = match stmts.last() {

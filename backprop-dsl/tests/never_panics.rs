@@ -63,6 +63,16 @@ const VALID: &[(&str, &str)] = &[
     ),
     (
         "",
+        "pub fn caller<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: ArrayView1<T>, labels: ArrayView1<usize>) -> (Array2<T>, T) {
+            let h: Array2<T> = dense(x, w, b);
+            let (g, c): (Array2<T>, Array2<T>) = self::gates(&h, w.t());
+            let l: T = other::loss(g * c, labels);
+            let s: Array1<T> = h.sum_axis(Axis(0));
+            (crate::cells::dense(h, w, s), l)
+        }",
+    ),
+    (
+        "",
         "pub fn f32_only(x: ArrayView1<f32>, t: &Array2<f32>, ids: ArrayView1<usize>) -> f32 {
             let e = rows(t.view(), &ids).t().to_owned();
             (x.dot(&e) * std::f32::consts::PI).sum() + logsumexp(e, Axis(0)).sum()

@@ -11,6 +11,7 @@
 
 mod batched;
 mod broadcast;
+mod call;
 mod conv;
 #[cfg(any(test, feature = "dynamic"))]
 pub mod dynamic;
@@ -29,6 +30,10 @@ mod site;
 pub use backprop_spec::{Compare, ELEMENTWISE, Elementwise, Param, Uses};
 pub use batched::*;
 pub use broadcast::*;
+pub use call::{
+    CallArg, CallSignature, CallSite, Callee, FloatKind, FnSignature, InputDesc, IntoResult,
+    IntoResults, Kind, call_results, check_call, take, upstream, upstream_scalar,
+};
 pub use conv::*;
 pub use elementwise::*;
 pub use fused::*;

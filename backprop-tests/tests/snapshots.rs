@@ -30,6 +30,7 @@ cases!(
     dqn_huber_loss,
     elementwise_chain,
     embedding_mean,
+    gru_from_calls,
     layernorm,
     lstm_cell,
     rnn_step,
@@ -142,6 +143,14 @@ fn the_snapshot_cases_have_correct_gradients() {
             embedding_mean::embedding_mean_dyn(),
             vec![r(&[3, 4]), ids.clone(), r(&[4])],
         ),
+        (gru_from_calls::gru_step_dyn(), {
+            let (x, h) = (r(&[2, 3]), r(&[2, 4]));
+            let mut inputs = vec![x, h];
+            for _ in 0..3 {
+                inputs.extend([r(&[3, 4]), r(&[4, 4]), r(&[4])]);
+            }
+            inputs
+        }),
         (
             layernorm::layernorm_dyn(),
             vec![r(&[3, 5]), r(&[5]), r(&[5])],

@@ -25,17 +25,17 @@
 //! parameters, of the input at every step, and of the initial state.
 
 mod activation;
-mod affine;
+mod affine_layer;
 mod conv;
-mod dropout;
-mod embedding;
+mod dropout_layer;
+mod embedding_layer;
 mod normalization;
 mod recurrent;
 
 pub use activation::*;
-pub use affine::*;
+pub use affine_layer::*;
 pub use conv::*;
-pub use dropout::*;
-pub use embedding::*;
+pub use dropout_layer::*;
+pub use embedding_layer::*;
 pub use normalization::*;
 pub use recurrent::*;

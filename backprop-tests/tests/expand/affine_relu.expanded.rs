@@ -231,6 +231,75 @@ pub fn affine_relu_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`affine_relu`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct affine_relu {}
+impl ::backprop::ops::CallSignature for affine_relu {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "affine_relu",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "w",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "b",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Float(2usize)],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for affine_relu {
+    type Saved = AffineReluSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            affine_relu(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = affine_relu_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = affine_relu_backward(
+            saved,
+            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+        );
+        ::std::vec![
+            Some(grads.x.into_dyn()), Some(grads.w.into_dyn()), Some(grads.b.into_dyn())
+        ]
+    }
+}
 #[doc(hidden)]
 #[allow(clippy::type_complexity)]
 #[allow(

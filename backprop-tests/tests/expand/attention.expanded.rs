@@ -327,3 +327,80 @@ pub fn attention_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`attention`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct attention {}
+impl ::backprop::ops::CallSignature for attention {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "attention",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "q",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "k",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "v",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "scale",
+                kind: ::backprop::ops::Kind::Scalar,
+                grad: false,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Float(2usize)],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for attention {
+    type Saved = AttentionSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            attention(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[3usize].scalar(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = attention_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[3usize].scalar(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = attention_backward(
+            saved,
+            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+        );
+        ::std::vec![
+            Some(grads.q.into_dyn()), Some(grads.k.into_dyn()), Some(grads.v.into_dyn()),
+            None
+        ]
+    }
+}

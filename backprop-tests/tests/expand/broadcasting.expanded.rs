@@ -776,3 +776,80 @@ pub fn broadcasting_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`broadcasting`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct broadcasting {}
+impl ::backprop::ops::CallSignature for broadcasting {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "broadcasting",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "row",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "col",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "scale",
+                kind: ::backprop::ops::Kind::Scalar,
+                grad: true,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Float(2usize)],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for broadcasting {
+    type Saved = BroadcastingSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            broadcasting(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<::backprop::ndarray::Ix1>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[3usize].scalar(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = broadcasting_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[3usize].scalar(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = broadcasting_backward(
+            saved,
+            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+        );
+        ::std::vec![
+            Some(grads.x.into_dyn()), Some(grads.row.into_dyn()), Some(grads.col
+            .into_dyn()), Some(::backprop::ndarray::arr0(grads.scale).into_dyn())
+        ]
+    }
+}

@@ -306,6 +306,66 @@ pub fn loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`loss`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct loss {}
+impl ::backprop::ops::CallSignature for loss {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "loss",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "labels",
+                kind: ::backprop::ops::Kind::Int(1usize),
+                grad: false,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Scalar],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for loss {
+    type Saved = LossSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            loss(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = loss_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = loss_backward(
+            saved,
+            ::backprop::ops::upstream_scalar(upstream, 0usize),
+        );
+        ::std::vec![Some(grads.x.into_dyn()), None]
+    }
+}
 ///The gradient check `check(..)` asked for: `loss`'s generated backward against five-point central differences in `f64` (step 1e-4), on inputs drawn from seed 0 (normal values of standard deviation 1); every element's relative error `|a - n| / max(1e-8, |a| + |n|)` must be at most 1e-7.
 #[cfg(test)]
 #[test]

@@ -443,3 +443,72 @@ pub fn conv_block_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`conv_block`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct conv_block {}
+impl ::backprop::ops::CallSignature for conv_block {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "conv_block",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(4usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "w",
+                kind: ::backprop::ops::Kind::Float(4usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "b",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Float(4usize)],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for conv_block {
+    type Saved = ConvBlockSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            conv_block(
+                args[0usize].float_view::<::backprop::ndarray::Ix4>(),
+                args[1usize].float_view::<::backprop::ndarray::Ix4>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = conv_block_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix4>(),
+            args[1usize].float_view::<::backprop::ndarray::Ix4>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = conv_block_backward(
+            saved,
+            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix4>(upstream, 0usize),
+        );
+        ::std::vec![
+            Some(grads.x.into_dyn()), Some(grads.w.into_dyn()), Some(grads.b.into_dyn())
+        ]
+    }
+}

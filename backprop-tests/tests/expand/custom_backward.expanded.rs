@@ -247,6 +247,68 @@ pub fn scale_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::Some(derived_backward::<T>),
     }
 }
+/// The function [`scale`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct scale {}
+impl ::backprop::ops::CallSignature for scale {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "scale",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "s",
+                kind: ::backprop::ops::Kind::Scalar,
+                grad: true,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Float(2usize)],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for scale {
+    type Saved = ScaleSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            scale(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].scalar(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = scale_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].scalar(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = scale_backward(
+            saved,
+            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+        );
+        ::std::vec![
+            Some(grads.x.into_dyn()), Some(::backprop::ndarray::arr0(grads.s).into_dyn())
+        ]
+    }
+}
 /// The backward pass of [`scale`]: `scale_by_hand`, the backward written by hand and named in the attribute. The compiler's own is [`scale_derived_backward`]; the test `scale_gradient_check` compares the two (or, for a declared `surrogate`, checks only that every gradient has its input's shape and is finite).
 pub fn scale_backward<T: Real>(
     saved: &ScaleSaved<T>,

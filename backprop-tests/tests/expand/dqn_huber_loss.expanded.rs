@@ -600,3 +600,102 @@ pub fn dqn_huber_loss_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`dqn_huber_loss`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct dqn_huber_loss {}
+impl ::backprop::ops::CallSignature for dqn_huber_loss {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "dqn_huber_loss",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "s",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "w1",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "b1",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "w2",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "b2",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "actions",
+                kind: ::backprop::ops::Kind::Int(1usize),
+                grad: false,
+            },
+            ::backprop::ops::InputDesc {
+                name: "target",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: false,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Scalar],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for dqn_huber_loss {
+    type Saved = DqnHuberLossSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            dqn_huber_loss(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+                args[3usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+                args[5usize].int_view::<::backprop::ndarray::Ix1>(),
+                args[6usize].float_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = dqn_huber_loss_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+            args[3usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+            args[5usize].int_view::<::backprop::ndarray::Ix1>(),
+            args[6usize].float_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = dqn_huber_loss_backward(
+            saved,
+            ::backprop::ops::upstream_scalar(upstream, 0usize),
+        );
+        ::std::vec![
+            Some(grads.s.into_dyn()), Some(grads.w1.into_dyn()), Some(grads.b1
+            .into_dyn()), Some(grads.w2.into_dyn()), Some(grads.b2.into_dyn()), None,
+            None
+        ]
+    }
+}

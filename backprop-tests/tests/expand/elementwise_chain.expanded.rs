@@ -292,3 +292,54 @@ pub fn elementwise_chain_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`elementwise_chain`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct elementwise_chain {}
+impl ::backprop::ops::CallSignature for elementwise_chain {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "elementwise_chain",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Scalar],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for elementwise_chain {
+    type Saved = ElementwiseChainSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            elementwise_chain(args[0usize].float_view::<::backprop::ndarray::Ix2>()),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = elementwise_chain_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = elementwise_chain_backward(
+            saved,
+            ::backprop::ops::upstream_scalar(upstream, 0usize),
+        );
+        ::std::vec![Some(grads.x.into_dyn())]
+    }
+}

@@ -284,3 +284,70 @@ pub fn embedding_mean_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`embedding_mean`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct embedding_mean {}
+impl ::backprop::ops::CallSignature for embedding_mean {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "embedding_mean",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "table",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "ids",
+                kind: ::backprop::ops::Kind::Int(1usize),
+                grad: false,
+            },
+            ::backprop::ops::InputDesc {
+                name: "w",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Scalar],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for embedding_mean {
+    type Saved = EmbeddingMeanSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            embedding_mean(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = embedding_mean_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = embedding_mean_backward(
+            saved,
+            ::backprop::ops::upstream_scalar(upstream, 0usize),
+        );
+        ::std::vec![Some(grads.table.into_dyn()), None, Some(grads.w.into_dyn())]
+    }
+}

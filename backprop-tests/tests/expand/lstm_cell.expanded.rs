@@ -1182,3 +1182,107 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`lstm_cell`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct lstm_cell {}
+impl ::backprop::ops::CallSignature for lstm_cell {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "lstm_cell",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "h_prev",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "c_prev",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "wx",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "wh",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "b",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+        ],
+        outputs: &[
+            ::backprop::ops::Kind::Float(2usize),
+            ::backprop::ops::Kind::Float(2usize),
+        ],
+        tuple: true,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for lstm_cell {
+    type Saved = LstmCellSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            lstm_cell(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[3usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[4usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[5usize].float_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = lstm_cell_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[5usize].float_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = lstm_cell_backward(
+            saved,
+            (
+                ::backprop::ops::upstream::<
+                    _,
+                    ::backprop::ndarray::Ix2,
+                >(upstream, 0usize),
+                ::backprop::ops::upstream::<
+                    _,
+                    ::backprop::ndarray::Ix2,
+                >(upstream, 1usize),
+            ),
+        );
+        ::std::vec![
+            Some(grads.x.into_dyn()), Some(grads.h_prev.into_dyn()), Some(grads.c_prev
+            .into_dyn()), Some(grads.wx.into_dyn()), Some(grads.wh.into_dyn()),
+            Some(grads.b.into_dyn())
+        ]
+    }
+}

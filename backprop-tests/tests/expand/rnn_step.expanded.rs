@@ -415,3 +415,87 @@ pub fn rnn_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`rnn_step`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct rnn_step {}
+impl ::backprop::ops::CallSignature for rnn_step {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "rnn_step",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "x",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "h_prev",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "wx",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "wh",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "b",
+                kind: ::backprop::ops::Kind::Float(1usize),
+                grad: true,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Float(2usize)],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for rnn_step {
+    type Saved = RnnStepSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            rnn_step(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[3usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = rnn_step_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = rnn_step_backward(
+            saved,
+            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+        );
+        ::std::vec![
+            Some(grads.x.into_dyn()), Some(grads.h_prev.into_dyn()), Some(grads.wx
+            .into_dyn()), Some(grads.wh.into_dyn()), Some(grads.b.into_dyn())
+        ]
+    }
+}

@@ -480,3 +480,63 @@ pub fn svm_hinge_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
         derived_backward: ::std::option::Option::None,
     }
 }
+/// The function [`svm_hinge`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`).
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct svm_hinge {}
+impl ::backprop::ops::CallSignature for svm_hinge {
+    const SIGNATURE: ::backprop::ops::FnSignature = ::backprop::ops::FnSignature {
+        name: "svm_hinge",
+        float: ::backprop::ops::FloatKind::Generic,
+        inputs: &[
+            ::backprop::ops::InputDesc {
+                name: "scores",
+                kind: ::backprop::ops::Kind::Float(2usize),
+                grad: true,
+            },
+            ::backprop::ops::InputDesc {
+                name: "labels",
+                kind: ::backprop::ops::Kind::Int(1usize),
+                grad: false,
+            },
+        ],
+        outputs: &[::backprop::ops::Kind::Scalar],
+        tuple: false,
+    };
+}
+#[allow(unused_variables, clippy::needless_borrow)]
+impl<T: Real> ::backprop::ops::Callee<T> for svm_hinge {
+    type Saved = SvmHingeSaved<T>;
+    fn forward(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        ::backprop::ops::call_results(
+            svm_hinge(
+                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+                args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+            ),
+        )
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_, T>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        Self::Saved,
+    ) {
+        let (out, saved) = svm_hinge_train(
+            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+        );
+        (::backprop::ops::call_results(out), saved)
+    }
+    fn backward(
+        saved: &Self::Saved,
+        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        let grads = svm_hinge_backward(
+            saved,
+            ::backprop::ops::upstream_scalar(upstream, 0usize),
+        );
+        ::std::vec![Some(grads.scores.into_dyn()), None]
+    }
+}

@@ -72,3 +72,24 @@ pub mod renamed {
         }
     }
 }
+
+/// Calls across crates: this crate's `glu` and the runtime's `affine` and
+/// `softmax_cross_entropy`, each chained through its generated backward.
+pub mod calls {
+    use backprop::prelude::*;
+
+    /// A GLU block then a linear read-out and the loss, from three callees.
+    #[differentiable(check(x = [4, 2], w = [2, 3], v = [2, 3], wo = [3, 2], bo = [2], labels = [4] < 2))]
+    pub fn glu_classifier<T: Real>(
+        x: ArrayView2<T>,
+        w: ArrayView2<T>,
+        v: ArrayView2<T>,
+        wo: ArrayView2<T>,
+        bo: ArrayView1<T>,
+        labels: ArrayView1<usize>,
+    ) -> T {
+        let h: Array2<T> = super::glu(x, w, v);
+        let scores: Array2<T> = backprop::layers::affine(h, wo, bo);
+        backprop::losses::softmax_cross_entropy(scores, labels)
+    }
+}

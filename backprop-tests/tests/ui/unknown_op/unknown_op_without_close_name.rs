@@ -1,9 +1,9 @@
-//! An op name close to nothing the language knows points at the op list.
+//! A name close to no op, whose result type nothing declares, points at the op list.
 use backprop::prelude::*;
 
 #[differentiable]
 pub fn f<T: Real>(x: ArrayView2<T>) -> Array2<T> {
-    convolve(x)
+    relu(convolve(x))
 }
 
 fn main() {}
