@@ -38,18 +38,106 @@ use crate::layer::{visit_buffers_under, visit_params_under};
 use crate::monitor::{Monitor, record_through_time};
 use crate::{Activation, Layer, ParamMut, Parameters, Real};
 
+/// A value a model passes into a layer: a float array, or integer ids (the
+/// input of an [`Embedding`](crate::layers::Embedding) in front of a model).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelValue<T> {
+    /// A float array.
+    Float(ArrayD<T>),
+    /// A `usize` array (token ids, class indices).
+    Int(ArrayD<usize>),
+}
+
+impl<T> ModelValue<T> {
+    fn shape(&self) -> &[usize] {
+        match self {
+            ModelValue::Float(a) => a.shape(),
+            ModelValue::Int(a) => a.shape(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ModelValue::Float(_) => "a float array",
+            ModelValue::Int(_) => "an integer array",
+        }
+    }
+}
+
+/// An element type a model's input may have: the float type, or `usize` for
+/// ids. [`Sequential::forward`] and the training functions take arrays of either.
+pub use crate::ops::ArrayElem as InputElem;
+
+/// A model's input as the value its first layer is given.
+fn model_value<T: Real, A: InputElem<T>>(a: ArrayD<A>) -> ModelValue<T> {
+    match A::as_float(a) {
+        Ok(x) => ModelValue::Float(x),
+        Err(ids) => ModelValue::Int(ids),
+    }
+}
+
+/// A layer's input type, as a model hands it over: a float array or an
+/// integer array, of one rank.
+pub trait LayerInput<T>: Sized {
+    /// The rank, `None` for any.
+    const RANK: Option<usize>;
+    /// What the layer takes, for messages (`a float array`).
+    const KIND: &'static str;
+    /// The value as the layer's input, or the value back if it is of another kind.
+    fn from_value(v: ModelValue<T>) -> Result<Self, ModelValue<T>>;
+}
+
+impl<T: Real, A: InputElem<T>, D: Dimension> LayerInput<T> for Array<A, D> {
+    const RANK: Option<usize> = D::NDIM;
+    const KIND: &'static str = if A::IS_FLOAT {
+        "a float array"
+    } else {
+        "integer ids"
+    };
+    fn from_value(v: ModelValue<T>) -> Result<Self, ModelValue<T>> {
+        let a = match v {
+            ModelValue::Float(x) => A::from_float(x).map_err(ModelValue::Float),
+            ModelValue::Int(ids) => A::from_ids(ids).map_err(ModelValue::Int),
+        }?;
+        Ok(to_rank(a, "the input"))
+    }
+}
+
+/// A layer's input gradient, as a model passes it back: an array, or nothing
+/// for an input that takes none (`()`, an [`Embedding`](crate::layers::Embedding)'s ids).
+pub trait LayerInputGrad<T> {
+    /// The gradient with a dynamic rank, if there is one.
+    fn into_grad(self) -> Option<ArrayD<T>>;
+}
+
+impl<T: Real, D: Dimension> LayerInputGrad<T> for Array<T, D> {
+    fn into_grad(self) -> Option<ArrayD<T>> {
+        Some(self.into_dyn())
+    }
+}
+
+impl<T> LayerInputGrad<T> for () {
+    fn into_grad(self) -> Option<ArrayD<T>> {
+        None
+    }
+}
+
 /// A layer seen through dynamic-rank arrays, so that layers of different ranks can
 /// be chained in a [`Sequential`].
 ///
-/// Every [`Layer`] whose input and output are float arrays and whose input gradient
-/// is its input's array type implements it, through a blanket implementation: a
-/// layer written with `#[differentiable(layer = Name)]` goes into a [`Sequential`]
-/// with no extra code. (An [`Embedding`](crate::layers::Embedding) takes integer ids,
-/// so it stays outside, in front of the model.)
+/// Every [`Layer`] whose output is a float array, whose input is a float or an
+/// integer array, and whose input gradient is a float array or `()` implements
+/// it, through a blanket implementation: a layer written with
+/// `#[differentiable(layer = Name)]` goes into a [`Sequential`] with no extra
+/// code, and so does an [`Embedding`](crate::layers::Embedding) (integer ids
+/// in, no input gradient) in front of the layers it feeds.
 pub trait DynLayer<T: Real>: Parameters<T> {
     /// The rank of the input the layer takes, or `None` for any rank (a
     /// layer over dynamic-rank arrays, such as a [`Sequential`]).
     fn input_rank(&self) -> Option<usize>;
+
+    /// What the layer takes (`a float array`, `integer ids`), for messages.
+    fn input_kind(&self) -> &'static str;
 
     /// The name of the layer's type, for messages.
     fn type_name(&self) -> &'static str;
@@ -57,20 +145,21 @@ pub trait DynLayer<T: Real>: Parameters<T> {
     /// [`Layer::forward`] (evaluation mode).
     ///
     /// # Panics
-    /// If `x` does not have the rank of [`DynLayer::input_rank`].
-    fn forward_dyn(&self, x: ArrayD<T>) -> ArrayD<T>;
+    /// If `x` is not of the kind and rank the layer takes.
+    fn forward_dyn(&self, x: ModelValue<T>) -> ArrayD<T>;
 
     /// [`Layer::forward_train`], with the saved values boxed.
     ///
     /// # Panics
-    /// If `x` does not have the rank of [`DynLayer::input_rank`].
-    fn forward_train_dyn(&mut self, x: ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>);
+    /// If `x` is not of the kind and rank the layer takes.
+    fn forward_train_dyn(&mut self, x: ModelValue<T>) -> (ArrayD<T>, Box<dyn Any>);
 
-    /// [`Layer::backward`], from the values [`DynLayer::forward_train_dyn`] saved.
+    /// [`Layer::backward`], from the values [`DynLayer::forward_train_dyn`]
+    /// saved: the input's gradient, `None` for an input that takes none.
     ///
     /// # Panics
     /// If `saved` does not come from this layer's type, or `d_out` has the wrong rank.
-    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) -> ArrayD<T>;
+    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) -> Option<ArrayD<T>>;
 
     /// [`Layer::backward_params`]: the parameters' gradients only.
     ///
@@ -90,7 +179,7 @@ pub trait DynLayer<T: Real>: Parameters<T> {
 
 /// `a` as an array of rank `D`, without a copy: the arrays a model passes
 /// between its layers are its own.
-fn to_rank<T: Real, D: Dimension>(a: ArrayD<T>, what: &str) -> Array<T, D> {
+fn to_rank<A, D: Dimension>(a: ArrayD<A>, what: &str) -> Array<A, D> {
     let shape = a.shape().to_vec();
     a.into_dimensionality::<D>().unwrap_or_else(|_| {
         panic!(
@@ -100,37 +189,56 @@ fn to_rank<T: Real, D: Dimension>(a: ArrayD<T>, what: &str) -> Array<T, D> {
     })
 }
 
-impl<T, L, D1, D2> DynLayer<T> for L
+/// `x` as layer `L`'s input, or a panic saying what the layer takes.
+fn layer_input<T: Real, L: Layer<T>>(x: ModelValue<T>) -> L::Input
+where
+    L::Input: LayerInput<T>,
+{
+    L::Input::from_value(x).unwrap_or_else(|other| {
+        panic!(
+            "the layer takes {}, not {}",
+            <L::Input as LayerInput<T>>::KIND,
+            other.kind()
+        )
+    })
+}
+
+impl<T, L, D> DynLayer<T> for L
 where
     T: Real,
-    L: Layer<T, Input = Array<T, D1>, Output = Array<T, D2>, InputGrad = Array<T, D1>> + 'static,
+    L: Layer<T, Output = Array<T, D>> + 'static,
+    L::Input: LayerInput<T>,
+    L::InputGrad: LayerInputGrad<T>,
     L::Saved: 'static,
-    D1: Dimension,
-    D2: Dimension,
+    D: Dimension,
 {
     fn input_rank(&self) -> Option<usize> {
-        D1::NDIM
+        <L::Input as LayerInput<T>>::RANK
+    }
+
+    fn input_kind(&self) -> &'static str {
+        <L::Input as LayerInput<T>>::KIND
     }
 
     fn type_name(&self) -> &'static str {
         type_name::<L>()
     }
 
-    fn forward_dyn(&self, x: ArrayD<T>) -> ArrayD<T> {
-        self.forward(&to_rank(x, "the input")).into_dyn()
+    fn forward_dyn(&self, x: ModelValue<T>) -> ArrayD<T> {
+        self.forward(&layer_input::<T, L>(x)).into_dyn()
     }
 
-    fn forward_train_dyn(&mut self, x: ArrayD<T>) -> (ArrayD<T>, Box<dyn Any>) {
-        let (y, saved) = self.forward_train(&to_rank(x, "the input"));
+    fn forward_train_dyn(&mut self, x: ModelValue<T>) -> (ArrayD<T>, Box<dyn Any>) {
+        let (y, saved) = self.forward_train(&layer_input::<T, L>(x));
         (y.into_dyn(), Box::new(saved))
     }
 
-    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) -> ArrayD<T> {
+    fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) -> Option<ArrayD<T>> {
         let saved = saved
             .downcast::<L::Saved>()
             .expect("the saved values come from this layer's forward_train_dyn");
         self.backward(*saved, &to_rank(d_out, "the output gradient"))
-            .into_dyn()
+            .into_grad()
     }
 
     fn backward_params_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) {
@@ -333,13 +441,13 @@ impl<T: Real> Sequential<T> {
     ///
     /// # Panics
     /// On a shape error in a layer (the message names the layer and the shapes).
-    pub fn forward<D: Dimension>(&self, x: &ArrayRef<T, D>) -> ArrayD<T> {
-        let mut h = x.view().into_dyn().to_owned();
+    pub fn forward<A: InputElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
+        let mut h = model_input(x);
         for (k, entry) in self.layers.iter().enumerate() {
-            let context = self.context(k, h.shape());
-            h = in_layer(&context, || entry.layer.forward_dyn(h));
+            let context = self.context(k, &h);
+            h = ModelValue::Float(in_layer(&context, || entry.layer.forward_dyn(h)));
         }
-        h
+        model_output(h)
     }
 
     /// [`Sequential::forward`], the evaluation forward, under the name Keras
@@ -347,7 +455,7 @@ impl<T: Real> Sequential<T> {
     ///
     /// # Panics
     /// As [`Sequential::forward`].
-    pub fn predict<D: Dimension>(&self, x: &ArrayRef<T, D>) -> ArrayD<T> {
+    pub fn predict<A: InputElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
         self.forward(x)
     }
 
@@ -357,7 +465,10 @@ impl<T: Real> Sequential<T> {
     /// # Panics
     /// If the model's output does not have rank `D` (the message gives its
     /// shape), or as [`Sequential::forward`].
-    pub fn forward_as<D: Dimension>(&self, x: &ArrayRef<T, impl Dimension>) -> Array<T, D> {
+    pub fn forward_as<D: Dimension>(
+        &self,
+        x: &ArrayRef<impl InputElem<T>, impl Dimension>,
+    ) -> Array<T, D> {
         output_as(self.forward(x))
     }
 
@@ -365,7 +476,10 @@ impl<T: Real> Sequential<T> {
     ///
     /// # Panics
     /// As [`Sequential::forward_as`].
-    pub fn predict_as<D: Dimension>(&self, x: &ArrayRef<T, impl Dimension>) -> Array<T, D> {
+    pub fn predict_as<D: Dimension>(
+        &self,
+        x: &ArrayRef<impl InputElem<T>, impl Dimension>,
+    ) -> Array<T, D> {
         self.forward_as(x)
     }
 
@@ -376,9 +490,12 @@ impl<T: Real> Sequential<T> {
     ///
     /// # Panics
     /// On a shape error in a layer (the message names the layer and the shapes).
-    pub fn forward_train<D: Dimension>(&mut self, x: &ArrayRef<T, D>) -> ArrayD<T> {
+    pub fn forward_train<A: InputElem<T>, D: Dimension>(
+        &mut self,
+        x: &ArrayRef<A, D>,
+    ) -> ArrayD<T> {
         self.trace = None;
-        let (y, trace) = self.run_train(x.view().into_dyn().to_owned());
+        let (y, trace) = self.run_train(model_input(x));
         self.trace = Some(trace);
         y
     }
@@ -390,13 +507,13 @@ impl<T: Real> Sequential<T> {
     /// [`Sequential::forward_train`].
     pub fn forward_train_as<D: Dimension>(
         &mut self,
-        x: &ArrayRef<T, impl Dimension>,
+        x: &ArrayRef<impl InputElem<T>, impl Dimension>,
     ) -> Array<T, D> {
         output_as(self.forward_train(x))
     }
 
     /// The training forward of every layer: the output and what the backward needs.
-    fn run_train(&mut self, x: ArrayD<T>) -> (ArrayD<T>, SequentialSaved) {
+    fn run_train(&mut self, x: ModelValue<T>) -> (ArrayD<T>, SequentialSaved) {
         let mut monitor = self.monitor.take();
         if let Some(monitor) = &mut monitor {
             monitor.next_step();
@@ -412,14 +529,14 @@ impl<T: Real> Sequential<T> {
     /// model's monitor sees the layers inside its blocks (`block.relu`).
     fn run_train_observed(
         &mut self,
-        x: ArrayD<T>,
+        x: ModelValue<T>,
         mut monitor: Option<&mut Monitor>,
         prefix: &str,
     ) -> (ArrayD<T>, SequentialSaved) {
         let mut h = x;
         let mut saved = Vec::with_capacity(self.layers.len());
         for k in 0..self.layers.len() {
-            let context = self.context(k, h.shape());
+            let context = self.context(k, &h);
             let Entry { name, layer } = &mut self.layers[k];
             let nested = monitor.is_some()
                 && (layer.as_any().downcast_ref::<Sequential<T>>())
@@ -444,8 +561,9 @@ impl<T: Real> Sequential<T> {
                 }
             }
             saved.push(s);
-            h = y;
+            h = ModelValue::Float(y);
         }
+        let h = model_output(h);
         let output_shape = h.shape().to_vec();
         (
             h,
@@ -465,10 +583,26 @@ impl<T: Real> Sequential<T> {
     /// # Panics
     /// If there was no training forward since the last backward, or `d_out` does not
     /// have the shape of that forward's output.
+    ///
+    /// A model whose first layer takes no input gradient (an
+    /// [`Embedding`](crate::layers::Embedding)'s ids) has none to give: call
+    /// [`Sequential::backward_params`].
     pub fn backward<D: Dimension>(&mut self, d_out: &ArrayRef<T, D>) -> ArrayD<T> {
         let trace = self.take_trace();
-        self.run_backward(trace, d_out, false)
-            .expect("the input's gradient was asked for")
+        let d_x = self.run_backward(trace, d_out, false);
+        self.input_gradient(d_x)
+    }
+
+    /// The input's gradient a backward gave, or a panic naming the first layer
+    /// that takes none.
+    fn input_gradient(&self, d_x: Option<ArrayD<T>>) -> ArrayD<T> {
+        d_x.unwrap_or_else(|| {
+            panic!(
+                "the model's input takes no gradient: its first layer, {}, takes {}; train with `backward_params`",
+                self.describe(0),
+                self.layers[0].layer.input_kind()
+            )
+        })
     }
 
     /// The backward pass of the last [`Sequential::forward_train`] for
@@ -515,13 +649,20 @@ impl<T: Real> Sequential<T> {
         }
         let first = saved.remove(0);
         for (k, saved) in saved.into_iter().enumerate().rev() {
-            d = self.backward_of(k + 1, |layer| layer.backward_dyn(saved, d));
+            let d_in = self.backward_of(k + 1, |layer| layer.backward_dyn(saved, d));
+            // Only the first layer may take something without a gradient (ids).
+            d = d_in.unwrap_or_else(|| {
+                panic!(
+                    "{} gives no input gradient, so it must be the model's first layer",
+                    self.describe(k + 1)
+                )
+            });
         }
         if params_only {
             self.backward_of(0, |layer| layer.backward_params_dyn(first, d));
             None
         } else {
-            Some(self.backward_of(0, |layer| layer.backward_dyn(first, d)))
+            self.backward_of(0, |layer| layer.backward_dyn(first, d))
         }
     }
 
@@ -550,12 +691,21 @@ impl<T: Real> Sequential<T> {
         format!("layer `{}` ({})", e.name, e.layer.type_name())
     }
 
-    /// Checks the rank of layer `k`'s input and describes it for messages.
-    fn context(&self, k: usize, shape: &[usize]) -> String {
+    /// Checks the kind and rank of layer `k`'s input and describes it for messages.
+    fn context(&self, k: usize, x: &ModelValue<T>) -> String {
+        let shape = x.shape();
         let from = match k {
             0 => "the model's input".to_string(),
             _ => format!("the output of layer `{}`", self.layers[k - 1].name),
         };
+        let takes = self.layers[k].layer.input_kind();
+        let ids = matches!(x, ModelValue::Int(_));
+        assert!(
+            ids == (takes == "integer ids"),
+            "{} takes {takes}, but {from} is {}",
+            self.describe(k),
+            x.kind()
+        );
         if let Some(rank) = self.layers[k].layer.input_rank() {
             assert!(
                 shape.len() == rank,
@@ -564,6 +714,22 @@ impl<T: Real> Sequential<T> {
             );
         }
         format!("{} given {from}, of shape {shape:?}", self.describe(k))
+    }
+}
+
+/// A model's input as the value its first layer is given.
+fn model_input<T: Real, A: InputElem<T>, D: Dimension>(x: &ArrayRef<A, D>) -> ModelValue<T> {
+    model_value(x.view().into_dyn().to_owned())
+}
+
+/// What a model returns: the float array its last layer gave (an empty model
+/// returns its input, which must then be a float array).
+fn model_output<T: Real>(h: ModelValue<T>) -> ArrayD<T> {
+    match h {
+        ModelValue::Float(y) => y,
+        ModelValue::Int(_) => {
+            panic!("a model without layers returns its input, which must be a float array, not ids")
+        }
     }
 }
 
@@ -594,12 +760,12 @@ impl<T: Real> Layer<T> for Sequential<T> {
     }
 
     fn forward_train(&mut self, x: &ArrayD<T>) -> (ArrayD<T>, SequentialSaved) {
-        self.run_train(x.clone())
+        self.run_train(ModelValue::Float(x.clone()))
     }
 
     fn backward(&mut self, saved: SequentialSaved, d_out: &ArrayD<T>) -> ArrayD<T> {
-        self.run_backward(saved, d_out, false)
-            .expect("the input's gradient was asked for")
+        let d_x = self.run_backward(saved, d_out, false);
+        self.input_gradient(d_x)
     }
 
     fn backward_params(&mut self, saved: SequentialSaved, d_out: &ArrayD<T>) {
@@ -1067,5 +1233,91 @@ mod tests {
         let block = monitored.get::<Sequential<f64>>("block").unwrap();
         assert!(block.monitor().is_none());
         assert_eq!(take_grads(&mut monitored), take_grads(&mut plain));
+    }
+
+    #[test]
+    fn an_embedding_feeds_the_layers_after_it() {
+        use crate::layers::Embedding;
+        let mut rng = SeededRng::new(1);
+        let mut model = Sequential::new();
+        model
+            .push("emb", Embedding::new(5, 3, &mut rng))
+            .push("fc", Affine::new(3, 2, &mut rng));
+        let ids = ndarray::array![0usize, 4, 2, 4];
+        // The model's forward is the layers' one after the other.
+        let scores: Array2<f64> = model.forward_as(&ids);
+        let emb = model.get::<Embedding<f64>>("emb").unwrap();
+        let fc = model.get::<Affine<f64>>("fc").unwrap();
+        assert_eq!(scores, fc.forward(&emb.forward(&ids)));
+        // Training reaches the table through the layers after it: the rows of
+        // the ids given get gradients, the others none.
+        model.zero_grad();
+        let out = model.forward_train(&ids);
+        model.backward_params(&out.mapv(|_| 1.0));
+        let table = &model.get::<Embedding<f64>>("emb").unwrap().table.grad;
+        for (row, used) in [(0, true), (1, false), (2, true), (3, false), (4, true)] {
+            let touched = table.row(row).iter().any(|&g| g != 0.0);
+            assert_eq!(touched, used, "row {row} of the table's gradient: {table}");
+        }
+    }
+
+    #[test]
+    fn a_model_of_ids_learns_with_the_training_loop() {
+        use crate::layers::Embedding;
+        use crate::train::{EpochOptions, evaluate, shuffle_rng, train_epoch};
+        let mut rng = SeededRng::new(2);
+        let mut model = Sequential::<f64>::new();
+        model
+            .push("emb", Embedding::new(10, 4, &mut rng))
+            .push("fc", Affine::new(4, 2, &mut rng));
+        let ids = Array1::from_iter((0..40).map(|i| i % 10));
+        let labels = ids.mapv(|i| usize::from(i >= 5));
+        let mut optimizer = Adam::new(0.05);
+        let options = EpochOptions::new(8);
+        for epoch in 0..30 {
+            train_epoch(
+                &mut model,
+                &mut optimizer,
+                &ids,
+                &labels,
+                &options,
+                &mut shuffle_rng(0, epoch),
+                &mut |_| {},
+            );
+        }
+        let stats = evaluate(&model, &ids, &labels, 16);
+        assert_eq!(stats.accuracy, 1.0, "{stats:?}");
+    }
+
+    #[test]
+    #[should_panic(expected = "the model's input takes no gradient: its first layer, layer `emb`")]
+    fn the_input_gradient_of_ids_is_an_error_that_names_the_layer() {
+        use crate::layers::Embedding;
+        let mut rng = SeededRng::new(1);
+        let mut model = Sequential::<f64>::new();
+        model.push("emb", Embedding::new(5, 3, &mut rng));
+        let out = model.forward_train(&ndarray::array![1usize, 2]);
+        model.backward(&out);
+    }
+
+    #[test]
+    #[should_panic(expected = "takes integer ids, but the model's input is a float array")]
+    fn floats_given_to_an_embedding_are_an_error_that_names_the_layer() {
+        use crate::layers::Embedding;
+        let mut rng = SeededRng::new(1);
+        let mut model = Sequential::<f64>::new();
+        model.push("emb", Embedding::new(5, 3, &mut rng));
+        model.forward(&ndarray::array![1.0, 2.0]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "layer `fc` (backprop_core::layers::affine_layer::Affine<f64>) takes a float array, but the model's input is an integer array"
+    )]
+    fn ids_given_to_a_float_layer_are_an_error_that_names_the_layer() {
+        let mut rng = SeededRng::new(1);
+        let mut model = Sequential::<f64>::new();
+        model.push("fc", Affine::new(2, 3, &mut rng));
+        model.forward(&ndarray::array![[1usize, 2]]);
     }
 }

@@ -60,7 +60,7 @@ use crate::losses::{
     mse_backward, mse_train, predicted_classes, softmax_cross_entropy,
     softmax_cross_entropy_backward, softmax_cross_entropy_train,
 };
-use crate::model::Sequential;
+use crate::model::{InputElem, Sequential};
 use crate::monitor::Monitor;
 use crate::optim::{OptimStateError, Optimizer, clip_grad_norm};
 use crate::{Parameters, Real, SeededRng};
@@ -235,10 +235,10 @@ pub struct StepStats {
 /// # Panics
 /// If the model's output is not 2-D, the target does not fit it, or `clip_norm` is
 /// negative.
-pub fn train_step<T: Real, D: Dimension>(
+pub fn train_step<T: Real, A: InputElem<T>, D: Dimension>(
     model: &mut Sequential<T>,
     optimizer: &mut dyn Optimizer<T>,
-    x: &ArrayRef<T, D>,
+    x: &ArrayRef<A, D>,
     target: impl Loss<T>,
     clip_norm: Option<f64>,
 ) -> StepStats {
@@ -376,10 +376,10 @@ pub type ClassLoss<T> = dyn Fn(ArrayView2<'_, T>, ArrayView1<'_, usize>) -> (T, 
 /// # Panics
 /// As [`train_epoch`].
 #[allow(clippy::too_many_arguments)]
-pub fn train_epoch_with<T: Real, D: RemoveAxis>(
+pub fn train_epoch_with<T: Real, A: InputElem<T>, D: RemoveAxis>(
     model: &mut Sequential<T>,
     optimizer: &mut dyn Optimizer<T>,
-    inputs: &ArrayRef<T, D>,
+    inputs: &ArrayRef<A, D>,
     labels: &ArrayRef1<usize>,
     options: &EpochOptions,
     rng: &mut SeededRng,
@@ -425,10 +425,10 @@ pub fn train_epoch_with<T: Real, D: RemoveAxis>(
 ///
 /// # Panics
 /// If there is not one label per example, `inputs` is empty, or as [`train_step`].
-pub fn train_epoch<T: Real, D: RemoveAxis>(
+pub fn train_epoch<T: Real, A: InputElem<T>, D: RemoveAxis>(
     model: &mut Sequential<T>,
     optimizer: &mut dyn Optimizer<T>,
-    inputs: &ArrayRef<T, D>,
+    inputs: &ArrayRef<A, D>,
     labels: &ArrayRef1<usize>,
     options: &EpochOptions,
     rng: &mut SeededRng,
@@ -456,9 +456,9 @@ pub fn train_epoch<T: Real, D: RemoveAxis>(
 /// # Panics
 /// If there is not one label per example, `inputs` is empty, `batch_size` is 0,
 /// or the model's output is not `[batch, classes]` scores.
-pub fn evaluate<T: Real, D: RemoveAxis>(
+pub fn evaluate<T: Real, A: InputElem<T>, D: RemoveAxis>(
     model: &Sequential<T>,
-    inputs: &ArrayRef<T, D>,
+    inputs: &ArrayRef<A, D>,
     labels: &ArrayRef1<usize>,
     batch_size: usize,
 ) -> EpochStats {
@@ -859,7 +859,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "5 examples (inputs of shape [5, 2]) but 4 labels")]
     fn labels_must_match_the_examples() {
-        evaluate(&mlp(0), &Array2::zeros((5, 2)), &Array1::zeros(4), 2);
+        evaluate(&mlp(0), &Array2::<f64>::zeros((5, 2)), &Array1::zeros(4), 2);
     }
 
     #[test]

@@ -42,6 +42,6 @@ pub use guard::{Origin, guard, non_finite_guard, set_non_finite_guard};
 pub use index::*;
 pub use linalg::*;
 pub use ndarray::Axis;
-pub use real::Real;
+pub use real::{ArrayElem, Real};
 pub use reduce::*;
 pub use site::{ShapeMismatch, Site, check_upstream, unavailable};

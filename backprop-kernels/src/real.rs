@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use ndarray::{LinalgScalar, ScalarOperand};
+use ndarray::{ArrayD, LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive};
 
 /// A float type that generated code and the runtime can compute with: `f32` or `f64`.
@@ -55,4 +55,44 @@ impl Real for f64 {
         self
     }
     const NAME: &'static str = "f64";
+}
+
+/// An element type of the arrays a model takes: the float type `T`, or
+/// `usize` for ids (an embedding's input). Here, beside [`Real`], so that the
+/// two implementations are known not to overlap (`usize` is no `Real`).
+pub trait ArrayElem<T: Real>: Clone + 'static {
+    /// Whether `Self` is the float type.
+    const IS_FLOAT: bool;
+    /// The array as floats, or as ids.
+    fn as_float(a: ArrayD<Self>) -> Result<ArrayD<T>, ArrayD<usize>>;
+    /// An array of floats as an array of `Self`, or the array back if `Self` is `usize`.
+    fn from_float(a: ArrayD<T>) -> Result<ArrayD<Self>, ArrayD<T>>;
+    /// An array of ids as an array of `Self`, or the array back if `Self` is the float type.
+    fn from_ids(a: ArrayD<usize>) -> Result<ArrayD<Self>, ArrayD<usize>>;
+}
+
+impl<T: Real> ArrayElem<T> for T {
+    const IS_FLOAT: bool = true;
+    fn as_float(a: ArrayD<T>) -> Result<ArrayD<T>, ArrayD<usize>> {
+        Ok(a)
+    }
+    fn from_float(a: ArrayD<T>) -> Result<ArrayD<T>, ArrayD<T>> {
+        Ok(a)
+    }
+    fn from_ids(a: ArrayD<usize>) -> Result<ArrayD<T>, ArrayD<usize>> {
+        Err(a)
+    }
+}
+
+impl<T: Real> ArrayElem<T> for usize {
+    const IS_FLOAT: bool = false;
+    fn as_float(a: ArrayD<usize>) -> Result<ArrayD<T>, ArrayD<usize>> {
+        Err(a)
+    }
+    fn from_float(a: ArrayD<T>) -> Result<ArrayD<usize>, ArrayD<T>> {
+        Err(a)
+    }
+    fn from_ids(a: ArrayD<usize>) -> Result<ArrayD<usize>, ArrayD<usize>> {
+        Ok(a)
+    }
 }
