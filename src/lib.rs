@@ -230,6 +230,12 @@
 //! check_layer(&mut layer, &x, &GradCheck::default()).assert_passed();
 //! ```
 //!
+//! A layer of several inputs, such as a recurrent step taking `(x, h)`, names
+//! them: `#[differentiable(layer = Mix, input = (x, h))]` makes the layer's
+//! input the tuple of the function's leading inputs, and its input gradient
+//! the tuple of their gradients (`()` for integer ids); the outputs may be a
+//! tuple too. [`check_layer`] checks every input and every parameter.
+//!
 //! # Recurrences
 //!
 //! `#[differentiable(cell = Name)]` makes a step `(x, h_prev, fields..) -> h`

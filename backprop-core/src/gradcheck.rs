@@ -323,47 +323,119 @@ pub fn assert_surrogate_shapes(f: &DynFunction<f64>, inputs: &[DynValue<f64>], s
     }
 }
 
-/// The input gradient of a layer, if its input takes one.
-pub trait InputGradient<D: Dimension> {
-    /// The gradient as an array, or `None`.
-    fn into_gradient(self) -> Option<Array<f64, D>>;
+/// A layer's input, output or input gradient as its float arrays, for
+/// [`check_layer`]: a float array, integer ids or `()` (which have none), or
+/// a tuple of them (a layer of several inputs, `(x, h)`, or outputs).
+pub trait CheckParts: Sized {
+    /// Each part in order: a float array, or `None` for ids and `()`.
+    fn to_parts(&self) -> Vec<Option<ArrayD<f64>>>;
+    /// `self` with its float arrays replaced by `parts` (as `to_parts` orders them).
+    ///
+    /// # Panics
+    /// If a part does not have the rank of the one it replaces.
+    fn with_parts(&self, parts: &[Option<ArrayD<f64>>]) -> Self;
 }
 
-impl<D: Dimension> InputGradient<D> for Array<f64, D> {
-    fn into_gradient(self) -> Option<Array<f64, D>> {
-        Some(self)
+impl<D: Dimension> CheckParts for Array<f64, D> {
+    fn to_parts(&self) -> Vec<Option<ArrayD<f64>>> {
+        vec![Some(self.clone().into_dyn())]
+    }
+    fn with_parts(&self, parts: &[Option<ArrayD<f64>>]) -> Self {
+        match parts.first() {
+            Some(Some(p)) => p
+                .clone()
+                .into_dimensionality::<D>()
+                .expect("the part's rank"),
+            _ => self.clone(),
+        }
     }
 }
 
-impl<D: Dimension> InputGradient<D> for () {
-    fn into_gradient(self) -> Option<Array<f64, D>> {
-        None
+impl<D: Dimension> CheckParts for Array<usize, D> {
+    fn to_parts(&self) -> Vec<Option<ArrayD<f64>>> {
+        vec![None]
+    }
+    fn with_parts(&self, _: &[Option<ArrayD<f64>>]) -> Self {
+        self.clone()
     }
 }
 
-/// Checks the input gradient and every parameter gradient of a layer in training
-/// mode. The layer's training forward must be deterministic (reseed stochastic
-/// layers, or check them in a mode without noise).
-pub fn check_layer<L, D1, D2>(layer: &mut L, x: &Array<f64, D1>, opts: &GradCheck) -> Report
+impl CheckParts for () {
+    fn to_parts(&self) -> Vec<Option<ArrayD<f64>>> {
+        vec![None]
+    }
+    fn with_parts(&self, _: &[Option<ArrayD<f64>>]) -> Self {}
+}
+
+macro_rules! tuple_parts {
+    ($($name:ident $idx:tt),+) => {
+        impl<$($name: CheckParts),+> CheckParts for ($($name,)+) {
+            fn to_parts(&self) -> Vec<Option<ArrayD<f64>>> {
+                let mut parts = Vec::new();
+                $(parts.extend(self.$idx.to_parts());)+
+                parts
+            }
+            // The last part's `at += n` is never read.
+            #[allow(unused_assignments)]
+            fn with_parts(&self, parts: &[Option<ArrayD<f64>>]) -> Self {
+                let mut at = 0;
+                ($({
+                    let n = self.$idx.to_parts().len();
+                    let part = self.$idx.with_parts(&parts[at..at + n]);
+                    at += n;
+                    part
+                },)+)
+            }
+        }
+    };
+}
+
+tuple_parts!(A 0, B 1);
+tuple_parts!(A 0, B 1, C 2);
+tuple_parts!(A 0, B 1, C 2, D 3);
+
+/// Checks the input gradient (of every input, for a layer of several) and
+/// every parameter gradient of a layer in training mode, against central
+/// differences. The layer's training forward must be deterministic (reseed
+/// stochastic layers, or check them in a mode without noise). Integer inputs
+/// (an embedding's ids) are not perturbed.
+pub fn check_layer<L>(layer: &mut L, x: &L::Input, opts: &GradCheck) -> Report
 where
-    L: Layer<f64, Input = Array<f64, D1>, Output = Array<f64, D2>>,
-    L::InputGrad: InputGradient<D1>,
-    D1: Dimension,
-    D2: Dimension,
+    L: Layer<f64>,
+    L::Input: CheckParts,
+    L::Output: CheckParts,
+    L::InputGrad: CheckParts,
 {
     let mut rng = SeededRng::new(opts.seed);
     let (out, saved) = layer.forward_train(x);
-    let r = random_like(out.raw_dim(), &mut rng);
+    // A random upstream gradient for every float part of the output.
+    let r_parts: Vec<Option<ArrayD<f64>>> = out
+        .to_parts()
+        .into_iter()
+        .map(|p| p.map(|p| random_like(p.raw_dim(), &mut rng)))
+        .collect();
+    let r_out = out.with_parts(&r_parts);
     layer.zero_grad();
-    let d_x = layer.backward(saved, &r).into_gradient();
-    let out = |layer: &mut L, x: &Array<f64, D1>| vec![layer.forward_train(x).0.into_dyn()];
-    let r = [r.into_dyn()];
+    let d_x = layer.backward(saved, &r_out).to_parts();
+    let floats = |parts: Vec<Option<ArrayD<f64>>>| parts.into_iter().flatten().collect::<Vec<_>>();
+    let outputs = |layer: &mut L, x: &L::Input| floats(layer.forward_train(x).0.to_parts());
+    let r = floats(r_parts);
     let mut entries = Vec::new();
-    if let Some(d_x) = d_x {
-        let mut xv = x.clone().into_dyn();
-        let to_input = |v: &ArrayD<f64>| v.clone().into_dimensionality::<D1>().expect("same rank");
-        entries.push(compare("input", &d_x.into_dyn(), &mut xv, opts, &r, |v| {
-            out(layer, &to_input(v))
+    let x_parts = x.to_parts();
+    for (i, (d, value)) in d_x.iter().zip(&x_parts).enumerate() {
+        let (Some(d), Some(value)) = (d, value) else {
+            continue;
+        };
+        let name = if x_parts.len() == 1 {
+            "input".to_string()
+        } else {
+            format!("input {i}")
+        };
+        let mut v = value.clone();
+        entries.push(compare(&name, d, &mut v, opts, &r, |v| {
+            let mut parts = x_parts.clone();
+            parts[i] = Some(v.clone());
+            outputs(layer, &x.with_parts(&parts))
         }));
     }
     // Parameters: copy out values and gradients, then perturb through visit_params.
@@ -375,7 +447,7 @@ where
         let mut v = value.clone();
         let entry = compare(name, grad, &mut v, opts, &r, |v| {
             set_param(layer, k, v);
-            out(layer, x)
+            outputs(layer, x)
         });
         set_param(layer, k, value);
         entries.push(entry);

@@ -1,8 +1,8 @@
 //! Helpers shared by the tests of layers, losses and models.
 
-use ndarray::{Array, Dimension, IntoDimension};
+use ndarray::{Array, IntoDimension};
 
-use crate::gradcheck::InputGradient;
+use crate::gradcheck::CheckParts;
 use crate::{GradCheck, Layer, SeededRng, check_layer};
 
 /// Standard normal samples of a shape, from a seed.
@@ -25,12 +25,12 @@ pub fn settings() -> GradCheck {
 
 /// Runs [`check_layer`] with [`settings`] and asserts it passed.
 #[track_caller]
-pub fn check<L, D1, D2>(layer: &mut L, x: &Array<f64, D1>)
+pub fn check<L>(layer: &mut L, x: &L::Input)
 where
-    L: Layer<f64, Input = Array<f64, D1>, Output = Array<f64, D2>>,
-    L::InputGrad: InputGradient<D1>,
-    D1: Dimension,
-    D2: Dimension,
+    L: Layer<f64>,
+    L::Input: CheckParts,
+    L::Output: CheckParts,
+    L::InputGrad: CheckParts,
 {
     check_layer(layer, x, &settings()).assert_passed();
 }

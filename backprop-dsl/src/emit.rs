@@ -49,6 +49,8 @@ struct Emitter<'a> {
     custom_backward: Option<TokenStream>,
     /// `recurrence = wh`: a cell's recurrence matrix field.
     recurrence: Option<Ident>,
+    /// How many leading inputs a layer takes (`input = (x, h)`; 1 by default).
+    layer_inputs: usize,
     /// The source sites of the function body being emitted, by their text: the
     /// kernels' calls read `&SITES[k]`, and [`Emitter::guarded`] puts the table
     /// at the top of the body, out of the statements' way.
@@ -74,6 +76,10 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         krate: opts.krate.to_token_stream(),
         custom_backward: opts.backward.as_ref().map(|p| p.to_token_stream()),
         recurrence: opts.recurrence.clone(),
+        layer_inputs: opts
+            .layer_input
+            .as_ref()
+            .map_or(1, |(_, names)| names.len().max(1)),
         sites: Default::default(),
     };
     e.assign_names();
@@ -2208,13 +2214,16 @@ impl Emitter<'_> {
     /// gradients as a tuple in input order. `None` if there is nothing to skip.
     fn backward_params_fn(&self) -> Option<TokenStream> {
         let wanted = self.grad_inputs();
-        // Nothing to skip, or nothing but the input's gradient to compute.
-        if wanted.first().is_none_or(|&(i, _)| i != 0) || wanted.len() == 1 {
+        let n = self.layer_inputs;
+        let params: Vec<(usize, ValueId)> =
+            wanted.iter().copied().filter(|&(i, _)| i >= n).collect();
+        // Nothing to skip, or nothing but the inputs' gradients to compute.
+        if params.len() == wanted.len() || params.is_empty() {
             return None;
         }
         let name = self.backward_params_name();
-        let body = self.backward_body(&wanted[1..]);
-        let (tys, values): (Vec<TokenStream>, Vec<TokenStream>) = wanted[1..]
+        let body = self.backward_body(&params);
+        let (tys, values): (Vec<TokenStream>, Vec<TokenStream>) = params
             .iter()
             .zip(&body.grads)
             .map(|(&(i, _), (_, value))| (self.grad_field_ty(i), value.clone()))
@@ -2753,28 +2762,54 @@ impl Emitter<'_> {
         let saved_ty = self.struct_name("Saved");
         // `layer = Name` means `Name<T>` for a generic function; written generics are kept.
         let layer_ty = self.holder_type(layer);
-        let first = &self.def.inputs[0];
-        let input_wants = self.g.grads.first().is_some_and(|g| g.is_some());
-        let (input_ty, input_arg) = match first.kind {
-            InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
-                let elem = if matches!(first.kind, InputKind::Float(..)) {
-                    f.clone()
+        // The layer's input: its first input, or a tuple of its leading ones.
+        let n = self.layer_inputs;
+        let wants = |i: usize| self.g.grads.get(i).is_some_and(|g| g.is_some());
+        let input_wants = (0..n).any(wants);
+        let parts: Vec<(TokenStream, TokenStream, TokenStream)> = self.def.inputs[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let x = if n == 1 {
+                    quote!(x)
                 } else {
-                    quote!(usize)
+                    let idx = syn::Index::from(i);
+                    quote!(x.#idx)
                 };
-                let arg = match pass {
-                    Pass::View => quote!(x.view()),
-                    Pass::Ref => quote!(x),
-                    Pass::Owned => quote!(x.clone()),
+                let (ty, arg) = match input.kind {
+                    InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
+                        let elem = if matches!(input.kind, InputKind::Float(..)) {
+                            f.clone()
+                        } else {
+                            quote!(usize)
+                        };
+                        let arg = match (pass, n) {
+                            (Pass::View, _) => quote!(#x.view()),
+                            (Pass::Ref, 1) => quote!(#x),
+                            (Pass::Ref, _) => quote!(&#x),
+                            (Pass::Owned, _) => quote!(#x.clone()),
+                        };
+                        (self.array_ty(r, elem), arg)
+                    }
+                    _ => (quote!(()), quote!(())),
                 };
-                (self.array_ty(r, elem), arg)
+                let grad_ty = if wants(i) { ty.clone() } else { quote!(()) };
+                (ty, arg, grad_ty)
+            })
+            .collect();
+        let tuple_of = |items: Vec<TokenStream>| -> TokenStream {
+            if n == 1 {
+                quote!(#(#items)*)
+            } else {
+                quote!((#(#items),*))
             }
-            _ => (quote!(()), quote!(())),
         };
-        let input_grad_ty = if input_wants {
-            input_ty.clone()
-        } else {
+        let input_ty = tuple_of(parts.iter().map(|p| p.0.clone()).collect());
+        let input_args: Vec<TokenStream> = parts.iter().map(|p| p.1.clone()).collect();
+        let input_grad_ty = if n == 1 && !input_wants {
             quote!(())
+        } else {
+            tuple_of(parts.iter().map(|p| p.2.clone()).collect())
         };
         let HolderFields {
             args: field_args,
@@ -2785,8 +2820,8 @@ impl Emitter<'_> {
             fields_mut,
             accessors,
             turbofish,
-        } = self.holder_fields(1, &layer_ty);
-        let args: Vec<TokenStream> = std::iter::once(input_arg).chain(field_args).collect();
+        } = self.holder_fields(n, &layer_ty);
+        let args: Vec<TokenStream> = input_args.into_iter().chain(field_args).collect();
         let d_out = match (self.def.tuple, self.scalar_output(0)) {
             (true, _) => {
                 let parts: Vec<TokenStream> = (0..self.def.outputs.len())
@@ -2806,11 +2841,21 @@ impl Emitter<'_> {
         };
         let out_ty = self.output_ty();
         // Without an input gradient the body ends in a statement and returns `()`.
-        let ret = if input_wants {
-            let x = &first.name;
-            quote!(grads.#x)
-        } else {
+        let ret = if !input_wants && n == 1 {
             quote!()
+        } else {
+            tuple_of(
+                (0..n)
+                    .map(|i| {
+                        let x = &self.def.inputs[i].name;
+                        if wants(i) {
+                            quote!(grads.#x)
+                        } else {
+                            quote!(())
+                        }
+                    })
+                    .collect(),
+            )
         };
         // The backward without the input's gradient, where there is one to skip
         // (a backward of the user's own is only ever called whole).

@@ -201,6 +201,9 @@ fn check_holder_signature(
     if options.layer.is_some() {
         check_layer_signature(def, diags);
     }
+    if let Some((span, names)) = &options.layer_input {
+        check_layer_input(def, options, *span, names, diags);
+    }
     if let Some(cell) = &options.cell {
         if let Some(layer) = &options.layer {
             diags.error_at(layer, messages::LAYER_AND_CELL);
@@ -208,6 +211,39 @@ fn check_holder_signature(
         check_cell_signature(def, cell, diags);
     }
     check_recurrence(def, options, diags);
+}
+
+/// `input = (x, h)`: with `layer = S`, the function's leading inputs in order,
+/// each an array (a float array, or ids).
+fn check_layer_input(
+    def: &parse::FnDef,
+    options: &parse::Options,
+    span: proc_macro2::Span,
+    names: &[proc_macro2::Ident],
+    diags: &mut diag::Diagnostics,
+) {
+    if options.layer.is_none() {
+        diags.error(span, messages::LAYER_INPUT_WITHOUT_LAYER);
+        return;
+    }
+    let leading = def.inputs.iter().take(names.len().max(1));
+    let is_leading =
+        names.len() <= def.inputs.len() && names.iter().zip(&def.inputs).all(|(n, i)| *n == i.name);
+    if !is_leading {
+        let given: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let leading: Vec<String> = leading.map(|i| i.name.to_string()).collect();
+        let at = names.first().map_or(span, |n| n.span());
+        diags.error(at, messages::layer_input_not_leading(&given, &leading));
+        return;
+    }
+    for input in &def.inputs[..names.len()] {
+        if !matches!(
+            input.kind,
+            parse::InputKind::Float(..) | parse::InputKind::Int(..)
+        ) {
+            diags.error(input.name.span(), messages::LAYER_FIRST_INPUT);
+        }
+    }
 }
 
 /// `recurrence = name`: a 2-D float input after the state, taking a gradient

@@ -54,7 +54,7 @@ impl Message {
 // ---------------------------------------------------------------------------
 
 /// The options there are: the help of an option error without a better one.
-const OPTIONS: &str = "the options are `layer = StructName`, `cell = StructName`, `crate = path::to::backprop`, \
+const OPTIONS: &str = "the options are `layer = StructName` (with `input = (x, h)` for a layer of several inputs), `cell = StructName`, `crate = path::to::backprop`, \
         `check(input = [shape], ...)`, `backward = your_backward` (with `surrogate` if it differs \
         on purpose), and lint levels `allow(lint, ...)`, `warn(..)`, `deny(..)`";
 
@@ -399,6 +399,30 @@ pub const LAYER_FIRST_INPUT: Message = Message::fixed(
     "the first input of a layer is its input array",
     LAYER_INPUTS,
 );
+
+/// `input = ..` not written as a name or a tuple of names (the text of the parser's error).
+pub const LAYER_INPUT_OPTION: &str =
+    "`input` names the layer's inputs: `input = (x, h)` for a layer of two inputs";
+
+/// `input = (..)` without `layer = S`.
+pub const LAYER_INPUT_WITHOUT_LAYER: Message = Message::fixed(
+    "`input = (..)` names the inputs of a layer, but there is no `layer = S`",
+    "write `layer = S, input = (x, h)`: the layer `S` then takes the tuple `(x, h)`",
+);
+
+/// `input = (..)` naming other inputs than the function's leading ones.
+pub fn layer_input_not_leading(given: &[String], leading: &[String]) -> Message {
+    Message::new(
+        format!(
+            "`input = ({})` must name the function's first inputs, in order",
+            given.join(", ")
+        ),
+        format!(
+            "put the layer's inputs first and name them as declared: `input = ({})`; the inputs after them are the struct's fields",
+            leading.join(", ")
+        ),
+    )
+}
 
 /// With `layer = S`, a function without inputs.
 pub const LAYER_WITHOUT_INPUT: Message = Message::fixed("a layer needs an input", LAYER_INPUTS);

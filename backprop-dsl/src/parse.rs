@@ -18,6 +18,9 @@ pub struct Options {
     /// `layer = Name`: also implement `Layer` for the struct `Name` (written with
     /// its generics, `Name<T>`, or without them for `Name<T>` of the float type).
     pub layer: Option<syn::Type>,
+    /// `input = (x, h)`: with `layer`, the layer's input is these leading
+    /// inputs together (a tuple), not the first alone; where it was written.
+    pub layer_input: Option<(Span, Vec<Ident>)>,
     /// `cell = Name`: the function is one step of a recurrence `(x, state) ->
     /// state`; implement `layers::Cell` (and `Parameters`) for the struct `Name`,
     /// whose fields are the inputs after the state.
@@ -124,6 +127,7 @@ pub struct FnDef {
 pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
     let mut options = Options {
         layer: None,
+        layer_input: None,
         cell: None,
         recurrence: None,
         krate: syn::parse_quote!(::backprop),
@@ -143,6 +147,25 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
         };
         if meta.path.is_ident("layer") {
             options.layer = Some(value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("input") {
+            let span = syn::spanned::Spanned::span(&meta.path);
+            let names = match value()?.parse::<syn::Expr>()? {
+                syn::Expr::Path(p) if p.path.get_ident().is_some() => {
+                    p.path.get_ident().into_iter().cloned().collect()
+                }
+                syn::Expr::Tuple(t) => t
+                    .elems
+                    .iter()
+                    .map(|e| match e {
+                        syn::Expr::Path(p) => p.path.get_ident().cloned(),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<Ident>>>()
+                    .ok_or_else(|| meta.error(messages::LAYER_INPUT_OPTION))?,
+                _ => return Err(meta.error(messages::LAYER_INPUT_OPTION)),
+            };
+            options.layer_input = Some((span, names));
             Ok(())
         } else if meta.path.is_ident("crate") {
             options.krate = value()?.parse()?;
@@ -203,7 +226,9 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             let name = code(&meta.path);
             if let Some(s) = crate::diag::did_you_mean(
                 &name,
-                ["layer", "crate", "check", "allow", "warn", "deny"],
+                [
+                    "layer", "input", "cell", "crate", "check", "backward", "allow", "warn", "deny",
+                ],
             ) {
                 help = messages::unknown_option_help(s);
             }
