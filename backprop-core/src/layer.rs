@@ -417,31 +417,6 @@ mod parameterless_tests {
     }
 }
 
-/// How generated layer code reads a field of the layer struct: as the type the
-/// layer's function needs for the input of that name. Implemented for every type
-/// as itself, so it only fails when the field has another type, with a message
-/// at the function's input instead of errors inside generated code.
-#[diagnostic::on_unimplemented(
-    message = "this layer's field is a `{Self}`, but this input of its forward needs a `{B}`",
-    label = "the struct's field with this name has another type",
-    note = "declare the field as `{B}`: a `Param` for an input that takes a gradient, the value itself for a `#[no_grad]` or integer input"
-)]
-pub trait LayerField<B> {
-    /// The field as the type the function needs.
-    fn get(&self) -> &B;
-    /// The field as the type the function needs, to accumulate into.
-    fn get_mut(&mut self) -> &mut B;
-}
-
-impl<X> LayerField<X> for X {
-    fn get(&self) -> &X {
-        self
-    }
-    fn get_mut(&mut self) -> &mut X {
-        self
-    }
-}
-
 #[cfg(test)]
 mod derive_tests {
     use super::*;

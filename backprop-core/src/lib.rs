@@ -45,6 +45,6 @@ pub use function::{DynFunction, DynValue};
 pub use gradcheck::{
     GradCheck, assert_surrogate_shapes, check_against_derived, check_function, check_layer,
 };
-pub use layer::{Activation, Layer, LayerField, Param, ParamMut, Parameters};
+pub use layer::{Activation, Layer, Param, ParamMut, Parameters};
 pub use ndarray;
 pub use rng::SeededRng;

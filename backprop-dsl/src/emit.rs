@@ -2512,11 +2512,18 @@ impl Emitter<'_> {
         let mut params = Vec::new();
         let mut accumulate = Vec::new();
         let mut accumulate_params = Vec::new();
-        // Every field is read in one place, the accessors below, as the type the
-        // function needs there (`LayerField`); all their tokens carry the input's
-        // span, so that a missing field or one of another type is one error at the
-        // function's input (rustc reports the two accessors' identical errors once).
+        // Every field is read in one place, the accessors below, through a trait
+        // of its own implemented only for the type the function needs there:
+        // another type is one error whose message (the trait's
+        // `on_unimplemented`, written here) shows the declaration that fixes it.
+        // All their tokens carry the input's span, so that the error, or a missing
+        // field's, is at the function's input (rustc reports the two accessors'
+        // identical errors once).
         let (mut names, mut field_tys, mut reads, mut reads_mut) = (vec![], vec![], vec![], vec![]);
+        let mut field_traits = Vec::new();
+        let holder = layer_ty.to_string().replace(' ', "");
+        let float_text = self.float.to_string();
+        let generic_args = ty.clone();
         for (i, input) in self.def.inputs.iter().enumerate().skip(leading) {
             let name = &input.name;
             let wants = self.g.grads.get(i).is_some_and(|g| g.is_some());
@@ -2536,10 +2543,65 @@ impl Emitter<'_> {
             // At the input's place but resolved as the macro's own code, so that
             // rustc does not suggest edits to the user's signature for a missing field.
             let field_name = Ident::new(&name.to_string(), span.resolved_at(Span::mixed_site()));
-            reads.push(quote_spanned!(span=> #k::LayerField::<#ty>::get(&(*this).#field_name)));
-            reads_mut.push(
-                quote_spanned!(span=> #k::LayerField::<#ty>::get_mut(&mut (*this).#field_name)),
+            let declared = match (input.kind, wants) {
+                (InputKind::Float(r, _), true) => format!("Param<{float_text}, Ix{r}>"),
+                (InputKind::Scalar, true) => format!("Param<{float_text}, Ix0>"),
+                (InputKind::Float(r, _), false) => format!("Array{r}<{float_text}>"),
+                (InputKind::Int(r, _), _) => format!("Array{r}<usize>"),
+                (InputKind::Scalar, false) => float_text.clone(),
+                (InputKind::Usize, _) => "usize".to_string(),
+            };
+            let field_trait = format_ident!("__backprop_{}_field_{}", self.fn_name(), name);
+            let message = format!(
+                "the field `{name}` of `{holder}` is not what `{}`'s input `{name}` takes",
+                self.fn_name()
             );
+            let label = format!("declare it `pub {name}: {declared}`");
+            let note = format!(
+                "the input `{name}` {}, so the field is `pub {name}: {declared}`",
+                if wants {
+                    "takes a gradient: its field is a `Param`, which holds the gradient too"
+                } else {
+                    "takes no gradient (`#[no_grad]`, or integers): its field holds the value itself"
+                }
+            );
+            field_traits.push(quote! {
+                #[doc(hidden)]
+                #[allow(non_camel_case_types)]
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                trait #field_trait #imp #wh {
+                    fn get(&self) -> &#ty;
+                    fn get_mut(&mut self) -> &mut #ty;
+                }
+
+                impl #imp #field_trait #generic_args for #ty #wh {
+                    fn get(&self) -> &#ty {
+                        self
+                    }
+                    fn get_mut(&mut self) -> &mut #ty {
+                        self
+                    }
+                }
+            });
+            // Named at the input, where rustc reports the trait's error.
+            let at_input = Ident::new(&field_trait.to_string(), span);
+            let trait_path = if generic_args.is_empty() {
+                quote_spanned!(span=> #at_input)
+            } else {
+                quote_spanned!(span=> #at_input::#generic_args)
+            };
+            // The field read on its own (a missing one is an error at its name),
+            // then handed to the trait as one token at the input (a field of
+            // another type is the trait's error there).
+            let field = Ident::new("field", span);
+            reads.push(quote_spanned!(span=> {
+                let #field = &(*this).#field_name;
+                #trait_path::get(#field)
+            }));
+            reads_mut.push(quote_spanned!(span=> {
+                let #field = &mut (*this).#field_name;
+                #trait_path::get_mut(#field)
+            }));
             field_tys.push(ty);
             names.push(name.clone());
             let field = if wants {
@@ -2597,6 +2659,8 @@ impl Emitter<'_> {
                 quote!(let (#(#names,)*) = #get #turbofish(self);),
                 quote!(let (#(#names,)*) = #get_mut #turbofish(self);),
                 quote! {
+                    #(#field_traits)*
+
                     #[doc(hidden)]
                     #[allow(clippy::type_complexity, non_snake_case)]
                     fn #get #imp (this: &#layer_ty) -> (#(&#field_tys,)*) #wh {

@@ -13,7 +13,9 @@
 //! ([`crate::ops::FOREIGN_NAMES`]) stay with the names they search.
 //!
 //! Not here: the message of a layer field of another type, which rustc gives from
-//! the `#[diagnostic::on_unimplemented]` of `backprop_core::LayerField`, and the
+//! the `#[diagnostic::on_unimplemented]` of the field's accessor trait that
+//! `emit::holder_fields` writes (with the declaration that fixes it), the
+//! messages of a call's compile-time check (`backprop_kernels::call`), and the
 //! names of the IR's types (`a 2-D float array`), from `ir::Ty`'s `Display`.
 
 use std::borrow::Cow;

@@ -342,6 +342,46 @@ pub fn __affine_relu_backward_params<T: Real>(
     (d_w, d_b)
 }
 #[doc(hidden)]
+#[allow(non_camel_case_types)]
+#[diagnostic::on_unimplemented(
+    message = "the field `w` of `AffineRelu<T>` is not what `affine_relu`'s input `w` takes",
+    label = "declare it `pub w: Param<T, Ix2>`",
+    note = "the input `w` takes a gradient: its field is a `Param`, which holds the gradient too, so the field is `pub w: Param<T, Ix2>`"
+)]
+trait __backprop_affine_relu_field_w<T: Real> {
+    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix2>;
+    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix2>;
+}
+impl<T: Real> __backprop_affine_relu_field_w<T>
+for ::backprop::Param<T, ::backprop::ndarray::Ix2> {
+    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix2> {
+        self
+    }
+    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix2> {
+        self
+    }
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+#[diagnostic::on_unimplemented(
+    message = "the field `b` of `AffineRelu<T>` is not what `affine_relu`'s input `b` takes",
+    label = "declare it `pub b: Param<T, Ix1>`",
+    note = "the input `b` takes a gradient: its field is a `Param`, which holds the gradient too, so the field is `pub b: Param<T, Ix1>`"
+)]
+trait __backprop_affine_relu_field_b<T: Real> {
+    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix1>;
+    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix1>;
+}
+impl<T: Real> __backprop_affine_relu_field_b<T>
+for ::backprop::Param<T, ::backprop::ndarray::Ix1> {
+    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix1> {
+        self
+    }
+    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix1> {
+        self
+    }
+}
+#[doc(hidden)]
 #[allow(clippy::type_complexity, non_snake_case)]
 fn __backprop_affine_relu_fields<T: Real>(
     this: &AffineRelu<T>,
@@ -351,12 +391,14 @@ fn __backprop_affine_relu_fields<T: Real>(
 ) {
     let _ = this;
     (
-        ::backprop::LayerField::<
-            ::backprop::Param<T, ::backprop::ndarray::Ix2>,
-        >::get(&(*this).w),
-        ::backprop::LayerField::<
-            ::backprop::Param<T, ::backprop::ndarray::Ix1>,
-        >::get(&(*this).b),
+        {
+            let field = &(*this).w;
+            __backprop_affine_relu_field_w::<T>::get(field)
+        },
+        {
+            let field = &(*this).b;
+            __backprop_affine_relu_field_b::<T>::get(field)
+        },
     )
 }
 #[doc(hidden)]
@@ -369,12 +411,14 @@ fn __backprop_affine_relu_fields_mut<T: Real>(
 ) {
     let _ = &this;
     (
-        ::backprop::LayerField::<
-            ::backprop::Param<T, ::backprop::ndarray::Ix2>,
-        >::get_mut(&mut (*this).w),
-        ::backprop::LayerField::<
-            ::backprop::Param<T, ::backprop::ndarray::Ix1>,
-        >::get_mut(&mut (*this).b),
+        {
+            let field = &mut (*this).w;
+            __backprop_affine_relu_field_w::<T>::get_mut(field)
+        },
+        {
+            let field = &mut (*this).b;
+            __backprop_affine_relu_field_b::<T>::get_mut(field)
+        },
     )
 }
 impl<T: Real> ::backprop::Parameters<T> for AffineRelu<T> {
