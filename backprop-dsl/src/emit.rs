@@ -701,13 +701,16 @@ impl Emitter<'_> {
                 Ty::Float(_) => quote!(ops::CallArg::float(&#x)),
                 Ty::Int(_) => quote!(ops::CallArg::int(&#x)),
                 Ty::Usize => quote!(ops::CallArg::Usize(#x)),
-                _ => quote!(ops::CallArg::Scalar(#x)),
+                _ => quote!(ops::CallArg::scalar(#x)),
             }
         });
         let args = quote!(&[#(#args),*]);
         let take = (!c.tuple).then(|| {
-            let ix = self.ix(c.outputs.first().map_or(0, |o| o.rank));
-            quote!(let #name = ops::take::<_, #ix>(&mut #name, 0);)
+            let (f, ix) = (
+                &self.float,
+                self.ix(c.outputs.first().map_or(0, |o| o.rank)),
+            );
+            quote!(let #name = ops::take::<#f, #ix>(&mut #name, 0);)
         });
         let span = n.span;
         match saved {
@@ -767,7 +770,7 @@ impl Emitter<'_> {
                     InputKind::Float(r, pass) | InputKind::Int(r, pass) => {
                         let ix = self.ix(r);
                         let view = if matches!(input.kind, InputKind::Float(..)) {
-                            quote!(#a.float_view::<#ix>())
+                            quote!(#a.float_view::<#f, #ix>())
                         } else {
                             quote!(#a.int_view::<#ix>())
                         };
@@ -777,7 +780,7 @@ impl Emitter<'_> {
                             Pass::Owned => quote!(#view.to_owned()),
                         }
                     }
-                    InputKind::Scalar => quote!(#a.scalar()),
+                    InputKind::Scalar => quote!(#a.scalar_value::<#f>()),
                     InputKind::Usize => quote!(#a.size()),
                 }
             })
@@ -789,10 +792,10 @@ impl Emitter<'_> {
             .enumerate()
             .map(|(j, o)| {
                 if o.scalar {
-                    quote!(#k::ops::upstream_scalar(upstream, #j))
+                    quote!(#k::ops::upstream_scalar::<#f>(upstream, #j))
                 } else {
                     let ix = self.ix(o.rank);
-                    quote!(#k::ops::upstream::<_, #ix>(upstream, #j))
+                    quote!(#k::ops::upstream::<#f, #ix>(upstream, #j))
                 }
             })
             .collect();
@@ -804,12 +807,26 @@ impl Emitter<'_> {
         let grad_values = self.def.inputs.iter().enumerate().map(|(i, input)| {
             let name = &input.name;
             match (grads.contains(&i), input.kind) {
-                (true, InputKind::Scalar) => quote!(Some(#nd::arr0(grads.#name).into_dyn())),
-                (true, _) => quote!(Some(grads.#name.into_dyn())),
+                (true, InputKind::Scalar) => {
+                    quote!(Some(#k::ops::call_array(#nd::arr0(grads.#name))))
+                }
+                (true, _) => quote!(Some(#k::ops::call_array(grads.#name))),
                 (false, _) => quote!(None),
             }
         });
         let (tuple, float) = (self.def.tuple, self.float_kind());
+        // Implemented for every float type, a function of one float type too,
+        // so that a caller of another type checks and the call's check is its
+        // one error (its values then never cross).
+        let (callee_generics, callee_float) = match self.def.float_type {
+            FloatType::Generic => (imp.clone(), f.clone()),
+            _ => (quote!(<BackpropFloat: #k::Real>), quote!(BackpropFloat)),
+        };
+        // The float type named, since no input may mention it (`-> Array1<T>` from ids).
+        let turbofish = match self.def.float_type {
+            FloatType::Generic => quote!(::<#f>),
+            _ => quote!(),
+        };
         let doc = format!(
             " The function [`{name_text}`] seen by other `#[differentiable]` bodies that call it (`backprop::ops::Callee`)."
         );
@@ -834,16 +851,16 @@ impl Emitter<'_> {
 
             #allows
             #[allow(unused_variables, clippy::needless_borrow)]
-            impl #imp #k::ops::Callee<#f> for #fname #wh {
+            impl #callee_generics #k::ops::Callee<#callee_float> for #fname #wh {
                 type Saved = #saved #sty;
-                fn forward(args: &[#k::ops::CallArg<'_, #f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> {
-                    #k::ops::call_results(#fname(#(#passed),*))
+                fn forward(args: &[#k::ops::CallArg<'_>]) -> ::std::vec::Vec<::std::option::Option<#k::ops::FloatArray>> {
+                    #k::ops::call_results(#fname #turbofish(#(#passed),*))
                 }
-                fn train(args: &[#k::ops::CallArg<'_, #f>]) -> (::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>>, Self::Saved) {
-                    let (out, saved) = #train(#(#passed),*);
+                fn train(args: &[#k::ops::CallArg<'_>]) -> (::std::vec::Vec<::std::option::Option<#k::ops::FloatArray>>, Self::Saved) {
+                    let (out, saved) = #train #turbofish(#(#passed),*);
                     (#k::ops::call_results(out), saved)
                 }
-                fn backward(saved: &Self::Saved, upstream: &[#nd::ArrayViewD<'_, #f>]) -> ::std::vec::Vec<::std::option::Option<#nd::ArrayD<#f>>> {
+                fn backward(saved: &Self::Saved, upstream: &[#k::ops::FloatView<'_>]) -> ::std::vec::Vec<::std::option::Option<#k::ops::FloatArray>> {
                     let grads = #backward(saved, #up);
                     ::std::vec![#(#grad_values),*]
                 }
@@ -1085,8 +1102,8 @@ impl Emitter<'_> {
                 quote!(ops::broadcast_shape_of::<#nd::#ix>(&[#(#shapes),*]))
             }
             Op::Grad(GradOp::Zeros) => {
-                let (nd, shape) = (self.nd(), a(0));
-                quote!(#nd::Array::zeros(#shape))
+                let (nd, shape, f) = (self.nd(), a(0), &self.float);
+                quote!(#nd::Array::<#f, _>::zeros(#shape))
             }
             Op::Fused(fused) => self.fused(v, fused, ctx),
             // Bound by the call's own statement (`call_statement`).
@@ -1095,9 +1112,9 @@ impl Emitter<'_> {
                 quote!(::core::compile_error!(#message))
             }
             Op::CallOutput(k) => {
-                let (call, ix) = (val(0), self.ix(n.ty.rank().unwrap_or(0)));
+                let (call, ix, f) = (val(0), self.ix(n.ty.rank().unwrap_or(0)), &self.float);
                 let k = Literal::usize_unsuffixed(*k);
-                quote!(ops::take::<_, #ix>(&mut #call, #k))
+                quote!(ops::take::<#f, #ix>(&mut #call, #k))
             }
             // The callee's backward on what its training forward saved, given the
             // gradient of each of its results.
@@ -1109,15 +1126,15 @@ impl Emitter<'_> {
                 };
                 let ups = n.args[1..].iter().map(|&u| {
                     let u = self.value(u, ctx);
-                    quote!(#u.view().into_dyn())
+                    quote!(ops::call_view(&#u))
                 });
                 let callee = self.callee(c);
                 quote!(<#callee>::backward(&#saved, &[#(#ups),*]))
             }
             Op::Grad(GradOp::CallGrad(i)) => {
-                let (grads, ix) = (val(0), self.ix(n.ty.rank().unwrap_or(0)));
+                let (grads, ix, f) = (val(0), self.ix(n.ty.rank().unwrap_or(0)), &self.float);
                 let i = Literal::usize_unsuffixed(*i);
-                quote!(ops::take::<_, #ix>(&mut #grads, #i))
+                quote!(ops::take::<#f, #ix>(&mut #grads, #i))
             }
             // Elementwise: `op(&x, params)`; derivative: `op_backward(reads..., &g, params)`.
             Op::Elementwise(e) => call(

@@ -32,7 +32,8 @@ pub use batched::*;
 pub use broadcast::*;
 pub use call::{
     CallArg, CallSignature, CallSite, Callee, FloatKind, FnSignature, InputDesc, IntoResult,
-    IntoResults, Kind, call_results, check_call, take, upstream, upstream_scalar,
+    IntoResults, Kind, call_array, call_results, call_view, check_call, take, upstream,
+    upstream_scalar,
 };
 pub use conv::*;
 pub use elementwise::*;
@@ -42,6 +43,6 @@ pub use guard::{Origin, guard, non_finite_guard, set_non_finite_guard};
 pub use index::*;
 pub use linalg::*;
 pub use ndarray::Axis;
-pub use real::{ArrayElem, Real};
+pub use real::{ArrayElem, FloatArray, FloatView, Real};
 pub use reduce::*;
 pub use site::{ShapeMismatch, Site, check_upstream, unavailable};

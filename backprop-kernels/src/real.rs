@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use ndarray::{ArrayD, LinalgScalar, ScalarOperand};
+use ndarray::{ArrayD, ArrayViewD, LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive};
 
 /// A float type that generated code and the runtime can compute with: `f32` or `f64`.
@@ -35,6 +35,58 @@ pub trait Real:
     fn to_f64_lossy(self) -> f64;
     /// The name of the type as written in Rust (`"f32"` or `"f64"`).
     const NAME: &'static str;
+    /// A view of this type as either float type's, to cross a call of a
+    /// `#[differentiable]` function whose float type only the compiler knows.
+    fn to_float_view(a: ArrayViewD<'_, Self>) -> FloatView<'_>;
+    /// The view back, if it is of this type.
+    fn from_float_view(v: FloatView<'_>) -> Option<ArrayViewD<'_, Self>>;
+    /// An array of this type as either float type's.
+    fn to_float_array(a: ArrayD<Self>) -> FloatArray;
+    /// The array back, if it is of this type.
+    fn from_float_array(a: FloatArray) -> Option<ArrayD<Self>>;
+}
+
+/// A float array view of either float type: what crosses a call of one
+/// `#[differentiable]` function from another (see `ops::Callee`), without a copy.
+#[derive(Clone, Debug)]
+pub enum FloatView<'a> {
+    /// An `f32` view.
+    F32(ArrayViewD<'a, f32>),
+    /// An `f64` view.
+    F64(ArrayViewD<'a, f64>),
+}
+
+/// An owned float array of either float type, as [`FloatView`].
+#[derive(Clone, Debug)]
+pub enum FloatArray {
+    /// An `f32` array.
+    F32(ArrayD<f32>),
+    /// An `f64` array.
+    F64(ArrayD<f64>),
+}
+
+/// The four conversions of [`Real`] for a float type and its variant.
+macro_rules! float_conversions {
+    ($variant:ident) => {
+        fn to_float_view(a: ArrayViewD<'_, Self>) -> FloatView<'_> {
+            FloatView::$variant(a)
+        }
+        fn from_float_view(v: FloatView<'_>) -> Option<ArrayViewD<'_, Self>> {
+            match v {
+                FloatView::$variant(a) => Some(a),
+                _ => None,
+            }
+        }
+        fn to_float_array(a: ArrayD<Self>) -> FloatArray {
+            FloatArray::$variant(a)
+        }
+        fn from_float_array(a: FloatArray) -> Option<ArrayD<Self>> {
+            match a {
+                FloatArray::$variant(a) => Some(a),
+                _ => None,
+            }
+        }
+    };
 }
 
 impl Real for f32 {
@@ -45,6 +97,7 @@ impl Real for f32 {
         f64::from(self)
     }
     const NAME: &'static str = "f32";
+    float_conversions!(F32);
 }
 
 impl Real for f64 {
@@ -55,6 +108,7 @@ impl Real for f64 {
         self
     }
     const NAME: &'static str = "f64";
+    float_conversions!(F64);
 }
 
 /// An element type of the arrays a model takes: the float type `T`, or

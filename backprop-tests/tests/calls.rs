@@ -185,3 +185,43 @@ fn a_result_no_output_uses_gets_a_zero_upstream_gradient() {
     assert!(grads.v.iter().all(|&g| g == 0.0));
     assert!(grads.w.iter().any(|&g| g != 0.0));
 }
+
+/// A function of `f32` only, called from another of `f32`.
+#[differentiable]
+fn tanh_dot32(x: ArrayView2<f32>, w: ArrayView2<f32>) -> Array2<f32> {
+    tanh(x.dot(&w))
+}
+
+/// An `f32` caller of an `f32` callee and of a generic one.
+#[differentiable]
+fn loss32(x: ArrayView2<f32>, w: ArrayView2<f32>, b: ArrayView1<f32>) -> f32 {
+    let h: Array2<f32> = tanh_dot32(x, w);
+    let z: Array2<f32> = cells::linear(h, w, b);
+    (&z * &z).sum()
+}
+
+/// [`loss32`] inline.
+#[differentiable]
+fn loss32_inline(x: ArrayView2<f32>, w: ArrayView2<f32>, b: ArrayView1<f32>) -> f32 {
+    let z = tanh(x.dot(&w)).dot(&w) + &b;
+    (&z * &z).sum()
+}
+
+#[test]
+fn calls_between_functions_of_f32_equal_the_inline_function() {
+    let x = array![[0.5f32, -1.0, 0.3], [1.2, 0.1, -0.7]];
+    let w = Array2::from_shape_fn((3, 3), |(i, j)| ((i * 3 + j) as f32 * 0.41).sin());
+    let b = array![0.1f32, -0.2, 0.3];
+    let (l, saved) = loss32_train(x.view(), w.view(), b.view());
+    let (l_inline, saved_inline) = loss32_inline_train(x.view(), w.view(), b.view());
+    assert_eq!(l, l_inline);
+    let (g, r) = (
+        loss32_backward(&saved, 1.0),
+        loss32_inline_backward(&saved_inline, 1.0),
+    );
+    for (a, b) in [(&g.x, &r.x), (&g.w, &r.w)] {
+        let diff = (a - b).mapv(f32::abs).fold(0.0f32, |m, &v| m.max(v));
+        assert!(diff < 1e-5, "chained and inline differ by {diff}");
+    }
+    assert!((&g.b - &r.b).iter().all(|d| d.abs() < 1e-5));
+}

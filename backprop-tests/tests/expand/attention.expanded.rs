@@ -365,42 +365,47 @@ impl ::backprop::ops::CallSignature for attention {
 impl<T: Real> ::backprop::ops::Callee<T> for attention {
     type Saved = AttentionSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            attention(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[3usize].scalar(),
+            attention::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[3usize].scalar_value::<T>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = attention_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[3usize].scalar(),
+        let (out, saved) = attention_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].scalar_value::<T>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = attention_backward(
             saved,
-            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+            ::backprop::ops::upstream::<T, ::backprop::ndarray::Ix2>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.q.into_dyn()), Some(grads.k.into_dyn()), Some(grads.v.into_dyn()),
-            None
+            Some(::backprop::ops::call_array(grads.q)),
+            Some(::backprop::ops::call_array(grads.k)),
+            Some(::backprop::ops::call_array(grads.v)), None
         ]
     }
 }

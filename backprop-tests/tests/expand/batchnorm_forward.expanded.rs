@@ -854,40 +854,45 @@ impl ::backprop::ops::CallSignature for batchnorm_forward {
 impl<T: Real> ::backprop::ops::Callee<T> for batchnorm_forward {
     type Saved = BatchnormForwardSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            batchnorm_forward(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<::backprop::ndarray::Ix1>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+            batchnorm_forward::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = batchnorm_forward_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[1usize].float_view::<::backprop::ndarray::Ix1>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+        let (out, saved) = batchnorm_forward_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = batchnorm_forward_backward(
             saved,
-            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+            ::backprop::ops::upstream::<T, ::backprop::ndarray::Ix2>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.x.into_dyn()), Some(grads.gamma.into_dyn()), Some(grads.beta
-            .into_dyn())
+            Some(::backprop::ops::call_array(grads.x)),
+            Some(::backprop::ops::call_array(grads.gamma)),
+            Some(::backprop::ops::call_array(grads.beta))
         ]
     }
 }

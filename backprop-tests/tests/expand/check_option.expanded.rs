@@ -334,36 +334,40 @@ impl ::backprop::ops::CallSignature for loss {
 impl<T: Real> ::backprop::ops::Callee<T> for loss {
     type Saved = LossSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            loss(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            loss::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
                 args[1usize].int_view::<::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = loss_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+        let (out, saved) = loss_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].int_view::<::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = loss_backward(
             saved,
-            ::backprop::ops::upstream_scalar(upstream, 0usize),
+            ::backprop::ops::upstream_scalar::<T>(upstream, 0usize),
         );
-        ::std::vec![Some(grads.x.into_dyn()), None]
+        ::std::vec![Some(::backprop::ops::call_array(grads.x)), None]
     }
 }
 ///The gradient check `check(..)` asked for: `loss`'s generated backward against five-point central differences in `f64` (step 1e-4), on inputs drawn from seed 0 (normal values of standard deviation 1); every element's relative error `|a - n| / max(1e-8, |a| + |n|)` must be at most 1e-7.

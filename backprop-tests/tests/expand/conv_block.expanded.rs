@@ -476,39 +476,45 @@ impl ::backprop::ops::CallSignature for conv_block {
 impl<T: Real> ::backprop::ops::Callee<T> for conv_block {
     type Saved = ConvBlockSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            conv_block(
-                args[0usize].float_view::<::backprop::ndarray::Ix4>(),
-                args[1usize].float_view::<::backprop::ndarray::Ix4>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+            conv_block::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix4>(),
+                args[1usize].float_view::<T, ::backprop::ndarray::Ix4>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = conv_block_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix4>(),
-            args[1usize].float_view::<::backprop::ndarray::Ix4>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+        let (out, saved) = conv_block_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix4>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix4>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = conv_block_backward(
             saved,
-            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix4>(upstream, 0usize),
+            ::backprop::ops::upstream::<T, ::backprop::ndarray::Ix4>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.x.into_dyn()), Some(grads.w.into_dyn()), Some(grads.b.into_dyn())
+            Some(::backprop::ops::call_array(grads.x)),
+            Some(::backprop::ops::call_array(grads.w)),
+            Some(::backprop::ops::call_array(grads.b))
         ]
     }
 }

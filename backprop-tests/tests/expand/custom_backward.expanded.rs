@@ -275,37 +275,42 @@ impl ::backprop::ops::CallSignature for scale {
 impl<T: Real> ::backprop::ops::Callee<T> for scale {
     type Saved = ScaleSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            scale(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[1usize].scalar(),
+            scale::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[1usize].scalar_value::<T>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = scale_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[1usize].scalar(),
+        let (out, saved) = scale_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].scalar_value::<T>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = scale_backward(
             saved,
-            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+            ::backprop::ops::upstream::<T, ::backprop::ndarray::Ix2>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.x.into_dyn()), Some(::backprop::ndarray::arr0(grads.s).into_dyn())
+            Some(::backprop::ops::call_array(grads.x)),
+            Some(::backprop::ops::call_array(::backprop::ndarray::arr0(grads.s)))
         ]
     }
 }

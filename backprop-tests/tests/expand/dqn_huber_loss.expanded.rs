@@ -653,49 +653,55 @@ impl ::backprop::ops::CallSignature for dqn_huber_loss {
 impl<T: Real> ::backprop::ops::Callee<T> for dqn_huber_loss {
     type Saved = DqnHuberLossSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            dqn_huber_loss(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
-                args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+            dqn_huber_loss::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
                 args[5usize].int_view::<::backprop::ndarray::Ix1>(),
-                args[6usize].float_view::<::backprop::ndarray::Ix1>(),
+                args[6usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = dqn_huber_loss_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
-            args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+        let (out, saved) = dqn_huber_loss_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             args[5usize].int_view::<::backprop::ndarray::Ix1>(),
-            args[6usize].float_view::<::backprop::ndarray::Ix1>(),
+            args[6usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = dqn_huber_loss_backward(
             saved,
-            ::backprop::ops::upstream_scalar(upstream, 0usize),
+            ::backprop::ops::upstream_scalar::<T>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.s.into_dyn()), Some(grads.w1.into_dyn()), Some(grads.b1
-            .into_dyn()), Some(grads.w2.into_dyn()), Some(grads.b2.into_dyn()), None,
-            None
+            Some(::backprop::ops::call_array(grads.s)),
+            Some(::backprop::ops::call_array(grads.w1)),
+            Some(::backprop::ops::call_array(grads.b1)),
+            Some(::backprop::ops::call_array(grads.w2)),
+            Some(::backprop::ops::call_array(grads.b2)), None, None
         ]
     }
 }

@@ -315,31 +315,33 @@ impl ::backprop::ops::CallSignature for elementwise_chain {
 impl<T: Real> ::backprop::ops::Callee<T> for elementwise_chain {
     type Saved = ElementwiseChainSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            elementwise_chain(args[0usize].float_view::<::backprop::ndarray::Ix2>()),
+            elementwise_chain::<
+                T,
+            >(args[0usize].float_view::<T, ::backprop::ndarray::Ix2>()),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = elementwise_chain_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-        );
+        let (out, saved) = elementwise_chain_train::<
+            T,
+        >(args[0usize].float_view::<T, ::backprop::ndarray::Ix2>());
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = elementwise_chain_backward(
             saved,
-            ::backprop::ops::upstream_scalar(upstream, 0usize),
+            ::backprop::ops::upstream_scalar::<T>(upstream, 0usize),
         );
-        ::std::vec![Some(grads.x.into_dyn())]
+        ::std::vec![Some(::backprop::ops::call_array(grads.x))]
     }
 }

@@ -317,37 +317,44 @@ impl ::backprop::ops::CallSignature for embedding_mean {
 impl<T: Real> ::backprop::ops::Callee<T> for embedding_mean {
     type Saved = EmbeddingMeanSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            embedding_mean(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            embedding_mean::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
                 args[1usize].int_view::<::backprop::ndarray::Ix1>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = embedding_mean_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+        let (out, saved) = embedding_mean_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].int_view::<::backprop::ndarray::Ix1>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = embedding_mean_backward(
             saved,
-            ::backprop::ops::upstream_scalar(upstream, 0usize),
+            ::backprop::ops::upstream_scalar::<T>(upstream, 0usize),
         );
-        ::std::vec![Some(grads.table.into_dyn()), None, Some(grads.w.into_dyn())]
+        ::std::vec![
+            Some(::backprop::ops::call_array(grads.table)), None,
+            Some(::backprop::ops::call_array(grads.w))
+        ]
     }
 }

@@ -423,44 +423,51 @@ impl ::backprop::ops::CallSignature for gate {
 impl<T: Real> ::backprop::ops::Callee<T> for gate {
     type Saved = GateSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            gate(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+            gate::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = gate_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+        let (out, saved) = gate_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = gate_backward(
             saved,
-            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+            ::backprop::ops::upstream::<T, ::backprop::ndarray::Ix2>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.x.into_dyn()), Some(grads.h.into_dyn()), Some(grads.wx
-            .into_dyn()), Some(grads.wh.into_dyn()), Some(grads.b.into_dyn())
+            Some(::backprop::ops::call_array(grads.x)),
+            Some(::backprop::ops::call_array(grads.h)),
+            Some(::backprop::ops::call_array(grads.wx)),
+            Some(::backprop::ops::call_array(grads.wh)),
+            Some(::backprop::ops::call_array(grads.b))
         ]
     }
 }
@@ -579,7 +586,7 @@ pub fn gru_step<T: Real>(
             ops::CallArg::float(&bz),
         ],
     );
-    let z_pre = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre, 0);
+    let z_pre = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre, 0);
     ops::guard(
         &z_pre,
         &ORIGINS[11],
@@ -598,7 +605,7 @@ pub fn gru_step<T: Real>(
             ops::CallArg::float(&br),
         ],
     );
-    let r_pre = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre, 0);
+    let r_pre = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre, 0);
     ops::guard(
         &r_pre,
         &ORIGINS[13],
@@ -619,7 +626,7 @@ pub fn gru_step<T: Real>(
             ops::CallArg::float(&bn),
         ],
     );
-    let n_pre = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre, 0);
+    let n_pre = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre, 0);
     ops::guard(
         &n_pre,
         &ORIGINS[16],
@@ -835,7 +842,7 @@ pub fn gru_step_train<T: Real>(
             ops::CallArg::float(&bz),
         ],
     );
-    let z_pre = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre, 0);
+    let z_pre = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre, 0);
     ops::guard(
         &z_pre,
         &ORIGINS[11],
@@ -854,7 +861,7 @@ pub fn gru_step_train<T: Real>(
             ops::CallArg::float(&br),
         ],
     );
-    let r_pre = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre, 0);
+    let r_pre = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre, 0);
     ops::guard(
         &r_pre,
         &ORIGINS[13],
@@ -875,7 +882,7 @@ pub fn gru_step_train<T: Real>(
             ops::CallArg::float(&bn),
         ],
     );
-    let n_pre = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre, 0);
+    let n_pre = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre, 0);
     ops::guard(
         &n_pre,
         &ORIGINS[16],
@@ -970,12 +977,12 @@ pub fn gru_step_train<T: Real>(
 /// // line 35: let n_pre: Array2<T> = gate(x, &r * &h, wn, un, bn);
 /// let mut n_pre_grads = <__backprop_gru_step_call_2 as ::backprop::ops::Callee<
 ///     T,
-/// >>::backward(&saved.n_pre_saved, &[d_n_pre.view().into_dyn()]);
-/// let d_x_part = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);
-/// let d_r_times_h = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);
-/// let d_wn = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);
-/// let d_un = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);
-/// let d_bn = ops::take::<_, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);
+/// >>::backward(&saved.n_pre_saved, &[ops::call_view(&d_n_pre)]);
+/// let d_x_part = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);
+/// let d_r_times_h = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);
+/// let d_wn = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);
+/// let d_un = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);
+/// let d_bn = ops::take::<T, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);
 /// let d_r_part = ops::mul(&d_r_times_h, &saved.h, &SITES[2]);
 /// let d_r = ops::sum_to_owned(d_r_part, saved.r_pre_shape);
 /// let t49 = ops::mul(&d_r_times_h, &saved.r, &SITES[2]);
@@ -985,12 +992,12 @@ pub fn gru_step_train<T: Real>(
 /// // line 33: let r_pre: Array2<T> = gate(x, h, wr, ur, br);
 /// let mut r_pre_grads = <__backprop_gru_step_call_1 as ::backprop::ops::Callee<
 ///     T,
-/// >>::backward(&saved.r_pre_saved, &[d_r_pre.view().into_dyn()]);
-/// let d_x_part_2 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);
-/// let d_h_part_3 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);
-/// let d_wr = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);
-/// let d_ur = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);
-/// let d_br = ops::take::<_, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);
+/// >>::backward(&saved.r_pre_saved, &[ops::call_view(&d_r_pre)]);
+/// let d_x_part_2 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);
+/// let d_h_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);
+/// let d_wr = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);
+/// let d_ur = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);
+/// let d_br = ops::take::<T, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);
 /// // line 32: let z = sigmoid(z_pre);
 /// let d_z_pre = {
 ///     let shape = saved.z.raw_dim();
@@ -1010,12 +1017,12 @@ pub fn gru_step_train<T: Real>(
 /// // line 31: let z_pre: Array2<T> = gate(x, h, wz, uz, bz);
 /// let mut z_pre_grads = <__backprop_gru_step_call_0 as ::backprop::ops::Callee<
 ///     T,
-/// >>::backward(&saved.z_pre_saved, &[d_z_pre.view().into_dyn()]);
-/// let d_x_part_3 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);
-/// let d_h_part_4 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);
-/// let d_wz = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);
-/// let d_uz = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);
-/// let d_bz = ops::take::<_, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);
+/// >>::backward(&saved.z_pre_saved, &[ops::call_view(&d_z_pre)]);
+/// let d_x_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);
+/// let d_h_part_4 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);
+/// let d_wz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);
+/// let d_uz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);
+/// let d_bz = ops::take::<T, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);
 /// // d_h: `h` is used more than once, so its gradient sums one term per use
 /// let d_h = {
 ///     let shape_1 = ops::broadcast_dims(
@@ -1341,16 +1348,16 @@ pub fn gru_step_backward<T: Real>(
     ops::guard(&d_n_pre, &ORIGINS[11], &[saved.n.shape(), d_n.shape()]);
     let mut n_pre_grads = <__backprop_gru_step_call_2 as ::backprop::ops::Callee<
         T,
-    >>::backward(&saved.n_pre_saved, &[d_n_pre.view().into_dyn()]);
-    let d_x_part = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);
+    >>::backward(&saved.n_pre_saved, &[ops::call_view(&d_n_pre)]);
+    let d_x_part = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);
     ops::guard(&d_x_part, &ORIGINS[12], &[]);
-    let d_r_times_h = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);
+    let d_r_times_h = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);
     ops::guard(&d_r_times_h, &ORIGINS[13], &[]);
-    let d_wn = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);
+    let d_wn = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);
     ops::guard(&d_wn, &ORIGINS[14], &[]);
-    let d_un = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);
+    let d_un = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);
     ops::guard(&d_un, &ORIGINS[15], &[]);
-    let d_bn = ops::take::<_, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);
+    let d_bn = ops::take::<T, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);
     ops::guard(&d_bn, &ORIGINS[16], &[]);
     let d_r_part = ops::mul(&d_r_times_h, &saved.h, &SITES[2]);
     ops::guard(&d_r_part, &ORIGINS[17], &[d_r_times_h.shape(), saved.h.shape()]);
@@ -1364,16 +1371,16 @@ pub fn gru_step_backward<T: Real>(
     ops::guard(&d_r_pre, &ORIGINS[21], &[saved.r.shape(), d_r.shape()]);
     let mut r_pre_grads = <__backprop_gru_step_call_1 as ::backprop::ops::Callee<
         T,
-    >>::backward(&saved.r_pre_saved, &[d_r_pre.view().into_dyn()]);
-    let d_x_part_2 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);
+    >>::backward(&saved.r_pre_saved, &[ops::call_view(&d_r_pre)]);
+    let d_x_part_2 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);
     ops::guard(&d_x_part_2, &ORIGINS[22], &[]);
-    let d_h_part_3 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);
+    let d_h_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);
     ops::guard(&d_h_part_3, &ORIGINS[23], &[]);
-    let d_wr = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);
+    let d_wr = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);
     ops::guard(&d_wr, &ORIGINS[24], &[]);
-    let d_ur = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);
+    let d_ur = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);
     ops::guard(&d_ur, &ORIGINS[25], &[]);
-    let d_br = ops::take::<_, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);
+    let d_br = ops::take::<T, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);
     ops::guard(&d_br, &ORIGINS[26], &[]);
     let d_z_pre = {
         let shape = saved.z.raw_dim();
@@ -1397,16 +1404,16 @@ pub fn gru_step_backward<T: Real>(
     );
     let mut z_pre_grads = <__backprop_gru_step_call_0 as ::backprop::ops::Callee<
         T,
-    >>::backward(&saved.z_pre_saved, &[d_z_pre.view().into_dyn()]);
-    let d_x_part_3 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);
+    >>::backward(&saved.z_pre_saved, &[ops::call_view(&d_z_pre)]);
+    let d_x_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);
     ops::guard(&d_x_part_3, &ORIGINS[28], &[]);
-    let d_h_part_4 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);
+    let d_h_part_4 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);
     ops::guard(&d_h_part_4, &ORIGINS[29], &[]);
-    let d_wz = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);
+    let d_wz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);
     ops::guard(&d_wz, &ORIGINS[30], &[]);
-    let d_uz = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);
+    let d_uz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);
     ops::guard(&d_uz, &ORIGINS[31], &[]);
-    let d_bz = ops::take::<_, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);
+    let d_bz = ops::take::<T, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);
     ops::guard(&d_bz, &ORIGINS[32], &[]);
     let d_h = {
         let shape_1 = ops::broadcast_dims(
@@ -1555,7 +1562,7 @@ pub fn gru_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t21, \"gru_step\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 37: (1.0 - &z) * n + z * &h\nlet t24 = ops::sum_to_cow(&d_out, saved.t23);\nlet d_z_times_h = ops::sum_to_cow(&d_out, saved.z_times_h_shape);\nlet t27 = ops::mul(&d_z_times_h, &saved.h, &SITES[0]);\nlet d_z_pre_part = ops::sum_to_owned(t27, saved.z_pre_shape);\nlet t30 = ops::mul(&d_z_times_h, &saved.z, &SITES[0]);\nlet d_h_part = ops::sum_to_owned(t30, saved.h_shape);\nlet d_one_minus_z_part = ops::mul(&t24, &saved.n, &SITES[1]);\nlet d_one_minus_z = ops::sum_to_owned(d_one_minus_z_part, saved.z_pre_shape);\nlet d_n_part = ops::mul(&t24, &saved.one_minus_z, &SITES[1]);\nlet d_n = ops::sum_to_owned(d_n_part, saved.n_pre_shape);\n// line 36: let n = tanh(n_pre);\nlet d_n_pre = ops::tanh_backward(&saved.n, &d_n);\n// line 35: let n_pre: Array2<T> = gate(x, &r * &h, wn, un, bn);\nlet mut n_pre_grads = <__backprop_gru_step_call_2 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.n_pre_saved, &[d_n_pre.view().into_dyn()]);\nlet d_x_part = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);\nlet d_r_times_h = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);\nlet d_wn = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);\nlet d_un = ops::take::<_, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);\nlet d_bn = ops::take::<_, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);\nlet d_r_part = ops::mul(&d_r_times_h, &saved.h, &SITES[2]);\nlet d_r = ops::sum_to_owned(d_r_part, saved.r_pre_shape);\nlet t49 = ops::mul(&d_r_times_h, &saved.r, &SITES[2]);\nlet d_h_part_2 = ops::sum_to_owned(t49, saved.h_shape);\n// line 34: let r = sigmoid(r_pre);\nlet d_r_pre = ops::sigmoid_backward(&saved.r, &d_r);\n// line 33: let r_pre: Array2<T> = gate(x, h, wr, ur, br);\nlet mut r_pre_grads = <__backprop_gru_step_call_1 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.r_pre_saved, &[d_r_pre.view().into_dyn()]);\nlet d_x_part_2 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);\nlet d_h_part_3 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);\nlet d_wr = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);\nlet d_ur = ops::take::<_, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);\nlet d_br = ops::take::<_, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);\n// line 32: let z = sigmoid(z_pre);\nlet d_z_pre = {\n    let shape = saved.z.raw_dim();\n    ops::par_zip_map3(\n        &ops::stretch(&d_one_minus_z, &shape),\n        &ops::stretch(&d_z_pre_part, &shape),\n        &saved.z.view(),\n        #[inline(always)]\n        |d_one_minus_z, d_z_pre_part, z| {\n            let neg_d_one_minus_z = -d_one_minus_z;\n            let v1 = d_z_pre_part + neg_d_one_minus_z;\n            let v2 = ops::elem::sigmoid_backward(z, v1);\n            v2\n        },\n    )\n};\n// line 31: let z_pre: Array2<T> = gate(x, h, wz, uz, bz);\nlet mut z_pre_grads = <__backprop_gru_step_call_0 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.z_pre_saved, &[d_z_pre.view().into_dyn()]);\nlet d_x_part_3 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);\nlet d_h_part_4 = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);\nlet d_wz = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);\nlet d_uz = ops::take::<_, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);\nlet d_bz = ops::take::<_, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);\n// d_h: `h` is used more than once, so its gradient sums one term per use\nlet d_h = {\n    let shape_1 = ops::broadcast_dims(\n        &d_h_part.raw_dim(),\n        &d_h_part_3.raw_dim(),\n        &SITES[3],\n    );\n    let shape_2 = ops::broadcast_dims(&shape_1, &d_h_part_4.raw_dim(), &SITES[3]);\n    let shape = shape_2;\n    ops::zip_map4(\n        &ops::stretch(&d_h_part, &shape),\n        &ops::stretch(&d_h_part_2, &shape),\n        &ops::stretch(&d_h_part_3, &shape),\n        &ops::stretch(&d_h_part_4, &shape),\n        #[inline(always)]\n        |d_h_part, d_h_part_2, d_h_part_3, d_h_part_4| {\n            let v0 = d_h_part + d_h_part_2;\n            let v0_plus_d_h_part_3 = v0 + d_h_part_3;\n            let v2 = v0_plus_d_h_part_3 + d_h_part_4;\n            v2\n        },\n    )\n};\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_part.raw_dim(),\n        &d_x_part_2.raw_dim(),\n        &SITES[4],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &d_x_part_3.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&d_x_part, &shape),\n        &ops::stretch(&d_x_part_2, &shape),\n        &ops::stretch(&d_x_part_3, &shape),\n        #[inline(always)]\n        |d_x_part, d_x_part_2, d_x_part_3| {\n            let v0 = d_x_part + d_x_part_2;\n            let v0_plus_d_x_part_3 = v0 + d_x_part_3;\n            v0_plus_d_x_part_3\n        },\n    )\n};\nGruStepGrads {\n    x: d_x,\n    h: d_h,\n    wz: d_wz,\n    uz: d_uz,\n    bz: d_bz,\n    wr: d_wr,\n    ur: d_ur,\n    br: d_br,\n    wn: d_wn,\n    un: d_un,\n    bn: d_bn,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t21, \"gru_step\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 37: (1.0 - &z) * n + z * &h\nlet t24 = ops::sum_to_cow(&d_out, saved.t23);\nlet d_z_times_h = ops::sum_to_cow(&d_out, saved.z_times_h_shape);\nlet t27 = ops::mul(&d_z_times_h, &saved.h, &SITES[0]);\nlet d_z_pre_part = ops::sum_to_owned(t27, saved.z_pre_shape);\nlet t30 = ops::mul(&d_z_times_h, &saved.z, &SITES[0]);\nlet d_h_part = ops::sum_to_owned(t30, saved.h_shape);\nlet d_one_minus_z_part = ops::mul(&t24, &saved.n, &SITES[1]);\nlet d_one_minus_z = ops::sum_to_owned(d_one_minus_z_part, saved.z_pre_shape);\nlet d_n_part = ops::mul(&t24, &saved.one_minus_z, &SITES[1]);\nlet d_n = ops::sum_to_owned(d_n_part, saved.n_pre_shape);\n// line 36: let n = tanh(n_pre);\nlet d_n_pre = ops::tanh_backward(&saved.n, &d_n);\n// line 35: let n_pre: Array2<T> = gate(x, &r * &h, wn, un, bn);\nlet mut n_pre_grads = <__backprop_gru_step_call_2 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.n_pre_saved, &[ops::call_view(&d_n_pre)]);\nlet d_x_part = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);\nlet d_r_times_h = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);\nlet d_wn = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);\nlet d_un = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);\nlet d_bn = ops::take::<T, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);\nlet d_r_part = ops::mul(&d_r_times_h, &saved.h, &SITES[2]);\nlet d_r = ops::sum_to_owned(d_r_part, saved.r_pre_shape);\nlet t49 = ops::mul(&d_r_times_h, &saved.r, &SITES[2]);\nlet d_h_part_2 = ops::sum_to_owned(t49, saved.h_shape);\n// line 34: let r = sigmoid(r_pre);\nlet d_r_pre = ops::sigmoid_backward(&saved.r, &d_r);\n// line 33: let r_pre: Array2<T> = gate(x, h, wr, ur, br);\nlet mut r_pre_grads = <__backprop_gru_step_call_1 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.r_pre_saved, &[ops::call_view(&d_r_pre)]);\nlet d_x_part_2 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);\nlet d_h_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);\nlet d_wr = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);\nlet d_ur = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);\nlet d_br = ops::take::<T, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);\n// line 32: let z = sigmoid(z_pre);\nlet d_z_pre = {\n    let shape = saved.z.raw_dim();\n    ops::par_zip_map3(\n        &ops::stretch(&d_one_minus_z, &shape),\n        &ops::stretch(&d_z_pre_part, &shape),\n        &saved.z.view(),\n        #[inline(always)]\n        |d_one_minus_z, d_z_pre_part, z| {\n            let neg_d_one_minus_z = -d_one_minus_z;\n            let v1 = d_z_pre_part + neg_d_one_minus_z;\n            let v2 = ops::elem::sigmoid_backward(z, v1);\n            v2\n        },\n    )\n};\n// line 31: let z_pre: Array2<T> = gate(x, h, wz, uz, bz);\nlet mut z_pre_grads = <__backprop_gru_step_call_0 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.z_pre_saved, &[ops::call_view(&d_z_pre)]);\nlet d_x_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);\nlet d_h_part_4 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);\nlet d_wz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);\nlet d_uz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);\nlet d_bz = ops::take::<T, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);\n// d_h: `h` is used more than once, so its gradient sums one term per use\nlet d_h = {\n    let shape_1 = ops::broadcast_dims(\n        &d_h_part.raw_dim(),\n        &d_h_part_3.raw_dim(),\n        &SITES[3],\n    );\n    let shape_2 = ops::broadcast_dims(&shape_1, &d_h_part_4.raw_dim(), &SITES[3]);\n    let shape = shape_2;\n    ops::zip_map4(\n        &ops::stretch(&d_h_part, &shape),\n        &ops::stretch(&d_h_part_2, &shape),\n        &ops::stretch(&d_h_part_3, &shape),\n        &ops::stretch(&d_h_part_4, &shape),\n        #[inline(always)]\n        |d_h_part, d_h_part_2, d_h_part_3, d_h_part_4| {\n            let v0 = d_h_part + d_h_part_2;\n            let v0_plus_d_h_part_3 = v0 + d_h_part_3;\n            let v2 = v0_plus_d_h_part_3 + d_h_part_4;\n            v2\n        },\n    )\n};\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_part.raw_dim(),\n        &d_x_part_2.raw_dim(),\n        &SITES[4],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &d_x_part_3.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&d_x_part, &shape),\n        &ops::stretch(&d_x_part_2, &shape),\n        &ops::stretch(&d_x_part_3, &shape),\n        #[inline(always)]\n        |d_x_part, d_x_part_2, d_x_part_3| {\n            let v0 = d_x_part + d_x_part_2;\n            let v0_plus_d_x_part_3 = v0 + d_x_part_3;\n            v0_plus_d_x_part_3\n        },\n    )\n};\nGruStepGrads {\n    x: d_x,\n    h: d_h,\n    wz: d_wz,\n    uz: d_uz,\n    bz: d_bz,\n    wr: d_wr,\n    ur: d_ur,\n    br: d_br,\n    wn: d_wn,\n    un: d_un,\n    bn: d_bn,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,
@@ -1637,59 +1644,69 @@ impl ::backprop::ops::CallSignature for gru_step {
 impl<T: Real> ::backprop::ops::Callee<T> for gru_step {
     type Saved = GruStepSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            gru_step(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<::backprop::ndarray::Ix1>(),
-                args[5usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[6usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[7usize].float_view::<::backprop::ndarray::Ix1>(),
-                args[8usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[9usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[10usize].float_view::<::backprop::ndarray::Ix1>(),
+            gru_step::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+                args[5usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[6usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[7usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+                args[8usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[9usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[10usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = gru_step_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[4usize].float_view::<::backprop::ndarray::Ix1>(),
-            args[5usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[6usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[7usize].float_view::<::backprop::ndarray::Ix1>(),
-            args[8usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[9usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[10usize].float_view::<::backprop::ndarray::Ix1>(),
+        let (out, saved) = gru_step_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[5usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[6usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[7usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[8usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[9usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[10usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = gru_step_backward(
             saved,
-            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+            ::backprop::ops::upstream::<T, ::backprop::ndarray::Ix2>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.x.into_dyn()), Some(grads.h.into_dyn()), Some(grads.wz
-            .into_dyn()), Some(grads.uz.into_dyn()), Some(grads.bz.into_dyn()),
-            Some(grads.wr.into_dyn()), Some(grads.ur.into_dyn()), Some(grads.br
-            .into_dyn()), Some(grads.wn.into_dyn()), Some(grads.un.into_dyn()),
-            Some(grads.bn.into_dyn())
+            Some(::backprop::ops::call_array(grads.x)),
+            Some(::backprop::ops::call_array(grads.h)),
+            Some(::backprop::ops::call_array(grads.wz)),
+            Some(::backprop::ops::call_array(grads.uz)),
+            Some(::backprop::ops::call_array(grads.bz)),
+            Some(::backprop::ops::call_array(grads.wr)),
+            Some(::backprop::ops::call_array(grads.ur)),
+            Some(::backprop::ops::call_array(grads.br)),
+            Some(::backprop::ops::call_array(grads.wn)),
+            Some(::backprop::ops::call_array(grads.un)),
+            Some(::backprop::ops::call_array(grads.bn))
         ]
     }
 }

@@ -458,44 +458,51 @@ impl ::backprop::ops::CallSignature for rnn_step {
 impl<T: Real> ::backprop::ops::Callee<T> for rnn_step {
     type Saved = RnnStepSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            rnn_step(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+            rnn_step::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = rnn_step_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[1usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[2usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[3usize].float_view::<::backprop::ndarray::Ix2>(),
-            args[4usize].float_view::<::backprop::ndarray::Ix1>(),
+        let (out, saved) = rnn_step_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = rnn_step_backward(
             saved,
-            ::backprop::ops::upstream::<_, ::backprop::ndarray::Ix2>(upstream, 0usize),
+            ::backprop::ops::upstream::<T, ::backprop::ndarray::Ix2>(upstream, 0usize),
         );
         ::std::vec![
-            Some(grads.x.into_dyn()), Some(grads.h_prev.into_dyn()), Some(grads.wx
-            .into_dyn()), Some(grads.wh.into_dyn()), Some(grads.b.into_dyn())
+            Some(::backprop::ops::call_array(grads.x)),
+            Some(::backprop::ops::call_array(grads.h_prev)),
+            Some(::backprop::ops::call_array(grads.wx)),
+            Some(::backprop::ops::call_array(grads.wh)),
+            Some(::backprop::ops::call_array(grads.b))
         ]
     }
 }

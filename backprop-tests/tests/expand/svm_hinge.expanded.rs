@@ -508,35 +508,39 @@ impl ::backprop::ops::CallSignature for svm_hinge {
 impl<T: Real> ::backprop::ops::Callee<T> for svm_hinge {
     type Saved = SvmHingeSaved<T>;
     fn forward(
-        args: &[::backprop::ops::CallArg<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         ::backprop::ops::call_results(
-            svm_hinge(
-                args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+            svm_hinge::<
+                T,
+            >(
+                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
                 args[1usize].int_view::<::backprop::ndarray::Ix1>(),
             ),
         )
     }
     fn train(
-        args: &[::backprop::ops::CallArg<'_, T>],
+        args: &[::backprop::ops::CallArg<'_>],
     ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>>,
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = svm_hinge_train(
-            args[0usize].float_view::<::backprop::ndarray::Ix2>(),
+        let (out, saved) = svm_hinge_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].int_view::<::backprop::ndarray::Ix1>(),
         );
         (::backprop::ops::call_results(out), saved)
     }
     fn backward(
         saved: &Self::Saved,
-        upstream: &[::backprop::ndarray::ArrayViewD<'_, T>],
-    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ndarray::ArrayD<T>>> {
+        upstream: &[::backprop::ops::FloatView<'_>],
+    ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
         let grads = svm_hinge_backward(
             saved,
-            ::backprop::ops::upstream_scalar(upstream, 0usize),
+            ::backprop::ops::upstream_scalar::<T>(upstream, 0usize),
         );
-        ::std::vec![Some(grads.scores.into_dyn()), None]
+        ::std::vec![Some(::backprop::ops::call_array(grads.scores)), None]
     }
 }
