@@ -584,12 +584,6 @@ impl Emitter<'_> {
         let items = self.g.nodes.iter().enumerate().filter_map(|(v, n)| {
             let Op::Call(c) = &n.op else { return None };
             let (alias, path) = (self.call_alias(c), &c.path);
-            let kind = |ty: Ty| match ty {
-                Ty::Float(r) => quote!(#k::ops::Kind::Float(#r)),
-                Ty::Int(r) => quote!(#k::ops::Kind::Int(#r)),
-                Ty::Usize => quote!(#k::ops::Kind::Usize),
-                _ => quote!(#k::ops::Kind::Scalar),
-            };
             let needs_grad: HashSet<usize> = self
                 .g
                 .nodes
@@ -602,16 +596,10 @@ impl Emitter<'_> {
                 .collect();
             let args = n.args.iter().enumerate().map(|(i, &a)| {
                 let text = c.arg_texts.get(i).cloned().unwrap_or_default();
-                let (kind, grad) = (kind(self.g.ty(a)), needs_grad.contains(&i));
+                let (kind, grad) = (self.call_kind(self.g.ty(a)), needs_grad.contains(&i));
                 quote!((#text, #kind, #grad))
             });
-            let outputs = c.outputs.iter().map(|o| {
-                if o.scalar {
-                    quote!(#k::ops::Kind::Scalar)
-                } else {
-                    kind(Ty::Float(o.rank))
-                }
-            });
+            let outputs = c.outputs.iter().map(|&o| self.output_kind(o));
             let (text, caller, tuple) = (&n.text, self.fn_name().to_string(), c.tuple);
             let float = self.float_kind();
             let (first, last) = self.call_range(v);
@@ -643,6 +631,26 @@ impl Emitter<'_> {
             })
         });
         quote!(#(#items)*)
+    }
+
+    /// `ops::Kind::Float(2)`: what a value of type `ty` is to a call's check.
+    fn call_kind(&self, ty: Ty) -> TokenStream {
+        let k = &self.krate;
+        match ty {
+            Ty::Float(r) => quote!(#k::ops::Kind::Float(#r)),
+            Ty::Int(r) => quote!(#k::ops::Kind::Int(#r)),
+            Ty::Usize => quote!(#k::ops::Kind::Usize),
+            _ => quote!(#k::ops::Kind::Scalar),
+        }
+    }
+
+    /// What a result is to a call's check: a float array, or a scalar `T`.
+    fn output_kind(&self, o: crate::ir::OutputSig) -> TokenStream {
+        if o.scalar {
+            self.call_kind(Ty::Scalar)
+        } else {
+            self.call_kind(Ty::Float(o.rank))
+        }
     }
 
     /// The first and last token of a call, where its compile-time check points.
@@ -742,23 +750,16 @@ impl Emitter<'_> {
         let grads: HashSet<usize> = self.grad_inputs().iter().map(|&(i, _)| i).collect();
         let inputs = self.def.inputs.iter().enumerate().map(|(i, input)| {
             let name = input.name.to_string();
-            let kind = match input.kind {
-                InputKind::Float(r, _) => quote!(#k::ops::Kind::Float(#r)),
-                InputKind::Int(r, _) => quote!(#k::ops::Kind::Int(#r)),
-                InputKind::Scalar => quote!(#k::ops::Kind::Scalar),
-                InputKind::Usize => quote!(#k::ops::Kind::Usize),
-            };
+            let kind = self.call_kind(match input.kind {
+                InputKind::Float(r, _) => Ty::Float(r),
+                InputKind::Int(r, _) => Ty::Int(r),
+                InputKind::Scalar => Ty::Scalar,
+                InputKind::Usize => Ty::Usize,
+            });
             let grad = grads.contains(&i);
             quote!(#k::ops::InputDesc { name: #name, kind: #kind, grad: #grad })
         });
-        let outputs = self.def.outputs.iter().map(|o| {
-            let r = o.rank;
-            if o.scalar {
-                quote!(#k::ops::Kind::Scalar)
-            } else {
-                quote!(#k::ops::Kind::Float(#r))
-            }
-        });
+        let outputs = self.def.outputs.iter().map(|&o| self.output_kind(o));
         let passed: Vec<TokenStream> = self
             .def
             .inputs
