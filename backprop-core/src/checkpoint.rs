@@ -24,6 +24,18 @@
 //! with `"backprop."` are reserved. Files without them (written by other tools) load
 //! as well.
 //!
+//! # PyTorch's layout
+//! [`torch::save_torch`] and [`torch::load_torch`] write and read a model's
+//! parameters under PyTorch's `state_dict` names and shapes (`fc1.weight` as
+//! `[out, in]`, `fc1.bias`), for `safetensors.torch.load_file` and
+//! `save_file`; tested against files the Python package wrote.
+//!
+//! # Loading is all or nothing
+//! Every tensor is checked (present, of its shape and dtype, finite unless
+//! [`LoadOptions::allow_non_finite`]) before the model changes;
+//! [`prepare_load`] does the checking alone, so that a load of a model and an
+//! optimizer (`train::load_training_checkpoint`) checks both before writing either.
+//!
 //! # Safety against bad files and interrupted saves
 //! Saving writes a temporary file next to the target, syncs it and renames it over the
 //! target, so the target always holds either the old or the new checkpoint (a crash
@@ -46,6 +58,8 @@ use safetensors::tensor::TensorInfo;
 use safetensors::{Dtype, SafeTensors, View};
 
 use crate::{Parameters, Real};
+
+pub mod torch;
 
 /// The prefix of every extra (non-model) tensor name, such as `"optim.adam.m.fc1.w"`.
 pub const EXTRA_PREFIX: &str = "optim.";
@@ -177,6 +191,26 @@ pub enum CheckpointError {
     /// The float type has no safetensors dtype (only `f32` and `f64` have).
     #[error("float type {0} cannot be stored in a checkpoint")]
     UnsupportedType(&'static str),
+    /// A tensor holds NaN or infinite values (a checkpoint saved after training
+    /// diverged), which loading refuses unless [`LoadOptions::allow_non_finite`].
+    #[error(
+        "tensor `{name}` holds {count} non-finite values (NaN or infinity); load it with `LoadOptions {{ allow_non_finite: true, .. }}` if that is intended"
+    )]
+    NonFinite {
+        /// The tensor, as named in the file.
+        name: String,
+        /// How many of its elements are NaN or infinite.
+        count: usize,
+    },
+}
+
+/// How [`load_checkpoint_with`] and `load_training_checkpoint_with` treat what
+/// they find.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Accept tensors with NaN or infinite values (refused by default:
+    /// [`CheckpointError::NonFinite`]).
+    pub allow_non_finite: bool,
 }
 
 /// One tensor of a safetensors file, as stored: name, dtype (`"F32"`, `"BF16"`, ...),
@@ -295,12 +329,67 @@ fn canonicalize_header(bytes: &mut [u8]) -> Result<(), CheckpointError> {
 /// Loads every parameter value and buffer of `model` from the checkpoint at `path`,
 /// by name, and returns the extra tensors and the metadata.
 ///
-/// All tensors are checked (presence, dtype, shape, no unexpected names) before the
-/// model is touched, so on error the model is unchanged.
+/// All tensors are checked (presence, dtype, shape, no unexpected names, no
+/// NaN or infinity) before the model is touched, so on error the model is
+/// unchanged. [`load_checkpoint_with`] takes [`LoadOptions`].
 pub fn load_checkpoint<T: Real>(
     path: &Path,
     model: &mut dyn Parameters<T>,
 ) -> Result<Loaded<T>, CheckpointError> {
+    load_checkpoint_with(path, model, &LoadOptions::default())
+}
+
+/// [`load_checkpoint`] with [`LoadOptions`].
+pub fn load_checkpoint_with<T: Real>(
+    path: &Path,
+    model: &mut dyn Parameters<T>,
+    options: &LoadOptions,
+) -> Result<Loaded<T>, CheckpointError> {
+    Ok(prepare_load(path, model, options)?.apply(model))
+}
+
+/// A checkpoint read and checked against a model, not yet written into it: what
+/// an all-or-nothing load of a model and something else (an optimizer) checks
+/// both against before it changes either.
+#[derive(Debug)]
+pub struct PreparedLoad<T> {
+    /// The model's values by name.
+    values: HashMap<String, ArrayD<T>>,
+    /// What the load returns.
+    loaded: Loaded<T>,
+}
+
+impl<T: Real> PreparedLoad<T> {
+    /// The extra tensors the file holds (names starting with [`EXTRA_PREFIX`]).
+    pub fn extra(&self) -> &[(String, ArrayD<T>)] {
+        &self.loaded.extra
+    }
+
+    /// Writes the values into the model (checked against it already) and
+    /// returns the extra tensors and the metadata.
+    pub fn apply(self, model: &mut dyn Parameters<T>) -> Loaded<T> {
+        let values = self.values;
+        visit_all(model, &mut |name, mut value| {
+            // Shapes were checked; the guard only keeps a model that changes its
+            // shapes between two visits from panicking here.
+            if let Some(array) = values.get(name)
+                && value.shape() == array.shape()
+            {
+                value.assign(array);
+            }
+        });
+        self.loaded
+    }
+}
+
+/// Reads the checkpoint at `path` and checks it against `model` (every
+/// parameter and buffer present with its shape and dtype, nothing unexpected,
+/// finite values unless `options` allow others), without changing the model.
+pub fn prepare_load<T: Real>(
+    path: &Path,
+    model: &mut dyn Parameters<T>,
+    options: &LoadOptions,
+) -> Result<PreparedLoad<T>, CheckpointError> {
     let bytes = fs::read(path).map_err(|source| io_error(path, source))?;
     let mut file = read_tensors(&bytes)?;
     if let Some(version) = file.metadata.get(VERSION_KEY)
@@ -310,6 +399,11 @@ pub fn load_checkpoint<T: Real>(
     }
     let by_name: HashMap<&str, &TensorBytes> =
         file.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+    let checked = |tensor: &TensorBytes| -> Result<ArrayD<T>, CheckpointError> {
+        let array = tensor.to_array::<T>()?;
+        check_finite(&tensor.name, &array, options)?;
+        Ok(array)
+    };
 
     let mut wanted = Vec::new();
     visit_all(model, &mut |name, value| {
@@ -320,15 +414,14 @@ pub fn load_checkpoint<T: Real>(
         let tensor = by_name
             .get(name.as_str())
             .ok_or_else(|| CheckpointError::MissingTensor(name.clone()))?;
-        let array = tensor.to_array::<T>()?;
-        if array.shape() != shape {
+        if tensor.shape != shape {
             return Err(CheckpointError::WrongShape {
                 name,
                 expected: shape,
                 found: tensor.shape.clone(),
             });
         }
-        values.insert(name, array);
+        values.insert(name, checked(tensor)?);
     }
 
     let mut extra = Vec::new();
@@ -339,22 +432,32 @@ pub fn load_checkpoint<T: Real>(
         if !tensor.name.starts_with(EXTRA_PREFIX) {
             return Err(CheckpointError::UnexpectedTensor(tensor.name.clone()));
         }
-        extra.push((tensor.name.clone(), tensor.to_array::<T>()?));
+        extra.push((tensor.name.clone(), checked(tensor)?));
     }
-
-    visit_all(model, &mut |name, mut value| {
-        // Shapes were checked above; the guard only keeps a model that changes its
-        // shapes between two visits from panicking here.
-        if let Some(array) = values.get(name)
-            && value.shape() == array.shape()
-        {
-            value.assign(array);
-        }
-    });
     file.metadata.retain(|key, _| !key.starts_with(META_PREFIX));
-    Ok(Loaded {
-        extra,
-        metadata: file.metadata,
+    Ok(PreparedLoad {
+        values,
+        loaded: Loaded {
+            extra,
+            metadata: file.metadata,
+        },
+    })
+}
+
+/// [`CheckpointError::NonFinite`] for a tensor with NaN or infinite values,
+/// unless `options` allow them.
+fn check_finite<T: Real>(
+    name: &str,
+    array: &ArrayD<T>,
+    options: &LoadOptions,
+) -> Result<(), CheckpointError> {
+    let count = array.iter().filter(|v| !v.is_finite()).count();
+    if count == 0 || options.allow_non_finite {
+        return Ok(());
+    }
+    Err(CheckpointError::NonFinite {
+        name: name.to_owned(),
+        count,
     })
 }
 
@@ -591,6 +694,26 @@ fn decode<T: Real>(bytes: &[u8]) -> Result<Vec<T>, CheckpointError> {
         .map_err(|_| CheckpointError::UnsupportedType(T::NAME))
 }
 
+/// A tensor's values as `T`, from `F32` or `F64` (widened or rounded), for
+/// files of other tools, whose float type need not be the model's.
+fn decode_as<T: Real>(tensor: &TensorBytes<'_>) -> Result<Vec<T>, CheckpointError> {
+    match tensor.dtype.as_str() {
+        "F32" => Ok(decode::<f32>(tensor.data)?
+            .into_iter()
+            .map(|v| T::lit(f64::from(v)))
+            .collect()),
+        "F64" => Ok(decode::<f64>(tensor.data)?
+            .into_iter()
+            .map(T::lit)
+            .collect()),
+        other => Err(CheckpointError::WrongDtype {
+            name: tensor.name.clone(),
+            expected: "F32 or F64".to_owned(),
+            found: other.to_owned(),
+        }),
+    }
+}
+
 fn io_error(path: &Path, source: io::Error) -> CheckpointError {
     let path = path.to_owned();
     CheckpointError::Io { path, source }
@@ -780,7 +903,15 @@ mod tests {
         save_checkpoint(&dir.file(), &mut saved, &optim_m(), &epoch()).unwrap();
 
         let mut loaded = Tiny::zeros();
-        let rest = load_checkpoint(&dir.file(), &mut loaded).unwrap();
+        // The special values include NaN and infinities, refused by default.
+        assert!(matches!(
+            load_checkpoint(&dir.file(), &mut loaded),
+            Err(CheckpointError::NonFinite { .. })
+        ));
+        let options = LoadOptions {
+            allow_non_finite: true,
+        };
+        let rest = load_checkpoint_with(&dir.file(), &mut loaded, &options).unwrap();
         let saved_bits: Vec<u64> = saved.values().into_iter().map(bits).collect();
         let loaded_bits: Vec<u64> = loaded.values().into_iter().map(bits).collect();
         assert_eq!(saved_bits, loaded_bits);

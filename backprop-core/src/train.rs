@@ -54,7 +54,9 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayRef, ArrayRef1, ArrayView1, ArrayView2, Dimension, Ix2, RemoveAxis};
 
-use crate::checkpoint::{CheckpointError, EXTRA_PREFIX, load_checkpoint, save_checkpoint};
+use crate::checkpoint::{
+    CheckpointError, EXTRA_PREFIX, LoadOptions, prepare_load, save_checkpoint,
+};
 use crate::data::{LastBatch, Minibatches, gather_rows};
 use crate::losses::{
     mse_backward, mse_train, predicted_classes, softmax_cross_entropy,
@@ -534,31 +536,64 @@ pub fn save_training_checkpoint<T: Real>(
     save_checkpoint(path, model, &extra, metadata)
 }
 
-/// Restores a checkpoint written by [`save_training_checkpoint`]: the model's
-/// parameters and buffers, and the optimizer's state from the tensors under
-/// `optim.`. Returns the caller's metadata.
-///
-/// On error the optimizer is unchanged; the model is unchanged too unless only the
-/// optimizer state was at fault (the parameters are loaded first).
+/// Restores `model` and `optimizer` from a checkpoint written by
+/// [`save_training_checkpoint`], and returns its metadata. All or nothing: the
+/// file is read and checked against both (the model's tensors, then the
+/// optimizer's state) before either changes, so on error both are as they were.
+/// Errors name tensors as the file does (`optim.adam.m.fc1.w`). Tensors with NaN
+/// or infinite values are refused; [`load_training_checkpoint_with`] takes
+/// [`LoadOptions`] to accept them.
 pub fn load_training_checkpoint<T: Real>(
     path: &Path,
     model: &mut dyn Parameters<T>,
     optimizer: &mut dyn Optimizer<T>,
 ) -> Result<BTreeMap<String, String>, ResumeError> {
-    let loaded = load_checkpoint(path, model)?;
-    let state = loaded
-        .extra
-        .into_iter()
+    load_training_checkpoint_with(path, model, optimizer, &LoadOptions::default())
+}
+
+/// [`load_training_checkpoint`] with [`LoadOptions`].
+pub fn load_training_checkpoint_with<T: Real>(
+    path: &Path,
+    model: &mut dyn Parameters<T>,
+    optimizer: &mut dyn Optimizer<T>,
+    options: &LoadOptions,
+) -> Result<BTreeMap<String, String>, ResumeError> {
+    let prepared = prepare_load(path, model, options)?;
+    let state = prepared
+        .extra()
+        .iter()
         .map(|(name, tensor)| {
-            let name = name
-                .strip_prefix(EXTRA_PREFIX)
-                .map(str::to_owned)
-                .unwrap_or(name);
-            (name, tensor)
+            let name = name.strip_prefix(EXTRA_PREFIX).unwrap_or(name);
+            (name.to_owned(), tensor.clone())
         })
         .collect();
-    optimizer.load_state(state)?;
-    Ok(loaded.metadata)
+    // The optimizer keeps its state on error; the model is written only after.
+    optimizer.load_state(state).map_err(named_as_in_file)?;
+    Ok(prepared.apply(model).metadata)
+}
+
+/// An optimizer's error with the tensor named as the file names it
+/// (`optim.adam.m.fc1.w`, not the optimizer's `adam.m.fc1.w`).
+fn named_as_in_file(e: OptimStateError) -> OptimStateError {
+    let file = |name: String| format!("{EXTRA_PREFIX}{name}");
+    match e {
+        OptimStateError::Missing(name) => OptimStateError::Missing(file(name)),
+        OptimStateError::Unexpected(name) => OptimStateError::Unexpected(file(name)),
+        OptimStateError::Duplicate(name) => OptimStateError::Duplicate(file(name)),
+        OptimStateError::Shape {
+            name,
+            shape,
+            expected,
+        } => OptimStateError::Shape {
+            name: file(name),
+            shape,
+            expected,
+        },
+        OptimStateError::InvalidStepCount { name, value } => OptimStateError::InvalidStepCount {
+            name: file(name),
+            value,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -901,6 +936,81 @@ mod tests {
                     .contains("is not part of this optimizer's state"),
             "{error}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file whose optimizer state does not fit leaves the model and the
+    /// optimizer as they were (the parameters were once overwritten before the
+    /// optimizer's state was found missing), and names the tensor as the file does.
+    #[test]
+    fn a_training_checkpoint_that_does_not_fit_changes_nothing() {
+        let dir = std::env::temp_dir().join(format!("backprop-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sgd.safetensors");
+        let data = spiral::<f64>(10, 3, 0.2, 2);
+        let mut model = mlp(0);
+        let mut sgd = Sgd::new(0.1);
+        train_step(
+            &mut model,
+            &mut sgd,
+            &data.features,
+            Target::Classes(data.labels.view()),
+            None,
+        );
+        save_training_checkpoint(&path, &mut model, &sgd, &BTreeMap::new()).unwrap();
+
+        // An Adam wants moments the file does not have.
+        let mut other = mlp(5);
+        let before = params(&mut other);
+        let mut adam = Adam::new(0.01);
+        train_step(
+            &mut other,
+            &mut adam,
+            &data.features,
+            Target::Classes(data.labels.view()),
+            None,
+        );
+        let (params_before, state_before) = (params(&mut other), adam.state());
+        assert_ne!(params_before, before);
+        let error = load_training_checkpoint(&path, &mut other, &mut adam).unwrap_err();
+        assert!(error.to_string().contains("`optim.adam."), "{error}");
+        assert_eq!(params(&mut other), params_before, "the model was changed");
+        assert_eq!(adam.state(), state_before, "the optimizer was changed");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A checkpoint saved after training diverged is refused by default, and
+    /// loads with the explicit option.
+    #[test]
+    fn non_finite_values_in_a_checkpoint_are_an_error_unless_allowed() {
+        let dir = std::env::temp_dir().join(format!("backprop-nan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nan.safetensors");
+        let mut model = mlp(0);
+        let mut k = 0;
+        model.visit_params(&mut |mut p| {
+            if k == 2 {
+                p.value[[0, 1]] = f64::NAN;
+                p.value[[1, 1]] = f64::INFINITY;
+            }
+            k += 1;
+        });
+        let sgd = Sgd::new(0.1);
+        save_training_checkpoint(&path, &mut model, &sgd, &BTreeMap::new()).unwrap();
+        let mut fresh = mlp(3);
+        let before = params(&mut fresh);
+        let error = load_training_checkpoint(&path, &mut fresh, &mut Sgd::new(0.1)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "tensor `fc2.w` holds 2 non-finite values (NaN or infinity); load it with \
+             `LoadOptions { allow_non_finite: true, .. }` if that is intended"
+        );
+        assert_eq!(params(&mut fresh), before);
+        let options = LoadOptions {
+            allow_non_finite: true,
+        };
+        load_training_checkpoint_with(&path, &mut fresh, &mut Sgd::new(0.1), &options).unwrap();
+        assert!(params(&mut fresh).iter().any(|v| v.is_nan()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
