@@ -190,12 +190,13 @@
 //! ```
 //!
 //! A name that is not an op is taken for a function; a function named like an
-//! op, or like a name from NumPy or PyTorch (`log`, `clamp`), is called by its
-//! path (`self::log(x)`). To make this work, every generated function `foo`
-//! also defines a hidden struct `foo` (structs and functions live in separate
-//! namespaces, so `use cells::foo` imports both); a module of the same name
-//! beside it (`mod foo; pub use foo::*;`) hides that struct, so name such a
-//! module otherwise.
+//! op, close to one (`relu2`, `tanhh`), or like a name from NumPy or PyTorch
+//! (`log`, `clamp`), is called by its path (`self::log(x)`). To make this work,
+//! every generated function `foo` also defines a hidden struct `foo` (structs
+//! and functions live in separate namespaces, so `use cells::foo` imports
+//! both). A module named `foo` takes the same namespace: beside the function
+//! it is a compile error (the name is defined twice), and as `mod foo; pub use
+//! foo::*;` it hides the struct from the glob; give such a module another name.
 //!
 //! # Layers
 //!
@@ -233,8 +234,9 @@
 //! A layer of several inputs, such as a recurrent step taking `(x, h)`, names
 //! them: `#[differentiable(layer = Mix, input = (x, h))]` makes the layer's
 //! input the tuple of the function's leading inputs, and its input gradient
-//! the tuple of their gradients (`()` for integer ids); the outputs may be a
-//! tuple too. [`check_layer`] checks every input and every parameter.
+//! the tuple of their gradients (`()` for integer ids and `#[no_grad]`
+//! inputs); the outputs may be a tuple too. [`check_layer`] checks every input
+//! and every parameter.
 //!
 //! # Recurrences
 //!

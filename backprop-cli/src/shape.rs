@@ -493,13 +493,8 @@ fn infer(g: &Graph, n: &Node, args: &[(Ty, Known)], all: &[Known], axes: &mut Ax
             shape(None)
         }
         Op::Grad(GradOp::CallGrad(i)) => {
-            let up = |v: usize| g.nodes[v].args.first().copied();
-            let arg = n
-                .args
-                .first()
-                .and_then(|&b| up(b))
-                .and_then(up)
-                .and_then(|call| g.nodes[call].args.get(*i).copied());
+            let call = n.args.first().and_then(|&b| g.call_of(b));
+            let arg = call.and_then(|c| g.nodes[c].args.get(*i).copied());
             arg.and_then(|a| all.get(a).cloned()).unwrap_or(shape(None))
         }
         Op::ShapeOf => shape(broadcast(&array_shapes(args), axes)),

@@ -393,6 +393,8 @@ macro_rules! tuple_parts {
 tuple_parts!(A 0, B 1);
 tuple_parts!(A 0, B 1, C 2);
 tuple_parts!(A 0, B 1, C 2, D 3);
+tuple_parts!(A 0, B 1, C 2, D 3, E 4);
+tuple_parts!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// Checks the input gradient (of every input, for a layer of several) and
 /// every parameter gradient of a layer in training mode, against central

@@ -64,12 +64,10 @@ impl<T> ModelValue<T> {
     }
 }
 
-/// An element type a model's input may have: the float type, or `usize` for
-/// ids. [`Sequential::forward`] and the training functions take arrays of either.
-pub use crate::ops::ArrayElem as InputElem;
+pub use crate::ops::ArrayElem;
 
 /// A model's input as the value its first layer is given.
-fn model_value<T: Real, A: InputElem<T>>(a: ArrayD<A>) -> ModelValue<T> {
+fn model_value<T: Real, A: ArrayElem<T>>(a: ArrayD<A>) -> ModelValue<T> {
     match A::as_float(a) {
         Ok(x) => ModelValue::Float(x),
         Err(ids) => ModelValue::Int(ids),
@@ -83,17 +81,20 @@ pub trait LayerInput<T>: Sized {
     const RANK: Option<usize>;
     /// What the layer takes, for messages (`a float array`).
     const KIND: &'static str;
+    /// Whether it takes ids (`usize`) rather than floats.
+    const IDS: bool;
     /// The value as the layer's input, or the value back if it is of another kind.
     fn from_value(v: ModelValue<T>) -> Result<Self, ModelValue<T>>;
 }
 
-impl<T: Real, A: InputElem<T>, D: Dimension> LayerInput<T> for Array<A, D> {
+impl<T: Real, A: ArrayElem<T>, D: Dimension> LayerInput<T> for Array<A, D> {
     const RANK: Option<usize> = D::NDIM;
     const KIND: &'static str = if A::IS_FLOAT {
         "a float array"
     } else {
         "integer ids"
     };
+    const IDS: bool = !A::IS_FLOAT;
     fn from_value(v: ModelValue<T>) -> Result<Self, ModelValue<T>> {
         let a = match v {
             ModelValue::Float(x) => A::from_float(x).map_err(ModelValue::Float),
@@ -106,17 +107,21 @@ impl<T: Real, A: InputElem<T>, D: Dimension> LayerInput<T> for Array<A, D> {
 /// A layer's input gradient, as a model passes it back: an array, or nothing
 /// for an input that takes none (`()`, an [`Embedding`](crate::layers::Embedding)'s ids).
 pub trait LayerInputGrad<T> {
+    /// Whether there is one: a layer without can only be a model's first.
+    const EXISTS: bool;
     /// The gradient with a dynamic rank, if there is one.
     fn into_grad(self) -> Option<ArrayD<T>>;
 }
 
 impl<T: Real, D: Dimension> LayerInputGrad<T> for Array<T, D> {
+    const EXISTS: bool = true;
     fn into_grad(self) -> Option<ArrayD<T>> {
         Some(self.into_dyn())
     }
 }
 
 impl<T> LayerInputGrad<T> for () {
+    const EXISTS: bool = false;
     fn into_grad(self) -> Option<ArrayD<T>> {
         None
     }
@@ -138,6 +143,13 @@ pub trait DynLayer<T: Real>: Parameters<T> {
 
     /// What the layer takes (`a float array`, `integer ids`), for messages.
     fn input_kind(&self) -> &'static str;
+
+    /// Whether it takes ids (`usize`) rather than floats.
+    fn takes_ids(&self) -> bool;
+
+    /// Whether its backward gives its input's gradient (an embedding's ids,
+    /// or a `#[no_grad]` input, take none): one without can only come first.
+    fn gives_input_gradient(&self) -> bool;
 
     /// The name of the layer's type, for messages.
     fn type_name(&self) -> &'static str;
@@ -218,6 +230,14 @@ where
 
     fn input_kind(&self) -> &'static str {
         <L::Input as LayerInput<T>>::KIND
+    }
+
+    fn takes_ids(&self) -> bool {
+        <L::Input as LayerInput<T>>::IDS
+    }
+
+    fn gives_input_gradient(&self) -> bool {
+        <L::InputGrad as LayerInputGrad<T>>::EXISTS
     }
 
     fn type_name(&self) -> &'static str {
@@ -356,7 +376,8 @@ impl<T: Real> Sequential<T> {
     /// The layer may be a model itself (`block.fc1.w`).
     ///
     /// # Panics
-    /// If `name` is empty, contains a `.`, or is already the name of a layer.
+    /// If `name` is empty, contains a `.`, or is already the name of a layer;
+    /// or if the layer gives no input gradient (an embedding) and is not the first.
     pub fn push(&mut self, name: &str, layer: impl DynLayer<T> + 'static) -> &mut Self {
         assert!(
             !name.is_empty() && !name.contains('.'),
@@ -365,6 +386,13 @@ impl<T: Real> Sequential<T> {
         assert!(
             self.layers.iter().all(|e| e.name != name),
             "the model already has a layer named `{name}`"
+        );
+        // The backward passes the layer's input gradient on to the layer before.
+        assert!(
+            self.layers.is_empty() || layer.gives_input_gradient(),
+            "layer `{name}` ({}) gives no gradient for its input ({}), so it can only be a model's first layer",
+            layer.type_name(),
+            layer.input_kind()
         );
         self.layers.push(Entry {
             name: name.to_string(),
@@ -441,7 +469,7 @@ impl<T: Real> Sequential<T> {
     ///
     /// # Panics
     /// On a shape error in a layer (the message names the layer and the shapes).
-    pub fn forward<A: InputElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
+    pub fn forward<A: ArrayElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
         let mut h = model_input(x);
         for (k, entry) in self.layers.iter().enumerate() {
             let context = self.context(k, &h);
@@ -455,7 +483,7 @@ impl<T: Real> Sequential<T> {
     ///
     /// # Panics
     /// As [`Sequential::forward`].
-    pub fn predict<A: InputElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
+    pub fn predict<A: ArrayElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
         self.forward(x)
     }
 
@@ -467,7 +495,7 @@ impl<T: Real> Sequential<T> {
     /// shape), or as [`Sequential::forward`].
     pub fn forward_as<D: Dimension>(
         &self,
-        x: &ArrayRef<impl InputElem<T>, impl Dimension>,
+        x: &ArrayRef<impl ArrayElem<T>, impl Dimension>,
     ) -> Array<T, D> {
         output_as(self.forward(x))
     }
@@ -478,7 +506,7 @@ impl<T: Real> Sequential<T> {
     /// As [`Sequential::forward_as`].
     pub fn predict_as<D: Dimension>(
         &self,
-        x: &ArrayRef<impl InputElem<T>, impl Dimension>,
+        x: &ArrayRef<impl ArrayElem<T>, impl Dimension>,
     ) -> Array<T, D> {
         self.forward_as(x)
     }
@@ -490,7 +518,7 @@ impl<T: Real> Sequential<T> {
     ///
     /// # Panics
     /// On a shape error in a layer (the message names the layer and the shapes).
-    pub fn forward_train<A: InputElem<T>, D: Dimension>(
+    pub fn forward_train<A: ArrayElem<T>, D: Dimension>(
         &mut self,
         x: &ArrayRef<A, D>,
     ) -> ArrayD<T> {
@@ -507,7 +535,7 @@ impl<T: Real> Sequential<T> {
     /// [`Sequential::forward_train`].
     pub fn forward_train_as<D: Dimension>(
         &mut self,
-        x: &ArrayRef<impl InputElem<T>, impl Dimension>,
+        x: &ArrayRef<impl ArrayElem<T>, impl Dimension>,
     ) -> Array<T, D> {
         output_as(self.forward_train(x))
     }
@@ -698,12 +726,12 @@ impl<T: Real> Sequential<T> {
             0 => "the model's input".to_string(),
             _ => format!("the output of layer `{}`", self.layers[k - 1].name),
         };
-        let takes = self.layers[k].layer.input_kind();
-        let ids = matches!(x, ModelValue::Int(_));
+        let layer = &self.layers[k].layer;
         assert!(
-            ids == (takes == "integer ids"),
-            "{} takes {takes}, but {from} is {}",
+            matches!(x, ModelValue::Int(_)) == layer.takes_ids(),
+            "{} takes {}, but {from} is {}",
             self.describe(k),
+            layer.input_kind(),
             x.kind()
         );
         if let Some(rank) = self.layers[k].layer.input_rank() {
@@ -718,7 +746,7 @@ impl<T: Real> Sequential<T> {
 }
 
 /// A model's input as the value its first layer is given.
-fn model_input<T: Real, A: InputElem<T>, D: Dimension>(x: &ArrayRef<A, D>) -> ModelValue<T> {
+fn model_input<T: Real, A: ArrayElem<T>, D: Dimension>(x: &ArrayRef<A, D>) -> ModelValue<T> {
     model_value(x.view().into_dyn().to_owned())
 }
 
@@ -1319,5 +1347,18 @@ mod tests {
         let mut model = Sequential::<f64>::new();
         model.push("fc", Affine::new(2, 3, &mut rng));
         model.forward(&ndarray::array![[1usize, 2]]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "layer `emb` (backprop_core::layers::embedding_layer::Embedding<f64>) gives no gradient for its input (integer ids), so it can only be a model's first layer"
+    )]
+    fn a_layer_without_an_input_gradient_after_another_is_an_error_at_push() {
+        use crate::layers::Embedding;
+        let mut rng = SeededRng::new(1);
+        let mut model = Sequential::<f64>::new();
+        model
+            .push("fc", Affine::new(2, 3, &mut rng))
+            .push("emb", Embedding::new(5, 3, &mut rng));
     }
 }

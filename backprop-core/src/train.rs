@@ -62,7 +62,7 @@ use crate::losses::{
     mse_backward, mse_train, predicted_classes, softmax_cross_entropy,
     softmax_cross_entropy_backward, softmax_cross_entropy_train,
 };
-use crate::model::{InputElem, Sequential};
+use crate::model::{ArrayElem, Sequential};
 use crate::monitor::Monitor;
 use crate::optim::{OptimStateError, Optimizer, clip_grad_norm};
 use crate::{Parameters, Real, SeededRng};
@@ -237,7 +237,7 @@ pub struct StepStats {
 /// # Panics
 /// If the model's output is not 2-D, the target does not fit it, or `clip_norm` is
 /// negative.
-pub fn train_step<T: Real, A: InputElem<T>, D: Dimension>(
+pub fn train_step<T: Real, A: ArrayElem<T>, D: Dimension>(
     model: &mut Sequential<T>,
     optimizer: &mut dyn Optimizer<T>,
     x: &ArrayRef<A, D>,
@@ -378,7 +378,7 @@ pub type ClassLoss<T> = dyn Fn(ArrayView2<'_, T>, ArrayView1<'_, usize>) -> (T, 
 /// # Panics
 /// As [`train_epoch`].
 #[allow(clippy::too_many_arguments)]
-pub fn train_epoch_with<T: Real, A: InputElem<T>, D: RemoveAxis>(
+pub fn train_epoch_with<T: Real, A: ArrayElem<T>, D: RemoveAxis>(
     model: &mut Sequential<T>,
     optimizer: &mut dyn Optimizer<T>,
     inputs: &ArrayRef<A, D>,
@@ -427,7 +427,7 @@ pub fn train_epoch_with<T: Real, A: InputElem<T>, D: RemoveAxis>(
 ///
 /// # Panics
 /// If there is not one label per example, `inputs` is empty, or as [`train_step`].
-pub fn train_epoch<T: Real, A: InputElem<T>, D: RemoveAxis>(
+pub fn train_epoch<T: Real, A: ArrayElem<T>, D: RemoveAxis>(
     model: &mut Sequential<T>,
     optimizer: &mut dyn Optimizer<T>,
     inputs: &ArrayRef<A, D>,
@@ -458,7 +458,7 @@ pub fn train_epoch<T: Real, A: InputElem<T>, D: RemoveAxis>(
 /// # Panics
 /// If there is not one label per example, `inputs` is empty, `batch_size` is 0,
 /// or the model's output is not `[batch, classes]` scores.
-pub fn evaluate<T: Real, A: InputElem<T>, D: RemoveAxis>(
+pub fn evaluate<T: Real, A: ArrayElem<T>, D: RemoveAxis>(
     model: &Sequential<T>,
     inputs: &ArrayRef<A, D>,
     labels: &ArrayRef1<usize>,

@@ -27,6 +27,10 @@ pub fn check(def: &FnDef, surrogate: bool, diags: &mut Diagnostics) -> Graph {
         lower.begin_stmt(let_text(l), l.expr.span());
         let values = lower.let_values(l);
         for (name, v) in l.names.iter().zip(values) {
+            // `_` binds nothing.
+            if name == "_" {
+                continue;
+            }
             if let Some(v) = v
                 && lower.g.nodes[v].name.is_none()
                 && !matches!(lower.g.nodes[v].op, Op::Input(_))
@@ -241,6 +245,8 @@ pub struct Lower<'a> {
     diags: &'a mut Diagnostics,
     /// The float type's name (`T`, `f32`, `f64`), to recognise `T::lit(..)`.
     float: String,
+    /// The float type as written, to read declared types with.
+    float_ident: Ident,
     stmt: usize,
     /// The source range of each call's node, for messages about it (node spans are one token).
     ranges: HashMap<ValueId, (Span, Span)>,
@@ -277,6 +283,7 @@ impl<'a> Lower<'a> {
             calls: 0,
             diags,
             float: def.float.to_string(),
+            float_ident: def.float.clone(),
             stmt: 0,
             ranges: HashMap::new(),
             expr_ranges: HashMap::new(),
@@ -480,13 +487,15 @@ impl Lower<'_> {
         let v = self.expr(&l.expr);
         if let (Some(v), Some(declared)) = (v, &l.ty) {
             let ty = self.g.ty(v);
+            // Owned, a view or a reference alike: what is checked is the kind and
+            // the rank; a type the language has no name for (a mask) is left to rustc.
             let matches = match crate::parse::classify_type(declared, &self.float_ident()) {
-                Some(InputKind::Float(r, Pass::Owned)) => ty == Ty::Float(r),
-                Some(InputKind::Int(r, Pass::Owned)) => ty == Ty::Int(r),
+                Some(InputKind::Float(r, _)) => ty == Ty::Float(r),
+                Some(InputKind::Int(r, _)) => ty == Ty::Int(r),
                 // A scalar, or a 0-d array (a full reduction), which stands for one.
                 Some(InputKind::Scalar) => matches!(ty, Ty::Scalar | Ty::Float(0)),
                 Some(InputKind::Usize) => ty == Ty::Usize,
-                _ => false,
+                None => true,
             };
             if !matches {
                 let message = messages::let_type_mismatch(
@@ -501,7 +510,7 @@ impl Lower<'_> {
     }
 
     fn float_ident(&self) -> Ident {
-        Ident::new(&self.float, Span::call_site())
+        self.float_ident.clone()
     }
 
     /// The path of the function `e` calls, if `e` calls a function of the user's
@@ -509,12 +518,7 @@ impl Lower<'_> {
     /// not a type's `Array2::zeros`), or a name that is no op, no name from
     /// another library, not close to an op's name, and not a value in scope.
     fn function_call<'e>(&self, e: &'e Expr) -> Option<&'e syn::Path> {
-        let e = match e {
-            Expr::Paren(p) => return self.function_call(&p.expr),
-            Expr::Group(g) => return self.function_call(&g.expr),
-            e => e,
-        };
-        let Expr::Call(c) = e else { return None };
+        let Expr::Call(c) = strip(e) else { return None };
         let Expr::Path(p) = &*c.func else { return None };
         let segs = &p.path.segments;
         if p.qself.is_some() || segs.is_empty() {
@@ -621,8 +625,11 @@ impl Lower<'_> {
             index: self.calls,
             range,
             arg_texts: c.args.iter().map(source_text).collect(),
+            text: source_text(e),
         };
         self.calls += 1;
+        let arg_tys = values.iter().map(|&v| self.g.ty(v)).collect();
+        self.g.calls.push((callee.clone(), arg_tys));
         let ty = if tuple {
             Ty::Tuple(outputs.len())
         } else {

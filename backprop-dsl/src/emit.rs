@@ -94,7 +94,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     tokens.extend(e.callee_impl());
     tokens.extend(e.call_items());
     if let Some(cell) = &opts.cell {
-        tokens.extend(e.cell_impl(cell));
+        tokens.extend(in_block(e.cell_impl(cell)));
     }
     if let Some(custom) = e.custom_backward.clone() {
         tokens.extend(e.custom_backward_fn(&custom));
@@ -104,7 +104,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         if e.custom_backward.is_none() {
             tokens.extend(e.backward_params_fn());
         }
-        tokens.extend(e.layer_impl(layer));
+        tokens.extend(in_block(e.layer_impl(layer)));
     }
     if let Some(plan) = opts.check.as_ref().and_then(|c| c.plan.as_ref()) {
         let k = &e.krate;
@@ -119,6 +119,13 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         tokens,
         backward_text,
     }
+}
+
+/// Items in an anonymous `const` block: their impls apply as anywhere, and
+/// their helpers (field accessors and their traits) take no module-level name
+/// that another function's generated items could also take.
+fn in_block(items: TokenStream) -> TokenStream {
+    quote!(const _: () = { #items };)
 }
 
 /// The 1-based line and column of `span`'s start, as literals for a `Site` or an `Origin`.
@@ -340,11 +347,12 @@ impl Emitter<'_> {
                 // `h_grads`, or after the callee for a tuple (`gru_saved`).
                 (Op::Call(c), None) => fresh(format!("{}_out", c.name)),
                 (Op::CallSaved | Op::Grad(GradOp::CallBackward), None) => {
-                    let saved = matches!(n.op, Op::CallSaved);
-                    let suffix = if saved { "saved" } else { "grads" };
-                    let up = |v: ValueId| self.g.nodes[v].args.first().copied();
-                    let call = if saved { up(id) } else { up(id).and_then(up) };
-                    match call.map(|c| (c, &self.g.nodes[c])) {
+                    let suffix = if matches!(n.op, Op::CallSaved) {
+                        "saved"
+                    } else {
+                        "grads"
+                    };
+                    match self.g.call_of(id).map(|c| (c, &self.g.nodes[c])) {
                         Some((c, node)) if node.name.is_some() => {
                             fresh(format!("{}_{suffix}", names[c]))
                         }
@@ -526,17 +534,13 @@ impl Emitter<'_> {
 
     fn value_ty(&self, ty: Ty) -> TokenStream {
         let f = &self.float;
-        let nd = self.nd();
         match ty {
             Ty::Float(r) => self.array_ty(r, f.clone()),
             Ty::Int(r) => self.array_ty(r, quote!(usize)),
             Ty::Mask(r) => self.array_ty(r, quote!(bool)),
             Ty::Scalar => f.clone(),
             Ty::Usize => quote!(usize),
-            Ty::Shape(r) => {
-                let ix = format_ident!("Ix{}", r);
-                quote!(#nd::#ix)
-            }
+            Ty::Shape(r) => self.ix(r),
             // Only a call's saved state is ever stored, with its own type (`node_ty`).
             Ty::Tuple(_) | Ty::Opaque => quote!(()),
         }
@@ -545,7 +549,7 @@ impl Emitter<'_> {
     /// The call a call's node belongs to (its result, saved state, backward, or
     /// gradient), if `v` is one.
     fn callee_of(&self, v: ValueId) -> Option<&crate::ir::Callee> {
-        match &self.g.nodes[self.call_of(v)?].op {
+        match &self.g.nodes[self.g.call_of(v)?].op {
             Op::Call(c) => Some(c),
             _ => None,
         }
@@ -581,28 +585,29 @@ impl Emitter<'_> {
     /// signature at compile time (`ops::check_call`), at the call.
     fn call_items(&self) -> TokenStream {
         let k = &self.krate;
-        let items = self.g.nodes.iter().enumerate().filter_map(|(v, n)| {
-            let Op::Call(c) = &n.op else { return None };
+        let items = self.g.calls.iter().map(|(c, arg_tys)| {
             let (alias, path) = (self.call_alias(c), &c.path);
+            // The arguments whose gradient the live call's backward is asked
+            // for (none for a call the passes removed).
             let needs_grad: HashSet<usize> = self
                 .g
                 .nodes
                 .iter()
                 .enumerate()
-                .filter_map(|(id, m)| match m.op {
-                    Op::Grad(GradOp::CallGrad(i)) if self.call_of(id) == Some(v) => Some(i),
+                .filter_map(|(id, m)| match (&m.op, self.callee_of(id)) {
+                    (Op::Grad(GradOp::CallGrad(i)), Some(of)) if of.index == c.index => Some(*i),
                     _ => None,
                 })
                 .collect();
-            let args = n.args.iter().enumerate().map(|(i, &a)| {
+            let args = arg_tys.iter().enumerate().map(|(i, &ty)| {
                 let text = c.arg_texts.get(i).cloned().unwrap_or_default();
-                let (kind, grad) = (self.call_kind(self.g.ty(a)), needs_grad.contains(&i));
+                let (kind, grad) = (self.call_kind(ty), needs_grad.contains(&i));
                 quote!((#text, #kind, #grad))
             });
             let outputs = c.outputs.iter().map(|&o| self.output_kind(o));
-            let (text, caller, tuple) = (&n.text, self.fn_name().to_string(), c.tuple);
+            let (text, caller, tuple) = (&c.text, self.fn_name().to_string(), c.tuple);
             let float = self.float_kind();
-            let (first, last) = self.call_range(v);
+            let (first, last) = c.range;
             // The check's call spans the user's call, where rustc reports it.
             let check = Ident::new("check_call", first);
             let mut check_args = proc_macro2::Group::new(
@@ -620,7 +625,7 @@ impl Emitter<'_> {
                 },
             );
             check_args.set_span(last);
-            Some(quote_spanned! {first=>
+            quote_spanned! {first=>
                 #[doc(hidden)]
                 #[allow(non_camel_case_types)]
                 type #alias = #path;
@@ -628,7 +633,7 @@ impl Emitter<'_> {
                     use #k::ops::check_call;
                     #check #check_args
                 };
-            })
+            }
         });
         quote!(#(#items)*)
     }
@@ -640,7 +645,12 @@ impl Emitter<'_> {
             Ty::Float(r) => quote!(#k::ops::Kind::Float(#r)),
             Ty::Int(r) => quote!(#k::ops::Kind::Int(#r)),
             Ty::Usize => quote!(#k::ops::Kind::Usize),
-            _ => quote!(#k::ops::Kind::Scalar),
+            Ty::Scalar => quote!(#k::ops::Kind::Scalar),
+            // Check lets only these be passed or returned.
+            Ty::Mask(_) | Ty::Shape(_) | Ty::Tuple(_) | Ty::Opaque => {
+                let message = crate::messages::CALL_OUTSIDE_STATEMENT;
+                quote!(::core::compile_error!(#message))
+            }
         }
     }
 
@@ -650,27 +660,6 @@ impl Emitter<'_> {
             self.call_kind(Ty::Scalar)
         } else {
             self.call_kind(Ty::Float(o.rank))
-        }
-    }
-
-    /// The first and last token of a call, where its compile-time check points.
-    fn call_range(&self, v: ValueId) -> (Span, Span) {
-        let n = &self.g.nodes[v];
-        match &n.op {
-            Op::Call(c) => c.range,
-            _ => (n.span, n.span),
-        }
-    }
-
-    /// The call node a call's saved state, backward or gradient belongs to.
-    fn call_of(&self, v: ValueId) -> Option<ValueId> {
-        let up = |v: ValueId| self.g.nodes[v].args.first().copied();
-        match self.g.nodes[v].op {
-            Op::Call(_) => Some(v),
-            Op::CallOutput(_) | Op::CallSaved => up(v),
-            Op::Grad(GradOp::CallBackward) => up(v).and_then(up),
-            Op::Grad(GradOp::CallGrad(_)) => up(v).and_then(up).and_then(up),
-            _ => None,
         }
     }
 
@@ -823,6 +812,15 @@ impl Emitter<'_> {
             FloatType::Generic => (imp.clone(), f.clone()),
             _ => (quote!(<BackpropFloat: #k::Real>), quote!(BackpropFloat)),
         };
+        // The results taken apart one by one, however many there are.
+        let result_parts: Vec<Ident> = (0..self.def.outputs.len())
+            .map(|j| format_ident!("out_{}", j))
+            .collect();
+        let results = if self.def.tuple {
+            quote!((#(#result_parts),*))
+        } else {
+            quote!(#(#result_parts)*)
+        };
         // The float type named, since no input may mention it (`-> Array1<T>` from ids).
         let turbofish = match self.def.float_type {
             FloatType::Generic => quote!(::<#f>),
@@ -855,11 +853,12 @@ impl Emitter<'_> {
             impl #callee_generics #k::ops::Callee<#callee_float> for #fname #wh {
                 type Saved = #saved #sty;
                 fn forward(args: &[#k::ops::CallArg<'_>]) -> ::std::vec::Vec<::std::option::Option<#k::ops::FloatArray>> {
-                    #k::ops::call_results(#fname #turbofish(#(#passed),*))
+                    let #results = #fname #turbofish(#(#passed),*);
+                    ::std::vec![#(#k::ops::call_result(#result_parts)),*]
                 }
                 fn train(args: &[#k::ops::CallArg<'_>]) -> (::std::vec::Vec<::std::option::Option<#k::ops::FloatArray>>, Self::Saved) {
-                    let (out, saved) = #train #turbofish(#(#passed),*);
-                    (#k::ops::call_results(out), saved)
+                    let (#results, saved) = #train #turbofish(#(#passed),*);
+                    (::std::vec![#(#k::ops::call_result(#result_parts)),*], saved)
                 }
                 fn backward(saved: &Self::Saved, upstream: &[#k::ops::FloatView<'_>]) -> ::std::vec::Vec<::std::option::Option<#k::ops::FloatArray>> {
                     let grads = #backward(saved, #up);
@@ -1656,7 +1655,9 @@ impl Emitter<'_> {
             }
             let op = match (&n.op, self.callee_of(*v)) {
                 (Op::Fused(_), _) => "a fused loop".to_string(),
-                (Op::Grad(GradOp::CallGrad(_)), Some(c)) => format!("the backward of `{}`", c.name),
+                (Op::Grad(GradOp::CallGrad(_)), Some(c)) => {
+                    crate::messages::call_gradient_origin(&c.name)
+                }
                 (_, Some(c)) => format!("`{}`", c.name),
                 (other, None) => format!("`{}`", kernel_name(other)),
             };
@@ -1884,6 +1885,8 @@ impl Emitter<'_> {
         quote! {
             #[doc = #saved_doc]
             #allows
+            // A called function's saved state may be of a type more private than this one.
+            #[allow(private_interfaces)]
             #[derive(Clone, Debug)]
             #vis struct #saved #imp #wh { #(#fields,)* #saved_marker }
 
@@ -1972,11 +1975,6 @@ impl Emitter<'_> {
 
     /// The type of the upstream gradient of output `k`.
     fn seed_ty_of(&self, k: usize) -> TokenStream {
-        self.seed_ty_of_with(k, quote!('_))
-    }
-
-    /// The type of the upstream gradient of output `k`, a view of `lifetime`.
-    fn seed_ty_of_with(&self, k: usize, lifetime: TokenStream) -> TokenStream {
         let nd = self.nd();
         let f = &self.float;
         let rank = self.def.outputs[k].rank;
@@ -1984,24 +1982,19 @@ impl Emitter<'_> {
             f.clone()
         } else {
             let v = format_ident!("ArrayView{}", rank);
-            quote!(#nd::#v<#lifetime, #f>)
+            quote!(#nd::#v<'_, #f>)
         }
     }
 
     /// The type of a backward's upstream gradient: one output's, or a tuple.
     fn seed_ty(&self) -> TokenStream {
-        self.seed_ty_with(quote!('_))
-    }
-
-    /// [`Emitter::seed_ty`] with views of `lifetime`.
-    fn seed_ty_with(&self, lifetime: TokenStream) -> TokenStream {
         if self.def.tuple {
             let tys: Vec<TokenStream> = (0..self.def.outputs.len())
-                .map(|k| self.seed_ty_of_with(k, lifetime.clone()))
+                .map(|k| self.seed_ty_of(k))
                 .collect();
             quote!((#(#tys),*))
         } else {
-            self.seed_ty_of_with(0, lifetime)
+            self.seed_ty_of(0)
         }
     }
 
@@ -2570,18 +2563,12 @@ impl Emitter<'_> {
                 (InputKind::Usize, _) => "usize".to_string(),
             };
             let field_trait = format_ident!("__backprop_{}_field_{}", self.fn_name(), name);
-            let message = format!(
-                "the field `{name}` of `{holder}` is not what `{}`'s input `{name}` takes",
-                self.fn_name()
-            );
-            let label = format!("declare it `pub {name}: {declared}`");
-            let note = format!(
-                "the input `{name}` {}, so the field is `pub {name}: {declared}`",
-                if wants {
-                    "takes a gradient: its field is a `Param`, which holds the gradient too"
-                } else {
-                    "takes no gradient (`#[no_grad]`, or integers): its field holds the value itself"
-                }
+            let (message, label, note) = crate::messages::layer_field_type(
+                &name.to_string(),
+                &holder,
+                &self.fn_name().to_string(),
+                &declared,
+                wants,
             );
             field_traits.push(quote! {
                 #[doc(hidden)]

@@ -468,6 +468,8 @@ pub struct Callee {
     pub range: (Span, Span),
     /// Each argument's source text, for the check's messages.
     pub arg_texts: Vec<String>,
+    /// The call's source text (`dense(x, w)`).
+    pub text: String,
 }
 
 impl Op {
@@ -621,6 +623,10 @@ pub struct Graph {
     pub stmt_line: Vec<usize>,
     /// The `let` bindings in order.
     pub lets: Vec<LetBinding>,
+    /// Every call of another `#[differentiable]` function, as lowered (with
+    /// its arguments' types), whether or not the passes keep it: each is
+    /// checked against its callee at compile time, a dead one too.
+    pub calls: Vec<(Callee, Vec<Ty>)>,
 }
 
 impl Graph {
@@ -633,6 +639,21 @@ impl Graph {
     /// The type of a value.
     pub fn ty(&self, v: ValueId) -> Ty {
         self.nodes[v].ty
+    }
+
+    /// The call node that node `v` belongs to, if `v` is a call of another
+    /// `#[differentiable]` function or one of its results, its saved state,
+    /// its backward or a gradient it gives.
+    pub fn call_of(&self, v: ValueId) -> Option<ValueId> {
+        let up = |v: ValueId| self.nodes.get(v)?.args.first().copied();
+        let call = match self.nodes.get(v)?.op {
+            Op::Call(_) => Some(v),
+            Op::CallOutput(_) | Op::CallSaved => up(v),
+            Op::Grad(GradOp::CallBackward) => up(v).and_then(up),
+            Op::Grad(GradOp::CallGrad(_)) => up(v).and_then(up).and_then(up),
+            _ => None,
+        }?;
+        matches!(self.nodes.get(call)?.op, Op::Call(_)).then_some(call)
     }
 
     /// Checks the invariants every stage relies on: arguments come before their

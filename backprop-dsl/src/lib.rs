@@ -236,12 +236,14 @@ fn check_layer_input(
         diags.error(at, messages::layer_input_not_leading(&given, &leading));
         return;
     }
-    for input in &def.inputs[..names.len()] {
+    // The first is checked with every layer's signature.
+    for input in &def.inputs[1..names.len()] {
         if !matches!(
             input.kind,
             parse::InputKind::Float(..) | parse::InputKind::Int(..)
         ) {
-            diags.error(input.name.span(), messages::LAYER_FIRST_INPUT);
+            let message = messages::layer_input_not_array(&input.name.to_string());
+            diags.error(input.name.span(), message);
         }
     }
 }

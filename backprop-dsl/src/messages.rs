@@ -67,10 +67,12 @@ pub fn options_help() -> String {
 
 /// `layer` or `crate` without `= value` (the text of the parser's error).
 pub fn option_needs_value(option: &str) -> String {
-    let value = if option == "layer" {
-        "StructName"
-    } else {
-        "path::to::backprop"
+    let value = match option {
+        "layer" | "cell" => "StructName",
+        "input" => "(x, h)",
+        "backward" => "your_backward",
+        "recurrence" => "wh",
+        _ => "path::to::backprop",
     };
     format!("`{option}` needs a value: `{option} = {value}`")
 }
@@ -423,6 +425,14 @@ pub fn layer_input_not_leading(given: &[String], leading: &[String]) -> Message 
             "put the layer's inputs first and name them as declared: `input = ({})`; the inputs after them are the struct's fields",
             leading.join(", ")
         ),
+    )
+}
+
+/// `input = (..)` naming an input that is not an array.
+pub fn layer_input_not_array(name: &str) -> Message {
+    Message::new(
+        format!("the layer's input `{name}` is not an array"),
+        "a layer's inputs are arrays (float arrays, or `usize` ids); pass scalars and sizes as the struct's fields",
     )
 }
 
@@ -1011,13 +1021,14 @@ pub fn call_pattern(path: &str, names: usize, results: Option<usize>) -> Message
             plural(names),
             plural(n)
         ),
-        None => {
-            format!("the pattern binds {names} names but `{path}(..)` is declared with one result")
-        }
+        None => format!(
+            "the pattern binds {names} name{} but `{path}(..)` is declared with one result",
+            plural(names)
+        ),
     };
     Message::new(
         text,
-        format!("bind one name per result: {CALL_DECLARATION}"),
+        format!("write one name per result in the pattern; {CALL_DECLARATION}"),
     )
 }
 
@@ -1026,6 +1037,14 @@ pub fn call_argument(ty: Ty) -> Message {
     Message::new(
         format!("a {ty} cannot be passed to a called function"),
         "pass float arrays, integer arrays, scalars or sizes; a mask is used through `where_(mask, a, b)`",
+    )
+}
+
+/// A name a tuple pattern binds twice.
+pub fn bound_twice(name: &str) -> Message {
+    Message::new(
+        format!("`{name}` is bound twice in this pattern"),
+        "give each result a name of its own, or `_` for one you do not use",
     )
 }
 
@@ -1046,7 +1065,7 @@ pub fn let_type_mismatch(name: &str, declared: &str, ty: Ty) -> Message {
 /// An op called with `given` arguments instead of `arity` (a method's receiver
 /// counts), with its usage line.
 pub fn wrong_arity(op: &str, arity: usize, given: usize, usage: &str) -> Message {
-    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let s = plural;
     Message::new(
         format!(
             "`{op}` takes {arity} argument{} but {given} {} given",
@@ -1565,6 +1584,33 @@ pub const CALL_OUTSIDE_STATEMENT: &str =
 // ---------------------------------------------------------------------------
 // In generated code, at run time, and for tools
 // ---------------------------------------------------------------------------
+
+/// The `on_unimplemented` message, label and note of a layer field's accessor
+/// trait (`emit::holder_fields`): a field of another type than the input of its
+/// name takes, with the declaration that fixes it.
+pub fn layer_field_type(
+    name: &str,
+    holder: &str,
+    function: &str,
+    declared: &str,
+    takes_gradient: bool,
+) -> (String, String, String) {
+    let why = if takes_gradient {
+        "takes a gradient: its field is a `Param`, which holds the gradient too"
+    } else {
+        "takes no gradient (`#[no_grad]`, or integers): its field holds the value itself"
+    };
+    (
+        format!("the field `{name}` of `{holder}` is not what `{function}`'s input `{name}` takes"),
+        format!("declare it `pub {name}: {declared}`"),
+        format!("the input `{name}` {why}, so the field is `pub {name}: {declared}`"),
+    )
+}
+
+/// What computed a gradient a called function gave, in a non-finite value's report.
+pub fn call_gradient_origin(callee: &str) -> String {
+    format!("the backward of `{callee}`")
+}
 
 /// The panic of a generated backward given an upstream gradient of another rank.
 pub fn upstream_gradient_rank(output: usize, rank: usize) -> String {

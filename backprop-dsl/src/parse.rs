@@ -150,11 +150,15 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             Ok(())
         } else if meta.path.is_ident("input") {
             let span = syn::spanned::Spanned::span(&meta.path);
-            let names = match value()?.parse::<syn::Expr>()? {
+            let expr = match value()?.parse::<syn::Expr>()? {
+                syn::Expr::Paren(p) => *p.expr,
+                e => e,
+            };
+            let names = match expr {
                 syn::Expr::Path(p) if p.path.get_ident().is_some() => {
                     p.path.get_ident().into_iter().cloned().collect()
                 }
-                syn::Expr::Tuple(t) => t
+                syn::Expr::Tuple(t) if !t.elems.is_empty() => t
                     .elems
                     .iter()
                     .map(|e| match e {
@@ -227,7 +231,17 @@ pub fn parse_options(attr: TokenStream, diags: &mut Diagnostics) -> Options {
             if let Some(s) = crate::diag::did_you_mean(
                 &name,
                 [
-                    "layer", "input", "cell", "crate", "check", "backward", "allow", "warn", "deny",
+                    "layer",
+                    "input",
+                    "cell",
+                    "recurrence",
+                    "crate",
+                    "check",
+                    "backward",
+                    "surrogate",
+                    "allow",
+                    "warn",
+                    "deny",
                 ],
             ) {
                 help = messages::unknown_option_help(s);
@@ -665,8 +679,22 @@ fn parse_body(
                 // A tuple of plain names, which only a call's results may bind (check says so).
                 let (names, tuple) = match pat {
                     Pat::Tuple(t) if !t.elems.is_empty() => {
-                        let names: Option<Vec<Ident>> =
-                            t.elems.iter().map(|p| plain(p, diags)).collect();
+                        // `_` skips a result.
+                        let names: Option<Vec<Ident>> = t
+                            .elems
+                            .iter()
+                            .map(|p| match p {
+                                Pat::Wild(w) => Some(Ident::new("_", w.underscore_token.span)),
+                                p => plain(p, diags),
+                            })
+                            .collect();
+                        if let Some(names) = &names {
+                            for (k, n) in names.iter().enumerate() {
+                                if *n != "_" && names[..k].contains(n) {
+                                    diags.error_at(n, messages::bound_twice(&n.to_string()));
+                                }
+                            }
+                        }
                         (names, true)
                     }
                     p => (plain(p, diags).map(|n| vec![n]), false),

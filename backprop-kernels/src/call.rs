@@ -14,7 +14,8 @@
 //! argument of the wrong rank or kind, a declared result that is not what the
 //! callee returns, or a gradient needed through an input that takes none, is
 //! one error at the call, naming the argument and both types. Values cross the
-//! boundary with dynamic ranks (views, no copies), so that generated code type
+//! boundary with dynamic ranks (as views, copied only for a callee whose
+//! input is an owned array or a reference to one), so that generated code type
 //! checks whatever the mistake and the constant is the only error.
 
 use ndarray::{Array, ArrayBase, ArrayView, ArrayViewD, Data, Dimension, Ix0};
@@ -107,7 +108,8 @@ pub trait CallSignature {
 /// function of one float type only, so that a caller of another float type
 /// type-checks and [`check_call`]'s message is its one error. Arguments,
 /// results and gradients cross with dynamic ranks and either float type
-/// ([`FloatView`], [`FloatArray`]: views and moves, no copies), checked
+/// ([`FloatView`], [`FloatArray`]: views and moves; a callee whose input is
+/// an owned array or a reference to one copies it from the view), checked
 /// beforehand by [`check_call`].
 pub trait Callee<T: Real>: CallSignature {
     /// What its training forward keeps for its backward (`NAME_train`'s `Saved`).
@@ -214,13 +216,8 @@ fn mismatch() -> ! {
     )
 }
 
-/// What a `#[differentiable]` function returns, as a caller receives it.
-pub trait IntoResults {
-    /// The results in order, a scalar as a 0-d array.
-    fn into_results(self) -> Vec<Option<FloatArray>>;
-}
-
-/// One result: an array, or a scalar as a 0-d array.
+/// One result of a `#[differentiable]` function as it crosses a call: an
+/// array, or a scalar as a 0-d array.
 pub trait IntoResult {
     /// The result with a dynamic rank.
     fn into_result(self) -> FloatArray;
@@ -238,41 +235,11 @@ impl<T: Real> IntoResult for T {
     }
 }
 
-impl<T: Real, D: Dimension> IntoResults for Array<T, D> {
-    fn into_results(self) -> Vec<Option<FloatArray>> {
-        vec![Some(self.into_result())]
-    }
-}
-
-impl<T: Real> IntoResults for T {
-    fn into_results(self) -> Vec<Option<FloatArray>> {
-        vec![Some(self.into_result())]
-    }
-}
-
-macro_rules! tuple_results {
-    ($($name:ident)+) => {
-        impl<$($name: IntoResult),+> IntoResults for ($($name,)+) {
-            #[allow(non_snake_case)]
-            fn into_results(self) -> Vec<Option<FloatArray>> {
-                let ($($name,)+) = self;
-                vec![$(Some($name.into_result())),+]
-            }
-        }
-    };
-}
-
-tuple_results!(A B);
-tuple_results!(A B C);
-tuple_results!(A B C D);
-tuple_results!(A B C D E);
-tuple_results!(A B C D E F);
-tuple_results!(A B C D E F G);
-tuple_results!(A B C D E F G H);
-
-/// A callee's results or gradients, for [`Callee::forward`] and [`Callee::backward`].
-pub fn call_results<R: IntoResults>(r: R) -> Vec<Option<FloatArray>> {
-    r.into_results()
+/// A callee's result as it crosses a call (see [`IntoResult`]), for
+/// [`Callee::forward`]: the generated impl takes a tuple apart and hands each
+/// part here, whatever the number of results.
+pub fn call_result<R: IntoResult>(r: R) -> Option<FloatArray> {
+    Some(r.into_result())
 }
 
 /// An array (a gradient, a result) as it crosses a call.

@@ -31,9 +31,8 @@ pub use backprop_spec::{Compare, ELEMENTWISE, Elementwise, Param, Uses};
 pub use batched::*;
 pub use broadcast::*;
 pub use call::{
-    CallArg, CallSignature, CallSite, Callee, FloatKind, FnSignature, InputDesc, IntoResult,
-    IntoResults, Kind, call_array, call_results, call_view, check_call, take, upstream,
-    upstream_scalar,
+    CallArg, CallSignature, CallSite, Callee, FloatKind, FnSignature, InputDesc, IntoResult, Kind,
+    call_array, call_result, call_view, check_call, take, upstream, upstream_scalar,
 };
 pub use conv::*;
 pub use elementwise::*;

@@ -84,7 +84,7 @@ fn deep_inline<T: Real>(
 #[differentiable(check(x = [4, 3], w = [3, 2], v = [3, 2]))]
 fn gated<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, v: ArrayView2<T>) -> (Array2<T>, Array2<T>) {
     let (g, c): (Array2<T>, Array2<T>) = gate_and_candidate(x, w);
-    let (g2, _c2): (Array2<T>, Array2<T>) = gate_and_candidate(x, v);
+    let (g2, _): (Array2<T>, Array2<T>) = gate_and_candidate(x, v);
     (&g * &c + &g, g2)
 }
 
@@ -180,8 +180,9 @@ fn a_result_no_output_uses_gets_a_zero_upstream_gradient() {
     let d_a = Array2::from_elem(a.raw_dim(), 1.0);
     let d_b = Array2::zeros(b.raw_dim());
     let grads = gated_backward(&saved, (d_a.view(), d_b.view()));
-    // With no gradient on the second output, `v` gets none: only `_c2`'s
-    // sibling `g2` reads it, and `_c2` is unused.
+    // With no gradient on the second output, `v` gets none: only `g2` reads
+    // it, and the second result of its call is left unbound (`_`).
+
     assert!(grads.v.iter().all(|&g| g == 0.0));
     assert!(grads.w.iter().any(|&g| g != 0.0));
 }
@@ -224,4 +225,62 @@ fn calls_between_functions_of_f32_equal_the_inline_function() {
         assert!(diff < 1e-5, "chained and inline differ by {diff}");
     }
     assert!((&g.b - &r.b).iter().all(|d| d.abs() < 1e-5));
+}
+
+/// Nine results: more than any tuple trait of the runtime covers.
+#[differentiable]
+#[allow(clippy::type_complexity)]
+fn nine<T: Real>(
+    x: ArrayView1<T>,
+) -> (
+    Array1<T>,
+    Array1<T>,
+    Array1<T>,
+    Array1<T>,
+    Array1<T>,
+    Array1<T>,
+    Array1<T>,
+    Array1<T>,
+    Array1<T>,
+) {
+    (
+        x * 1.0,
+        x * 2.0,
+        x * 3.0,
+        x * 4.0,
+        x * 5.0,
+        x * 6.0,
+        x * 7.0,
+        x * 8.0,
+        x * 9.0,
+    )
+}
+
+/// The nine results of [`nine`], summed: each element's gradient is 45.
+#[differentiable(check(x = [3]))]
+#[allow(clippy::type_complexity)]
+fn sum_of_nine<T: Real>(x: ArrayView1<T>) -> T {
+    let (a, b, c, d, e, f, g, h, i): (
+        Array1<T>,
+        Array1<T>,
+        Array1<T>,
+        Array1<T>,
+        Array1<T>,
+        Array1<T>,
+        Array1<T>,
+        Array1<T>,
+        Array1<T>,
+    ) = nine(x);
+    (a + b + c + d + e + f + g + h + i).sum()
+}
+
+#[test]
+fn a_callee_of_nine_results_chains_all_of_them() {
+    let x = array![1.0, -2.0, 0.5];
+    let (l, saved) = sum_of_nine_train(x.view());
+    assert_eq!(l, 45.0 * -0.5);
+    assert_eq!(
+        sum_of_nine_backward(&saved, 1.0).x,
+        array![45.0, 45.0, 45.0]
+    );
 }

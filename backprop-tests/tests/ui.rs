@@ -28,7 +28,7 @@ fn ui() {
             t.compile_fail(format!("tests/ui/{category}/*.rs"));
         }
     }
-    if only.is_none() {
+    if only.as_deref().is_none_or(|o| o == "pass") {
         t.pass("tests/ui/pass/*.rs");
     }
 }

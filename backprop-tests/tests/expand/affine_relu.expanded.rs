@@ -38,6 +38,7 @@ pub fn affine_relu<T: Real>(
     out
 }
 /// What the backward pass of [`affine_relu`] needs, kept by [`affine_relu_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct AffineReluSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -266,15 +267,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for affine_relu {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            affine_relu::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = affine_relu::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -282,14 +282,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for affine_relu {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = affine_relu_train::<
+        let (out_0, saved) = affine_relu_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,
@@ -347,125 +347,131 @@ pub fn __affine_relu_backward_params<T: Real>(
     ops::guard(&d_w, &ORIGINS[4], &[saved.x.shape(), d_x_dot_w.shape()]);
     (d_w, d_b)
 }
-#[doc(hidden)]
-#[allow(non_camel_case_types)]
-#[diagnostic::on_unimplemented(
-    message = "the field `w` of `AffineRelu<T>` is not what `affine_relu`'s input `w` takes",
-    label = "declare it `pub w: Param<T, Ix2>`",
-    note = "the input `w` takes a gradient: its field is a `Param`, which holds the gradient too, so the field is `pub w: Param<T, Ix2>`"
-)]
-trait __backprop_affine_relu_field_w<T: Real> {
-    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix2>;
-    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix2>;
-}
-impl<T: Real> __backprop_affine_relu_field_w<T>
-for ::backprop::Param<T, ::backprop::ndarray::Ix2> {
-    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix2> {
-        self
+const _: () = {
+    #[doc(hidden)]
+    #[allow(non_camel_case_types)]
+    #[diagnostic::on_unimplemented(
+        message = "the field `w` of `AffineRelu<T>` is not what `affine_relu`'s input `w` takes",
+        label = "declare it `pub w: Param<T, Ix2>`",
+        note = "the input `w` takes a gradient: its field is a `Param`, which holds the gradient too, so the field is `pub w: Param<T, Ix2>`"
+    )]
+    trait __backprop_affine_relu_field_w<T: Real> {
+        fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix2>;
+        fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix2>;
     }
-    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix2> {
-        self
+    impl<T: Real> __backprop_affine_relu_field_w<T>
+    for ::backprop::Param<T, ::backprop::ndarray::Ix2> {
+        fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix2> {
+            self
+        }
+        fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix2> {
+            self
+        }
     }
-}
-#[doc(hidden)]
-#[allow(non_camel_case_types)]
-#[diagnostic::on_unimplemented(
-    message = "the field `b` of `AffineRelu<T>` is not what `affine_relu`'s input `b` takes",
-    label = "declare it `pub b: Param<T, Ix1>`",
-    note = "the input `b` takes a gradient: its field is a `Param`, which holds the gradient too, so the field is `pub b: Param<T, Ix1>`"
-)]
-trait __backprop_affine_relu_field_b<T: Real> {
-    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix1>;
-    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix1>;
-}
-impl<T: Real> __backprop_affine_relu_field_b<T>
-for ::backprop::Param<T, ::backprop::ndarray::Ix1> {
-    fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix1> {
-        self
+    #[doc(hidden)]
+    #[allow(non_camel_case_types)]
+    #[diagnostic::on_unimplemented(
+        message = "the field `b` of `AffineRelu<T>` is not what `affine_relu`'s input `b` takes",
+        label = "declare it `pub b: Param<T, Ix1>`",
+        note = "the input `b` takes a gradient: its field is a `Param`, which holds the gradient too, so the field is `pub b: Param<T, Ix1>`"
+    )]
+    trait __backprop_affine_relu_field_b<T: Real> {
+        fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix1>;
+        fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix1>;
     }
-    fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix1> {
-        self
+    impl<T: Real> __backprop_affine_relu_field_b<T>
+    for ::backprop::Param<T, ::backprop::ndarray::Ix1> {
+        fn get(&self) -> &::backprop::Param<T, ::backprop::ndarray::Ix1> {
+            self
+        }
+        fn get_mut(&mut self) -> &mut ::backprop::Param<T, ::backprop::ndarray::Ix1> {
+            self
+        }
     }
-}
-#[doc(hidden)]
-#[allow(clippy::type_complexity, non_snake_case)]
-fn __backprop_affine_relu_fields<T: Real>(
-    this: &AffineRelu<T>,
-) -> (
-    &::backprop::Param<T, ::backprop::ndarray::Ix2>,
-    &::backprop::Param<T, ::backprop::ndarray::Ix1>,
-) {
-    let _ = this;
-    (
-        {
-            let field = &(*this).w;
-            __backprop_affine_relu_field_w::<T>::get(field)
-        },
-        {
-            let field = &(*this).b;
-            __backprop_affine_relu_field_b::<T>::get(field)
-        },
-    )
-}
-#[doc(hidden)]
-#[allow(clippy::type_complexity, non_snake_case, dead_code)]
-fn __backprop_affine_relu_fields_mut<T: Real>(
-    this: &mut AffineRelu<T>,
-) -> (
-    &mut ::backprop::Param<T, ::backprop::ndarray::Ix2>,
-    &mut ::backprop::Param<T, ::backprop::ndarray::Ix1>,
-) {
-    let _ = &this;
-    (
-        {
-            let field = &mut (*this).w;
-            __backprop_affine_relu_field_w::<T>::get_mut(field)
-        },
-        {
-            let field = &mut (*this).b;
-            __backprop_affine_relu_field_b::<T>::get_mut(field)
-        },
-    )
-}
-impl<T: Real> ::backprop::Parameters<T> for AffineRelu<T> {
-    #[allow(unused_variables)]
-    fn visit_params(&mut self, f: &mut dyn FnMut(::backprop::ParamMut<'_, T>)) {
-        let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
-        f(w.as_param_mut("w"));
-        f(b.as_param_mut("b"));
+    #[doc(hidden)]
+    #[allow(clippy::type_complexity, non_snake_case)]
+    fn __backprop_affine_relu_fields<T: Real>(
+        this: &AffineRelu<T>,
+    ) -> (
+        &::backprop::Param<T, ::backprop::ndarray::Ix2>,
+        &::backprop::Param<T, ::backprop::ndarray::Ix1>,
+    ) {
+        let _ = this;
+        (
+            {
+                let field = &(*this).w;
+                __backprop_affine_relu_field_w::<T>::get(field)
+            },
+            {
+                let field = &(*this).b;
+                __backprop_affine_relu_field_b::<T>::get(field)
+            },
+        )
     }
-}
-impl<T: Real> ::backprop::Layer<T> for AffineRelu<T> {
-    type Input = ::backprop::ndarray::Array2<T>;
-    type Output = Array2<T>;
-    type InputGrad = ::backprop::ndarray::Array2<T>;
-    type Saved = AffineReluSaved<T>;
-    const ACTIVATION: Option<::backprop::layer::Activation> = Some(
-        ::backprop::layer::Activation::Relu,
-    );
-    #[allow(unused_variables)]
-    fn forward(&self, x: &Self::Input) -> Self::Output {
-        let (w, b) = __backprop_affine_relu_fields::<T>(self);
-        affine_relu(x.view(), w.value.view(), b.value.view())
+    #[doc(hidden)]
+    #[allow(clippy::type_complexity, non_snake_case, dead_code)]
+    fn __backprop_affine_relu_fields_mut<T: Real>(
+        this: &mut AffineRelu<T>,
+    ) -> (
+        &mut ::backprop::Param<T, ::backprop::ndarray::Ix2>,
+        &mut ::backprop::Param<T, ::backprop::ndarray::Ix1>,
+    ) {
+        let _ = &this;
+        (
+            {
+                let field = &mut (*this).w;
+                __backprop_affine_relu_field_w::<T>::get_mut(field)
+            },
+            {
+                let field = &mut (*this).b;
+                __backprop_affine_relu_field_b::<T>::get_mut(field)
+            },
+        )
     }
-    #[allow(unused_variables)]
-    fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved) {
-        let (w, b) = __backprop_affine_relu_fields::<T>(self);
-        affine_relu_train(x.view(), w.value.view(), b.value.view())
+    impl<T: Real> ::backprop::Parameters<T> for AffineRelu<T> {
+        #[allow(unused_variables)]
+        fn visit_params(&mut self, f: &mut dyn FnMut(::backprop::ParamMut<'_, T>)) {
+            let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
+            f(w.as_param_mut("w"));
+            f(b.as_param_mut("b"));
+        }
     }
-    #[allow(unused_variables)]
-    fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {
-        let grads = affine_relu_backward(&saved, d_out.view());
-        let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
-        w.accumulate(&grads.w);
-        b.accumulate(&grads.b);
-        grads.x
+    impl<T: Real> ::backprop::Layer<T> for AffineRelu<T> {
+        type Input = ::backprop::ndarray::Array2<T>;
+        type Output = Array2<T>;
+        type InputGrad = ::backprop::ndarray::Array2<T>;
+        type Saved = AffineReluSaved<T>;
+        const ACTIVATION: Option<::backprop::layer::Activation> = Some(
+            ::backprop::layer::Activation::Relu,
+        );
+        #[allow(unused_variables)]
+        fn forward(&self, x: &Self::Input) -> Self::Output {
+            let (w, b) = __backprop_affine_relu_fields::<T>(self);
+            affine_relu(x.view(), w.value.view(), b.value.view())
+        }
+        #[allow(unused_variables)]
+        fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved) {
+            let (w, b) = __backprop_affine_relu_fields::<T>(self);
+            affine_relu_train(x.view(), w.value.view(), b.value.view())
+        }
+        #[allow(unused_variables)]
+        fn backward(
+            &mut self,
+            saved: Self::Saved,
+            d_out: &Self::Output,
+        ) -> Self::InputGrad {
+            let grads = affine_relu_backward(&saved, d_out.view());
+            let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
+            w.accumulate(&grads.w);
+            b.accumulate(&grads.b);
+            grads.x
+        }
+        #[allow(unused_variables)]
+        fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
+            let grads = __affine_relu_backward_params::<T>(&saved, d_out.view());
+            let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
+            w.accumulate(&grads.0);
+            b.accumulate(&grads.1);
+        }
     }
-    #[allow(unused_variables)]
-    fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
-        let grads = __affine_relu_backward_params::<T>(&saved, d_out.view());
-        let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
-        w.accumulate(&grads.0);
-        b.accumulate(&grads.1);
-    }
-}
+};

@@ -69,6 +69,7 @@ pub fn attention<T: Real>(
     out
 }
 /// What the backward pass of [`attention`] needs, kept by [`attention_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct AttentionSaved<T: Real> {
     /// `q`: the input `q`, a 2-D float array.
@@ -367,24 +368,7 @@ impl<T: Real> ::backprop::ops::Callee<T> for attention {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            attention::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[3usize].scalar_value::<T>(),
-            ),
-        )
-    }
-    fn train(
-        args: &[::backprop::ops::CallArg<'_>],
-    ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
-        Self::Saved,
-    ) {
-        let (out, saved) = attention_train::<
+        let out_0 = attention::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
@@ -392,7 +376,23 @@ impl<T: Real> ::backprop::ops::Callee<T> for attention {
             args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[3usize].scalar_value::<T>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        ::std::vec![::backprop::ops::call_result(out_0)]
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
+        Self::Saved,
+    ) {
+        let (out_0, saved) = attention_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].scalar_value::<T>(),
+        );
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

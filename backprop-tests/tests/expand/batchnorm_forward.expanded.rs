@@ -136,6 +136,7 @@ pub fn batchnorm_forward<T: Real>(
     out
 }
 /// What the backward pass of [`batchnorm_forward`] needs, kept by [`batchnorm_forward_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct BatchnormForwardSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -856,15 +857,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for batchnorm_forward {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            batchnorm_forward::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = batchnorm_forward::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -872,14 +872,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for batchnorm_forward {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = batchnorm_forward_train::<
+        let (out_0, saved) = batchnorm_forward_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -69,6 +69,7 @@ pub fn broadcasting<T: Real>(
     out
 }
 /// What the backward pass of [`broadcasting`] needs, kept by [`broadcasting_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct BroadcastingSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -816,24 +817,7 @@ impl<T: Real> ::backprop::ops::Callee<T> for broadcasting {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            broadcasting::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[3usize].scalar_value::<T>(),
-            ),
-        )
-    }
-    fn train(
-        args: &[::backprop::ops::CallArg<'_>],
-    ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
-        Self::Saved,
-    ) {
-        let (out, saved) = broadcasting_train::<
+        let out_0 = broadcasting::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
@@ -841,7 +825,23 @@ impl<T: Real> ::backprop::ops::Callee<T> for broadcasting {
             args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[3usize].scalar_value::<T>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        ::std::vec![::backprop::ops::call_result(out_0)]
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
+        Self::Saved,
+    ) {
+        let (out_0, saved) = broadcasting_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].scalar_value::<T>(),
+        );
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -64,6 +64,7 @@ pub fn loss<T: Real>(x: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
     out.into_scalar()
 }
 /// What the backward pass of [`loss`] needs, kept by [`loss_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct LossSaved<T: Real> {
     /// `labels`: the input `labels`, a 1-D integer array.
@@ -336,14 +337,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for loss {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            loss::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].int_view::<::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = loss::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -351,13 +351,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for loss {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = loss_train::<
+        let (out_0, saved) = loss_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].int_view::<::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -88,6 +88,7 @@ pub fn conv_block<T: Real>(
     out
 }
 /// What the backward pass of [`conv_block`] needs, kept by [`conv_block_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct ConvBlockSaved<T: Real> {
     /// `x`: the input `x`, a 4-D float array.
@@ -478,15 +479,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for conv_block {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            conv_block::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix4>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix4>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = conv_block::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix4>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix4>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -494,14 +494,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for conv_block {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = conv_block_train::<
+        let (out_0, saved) = conv_block_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix4>(),
             args[1usize].float_view::<T, ::backprop::ndarray::Ix4>(),
             args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -25,6 +25,7 @@ pub fn scale<T: Real>(x: ArrayView2<T>, s: T) -> Array2<T> {
     out
 }
 /// What the backward pass of [`scale`] needs, kept by [`scale_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct ScaleSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -277,14 +278,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for scale {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            scale::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].scalar_value::<T>(),
-            ),
-        )
+        let out_0 = scale::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].scalar_value::<T>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -292,13 +292,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for scale {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = scale_train::<
+        let (out_0, saved) = scale_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].scalar_value::<T>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -127,6 +127,7 @@ pub fn dqn_huber_loss<T: Real>(
     out.into_scalar()
 }
 /// What the backward pass of [`dqn_huber_loss`] needs, kept by [`dqn_huber_loss_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct DqnHuberLossSaved<T: Real> {
     /// `s`: the input `s`, a 2-D float array.
@@ -655,27 +656,7 @@ impl<T: Real> ::backprop::ops::Callee<T> for dqn_huber_loss {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            dqn_huber_loss::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-                args[5usize].int_view::<::backprop::ndarray::Ix1>(),
-                args[6usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
-    }
-    fn train(
-        args: &[::backprop::ops::CallArg<'_>],
-    ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
-        Self::Saved,
-    ) {
-        let (out, saved) = dqn_huber_loss_train::<
+        let out_0 = dqn_huber_loss::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
@@ -686,7 +667,26 @@ impl<T: Real> ::backprop::ops::Callee<T> for dqn_huber_loss {
             args[5usize].int_view::<::backprop::ndarray::Ix1>(),
             args[6usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        ::std::vec![::backprop::ops::call_result(out_0)]
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
+        Self::Saved,
+    ) {
+        let (out_0, saved) = dqn_huber_loss_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[5usize].int_view::<::backprop::ndarray::Ix1>(),
+            args[6usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -57,6 +57,7 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
     out.into_scalar()
 }
 /// What the backward pass of [`elementwise_chain`] needs, kept by [`elementwise_chain_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct ElementwiseChainSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -317,11 +318,10 @@ impl<T: Real> ::backprop::ops::Callee<T> for elementwise_chain {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            elementwise_chain::<
-                T,
-            >(args[0usize].float_view::<T, ::backprop::ndarray::Ix2>()),
-        )
+        let out_0 = elementwise_chain::<
+            T,
+        >(args[0usize].float_view::<T, ::backprop::ndarray::Ix2>());
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -329,10 +329,10 @@ impl<T: Real> ::backprop::ops::Callee<T> for elementwise_chain {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = elementwise_chain_train::<
+        let (out_0, saved) = elementwise_chain_train::<
             T,
         >(args[0usize].float_view::<T, ::backprop::ndarray::Ix2>());
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -52,6 +52,7 @@ pub fn embedding_mean<T: Real>(
     out.into_scalar()
 }
 /// What the backward pass of [`embedding_mean`] needs, kept by [`embedding_mean_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct EmbeddingMeanSaved<T: Real> {
     /// `ids`: the input `ids`, a 1-D integer array.
@@ -319,15 +320,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for embedding_mean {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            embedding_mean::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].int_view::<::backprop::ndarray::Ix1>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = embedding_mean::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -335,14 +335,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for embedding_mean {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = embedding_mean_train::<
+        let (out_0, saved) = embedding_mean_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].int_view::<::backprop::ndarray::Ix1>(),
             args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -73,6 +73,7 @@ pub fn gate<T: Real>(
     out
 }
 /// What the backward pass of [`gate`] needs, kept by [`gate_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct GateSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -425,25 +426,7 @@ impl<T: Real> ::backprop::ops::Callee<T> for gate {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            gate::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
-    }
-    fn train(
-        args: &[::backprop::ops::CallArg<'_>],
-    ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
-        Self::Saved,
-    ) {
-        let (out, saved) = gate_train::<
+        let out_0 = gate::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
@@ -452,7 +435,24 @@ impl<T: Real> ::backprop::ops::Callee<T> for gate {
             args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        ::std::vec![::backprop::ops::call_result(out_0)]
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
+        Self::Saved,
+    ) {
+        let (out_0, saved) = gate_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,
@@ -668,6 +668,7 @@ pub fn gru_step<T: Real>(
 }
 /// What the backward pass of [`gru_step`] needs, kept by [`gru_step_train`].
 #[allow(clippy::too_many_arguments)]
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct GruStepSaved<T: Real> {
     /// `h`: the input `h`, a 2-D float array.
@@ -1646,31 +1647,7 @@ impl<T: Real> ::backprop::ops::Callee<T> for gru_step {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            gru_step::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-                args[5usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[6usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[7usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-                args[8usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[9usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[10usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
-    }
-    fn train(
-        args: &[::backprop::ops::CallArg<'_>],
-    ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
-        Self::Saved,
-    ) {
-        let (out, saved) = gru_step_train::<
+        let out_0 = gru_step::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
@@ -1685,7 +1662,30 @@ impl<T: Real> ::backprop::ops::Callee<T> for gru_step {
             args[9usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[10usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        ::std::vec![::backprop::ops::call_result(out_0)]
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
+        Self::Saved,
+    ) {
+        let (out_0, saved) = gru_step_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[5usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[6usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[7usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[8usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[9usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[10usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

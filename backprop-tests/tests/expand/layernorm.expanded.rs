@@ -147,6 +147,7 @@ pub fn layernorm<T: Real>(
     out
 }
 /// What the backward pass of [`layernorm`] needs, kept by [`layernorm_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct LayernormSaved<T: Real> {
     /// `gamma`: the input `gamma`, a 1-D float array.
@@ -843,15 +844,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for layernorm {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            layernorm::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = layernorm::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -859,14 +859,14 @@ impl<T: Real> ::backprop::ops::Callee<T> for layernorm {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = layernorm_train::<
+        let (out_0, saved) = layernorm_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].float_view::<T, ::backprop::ndarray::Ix1>(),
             args[2usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -251,6 +251,7 @@ pub fn lstm_cell<T: Real>(
     (h, c)
 }
 /// What the backward pass of [`lstm_cell`] needs, kept by [`lstm_cell_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct LstmCellSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -1235,26 +1236,7 @@ impl<T: Real> ::backprop::ops::Callee<T> for lstm_cell {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            lstm_cell::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[5usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
-    }
-    fn train(
-        args: &[::backprop::ops::CallArg<'_>],
-    ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
-        Self::Saved,
-    ) {
-        let (out, saved) = lstm_cell_train::<
+        let (out_0, out_1) = lstm_cell::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
@@ -1264,7 +1246,32 @@ impl<T: Real> ::backprop::ops::Callee<T> for lstm_cell {
             args[4usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[5usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        ::std::vec![
+            ::backprop::ops::call_result(out_0), ::backprop::ops::call_result(out_1)
+        ]
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
+        Self::Saved,
+    ) {
+        let ((out_0, out_1), saved) = lstm_cell_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[5usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        (
+            ::std::vec![
+                ::backprop::ops::call_result(out_0), ::backprop::ops::call_result(out_1)
+            ],
+            saved,
+        )
     }
     fn backward(
         saved: &Self::Saved,

@@ -82,6 +82,7 @@ pub fn rnn_step<T: Real>(
     out
 }
 /// What the backward pass of [`rnn_step`] needs, kept by [`rnn_step_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct RnnStepSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
@@ -460,25 +461,7 @@ impl<T: Real> ::backprop::ops::Callee<T> for rnn_step {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            rnn_step::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
-            ),
-        )
-    }
-    fn train(
-        args: &[::backprop::ops::CallArg<'_>],
-    ) -> (
-        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
-        Self::Saved,
-    ) {
-        let (out, saved) = rnn_step_train::<
+        let out_0 = rnn_step::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
@@ -487,7 +470,24 @@ impl<T: Real> ::backprop::ops::Callee<T> for rnn_step {
             args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        ::std::vec![::backprop::ops::call_result(out_0)]
+    }
+    fn train(
+        args: &[::backprop::ops::CallArg<'_>],
+    ) -> (
+        ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
+        Self::Saved,
+    ) {
+        let (out_0, saved) = rnn_step_train::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[2usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[3usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[4usize].float_view::<T, ::backprop::ndarray::Ix1>(),
+        );
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

@@ -67,6 +67,7 @@ pub fn softmax_cross_entropy<T: Real>(
     out.into_scalar()
 }
 /// What the backward pass of [`softmax_cross_entropy`] needs, kept by [`softmax_cross_entropy_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct SoftmaxCrossEntropySaved<T: Real> {
     /// `labels`: the input `labels`, a 1-D integer array.
@@ -337,14 +338,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for softmax_cross_entropy {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            softmax_cross_entropy::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].int_view::<::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = softmax_cross_entropy::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -352,13 +352,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for softmax_cross_entropy {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = softmax_cross_entropy_train::<
+        let (out_0, saved) = softmax_cross_entropy_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].int_view::<::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,

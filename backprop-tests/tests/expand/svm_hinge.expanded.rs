@@ -123,6 +123,7 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
     out.into_scalar()
 }
 /// What the backward pass of [`svm_hinge`] needs, kept by [`svm_hinge_train`].
+#[allow(private_interfaces)]
 #[derive(Clone, Debug)]
 pub struct SvmHingeSaved<T: Real> {
     /// `labels`: the input `labels`, a 1-D integer array.
@@ -510,14 +511,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for svm_hinge {
     fn forward(
         args: &[::backprop::ops::CallArg<'_>],
     ) -> ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>> {
-        ::backprop::ops::call_results(
-            svm_hinge::<
-                T,
-            >(
-                args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
-                args[1usize].int_view::<::backprop::ndarray::Ix1>(),
-            ),
-        )
+        let out_0 = svm_hinge::<
+            T,
+        >(
+            args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
+            args[1usize].int_view::<::backprop::ndarray::Ix1>(),
+        );
+        ::std::vec![::backprop::ops::call_result(out_0)]
     }
     fn train(
         args: &[::backprop::ops::CallArg<'_>],
@@ -525,13 +525,13 @@ impl<T: Real> ::backprop::ops::Callee<T> for svm_hinge {
         ::std::vec::Vec<::std::option::Option<::backprop::ops::FloatArray>>,
         Self::Saved,
     ) {
-        let (out, saved) = svm_hinge_train::<
+        let (out_0, saved) = svm_hinge_train::<
             T,
         >(
             args[0usize].float_view::<T, ::backprop::ndarray::Ix2>(),
             args[1usize].int_view::<::backprop::ndarray::Ix1>(),
         );
-        (::backprop::ops::call_results(out), saved)
+        (::std::vec![::backprop::ops::call_result(out_0)], saved)
     }
     fn backward(
         saved: &Self::Saved,
