@@ -282,6 +282,19 @@ pub trait Layer<T: Real>: Parameters<T> {
     /// The forward pass in training mode: the output and what the backward needs.
     fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved);
 
+    /// [`Layer::forward_train`] from a view of a float input, where the layer
+    /// takes one without a copy (a generated layer whose input is an
+    /// `ArrayView`): how a model hands its input to its first layer. `None`, the
+    /// default, when it cannot (another rank, or a layer that needs its input
+    /// owned); the model then copies the input.
+    fn forward_train_view(
+        &mut self,
+        x: ndarray::ArrayViewD<'_, T>,
+    ) -> Option<(Self::Output, Self::Saved)> {
+        let _ = x;
+        None
+    }
+
     /// Accumulates parameter gradients for upstream gradient `d_out` and returns the
     /// gradient of the input.
     fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad;

@@ -32,7 +32,7 @@ use std::any::{Any, type_name};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ndarray::{Array, ArrayD, ArrayRef, ArrayViewMutD, Dimension};
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, ArrayViewMutD, Dimension};
 
 use crate::layer::{visit_buffers_under, visit_params_under};
 use crate::monitor::{Monitor, record_through_time};
@@ -65,6 +65,51 @@ impl<T> ModelValue<T> {
 }
 
 pub use crate::ops::ArrayElem;
+
+/// What a layer of a model is given: a value of the model's own, or, for the
+/// first layer, a view of the caller's input (handed over without a copy
+/// where the layer takes a view).
+enum Input<'a, T> {
+    Value(ModelValue<T>),
+    View(ArrayViewD<'a, T>),
+}
+
+impl<T: Real> Input<'_, T> {
+    fn shape(&self) -> &[usize] {
+        match self {
+            Input::Value(v) => v.shape(),
+            Input::View(v) => v.shape(),
+        }
+    }
+
+    fn is_ids(&self) -> bool {
+        matches!(self, Input::Value(ModelValue::Int(_)))
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Input::Value(v) => v.kind(),
+            Input::View(_) => "a float array",
+        }
+    }
+
+    /// The value, the view copied.
+    fn into_value(self) -> ModelValue<T> {
+        match self {
+            Input::Value(v) => v,
+            Input::View(v) => ModelValue::Float(v.to_owned()),
+        }
+    }
+}
+
+/// A caller's input as a model's first layer is given it: a view of floats
+/// (no copy), or the ids.
+fn model_input<'a, T: Real, A: ArrayElem<T>, D: Dimension>(x: &'a ArrayRef<A, D>) -> Input<'a, T> {
+    match A::float_view(x.view().into_dyn()) {
+        Some(v) => Input::View(v),
+        None => Input::Value(model_value(x.view().into_dyn().to_owned())),
+    }
+}
 
 /// A model's input as the value its first layer is given.
 fn model_value<T: Real, A: ArrayElem<T>>(a: ArrayD<A>) -> ModelValue<T> {
@@ -166,6 +211,13 @@ pub trait DynLayer<T: Real>: Parameters<T> {
     /// If `x` is not of the kind and rank the layer takes.
     fn forward_train_dyn(&mut self, x: ModelValue<T>) -> (ArrayD<T>, Box<dyn Any>);
 
+    /// [`DynLayer::forward_train_dyn`] from a view of a float input: without a
+    /// copy where the layer takes a view ([`Layer::forward_train_view`]).
+    ///
+    /// # Panics
+    /// As [`DynLayer::forward_train_dyn`].
+    fn forward_train_view_dyn(&mut self, x: ArrayViewD<'_, T>) -> (ArrayD<T>, Box<dyn Any>);
+
     /// [`Layer::backward`], from the values [`DynLayer::forward_train_dyn`]
     /// saved: the input's gradient, `None` for an input that takes none.
     ///
@@ -251,6 +303,13 @@ where
     fn forward_train_dyn(&mut self, x: ModelValue<T>) -> (ArrayD<T>, Box<dyn Any>) {
         let (y, saved) = self.forward_train(&layer_input::<T, L>(x));
         (y.into_dyn(), Box::new(saved))
+    }
+
+    fn forward_train_view_dyn(&mut self, x: ArrayViewD<'_, T>) -> (ArrayD<T>, Box<dyn Any>) {
+        match self.forward_train_view(x.view()) {
+            Some((y, saved)) => (y.into_dyn(), Box::new(saved)),
+            None => self.forward_train_dyn(ModelValue::Float(x.to_owned())),
+        }
     }
 
     fn backward_dyn(&mut self, saved: Box<dyn Any>, d_out: ArrayD<T>) -> Option<ArrayD<T>> {
@@ -470,12 +529,15 @@ impl<T: Real> Sequential<T> {
     /// # Panics
     /// On a shape error in a layer (the message names the layer and the shapes).
     pub fn forward<A: ArrayElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
-        let mut h = model_input(x);
+        let mut h = Input::Value(model_input(x).into_value());
         for (k, entry) in self.layers.iter().enumerate() {
             let context = self.context(k, &h);
-            h = ModelValue::Float(in_layer(&context, || entry.layer.forward_dyn(h)));
+            let value = h.into_value();
+            h = Input::Value(ModelValue::Float(in_layer(&context, || {
+                entry.layer.forward_dyn(value)
+            })));
         }
-        model_output(h)
+        model_output(h.into_value())
     }
 
     /// [`Sequential::forward`], the evaluation forward, under the name Keras
@@ -541,7 +603,7 @@ impl<T: Real> Sequential<T> {
     }
 
     /// The training forward of every layer: the output and what the backward needs.
-    fn run_train(&mut self, x: ModelValue<T>) -> (ArrayD<T>, SequentialSaved) {
+    fn run_train(&mut self, x: Input<'_, T>) -> (ArrayD<T>, SequentialSaved) {
         let mut monitor = self.monitor.take();
         if let Some(monitor) = &mut monitor {
             monitor.next_step();
@@ -557,7 +619,7 @@ impl<T: Real> Sequential<T> {
     /// model's monitor sees the layers inside its blocks (`block.relu`).
     fn run_train_observed(
         &mut self,
-        x: ModelValue<T>,
+        x: Input<'_, T>,
         mut monitor: Option<&mut Monitor>,
         prefix: &str,
     ) -> (ArrayD<T>, SequentialSaved) {
@@ -579,7 +641,10 @@ impl<T: Real> Sequential<T> {
                 });
                 (y, Box::new(s) as Box<dyn Any>)
             } else {
-                in_layer(&context, || layer.forward_train_dyn(h))
+                in_layer(&context, || match h {
+                    Input::View(v) => layer.forward_train_view_dyn(v),
+                    Input::Value(v) => layer.forward_train_dyn(v),
+                })
             };
             if let (Some(monitor), Some(kind)) = (monitor.as_deref_mut(), layer.activation()) {
                 if prefix.is_empty() {
@@ -589,9 +654,9 @@ impl<T: Real> Sequential<T> {
                 }
             }
             saved.push(s);
-            h = ModelValue::Float(y);
+            h = Input::Value(ModelValue::Float(y));
         }
-        let h = model_output(h);
+        let h = model_output(h.into_value());
         let output_shape = h.shape().to_vec();
         (
             h,
@@ -720,7 +785,7 @@ impl<T: Real> Sequential<T> {
     }
 
     /// Checks the kind and rank of layer `k`'s input and describes it for messages.
-    fn context(&self, k: usize, x: &ModelValue<T>) -> String {
+    fn context(&self, k: usize, x: &Input<'_, T>) -> String {
         let shape = x.shape();
         let from = match k {
             0 => "the model's input".to_string(),
@@ -728,7 +793,7 @@ impl<T: Real> Sequential<T> {
         };
         let layer = &self.layers[k].layer;
         assert!(
-            matches!(x, ModelValue::Int(_)) == layer.takes_ids(),
+            x.is_ids() == layer.takes_ids(),
             "{} takes {}, but {from} is {}",
             self.describe(k),
             layer.input_kind(),
@@ -743,11 +808,6 @@ impl<T: Real> Sequential<T> {
         }
         format!("{} given {from}, of shape {shape:?}", self.describe(k))
     }
-}
-
-/// A model's input as the value its first layer is given.
-fn model_input<T: Real, A: ArrayElem<T>, D: Dimension>(x: &ArrayRef<A, D>) -> ModelValue<T> {
-    model_value(x.view().into_dyn().to_owned())
 }
 
 /// What a model returns: the float array its last layer gave (an empty model
@@ -788,7 +848,7 @@ impl<T: Real> Layer<T> for Sequential<T> {
     }
 
     fn forward_train(&mut self, x: &ArrayD<T>) -> (ArrayD<T>, SequentialSaved) {
-        self.run_train(ModelValue::Float(x.clone()))
+        self.run_train(Input::View(x.view()))
     }
 
     fn backward(&mut self, saved: SequentialSaved, d_out: &ArrayD<T>) -> ArrayD<T> {
@@ -1360,5 +1420,29 @@ mod tests {
         model
             .push("fc", Affine::new(2, 3, &mut rng))
             .push("emb", Embedding::new(5, 3, &mut rng));
+    }
+
+    /// A generated layer whose function takes a view is given the model's input
+    /// as a view (no copy), with the result of its owned training forward; a view
+    /// of another rank is declined, and the model then copies.
+    #[test]
+    fn a_generated_layer_takes_a_view_of_the_models_input() {
+        let mut rng = SeededRng::new(2);
+        let mut layer = Affine::<f64>::new(3, 2, &mut rng);
+        let x = random((4, 3), 3);
+        let (y, _) = layer.forward_train(&x);
+        let (y_view, _) = layer
+            .forward_train_view(x.view().into_dyn())
+            .expect("an affine layer takes a view");
+        assert_eq!(y, y_view);
+        assert!(
+            layer
+                .forward_train_view(x.view().into_shape_with_order(12).unwrap().into_dyn())
+                .is_none()
+        );
+        // Through a model: the same as the layer's own training forward.
+        let mut model = Sequential::new();
+        model.push("fc", layer.clone());
+        assert_eq!(model.forward_train(&x), y.into_dyn());
     }
 }

@@ -2890,6 +2890,23 @@ impl Emitter<'_> {
             accessors,
             turbofish,
         } = self.holder_fields(n, &layer_ty);
+        // A model's first layer is handed a view of the model's input: a layer
+        // whose function takes a view takes it as it is, without a copy.
+        let forward_train_view = match self.def.inputs[0].kind {
+            InputKind::Float(r, Pass::View) if n == 1 => {
+                let (nd, ix) = (self.nd(), self.ix(r));
+                let args = std::iter::once(quote!(x)).chain(field_args.iter().cloned());
+                quote! {
+                    #[allow(unused_variables)]
+                    fn forward_train_view(&mut self, x: #nd::ArrayViewD<'_, #f>) -> Option<(Self::Output, Self::Saved)> {
+                        let x = x.into_dimensionality::<#ix>().ok()?;
+                        #fields
+                        Some(#train(#(#args),*))
+                    }
+                }
+            }
+            _ => quote!(),
+        };
         let args: Vec<TokenStream> = input_args.into_iter().chain(field_args).collect();
         let d_out = match (self.def.tuple, self.scalar_output(0)) {
             (true, _) => {
@@ -2991,6 +3008,8 @@ impl Emitter<'_> {
                     #fields
                     #train(#(#args),*)
                 }
+
+                #forward_train_view
 
                 #[allow(unused_variables)]
                 fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {

@@ -123,6 +123,8 @@ pub trait ArrayElem<T: Real>: Clone + 'static {
     fn from_float(a: ArrayD<T>) -> Result<ArrayD<Self>, ArrayD<T>>;
     /// An array of ids as an array of `Self`, or the array back if `Self` is the float type.
     fn from_ids(a: ArrayD<usize>) -> Result<ArrayD<Self>, ArrayD<usize>>;
+    /// The view as a view of floats, if `Self` is the float type.
+    fn float_view(a: ArrayViewD<'_, Self>) -> Option<ArrayViewD<'_, T>>;
 }
 
 impl<T: Real> ArrayElem<T> for T {
@@ -136,6 +138,9 @@ impl<T: Real> ArrayElem<T> for T {
     fn from_ids(a: ArrayD<usize>) -> Result<ArrayD<T>, ArrayD<usize>> {
         Err(a)
     }
+    fn float_view(a: ArrayViewD<'_, T>) -> Option<ArrayViewD<'_, T>> {
+        Some(a)
+    }
 }
 
 impl<T: Real> ArrayElem<T> for usize {
@@ -148,5 +153,8 @@ impl<T: Real> ArrayElem<T> for usize {
     }
     fn from_ids(a: ArrayD<usize>) -> Result<ArrayD<usize>, ArrayD<usize>> {
         Ok(a)
+    }
+    fn float_view(_: ArrayViewD<'_, usize>) -> Option<ArrayViewD<'_, T>> {
+        None
     }
 }
