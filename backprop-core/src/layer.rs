@@ -282,6 +282,13 @@ pub trait Layer<T: Real>: Parameters<T> {
     /// The forward pass in training mode: the output and what the backward needs.
     fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved);
 
+    /// [`Layer::forward`] from a view of a float input, where the layer takes
+    /// one without a copy, as [`Layer::forward_train_view`]; `None` by default.
+    fn forward_view(&self, x: ndarray::ArrayViewD<'_, T>) -> Option<Self::Output> {
+        let _ = x;
+        None
+    }
+
     /// [`Layer::forward_train`] from a view of a float input, where the layer
     /// takes one without a copy (a generated layer whose input is an
     /// `ArrayView`): how a model hands its input to its first layer. `None`, the

@@ -211,6 +211,13 @@ pub trait DynLayer<T: Real>: Parameters<T> {
     /// If `x` is not of the kind and rank the layer takes.
     fn forward_train_dyn(&mut self, x: ModelValue<T>) -> (ArrayD<T>, Box<dyn Any>);
 
+    /// [`DynLayer::forward_dyn`] from a view of a float input: without a copy
+    /// where the layer takes a view ([`Layer::forward_view`]).
+    ///
+    /// # Panics
+    /// As [`DynLayer::forward_dyn`].
+    fn forward_view_dyn(&self, x: ArrayViewD<'_, T>) -> ArrayD<T>;
+
     /// [`DynLayer::forward_train_dyn`] from a view of a float input: without a
     /// copy where the layer takes a view ([`Layer::forward_train_view`]).
     ///
@@ -303,6 +310,13 @@ where
     fn forward_train_dyn(&mut self, x: ModelValue<T>) -> (ArrayD<T>, Box<dyn Any>) {
         let (y, saved) = self.forward_train(&layer_input::<T, L>(x));
         (y.into_dyn(), Box::new(saved))
+    }
+
+    fn forward_view_dyn(&self, x: ArrayViewD<'_, T>) -> ArrayD<T> {
+        match self.forward_view(x.view()) {
+            Some(y) => y.into_dyn(),
+            None => self.forward_dyn(ModelValue::Float(x.to_owned())),
+        }
     }
 
     fn forward_train_view_dyn(&mut self, x: ArrayViewD<'_, T>) -> (ArrayD<T>, Box<dyn Any>) {
@@ -529,13 +543,14 @@ impl<T: Real> Sequential<T> {
     /// # Panics
     /// On a shape error in a layer (the message names the layer and the shapes).
     pub fn forward<A: ArrayElem<T>, D: Dimension>(&self, x: &ArrayRef<A, D>) -> ArrayD<T> {
-        let mut h = Input::Value(model_input(x).into_value());
+        let mut h = model_input(x);
         for (k, entry) in self.layers.iter().enumerate() {
             let context = self.context(k, &h);
-            let value = h.into_value();
-            h = Input::Value(ModelValue::Float(in_layer(&context, || {
-                entry.layer.forward_dyn(value)
-            })));
+            let y = in_layer(&context, || match h {
+                Input::View(v) => entry.layer.forward_view_dyn(v),
+                Input::Value(v) => entry.layer.forward_dyn(v),
+            });
+            h = Input::Value(ModelValue::Float(y));
         }
         model_output(h.into_value())
     }
@@ -1440,9 +1455,14 @@ mod tests {
                 .forward_train_view(x.view().into_shape_with_order(12).unwrap().into_dyn())
                 .is_none()
         );
-        // Through a model: the same as the layer's own training forward.
+        assert_eq!(
+            layer.forward_view(x.view().into_dyn()),
+            Some(layer.forward(&x))
+        );
+        // Through a model: the same as the layer's own forward passes.
         let mut model = Sequential::new();
         model.push("fc", layer.clone());
+        assert_eq!(model.forward(&x), layer.forward(&x).into_dyn());
         assert_eq!(model.forward_train(&x), y.into_dyn());
     }
 }

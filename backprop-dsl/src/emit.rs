@@ -2892,11 +2892,19 @@ impl Emitter<'_> {
         } = self.holder_fields(n, &layer_ty);
         // A model's first layer is handed a view of the model's input: a layer
         // whose function takes a view takes it as it is, without a copy.
-        let forward_train_view = match self.def.inputs[0].kind {
+        let forward_views = match self.def.inputs[0].kind {
             InputKind::Float(r, Pass::View) if n == 1 => {
                 let (nd, ix) = (self.nd(), self.ix(r));
                 let args = std::iter::once(quote!(x)).chain(field_args.iter().cloned());
+                let args: Vec<TokenStream> = args.collect();
                 quote! {
+                    #[allow(unused_variables)]
+                    fn forward_view(&self, x: #nd::ArrayViewD<'_, #f>) -> Option<Self::Output> {
+                        let x = x.into_dimensionality::<#ix>().ok()?;
+                        #fields
+                        Some(#fname(#(#args),*))
+                    }
+
                     #[allow(unused_variables)]
                     fn forward_train_view(&mut self, x: #nd::ArrayViewD<'_, #f>) -> Option<(Self::Output, Self::Saved)> {
                         let x = x.into_dimensionality::<#ix>().ok()?;
@@ -3009,7 +3017,7 @@ impl Emitter<'_> {
                     #train(#(#args),*)
                 }
 
-                #forward_train_view
+                #forward_views
 
                 #[allow(unused_variables)]
                 fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {

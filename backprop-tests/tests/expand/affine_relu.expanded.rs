@@ -455,6 +455,15 @@ const _: () = {
             affine_relu_train(x.view(), w.value.view(), b.value.view())
         }
         #[allow(unused_variables)]
+        fn forward_view(
+            &self,
+            x: ::backprop::ndarray::ArrayViewD<'_, T>,
+        ) -> Option<Self::Output> {
+            let x = x.into_dimensionality::<::backprop::ndarray::Ix2>().ok()?;
+            let (w, b) = __backprop_affine_relu_fields::<T>(self);
+            Some(affine_relu(x, w.value.view(), b.value.view()))
+        }
+        #[allow(unused_variables)]
         fn forward_train_view(
             &mut self,
             x: ::backprop::ndarray::ArrayViewD<'_, T>,
