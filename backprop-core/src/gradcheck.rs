@@ -329,6 +329,10 @@ pub fn assert_surrogate_shapes(f: &DynFunction<f64>, inputs: &[DynValue<f64>], s
 pub trait CheckParts: Sized {
     /// Each part in order: a float array, or `None` for ids and `()`.
     fn to_parts(&self) -> Vec<Option<ArrayD<f64>>>;
+    /// How many parts [`CheckParts::to_parts`] gives (one for an array, ids or `()`).
+    fn part_count(&self) -> usize {
+        1
+    }
     /// `self` with its float arrays replaced by `parts` (as `to_parts` orders them).
     ///
     /// # Panics
@@ -375,12 +379,15 @@ macro_rules! tuple_parts {
                 $(parts.extend(self.$idx.to_parts());)+
                 parts
             }
+            fn part_count(&self) -> usize {
+                0 $(+ self.$idx.part_count())+
+            }
             // The last part's `at += n` is never read.
             #[allow(unused_assignments)]
             fn with_parts(&self, parts: &[Option<ArrayD<f64>>]) -> Self {
                 let mut at = 0;
                 ($({
-                    let n = self.$idx.to_parts().len();
+                    let n = self.$idx.part_count();
                     let part = self.$idx.with_parts(&parts[at..at + n]);
                     at += n;
                     part

@@ -2540,28 +2540,32 @@ impl Emitter<'_> {
             let wants = self.g.grads.get(i).is_some_and(|g| g.is_some());
             let span = name.span();
             let nd = self.nd();
-            let ty = match (input.kind, wants) {
+            // The field's type, as generated code names it and as the user declares it.
+            let (ty, declared) = match (input.kind, wants) {
                 (InputKind::Float(r, _), true) => {
                     let ix = format_ident!("Ix{}", r);
-                    quote_spanned!(span=> #k::Param<#f, #nd::#ix>)
+                    (
+                        quote_spanned!(span=> #k::Param<#f, #nd::#ix>),
+                        format!("Param<{float_text}, Ix{r}>"),
+                    )
                 }
-                (InputKind::Scalar, true) => quote_spanned!(span=> #k::Param<#f, #nd::Ix0>),
-                (InputKind::Float(r, _), false) => self.array_ty(r, f.clone()),
-                (InputKind::Int(r, _), _) => self.array_ty(r, quote!(usize)),
-                (InputKind::Scalar, false) => f.clone(),
-                (InputKind::Usize, _) => quote!(usize),
+                (InputKind::Scalar, true) => (
+                    quote_spanned!(span=> #k::Param<#f, #nd::Ix0>),
+                    format!("Param<{float_text}, Ix0>"),
+                ),
+                (InputKind::Float(r, _), false) => (
+                    self.array_ty(r, f.clone()),
+                    format!("Array{r}<{float_text}>"),
+                ),
+                (InputKind::Int(r, _), _) => {
+                    (self.array_ty(r, quote!(usize)), format!("Array{r}<usize>"))
+                }
+                (InputKind::Scalar, false) => (f.clone(), float_text.clone()),
+                (InputKind::Usize, _) => (quote!(usize), "usize".to_string()),
             };
             // At the input's place but resolved as the macro's own code, so that
             // rustc does not suggest edits to the user's signature for a missing field.
             let field_name = Ident::new(&name.to_string(), span.resolved_at(Span::mixed_site()));
-            let declared = match (input.kind, wants) {
-                (InputKind::Float(r, _), true) => format!("Param<{float_text}, Ix{r}>"),
-                (InputKind::Scalar, true) => format!("Param<{float_text}, Ix0>"),
-                (InputKind::Float(r, _), false) => format!("Array{r}<{float_text}>"),
-                (InputKind::Int(r, _), _) => format!("Array{r}<usize>"),
-                (InputKind::Scalar, false) => float_text.clone(),
-                (InputKind::Usize, _) => "usize".to_string(),
-            };
             let field_trait = format_ident!("__backprop_{}_field_{}", self.fn_name(), name);
             let (message, label, note) = crate::messages::layer_field_type(
                 &name.to_string(),

@@ -885,15 +885,12 @@ impl Graph {
                 },
                 // The argument's type: the caller accumulates it into the argument's gradient.
                 GradOp::CallGrad(i) => {
-                    let back = &self.nodes[*n.args.first()?];
-                    let call = &self.nodes[*back.args.first()?];
-                    let call = &self.nodes[*call.args.first()?];
-                    match (&back.op, &call.op) {
-                        (Op::Grad(GradOp::CallBackward), Op::Call(_)) => {
-                            Ty::Float(float(Some(self.ty(*call.args.get(*i)?)))?)
-                        }
-                        _ => return None,
+                    let back = *n.args.first()?;
+                    if !matches!(self.nodes[back].op, Op::Grad(GradOp::CallBackward)) {
+                        return None;
                     }
+                    let call = &self.nodes[self.call_of(back)?];
+                    Ty::Float(float(Some(self.ty(*call.args.get(*i)?)))?)
                 }
                 GradOp::PrimGrad(p, i, _) => {
                     let grad = p.grads.get(*i)?;

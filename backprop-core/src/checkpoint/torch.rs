@@ -23,7 +23,7 @@
 //! [`load_checkpoint`](super::load_checkpoint): every tensor is checked before
 //! the model changes, and errors name tensors and shapes as the file has them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
@@ -72,10 +72,10 @@ pub fn save_torch<T: Real>(
         };
         tensors.push((torch, Tensor::new(&value)));
     });
-    let mut seen = HashMap::new();
+    let mut seen = HashSet::new();
     let mut checked = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
-        if seen.insert(name.clone(), ()).is_some() {
+        if !seen.insert(name.clone()) {
             return Err(CheckpointError::InvalidName {
                 name,
                 reason: "two parameters map to this PyTorch name",
@@ -107,7 +107,7 @@ pub fn load_torch<T: Real>(
         wanted.push((name.to_owned(), value.shape().to_vec()));
     });
     let mut values: HashMap<String, ArrayD<T>> = HashMap::new();
-    let mut used = Vec::new();
+    let mut used = HashSet::new();
     for (name, shape) in wanted {
         let (torch, transposed) = torch_name(&name, shape.len());
         let expected: Vec<usize> = if transposed {
@@ -133,12 +133,12 @@ pub fn load_torch<T: Real>(
         } else {
             array
         };
-        used.push(torch);
+        used.insert(torch);
         values.insert(name, array);
     }
     for tensor in &file.tensors {
         let counter = tensor.name.ends_with("num_batches_tracked");
-        if !counter && !used.contains(&tensor.name) {
+        if !counter && !used.contains(tensor.name.as_str()) {
             return Err(CheckpointError::UnexpectedTensor(tensor.name.clone()));
         }
     }
