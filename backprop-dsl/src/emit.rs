@@ -42,6 +42,10 @@ struct Emitter<'a> {
     /// For a backward temporary read by exactly one node (and neither returned
     /// nor saved), that node: it may take the value by move.
     last_use: Vec<Option<ValueId>>,
+    /// For a backward temporary that every reader only borrows while it runs,
+    /// its last reader: a loop there may write its result over the temporary's
+    /// buffer ([`Emitter::reused_operand`]).
+    last_reader: Vec<Option<ValueId>>,
     /// `T`, or `f32`/`f64` for a concrete function.
     float: TokenStream,
     krate: TokenStream,
@@ -72,6 +76,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         names: Vec::new(),
         saved: Vec::new(),
         last_use: sole_backward_reader(g),
+        last_reader: Vec::new(),
         float: g.sig.float.clone(),
         krate: opts.krate.to_token_stream(),
         custom_backward: opts.backward.as_ref().map(|p| p.to_token_stream()),
@@ -84,6 +89,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     };
     e.assign_names();
     e.saved = e.saved_values();
+    e.last_reader = e.last_readers();
     let (backward_fn, backward_text) = e.backward_fn();
     let mut tokens = TokenStream::new();
     tokens.extend(e.forward_fn());
@@ -238,6 +244,24 @@ fn sole_backward_reader(g: &Graph) -> Vec<Option<ValueId>> {
                 _ => None,
             }
         })
+        .collect()
+}
+
+/// The arguments of a loop it reads element by element (not a stretch's target
+/// shape), by their index among its arguments.
+fn read_elementwise(fused: &Fused) -> HashSet<usize> {
+    fused
+        .body
+        .iter()
+        .flat_map(|b| {
+            let stretch = b.op.is_stretch();
+            b.args
+                .iter()
+                .enumerate()
+                .filter(move |&(k, _)| !(stretch && k == 1))
+                .map(|(_, &x)| x)
+        })
+        .filter(|&x| x < fused.arity)
         .collect()
 }
 
@@ -1233,20 +1257,7 @@ impl Emitter<'_> {
         let mut elems: Vec<TokenStream> = Vec::new();
         // Arrays the loop zips over: (expression, closure parameter, shape).
         let mut producers: Vec<(TokenStream, Ident, TokenStream)> = Vec::new();
-        // The arguments read element by element (not a stretch's target shape).
-        let read_elementwise: HashSet<usize> = fused
-            .body
-            .iter()
-            .flat_map(|b| {
-                let stretch = b.op.is_stretch();
-                b.args
-                    .iter()
-                    .enumerate()
-                    .filter(move |&(k, _)| !(stretch && k == 1))
-                    .map(|(_, &x)| x)
-            })
-            .filter(|&x| x < fused.arity)
-            .collect();
+        let read_elementwise = read_elementwise(fused);
         for (i, &a) in n.args.iter().enumerate() {
             let value = self.value(a, ctx);
             let name = self.names[a].clone();
@@ -1370,6 +1381,28 @@ impl Emitter<'_> {
         };
         if producers.is_empty() {
             return quote!({ #(#before)* #nd::Array::from_elem(#shape, #body) });
+        }
+        // A temporary nothing reads after the loop lends it its buffer: it is
+        // zipped first and given away (`zip_mapN_into`).
+        if let Some(a) = self.reused_operand(v) {
+            let name = &self.names[a];
+            let first = producers.iter().position(|(_, p, _)| p == name);
+            if let Some(first) = first {
+                let reused = producers.remove(first);
+                let shape_text = shape.to_string();
+                before.push(quote!(let shape = #shape;));
+                let zipped = producers.iter().map(|(value, _, own)| {
+                    let view = loop_view(value, own, &shape_text);
+                    quote!(&#view)
+                });
+                let params = std::iter::once(&reused.1).chain(producers.iter().map(|p| &p.1));
+                let map = format_ident!("{par}zip_map{}_into", producers.len() + 1);
+                let owner = reused.0;
+                return quote!({
+                    #(#before)*
+                    ops::#map(#owner, &shape, #(#zipped,)* #[inline(always)] |#(#params),*| #body)
+                });
+            }
         }
         // Arrays of the loop's own shape are zipped as they are; the others are
         // stretched to it (their shapes were checked above).
@@ -1662,8 +1695,9 @@ impl Emitter<'_> {
                 (other, None) => format!("`{}`", kernel_name(other)),
             };
             let k = origin(*v, op);
-            // A `sum_to` that moves its operand leaves no shape to read.
-            let moved = self.moves_into_sum_to(*v).then(|| n.args[0]);
+            // An operand given away (to `sum_to_owned`, or as a loop's buffer)
+            // leaves no shape to read.
+            let moved = self.moved_operand(*v);
             let operands = n
                 .args
                 .iter()
@@ -1784,6 +1818,84 @@ impl Emitter<'_> {
     }
 
     /// Whether the `sum_to` node `v` moves its operand, a temporary it reads last.
+    /// The operand node `v` takes by move, if any: what `sum_to_owned` sums, or
+    /// the temporary whose buffer a loop writes over.
+    fn moved_operand(&self, v: ValueId) -> Option<ValueId> {
+        let n = &self.g.nodes[v];
+        if self.moves_into_sum_to(v) {
+            return n.args.first().copied();
+        }
+        self.reused_operand(v)
+    }
+
+    /// For a fused loop `v` that maps (no reduction) to a float array, the first
+    /// operand it may write its result over: a backward temporary of the same
+    /// rank that the loop reads element by element, that an op returning a new
+    /// array made, and that `v` reads last, after readers that only borrowed it
+    /// while they ran. The kernel reuses the buffer when the shapes agree at run
+    /// time and allocates otherwise, so only ownership is decided here.
+    fn reused_operand(&self, v: ValueId) -> Option<ValueId> {
+        let n = &self.g.nodes[v];
+        let Op::Fused(fused) = &n.op else {
+            return None;
+        };
+        let rank = match n.ty {
+            Ty::Float(r) if r > 0 => r,
+            _ => return None,
+        };
+        if fused.result()?.op.reduction().is_some() {
+            return None;
+        }
+        let read = read_elementwise(fused);
+        n.args.iter().enumerate().find_map(|(i, &a)| {
+            let fits = read.contains(&i)
+                && self.g.ty(a) == Ty::Float(rank)
+                && self.last_reader[a] == Some(v)
+                && n.args.iter().filter(|&&b| b == a).count() == 1
+                && self.makes_new_array(a);
+            fits.then_some(a)
+        })
+    }
+
+    /// Whether node `v`'s code returns a new owned array (not a view, a `Cow`
+    /// or a call's value).
+    fn makes_new_array(&self, v: ValueId) -> bool {
+        match &self.g.nodes[v].op {
+            Op::Fused(_)
+            | Op::Binary(_)
+            | Op::WithScalar(_)
+            | Op::Elementwise(_)
+            | Op::Grad(GradOp::ElementwiseGrad(_)) => true,
+            Op::Grad(GradOp::SumTo) => !self.borrows_in_sum_to(v),
+            _ => false,
+        }
+    }
+
+    /// Per node, its last reader when it is a backward float temporary (neither
+    /// returned nor a seed) whose every reader makes a new array from it without
+    /// keeping a borrow: the place after which its buffer is free.
+    fn last_readers(&self) -> Vec<Option<ValueId>> {
+        let mut readers: Vec<Vec<ValueId>> = vec![Vec::new(); self.g.nodes.len()];
+        for (id, n) in self.g.nodes.iter().enumerate() {
+            for &a in &n.args {
+                readers[a].push(id);
+            }
+        }
+        let returned: HashSet<ValueId> = self.g.grads.iter().flatten().copied().collect();
+        (0..self.g.nodes.len())
+            .map(|v| {
+                let n = &self.g.nodes[v];
+                let temporary = n.backward
+                    && !returned.contains(&v)
+                    && !matches!(n.op, Op::Grad(GradOp::Seed(_)))
+                    && matches!(n.ty, Ty::Float(_));
+                let borrows_only = readers[v].iter().all(|&r| self.makes_new_array(r));
+                let last = readers[v].iter().copied().max()?;
+                (temporary && borrows_only).then_some(last)
+            })
+            .collect()
+    }
+
     fn moves_into_sum_to(&self, v: ValueId) -> bool {
         let n = &self.g.nodes[v];
         match (&n.op, n.args.first()) {

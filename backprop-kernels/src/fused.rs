@@ -231,7 +231,7 @@ pub fn stretch<'a, A, D: Dimension, E: Dimension>(
 /// marked `#[inline(always)]`) is compiled for AVX2 where the CPU has it. Other
 /// layouts (a broadcast operand) run the `Zip`.
 macro_rules! zip_loops {
-    ($($map:ident $par_map:ident $map_on:ident $fill:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
+    ($($map:ident $par_map:ident $map_on:ident $fill:ident $into:ident $par_into:ident $into_on:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
         #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", collecting `f` of each element.")]
         #[inline(always)]
         pub fn $map<$A0: Copy + Sync, $($A: Copy + Sync,)* R: Copy + Default + Send, D: Dimension>(
@@ -290,6 +290,67 @@ macro_rules! zip_loops {
             Zip::from($a0)$(.and($a))*.map_collect(|&$a0 $(, &$a)*| f($a0 $(, $a)*))
         }
 
+        #[doc = concat!("[`", stringify!($map), "`] that writes its result over its first operand, a temporary nothing reads after the loop, instead of allocating: the buffer is reused when that operand has the loop's `shape`, and a new array is made otherwise (it is then stretched to `shape`, as the loop's other operands already are).")]
+        #[inline(always)]
+        pub fn $into<$A0: Copy + Default + Send + Sync, $($A: Copy + Sync,)* D: Dimension>(
+            $a0: Array<$A0, D>,
+            shape: &D,
+            $($a: &ArrayRef<$A, D>,)*
+            f: impl Fn($A0 $(, $A)*) -> $A0 + Sync,
+        ) -> Array<$A0, D> {
+            $into_on(false, $a0, shape, $($a,)* f)
+        }
+
+        #[doc = concat!("[`", stringify!($into), "`] split over threads when big, as [`", stringify!($par_map), "`] is.")]
+        #[inline(always)]
+        pub fn $par_into<$A0: Copy + Default + Send + Sync, $($A: Copy + Sync,)* D: Dimension>(
+            $a0: Array<$A0, D>,
+            shape: &D,
+            $($a: &ArrayRef<$A, D>,)*
+            f: impl Fn($A0 $(, $A)*) -> $A0 + Sync,
+        ) -> Array<$A0, D> {
+            $into_on(true, $a0, shape, $($a,)* f)
+        }
+
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        fn $into_on<$A0: Copy + Default + Send + Sync, $($A: Copy + Sync,)* D: Dimension>(
+            threads: bool,
+            mut $a0: Array<$A0, D>,
+            shape: &D,
+            $($a: &ArrayRef<$A, D>,)*
+            f: impl Fn($A0 $(, $A)*) -> $A0 + Sync,
+        ) -> Array<$A0, D> {
+            if $a0.raw_dim() != *shape {
+                // Stretched by broadcasting: the result is bigger than the buffer.
+                return $map_on(threads, &stretch(&$a0, shape), $($a,)* f);
+            }
+            // (`from` and `i` are unused in a loop of one operand.)
+            #[allow(unused_variables)]
+            let run = |out: &mut [$A0], from: usize, rest: ($(&[$A],)*)| {
+                let ($($a,)*) = rest;
+                $(let $a = &$a[from..from + out.len()];)*
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = f(*o $(, $a[i])*);
+                }
+            };
+            let len = $a0.len();
+            if let (Some(out), $(Some($a),)*) = ($a0.as_slice_mut(), $(slice_of($a, shape.slice()),)*) {
+                if threads && parallel(len) {
+                    // Each element depends on its own position only: the same bits however split.
+                    let chunk = len.div_ceil(loop_threads());
+                    out.par_chunks_mut(chunk)
+                        .enumerate()
+                        .for_each(|(c, out)| run(out, c * chunk, ($($a,)*)));
+                } else {
+                    run(out, 0, ($($a,)*));
+                }
+                return $a0;
+            }
+            Zip::from(&mut $a0)$(.and($a))*.for_each(|o, $(&$a),*| *o = f(*o $(, $a)*));
+            $a0
+        }
+
         #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", writing `f` of each element into `out`.")]
         #[inline(always)]
         pub fn $fill<$A0: Copy, $($A: Copy,)* R: Copy, D: Dimension>(
@@ -331,11 +392,11 @@ fn slice_of<'a, A, D: Dimension>(a: &'a ArrayRef<A, D>, shape: &[usize]) -> Opti
 }
 
 zip_loops! {
-    zip_map1 par_zip_map1 zip_map1_on zip_fill1 (a: A);
-    zip_map2 par_zip_map2 zip_map2_on zip_fill2 (a: A, b: B);
-    zip_map3 par_zip_map3 zip_map3_on zip_fill3 (a: A, b: B, c: C);
-    zip_map4 par_zip_map4 zip_map4_on zip_fill4 (a: A, b: B, c: C, e: E);
-    zip_map5 par_zip_map5 zip_map5_on zip_fill5 (a: A, b: B, c: C, e: E, h: H);
+    zip_map1 par_zip_map1 zip_map1_on zip_fill1 zip_map1_into par_zip_map1_into zip_map1_into_on (a: A);
+    zip_map2 par_zip_map2 zip_map2_on zip_fill2 zip_map2_into par_zip_map2_into zip_map2_into_on (a: A, b: B);
+    zip_map3 par_zip_map3 zip_map3_on zip_fill3 zip_map3_into par_zip_map3_into zip_map3_into_on (a: A, b: B, c: C);
+    zip_map4 par_zip_map4 zip_map4_on zip_fill4 zip_map4_into par_zip_map4_into zip_map4_into_on (a: A, b: B, c: C, e: E);
+    zip_map5 par_zip_map5 zip_map5_on zip_fill5 zip_map5_into par_zip_map5_into zip_map5_into_on (a: A, b: B, c: C, e: E, h: H);
 }
 
 #[cfg(test)]
@@ -411,6 +472,39 @@ mod tests {
             zip_map2(&mask, &a, |m, a| if m { a } else { 0.0 }),
             a.mapv(|v| if v > 5.0 { v } else { 0.0 })
         );
+    }
+
+    /// The in-place loops compute what `zip_map` computes, over the operand's own
+    /// buffer when it has the loop's shape (contiguous or not), and into a new
+    /// array when the loop stretches it.
+    #[test]
+    fn loops_into_a_temporary_reuse_its_buffer_when_the_shapes_agree() {
+        let a = Array2::from_shape_fn((300, 257), |(i, j)| ((i * 257 + j) as f64 * 0.1).sin());
+        let b = Array2::from_shape_fn((300, 257), |(i, j)| (i as f64) - (j as f64));
+        let f = |a: f64, b: f64| a * b + 1.0;
+        let expected = zip_map2(&a, &b, f);
+        let shape = a.raw_dim();
+        let buffer = a.clone();
+        let at = buffer.as_ptr();
+        let out = zip_map2_into(buffer, &shape, &b, f);
+        assert_eq!(out, expected);
+        assert_eq!(out.as_ptr(), at, "the buffer is reused");
+        set_loop_threads(2);
+        let split = par_zip_map2_into(a.clone(), &shape, &b, f);
+        set_loop_threads(0);
+        assert_eq!(split, expected);
+        // A transposed temporary of the loop's shape: the `Zip` path, in place.
+        let t = a.t().to_owned().reversed_axes();
+        assert_eq!(t, a);
+        let at = t.as_ptr();
+        let out = zip_map2_into(t, &shape, &b, f);
+        assert_eq!(out, expected);
+        assert_eq!(out.as_ptr(), at);
+        // A row stretched to the loop's shape: a new array.
+        let row = Array2::from_shape_fn((1, 257), |(_, j)| j as f64);
+        let out = zip_map2_into(row.clone(), &shape, &b, f);
+        assert_eq!(out, zip_map2(&stretch(&row, &shape), &b, f));
+        assert_eq!(zip_map1_into(a.clone(), &shape, |a| -a), -&a);
     }
 
     #[test]

@@ -369,6 +369,34 @@ fn a_shape_mismatch_inside_a_fused_loop_names_the_op_and_both_shapes() {
     assert!(report.passed(), "{report}");
 }
 
+/// The backward writes a loop's result over a temporary nothing reads after it
+/// (`zip_map1_into(s_2, ..)` below, with `s = exp(c * 0.5)` recomputed): with `c`
+/// of `x`'s shape the buffer is reused, with `c` a column the loop stretches the
+/// temporary and a new array is made.
+#[differentiable(allow(unbounded_exp))]
+fn reused_buffers<T: Real>(x: ArrayView2<T>, #[no_grad] c: ArrayView2<T>) -> T {
+    let s = exp(c * 0.5);
+    let y = tanh(x);
+    (y * &s).sum() + (y * x * &s).sum()
+}
+
+#[test]
+fn a_loop_over_a_temporary_computes_the_same_whether_its_buffer_is_reused() {
+    let source = reused_buffers_dyn::<f64>().backward_source;
+    assert!(source.contains("zip_map1_into(\n        s_2"), "{source}");
+    let mut rng = SeededRng::new(9);
+    for c_shape in [[3, 4], [3, 1], [1, 4]] {
+        let x = random(&[3, 4], -1.0, 1.0, &mut rng);
+        let c = random(&c_shape, -1.0, 1.0, &mut rng);
+        let report = check_function(
+            &reused_buffers_dyn(),
+            &[DynValue::Float(x), DynValue::Float(c)],
+            &GradCheck::default(),
+        );
+        assert!(report.passed(), "c of shape {c_shape:?}: {report}");
+    }
+}
+
 /// A 0-d array result stays an array: `.mean()` returned as `Array0<T>`.
 #[differentiable]
 fn mean_as_array0<T: Real>(x: ArrayView2<T>) -> Array0<T> {

@@ -431,8 +431,9 @@ pub fn batchnorm_forward_train<T: Real>(
 ///         &SITES[1],
 ///     );
 ///     let shape = shape_0;
-///     ops::zip_map5(
-///         &ops::stretch(&t18, &shape),
+///     ops::zip_map5_into(
+///         t18,
+///         &shape,
 ///         &ops::stretch(&saved.t6, &shape),
 ///         &ops::stretch(&d_var, &shape),
 ///         &ops::stretch(&saved.x, &shape),
@@ -471,11 +472,12 @@ pub fn batchnorm_forward_train<T: Real>(
 /// // d_x: `x` is used more than once, so its gradient sums one term per use
 /// let d_x = {
 ///     let shape = t22.raw_dim();
-///     ops::zip_map2(
+///     ops::zip_map2_into(
+///         t22,
+///         &shape,
 ///         &ops::stretch(&d_mu, &shape),
-///         &t22.view(),
 ///         #[inline(always)]
-///         |d_mu, t22| {
+///         |t22, d_mu| {
 ///             let v0 = ops::over_len0(d_mu, &saved.x_shape);
 ///             let t22_plus_v0 = t22 + v0;
 ///             t22_plus_v0
@@ -703,8 +705,9 @@ pub fn batchnorm_forward_backward<T: Real>(
             &SITES[1],
         );
         let shape = shape_0;
-        ops::zip_map5(
-            &ops::stretch(&t18, &shape),
+        ops::zip_map5_into(
+            t18,
+            &shape,
             &ops::stretch(&saved.t6, &shape),
             &ops::stretch(&d_var, &shape),
             &ops::stretch(&saved.x, &shape),
@@ -723,13 +726,7 @@ pub fn batchnorm_forward_backward<T: Real>(
     ops::guard(
         &t22,
         &ORIGINS[8],
-        &[
-            t18.shape(),
-            saved.t6.shape(),
-            d_var.shape(),
-            saved.x.shape(),
-            saved.mu.shape(),
-        ],
+        &[saved.t6.shape(), d_var.shape(), saved.x.shape(), saved.mu.shape()],
     );
     let d_mu = {
         let shape = t22.raw_dim();
@@ -753,18 +750,19 @@ pub fn batchnorm_forward_backward<T: Real>(
     ops::guard(&d_mu, &ORIGINS[9], &[t22.shape()]);
     let d_x = {
         let shape = t22.raw_dim();
-        ops::zip_map2(
+        ops::zip_map2_into(
+            t22,
+            &shape,
             &ops::stretch(&d_mu, &shape),
-            &t22.view(),
             #[inline(always)]
-            |d_mu, t22| {
+            |t22, d_mu| {
                 let v0 = ops::over_len0(d_mu, &saved.x_shape);
                 let t22_plus_v0 = t22 + v0;
                 t22_plus_v0
             },
         )
     };
-    ops::guard(&d_x, &ORIGINS[10], &[d_mu.shape(), t22.shape()]);
+    ops::guard(&d_x, &ORIGINS[10], &[d_mu.shape()]);
     BatchnormForwardGrads {
         x: d_x,
         gamma: d_gamma,
@@ -816,7 +814,7 @@ pub fn batchnorm_forward_dyn<T: Real>() -> ::backprop::function::DynFunction<T> 
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &shape_1,\n        &SITES[0],\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, d_x_hat_times_gamma| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = d_x_hat_times_gamma * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let x_hat_over_t6 = x_hat / t6;\n                let v3 = t18 * x_hat_over_t6;\n                let neg_v3 = -v3;\n                neg_v3\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &SITES[2],\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape = shape_0;\n    ops::zip_map5(\n        &ops::stretch(&t18, &shape),\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let t18_over_t6 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let t18_over_t6_plus_v3 = t18_over_t6 + v3;\n            t18_over_t6_plus_v3\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let neg_t22 = -t22;\n                neg_t22\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2(\n        &ops::stretch(&d_mu, &shape),\n        &t22.view(),\n        #[inline(always)]\n        |d_mu, t22| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let t22_plus_v0 = t22 + v0;\n            t22_plus_v0\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t8, \"batchnorm_forward\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 14: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet t17 = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet t18 = ops::sum_to_owned(t17, saved.x_shape);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &shape_1,\n        &SITES[0],\n    );\n    let shape = shape_2;\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, d_x_hat_times_gamma| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let v2 = d_x_hat_times_gamma * x_hat;\n                v2\n            },\n        ),\n    );\n    acc\n};\n// line 13: let x_hat = centered / (var + 1e-5).sqrt();\nlet d_t6 = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &saved.t6.raw_dim(), &SITES[2]);\n    let shape_2 = ops::broadcast_dims(&shape_1, &saved.t6.raw_dim(), &SITES[2]);\n    let shape = t18.raw_dim();\n    let x = ops::stretch(&saved.x, &shape);\n    let mu = ops::stretch(&saved.mu, &shape);\n    let t6 = ops::stretch(&saved.t6, &shape);\n    let t18 = t18.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill4(\n            part,\n            &x.slice_axis(ops::Axis(0), rows),\n            &mu.slice_axis(ops::Axis(0), rows),\n            &t6.slice_axis(ops::Axis(0), rows),\n            &t18.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |x, mu, t6, t18| {\n                let centered = x - mu;\n                let x_hat = centered / t6;\n                let x_hat_over_t6 = x_hat / t6;\n                let v3 = t18 * x_hat_over_t6;\n                let neg_v3 = -v3;\n                neg_v3\n            },\n        ),\n    );\n    acc\n};\nlet d_var = ops::sqrt_backward(&saved.t6, &d_t6);\n// line 11: let centered = x - &mu;\nlet t22 = {\n    let shape_0 = ops::broadcast_dims(\n        &t18.raw_dim(),\n        &saved.t6.raw_dim(),\n        &SITES[2],\n    );\n    let shape_2 = ops::broadcast_dims(\n        &saved.x.raw_dim(),\n        &saved.mu.raw_dim(),\n        &SITES[1],\n    );\n    let shape = shape_0;\n    ops::zip_map5_into(\n        t18,\n        &shape,\n        &ops::stretch(&saved.t6, &shape),\n        &ops::stretch(&d_var, &shape),\n        &ops::stretch(&saved.x, &shape),\n        &ops::stretch(&saved.mu, &shape),\n        #[inline(always)]\n        |t18, t6, d_var, x, mu| {\n            let t18_over_t6 = t18 / t6;\n            let v1 = ops::over_len0(d_var, &saved.x_shape);\n            let centered = x - mu;\n            let v3 = ops::elem::square_backward(centered, v1);\n            let t18_over_t6_plus_v3 = t18_over_t6 + v3;\n            t18_over_t6_plus_v3\n        },\n    )\n};\nlet d_mu = {\n    let shape = t22.raw_dim();\n    let t22 = t22.view();\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.mu_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill1(\n            part,\n            &t22.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |t22| {\n                let neg_t22 = -t22;\n                neg_t22\n            },\n        ),\n    );\n    acc\n};\n// line 10: let mu = x.mean_axis(Axis(0));\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape = t22.raw_dim();\n    ops::zip_map2_into(\n        t22,\n        &shape,\n        &ops::stretch(&d_mu, &shape),\n        #[inline(always)]\n        |t22, d_mu| {\n            let v0 = ops::over_len0(d_mu, &saved.x_shape);\n            let t22_plus_v0 = t22 + v0;\n            t22_plus_v0\n        },\n    )\n};\nBatchnormForwardGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

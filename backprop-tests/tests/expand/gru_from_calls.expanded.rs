@@ -1002,8 +1002,9 @@ pub fn gru_step_train<T: Real>(
 /// // line 32: let z = sigmoid(z_pre);
 /// let d_z_pre = {
 ///     let shape = saved.z.raw_dim();
-///     ops::par_zip_map3(
-///         &ops::stretch(&d_one_minus_z, &shape),
+///     ops::par_zip_map3_into(
+///         d_one_minus_z,
+///         &shape,
 ///         &ops::stretch(&d_z_pre_part, &shape),
 ///         &saved.z.view(),
 ///         #[inline(always)]
@@ -1033,8 +1034,9 @@ pub fn gru_step_train<T: Real>(
 ///     );
 ///     let shape_2 = ops::broadcast_dims(&shape_1, &d_h_part_4.raw_dim(), &SITES[3]);
 ///     let shape = shape_2;
-///     ops::zip_map4(
-///         &ops::stretch(&d_h_part, &shape),
+///     ops::zip_map4_into(
+///         d_h_part,
+///         &shape,
 ///         &ops::stretch(&d_h_part_2, &shape),
 ///         &ops::stretch(&d_h_part_3, &shape),
 ///         &ops::stretch(&d_h_part_4, &shape),
@@ -1385,8 +1387,9 @@ pub fn gru_step_backward<T: Real>(
     ops::guard(&d_br, &ORIGINS[26], &[]);
     let d_z_pre = {
         let shape = saved.z.raw_dim();
-        ops::par_zip_map3(
-            &ops::stretch(&d_one_minus_z, &shape),
+        ops::par_zip_map3_into(
+            d_one_minus_z,
+            &shape,
             &ops::stretch(&d_z_pre_part, &shape),
             &saved.z.view(),
             #[inline(always)]
@@ -1398,11 +1401,7 @@ pub fn gru_step_backward<T: Real>(
             },
         )
     };
-    ops::guard(
-        &d_z_pre,
-        &ORIGINS[27],
-        &[d_one_minus_z.shape(), d_z_pre_part.shape(), saved.z.shape()],
-    );
+    ops::guard(&d_z_pre, &ORIGINS[27], &[d_z_pre_part.shape(), saved.z.shape()]);
     let mut z_pre_grads = <__backprop_gru_step_call_0 as ::backprop::ops::Callee<
         T,
     >>::backward(&saved.z_pre_saved, &[ops::call_view(&d_z_pre)]);
@@ -1424,8 +1423,9 @@ pub fn gru_step_backward<T: Real>(
         );
         let shape_2 = ops::broadcast_dims(&shape_1, &d_h_part_4.raw_dim(), &SITES[3]);
         let shape = shape_2;
-        ops::zip_map4(
-            &ops::stretch(&d_h_part, &shape),
+        ops::zip_map4_into(
+            d_h_part,
+            &shape,
             &ops::stretch(&d_h_part_2, &shape),
             &ops::stretch(&d_h_part_3, &shape),
             &ops::stretch(&d_h_part_4, &shape),
@@ -1441,7 +1441,7 @@ pub fn gru_step_backward<T: Real>(
     ops::guard(
         &d_h,
         &ORIGINS[33],
-        &[d_h_part.shape(), d_h_part_2.shape(), d_h_part_3.shape(), d_h_part_4.shape()],
+        &[d_h_part_2.shape(), d_h_part_3.shape(), d_h_part_4.shape()],
     );
     let d_x = {
         let shape_0 = ops::broadcast_dims(
@@ -1563,7 +1563,7 @@ pub fn gru_step_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t21, \"gru_step\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 37: (1.0 - &z) * n + z * &h\nlet t24 = ops::sum_to_cow(&d_out, saved.t23);\nlet d_z_times_h = ops::sum_to_cow(&d_out, saved.z_times_h_shape);\nlet t27 = ops::mul(&d_z_times_h, &saved.h, &SITES[0]);\nlet d_z_pre_part = ops::sum_to_owned(t27, saved.z_pre_shape);\nlet t30 = ops::mul(&d_z_times_h, &saved.z, &SITES[0]);\nlet d_h_part = ops::sum_to_owned(t30, saved.h_shape);\nlet d_one_minus_z_part = ops::mul(&t24, &saved.n, &SITES[1]);\nlet d_one_minus_z = ops::sum_to_owned(d_one_minus_z_part, saved.z_pre_shape);\nlet d_n_part = ops::mul(&t24, &saved.one_minus_z, &SITES[1]);\nlet d_n = ops::sum_to_owned(d_n_part, saved.n_pre_shape);\n// line 36: let n = tanh(n_pre);\nlet d_n_pre = ops::tanh_backward(&saved.n, &d_n);\n// line 35: let n_pre: Array2<T> = gate(x, &r * &h, wn, un, bn);\nlet mut n_pre_grads = <__backprop_gru_step_call_2 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.n_pre_saved, &[ops::call_view(&d_n_pre)]);\nlet d_x_part = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);\nlet d_r_times_h = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);\nlet d_wn = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);\nlet d_un = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);\nlet d_bn = ops::take::<T, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);\nlet d_r_part = ops::mul(&d_r_times_h, &saved.h, &SITES[2]);\nlet d_r = ops::sum_to_owned(d_r_part, saved.r_pre_shape);\nlet t49 = ops::mul(&d_r_times_h, &saved.r, &SITES[2]);\nlet d_h_part_2 = ops::sum_to_owned(t49, saved.h_shape);\n// line 34: let r = sigmoid(r_pre);\nlet d_r_pre = ops::sigmoid_backward(&saved.r, &d_r);\n// line 33: let r_pre: Array2<T> = gate(x, h, wr, ur, br);\nlet mut r_pre_grads = <__backprop_gru_step_call_1 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.r_pre_saved, &[ops::call_view(&d_r_pre)]);\nlet d_x_part_2 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);\nlet d_h_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);\nlet d_wr = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);\nlet d_ur = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);\nlet d_br = ops::take::<T, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);\n// line 32: let z = sigmoid(z_pre);\nlet d_z_pre = {\n    let shape = saved.z.raw_dim();\n    ops::par_zip_map3(\n        &ops::stretch(&d_one_minus_z, &shape),\n        &ops::stretch(&d_z_pre_part, &shape),\n        &saved.z.view(),\n        #[inline(always)]\n        |d_one_minus_z, d_z_pre_part, z| {\n            let neg_d_one_minus_z = -d_one_minus_z;\n            let v1 = d_z_pre_part + neg_d_one_minus_z;\n            let v2 = ops::elem::sigmoid_backward(z, v1);\n            v2\n        },\n    )\n};\n// line 31: let z_pre: Array2<T> = gate(x, h, wz, uz, bz);\nlet mut z_pre_grads = <__backprop_gru_step_call_0 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.z_pre_saved, &[ops::call_view(&d_z_pre)]);\nlet d_x_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);\nlet d_h_part_4 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);\nlet d_wz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);\nlet d_uz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);\nlet d_bz = ops::take::<T, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);\n// d_h: `h` is used more than once, so its gradient sums one term per use\nlet d_h = {\n    let shape_1 = ops::broadcast_dims(\n        &d_h_part.raw_dim(),\n        &d_h_part_3.raw_dim(),\n        &SITES[3],\n    );\n    let shape_2 = ops::broadcast_dims(&shape_1, &d_h_part_4.raw_dim(), &SITES[3]);\n    let shape = shape_2;\n    ops::zip_map4(\n        &ops::stretch(&d_h_part, &shape),\n        &ops::stretch(&d_h_part_2, &shape),\n        &ops::stretch(&d_h_part_3, &shape),\n        &ops::stretch(&d_h_part_4, &shape),\n        #[inline(always)]\n        |d_h_part, d_h_part_2, d_h_part_3, d_h_part_4| {\n            let v0 = d_h_part + d_h_part_2;\n            let v0_plus_d_h_part_3 = v0 + d_h_part_3;\n            let v2 = v0_plus_d_h_part_3 + d_h_part_4;\n            v2\n        },\n    )\n};\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_part.raw_dim(),\n        &d_x_part_2.raw_dim(),\n        &SITES[4],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &d_x_part_3.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&d_x_part, &shape),\n        &ops::stretch(&d_x_part_2, &shape),\n        &ops::stretch(&d_x_part_3, &shape),\n        #[inline(always)]\n        |d_x_part, d_x_part_2, d_x_part_3| {\n            let v0 = d_x_part + d_x_part_2;\n            let v0_plus_d_x_part_3 = v0 + d_x_part_3;\n            v0_plus_d_x_part_3\n        },\n    )\n};\nGruStepGrads {\n    x: d_x,\n    h: d_h,\n    wz: d_wz,\n    uz: d_uz,\n    bz: d_bz,\n    wr: d_wr,\n    ur: d_ur,\n    br: d_br,\n    wn: d_wn,\n    un: d_un,\n    bn: d_bn,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t21, \"gru_step\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 37: (1.0 - &z) * n + z * &h\nlet t24 = ops::sum_to_cow(&d_out, saved.t23);\nlet d_z_times_h = ops::sum_to_cow(&d_out, saved.z_times_h_shape);\nlet t27 = ops::mul(&d_z_times_h, &saved.h, &SITES[0]);\nlet d_z_pre_part = ops::sum_to_owned(t27, saved.z_pre_shape);\nlet t30 = ops::mul(&d_z_times_h, &saved.z, &SITES[0]);\nlet d_h_part = ops::sum_to_owned(t30, saved.h_shape);\nlet d_one_minus_z_part = ops::mul(&t24, &saved.n, &SITES[1]);\nlet d_one_minus_z = ops::sum_to_owned(d_one_minus_z_part, saved.z_pre_shape);\nlet d_n_part = ops::mul(&t24, &saved.one_minus_z, &SITES[1]);\nlet d_n = ops::sum_to_owned(d_n_part, saved.n_pre_shape);\n// line 36: let n = tanh(n_pre);\nlet d_n_pre = ops::tanh_backward(&saved.n, &d_n);\n// line 35: let n_pre: Array2<T> = gate(x, &r * &h, wn, un, bn);\nlet mut n_pre_grads = <__backprop_gru_step_call_2 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.n_pre_saved, &[ops::call_view(&d_n_pre)]);\nlet d_x_part = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 0);\nlet d_r_times_h = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 1);\nlet d_wn = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 2);\nlet d_un = ops::take::<T, ::backprop::ndarray::Ix2>(&mut n_pre_grads, 3);\nlet d_bn = ops::take::<T, ::backprop::ndarray::Ix1>(&mut n_pre_grads, 4);\nlet d_r_part = ops::mul(&d_r_times_h, &saved.h, &SITES[2]);\nlet d_r = ops::sum_to_owned(d_r_part, saved.r_pre_shape);\nlet t49 = ops::mul(&d_r_times_h, &saved.r, &SITES[2]);\nlet d_h_part_2 = ops::sum_to_owned(t49, saved.h_shape);\n// line 34: let r = sigmoid(r_pre);\nlet d_r_pre = ops::sigmoid_backward(&saved.r, &d_r);\n// line 33: let r_pre: Array2<T> = gate(x, h, wr, ur, br);\nlet mut r_pre_grads = <__backprop_gru_step_call_1 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.r_pre_saved, &[ops::call_view(&d_r_pre)]);\nlet d_x_part_2 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 0);\nlet d_h_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 1);\nlet d_wr = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 2);\nlet d_ur = ops::take::<T, ::backprop::ndarray::Ix2>(&mut r_pre_grads, 3);\nlet d_br = ops::take::<T, ::backprop::ndarray::Ix1>(&mut r_pre_grads, 4);\n// line 32: let z = sigmoid(z_pre);\nlet d_z_pre = {\n    let shape = saved.z.raw_dim();\n    ops::par_zip_map3_into(\n        d_one_minus_z,\n        &shape,\n        &ops::stretch(&d_z_pre_part, &shape),\n        &saved.z.view(),\n        #[inline(always)]\n        |d_one_minus_z, d_z_pre_part, z| {\n            let neg_d_one_minus_z = -d_one_minus_z;\n            let v1 = d_z_pre_part + neg_d_one_minus_z;\n            let v2 = ops::elem::sigmoid_backward(z, v1);\n            v2\n        },\n    )\n};\n// line 31: let z_pre: Array2<T> = gate(x, h, wz, uz, bz);\nlet mut z_pre_grads = <__backprop_gru_step_call_0 as ::backprop::ops::Callee<\n    T,\n>>::backward(&saved.z_pre_saved, &[ops::call_view(&d_z_pre)]);\nlet d_x_part_3 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 0);\nlet d_h_part_4 = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 1);\nlet d_wz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 2);\nlet d_uz = ops::take::<T, ::backprop::ndarray::Ix2>(&mut z_pre_grads, 3);\nlet d_bz = ops::take::<T, ::backprop::ndarray::Ix1>(&mut z_pre_grads, 4);\n// d_h: `h` is used more than once, so its gradient sums one term per use\nlet d_h = {\n    let shape_1 = ops::broadcast_dims(\n        &d_h_part.raw_dim(),\n        &d_h_part_3.raw_dim(),\n        &SITES[3],\n    );\n    let shape_2 = ops::broadcast_dims(&shape_1, &d_h_part_4.raw_dim(), &SITES[3]);\n    let shape = shape_2;\n    ops::zip_map4_into(\n        d_h_part,\n        &shape,\n        &ops::stretch(&d_h_part_2, &shape),\n        &ops::stretch(&d_h_part_3, &shape),\n        &ops::stretch(&d_h_part_4, &shape),\n        #[inline(always)]\n        |d_h_part, d_h_part_2, d_h_part_3, d_h_part_4| {\n            let v0 = d_h_part + d_h_part_2;\n            let v0_plus_d_h_part_3 = v0 + d_h_part_3;\n            let v2 = v0_plus_d_h_part_3 + d_h_part_4;\n            v2\n        },\n    )\n};\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_part.raw_dim(),\n        &d_x_part_2.raw_dim(),\n        &SITES[4],\n    );\n    let shape_1 = ops::broadcast_dims(&shape_0, &d_x_part_3.raw_dim(), &SITES[4]);\n    let shape = shape_1;\n    ops::zip_map3(\n        &ops::stretch(&d_x_part, &shape),\n        &ops::stretch(&d_x_part_2, &shape),\n        &ops::stretch(&d_x_part_3, &shape),\n        #[inline(always)]\n        |d_x_part, d_x_part_2, d_x_part_3| {\n            let v0 = d_x_part + d_x_part_2;\n            let v0_plus_d_x_part_3 = v0 + d_x_part_3;\n            v0_plus_d_x_part_3\n        },\n    )\n};\nGruStepGrads {\n    x: d_x,\n    h: d_h,\n    wz: d_wz,\n    uz: d_uz,\n    bz: d_bz,\n    wr: d_wr,\n    ur: d_ur,\n    br: d_br,\n    wn: d_wn,\n    un: d_un,\n    bn: d_bn,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

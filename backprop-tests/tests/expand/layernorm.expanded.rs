@@ -416,12 +416,13 @@ pub fn layernorm_train<T: Real>(
 ///         &SITES[1],
 ///     );
 ///     let shape = d_x_hat.raw_dim();
-///     ops::zip_map3(
+///     ops::zip_map3_into(
+///         d_x_hat,
+///         &shape,
 ///         &ops::stretch(&saved.x_hat, &shape),
 ///         &ops::stretch(&saved.t10, &shape),
-///         &d_x_hat.view(),
 ///         #[inline(always)]
-///         |x_hat, t10, d_x_hat| {
+///         |d_x_hat, x_hat, t10| {
 ///             let x_hat_over_t10 = x_hat / t10;
 ///             let v1 = d_x_hat * x_hat_over_t10;
 ///             let neg_v1 = -v1;
@@ -442,12 +443,13 @@ pub fn layernorm_train<T: Real>(
 /// // d_centered: `centered` is used more than once, so its gradient sums one term per use
 /// let d_centered = {
 ///     let shape = d_centered_part.raw_dim();
-///     ops::zip_map3(
+///     ops::zip_map3_into(
+///         d_centered_part,
+///         &shape,
 ///         &ops::stretch(&saved.centered, &shape),
 ///         &ops::stretch(&d_square_centered, &shape),
-///         &d_centered_part.view(),
 ///         #[inline(always)]
-///         |centered, d_square_centered, d_centered_part| {
+///         |d_centered_part, centered, d_square_centered| {
 ///             let v0 = ops::elem::square_backward(centered, d_square_centered);
 ///             let v1 = d_centered_part + v0;
 ///             v1
@@ -687,12 +689,13 @@ pub fn layernorm_backward<T: Real>(
             &SITES[1],
         );
         let shape = d_x_hat.raw_dim();
-        ops::zip_map3(
+        ops::zip_map3_into(
+            d_x_hat,
+            &shape,
             &ops::stretch(&saved.x_hat, &shape),
             &ops::stretch(&saved.t10, &shape),
-            &d_x_hat.view(),
             #[inline(always)]
-            |x_hat, t10, d_x_hat| {
+            |d_x_hat, x_hat, t10| {
                 let x_hat_over_t10 = x_hat / t10;
                 let v1 = d_x_hat * x_hat_over_t10;
                 let neg_v1 = -v1;
@@ -700,11 +703,7 @@ pub fn layernorm_backward<T: Real>(
             },
         )
     };
-    ops::guard(
-        &d_t10_part,
-        &ORIGINS[8],
-        &[saved.x_hat.shape(), saved.t10.shape(), d_x_hat.shape()],
-    );
+    ops::guard(&d_t10_part, &ORIGINS[8], &[saved.x_hat.shape(), saved.t10.shape()]);
     let d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);
     ops::guard(&d_t10, &ORIGINS[9], &[]);
     let d_var = ops::sqrt_backward(&saved.t10, &d_t10);
@@ -719,12 +718,13 @@ pub fn layernorm_backward<T: Real>(
     ops::guard(&d_square_centered, &ORIGINS[12], &[d_t7.shape()]);
     let d_centered = {
         let shape = d_centered_part.raw_dim();
-        ops::zip_map3(
+        ops::zip_map3_into(
+            d_centered_part,
+            &shape,
             &ops::stretch(&saved.centered, &shape),
             &ops::stretch(&d_square_centered, &shape),
-            &d_centered_part.view(),
             #[inline(always)]
-            |centered, d_square_centered, d_centered_part| {
+            |d_centered_part, centered, d_square_centered| {
                 let v0 = ops::elem::square_backward(centered, d_square_centered);
                 let v1 = d_centered_part + v0;
                 v1
@@ -734,7 +734,7 @@ pub fn layernorm_backward<T: Real>(
     ops::guard(
         &d_centered,
         &ORIGINS[13],
-        &[saved.centered.shape(), d_square_centered.shape(), d_centered_part.shape()],
+        &[saved.centered.shape(), d_square_centered.shape()],
     );
     let d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);
     ops::guard(&d_x_part, &ORIGINS[14], &[d_centered.shape()]);
@@ -803,7 +803,7 @@ pub fn layernorm_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize],
-        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet d_x_hat_part = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat| {\n                let v0 = d_x_hat_times_gamma * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);\nlet d_centered_part = ops::sum_to_owned(t24, saved.x_minus_mu_shape);\nlet d_t10_part = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &SITES[1],\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        &d_x_hat.view(),\n        #[inline(always)]\n        |x_hat, t10, d_x_hat| {\n            let x_hat_over_t10 = x_hat / t10;\n            let v1 = d_x_hat * x_hat_over_t10;\n            let neg_v1 = -v1;\n            neg_v1\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.x_minus_mu_shape,\n);\n// line 7: let centered = x - &mu;\n// d_centered: `centered` is used more than once, so its gradient sums one term per use\nlet d_centered = {\n    let shape = d_centered_part.raw_dim();\n    ops::zip_map3(\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        &d_centered_part.view(),\n        #[inline(always)]\n        |centered, d_square_centered, d_centered_part| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = d_centered_part + v0;\n            v1\n        },\n    )\n};\nlet d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet d_mu_part = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(d_mu_part, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet d_x_part_2 = ops::mean_axis_backward(\n    &d_mean_axis_x,\n    ops::Axis(1),\n    saved.x_shape,\n);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = ops::add(&d_x_part, &d_x_part_2, &SITES[2]);\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
+        backward_source: "ops::check_upstream(&d_out, &saved.t13, \"layernorm\", \"d_out\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 10: x_hat * &gamma + &beta\nlet d_x_hat_times_gamma = ops::sum_to_cow(&d_out, saved.x_hat_times_gamma_shape);\nlet d_beta = ops::sum_to(&d_out, saved.beta_shape);\nlet d_x_hat_part = ops::mul(&d_x_hat_times_gamma, &saved.gamma, &SITES[0]);\nlet d_x_hat = ops::sum_to_owned(d_x_hat_part, saved.t20);\nlet d_gamma = {\n    let shape_0 = ops::broadcast_dims(\n        &d_x_hat_times_gamma.raw_dim(),\n        &saved.x_hat.raw_dim(),\n        &SITES[0],\n    );\n    let shape = shape_0;\n    let d_x_hat_times_gamma = ops::stretch(&d_x_hat_times_gamma, &shape);\n    let x_hat = ops::stretch(&saved.x_hat, &shape);\n    let mut acc = ::backprop::ndarray::Array::<T, _>::zeros(saved.gamma_shape);\n    ops::reduce_blocks(\n        &mut acc,\n        &shape,\n        |rows, part| ops::zip_fill2(\n            part,\n            &d_x_hat_times_gamma.slice_axis(ops::Axis(0), rows),\n            &x_hat.slice_axis(ops::Axis(0), rows),\n            #[inline(always)]\n            |d_x_hat_times_gamma, x_hat| {\n                let v0 = d_x_hat_times_gamma * x_hat;\n                v0\n            },\n        ),\n    );\n    acc\n};\n// line 9: let x_hat = centered / (var + 1e-5).sqrt();\nlet t24 = ops::div(&d_x_hat, &saved.t10, &SITES[1]);\nlet d_centered_part = ops::sum_to_owned(t24, saved.x_minus_mu_shape);\nlet d_t10_part = {\n    let shape_0 = ops::broadcast_dims(\n        &saved.x_hat.raw_dim(),\n        &saved.t10.raw_dim(),\n        &SITES[1],\n    );\n    let shape = d_x_hat.raw_dim();\n    ops::zip_map3_into(\n        d_x_hat,\n        &shape,\n        &ops::stretch(&saved.x_hat, &shape),\n        &ops::stretch(&saved.t10, &shape),\n        #[inline(always)]\n        |d_x_hat, x_hat, t10| {\n            let x_hat_over_t10 = x_hat / t10;\n            let v1 = d_x_hat * x_hat_over_t10;\n            let neg_v1 = -v1;\n            neg_v1\n        },\n    )\n};\nlet d_t10 = ops::sum_to_owned(d_t10_part, saved.var_shape);\nlet d_var = ops::sqrt_backward(&saved.t10, &d_t10);\n// line 8: let var = centered.square().mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_t7 = ops::insert_axis_backward(&d_var, ops::Axis(1));\nlet d_square_centered = ops::mean_axis_backward(\n    &d_t7,\n    ops::Axis(1),\n    saved.x_minus_mu_shape,\n);\n// line 7: let centered = x - &mu;\n// d_centered: `centered` is used more than once, so its gradient sums one term per use\nlet d_centered = {\n    let shape = d_centered_part.raw_dim();\n    ops::zip_map3_into(\n        d_centered_part,\n        &shape,\n        &ops::stretch(&saved.centered, &shape),\n        &ops::stretch(&d_square_centered, &shape),\n        #[inline(always)]\n        |d_centered_part, centered, d_square_centered| {\n            let v0 = ops::elem::square_backward(centered, d_square_centered);\n            let v1 = d_centered_part + v0;\n            v1\n        },\n    )\n};\nlet d_x_part = ops::sum_to_cow(&d_centered, saved.x_shape);\nlet d_mu_part = ops::neg(&d_centered);\nlet d_mu = ops::sum_to_owned(d_mu_part, saved.mu_shape);\n// line 6: let mu = x.mean_axis(Axis(1)).insert_axis(Axis(1));\nlet d_mean_axis_x = ops::insert_axis_backward(&d_mu, ops::Axis(1));\nlet d_x_part_2 = ops::mean_axis_backward(\n    &d_mean_axis_x,\n    ops::Axis(1),\n    saved.x_shape,\n);\n// d_x: `x` is used more than once, so its gradient sums one term per use\nlet d_x = ops::add(&d_x_part, &d_x_part_2, &SITES[2]);\nLayernormGrads {\n    x: d_x,\n    gamma: d_gamma,\n    beta: d_beta,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,

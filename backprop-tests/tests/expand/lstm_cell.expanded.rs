@@ -669,12 +669,13 @@ pub fn lstm_cell_train<T: Real>(
 /// // d_c_2: `c` is used more than once, so its gradient sums one term per use
 /// let d_c_2 = {
 ///     let shape = d_c.raw_dim();
-///     ops::par_zip_map3(
+///     ops::par_zip_map3_into(
+///         d_tanh_c,
+///         &shape,
 ///         &ops::stretch(&saved.tanh_c, &shape),
-///         &ops::stretch(&d_tanh_c, &shape),
 ///         &d_c.view(),
 ///         #[inline(always)]
-///         |tanh_c, d_tanh_c, d_c| {
+///         |d_tanh_c, tanh_c, d_c| {
 ///             let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);
 ///             let d_c_plus_v0 = d_c + v0;
 ///             d_c_plus_v0
@@ -981,23 +982,20 @@ pub fn lstm_cell_backward<T: Real>(
     ops::guard(&d_tanh_c, &ORIGINS[5], &[]);
     let d_c_2 = {
         let shape = d_c.raw_dim();
-        ops::par_zip_map3(
+        ops::par_zip_map3_into(
+            d_tanh_c,
+            &shape,
             &ops::stretch(&saved.tanh_c, &shape),
-            &ops::stretch(&d_tanh_c, &shape),
             &d_c.view(),
             #[inline(always)]
-            |tanh_c, d_tanh_c, d_c| {
+            |d_tanh_c, tanh_c, d_c| {
                 let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);
                 let d_c_plus_v0 = d_c + v0;
                 d_c_plus_v0
             },
         )
     };
-    ops::guard(
-        &d_c_2,
-        &ORIGINS[6],
-        &[saved.tanh_c.shape(), d_tanh_c.shape(), d_c.shape()],
-    );
+    ops::guard(&d_c_2, &ORIGINS[6], &[saved.tanh_c.shape(), d_c.shape()]);
     let d_f_times_c_prev = ops::sum_to_cow(&d_c_2, saved.f_times_c_prev_shape);
     ops::guard(&d_f_times_c_prev, &ORIGINS[7], &[d_c_2.shape()]);
     let d_i_times_g = ops::sum_to_cow(&d_c_2, saved.i_times_g_shape);
@@ -1177,7 +1175,7 @@ pub fn lstm_cell_dyn<T: Real>() -> ::backprop::function::DynFunction<T> {
             ::backprop::function::InputKind::Float { rank : 1usize, grad : true } }
         ],
         output_ranks: ::std::vec![2usize, 2usize],
-        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.o_times_tanh_c_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.t30, \"lstm_cell\", \"d_c\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 20: let h = o * tanh(c);\nlet d_o_part = ops::mul(&d_h, &saved.tanh_c, &SITES[0]);\nlet d_o = ops::sum_to_owned(d_o_part, saved.gates_slice_3_shape);\nlet d_tanh_c_part = ops::mul(&d_h, &saved.o, &SITES[0]);\nlet d_tanh_c = ops::sum_to_owned(d_tanh_c_part, saved.t30);\n// line 19: let c = f * &c_prev + i * g;\n// d_c_2: `c` is used more than once, so its gradient sums one term per use\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::par_zip_map3(\n        &ops::stretch(&saved.tanh_c, &shape),\n        &ops::stretch(&d_tanh_c, &shape),\n        &d_c.view(),\n        #[inline(always)]\n        |tanh_c, d_tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let d_c_plus_v0 = d_c + v0;\n            d_c_plus_v0\n        },\n    )\n};\nlet d_f_times_c_prev = ops::sum_to_cow(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to_cow(&d_c_2, saved.i_times_g_shape);\nlet d_i_part = ops::mul(&d_i_times_g, &saved.g, &SITES[1]);\nlet d_i = ops::sum_to_owned(d_i_part, saved.gates_slice_shape);\nlet d_g_part = ops::mul(&d_i_times_g, &saved.i, &SITES[1]);\nlet d_g = ops::sum_to_owned(d_g_part, saved.gates_slice_4_shape);\nlet d_f_part = ops::mul(&d_f_times_c_prev, &saved.c_prev, &SITES[2]);\nlet d_f = ops::sum_to_owned(d_f_part, saved.gates_slice_2_shape);\nlet d_c_prev_part = ops::mul(&d_f_times_c_prev, &saved.f, &SITES[2]);\nlet d_c_prev = ops::sum_to_owned(d_c_prev_part, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet d_gates_part = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t18,\n    saved.t55,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet d_gates_part_2 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t14,\n    saved.t55,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet d_gates_part_3 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.t55,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet d_gates_part_4 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t10,\n    saved.t55,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\n// d_gates: `gates` is used more than once, so its gradient sums one term per use\nlet d_gates = {\n    let shape = d_gates_part.raw_dim();\n    ops::zip_map4(\n        &d_gates_part.view(),\n        &ops::stretch(&d_gates_part_2, &shape),\n        &ops::stretch(&d_gates_part_3, &shape),\n        &ops::stretch(&d_gates_part_4, &shape),\n        #[inline(always)]\n        |d_gates_part, d_gates_part_2, d_gates_part_3, d_gates_part_4| {\n            let v0 = d_gates_part + d_gates_part_2;\n            let v1 = v0 + d_gates_part_3;\n            let v2 = v1 + d_gates_part_4;\n            v2\n        },\n    )\n};\nlet t65 = ops::sum_to_cow(&d_gates, saved.t64);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
+        backward_source: "let (d_h, d_c) = d_out;\nops::check_upstream(&d_h, &saved.o_times_tanh_c_shape, \"lstm_cell\", \"d_h\");\nops::check_upstream(&d_c, &saved.t30, \"lstm_cell\", \"d_c\");\n// `&SITES[k]`: where in the source each op is, for its shape errors\n// line 20: let h = o * tanh(c);\nlet d_o_part = ops::mul(&d_h, &saved.tanh_c, &SITES[0]);\nlet d_o = ops::sum_to_owned(d_o_part, saved.gates_slice_3_shape);\nlet d_tanh_c_part = ops::mul(&d_h, &saved.o, &SITES[0]);\nlet d_tanh_c = ops::sum_to_owned(d_tanh_c_part, saved.t30);\n// line 19: let c = f * &c_prev + i * g;\n// d_c_2: `c` is used more than once, so its gradient sums one term per use\nlet d_c_2 = {\n    let shape = d_c.raw_dim();\n    ops::par_zip_map3_into(\n        d_tanh_c,\n        &shape,\n        &ops::stretch(&saved.tanh_c, &shape),\n        &d_c.view(),\n        #[inline(always)]\n        |d_tanh_c, tanh_c, d_c| {\n            let v0 = ops::elem::tanh_backward(tanh_c, d_tanh_c);\n            let d_c_plus_v0 = d_c + v0;\n            d_c_plus_v0\n        },\n    )\n};\nlet d_f_times_c_prev = ops::sum_to_cow(&d_c_2, saved.f_times_c_prev_shape);\nlet d_i_times_g = ops::sum_to_cow(&d_c_2, saved.i_times_g_shape);\nlet d_i_part = ops::mul(&d_i_times_g, &saved.g, &SITES[1]);\nlet d_i = ops::sum_to_owned(d_i_part, saved.gates_slice_shape);\nlet d_g_part = ops::mul(&d_i_times_g, &saved.i, &SITES[1]);\nlet d_g = ops::sum_to_owned(d_g_part, saved.gates_slice_4_shape);\nlet d_f_part = ops::mul(&d_f_times_c_prev, &saved.c_prev, &SITES[2]);\nlet d_f = ops::sum_to_owned(d_f_part, saved.gates_slice_2_shape);\nlet d_c_prev_part = ops::mul(&d_f_times_c_prev, &saved.f, &SITES[2]);\nlet d_c_prev = ops::sum_to_owned(d_c_prev_part, saved.c_prev_shape);\n// line 18: let g = tanh(gates.slice_axis(Axis(1), 3 * hidden..4 * hidden));\nlet d_gates_slice_4 = ops::tanh_backward(&saved.g, &d_g);\nlet d_gates_part = ops::slice_axis_backward(\n    &d_gates_slice_4,\n    ops::Axis(1),\n    saved.t18,\n    saved.t55,\n);\n// line 17: let o = sigmoid(gates.slice_axis(Axis(1), 2 * hidden..3 * hidden));\nlet d_gates_slice_3 = ops::sigmoid_backward(&saved.o, &d_o);\nlet d_gates_part_2 = ops::slice_axis_backward(\n    &d_gates_slice_3,\n    ops::Axis(1),\n    saved.t14,\n    saved.t55,\n);\n// line 16: let f = sigmoid(gates.slice_axis(Axis(1), hidden..2 * hidden));\nlet d_gates_slice_2 = ops::sigmoid_backward(&saved.f, &d_f);\nlet d_gates_part_3 = ops::slice_axis_backward(\n    &d_gates_slice_2,\n    ops::Axis(1),\n    saved.hidden,\n    saved.t55,\n);\n// line 15: let i = sigmoid(gates.slice_axis(Axis(1), 0..hidden));\nlet d_gates_slice = ops::sigmoid_backward(&saved.i, &d_i);\nlet d_gates_part_4 = ops::slice_axis_backward(\n    &d_gates_slice,\n    ops::Axis(1),\n    saved.t10,\n    saved.t55,\n);\n// line 14: let gates = x.dot(&wx) + h_prev.dot(&wh) + &b;\n// d_gates: `gates` is used more than once, so its gradient sums one term per use\nlet d_gates = {\n    let shape = d_gates_part.raw_dim();\n    ops::zip_map4(\n        &d_gates_part.view(),\n        &ops::stretch(&d_gates_part_2, &shape),\n        &ops::stretch(&d_gates_part_3, &shape),\n        &ops::stretch(&d_gates_part_4, &shape),\n        #[inline(always)]\n        |d_gates_part, d_gates_part_2, d_gates_part_3, d_gates_part_4| {\n            let v0 = d_gates_part + d_gates_part_2;\n            let v1 = v0 + d_gates_part_3;\n            let v2 = v1 + d_gates_part_4;\n            v2\n        },\n    )\n};\nlet t65 = ops::sum_to_cow(&d_gates, saved.t64);\nlet d_b = ops::sum_to(&d_gates, saved.b_shape);\nlet d_x_dot_wx = ops::sum_to_cow(&t65, saved.x_dot_wx_shape);\nlet d_h_prev_dot_wh = ops::sum_to_cow(&t65, saved.h_prev_dot_wh_shape);\nlet d_h_prev = ops::dot_mt(&d_h_prev_dot_wh, &saved.wh);\nlet d_wh = ops::dot_tm(&saved.h_prev, &d_h_prev_dot_wh);\nlet d_x = ops::dot_mt(&d_x_dot_wx, &saved.wx);\nlet d_wx = ops::dot_tm(&saved.x, &d_x_dot_wx);\nLstmCellGrads {\n    x: d_x,\n    h_prev: d_h_prev,\n    c_prev: d_c_prev,\n    wx: d_wx,\n    wh: d_wh,\n    b: d_b,\n}\n",
         forward: forward::<T>,
         backward: backward::<T>,
         derived_backward: ::std::option::Option::None,
