@@ -996,10 +996,24 @@ mod tests {
         let x = random((2, 3), 10);
         let d_out = random((2, 3), 11);
         let (_, saved) = layer.forward_train(&x);
-        // The generated params-only backward hands out the parameters' gradients only.
-        let (d_w, d_b) = __residual_backward_params(&saved, d_out.view());
+        // The generated params-only backward adds the parameters' gradients into
+        // the parameters it is given (the weight's by the matrix product itself).
         let grads = residual_backward(&saved, d_out.view());
-        assert_eq!((&d_w, &d_b), (&grads.w, &grads.b));
+        let (mut w, mut b) = (Param::new(random((3, 3), 12)), Param::new(random(3, 13)));
+        w.grad.fill(0.5);
+        b.grad.fill(-0.25);
+        __residual_backward_params(&saved, d_out.view(), (&mut w, &mut b));
+        let close = |a: &ndarray::ArrayD<f64>, e: &ndarray::ArrayD<f64>| {
+            a.iter().zip(e).all(|(p, q)| (p - q).abs() < 1e-12)
+        };
+        assert!(close(
+            &w.grad.clone().into_dyn(),
+            &(&grads.w + 0.5).into_dyn()
+        ));
+        assert!(close(
+            &b.grad.clone().into_dyn(),
+            &(&grads.b - 0.25).into_dyn()
+        ));
         layer.backward_params(saved, &d_out);
         assert_eq!(layer.w.grad, grads.w);
         assert_eq!(layer.b.grad, grads.b);

@@ -153,8 +153,9 @@ struct HolderFields {
     params: Vec<TokenStream>,
     /// `w.accumulate(&grads.w);` per parameter.
     accumulate: Vec<TokenStream>,
-    /// The same from the tuple `__NAME_backward_params` returns.
-    accumulate_params: Vec<TokenStream>,
+    /// The parameters that take gradients, which `__NAME_backward_params`
+    /// adds its gradients into, in input order.
+    grad_params: Vec<Ident>,
     /// `let (w, b) = accessor(self);`
     fields: TokenStream,
     /// The same, mutably.
@@ -973,15 +974,31 @@ impl Emitter<'_> {
         op: &str,
         ctx: Ctx,
     ) -> TokenStream {
-        let n = &self.g.nodes[v];
-        let args = kernel.args.iter().map(|k| match *k {
-            K::Arg(i) => self.operand(n.args[i], ctx),
-            K::Value(i) => self.value(n.args[i], ctx),
-            K::Axis => Self::axis(attr.axis().unwrap_or(0)),
-            K::Site => self.site(v, op),
-        });
+        let args = self.kernel_args(kernel, v, attr, op, ctx);
         let f = format_ident!("{}", kernel.name);
         quote!(ops::#f(#(#args),*))
+    }
+
+    /// The arguments of node `v`'s call of `kernel`, in the kernel's layout.
+    fn kernel_args(
+        &self,
+        kernel: &Kernel,
+        v: ValueId,
+        attr: Attr,
+        op: &str,
+        ctx: Ctx,
+    ) -> Vec<TokenStream> {
+        let n = &self.g.nodes[v];
+        kernel
+            .args
+            .iter()
+            .map(|k| match *k {
+                K::Arg(i) => self.operand(n.args[i], ctx),
+                K::Value(i) => self.value(n.args[i], ctx),
+                K::Axis => Self::axis(attr.axis().unwrap_or(0)),
+                K::Site => self.site(v, op),
+            })
+            .collect()
     }
 
     /// The constant parameters of an elementwise op, each as its kernel takes it:
@@ -2172,10 +2189,21 @@ impl Emitter<'_> {
     /// The backward statements that compute the gradients of `wanted` (input
     /// index, gradient value), the seed's parameter and prologue, and each
     /// gradient's input name and the expression that hands it out.
-    fn backward_body(&self, wanted: &[(usize, ValueId)]) -> BackwardBody {
+    fn backward_body(
+        &self,
+        wanted: &[(usize, ValueId)],
+        replaced: &HashMap<ValueId, TokenStream>,
+    ) -> BackwardBody {
         let roots: Vec<ValueId> = wanted.iter().map(|&(_, g)| g).collect();
         let nodes = self.closure(&roots, |v| self.g.nodes[v].backward);
-        let stmts = self.statements(&nodes, Ctx::Backward);
+        let mut stmts = self.statements(&nodes, Ctx::Backward);
+        for (v, stmt) in stmts.iter_mut() {
+            if let Some(rhs) = replaced.get(v) {
+                let name = &self.names[*v];
+                let span = self.g.nodes[*v].span;
+                *stmt = quote_spanned!(span=> let #name = #rhs;);
+            }
+        }
         let seeds: Vec<ValueId> = nodes
             .iter()
             .copied()
@@ -2261,7 +2289,7 @@ impl Emitter<'_> {
         let name = self.derived_backward_name();
         let grads_ty = self.struct_name("Grads");
         let (_, sty, _) = self.struct_generics();
-        let body = self.backward_body(&self.grad_inputs());
+        let body = self.backward_body(&self.grad_inputs(), &HashMap::new());
         let fields: Vec<TokenStream> = body
             .grads
             .iter()
@@ -2317,11 +2345,13 @@ impl Emitter<'_> {
             ..
         } = body;
         let allows = self.user_allows();
+        // Nothing for a function that returns nothing.
+        let ret = if ret.is_empty() { ret } else { quote!(-> #ret) };
         quote! {
             #attrs
             #allows
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, unused_variables)]
-            #head #imp (saved: &#saved_ty #sty, #seed_param) -> #ret #wh {
+            #head #imp (saved: &#saved_ty #sty, #seed_param) #ret #wh {
                 #[allow(unused_imports)]
                 use #krate::ops;
                 #seed_prologue
@@ -2333,8 +2363,11 @@ impl Emitter<'_> {
 
     /// For a layer whose input and parameters take gradients: the backward without the
     /// input's gradient (what `Layer::backward_params` calls, so that a model's
-    /// first layer computes nothing nobody reads), returning the parameters'
-    /// gradients as a tuple in input order. `None` if there is nothing to skip.
+    /// first layer computes nothing nobody reads), adding the parameters'
+    /// gradients into the `Param`s it is given, in input order. A gradient
+    /// that is a matrix product is added by the product itself (`dot_tm_acc`:
+    /// `w.grad += x^T dz` in the GEMM), so no array of the weight's size is made
+    /// and no separate pass adds it. `None` if there is nothing to skip.
     fn backward_params_fn(&self) -> Option<TokenStream> {
         let wanted = self.grad_inputs();
         let n = self.layer_inputs;
@@ -2344,20 +2377,68 @@ impl Emitter<'_> {
         if params.len() == wanted.len() || params.is_empty() {
             return None;
         }
+        let k = &self.krate;
+        let nd = self.nd();
+        let f = &self.float;
+        let mut replaced = HashMap::new();
+        let mut tys = Vec::new();
+        for (at, &(i, gv)) in params.iter().enumerate() {
+            let rank = match self.def.inputs[i].kind {
+                InputKind::Float(r, _) => r,
+                _ => 0,
+            };
+            let dim = format_ident!("Ix{}", rank);
+            tys.push(quote!(&mut #k::Param<#f, #nd::#dim>));
+            let at = syn::Index::from(at);
+            if let Some(call) = self.accumulating_call(gv, &params, quote!(&mut grads.#at.grad)) {
+                replaced.insert(gv, call);
+            }
+        }
         let name = self.backward_params_name();
-        let body = self.backward_body(&params);
-        let (tys, values): (Vec<TokenStream>, Vec<TokenStream>) = params
+        let mut body = self.backward_body(&params, &replaced);
+        let added: Vec<TokenStream> = params
             .iter()
-            .zip(&body.grads)
-            .map(|(&(i, _), (_, value))| (self.grad_field_ty(i), value.clone()))
-            .unzip();
+            .enumerate()
+            .filter(|(_, (_, gv))| !replaced.contains_key(gv))
+            .map(|(at, &(_, gv))| {
+                let at = syn::Index::from(at);
+                let var = &self.names[gv];
+                quote!(grads.#at.accumulate(&#var);)
+            })
+            .collect();
+        let seed = &body.seed_param;
+        body.seed_param = quote!(#seed, grads: (#(#tys,)*));
         Some(self.backward_item(
             quote!(#[doc(hidden)] #[allow(clippy::type_complexity)]),
             quote!(pub fn #name),
             body,
-            quote!((#(#tys,)*)),
-            quote!((#(#values,)*)),
+            quote!(),
+            quote!(#(#added)*),
         ))
+    }
+
+    /// Gradient `v` of a parameter computed straight into `acc`, when its op
+    /// has a kernel that accumulates (a matrix product) and nothing else reads
+    /// it: the kernel's call with `_acc` and `acc` appended.
+    fn accumulating_call(
+        &self,
+        v: ValueId,
+        params: &[(usize, ValueId)],
+        acc: TokenStream,
+    ) -> Option<TokenStream> {
+        let Op::Grad(GradOp::PrimGrad(p, i, attr)) = &self.g.nodes[v].op else {
+            return None;
+        };
+        let kernel = &p.grads.get(*i)?.kernel;
+        let once = params.iter().filter(|&&(_, g)| g == v).count() == 1;
+        let read = self.g.nodes.iter().any(|n| n.args.contains(&v));
+        if !matches!(kernel.name, "dot_tm" | "dot_mt") || !once || read {
+            return None;
+        }
+        let mut args = self.kernel_args(kernel, v, *attr, p.op, Ctx::Backward);
+        args.push(acc);
+        let f = format_ident!("{}_acc", kernel.name);
+        Some(quote!(ops::#f(#(#args),*)))
     }
 
     fn backward_params_name(&self) -> Ident {
@@ -2634,7 +2715,7 @@ impl Emitter<'_> {
         let mut args = Vec::new();
         let mut params = Vec::new();
         let mut accumulate = Vec::new();
-        let mut accumulate_params = Vec::new();
+        let mut grad_params = Vec::new();
         // Every field is read in one place, the accessors below, through a trait
         // of its own implemented only for the type the function needs there:
         // another type is one error whose message (the trait's
@@ -2748,18 +2829,14 @@ impl Emitter<'_> {
             if wants {
                 let n = name.to_string();
                 params.push(quote!(f(#name.as_param_mut(#n));));
-                let at = syn::Index::from(accumulate_params.len());
-                let (grad, grad_at) = (quote!(grads.#name), quote!(grads.#at));
-                let (grad, grad_at) = if input.kind == InputKind::Scalar {
-                    (
-                        quote!(#k::ndarray::arr0(#grad)),
-                        quote!(#k::ndarray::arr0(#grad_at)),
-                    )
+                let grad = quote!(grads.#name);
+                let grad = if input.kind == InputKind::Scalar {
+                    quote!(#k::ndarray::arr0(#grad))
                 } else {
-                    (grad, grad_at)
+                    grad
                 };
                 accumulate.push(quote!(#name.accumulate(&#grad);));
-                accumulate_params.push(quote!(#name.accumulate(&#grad_at);));
+                grad_params.push(name.clone());
             }
         }
         // Free functions rather than methods: a struct without a type parameter
@@ -2802,7 +2879,7 @@ impl Emitter<'_> {
             args,
             params,
             accumulate,
-            accumulate_params,
+            grad_params,
             fields,
             fields_mut,
             accessors,
@@ -3000,7 +3077,7 @@ impl Emitter<'_> {
             args: field_args,
             params,
             accumulate,
-            accumulate_params,
+            grad_params,
             fields,
             fields_mut,
             accessors,
@@ -3071,7 +3148,7 @@ impl Emitter<'_> {
         // (a backward of the user's own is only ever called whole).
         let backward_params = if self.custom_backward.is_some() {
             quote!()
-        } else if input_wants && accumulate_params.is_empty() {
+        } else if input_wants && grad_params.is_empty() {
             // Only the input takes a gradient: training needs nothing from it.
             quote! {
                 fn backward_params(&mut self, _: Self::Saved, _: &Self::Output) {}
@@ -3081,9 +3158,8 @@ impl Emitter<'_> {
             quote! {
                 #[allow(unused_variables)]
                 fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
-                    let grads = #name #turbofish(&saved, #d_out);
                     #fields_mut
-                    #(#accumulate_params)*
+                    #name #turbofish(&saved, #d_out, (#(#grad_params,)*));
                 }
             }
         } else {

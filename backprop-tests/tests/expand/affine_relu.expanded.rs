@@ -317,7 +317,11 @@ impl<T: Real> ::backprop::ops::Callee<T> for affine_relu {
 pub fn __affine_relu_backward_params<T: Real>(
     saved: &AffineReluSaved<T>,
     d_out: ::backprop::ndarray::ArrayView2<'_, T>,
-) -> (::backprop::ndarray::Array2<T>, ::backprop::ndarray::Array1<T>) {
+    grads: (
+        &mut ::backprop::Param<T, ::backprop::ndarray::Ix2>,
+        &mut ::backprop::Param<T, ::backprop::ndarray::Ix1>,
+    ),
+) {
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.relu_z_shape, "affine_relu", "d_out");
@@ -343,9 +347,9 @@ pub fn __affine_relu_backward_params<T: Real>(
     ops::guard(&d_x_dot_w, &ORIGINS[2], &[d_z.shape()]);
     let d_b = ops::sum_to(&d_z, saved.b_shape);
     ops::guard(&d_b, &ORIGINS[3], &[d_z.shape()]);
-    let d_w = ops::dot_tm(&saved.x, &d_x_dot_w);
+    let d_w = ops::dot_tm_acc(&saved.x, &d_x_dot_w, &mut grads.0.grad);
     ops::guard(&d_w, &ORIGINS[4], &[saved.x.shape(), d_x_dot_w.shape()]);
-    (d_w, d_b)
+    grads.1.accumulate(&d_b);
 }
 const _: () = {
     #[doc(hidden)]
@@ -486,10 +490,8 @@ const _: () = {
         }
         #[allow(unused_variables)]
         fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
-            let grads = __affine_relu_backward_params::<T>(&saved, d_out.view());
             let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
-            w.accumulate(&grads.0);
-            b.accumulate(&grads.1);
+            __affine_relu_backward_params::<T>(&saved, d_out.view(), (w, b));
         }
     }
 };
