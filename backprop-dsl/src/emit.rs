@@ -2419,7 +2419,9 @@ impl Emitter<'_> {
 
     /// Gradient `v` of a parameter computed straight into `acc`, when its op
     /// has a kernel that accumulates (a matrix product) and nothing else reads
-    /// it: the kernel's call with `_acc` and `acc` appended.
+    /// it: the kernel's call with `_acc` and `acc` appended. The non-finite
+    /// guard after it then checks the accumulated gradient, which is this
+    /// product alone after `zero_grad` (what training does every step).
     fn accumulating_call(
         &self,
         v: ValueId,
