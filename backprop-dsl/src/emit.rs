@@ -1846,7 +1846,7 @@ impl Emitter<'_> {
     }
 
     /// For a fused loop `v` that maps (no reduction) to a float array, the first
-    /// operand it may write its result over: a backward temporary of the same
+    /// operand it may write its result over: a temporary of the same
     /// rank that the loop reads element by element, that an op returning a new
     /// array made, and that `v` reads last, after readers that only borrowed it
     /// while they ran. The kernel reuses the buffer when the shapes agree at run
@@ -1877,6 +1877,8 @@ impl Emitter<'_> {
     /// Whether node `v`'s code returns a new owned array (not a view, a `Cow`
     /// or a call's value).
     fn makes_new_array(&self, v: ValueId) -> bool {
+        // The matrix products, forward and backward, return new matrices.
+        let product = |k: &Kernel| matches!(k.name, "dot_mm" | "dot_mt" | "dot_tm");
         match &self.g.nodes[v].op {
             Op::Fused(_)
             | Op::Binary(_)
@@ -1884,13 +1886,18 @@ impl Emitter<'_> {
             | Op::Elementwise(_)
             | Op::Grad(GradOp::ElementwiseGrad(_)) => true,
             Op::Grad(GradOp::SumTo) => !self.borrows_in_sum_to(v),
+            Op::Prim(p, _) => product(&p.kernel),
+            Op::Grad(GradOp::PrimGrad(p, i, _)) => {
+                p.grads.get(*i).is_some_and(|g| product(&g.kernel))
+            }
             _ => false,
         }
     }
 
-    /// Per node, its last reader when it is a backward float temporary (neither
-    /// returned nor a seed) whose every reader makes a new array from it without
-    /// keeping a borrow: the place after which its buffer is free.
+    /// Per node, its last reader when it is a float temporary (in the backward:
+    /// neither returned nor a seed; in the forward: neither an output nor
+    /// saved) whose every reader makes a new array from it without keeping a
+    /// borrow: the place after which its buffer is free.
     fn last_readers(&self) -> Vec<Option<ValueId>> {
         let mut readers: Vec<Vec<ValueId>> = vec![Vec::new(); self.g.nodes.len()];
         for (id, n) in self.g.nodes.iter().enumerate() {
@@ -1899,13 +1906,16 @@ impl Emitter<'_> {
             }
         }
         let returned: HashSet<ValueId> = self.g.grads.iter().flatten().copied().collect();
+        let kept: HashSet<ValueId> = self.g.outputs.iter().chain(&self.saved).copied().collect();
         (0..self.g.nodes.len())
             .map(|v| {
                 let n = &self.g.nodes[v];
-                let temporary = n.backward
-                    && !returned.contains(&v)
-                    && !matches!(n.op, Op::Grad(GradOp::Seed(_)))
-                    && matches!(n.ty, Ty::Float(_));
+                let temporary = matches!(n.ty, Ty::Float(_))
+                    && if n.backward {
+                        !returned.contains(&v) && !matches!(n.op, Op::Grad(GradOp::Seed(_)))
+                    } else {
+                        !kept.contains(&v)
+                    };
                 let borrows_only = readers[v].iter().all(|&r| self.makes_new_array(r));
                 let last = readers[v].iter().copied().max()?;
                 (temporary && borrows_only).then_some(last)

@@ -95,8 +95,10 @@ pub fn batchnorm_forward<T: Real>(
     };
     ops::guard(&var, &ORIGINS[4], &[x.shape(), mu.shape()]);
     let t6 = {
-        ops::zip_map1(
-            &var.view(),
+        let shape = var.raw_dim();
+        ops::zip_map1_into(
+            var,
+            &shape,
             #[inline(always)]
             |var| {
                 let v0 = var + T::lit(0.00001);
@@ -105,7 +107,7 @@ pub fn batchnorm_forward<T: Real>(
             },
         )
     };
-    ops::guard(&t6, &ORIGINS[5], &[var.shape()]);
+    ops::guard(&t6, &ORIGINS[5], &[]);
     let out = {
         let shape_0 = ops::broadcast_dims(&x.raw_dim(), &mu.raw_dim(), &SITES[0]);
         let shape_1 = ops::broadcast_dims(&shape_0, &t6.raw_dim(), &SITES[1]);
@@ -266,8 +268,10 @@ pub fn batchnorm_forward_train<T: Real>(
     };
     ops::guard(&var, &ORIGINS[4], &[x.shape(), mu.shape()]);
     let t6 = {
-        ops::zip_map1(
-            &var.view(),
+        let shape = var.raw_dim();
+        ops::zip_map1_into(
+            var,
+            &shape,
             #[inline(always)]
             |var| {
                 let v0 = var + T::lit(0.00001);
@@ -276,7 +280,7 @@ pub fn batchnorm_forward_train<T: Real>(
             },
         )
     };
-    ops::guard(&t6, &ORIGINS[5], &[var.shape()]);
+    ops::guard(&t6, &ORIGINS[5], &[]);
     let out = {
         let shape_0 = ops::broadcast_dims(&x.raw_dim(), &mu.raw_dim(), &SITES[0]);
         let shape_1 = ops::broadcast_dims(&shape_0, &t6.raw_dim(), &SITES[1]);
