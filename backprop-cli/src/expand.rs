@@ -71,7 +71,8 @@ pub fn expand_item(file: &SourceFile, r: &Reviewed, options: Options) -> String 
 }
 
 /// The names of the fields of the generated `Saved` struct, in order (the
-/// emitter's names for the saved values), without the float-type marker.
+/// emitter's names for the saved values), without the float-type marker and
+/// the hidden flag of a layer's lent parameters (`__params_lent`).
 fn saved_fields(tokens: &proc_macro2::TokenStream) -> Option<Vec<String>> {
     let file: syn::File = syn::parse2(tokens.clone()).ok()?;
     file.items.iter().find_map(|item| match item {
@@ -83,6 +84,7 @@ fn saved_fields(tokens: &proc_macro2::TokenStream) -> Option<Vec<String>> {
                     !ty.contains("PhantomData")
                 })
                 .filter_map(|f| f.ident.as_ref().map(|i| i.to_string()))
+                .filter(|name| !name.starts_with("__"))
                 .collect(),
         ),
         _ => None,

@@ -996,13 +996,25 @@ mod tests {
         let x = random((2, 3), 10);
         let d_out = random((2, 3), 11);
         let (_, saved) = layer.forward_train(&x);
+        // A layer's training forward lends its parameters instead of copying
+        // them: its `Saved` is for the layer's own backward, and the function's
+        // backward refuses it with a message that says so.
+        let refused = std::panic::catch_unwind(|| residual_backward(&saved, d_out.view()))
+            .expect_err("a layer's Saved is refused");
+        let msg = refused.downcast_ref::<String>().expect("a message");
+        assert!(
+            msg.contains("`residual_backward`") && msg.contains("forward_train"),
+            "{msg}"
+        );
+        assert_eq!(saved.w.len(), 0, "the weight is not copied");
         // The generated params-only backward adds the parameters' gradients into
         // the parameters it is given (the weight's by the matrix product itself).
-        let grads = residual_backward(&saved, d_out.view());
+        let (_, full) = residual_train(x.view(), layer.w.value.view(), layer.b.value.view());
+        let grads = residual_backward(&full, d_out.view());
         let (mut w, mut b) = (Param::new(random((3, 3), 12)), Param::new(random(3, 13)));
         w.grad.fill(0.5);
         b.grad.fill(-0.25);
-        __residual_backward_params(&saved, d_out.view(), (&mut w, &mut b));
+        __residual_backward_params(&full, d_out.view(), (&mut w, &mut b));
         let close = |a: &ndarray::ArrayD<f64>, e: &ndarray::ArrayD<f64>| {
             a.iter().zip(e).all(|(p, q)| (p - q).abs() < 1e-12)
         };
@@ -1014,9 +1026,28 @@ mod tests {
             &b.grad.clone().into_dyn(),
             &(&grads.b - 0.25).into_dyn()
         ));
+        let before = layer.w.value.clone();
         layer.backward_params(saved, &d_out);
         assert_eq!(layer.w.grad, grads.w);
         assert_eq!(layer.b.grad, grads.b);
+        assert_eq!(
+            layer.w.value, before,
+            "the lent weight is back in the layer"
+        );
+        // A backward that panics (an upstream gradient of another shape) still
+        // gives the weight back.
+        let (_, saved) = layer.forward_train(&x);
+        let wrong = random((2, 4), 14);
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            layer.backward(saved, &wrong)
+        }))
+        .expect_err("a wrong upstream shape panics");
+        let msg = err.downcast_ref::<String>().expect("a message");
+        assert!(msg.contains("upstream gradient"), "{msg}");
+        assert_eq!(
+            layer.w.value, before,
+            "the weight is back after a panic too"
+        );
     }
 
     #[test]

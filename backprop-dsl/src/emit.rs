@@ -55,6 +55,8 @@ struct Emitter<'a> {
     recurrence: Option<Ident>,
     /// How many leading inputs a layer takes (`input = (x, h)`; 1 by default).
     layer_inputs: usize,
+    /// `layer = S`: the function is also a layer's forward.
+    layer: bool,
     /// The source sites of the function body being emitted, by their text: the
     /// kernels' calls read `&SITES[k]`, and [`Emitter::guarded`] puts the table
     /// at the top of the body, out of the statements' way.
@@ -85,6 +87,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
             .layer_input
             .as_ref()
             .map_or(1, |(_, names)| names.len().max(1)),
+        layer: opts.layer.is_some(),
         sites: Default::default(),
     };
     e.assign_names();
@@ -94,7 +97,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     let mut tokens = TokenStream::new();
     tokens.extend(e.forward_fn());
     tokens.extend(e.structs());
-    tokens.extend(e.train_fn());
+    tokens.extend(e.train_fn(false));
     tokens.extend(backward_fn);
     tokens.extend(e.dyn_fn(&backward_text));
     tokens.extend(e.callee_impl());
@@ -109,6 +112,9 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
         // A backward of the user's own has no parameters-only variant.
         if e.custom_backward.is_none() {
             tokens.extend(e.backward_params_fn());
+        }
+        if !e.lent_params().is_empty() {
+            tokens.extend(e.train_fn(true));
         }
         tokens.extend(in_block(e.layer_impl(layer)));
     }
@@ -2013,7 +2019,14 @@ impl Emitter<'_> {
                 _ => quote!(),
             }
         };
-        let saved_marker = marker(self.saved_uses_float());
+        let mut saved_marker = marker(self.saved_uses_float());
+        if !self.lent_params().is_empty() {
+            saved_marker.extend(quote! {
+                #[doc = " Whether a layer's training forward kept empty arrays in place of the parameters it lends its backward."]
+                #[doc(hidden)]
+                pub __params_lent: bool,
+            });
+        }
         let grads_marker = marker(!self.grad_inputs().is_empty());
         let saved_doc =
             format!(" What the backward pass of [`{fname}`] needs, kept by [`{fname}_train`].");
@@ -2058,10 +2071,22 @@ impl Emitter<'_> {
         }
     }
 
-    fn train_fn(&self) -> TokenStream {
+    /// `NAME_train`; with `lend`, the layer's `__NAME_train_layer`, which keeps
+    /// empty arrays in place of the parameters a layer lends its backward
+    /// ([`Emitter::lent_params`]) instead of copying them.
+    fn train_fn(&self, lend: bool) -> TokenStream {
         let krate = &self.krate;
         let vis = &self.def.vis;
-        let train = self.item_name("_train");
+        let train = if lend {
+            self.layer_train_name()
+        } else {
+            self.item_name("_train")
+        };
+        let lent: Vec<ValueId> = if lend {
+            self.lent_params().iter().map(|&(v, _)| v).collect()
+        } else {
+            Vec::new()
+        };
         let saved_ty = self.struct_name("Saved");
         let (imp, _, wh) = self.generics();
         let (_, sty, _) = self.struct_generics();
@@ -2083,6 +2108,7 @@ impl Emitter<'_> {
                 let name = &self.names[v];
                 let n = &self.g.nodes[v];
                 let value = match (n.op.clone(), n.ty) {
+                    _ if lent.contains(&v) => quote!(::core::default::Default::default()),
                     (Op::Input(_), Ty::Float(_) | Ty::Int(_)) => quote!(#name.to_owned()),
                     _ if self.g.outputs.contains(&v) => quote!(#name.clone()),
                     _ => return quote!(#name),
@@ -2091,14 +2117,22 @@ impl Emitter<'_> {
             })
             .collect();
         let out = self.output_exprs(true);
-        let saved_marker_init = self.marker_init(self.saved_uses_float());
+        let mut saved_marker_init = self.marker_init(self.saved_uses_float());
+        if !self.lent_params().is_empty() {
+            saved_marker_init.extend(quote!(__params_lent: #lend,));
+        }
         let fname = self.fn_name().to_string();
         let doc = format!(
             " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
         );
+        let doc = if lend {
+            quote!(#[doc(hidden)])
+        } else {
+            quote!(#[doc = #doc])
+        };
         let allows = self.user_allows();
         quote! {
-            #[doc = #doc]
+            #doc
             #allows
             #[allow(clippy::let_and_return, clippy::needless_borrow, clippy::redundant_clone, clippy::too_many_arguments, unused_variables)]
             #vis fn #train #imp (#inputs) -> (#out_ty, #saved_ty #sty) #wh {
@@ -2299,7 +2333,12 @@ impl Emitter<'_> {
         let name = self.derived_backward_name();
         let grads_ty = self.struct_name("Grads");
         let (_, sty, _) = self.struct_generics();
-        let body = self.backward_body(&self.grad_inputs(), &HashMap::new());
+        let mut body = self.backward_body(&self.grad_inputs(), &HashMap::new());
+        if !self.lent_params().is_empty() {
+            let fname = self.fn_name().to_string();
+            body.code
+                .insert(0, quote!(ops::check_not_lent(saved.__params_lent, #fname);));
+        }
         let fields: Vec<TokenStream> = body
             .grads
             .iter()
@@ -2451,6 +2490,35 @@ impl Emitter<'_> {
         args.push(acc);
         let f = format_ident!("{}_acc", kernel.name);
         Some(quote!(ops::#f(#(#args),*)))
+    }
+
+    /// The parameters a layer lends its backward instead of copying them into
+    /// `Saved` in its training forward: each saved array input after the
+    /// layer's own inputs that takes a gradient (a `Param`, whose value only an
+    /// optimizer step changes, after the backward). The layer moves the value
+    /// into `Saved` for the backward's call and back (`std::mem::swap`, no
+    /// copy). As (input node, input name).
+    fn lent_params(&self) -> Vec<(ValueId, Ident)> {
+        if !self.layer || self.custom_backward.is_some() {
+            return Vec::new();
+        }
+        self.g
+            .inputs
+            .iter()
+            .enumerate()
+            .skip(self.layer_inputs)
+            .filter(|&(i, input)| {
+                matches!(self.def.inputs[i].kind, InputKind::Float(r, _) if r > 0)
+                    && self.g.grads.get(i).is_some_and(|g| g.is_some())
+                    && self.saved.contains(&input.node)
+                    && !self.g.outputs.contains(&input.node)
+            })
+            .map(|(i, input)| (input.node, self.def.inputs[i].name.clone()))
+            .collect()
+    }
+
+    fn layer_train_name(&self) -> Ident {
+        format_ident!("__{}_train_layer", self.fn_name())
     }
 
     fn backward_params_name(&self) -> Ident {
@@ -3028,11 +3096,49 @@ impl Emitter<'_> {
         let k = &self.krate;
         let f = &self.float;
         let (imp, ty, wh) = self.struct_generics();
+        let lent = self.lent_params();
         let (fname, train, backward) = (
             self.fn_name(),
-            self.item_name("_train"),
+            if lent.is_empty() {
+                self.item_name("_train")
+            } else {
+                self.layer_train_name()
+            },
             self.item_name("_backward"),
         );
+        // The parameters the training forward did not copy, moved into `Saved`
+        // for the backward's call and back, also when the call panics.
+        let lend = |call: TokenStream, bind: bool| {
+            let done = if bind {
+                quote!(let grads = grads.unwrap_or_else(|panic| ::std::panic::resume_unwind(panic));)
+            } else {
+                quote!(if let Err(panic) = grads {
+                    ::std::panic::resume_unwind(panic)
+                })
+            };
+            if lent.is_empty() {
+                return if bind {
+                    quote!(let grads = #call;)
+                } else {
+                    quote!(#call;)
+                };
+            }
+            let swaps: Vec<TokenStream> = lent
+                .iter()
+                .map(|(v, input)| {
+                    let field = &self.names[*v];
+                    quote!(::core::mem::swap(&mut saved.#field, &mut #input.value);)
+                })
+                .collect();
+            quote! {
+                let mut saved = saved;
+                #(#swaps)*
+                saved.__params_lent = false;
+                let grads = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| #call));
+                #(#swaps)*
+                #done
+            }
+        };
         let saved_ty = self.struct_name("Saved");
         // `layer = Name` means `Name<T>` for a generic function; written generics are kept.
         let layer_ty = self.holder_type(layer);
@@ -3167,11 +3273,15 @@ impl Emitter<'_> {
             }
         } else if input_wants {
             let name = self.backward_params_name();
+            let call = lend(
+                quote!(#name #turbofish(&saved, #d_out, (#(&mut *#grad_params,)*))),
+                false,
+            );
             quote! {
                 #[allow(unused_variables)]
                 fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
                     #fields_mut
-                    #name #turbofish(&saved, #d_out, (#(#grad_params,)*));
+                    #call
                 }
             }
         } else {
@@ -3191,6 +3301,7 @@ impl Emitter<'_> {
         } else {
             quote!(f)
         };
+        let backward_call = lend(quote!(#backward(&saved, #d_out)), true);
         quote! {
             #accessors
 
@@ -3225,8 +3336,8 @@ impl Emitter<'_> {
 
                 #[allow(unused_variables)]
                 fn backward(&mut self, saved: Self::Saved, d_out: &Self::Output) -> Self::InputGrad {
-                    let grads = #backward(&saved, #d_out);
                     #fields_mut
+                    #backward_call
                     #(#accumulate)*
                     #ret
                 }

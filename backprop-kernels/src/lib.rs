@@ -44,4 +44,4 @@ pub use linalg::*;
 pub use ndarray::Axis;
 pub use real::{ArrayElem, FloatArray, FloatView, Real};
 pub use reduce::*;
-pub use site::{ShapeMismatch, Site, check_upstream, unavailable};
+pub use site::{ShapeMismatch, Site, check_not_lent, check_upstream, unavailable};

@@ -104,6 +104,21 @@ pub fn unavailable<A>() -> A {
     panic!("this #[differentiable] function did not compile")
 }
 
+/// Refuses, in `NAME_backward`, the `Saved` of a layer's `forward_train`, which
+/// keeps empty arrays in place of the layer's parameters (the layer lends them
+/// to its own backward instead of copying them).
+///
+/// # Panics
+/// If `lent` is set, naming the function and what to call instead.
+#[track_caller]
+pub fn check_not_lent(lent: bool, function: &str) {
+    if lent {
+        panic!(
+            "`{function}_backward` was given the `Saved` of a layer's `forward_train`, which does not copy the layer's parameters into it: give it to the layer's `backward` (or `backward_params`), or get it from `{function}_train`"
+        );
+    }
+}
+
 /// Checks that an upstream gradient has the shape of the output it is the
 /// gradient of. Generated backward passes call it first: a gradient of another
 /// shape would otherwise broadcast into gradients of the wrong shape.

@@ -53,6 +53,9 @@ pub struct AffineReluSaved<T: Real> {
     pub x_dot_w_shape: ::backprop::ndarray::Ix2,
     /// `b_shape`: the shape of `b` on line 14.
     pub b_shape: ::backprop::ndarray::Ix1,
+    /// Whether a layer's training forward kept empty arrays in place of the parameters it lends its backward.
+    #[doc(hidden)]
+    pub __params_lent: bool,
 }
 /// Gradients computed by [`affine_relu_backward`], one per input that takes one. An input the outputs do not depend on gets zeros.
 #[derive(Clone, Debug)]
@@ -112,6 +115,7 @@ pub fn affine_relu_train<T: Real>(
         relu_z_shape,
         x_dot_w_shape,
         b_shape,
+        __params_lent: false,
     };
     (out, saved)
 }
@@ -149,6 +153,7 @@ pub fn affine_relu_backward<T: Real>(
     #[allow(unused_imports)]
     use ::backprop::ops;
     ops::check_upstream(&d_out, &saved.relu_z_shape, "affine_relu", "d_out");
+    ops::check_not_lent(saved.__params_lent, "affine_relu");
     const ORIGINS: &[ops::Origin] = &[
         ops::Origin::new("d_out", "upstream gradient", "relu(z)", file!(), 15, 5, true),
         ops::Origin::new("d_z", "`relu_backward`", "relu(z)", file!(), 15, 5, true),
@@ -351,6 +356,58 @@ pub fn __affine_relu_backward_params<T: Real>(
     ops::guard(&d_w, &ORIGINS[4], &[saved.x.shape(), d_x_dot_w.shape()]);
     grads.1.accumulate(&d_b);
 }
+#[doc(hidden)]
+#[allow(
+    clippy::let_and_return,
+    clippy::needless_borrow,
+    clippy::redundant_clone,
+    clippy::too_many_arguments,
+    unused_variables
+)]
+pub fn __affine_relu_train_layer<T: Real>(
+    x: ArrayView2<T>,
+    w: ArrayView2<T>,
+    b: ArrayView1<T>,
+) -> (Array2<T>, AffineReluSaved<T>) {
+    #[allow(unused_imports)]
+    use ::backprop::ops;
+    const SITES: &[ops::Site] = &[
+        ops::Site::new("dot", "x.dot(&w)", file!(), 14, 13),
+        ops::Site::new("add", "x.dot(&w) + &b", file!(), 14, 13),
+    ];
+    const ORIGINS: &[ops::Origin] = &[
+        ops::Origin::new("x", "input", "x", file!(), 13, 29, false),
+        ops::Origin::new("w", "input", "w", file!(), 13, 47, false),
+        ops::Origin::new("b", "input", "b", file!(), 13, 65, false),
+        ops::Origin::new("x_dot_w", "`dot_mm`", "x.dot(&w)", file!(), 14, 13, false),
+        ops::Origin::new("z", "`add`", "x.dot(&w) + &b", file!(), 14, 13, false),
+        ops::Origin::new("out", "`relu`", "relu(z)", file!(), 15, 5, false),
+    ];
+    ops::guard(&x, &ORIGINS[0], &[]);
+    ops::guard(&w, &ORIGINS[1], &[]);
+    ops::guard(&b, &ORIGINS[2], &[]);
+    let x_dot_w = ops::dot_mm(&x, &w, &SITES[0]);
+    ops::guard(&x_dot_w, &ORIGINS[3], &[x.shape(), w.shape()]);
+    let z = ops::add(&x_dot_w, &b, &SITES[1]);
+    ops::guard(&z, &ORIGINS[4], &[x_dot_w.shape(), b.shape()]);
+    let out = ops::relu(&z);
+    ops::guard(&out, &ORIGINS[5], &[z.shape()]);
+    let relu_z_shape = ops::broadcast_shape_of::<
+        ::backprop::ndarray::Ix2,
+    >(&[b.shape(), x_dot_w.shape()]);
+    let x_dot_w_shape = x_dot_w.raw_dim();
+    let b_shape = b.raw_dim();
+    let saved = AffineReluSaved {
+        x: x.to_owned(),
+        w: ::core::default::Default::default(),
+        z,
+        relu_z_shape,
+        x_dot_w_shape,
+        b_shape,
+        __params_lent: true,
+    };
+    (out, saved)
+}
 const _: () = {
     #[doc(hidden)]
     #[allow(non_camel_case_types)]
@@ -456,7 +513,7 @@ const _: () = {
         #[allow(unused_variables)]
         fn forward_train(&mut self, x: &Self::Input) -> (Self::Output, Self::Saved) {
             let (w, b) = __backprop_affine_relu_fields::<T>(self);
-            affine_relu_train(x.view(), w.value.view(), b.value.view())
+            __affine_relu_train_layer(x.view(), w.value.view(), b.value.view())
         }
         #[allow(unused_variables)]
         fn forward_view(
@@ -474,7 +531,7 @@ const _: () = {
         ) -> Option<(Self::Output, Self::Saved)> {
             let x = x.into_dimensionality::<::backprop::ndarray::Ix2>().ok()?;
             let (w, b) = __backprop_affine_relu_fields::<T>(self);
-            Some(affine_relu_train(x, w.value.view(), b.value.view()))
+            Some(__affine_relu_train_layer(x, w.value.view(), b.value.view()))
         }
         #[allow(unused_variables)]
         fn backward(
@@ -482,8 +539,18 @@ const _: () = {
             saved: Self::Saved,
             d_out: &Self::Output,
         ) -> Self::InputGrad {
-            let grads = affine_relu_backward(&saved, d_out.view());
             let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
+            let mut saved = saved;
+            ::core::mem::swap(&mut saved.w, &mut w.value);
+            saved.__params_lent = false;
+            let grads = ::std::panic::catch_unwind(
+                ::std::panic::AssertUnwindSafe(|| affine_relu_backward(
+                    &saved,
+                    d_out.view(),
+                )),
+            );
+            ::core::mem::swap(&mut saved.w, &mut w.value);
+            let grads = grads.unwrap_or_else(|panic| ::std::panic::resume_unwind(panic));
             w.accumulate(&grads.w);
             b.accumulate(&grads.b);
             grads.x
@@ -491,7 +558,18 @@ const _: () = {
         #[allow(unused_variables)]
         fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
             let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
-            __affine_relu_backward_params::<T>(&saved, d_out.view(), (w, b));
+            let mut saved = saved;
+            ::core::mem::swap(&mut saved.w, &mut w.value);
+            saved.__params_lent = false;
+            let grads = ::std::panic::catch_unwind(
+                ::std::panic::AssertUnwindSafe(|| __affine_relu_backward_params::<
+                    T,
+                >(&saved, d_out.view(), (&mut *w, &mut *b))),
+            );
+            ::core::mem::swap(&mut saved.w, &mut w.value);
+            if let Err(panic) = grads {
+                ::std::panic::resume_unwind(panic)
+            }
         }
     }
 };
