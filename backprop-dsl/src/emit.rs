@@ -2077,6 +2077,11 @@ impl Emitter<'_> {
     fn train_fn(&self, lend: bool) -> TokenStream {
         let krate = &self.krate;
         let vis = &self.def.vis;
+        // A layer's function has one forward body, the lending one: its
+        // `NAME_train` copies the lent parameters in after it.
+        if !lend && !self.lent_params().is_empty() {
+            return self.train_from_layer_train();
+        }
         let train = if lend {
             self.layer_train_name()
         } else {
@@ -2508,13 +2513,48 @@ impl Emitter<'_> {
             .enumerate()
             .skip(self.layer_inputs)
             .filter(|&(i, input)| {
-                matches!(self.def.inputs[i].kind, InputKind::Float(r, _) if r > 0)
+                // A view or a reference, which `NAME_train` copies after lending.
+                matches!(self.def.inputs[i].kind, InputKind::Float(r, Pass::View | Pass::Ref) if r > 0)
                     && self.g.grads.get(i).is_some_and(|g| g.is_some())
                     && self.saved.contains(&input.node)
                     && !self.g.outputs.contains(&input.node)
             })
             .map(|(i, input)| (input.node, self.def.inputs[i].name.clone()))
             .collect()
+    }
+
+    /// `NAME_train` for a layer's function: the lending training forward,
+    /// then a copy of each parameter it lent, so that the `Saved` stands alone.
+    fn train_from_layer_train(&self) -> TokenStream {
+        let vis = &self.def.vis;
+        let train = self.item_name("_train");
+        let layer_train = self.layer_train_name();
+        let saved_ty = self.struct_name("Saved");
+        let (imp, _, wh) = self.generics();
+        let (_, sty, _) = self.struct_generics();
+        let inputs = &self.def.params;
+        let out_ty = self.output_ty();
+        let names = self.def.inputs.iter().map(|i| &i.name);
+        let copies = self.lent_params().into_iter().map(|(v, input)| {
+            let field = &self.names[v];
+            quote!(saved.#field = #input.to_owned();)
+        });
+        let fname = self.fn_name().to_string();
+        let doc = format!(
+            " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
+        );
+        let allows = self.user_allows();
+        quote! {
+            #[doc = #doc]
+            #allows
+            #[allow(clippy::too_many_arguments)]
+            #vis fn #train #imp (#inputs) -> (#out_ty, #saved_ty #sty) #wh {
+                let (out, mut saved) = #layer_train(#(#names),*);
+                #(#copies)*
+                saved.__params_lent = false;
+                (out, saved)
+            }
+        }
     }
 
     fn layer_train_name(&self) -> Ident {
