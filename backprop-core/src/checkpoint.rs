@@ -368,16 +368,7 @@ impl<T: Real> PreparedLoad<T> {
     /// Writes the values into the model (checked against it already) and
     /// returns the extra tensors and the metadata.
     pub fn apply(self, model: &mut dyn Parameters<T>) -> Loaded<T> {
-        let values = self.values;
-        visit_all(model, &mut |name, mut value| {
-            // Shapes were checked; the guard only keeps a model that changes its
-            // shapes between two visits from panicking here.
-            if let Some(array) = values.get(name)
-                && value.shape() == array.shape()
-            {
-                value.assign(array);
-            }
-        });
+        write_values(model, &self.values);
         self.loaded
     }
 }
@@ -606,6 +597,19 @@ fn check_names<'a>(
         }),
         None => Ok(()),
     }
+}
+
+/// Writes each checked value into the parameter or buffer of its name.
+fn write_values<T: Real>(model: &mut dyn Parameters<T>, values: &HashMap<String, ArrayD<T>>) {
+    visit_all(model, &mut |name, mut value| {
+        // Shapes were checked; the guard only keeps a model that changes its
+        // shapes between two visits from panicking here.
+        if let Some(array) = values.get(name)
+            && value.shape() == array.shape()
+        {
+            value.assign(array);
+        }
+    });
 }
 
 /// Calls `f` with every parameter value, then every buffer, of `model`.

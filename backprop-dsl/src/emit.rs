@@ -42,6 +42,8 @@ struct Emitter<'a> {
     /// For a backward temporary read by exactly one node (and neither returned
     /// nor saved), that node: it may take the value by move.
     last_use: Vec<Option<ValueId>>,
+    /// Per node, the nodes that read it, in order.
+    readers: Vec<Vec<ValueId>>,
     /// For a backward temporary that every reader only borrows while it runs,
     /// its last reader: a loop there may write its result over the temporary's
     /// buffer ([`Emitter::reused_operand`]).
@@ -77,7 +79,8 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
             .collect(),
         names: Vec::new(),
         saved: Vec::new(),
-        last_use: sole_backward_reader(g),
+        last_use: Vec::new(),
+        readers: readers_of(g),
         last_reader: Vec::new(),
         float: g.sig.float.clone(),
         krate: opts.krate.to_token_stream(),
@@ -92,6 +95,7 @@ pub fn emit(g: &Graph, opts: &Options, lints: &[crate::Diagnostic]) -> Emitted {
     };
     e.assign_names();
     e.saved = e.saved_values();
+    e.last_use = e.sole_readers();
     e.last_reader = e.last_readers();
     let (backward_fn, backward_text) = e.backward_fn();
     let mut tokens = TokenStream::new();
@@ -229,29 +233,15 @@ fn n_args(n: &Node, fused: &Fused, args: &[ValueId]) -> Vec<ValueId> {
         .collect()
 }
 
-/// For each backward array computed in the backward body (not a seed, not a
-/// gradient it returns), its reader when it has exactly one.
-fn sole_backward_reader(g: &Graph) -> Vec<Option<ValueId>> {
+/// Per node, the nodes that read it, in order.
+fn readers_of(g: &Graph) -> Vec<Vec<ValueId>> {
     let mut readers: Vec<Vec<ValueId>> = vec![Vec::new(); g.nodes.len()];
     for (id, n) in g.nodes.iter().enumerate() {
         for &a in &n.args {
             readers[a].push(id);
         }
     }
-    let returned: HashSet<ValueId> = g.grads.iter().flatten().copied().collect();
-    (0..g.nodes.len())
-        .map(|v| {
-            let n = &g.nodes[v];
-            let temporary = n.backward
-                && !returned.contains(&v)
-                && !matches!(n.op, Op::Grad(GradOp::Seed(_)))
-                && matches!(n.ty, Ty::Float(_));
-            match readers[v].as_slice() {
-                [only] if temporary => Some(*only),
-                _ => None,
-            }
-        })
-        .collect()
+    readers
 }
 
 /// The arguments of a loop it reads element by element (not a stretch's target
@@ -355,12 +345,7 @@ impl Emitter<'_> {
         };
         let grad_of: HashMap<ValueId, ValueId> =
             self.g.grad_of.iter().map(|&(f, b)| (b, f)).collect();
-        let mut readers: Vec<Vec<ValueId>> = vec![Vec::new(); self.g.nodes.len()];
-        for (id, n) in self.g.nodes.iter().enumerate() {
-            for &a in &n.args {
-                readers[a].push(id);
-            }
-        }
+        let readers = &self.readers;
         let mut names: Vec<String> = Vec::with_capacity(self.g.nodes.len());
         for (id, n) in self.g.nodes.iter().enumerate() {
             let output = self.g.outputs.iter().position(|&o| o == id);
@@ -1900,31 +1885,50 @@ impl Emitter<'_> {
         }
     }
 
-    /// Per node, its last reader when it is a float temporary (in the backward:
-    /// neither returned nor a seed; in the forward: neither an output nor
-    /// saved) whose every reader makes a new array from it without keeping a
-    /// borrow: the place after which its buffer is free.
-    fn last_readers(&self) -> Vec<Option<ValueId>> {
-        let mut readers: Vec<Vec<ValueId>> = vec![Vec::new(); self.g.nodes.len()];
-        for (id, n) in self.g.nodes.iter().enumerate() {
-            for &a in &n.args {
-                readers[a].push(id);
-            }
-        }
+    /// Per node, whether it is a float array this function makes and drops: in
+    /// the backward, neither a gradient it returns nor a seed; in the forward,
+    /// neither an output nor saved.
+    fn temporaries(&self) -> Vec<bool> {
         let returned: HashSet<ValueId> = self.g.grads.iter().flatten().copied().collect();
         let kept: HashSet<ValueId> = self.g.outputs.iter().chain(&self.saved).copied().collect();
-        (0..self.g.nodes.len())
-            .map(|v| {
-                let n = &self.g.nodes[v];
-                let temporary = matches!(n.ty, Ty::Float(_))
+        self.g
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(v, n)| {
+                matches!(n.ty, Ty::Float(_))
                     && if n.backward {
                         !returned.contains(&v) && !matches!(n.op, Op::Grad(GradOp::Seed(_)))
                     } else {
                         !kept.contains(&v)
-                    };
-                let borrows_only = readers[v].iter().all(|&r| self.makes_new_array(r));
-                let last = readers[v].iter().copied().max()?;
-                (temporary && borrows_only).then_some(last)
+                    }
+            })
+            .collect()
+    }
+
+    /// For each backward temporary, its reader when it has exactly one (which
+    /// may then take it by move).
+    fn sole_readers(&self) -> Vec<Option<ValueId>> {
+        let temporary = self.temporaries();
+        (0..self.g.nodes.len())
+            .map(|v| match self.readers[v].as_slice() {
+                [only] if self.g.nodes[v].backward && temporary[v] => Some(*only),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Per temporary whose every reader makes a new array from it without
+    /// keeping a borrow, its last reader: the place after which its buffer is
+    /// free.
+    fn last_readers(&self) -> Vec<Option<ValueId>> {
+        let temporary = self.temporaries();
+        (0..self.g.nodes.len())
+            .map(|v| {
+                let readers = &self.readers[v];
+                let borrows_only = readers.iter().all(|&r| self.makes_new_array(r));
+                let last = readers.iter().copied().max()?;
+                (temporary[v] && borrows_only).then_some(last)
             })
             .collect()
     }
@@ -2123,8 +2127,9 @@ impl Emitter<'_> {
             .collect();
         let out = self.output_exprs(true);
         let mut saved_marker_init = self.marker_init(self.saved_uses_float());
-        if !self.lent_params().is_empty() {
-            saved_marker_init.extend(quote!(__params_lent: #lend,));
+        // (Only the lending training forward gets here with lent parameters.)
+        if !lent.is_empty() {
+            saved_marker_init.extend(quote!(__params_lent: true,));
         }
         let fname = self.fn_name().to_string();
         let doc = format!(
@@ -2487,7 +2492,7 @@ impl Emitter<'_> {
         };
         let kernel = &p.grads.get(*i)?.kernel;
         let once = params.iter().filter(|&&(_, g)| g == v).count() == 1;
-        let read = self.g.nodes.iter().any(|n| n.args.contains(&v));
+        let read = !self.readers[v].is_empty();
         if !matches!(kernel.name, "dot_tm" | "dot_mt") || !once || read {
             return None;
         }

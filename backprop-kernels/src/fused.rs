@@ -279,16 +279,7 @@ macro_rules! zip_loops {
                         move || $slices(out, $a0, ($($a,)*), f),
                     );
                 };
-                if threads && parallel(len) {
-                    // A chunk per thread; each element depends on its own
-                    // position only, so the result is the same bits however it is split.
-                    let chunk = len.div_ceil(loop_threads());
-                    out.par_chunks_mut(chunk)
-                        .enumerate()
-                        .for_each(|(c, out)| run(out, c * chunk));
-                } else {
-                    run(&mut out, 0);
-                }
+                split_run(&mut out, threads, run);
                 return Array::from_shape_vec(shape, out).expect("one element per position");
             }
             Zip::from($a0)$(.and($a))*.map_collect(|&$a0 $(, &$a)*| f($a0 $(, $a)*))
@@ -329,28 +320,18 @@ macro_rules! zip_loops {
                 // Stretched by broadcasting: the result is bigger than the buffer.
                 return $map_on(threads, &stretch(&$a0, shape), $($a,)* f);
             }
-            // (`from` is unused in a loop of one operand.)
-            #[allow(unused_variables)]
-            let run = |out: &mut [$A0], from: usize, rest: ($(&[$A],)*)| {
-                let ($($a,)*) = rest;
-                $(let $a = &$a[from..from + out.len()];)*
-                let f = &f;
-                math::dispatch(
-                    #[inline(always)]
-                    move || $update(out, ($($a,)*), f),
-                );
-            };
-            let len = $a0.len();
             if let (Some(out), $(Some($a),)*) = ($a0.as_slice_mut(), $(slice_of($a, shape.slice()),)*) {
-                if threads && parallel(len) {
-                    // Each element depends on its own position only: the same bits however split.
-                    let chunk = len.div_ceil(loop_threads());
-                    out.par_chunks_mut(chunk)
-                        .enumerate()
-                        .for_each(|(c, out)| run(out, c * chunk, ($($a,)*)));
-                } else {
-                    run(out, 0, ($($a,)*));
-                }
+                // (`from` is unused in a loop of one operand.)
+                #[allow(unused_variables)]
+                let run = |out: &mut [$A0], from: usize| {
+                    $(let $a = &$a[from..from + out.len()];)*
+                    let f = &f;
+                    math::dispatch(
+                        #[inline(always)]
+                        move || $update(out, ($($a,)*), f),
+                    );
+                };
+                split_run(out, threads, run);
                 return $a0;
             }
             Zip::from(&mut $a0)$(.and($a))*.for_each(|o, $(&$a),*| *o = f(*o $(, $a)*));
@@ -407,6 +388,21 @@ macro_rules! zip_loops {
             Zip::from(out).and($a0)$(.and($a))*.for_each(|o, &$a0 $(, &$a)*| *o = f($a0 $(, $a)*));
         }
     )*};
+}
+
+/// Runs `run(part, offset)` over `out`: whole, or, with `threads` and a big
+/// loop, a chunk per thread. Each element depends on its own position only, so
+/// the result is the same bits however it is split.
+#[inline(always)]
+fn split_run<R: Send>(out: &mut [R], threads: bool, run: impl Fn(&mut [R], usize) + Sync) {
+    if threads && parallel(out.len()) {
+        let chunk = out.len().div_ceil(loop_threads());
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(c, out)| run(out, c * chunk));
+    } else {
+        run(out, 0);
+    }
 }
 
 /// `a` as a slice when it is contiguous in standard order and has `shape`.

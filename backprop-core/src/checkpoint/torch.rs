@@ -30,7 +30,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use super::{
     CheckpointError, LoadOptions, Tensor, check_finite, decode_as, io_error, read_tensors,
-    visit_all, write_atomically,
+    visit_all, write_atomically, write_values,
 };
 use crate::{Parameters, Real};
 
@@ -142,12 +142,6 @@ pub fn load_torch<T: Real>(
             return Err(CheckpointError::UnexpectedTensor(tensor.name.clone()));
         }
     }
-    visit_all(model, &mut |name, mut value| {
-        if let Some(array) = values.get(name)
-            && value.shape() == array.shape()
-        {
-            value.assign(array);
-        }
-    });
+    write_values(model, &values);
     Ok(())
 }
