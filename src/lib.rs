@@ -120,7 +120,9 @@
 //! For a surrogate gradient, a straight-through estimator, or a faster rule
 //! written by hand, name your backward in the attribute. It takes what `_train`
 //! saved (which then holds every input, `saved.x`, beside what the derived
-//! backward needs) and the upstream gradient, and returns the `Grads` struct;
+//! backward needs; an input is kept as an [`ops::SavedArray`], which reads
+//! as the array: `&saved.x * &d_out`) and the upstream gradient, and returns
+//! the `Grads` struct;
 //! `NAME_backward` (and a layer's backward) calls it, and the derived one stays
 //! as `NAME_derived_backward`. It must be tested, so it needs `check(..)`: the
 //! generated test compares it with the derived backward and with finite

@@ -70,21 +70,22 @@ pub fn expand_item(file: &SourceFile, r: &Reviewed, options: Options) -> String 
     out
 }
 
-/// The names of the fields of the generated `Saved` struct, in order (the
-/// emitter's names for the saved values), without the float-type marker and
-/// the hidden flag of a layer's lent parameters (`__params_lent`).
-fn saved_fields(tokens: &proc_macro2::TokenStream) -> Option<Vec<String>> {
+/// The fields of the generated `Saved` struct, in order (the emitter's names
+/// for the saved values), without the float-type marker and the hidden flag of
+/// a layer's lent parameters (`__params_lent`): each name, and whether the
+/// field is a copy shared between calls given the same values (`SavedArray`).
+fn saved_fields(tokens: &proc_macro2::TokenStream) -> Option<Vec<(String, bool)>> {
     let file: syn::File = syn::parse2(tokens.clone()).ok()?;
     file.items.iter().find_map(|item| match item {
         syn::Item::Struct(s) if s.ident.to_string().ends_with("Saved") => Some(
             s.fields
                 .iter()
-                .filter(|f| {
+                .filter_map(|f| {
                     let ty = quote::ToTokens::to_token_stream(&f.ty).to_string();
-                    !ty.contains("PhantomData")
+                    let name = f.ident.as_ref()?.to_string();
+                    (!ty.contains("PhantomData") && !name.starts_with("__"))
+                        .then(|| (name, ty.contains("SavedArray")))
                 })
-                .filter_map(|f| f.ident.as_ref().map(|i| i.to_string()))
-                .filter(|name| !name.starts_with("__"))
                 .collect(),
         ),
         _ => None,
@@ -99,7 +100,7 @@ pub fn memory_plan(g: &Graph, emitted: &proc_macro2::TokenStream) -> String {
     let batch = shape::batch_dim(g);
     let fields = saved_fields(emitted).filter(|f| f.len() == saved.len());
     let name = |k: usize, v: ValueId| match &fields {
-        Some(f) => f[k].clone(),
+        Some(f) => f[k].0.clone(),
         None => g.nodes[v].name.clone().unwrap_or_else(|| format!("%{v}")),
     };
     let batch_text = batch.as_deref().unwrap_or("(none)");
@@ -157,6 +158,18 @@ pub fn memory_plan(g: &Graph, emitted: &proc_macro2::TokenStream) -> String {
         format!("{fixed}{unknown}"),
     ]);
     out.push_str(&table(&rows));
+    let shared: Vec<String> = fields
+        .iter()
+        .flatten()
+        .filter(|(_, shared)| *shared)
+        .map(|(name, _)| format!("`{name}`"))
+        .collect();
+    if !shared.is_empty() {
+        out.push_str(&format!(
+            "copies shared by the `Saved`s of calls given the same values (`ops::save`; a loop over time steps keeps one of the weights and of each state): {}\n",
+            shared.join(", ")
+        ));
+    }
     if fields.is_none() {
         out.push_str("(the generated `Saved` struct did not match: names are the IR's)\n");
     }

@@ -580,6 +580,16 @@ impl Emitter<'_> {
                 let callee = self.callee(c);
                 quote!(<#callee>::Saved)
             }
+            // A copy of an input or an output, shared with other `Saved`s given
+            // the same values (the next time step's input is this one's output).
+            _ if self.saved_copy(v) => {
+                let elem = match n.ty {
+                    Ty::Float(_) => self.float.clone(),
+                    _ => quote!(usize),
+                };
+                let (k, ix) = (&self.krate, self.ix(n.ty.rank().unwrap_or(0)));
+                quote!(#k::ops::SavedArray<#elem, #ix>)
+            }
             _ => self.value_ty(n.ty),
         }
     }
@@ -2118,7 +2128,8 @@ impl Emitter<'_> {
                 let n = &self.g.nodes[v];
                 let value = match (n.op.clone(), n.ty) {
                     _ if lent.contains(&v) => quote!(::core::default::Default::default()),
-                    (Op::Input(_), Ty::Float(_) | Ty::Int(_)) => quote!(#name.to_owned()),
+                    (Op::Input(i), Ty::Float(_) | Ty::Int(_)) => self.save_input(i),
+                    _ if self.saved_copy(v) => quote!(ops::save(&#name)),
                     _ if self.g.outputs.contains(&v) => quote!(#name.clone()),
                     _ => return quote!(#name),
                 };
@@ -2528,6 +2539,29 @@ impl Emitter<'_> {
             .collect()
     }
 
+    /// Whether `Saved` keeps a copy of `v`, as an `ops::SavedArray`: an array
+    /// input, or an output that the caller gets too.
+    fn saved_copy(&self, v: ValueId) -> bool {
+        let n = &self.g.nodes[v];
+        match n.op {
+            Op::Input(_) => matches!(n.ty, Ty::Float(_) | Ty::Int(_)),
+            _ => matches!(n.ty, Ty::Float(_)) && self.g.outputs.contains(&v),
+        }
+    }
+
+    /// The copy of array input `i` that `Saved` keeps (`ops::save`, which
+    /// shares one copy between `Saved`s given the same values).
+    fn save_input(&self, i: usize) -> TokenStream {
+        let (input, k) = (&self.def.inputs[i], &self.krate);
+        let name = &input.name;
+        match input.kind {
+            InputKind::Float(_, Pass::Ref) | InputKind::Int(_, Pass::Ref) => {
+                quote!(#k::ops::save(#name))
+            }
+            _ => quote!(#k::ops::save(&#name)),
+        }
+    }
+
     /// `NAME_train` for a layer's function: the lending training forward,
     /// then a copy of each parameter it lent, so that the `Saved` stands alone.
     fn train_from_layer_train(&self) -> TokenStream {
@@ -2540,9 +2574,13 @@ impl Emitter<'_> {
         let inputs = &self.def.params;
         let out_ty = self.output_ty();
         let names = self.def.inputs.iter().map(|i| &i.name);
-        let copies = self.lent_params().into_iter().map(|(v, input)| {
+        let copies = self.lent_params().into_iter().map(|(v, _)| {
             let field = &self.names[v];
-            quote!(saved.#field = #input.to_owned();)
+            let save = match self.g.nodes[v].op {
+                Op::Input(i) => self.save_input(i),
+                _ => quote!(::core::default::Default::default()),
+            };
+            quote!(saved.#field = #save;)
         });
         let fname = self.fn_name().to_string();
         let doc = format!(
@@ -3172,7 +3210,7 @@ impl Emitter<'_> {
                 .iter()
                 .map(|(v, input)| {
                     let field = &self.names[*v];
-                    quote!(::core::mem::swap(&mut saved.#field, &mut #input.value);)
+                    quote!(saved.#field.swap(&mut #input.value);)
                 })
                 .collect();
             quote! {

@@ -25,6 +25,7 @@ mod linalg;
 pub mod math;
 mod real;
 mod reduce;
+mod saved;
 mod site;
 
 pub use backprop_spec::{Compare, ELEMENTWISE, Elementwise, Param, Uses};
@@ -44,4 +45,5 @@ pub use linalg::*;
 pub use ndarray::Axis;
 pub use real::{ArrayElem, FloatArray, FloatView, Real};
 pub use reduce::*;
+pub use saved::{SavedArray, SavedElem, save};
 pub use site::{ShapeMismatch, Site, check_not_lent, check_upstream, unavailable};

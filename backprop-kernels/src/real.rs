@@ -27,6 +27,7 @@ pub trait Real:
     + Send
     + Sync
     + crate::math::Elementary
+    + crate::saved::SavedElem
     + 'static
 {
     /// The value of an `f64` literal in this type (rounded for `f32`).

@@ -42,9 +42,9 @@ pub fn affine_relu<T: Real>(
 #[derive(Clone, Debug)]
 pub struct AffineReluSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `w`: the input `w`, a 2-D float array.
-    pub w: ::backprop::ndarray::Array2<T>,
+    pub w: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `z`: `x.dot(&w) + &b` on line 14, a 2-D float array.
     pub z: ::backprop::ndarray::Array2<T>,
     /// `relu_z_shape`: the shape of `relu(z)` on line 15.
@@ -75,7 +75,7 @@ pub fn affine_relu_train<T: Real>(
     b: ArrayView1<T>,
 ) -> (Array2<T>, AffineReluSaved<T>) {
     let (out, mut saved) = __affine_relu_train_layer(x, w, b);
-    saved.w = w.to_owned();
+    saved.w = ::backprop::ops::save(&w);
     saved.__params_lent = false;
     (out, saved)
 }
@@ -358,7 +358,7 @@ pub fn __affine_relu_train_layer<T: Real>(
     let x_dot_w_shape = x_dot_w.raw_dim();
     let b_shape = b.raw_dim();
     let saved = AffineReluSaved {
-        x: x.to_owned(),
+        x: ::backprop::ops::save(&x),
         w: ::core::default::Default::default(),
         z,
         relu_z_shape,
@@ -501,7 +501,7 @@ const _: () = {
         ) -> Self::InputGrad {
             let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
             let mut saved = saved;
-            ::core::mem::swap(&mut saved.w, &mut w.value);
+            saved.w.swap(&mut w.value);
             saved.__params_lent = false;
             let grads = ::std::panic::catch_unwind(
                 ::std::panic::AssertUnwindSafe(|| affine_relu_backward(
@@ -509,7 +509,7 @@ const _: () = {
                     d_out.view(),
                 )),
             );
-            ::core::mem::swap(&mut saved.w, &mut w.value);
+            saved.w.swap(&mut w.value);
             let grads = grads.unwrap_or_else(|panic| ::std::panic::resume_unwind(panic));
             w.accumulate(&grads.w);
             b.accumulate(&grads.b);
@@ -519,14 +519,14 @@ const _: () = {
         fn backward_params(&mut self, saved: Self::Saved, d_out: &Self::Output) {
             let (w, b) = __backprop_affine_relu_fields_mut::<T>(self);
             let mut saved = saved;
-            ::core::mem::swap(&mut saved.w, &mut w.value);
+            saved.w.swap(&mut w.value);
             saved.__params_lent = false;
             let grads = ::std::panic::catch_unwind(
                 ::std::panic::AssertUnwindSafe(|| __affine_relu_backward_params::<
                     T,
                 >(&saved, d_out.view(), (&mut *w, &mut *b))),
             );
-            ::core::mem::swap(&mut saved.w, &mut w.value);
+            saved.w.swap(&mut w.value);
             if let Err(panic) = grads {
                 ::std::panic::resume_unwind(panic)
             }

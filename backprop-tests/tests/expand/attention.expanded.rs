@@ -73,9 +73,9 @@ pub fn attention<T: Real>(
 #[derive(Clone, Debug)]
 pub struct AttentionSaved<T: Real> {
     /// `q`: the input `q`, a 2-D float array.
-    pub q: ::backprop::ndarray::Array2<T>,
+    pub q: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `v`: the input `v`, a 2-D float array.
-    pub v: ::backprop::ndarray::Array2<T>,
+    pub v: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `scale`: the input `scale`, a float scalar.
     pub scale: T,
     /// `k_t`: `k.t()` on line 6, a 2-D float array.
@@ -164,8 +164,8 @@ pub fn attention_train<T: Real>(
     ops::guard(&out, &ORIGINS[7], &[weights.shape(), v.shape()]);
     let out_shape = out.raw_dim();
     let saved = AttentionSaved {
-        q: q.to_owned(),
-        v: v.to_owned(),
+        q: ::backprop::ops::save(&q),
+        v: ::backprop::ops::save(&v),
         scale,
         k_t,
         weights,

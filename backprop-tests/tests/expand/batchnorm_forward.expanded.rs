@@ -142,9 +142,9 @@ pub fn batchnorm_forward<T: Real>(
 #[derive(Clone, Debug)]
 pub struct BatchnormForwardSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `gamma`: the input `gamma`, a 1-D float array.
-    pub gamma: ::backprop::ndarray::Array1<T>,
+    pub gamma: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix1>,
     /// `mu`: `x.mean_axis(Axis(0))` on line 10, a 1-D float array.
     pub mu: ::backprop::ndarray::Array1<T>,
     /// `t6`: `(var + 1e-5).sqrt()` on line 13, a 1-D float array.
@@ -319,8 +319,8 @@ pub fn batchnorm_forward_train<T: Real>(
     let gamma_shape = gamma.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = BatchnormForwardSaved {
-        x: x.to_owned(),
-        gamma: gamma.to_owned(),
+        x: ::backprop::ops::save(&x),
+        gamma: ::backprop::ops::save(&gamma),
         mu,
         t6,
         t8,

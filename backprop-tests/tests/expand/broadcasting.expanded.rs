@@ -73,13 +73,13 @@ pub fn broadcasting<T: Real>(
 #[derive(Clone, Debug)]
 pub struct BroadcastingSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `row`: the input `row`, a 1-D float array.
-    pub row: ::backprop::ndarray::Array1<T>,
+    pub row: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix1>,
     /// `col`: the input `col`, a 2-D float array.
-    pub col: ::backprop::ndarray::Array2<T>,
+    pub col: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `scale`: the input `scale`, a 0-d float array.
-    pub scale: ::backprop::ndarray::Array0<T>,
+    pub scale: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix0>,
     /// `t6`: the shape of `shifted * scale / (both.square() + 1.0)` on line 13.
     pub t6: ::backprop::ndarray::Ix2,
     /// `t7`: the shape of `both.square() + 1.0` on line 13.
@@ -193,10 +193,10 @@ pub fn broadcasting_train<T: Real>(
     >(&[x.shape(), row.shape()]);
     let x_shape = x.raw_dim();
     let saved = BroadcastingSaved {
-        x: x.to_owned(),
-        row: row.to_owned(),
-        col: col.to_owned(),
-        scale: scale.to_owned(),
+        x: ::backprop::ops::save(&x),
+        row: ::backprop::ops::save(&row),
+        col: ::backprop::ops::save(&col),
+        scale: ::backprop::ops::save(&scale),
         t6,
         t7,
         x_plus_row_minus_col_shape,

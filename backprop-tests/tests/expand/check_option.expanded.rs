@@ -68,7 +68,7 @@ pub fn loss<T: Real>(x: ArrayView2<T>, labels: ArrayView1<usize>) -> T {
 #[derive(Clone, Debug)]
 pub struct LossSaved<T: Real> {
     /// `labels`: the input `labels`, a 1-D integer array.
-    pub labels: ::backprop::ndarray::Array1<usize>,
+    pub labels: ::backprop::ops::SavedArray<usize, ::backprop::ndarray::Ix1>,
     /// `log_softmax_x`: `log_softmax(x, Axis(1))` on line 6, a 2-D float array.
     pub log_softmax_x: ::backprop::ndarray::Array2<T>,
     /// `picked_log_softmax_x_shape`: the shape of `pick(log_softmax(x, Axis(1)), &labels)` on line 6.
@@ -150,7 +150,7 @@ pub fn loss_train<T: Real>(
     let picked_log_softmax_x_shape = picked_log_softmax_x.raw_dim();
     let x_shape = x.raw_dim();
     let saved = LossSaved {
-        labels: labels.to_owned(),
+        labels: ::backprop::ops::save(&labels),
         log_softmax_x,
         picked_log_softmax_x_shape,
         x_shape,

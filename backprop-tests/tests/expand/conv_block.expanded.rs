@@ -92,9 +92,9 @@ pub fn conv_block<T: Real>(
 #[derive(Clone, Debug)]
 pub struct ConvBlockSaved<T: Real> {
     /// `x`: the input `x`, a 4-D float array.
-    pub x: ::backprop::ndarray::Array4<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix4>,
     /// `w`: the input `w`, a 4-D float array.
-    pub w: ::backprop::ndarray::Array4<T>,
+    pub w: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix4>,
     /// `t5`: a usize computed on line 7.
     pub t5: usize,
     /// `z`: `conv2d(x, w, 1, 1) + &bias` on line 7, a 4-D float array.
@@ -102,7 +102,7 @@ pub struct ConvBlockSaved<T: Real> {
     /// `relu_z`: `relu(z)` on line 8, a 4-D float array.
     pub relu_z: ::backprop::ndarray::Array4<T>,
     /// `out`: `max_pool2(relu(z))` on line 8, a 4-D float array.
-    pub out: ::backprop::ndarray::Array4<T>,
+    pub out: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix4>,
     /// `out_shape`: the shape of `max_pool2(relu(z))` on line 8.
     pub out_shape: ::backprop::ndarray::Ix4,
     /// `conv_x_shape`: the shape of `conv2d(x, w, 1, 1)` on line 7.
@@ -216,12 +216,12 @@ pub fn conv_block_train<T: Real>(
     let x_shape = x.raw_dim();
     let w_shape = w.raw_dim();
     let saved = ConvBlockSaved {
-        x: x.to_owned(),
-        w: w.to_owned(),
+        x: ::backprop::ops::save(&x),
+        w: ::backprop::ops::save(&w),
         t5,
         z,
         relu_z,
-        out: out.clone(),
+        out: ops::save(&out),
         out_shape,
         conv_x_shape,
         bias_shape,

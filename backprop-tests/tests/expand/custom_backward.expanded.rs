@@ -29,9 +29,9 @@ pub fn scale<T: Real>(x: ArrayView2<T>, s: T) -> Array2<T> {
 #[derive(Clone, Debug)]
 pub struct ScaleSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `s`: the input `s`, a 0-d float array.
-    pub s: ::backprop::ndarray::Array0<T>,
+    pub s: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix0>,
     /// `x_times_s_shape`: the shape of `x * s` on line 7.
     pub x_times_s_shape: ::backprop::ndarray::Ix2,
     /// `x_shape`: the shape of `x` on line 7.
@@ -75,8 +75,8 @@ pub fn scale_train<T: Real>(x: ArrayView2<T>, s: T) -> (Array2<T>, ScaleSaved<T>
     let x_shape = x.raw_dim();
     let s_shape = s.raw_dim();
     let saved = ScaleSaved {
-        x: x.to_owned(),
-        s: s.to_owned(),
+        x: ::backprop::ops::save(&x),
+        s: ::backprop::ops::save(&s),
         x_times_s_shape,
         x_shape,
         s_shape,

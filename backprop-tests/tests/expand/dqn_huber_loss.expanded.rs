@@ -131,13 +131,13 @@ pub fn dqn_huber_loss<T: Real>(
 #[derive(Clone, Debug)]
 pub struct DqnHuberLossSaved<T: Real> {
     /// `s`: the input `s`, a 2-D float array.
-    pub s: ::backprop::ndarray::Array2<T>,
+    pub s: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `w1`: the input `w1`, a 2-D float array.
-    pub w1: ::backprop::ndarray::Array2<T>,
+    pub w1: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `w2`: the input `w2`, a 2-D float array.
-    pub w2: ::backprop::ndarray::Array2<T>,
+    pub w2: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `actions`: the input `actions`, a 1-D integer array.
-    pub actions: ::backprop::ndarray::Array1<usize>,
+    pub actions: ::backprop::ops::SavedArray<usize, ::backprop::ndarray::Ix1>,
     /// `s_dot_w1_plus_b1`: `s.dot(&w1) + &b1` on line 14, a 2-D float array.
     pub s_dot_w1_plus_b1: ::backprop::ndarray::Array2<T>,
     /// `h`: `relu(s.dot(&w1) + &b1)` on line 14, a 2-D float array.
@@ -310,10 +310,10 @@ pub fn dqn_huber_loss_train<T: Real>(
     let s_dot_w1_shape = s_dot_w1.raw_dim();
     let b1_shape = b1.raw_dim();
     let saved = DqnHuberLossSaved {
-        s: s.to_owned(),
-        w1: w1.to_owned(),
-        w2: w2.to_owned(),
-        actions: actions.to_owned(),
+        s: ::backprop::ops::save(&s),
+        w1: ::backprop::ops::save(&w1),
+        w2: ::backprop::ops::save(&w2),
+        actions: ::backprop::ops::save(&actions),
         s_dot_w1_plus_b1,
         h,
         target_minus_q_taken,

@@ -61,7 +61,7 @@ pub fn elementwise_chain<T: Real>(x: ArrayView2<T>) -> T {
 #[derive(Clone, Debug)]
 pub struct ElementwiseChainSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `x_shape`: the shape of `gated + squashed - damped` on line 9.
     pub x_shape: ::backprop::ndarray::Ix2,
 }
@@ -130,7 +130,7 @@ pub fn elementwise_chain_train<T: Real>(
     ops::guard(&out, &ORIGINS[1], &[x.shape()]);
     let x_shape = x.raw_dim();
     let saved = ElementwiseChainSaved {
-        x: x.to_owned(),
+        x: ::backprop::ops::save(&x),
         x_shape,
     };
     (out.into_scalar(), saved)

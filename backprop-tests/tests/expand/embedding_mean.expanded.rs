@@ -56,9 +56,9 @@ pub fn embedding_mean<T: Real>(
 #[derive(Clone, Debug)]
 pub struct EmbeddingMeanSaved<T: Real> {
     /// `ids`: the input `ids`, a 1-D integer array.
-    pub ids: ::backprop::ndarray::Array1<usize>,
+    pub ids: ::backprop::ops::SavedArray<usize, ::backprop::ndarray::Ix1>,
     /// `w`: the input `w`, a 1-D float array.
-    pub w: ::backprop::ndarray::Array1<T>,
+    pub w: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix1>,
     /// `mean_axis_rows`: `rows.mean_axis(Axis(0))` on line 7, a 1-D float array.
     pub mean_axis_rows: ::backprop::ndarray::Array1<T>,
     /// `rows_shape`: the shape of `rows(table, &ids)` on line 6.
@@ -127,8 +127,8 @@ pub fn embedding_mean_train<T: Real>(
     let rows_shape = rows.raw_dim();
     let table_shape = table.raw_dim();
     let saved = EmbeddingMeanSaved {
-        ids: ids.to_owned(),
-        w: w.to_owned(),
+        ids: ::backprop::ops::save(&ids),
+        w: ::backprop::ops::save(&w),
         mean_axis_rows,
         rows_shape,
         table_shape,

@@ -77,13 +77,13 @@ pub fn gate<T: Real>(
 #[derive(Clone, Debug)]
 pub struct GateSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `h`: the input `h`, a 2-D float array.
-    pub h: ::backprop::ndarray::Array2<T>,
+    pub h: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `wx`: the input `wx`, a 2-D float array.
-    pub wx: ::backprop::ndarray::Array2<T>,
+    pub wx: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `wh`: the input `wh`, a 2-D float array.
-    pub wh: ::backprop::ndarray::Array2<T>,
+    pub wh: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `t8`: the shape of `x.dot(&wx) + h.dot(&wh) + &b` on line 12.
     pub t8: ::backprop::ndarray::Ix2,
     /// `x_dot_wx_plus_h_dot_wh_shape`: the shape of `x.dot(&wx) + h.dot(&wh)` on line 12.
@@ -190,10 +190,10 @@ pub fn gate_train<T: Real>(
     let x_dot_wx_shape = x_dot_wx.raw_dim();
     let h_dot_wh_shape = h_dot_wh.raw_dim();
     let saved = GateSaved {
-        x: x.to_owned(),
-        h: h.to_owned(),
-        wx: wx.to_owned(),
-        wh: wh.to_owned(),
+        x: ::backprop::ops::save(&x),
+        h: ::backprop::ops::save(&h),
+        wx: ::backprop::ops::save(&wx),
+        wh: ::backprop::ops::save(&wh),
         t8,
         x_dot_wx_plus_h_dot_wh_shape,
         b_shape,
@@ -672,7 +672,7 @@ pub fn gru_step<T: Real>(
 #[derive(Clone, Debug)]
 pub struct GruStepSaved<T: Real> {
     /// `h`: the input `h`, a 2-D float array.
-    pub h: ::backprop::ndarray::Array2<T>,
+    pub h: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `z`: `sigmoid(z_pre)` on line 32, a 2-D float array.
     pub z: ::backprop::ndarray::Array2<T>,
     /// `r`: `sigmoid(r_pre)` on line 34, a 2-D float array.
@@ -935,7 +935,7 @@ pub fn gru_step_train<T: Real>(
     let n_pre_shape = n_pre.raw_dim();
     let r_pre_shape = r_pre.raw_dim();
     let saved = GruStepSaved {
-        h: h.to_owned(),
+        h: ::backprop::ops::save(&h),
         z,
         r,
         n,

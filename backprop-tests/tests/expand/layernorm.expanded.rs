@@ -151,7 +151,7 @@ pub fn layernorm<T: Real>(
 #[derive(Clone, Debug)]
 pub struct LayernormSaved<T: Real> {
     /// `gamma`: the input `gamma`, a 1-D float array.
-    pub gamma: ::backprop::ndarray::Array1<T>,
+    pub gamma: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix1>,
     /// `centered`: `x - &mu` on line 7, a 2-D float array.
     pub centered: ::backprop::ndarray::Array2<T>,
     /// `t10`: `(var + 1e-5).sqrt()` on line 9, a 2-D float array.
@@ -350,7 +350,7 @@ pub fn layernorm_train<T: Real>(
     let x_shape = x.raw_dim();
     let mu_shape = mu.raw_dim();
     let saved = LayernormSaved {
-        gamma: gamma.to_owned(),
+        gamma: ::backprop::ops::save(&gamma),
         centered,
         t10,
         x_hat,

@@ -255,15 +255,15 @@ pub fn lstm_cell<T: Real>(
 #[derive(Clone, Debug)]
 pub struct LstmCellSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `h_prev`: the input `h_prev`, a 2-D float array.
-    pub h_prev: ::backprop::ndarray::Array2<T>,
+    pub h_prev: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `c_prev`: the input `c_prev`, a 2-D float array.
-    pub c_prev: ::backprop::ndarray::Array2<T>,
+    pub c_prev: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `wx`: the input `wx`, a 2-D float array.
-    pub wx: ::backprop::ndarray::Array2<T>,
+    pub wx: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `wh`: the input `wh`, a 2-D float array.
-    pub wh: ::backprop::ndarray::Array2<T>,
+    pub wh: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `hidden`: `h_prev.len_of(Axis(1))` on line 13, a usize.
     pub hidden: usize,
     /// `t10`: a usize computed on line 15.
@@ -618,11 +618,11 @@ pub fn lstm_cell_train<T: Real>(
     let x_dot_wx_shape = x_dot_wx.raw_dim();
     let h_prev_dot_wh_shape = h_prev_dot_wh.raw_dim();
     let saved = LstmCellSaved {
-        x: x.to_owned(),
-        h_prev: h_prev.to_owned(),
-        c_prev: c_prev.to_owned(),
-        wx: wx.to_owned(),
-        wh: wh.to_owned(),
+        x: ::backprop::ops::save(&x),
+        h_prev: ::backprop::ops::save(&h_prev),
+        c_prev: ::backprop::ops::save(&c_prev),
+        wx: ::backprop::ops::save(&wx),
+        wh: ::backprop::ops::save(&wh),
         hidden,
         t10,
         i,

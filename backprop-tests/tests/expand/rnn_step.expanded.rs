@@ -86,15 +86,15 @@ pub fn rnn_step<T: Real>(
 #[derive(Clone, Debug)]
 pub struct RnnStepSaved<T: Real> {
     /// `x`: the input `x`, a 2-D float array.
-    pub x: ::backprop::ndarray::Array2<T>,
+    pub x: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `h_prev`: the input `h_prev`, a 2-D float array.
-    pub h_prev: ::backprop::ndarray::Array2<T>,
+    pub h_prev: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `wx`: the input `wx`, a 2-D float array.
-    pub wx: ::backprop::ndarray::Array2<T>,
+    pub wx: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `wh`: the input `wh`, a 2-D float array.
-    pub wh: ::backprop::ndarray::Array2<T>,
+    pub wh: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `out`: `tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)` on line 12, a 2-D float array.
-    pub out: ::backprop::ndarray::Array2<T>,
+    pub out: ::backprop::ops::SavedArray<T, ::backprop::ndarray::Ix2>,
     /// `t8`: the shape of `tanh(x.dot(&wx) + h_prev.dot(&wh) + &b)` on line 12.
     pub t8: ::backprop::ndarray::Ix2,
     /// `t11`: the shape of `x.dot(&wx) + h_prev.dot(&wh)` on line 12.
@@ -210,11 +210,11 @@ pub fn rnn_step_train<T: Real>(
     let x_dot_wx_shape = x_dot_wx.raw_dim();
     let h_prev_dot_wh_shape = h_prev_dot_wh.raw_dim();
     let saved = RnnStepSaved {
-        x: x.to_owned(),
-        h_prev: h_prev.to_owned(),
-        wx: wx.to_owned(),
-        wh: wh.to_owned(),
-        out: out.clone(),
+        x: ::backprop::ops::save(&x),
+        h_prev: ::backprop::ops::save(&h_prev),
+        wx: ::backprop::ops::save(&wx),
+        wh: ::backprop::ops::save(&wh),
+        out: ops::save(&out),
         t8,
         t11,
         b_shape,

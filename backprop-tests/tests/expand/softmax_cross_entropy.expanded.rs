@@ -71,7 +71,7 @@ pub fn softmax_cross_entropy<T: Real>(
 #[derive(Clone, Debug)]
 pub struct SoftmaxCrossEntropySaved<T: Real> {
     /// `labels`: the input `labels`, a 1-D integer array.
-    pub labels: ::backprop::ndarray::Array1<usize>,
+    pub labels: ::backprop::ops::SavedArray<usize, ::backprop::ndarray::Ix1>,
     /// `log_probs`: `log_softmax(scores, Axis(1))` on line 6, a 2-D float array.
     pub log_probs: ::backprop::ndarray::Array2<T>,
     /// `picked_log_probs_shape`: the shape of `pick(log_probs, &labels)` on line 7.
@@ -153,7 +153,7 @@ pub fn softmax_cross_entropy_train<T: Real>(
     let picked_log_probs_shape = picked_log_probs.raw_dim();
     let scores_shape = scores.raw_dim();
     let saved = SoftmaxCrossEntropySaved {
-        labels: labels.to_owned(),
+        labels: ::backprop::ops::save(&labels),
         log_probs,
         picked_log_probs_shape,
         scores_shape,

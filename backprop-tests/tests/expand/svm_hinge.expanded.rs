@@ -127,7 +127,7 @@ pub fn svm_hinge<T: Real>(scores: ArrayView2<T>, labels: ArrayView1<usize>) -> T
 #[derive(Clone, Debug)]
 pub struct SvmHingeSaved<T: Real> {
     /// `labels`: the input `labels`, a 1-D integer array.
-    pub labels: ::backprop::ndarray::Array1<usize>,
+    pub labels: ::backprop::ops::SavedArray<usize, ::backprop::ndarray::Ix1>,
     /// `t5`: `scores - &correct + 1.0` on line 8, a 2-D float array.
     pub t5: ::backprop::ndarray::Array2<T>,
     /// `sum_axis_margins_shape`: the shape of `margins.sum_axis(Axis(1)) - 1.0` on line 9.
@@ -276,7 +276,7 @@ pub fn svm_hinge_train<T: Real>(
     let scores_shape = scores.raw_dim();
     let correct_shape = correct.raw_dim();
     let saved = SvmHingeSaved {
-        labels: labels.to_owned(),
+        labels: ::backprop::ops::save(&labels),
         t5,
         sum_axis_margins_shape,
         t12,
