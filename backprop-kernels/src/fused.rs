@@ -228,8 +228,11 @@ pub fn stretch<'a, A, D: Dimension, E: Dimension>(
 /// operand is a contiguous array of one shape (the common case), the loop runs
 /// over slices, which the compiler vectorizes; `zip_fill` (the blocks of
 /// reducing loops) runs it inside [`math::dispatch`], so that `f` (a closure
-/// marked `#[inline(always)]`) is compiled for AVX2 where the CPU has it. Other
-/// layouts (a broadcast operand) run the `Zip`.
+/// marked `#[inline(always)]`) is compiled for AVX2 where the CPU has it. A
+/// loop whose operands are contiguous along their rows only (a value per
+/// column stretched over a matrix) runs the same slice loop row by row, each
+/// row dispatched; other layouts (a transposed operand, a stretched column,
+/// short rows) run the `Zip`.
 macro_rules! zip_loops {
     ($($map:ident $par_map:ident $map_on:ident $fill:ident $into:ident $par_into:ident $into_on:ident $slices:ident $update:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
         #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", collecting `f` of each element.")]
@@ -281,6 +284,24 @@ macro_rules! zip_loops {
                 };
                 split_run(&mut out, threads, run);
                 return Array::from_shape_vec(shape, out).expect("one element per position");
+            }
+            // Operands stretched along leading axes (a mean per column) still
+            // have contiguous rows: the same slice loop, dispatched, row by row.
+            // Operands stretched along leading axes (a mean per column) still
+            // have contiguous rows: the same slice loop, dispatched, row by row.
+            if let Some(last) = rows_axis(&[$a0.strides() $(, $a.strides())*], shape.slice()) {
+                let mut out = Array::from_shape_simple_fn(shape, R::default);
+                Zip::from(out.lanes_mut(last)).and($a0.lanes(last))$(.and($a.lanes(last)))*.for_each(
+                    |o, $a0 $(, $a)*| {
+                        let (o, $a0, $($a,)*) = (row_mut(o), row($a0), $(row($a),)*);
+                        let f = &f;
+                        math::dispatch(
+                            #[inline(always)]
+                            move || $slices(o, $a0, ($($a,)*), f),
+                        );
+                    },
+                );
+                return out;
             }
             Zip::from($a0)$(.and($a))*.map_collect(|&$a0 $(, &$a)*| f($a0 $(, $a)*))
         }
@@ -334,6 +355,19 @@ macro_rules! zip_loops {
                 split_run(out, threads, run);
                 return $a0;
             }
+            if let Some(last) = rows_axis(&[$a0.strides() $(, $a.strides())*], shape.slice()) {
+                Zip::from($a0.lanes_mut(last))$(.and($a.lanes(last)))*.for_each(
+                    |o $(, $a)*| {
+                        let (o, $($a,)*) = (row_mut(o), $(row($a),)*);
+                        let f = &f;
+                        math::dispatch(
+                            #[inline(always)]
+                            move || $update(o, ($($a,)*), f),
+                        );
+                    },
+                );
+                return $a0;
+            }
             Zip::from(&mut $a0)$(.and($a))*.for_each(|o, $(&$a),*| *o = f(*o $(, $a)*));
             $a0
         }
@@ -385,6 +419,19 @@ macro_rules! zip_loops {
                 );
                 return;
             }
+            if let Some(last) = rows_axis(&[out.strides(), $a0.strides() $(, $a.strides())*], shape.slice()) {
+                Zip::from(out.lanes_mut(last)).and($a0.lanes(last))$(.and($a.lanes(last)))*.for_each(
+                    |o, $a0 $(, $a)*| {
+                        let (o, $a0, $($a,)*) = (row_mut(o), row($a0), $(row($a),)*);
+                        let f = &f;
+                        math::dispatch(
+                            #[inline(always)]
+                            move || $slices(o, $a0, ($($a,)*), f),
+                        );
+                    },
+                );
+                return;
+            }
             Zip::from(out).and($a0)$(.and($a))*.for_each(|o, &$a0 $(, &$a)*| *o = f($a0 $(, $a)*));
         }
     )*};
@@ -403,6 +450,33 @@ fn split_run<R: Send>(out: &mut [R], threads: bool, run: impl Fn(&mut [R], usize
     } else {
         run(out, 0);
     }
+}
+
+/// The shortest rows the row-by-row path takes: below it, a dispatch per row
+/// costs more than the `Zip` it replaces.
+const MIN_ROW: usize = 32;
+
+/// The last axis, when a loop over `shape` may run row by row: at least two
+/// axes, rows of at least [`MIN_ROW`] elements, and every array (given by its
+/// strides, each of the loop's shape) contiguous along its rows. That is true
+/// of an operand stretched along leading axes only, as a value per column is in
+/// a loop over a matrix.
+#[inline(always)]
+fn rows_axis(strides: &[&[isize]], shape: &[usize]) -> Option<Axis> {
+    let last = shape.len().checked_sub(1).filter(|&l| l > 0)?;
+    (shape[last] >= MIN_ROW && strides.iter().all(|s| s[last] == 1)).then_some(Axis(last))
+}
+
+/// A row of an array [`rows_axis`] accepted, as a slice.
+#[inline(always)]
+fn row<A>(r: ndarray::ArrayView1<'_, A>) -> &[A] {
+    r.to_slice().expect("rows checked contiguous")
+}
+
+/// [`row`] for the array a loop writes.
+#[inline(always)]
+fn row_mut<A>(r: ndarray::ArrayViewMut1<'_, A>) -> &mut [A] {
+    r.into_slice().expect("rows checked contiguous")
 }
 
 /// `a` as a slice when it is contiguous in standard order and has `shape`.
@@ -529,6 +603,51 @@ mod tests {
         let out = zip_map2_into(row.clone(), &shape, &b, f);
         assert_eq!(out, zip_map2(&stretch(&row, &shape), &b, f));
         assert_eq!(zip_map1_into(a.clone(), &shape, |a| -a), -&a);
+    }
+
+    /// Operands stretched along axis 0 (a value per column) run row by row
+    /// under dispatch: the same elements as `Zip` computes, for the map, the
+    /// in-place and the fill loops, in two and three dimensions; a loop whose
+    /// rows are short or not contiguous runs the `Zip`.
+    #[test]
+    fn loops_over_operands_stretched_along_leading_axes_run_row_by_row() {
+        let (n, c) = (37, 70);
+        let x = Array2::from_shape_fn((n, c), |(i, j)| ((i * c + j) as f64 * 0.13).sin());
+        let mu = Array1::from_shape_fn(c, |j| j as f64 * 0.01 - 0.3);
+        let sd = Array1::from_shape_fn(c, |j| 1.0 + j as f64 * 0.02);
+        let shape = x.raw_dim();
+        let (m, s) = (stretch(&mu, &shape), stretch(&sd, &shape));
+        assert!(rows_axis(&[x.strides(), m.strides(), s.strides()], shape.slice()).is_some());
+        let f = |x: f64, m: f64, s: f64| ((x - m) / s).tanh();
+        let expected = Zip::from(&x)
+            .and(&m)
+            .and(&s)
+            .map_collect(|&x, &m, &s| f(x, m, s));
+        assert_eq!(zip_map3(&x, &m, &s, f), expected);
+        assert_eq!(par_zip_map3(&x, &m, &s, f), expected);
+        let buffer = x.clone();
+        let at = buffer.as_ptr();
+        let out = zip_map3_into(buffer, &shape, &m, &s, f);
+        assert_eq!(out, expected);
+        assert_eq!(out.as_ptr(), at, "the buffer is reused");
+        let mut filled = Array2::zeros((n, c));
+        zip_fill3(&mut filled, &x, &m, &s, f);
+        assert_eq!(filled, expected);
+        // Three axes, stretched along the first two.
+        let x3 = Array3::from_shape_fn((3, 4, c), |(i, j, k)| (i * 7 + j * 3 + k) as f64 * 0.01);
+        let m3 = stretch(&mu, &x3.raw_dim());
+        assert_eq!(zip_map2(&x3, &m3, |a, b| a * b - 1.0), &x3 * &mu - 1.0);
+        // A column stretched along the rows: not contiguous along them, `Zip`.
+        let col = Array2::from_shape_fn((n, 1), |(i, _)| i as f64);
+        let stretched_col = stretch(&col, &shape);
+        assert!(rows_axis(&[x.strides(), stretched_col.strides()], shape.slice()).is_none());
+        assert_eq!(zip_map2(&x, &stretched_col, |a, b| a + b), &x + &col);
+        // Rows shorter than `MIN_ROW`: `Zip`.
+        let short = Array2::from_shape_fn((40, MIN_ROW - 1), |(i, j)| (i + j) as f64);
+        let short_row = Array1::from_shape_fn(MIN_ROW - 1, |j| j as f64);
+        let sr = stretch(&short_row, &short.raw_dim());
+        assert!(rows_axis(&[short.strides(), sr.strides()], short.shape()).is_none());
+        assert_eq!(zip_map2(&short, &sr, |a, b| a * b), &short * &short_row);
     }
 
     #[test]
