@@ -128,6 +128,33 @@ pub fn par_reduce_blocks<T: Real, D: Dimension, E: Dimension>(
     }
 }
 
+/// Adds each row of `rows` (contiguous, rows of `acc.len()` elements) into
+/// `acc`, in row order, under AVX2 dispatch: a bias gradient or a column sum.
+#[inline(always)]
+pub fn add_rows<T: Real>(acc: &mut [T], rows: &[T]) {
+    if acc.is_empty() {
+        return;
+    }
+    math::dispatch(
+        #[inline(always)]
+        move || {
+            for row in rows.chunks_exact(acc.len()) {
+                add_slice(acc, row);
+            }
+        },
+    );
+}
+
+/// `acc[i] += row[i]`: a function of its slices, so that it vectorizes.
+#[inline(always)]
+fn add_slice<T: Real>(acc: &mut [T], row: &[T]) {
+    let n = acc.len();
+    let row = &row[..n];
+    for i in 0..n {
+        acc[i] += row[i];
+    }
+}
+
 /// Adds `part` into `acc`, summing away the leading axes `part` has beyond
 /// `acc`'s and the axes where `acc` has length 1 (as [`crate::sum_to`] does).
 pub fn accumulate_to<T: Real, D: Dimension, E: Dimension>(
@@ -142,6 +169,10 @@ pub fn accumulate_to<T: Real, D: Dimension, E: Dimension>(
     let lead = part.ndim().saturating_sub(acc.ndim());
     if part.ndim() > acc.ndim() && part.shape()[lead..] == *acc.shape() {
         // The common case (a bias gradient, a column mean): add row by row.
+        if let (Some(part), Some(acc)) = (part.as_slice(), acc.as_slice_mut()) {
+            add_rows(acc, part);
+            return;
+        }
         let rows: usize = part.shape()[..lead].iter().product();
         let width = acc.len();
         if let (Ok(flat), Some(acc)) = (

@@ -45,5 +45,5 @@ pub use linalg::*;
 pub use ndarray::Axis;
 pub use real::{ArrayElem, FloatArray, FloatView, Real};
 pub use reduce::*;
-pub use saved::{SavedArray, SavedElem, save};
+pub use saved::{SavedArray, SavedElem, release_spare_buffers, save, spare_buffer_bytes};
 pub use site::{ShapeMismatch, Site, check_not_lent, check_upstream, unavailable};

@@ -25,7 +25,7 @@ use ndarray::{Array, ArrayBase, ArrayRef, Dimension};
 /// An element of an array a `Saved` keeps: compared bit for bit, so that a
 /// shared copy is exactly what a fresh copy would be (`-0.0` is not `0.0`,
 /// and a NaN is the same NaN).
-pub trait SavedElem: Clone + Send + Sync + 'static {
+pub trait SavedElem: Clone + Default + Send + Sync + 'static {
     /// Whether `self` and `other` have the same bits.
     fn same_bits(&self, other: &Self) -> bool;
 }
@@ -51,63 +51,76 @@ impl SavedElem for usize {
 /// A copy of an input kept by a `Saved`, possibly shared with other `Saved`s
 /// (see [`save`]). It reads as the array it holds (`Deref`); cloning it shares
 /// the copy, which is never changed.
-pub struct SavedArray<A, D: Dimension>(Arc<Array<A, D>>);
+pub struct SavedArray<A: SavedElem, D: Dimension>(Arc<Kept<A, D>>);
 
-impl<A, D: Dimension> SavedArray<A, D> {
+/// The array a [`SavedArray`] shares: when the last `Saved` holding it is
+/// dropped, its buffer is kept for the next copy (see [`save`]).
+#[derive(Clone)]
+struct Kept<A: SavedElem, D: Dimension>(Array<A, D>);
+
+impl<A: SavedElem, D: Dimension> Drop for Kept<A, D> {
+    fn drop(&mut self) {
+        let (buffer, _) = std::mem::take(&mut self.0).into_raw_vec_and_offset();
+        keep_spare(buffer);
+    }
+}
+
+impl<A: SavedElem, D: Dimension> SavedArray<A, D> {
+    fn new(a: Array<A, D>) -> Self {
+        SavedArray(Arc::new(Kept(a)))
+    }
+
     /// The array.
     pub fn array(&self) -> &Array<A, D> {
-        &self.0
+        &self.0.0
     }
 
     /// The array, moved out when no other `Saved` shares it, else copied.
-    pub fn into_array(self) -> Array<A, D>
-    where
-        A: Clone,
-    {
-        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
+    pub fn into_array(self) -> Array<A, D> {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut only) => std::mem::take(&mut only.0),
+            Err(shared) => shared.0.clone(),
+        }
     }
 
     /// Exchanges the array with `other`: how a layer lends its parameter to
     /// its backward and takes it back, with no copy. Only a copy that another
     /// `Saved` shares is copied first, so that the exchange changes no other.
-    pub fn swap(&mut self, other: &mut Array<A, D>)
-    where
-        A: Clone,
-    {
-        std::mem::swap(Arc::make_mut(&mut self.0), other);
+    pub fn swap(&mut self, other: &mut Array<A, D>) {
+        std::mem::swap(&mut Arc::make_mut(&mut self.0).0, other);
     }
 }
 
-impl<A, D: Dimension> Deref for SavedArray<A, D> {
+impl<A: SavedElem, D: Dimension> Deref for SavedArray<A, D> {
     type Target = Array<A, D>;
     fn deref(&self) -> &Array<A, D> {
-        &self.0
+        &self.0.0
     }
 }
 
-impl<A, D: Dimension> Clone for SavedArray<A, D> {
+impl<A: SavedElem, D: Dimension> Clone for SavedArray<A, D> {
     fn clone(&self) -> Self {
         SavedArray(Arc::clone(&self.0))
     }
 }
 
-impl<A: fmt::Debug, D: Dimension> fmt::Debug for SavedArray<A, D> {
+impl<A: SavedElem + fmt::Debug, D: Dimension> fmt::Debug for SavedArray<A, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.0.0.fmt(f)
     }
 }
 
 /// An empty array (for a 0-d array, its default element): what a layer's
 /// training forward keeps in place of a parameter it lends.
-impl<A: Default, D: Dimension> Default for SavedArray<A, D> {
+impl<A: SavedElem, D: Dimension> Default for SavedArray<A, D> {
     fn default() -> Self {
-        SavedArray(Arc::new(Array::default(D::default())))
+        SavedArray::new(Array::default(D::default()))
     }
 }
 
-impl<A, D: Dimension> From<Array<A, D>> for SavedArray<A, D> {
+impl<A: SavedElem, D: Dimension> From<Array<A, D>> for SavedArray<A, D> {
     fn from(a: Array<A, D>) -> Self {
-        SavedArray(Arc::new(a))
+        SavedArray::new(a)
     }
 }
 
@@ -117,17 +130,17 @@ impl<A, D: Dimension> From<Array<A, D>> for SavedArray<A, D> {
 /// `f32`/`f64` `op &saved` as ndarray has them.
 macro_rules! saved_arithmetic {
     ($($trait:ident $method:ident),*) => {$(
-        impl<'a, A, D: Dimension, R> std::ops::$trait<R> for &'a SavedArray<A, D>
+        impl<'a, A: SavedElem, D: Dimension, R> std::ops::$trait<R> for &'a SavedArray<A, D>
         where
             &'a Array<A, D>: std::ops::$trait<R>,
         {
             type Output = <&'a Array<A, D> as std::ops::$trait<R>>::Output;
             fn $method(self, rhs: R) -> Self::Output {
-                std::ops::$trait::$method(&*self.0, rhs)
+                std::ops::$trait::$method(&self.0.0, rhs)
             }
         }
 
-        impl<'a, 'b, S, D, A, E> std::ops::$trait<&'b SavedArray<A, E>> for &'a ArrayBase<S, D>
+        impl<'a, 'b, S, D, A: SavedElem, E> std::ops::$trait<&'b SavedArray<A, E>> for &'a ArrayBase<S, D>
         where
             S: ndarray::Data,
             D: Dimension,
@@ -136,7 +149,7 @@ macro_rules! saved_arithmetic {
         {
             type Output = <&'a ArrayBase<S, D> as std::ops::$trait<&'b Array<A, E>>>::Output;
             fn $method(self, rhs: &'b SavedArray<A, E>) -> Self::Output {
-                std::ops::$trait::$method(self, &*rhs.0)
+                std::ops::$trait::$method(self, &rhs.0.0)
             }
         }
 
@@ -147,7 +160,7 @@ macro_rules! saved_arithmetic {
         impl<'a, D: Dimension> std::ops::$trait<&'a SavedArray<$float, D>> for $float {
             type Output = Array<$float, D>;
             fn $method(self, rhs: &'a SavedArray<$float, D>) -> Array<$float, D> {
-                std::ops::$trait::$method(self, &*rhs.0)
+                std::ops::$trait::$method(self, &rhs.0.0)
             }
         }
     };
@@ -155,13 +168,13 @@ macro_rules! saved_arithmetic {
 
 saved_arithmetic!(Add add, Sub sub, Mul mul, Div div, Rem rem);
 
-impl<'a, A, D: Dimension> std::ops::Neg for &'a SavedArray<A, D>
+impl<'a, A: SavedElem, D: Dimension> std::ops::Neg for &'a SavedArray<A, D>
 where
     &'a Array<A, D>: std::ops::Neg,
 {
     type Output = <&'a Array<A, D> as std::ops::Neg>::Output;
     fn neg(self) -> Self::Output {
-        -&*self.0
+        -&self.0.0
     }
 }
 
@@ -171,7 +184,7 @@ struct Recent {
     ptr: usize,
     shape: Vec<usize>,
     strides: Vec<isize>,
-    /// `TypeId` of `Array<A, D>`.
+    /// `TypeId` of `Kept<A, D>`.
     ty: TypeId,
     copy: Weak<dyn Any + Send + Sync>,
 }
@@ -196,7 +209,7 @@ where
         return SavedArray::from(x.to_owned());
     }
     let ptr = x.as_ptr() as usize;
-    let ty = TypeId::of::<Array<A, D>>();
+    let ty = TypeId::of::<Kept<A, D>>();
     let same_source =
         |r: &Recent| r.ptr == ptr && r.ty == ty && r.shape == x.shape() && r.strides == x.strides();
     let found = RECENT.with_borrow(|recent| {
@@ -206,12 +219,12 @@ where
             .find_map(|r| r.copy.upgrade())
     });
     if let Some(copy) = found
-        && let Ok(copy) = copy.downcast::<Array<A, D>>()
-        && same_elements(&copy, x)
+        && let Ok(copy) = copy.downcast::<Kept<A, D>>()
+        && same_elements(&copy.0, x)
     {
         return SavedArray(copy);
     }
-    let copy = Arc::new(x.to_owned());
+    let copy = Arc::new(Kept(copy_of(x)));
     let weak: Weak<dyn Any + Send + Sync> = {
         let any: Arc<dyn Any + Send + Sync> = copy.clone();
         Arc::downgrade(&any)
@@ -238,6 +251,98 @@ where
         }
     });
     SavedArray(copy)
+}
+
+/// A copy of `x` in standard layout, in a spare buffer when one fits.
+fn copy_of<A: SavedElem, D: Dimension>(x: &ArrayRef<A, D>) -> Array<A, D> {
+    let Some(mut buffer) = take_spare::<A>(x.len()) else {
+        return x.to_owned();
+    };
+    buffer.clear();
+    match x.as_slice() {
+        Some(elements) => buffer.extend_from_slice(elements),
+        None => buffer.extend(x.iter().cloned()),
+    }
+    Array::from_shape_vec(x.raw_dim(), buffer).expect("one element per position")
+}
+
+/// How many buffers of dropped copies each thread keeps for the next copies,
+/// the most recent first: enough for the inputs of a step, so that a training
+/// loop copies its inputs into memory it already has instead of asking the
+/// allocator for fresh pages at every step (the system allocator returns
+/// freed memory at the top of the heap to the OS, and each page is then
+/// faulted in and zeroed again: most of W4's step on some heaps).
+const SPARE_BUFFERS: usize = 4;
+
+/// Buffers smaller than this are left to the allocator, which reuses them well.
+const MIN_SPARE_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static SPARE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A kept buffer of `A` that holds `len` elements without wasting more than
+/// half of it, taken out of the spares.
+fn take_spare<A: SavedElem>(len: usize) -> Option<Vec<A>> {
+    if len * std::mem::size_of::<A>() < MIN_SPARE_BYTES {
+        return None;
+    }
+    SPARE
+        .try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            let fits = |b: &Box<dyn Any>| {
+                b.downcast_ref::<Vec<A>>()
+                    .is_some_and(|v| v.capacity() >= len && v.capacity() / 2 <= len)
+            };
+            let i = spare.iter().rposition(fits)?;
+            spare.remove(i).downcast::<Vec<A>>().ok().map(|b| *b)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Keeps `buffer` for a later copy (dropping the oldest kept one beyond
+/// [`SPARE_BUFFERS`]); a small one is freed at once.
+fn keep_spare<A: SavedElem>(buffer: Vec<A>) {
+    if buffer.capacity() * std::mem::size_of::<A>() < MIN_SPARE_BYTES {
+        return;
+    }
+    // At thread exit the table is gone: the buffer is then simply freed.
+    let _ = SPARE.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() == SPARE_BUFFERS {
+            spare.remove(0);
+        }
+        spare.push(Box::new(buffer));
+    });
+}
+
+/// The bytes of the buffers this thread keeps for later copies: memory a
+/// training step uses, though it was allocated before the step began.
+pub fn spare_buffer_bytes() -> usize {
+    SPARE
+        .try_with(|spare| {
+            spare
+                .borrow()
+                .iter()
+                .map(|b| {
+                    let of = |bytes: Option<usize>| bytes.unwrap_or(0);
+                    of(b.downcast_ref::<Vec<f32>>().map(|v| v.capacity() * 4))
+                        + of(b.downcast_ref::<Vec<f64>>().map(|v| v.capacity() * 8))
+                        + of(b
+                            .downcast_ref::<Vec<usize>>()
+                            .map(|v| v.capacity() * std::mem::size_of::<usize>()))
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Frees the buffers this thread keeps for the copies of later `Saved`s (at
+/// most four, each of at least 64 KiB): for a program that is done training
+/// and wants the memory back at once rather than at the thread's exit.
+pub fn release_spare_buffers() {
+    let _ = SPARE.try_with(|spare| spare.borrow_mut().clear());
 }
 
 /// Whether `copy` and `x` (of one shape) hold the same bits, compared in
@@ -346,6 +451,34 @@ mod tests {
         // The most recent are still found.
         let last = arrays.last().expect("arrays");
         assert!(shares(copies.last().expect("copies"), &save(last)));
+    }
+
+    #[test]
+    fn a_dropped_copy_lends_its_buffer_to_the_next_one() {
+        release_spare_buffers();
+        let a = Array2::from_shape_fn((128, 128), |(i, j)| (i * 128 + j) as f64);
+        let b = Array2::from_shape_fn((128, 128), |(i, j)| (i + j) as f64);
+        let first = save(&a);
+        let buffer = first.as_ptr();
+        drop(first);
+        // Another source of the same size: copied into the kept buffer.
+        let second = save(&b);
+        assert_eq!(second.as_ptr(), buffer);
+        assert_eq!(*second, b);
+        drop(second);
+        // A transposed source is copied in standard layout, element by element.
+        let transposed = save(&b.t());
+        assert_eq!(transposed.as_ptr(), buffer);
+        assert_eq!(*transposed, b.t());
+        drop(transposed);
+        // Small copies are left to the allocator; release frees what is kept.
+        let small = Array2::from_elem((4, 4), 1.0f64);
+        drop(save(&small));
+        assert_eq!(spare_buffer_bytes(), 128 * 128 * 8);
+        release_spare_buffers();
+        assert_eq!(spare_buffer_bytes(), 0);
+        let third = save(&a);
+        assert_eq!(*third, a);
     }
 
     #[test]
