@@ -105,20 +105,22 @@ where
     (av, bv)
 }
 
-/// Applies `f` elementwise after broadcasting.
+/// Applies `f` elementwise after broadcasting, through the fused loops'
+/// `zip_map2` (slices or rows under AVX2 dispatch where the layout allows).
 pub fn zip_broadcast<A, B, D1, D2>(
     a: &ArrayRef<A, D1>,
     b: &ArrayRef<A, D2>,
     site: &Site,
-    f: impl Fn(A, A) -> B,
+    f: impl Fn(A, A) -> B + Sync,
 ) -> Array<B, Broadcast<D1, D2>>
 where
-    A: Copy,
+    A: Copy + Sync,
+    B: Copy + Default + Send,
     D1: Dimension + DimMax<D2>,
     D2: Dimension,
 {
     let (av, bv) = co_broadcast(a, b, site);
-    Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y))
+    crate::zip_map2(&av, &bv, f)
 }
 
 macro_rules! binary_kernels {

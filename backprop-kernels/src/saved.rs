@@ -13,6 +13,13 @@
 //! Comparing reads the input once, which is less than a copy does (a read, an
 //! allocation and a write). The table holds only weak references, so it keeps
 //! no copy alive once the last `Saved` holding it is dropped.
+//!
+//! When that last `Saved` is dropped, the copy's buffer is kept for the next
+//! copy this thread makes (at most four buffers, each of at least 64 KiB, 64
+//! MiB in all; [`release_spare_buffers`] frees them): a training step copies
+//! its inputs into memory the previous step used, instead of into fresh pages
+//! that the system allocator, which returns freed memory at the top of the
+//! heap to the OS, faults in and zeroes again at every step.
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
@@ -277,8 +284,14 @@ const SPARE_BUFFERS: usize = 4;
 /// Buffers smaller than this are left to the allocator, which reuses them well.
 const MIN_SPARE_BYTES: usize = 64 * 1024;
 
+/// The most memory each thread keeps in spare buffers: a buffer that would
+/// take it past this is freed (the oldest first), so that a program that once
+/// saved a big input does not keep it.
+const MAX_SPARE_BYTES: usize = 64 * 1024 * 1024;
+
 thread_local! {
-    static SPARE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    /// Each kept buffer (a `Vec<A>`, boxed) and its bytes, the oldest first.
+    static SPARE: RefCell<Vec<(usize, Box<dyn Any>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A kept buffer of `A` that holds `len` elements without wasting more than
@@ -290,12 +303,12 @@ fn take_spare<A: SavedElem>(len: usize) -> Option<Vec<A>> {
     SPARE
         .try_with(|spare| {
             let mut spare = spare.borrow_mut();
-            let fits = |b: &Box<dyn Any>| {
+            let fits = |(_, b): &(usize, Box<dyn Any>)| {
                 b.downcast_ref::<Vec<A>>()
                     .is_some_and(|v| v.capacity() >= len && v.capacity() / 2 <= len)
             };
             let i = spare.iter().rposition(fits)?;
-            spare.remove(i).downcast::<Vec<A>>().ok().map(|b| *b)
+            spare.remove(i).1.downcast::<Vec<A>>().ok().map(|b| *b)
         })
         .ok()
         .flatten()
@@ -304,16 +317,18 @@ fn take_spare<A: SavedElem>(len: usize) -> Option<Vec<A>> {
 /// Keeps `buffer` for a later copy (dropping the oldest kept one beyond
 /// [`SPARE_BUFFERS`]); a small one is freed at once.
 fn keep_spare<A: SavedElem>(buffer: Vec<A>) {
-    if buffer.capacity() * std::mem::size_of::<A>() < MIN_SPARE_BYTES {
+    let bytes = buffer.capacity() * std::mem::size_of::<A>();
+    if !(MIN_SPARE_BYTES..=MAX_SPARE_BYTES).contains(&bytes) {
         return;
     }
     // At thread exit the table is gone: the buffer is then simply freed.
     let _ = SPARE.try_with(|spare| {
         let mut spare = spare.borrow_mut();
-        if spare.len() == SPARE_BUFFERS {
-            spare.remove(0);
+        spare.push((bytes, Box::new(buffer)));
+        let mut total: usize = spare.iter().map(|(b, _)| b).sum();
+        while spare.len() > SPARE_BUFFERS || total > MAX_SPARE_BYTES {
+            total -= spare.remove(0).0;
         }
-        spare.push(Box::new(buffer));
     });
 }
 
@@ -321,26 +336,14 @@ fn keep_spare<A: SavedElem>(buffer: Vec<A>) {
 /// training step uses, though it was allocated before the step began.
 pub fn spare_buffer_bytes() -> usize {
     SPARE
-        .try_with(|spare| {
-            spare
-                .borrow()
-                .iter()
-                .map(|b| {
-                    let of = |bytes: Option<usize>| bytes.unwrap_or(0);
-                    of(b.downcast_ref::<Vec<f32>>().map(|v| v.capacity() * 4))
-                        + of(b.downcast_ref::<Vec<f64>>().map(|v| v.capacity() * 8))
-                        + of(b
-                            .downcast_ref::<Vec<usize>>()
-                            .map(|v| v.capacity() * std::mem::size_of::<usize>()))
-                })
-                .sum()
-        })
+        .try_with(|spare| spare.borrow().iter().map(|(bytes, _)| bytes).sum())
         .unwrap_or(0)
 }
 
 /// Frees the buffers this thread keeps for the copies of later `Saved`s (at
-/// most four, each of at least 64 KiB): for a program that is done training
-/// and wants the memory back at once rather than at the thread's exit.
+/// most four, each of at least 64 KiB, 64 MiB in all): for a program that is
+/// done training and wants the memory back at once rather than at the
+/// thread's exit.
 pub fn release_spare_buffers() {
     let _ = SPARE.try_with(|spare| spare.borrow_mut().clear());
 }
@@ -479,6 +482,25 @@ mod tests {
         assert_eq!(spare_buffer_bytes(), 0);
         let third = save(&a);
         assert_eq!(*third, a);
+    }
+
+    #[test]
+    fn the_spare_buffers_stay_within_their_count_and_bytes() {
+        release_spare_buffers();
+        let arrays: Vec<Array2<f64>> = (0..6)
+            .map(|k| Array2::from_elem((100, 100 + k), k as f64))
+            .collect();
+        for a in &arrays {
+            drop(save(a));
+        }
+        let kept = SPARE.with_borrow(Vec::len);
+        assert_eq!(kept, SPARE_BUFFERS);
+        // The newest are kept: the last array's size is there.
+        assert!(spare_buffer_bytes() >= 100 * 105 * 8);
+        // A buffer bigger than the whole budget is freed at once.
+        release_spare_buffers();
+        keep_spare::<f32>(Vec::with_capacity(MAX_SPARE_BYTES / 4 + 1));
+        assert_eq!(spare_buffer_bytes(), 0);
     }
 
     #[test]
