@@ -265,7 +265,7 @@ pub fn stretch<'a, A, D: Dimension, E: Dimension>(
 /// row dispatched; other layouts (a transposed operand, a stretched column,
 /// short rows) run the `Zip`.
 macro_rules! zip_loops {
-    ($($map:ident $par_map:ident $map_on:ident $fill:ident $into:ident $par_into:ident $into_on:ident $slices:ident $update:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
+    ($($map:ident $par_map:ident $map_on:ident $fill:ident $into:ident $par_into:ident $into_on:ident $slices:ident $update:ident $rows:ident ($a0:ident: $A0:ident $(, $a:ident: $A:ident)*);)*) => {$(
         #[doc = concat!("A fused loop over ", stringify!($a0 $(, $a)*), ", collecting `f` of each element.")]
         #[inline(always)]
         pub fn $map<$A0: Copy + Sync, $($A: Copy + Sync,)* R: Copy + Default + Send, D: Dimension>(
@@ -318,20 +318,9 @@ macro_rules! zip_loops {
             }
             // Operands stretched along leading axes (a mean per column) still
             // have contiguous rows: the same slice loop, dispatched, row by row.
-            // Operands stretched along leading axes (a mean per column) still
-            // have contiguous rows: the same slice loop, dispatched, row by row.
             if let Some(last) = rows_axis(&[$a0.strides() $(, $a.strides())*], shape.slice()) {
                 let mut out = Array::from_shape_simple_fn(shape, R::default);
-                Zip::from(out.lanes_mut(last)).and($a0.lanes(last))$(.and($a.lanes(last)))*.for_each(
-                    |o, $a0 $(, $a)*| {
-                        let (o, $a0, $($a,)*) = (row_mut(o), row($a0), $(row($a),)*);
-                        let f = &f;
-                        math::dispatch(
-                            #[inline(always)]
-                            move || $slices(o, $a0, ($($a,)*), f),
-                        );
-                    },
-                );
+                $rows(&mut out, last, $a0, $($a,)* &f);
                 return out;
             }
             Zip::from($a0)$(.and($a))*.map_collect(|&$a0 $(, &$a)*| f($a0 $(, $a)*))
@@ -415,6 +404,28 @@ macro_rules! zip_loops {
             }
         }
 
+        /// The row-by-row loop (see [`rows_axis`]): the slice loop on each row,
+        /// dispatched.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        fn $rows<$A0: Copy, $($A: Copy,)* R: Copy, D: Dimension>(
+            out: &mut ArrayRef<R, D>,
+            last: Axis,
+            $a0: &ArrayRef<$A0, D>,
+            $($a: &ArrayRef<$A, D>,)*
+            f: &impl Fn($A0 $(, $A)*) -> R,
+        ) {
+            Zip::from(out.lanes_mut(last)).and($a0.lanes(last))$(.and($a.lanes(last)))*.for_each(
+                |o, $a0 $(, $a)*| {
+                    let (o, $a0, $($a,)*) = (row_mut(o), row($a0), $(row($a),)*);
+                    math::dispatch(
+                        #[inline(always)]
+                        move || $slices(o, $a0, ($($a,)*), f),
+                    );
+                },
+            );
+        }
+
         /// The loop over slices every fused loop runs (inside [`math::dispatch`]):
         /// a function of its slices, so that LLVM vectorizes it.
         #[inline(always)]
@@ -451,16 +462,7 @@ macro_rules! zip_loops {
                 return;
             }
             if let Some(last) = rows_axis(&[out.strides(), $a0.strides() $(, $a.strides())*], shape.slice()) {
-                Zip::from(out.lanes_mut(last)).and($a0.lanes(last))$(.and($a.lanes(last)))*.for_each(
-                    |o, $a0 $(, $a)*| {
-                        let (o, $a0, $($a,)*) = (row_mut(o), row($a0), $(row($a),)*);
-                        let f = &f;
-                        math::dispatch(
-                            #[inline(always)]
-                            move || $slices(o, $a0, ($($a,)*), f),
-                        );
-                    },
-                );
+                $rows(out, last, $a0, $($a,)* &f);
                 return;
             }
             Zip::from(out).and($a0)$(.and($a))*.for_each(|o, &$a0 $(, &$a)*| *o = f($a0 $(, $a)*));
@@ -521,11 +523,11 @@ fn slice_of<'a, A, D: Dimension>(a: &'a ArrayRef<A, D>, shape: &[usize]) -> Opti
 }
 
 zip_loops! {
-    zip_map1 par_zip_map1 zip_map1_on zip_fill1 zip_map1_into par_zip_map1_into zip_map1_into_on zip_map1_slices zip_map1_update (a: A);
-    zip_map2 par_zip_map2 zip_map2_on zip_fill2 zip_map2_into par_zip_map2_into zip_map2_into_on zip_map2_slices zip_map2_update (a: A, b: B);
-    zip_map3 par_zip_map3 zip_map3_on zip_fill3 zip_map3_into par_zip_map3_into zip_map3_into_on zip_map3_slices zip_map3_update (a: A, b: B, c: C);
-    zip_map4 par_zip_map4 zip_map4_on zip_fill4 zip_map4_into par_zip_map4_into zip_map4_into_on zip_map4_slices zip_map4_update (a: A, b: B, c: C, e: E);
-    zip_map5 par_zip_map5 zip_map5_on zip_fill5 zip_map5_into par_zip_map5_into zip_map5_into_on zip_map5_slices zip_map5_update (a: A, b: B, c: C, e: E, h: H);
+    zip_map1 par_zip_map1 zip_map1_on zip_fill1 zip_map1_into par_zip_map1_into zip_map1_into_on zip_map1_slices zip_map1_update zip_map1_rows (a: A);
+    zip_map2 par_zip_map2 zip_map2_on zip_fill2 zip_map2_into par_zip_map2_into zip_map2_into_on zip_map2_slices zip_map2_update zip_map2_rows (a: A, b: B);
+    zip_map3 par_zip_map3 zip_map3_on zip_fill3 zip_map3_into par_zip_map3_into zip_map3_into_on zip_map3_slices zip_map3_update zip_map3_rows (a: A, b: B, c: C);
+    zip_map4 par_zip_map4 zip_map4_on zip_fill4 zip_map4_into par_zip_map4_into zip_map4_into_on zip_map4_slices zip_map4_update zip_map4_rows (a: A, b: B, c: C, e: E);
+    zip_map5 par_zip_map5 zip_map5_on zip_fill5 zip_map5_into par_zip_map5_into zip_map5_into_on zip_map5_slices zip_map5_update zip_map5_rows (a: A, b: B, c: C, e: E, h: H);
 }
 
 #[cfg(test)]
