@@ -106,3 +106,26 @@ fn a_saved_copy_outlives_the_array_it_was_made_from() {
     assert_eq!(step_backward(&kept, d_out.view()).wh, expected.wh);
     assert_eq!(step_backward(&shared, d_out.view()).wh, expected.wh);
 }
+
+#[test]
+fn a_saved_state_crosses_threads_and_computes_the_same_there() {
+    fn send_and_sync<S: Send + Sync + Clone>(_: &S) {}
+    let (x, h0, wx, wh, b) = data(4);
+    let d_out = Array2::<f64>::ones((3, 4));
+    let (_, saved) = step_train(x.view(), h0.view(), wx.view(), wh.view(), b.view());
+    send_and_sync(&saved);
+    let here = step_backward(&saved, d_out.view());
+    // A clone shares the copies; both run on another thread, and are dropped there.
+    let clone = saved.clone();
+    assert_eq!(clone.wh.as_ptr(), saved.wh.as_ptr());
+    let there = std::thread::spawn(move || {
+        let g = step_backward(&clone, Array2::<f64>::ones((3, 4)).view());
+        drop(clone);
+        g
+    })
+    .join()
+    .expect("the backward runs on another thread");
+    assert_eq!(there.wh, here.wh);
+    assert_eq!(there.h_prev, here.h_prev);
+    assert_eq!(step_backward(&saved, d_out.view()).wh, here.wh);
+}
