@@ -318,7 +318,7 @@ macro_rules! zip_loops {
             }
             // Operands stretched along leading axes (a mean per column) still
             // have contiguous rows: the same slice loop, dispatched, row by row.
-            if let Some(last) = rows_axis(&[$a0.strides() $(, $a.strides())*], shape.slice()) {
+            if let Some(last) = rows_axis(&[($a0.shape(), $a0.strides()) $(, ($a.shape(), $a.strides()))*], shape.slice()) {
                 let mut out = Array::from_shape_simple_fn(shape, R::default);
                 $rows(&mut out, last, $a0, $($a,)* &f);
                 return out;
@@ -375,7 +375,7 @@ macro_rules! zip_loops {
                 split_run(out, threads, run);
                 return $a0;
             }
-            if let Some(last) = rows_axis(&[$a0.strides() $(, $a.strides())*], shape.slice()) {
+            if let Some(last) = rows_axis(&[($a0.shape(), $a0.strides()) $(, ($a.shape(), $a.strides()))*], shape.slice()) {
                 Zip::from($a0.lanes_mut(last))$(.and($a.lanes(last)))*.for_each(
                     |o $(, $a)*| {
                         let (o, $($a,)*) = (row_mut(o), $(row($a),)*);
@@ -461,7 +461,7 @@ macro_rules! zip_loops {
                 );
                 return;
             }
-            if let Some(last) = rows_axis(&[out.strides(), $a0.strides() $(, $a.strides())*], shape.slice()) {
+            if let Some(last) = rows_axis(&[(out.shape(), out.strides()), ($a0.shape(), $a0.strides()) $(, ($a.shape(), $a.strides()))*], shape.slice()) {
                 $rows(out, last, $a0, $($a,)* &f);
                 return;
             }
@@ -491,13 +491,15 @@ const MIN_ROW: usize = 32;
 
 /// The last axis, when a loop over `shape` may run row by row: at least two
 /// axes, rows of at least [`MIN_ROW`] elements, and every array (given by its
-/// strides, each of the loop's shape) contiguous along its rows. That is true
-/// of an operand stretched along leading axes only, as a value per column is in
-/// a loop over a matrix.
+/// shape and strides) of the loop's shape and contiguous along its rows. That
+/// is true of an operand stretched along leading axes only, as a value per
+/// column is in a loop over a matrix. (Arrays of another shape take the `Zip`,
+/// which reports the mismatch.)
 #[inline(always)]
-fn rows_axis(strides: &[&[isize]], shape: &[usize]) -> Option<Axis> {
+fn rows_axis(arrays: &[(&[usize], &[isize])], shape: &[usize]) -> Option<Axis> {
     let last = shape.len().checked_sub(1).filter(|&l| l > 0)?;
-    (shape[last] >= MIN_ROW && strides.iter().all(|s| s[last] == 1)).then_some(Axis(last))
+    let fits = |&(s, strides): &(&[usize], &[isize])| s == shape && strides[last] == 1;
+    (shape[last] >= MIN_ROW && arrays.iter().all(fits)).then_some(Axis(last))
 }
 
 /// A row of an array [`rows_axis`] accepted, as a slice.
@@ -650,7 +652,17 @@ mod tests {
         let sd = Array1::from_shape_fn(c, |j| 1.0 + j as f64 * 0.02);
         let shape = x.raw_dim();
         let (m, s) = (stretch(&mu, &shape), stretch(&sd, &shape));
-        assert!(rows_axis(&[x.strides(), m.strides(), s.strides()], shape.slice()).is_some());
+        assert!(
+            rows_axis(
+                &[
+                    (x.shape(), x.strides()),
+                    (m.shape(), m.strides()),
+                    (s.shape(), s.strides())
+                ],
+                shape.slice()
+            )
+            .is_some()
+        );
         let f = |x: f64, m: f64, s: f64| ((x - m) / s).tanh();
         let expected = Zip::from(&x)
             .and(&m)
@@ -673,13 +685,43 @@ mod tests {
         // A column stretched along the rows: not contiguous along them, `Zip`.
         let col = Array2::from_shape_fn((n, 1), |(i, _)| i as f64);
         let stretched_col = stretch(&col, &shape);
-        assert!(rows_axis(&[x.strides(), stretched_col.strides()], shape.slice()).is_none());
+        assert!(
+            rows_axis(
+                &[
+                    (x.shape(), x.strides()),
+                    (stretched_col.shape(), stretched_col.strides())
+                ],
+                shape.slice()
+            )
+            .is_none()
+        );
         assert_eq!(zip_map2(&x, &stretched_col, |a, b| a + b), &x + &col);
         // Rows shorter than `MIN_ROW`: `Zip`.
         let short = Array2::from_shape_fn((40, MIN_ROW - 1), |(i, j)| (i + j) as f64);
         let short_row = Array1::from_shape_fn(MIN_ROW - 1, |j| j as f64);
         let sr = stretch(&short_row, &short.raw_dim());
-        assert!(rows_axis(&[short.strides(), sr.strides()], short.shape()).is_none());
+        assert!(
+            rows_axis(
+                &[(short.shape(), short.strides()), (sr.shape(), sr.strides())],
+                short.shape()
+            )
+            .is_none()
+        );
+        // Operands of different shapes never run row by row: the `Zip`
+        // reports them, where cutting rows to one length would not.
+        let wide = Array2::<f64>::zeros((n, c + 10));
+        assert!(
+            rows_axis(
+                &[(x.shape(), x.strides()), (wide.shape(), wide.strides())],
+                shape.slice()
+            )
+            .is_none()
+        );
+        let mismatch = std::panic::catch_unwind(|| zip_map2(&x, &wide, |a, b| a + b));
+        assert!(
+            mismatch.is_err(),
+            "a loop over operands of different shapes panics"
+        );
         assert_eq!(zip_map2(&short, &sr, |a, b| a * b), &short * &short_row);
     }
 

@@ -31,7 +31,8 @@ use ndarray::{Array, ArrayBase, ArrayRef, Dimension};
 
 /// An element of an array a `Saved` keeps: compared bit for bit, so that a
 /// shared copy is exactly what a fresh copy would be (`-0.0` is not `0.0`,
-/// and a NaN is the same NaN).
+/// and a NaN is the same NaN). An implementation must compare the bits, never
+/// with `==` on floats: a shared copy is only as exact as this test.
 pub trait SavedElem: Clone + Default + Send + Sync + 'static {
     /// Whether `self` and `other` have the same bits.
     fn same_bits(&self, other: &Self) -> bool;
@@ -62,19 +63,30 @@ pub struct SavedArray<A: SavedElem, D: Dimension>(Arc<Kept<A, D>>);
 
 /// The array a [`SavedArray`] shares: when the last `Saved` holding it is
 /// dropped, its buffer is kept for the next copy (see [`save`]).
+/// The buffer goes back to the spares of the thread that made the copy only:
+/// one dropped on another (a `Saved` sent to a worker) is freed, so that no
+/// thread collects buffers it never copies into.
 #[derive(Clone)]
-struct Kept<A: SavedElem, D: Dimension>(Array<A, D>);
+struct Kept<A: SavedElem, D: Dimension>(Array<A, D>, std::thread::ThreadId);
 
 impl<A: SavedElem, D: Dimension> Drop for Kept<A, D> {
     fn drop(&mut self) {
-        let (buffer, _) = std::mem::take(&mut self.0).into_raw_vec_and_offset();
-        keep_spare(buffer);
+        if self.1 == std::thread::current().id() {
+            let (buffer, _) = std::mem::take(&mut self.0).into_raw_vec_and_offset();
+            keep_spare(buffer);
+        }
     }
 }
 
 impl<A: SavedElem, D: Dimension> SavedArray<A, D> {
     fn new(a: Array<A, D>) -> Self {
-        SavedArray(Arc::new(Kept(a)))
+        SavedArray(Arc::new(Kept(a, std::thread::current().id())))
+    }
+
+    /// A copy of the array, as an `Array` of its own (`clone` instead shares
+    /// the saved copy, which is never changed).
+    pub fn to_owned(&self) -> Array<A, D> {
+        self.0.0.clone()
     }
 
     /// The array.
@@ -219,19 +231,24 @@ where
     let ty = TypeId::of::<Kept<A, D>>();
     let same_source =
         |r: &Recent| r.ptr == ptr && r.ty == ty && r.shape == x.shape() && r.strides == x.strides();
-    let found = RECENT.with_borrow(|recent| {
-        recent
-            .iter()
-            .filter(|r| same_source(r))
-            .find_map(|r| r.copy.upgrade())
-    });
+    // (At thread exit the table may be gone: then nothing is found or kept.)
+    let found = RECENT
+        .try_with(|recent| {
+            recent
+                .borrow()
+                .iter()
+                .filter(|r| same_source(r))
+                .find_map(|r| r.copy.upgrade())
+        })
+        .ok()
+        .flatten();
     if let Some(copy) = found
         && let Ok(copy) = copy.downcast::<Kept<A, D>>()
         && same_elements(&copy.0, x)
     {
         return SavedArray(copy);
     }
-    let copy = Arc::new(Kept(copy_of(x)));
+    let copy = Arc::new(Kept(copy_of(x), std::thread::current().id()));
     let weak: Weak<dyn Any + Send + Sync> = {
         let any: Arc<dyn Any + Send + Sync> = copy.clone();
         Arc::downgrade(&any)
@@ -243,7 +260,8 @@ where
         ty,
         copy: weak,
     };
-    RECENT.with_borrow_mut(|recent| {
+    let _ = RECENT.try_with(|recent| {
+        let mut recent = recent.borrow_mut();
         // The entry of the same source, else one whose copy is gone, else the oldest.
         match recent
             .iter()
@@ -482,6 +500,25 @@ mod tests {
         assert_eq!(spare_buffer_bytes(), 0);
         let third = save(&a);
         assert_eq!(*third, a);
+    }
+
+    #[test]
+    fn a_copy_dropped_on_another_thread_is_freed_there_not_kept() {
+        let a = Array2::from_elem((128, 128), 2.0f64);
+        let copy = save(&a);
+        let kept_there = std::thread::spawn(move || {
+            drop(copy);
+            spare_buffer_bytes()
+        })
+        .join()
+        .expect("the thread runs");
+        assert_eq!(kept_there, 0);
+        // `to_owned` gives an array of its own; `clone` shares.
+        let saved = save(&a);
+        let own: Array2<f64> = saved.to_owned();
+        assert_eq!(own, a);
+        assert_ne!(own.as_ptr(), saved.as_ptr());
+        assert_eq!(saved.clone().as_ptr(), saved.as_ptr());
     }
 
     #[test]
