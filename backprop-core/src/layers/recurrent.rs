@@ -742,6 +742,23 @@ mod tests {
         assert_eq!(LastStep::new().forward(&hs), h);
     }
 
+    /// The steps of a sequence share one copy of the cell's weights (and each
+    /// step's input state is the copy of the state the step before produced),
+    /// instead of a copy per step.
+    #[test]
+    fn the_steps_of_a_sequence_share_the_copies_of_the_weights() {
+        let mut rnn = Rnn::new(2, 3, &mut SeededRng::new(3));
+        randomize(&mut rnn);
+        let x = random((5, 2, 2), 4);
+        let (_, saved) = rnn.forward_train(&x);
+        assert_eq!(saved.len(), 5);
+        for pair in saved.windows(2) {
+            assert_eq!(pair[0].wh.as_ptr(), pair[1].wh.as_ptr());
+            assert_eq!(pair[0].out.as_ptr(), pair[1].h_prev.as_ptr());
+        }
+        assert_eq!(*saved[4].wh, rnn.wh.value);
+    }
+
     #[test]
     fn the_initial_state_gradient_is_the_gradient_through_the_first_step() {
         // With a one-step sequence, BPTT reduces to the cell's generated backward.
