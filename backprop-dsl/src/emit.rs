@@ -1669,11 +1669,13 @@ impl Emitter<'_> {
             let expr = match &n.op {
                 // A loop names every expression it computes, with its place.
                 Op::Fused(f) => {
+                    // (A set for the repeats: a loop may have thousands of nodes.)
+                    let mut seen: HashSet<String> = HashSet::new();
                     let mut parts: Vec<String> = Vec::new();
                     for b in &f.body {
                         let at = b.span.start();
                         let part = format!("`{}` ({}:{})", b.text, at.line, at.column + 1);
-                        if !b.text.is_empty() && !parts.contains(&part) {
+                        if !b.text.is_empty() && seen.insert(part.clone()) {
                             parts.push(part);
                         }
                     }
