@@ -2144,13 +2144,10 @@ impl Emitter<'_> {
         if !lent.is_empty() {
             saved_marker_init.extend(quote!(__params_lent: true,));
         }
-        let fname = self.fn_name().to_string();
-        let doc = format!(
-            " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
-        );
         let doc = if lend {
             quote!(#[doc(hidden)])
         } else {
+            let doc = self.train_doc();
             quote!(#[doc = #doc])
         };
         let allows = self.user_allows();
@@ -2520,8 +2517,8 @@ impl Emitter<'_> {
     /// layer's own inputs that takes a gradient (a `Param`, whose value only an
     /// optimizer step changes, after the backward). The layer moves the value
     /// into `Saved` for the backward's call and back (`std::mem::swap`, no
-    /// copy). As (input node, input name).
-    fn lent_params(&self) -> Vec<(ValueId, Ident)> {
+    /// copy). As (input node, input index).
+    fn lent_params(&self) -> Vec<(ValueId, usize)> {
         if !self.layer || self.custom_backward.is_some() {
             return Vec::new();
         }
@@ -2537,7 +2534,7 @@ impl Emitter<'_> {
                     && self.saved.contains(&input.node)
                     && !self.g.outputs.contains(&input.node)
             })
-            .map(|(i, input)| (input.node, self.def.inputs[i].name.clone()))
+            .map(|(i, input)| (input.node, i))
             .collect()
     }
 
@@ -2576,18 +2573,11 @@ impl Emitter<'_> {
         let inputs = &self.def.params;
         let out_ty = self.output_ty();
         let names = self.def.inputs.iter().map(|i| &i.name);
-        let copies = self.lent_params().into_iter().map(|(v, _)| {
-            let field = &self.names[v];
-            let save = match self.g.nodes[v].op {
-                Op::Input(i) => self.save_input(i),
-                _ => quote!(::core::default::Default::default()),
-            };
+        let copies = self.lent_params().into_iter().map(|(v, i)| {
+            let (field, save) = (&self.names[v], self.save_input(i));
             quote!(saved.#field = #save;)
         });
-        let fname = self.fn_name().to_string();
-        let doc = format!(
-            " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
-        );
+        let doc = self.train_doc();
         let allows = self.user_allows();
         quote! {
             #[doc = #doc]
@@ -2600,6 +2590,14 @@ impl Emitter<'_> {
                 (out, saved)
             }
         }
+    }
+
+    /// The rustdoc of `NAME_train`.
+    fn train_doc(&self) -> String {
+        let fname = self.fn_name().to_string();
+        format!(
+            " The forward pass of [`{fname}`] that also returns the values its backward pass needs."
+        )
     }
 
     fn layer_train_name(&self) -> Ident {
@@ -3210,8 +3208,8 @@ impl Emitter<'_> {
             }
             let swaps: Vec<TokenStream> = lent
                 .iter()
-                .map(|(v, input)| {
-                    let field = &self.names[*v];
+                .map(|&(v, i)| {
+                    let (field, input) = (&self.names[v], &self.def.inputs[i].name);
                     quote!(saved.#field.swap(&mut #input.value);)
                 })
                 .collect();

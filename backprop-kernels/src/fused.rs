@@ -131,7 +131,7 @@ pub fn par_reduce_blocks<T: Real, D: Dimension, E: Dimension>(
 /// Adds each row of `rows` (contiguous, rows of `acc.len()` elements) into
 /// `acc`, in row order, under AVX2 dispatch: a bias gradient or a column sum.
 #[inline(always)]
-pub fn add_rows<T: Real>(acc: &mut [T], rows: &[T]) {
+fn add_rows<T: Real>(acc: &mut [T], rows: &[T]) {
     if acc.is_empty() {
         return;
     }

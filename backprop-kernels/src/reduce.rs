@@ -75,16 +75,12 @@ pub fn mean_backward<T: Real, D: Dimension>(g: &ArrayRef<T, Ix0>, shape: D) -> A
 pub fn sum_axis<T: Real, D: RemoveAxis>(x: &ArrayRef<T, D>, axis: Axis) -> Array<T, D::Smaller> {
     check_axis(x.ndim(), axis, "sum_axis");
     // Along the first axis of a contiguous array: its rows added in order,
-    // vectorized (a column sum, the most common reduction of a batch).
-    if axis == Axis(0)
-        && x.ndim() >= 2
-        && let Some(rows) = x.as_slice()
-    {
+    // vectorized (a column sum, the most common reduction of a batch), as a
+    // bias gradient is.
+    if axis == Axis(0) && x.ndim() >= 2 && x.is_standard_layout() {
         let mut acc = Array::zeros(x.raw_dim().remove_axis(axis));
-        if let Some(out) = acc.as_slice_mut() {
-            crate::add_rows(out, rows);
-            return acc;
-        }
+        crate::accumulate_to(&mut acc, x);
+        return acc;
     }
     x.sum_axis(axis)
 }

@@ -89,11 +89,6 @@ impl<A: SavedElem, D: Dimension> SavedArray<A, D> {
         self.0.0.clone()
     }
 
-    /// The array.
-    pub fn array(&self) -> &Array<A, D> {
-        &self.0.0
-    }
-
     /// The array, moved out when no other `Saved` shares it, else copied.
     pub fn into_array(self) -> Array<A, D> {
         match Arc::try_unwrap(self.0) {
@@ -225,7 +220,7 @@ where
     D: Dimension + 'static,
 {
     if x.is_empty() {
-        return SavedArray::from(x.to_owned());
+        return SavedArray::new(x.to_owned());
     }
     let ptr = x.as_ptr() as usize;
     let ty = TypeId::of::<Kept<A, D>>();
@@ -248,9 +243,9 @@ where
     {
         return SavedArray(copy);
     }
-    let copy = Arc::new(Kept(copy_of(x), std::thread::current().id()));
+    let copy = SavedArray::new(copy_of(x));
     let weak: Weak<dyn Any + Send + Sync> = {
-        let any: Arc<dyn Any + Send + Sync> = copy.clone();
+        let any: Arc<dyn Any + Send + Sync> = copy.0.clone();
         Arc::downgrade(&any)
     };
     let entry = Recent {
@@ -275,7 +270,7 @@ where
             }
         }
     });
-    SavedArray(copy)
+    copy
 }
 
 /// A copy of `x` in standard layout, in a spare buffer when one fits.
